@@ -1,0 +1,133 @@
+"""A thin driver over the ``docker`` command line: every call the harness makes to Docker goes here.
+
+The CLI, not an SDK: it is what users have, it speaks to any engine version, and its errors are the
+ones users already recognise. Tests substitute a fake with the same methods.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from servingmatrix.errors import UserError
+
+#: Every object the project creates carries this label, so `clean` removes exactly those.
+PROJECT_LABEL = "io.servingmatrix.project"
+
+
+class DockerError(UserError):
+    """A docker command failed; the message carries its last line of output."""
+
+
+class Docker:
+    """Runs docker commands with deadlines; never waits without a timeout."""
+
+    def __init__(self, binary: str = "docker") -> None:
+        self.binary = binary
+
+    def _run(
+        self,
+        args: Sequence[str],
+        *,
+        timeout: float = 120.0,
+        check: bool = True,
+        stdin: bytes | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        if shutil.which(self.binary) is None:
+            raise DockerError(f"the {self.binary!r} command is not installed; install Docker Engine first")
+        try:
+            proc = subprocess.run(
+                [self.binary, *args],
+                input=stdin.decode() if stdin is not None else None,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise DockerError(f"docker {args[0]} did not finish within {timeout:.0f} s") from None
+        if check and proc.returncode != 0:
+            raise DockerError(f"docker {' '.join(args[:2])} failed: {_last_line(proc.stderr or proc.stdout)}")
+        return proc
+
+    def ping(self) -> None:
+        """Fail with one line when the engine cannot be reached."""
+        proc = self._run(["version", "--format", "{{.Server.Version}}"], timeout=15, check=False)
+        if proc.returncode != 0:
+            raise DockerError(f"the Docker engine is not reachable: {_last_line(proc.stderr)}")
+
+    def server_version(self) -> str:
+        return self._run(["version", "--format", "{{.Server.Version}}"], timeout=15).stdout.strip()
+
+    def architecture(self) -> str:
+        return self._run(["info", "--format", "{{.Architecture}}"], timeout=15).stdout.strip()
+
+    def image_inspect(self, ref: str) -> dict[str, Any] | None:
+        proc = self._run(["image", "inspect", ref], timeout=30, check=False)
+        if proc.returncode != 0:
+            return None
+        data: list[dict[str, Any]] = json.loads(proc.stdout)
+        return data[0] if data else None
+
+    def image_labels(self, ref: str) -> dict[str, str]:
+        info = self.image_inspect(ref)
+        if info is None:
+            return {}
+        return dict((info.get("Config") or {}).get("Labels") or {})
+
+    def pull(self, ref: str, timeout: float) -> tuple[bool, str]:
+        """Try to pull; report success and, on failure, the engine's reason in one line."""
+        try:
+            proc = self._run(["pull", "--quiet", ref], timeout=timeout, check=False)
+        except DockerError as exc:
+            return False, str(exc)
+        return proc.returncode == 0, _last_line(proc.stderr or proc.stdout)
+
+    def tag(self, source: str, target: str) -> None:
+        self._run(["tag", source, target], timeout=30)
+
+    def import_tarball(self, tarball: Path, ref: str, changes: Sequence[str]) -> None:
+        args = ["import"]
+        for change in changes:
+            args += ["--change", change]
+        self._run([*args, str(tarball), ref], timeout=900)
+
+    def build(
+        self,
+        context: Path,
+        ref: str,
+        *,
+        build_args: Mapping[str, str],
+        labels: Mapping[str, str],
+        timeout: float = 1800.0,
+        log: Path | None = None,
+    ) -> None:
+        """Build ``context`` into ``ref``; the full output goes to ``log`` for when it fails."""
+        args = ["build", "--pull=false", "--tag", ref]
+        for key, value in build_args.items():
+            args += ["--build-arg", f"{key}={value}"]
+        for key, value in labels.items():
+            args += ["--label", f"{key}={value}"]
+        proc = self._run([*args, str(context)], timeout=timeout, check=False)
+        if log is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(proc.stdout + proc.stderr)
+        if proc.returncode != 0:
+            where = f" (full log: {log})" if log is not None else ""
+            raise DockerError(f"building {ref} failed: {_last_line(proc.stderr or proc.stdout)}{where}")
+
+    def list_ids(self, args: Sequence[str]) -> list[str]:
+        """Ids printed one per line by a listing command such as ``ps -aq``."""
+        return self._run(args, timeout=60).stdout.split()
+
+    def remove(self, args: Sequence[str]) -> None:
+        self._run(args, timeout=120)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"

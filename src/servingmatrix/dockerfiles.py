@@ -1,0 +1,112 @@
+"""Renders each mode's Dockerfile from the registry, so images and registry cannot drift apart.
+
+The rendered files are committed under ``images/<mode>/Dockerfile`` (an ops team reads and copies
+them) and a test checks that they match what this module renders.
+"""
+
+from __future__ import annotations
+
+import json
+
+from servingmatrix import __version__
+from servingmatrix.modes import Mode
+
+#: The port every mode image listens on when started by hand or by a compose stack.
+DEFAULT_PORT = 8000
+#: The CPU budget the image's default command is sized for (the runner passes its own).
+DEFAULT_CPUS = 1
+APP_UID = 10001
+SOURCE_URL = "https://github.com/servingmatrix/servingmatrix"
+
+_HEALTHCHECK = (
+    "import os, urllib.request; "
+    "urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=2)"
+)
+
+
+def mode_labels(mode: Mode) -> dict[str, str]:
+    """The OCI and project labels a mode image carries."""
+    return {
+        "org.opencontainers.image.title": f"servingmatrix/{mode.name}",
+        "org.opencontainers.image.description": mode.summary,
+        "org.opencontainers.image.version": __version__,
+        "org.opencontainers.image.source": SOURCE_URL,
+        "org.opencontainers.image.licenses": "MIT",
+        "io.servingmatrix.project": "servingmatrix",
+        "io.servingmatrix.role": "server",
+        "io.servingmatrix.mode": mode.name,
+        "io.servingmatrix.packages": " ".join(mode.packages),
+    }
+
+
+def render_mode_dockerfile(mode: Mode) -> str:
+    """The Dockerfile of one mode's image."""
+    launch = mode.resolve({}, DEFAULT_CPUS).launch("0.0.0.0", DEFAULT_PORT)
+    env = {
+        "PATH": "/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PYTHONPATH": "/srv/app",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "SERVING_MODE": mode.resolve({}, DEFAULT_CPUS).spec,
+        "PORT": str(DEFAULT_PORT),
+        "SQLITE_PATH": "/srv/data/items.sqlite",
+        **dict(launch.env),
+    }
+    lines = [
+        f"# servingmatrix/{mode.name}: {mode.summary}.",
+        "# Rendered from src/servingmatrix/modes.py by `servingmatrix generate`: edit the registry.",
+        "ARG BASE_IMAGE=servingmatrix/base:3.13",
+        "",
+        "# Build stage: a virtual environment filled offline from the host-built wheelhouse.",
+        "FROM ${BASE_IMAGE} AS build",
+        "COPY requirements.lock /tmp/requirements.lock",
+        "COPY wheels/ /tmp/wheels/",
+        "RUN python3 -m venv /opt/venv \\",
+        "    && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels \\",
+        "       --require-hashes --no-deps -r /tmp/requirements.lock \\",
+        "    && /opt/venv/bin/pip uninstall --yes pip",
+        "COPY app/ /srv/app/",
+        "# The SQLite data set is written at build time: the running container's root is read-only.",
+        "RUN /opt/venv/bin/python -m benchapp.seed /srv/data/items.sqlite \\",
+        "    && /opt/venv/bin/python -m compileall -q /srv/app",
+        "",
+        "# Final stage: the interpreter, the environment and the app; no wheelhouse, no pip.",
+        "FROM ${BASE_IMAGE}",
+    ]
+    if mode.debian_packages:
+        lines += [
+            "RUN apt-get update \\",
+            f"    && apt-get install -y --no-install-recommends {' '.join(mode.debian_packages)} \\",
+            "    && rm -rf /var/lib/apt/lists/*",
+        ]
+    lines += [
+        f"RUN useradd --system --uid {APP_UID} --no-create-home --shell /usr/sbin/nologin bench",
+        "COPY --from=build /opt/venv /opt/venv",
+        "COPY --from=build /srv /srv",
+    ]
+    for extra in mode.extra_files:
+        lines.append(f"COPY {extra} /srv/{mode.name}/{extra}")
+    lines += ["ENV " + " \\\n    ".join(f"{key}={_quote(value)}" for key, value in env.items())]
+    labels = mode_labels(mode)
+    lines += ["LABEL " + " \\\n      ".join(f"{key}={_quote(value)}" for key, value in labels.items())]
+    lines += [
+        f"USER {APP_UID}:{APP_UID}",
+        "WORKDIR /srv/app",
+        f"EXPOSE {DEFAULT_PORT}",
+        "HEALTHCHECK --interval=2s --timeout=2s --start-period=2s --retries=15 \\",
+        f"    CMD {json.dumps(['python', '-c', _HEALTHCHECK])}",
+        f"# The default command is sized for a budget of {DEFAULT_CPUS} CPU; the runner passes its own.",
+        f"CMD {json.dumps(list(launch.argv))}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_requirements_in(mode: Mode) -> str:
+    """The top-level pins of one mode, the input of its lock file."""
+    header = f"# servingmatrix/{mode.name}: top-level pins, rendered from the mode registry.\n"
+    return header + "".join(f"{package}\n" for package in mode.packages)
+
+
+def _quote(value: str) -> str:
+    return json.dumps(value)

@@ -1,0 +1,36 @@
+"""Writes (or checks) every file rendered from the mode registry: Dockerfiles, pins, compose stacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from servingmatrix.compose import render_compose
+from servingmatrix.dockerfiles import render_mode_dockerfile, render_requirements_in
+from servingmatrix.modes import MODES
+from servingmatrix.paths import images_dir, project_root
+
+
+def rendered_files() -> dict[Path, str]:
+    """Every registry-derived file and the text it should hold."""
+    files: dict[Path, str] = {}
+    for mode in MODES:
+        folder = images_dir() / mode.name
+        files[folder / "Dockerfile"] = render_mode_dockerfile(mode)
+        files[folder / "requirements.in"] = render_requirements_in(mode)
+        files[project_root() / "compose" / f"{mode.name}.yml"] = render_compose(mode)
+    return files
+
+
+def stale_files() -> list[Path]:
+    """Rendered files that are missing or differ from what the registry renders."""
+    return [path for path, text in rendered_files().items() if not path.exists() or path.read_text() != text]
+
+
+def write_rendered() -> list[Path]:
+    """Write the rendered files that changed; return them."""
+    changed = stale_files()
+    rendered = rendered_files()
+    for path in changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(rendered[path])
+    return changed

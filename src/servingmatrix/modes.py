@@ -1,0 +1,398 @@
+"""The registry of serving modes: one entry per way of serving the app, and how to configure it.
+
+Images (``images/<mode>/``), compose stacks (``compose/<mode>.yml``) and the runner all read this
+registry, so a mode's command, tunables and packages are written down exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from servingmatrix.errors import SpecError
+from servingmatrix.spec import parse_positive_int, parse_spec
+
+#: Packages of the app itself, the same in every mode's image.
+APP_PACKAGES = ("flask==3.1.3", "psycopg[binary]==3.3.9")
+GUNICORN = "gunicorn==27.0.1"
+#: gunicorn removed its eventlet worker in 26.0, so the eventlet image keeps the last 25.x.
+GUNICORN_WITH_EVENTLET = "gunicorn==25.3.0"
+
+WSGI_TARGET = "benchapp.wsgi:app"
+MAX_COUNT = 10_000
+
+
+@dataclass(frozen=True)
+class Tunable:
+    """One knob of a mode, with its default derived from the CPU budget."""
+
+    name: str
+    help: str
+    default: Callable[[int], int]
+    #: The default's formula in words, for `servingmatrix modes` and the README.
+    default_doc: str
+    maximum: int = MAX_COUNT
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What the container runs: its argument vector and the extra environment it needs."""
+
+    argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One serving configuration: what it is, what it installs, and how it starts."""
+
+    name: str
+    summary: str
+    packages: tuple[str, ...]
+    tunables: tuple[Tunable, ...]
+    launch: Callable[[Mapping[str, int], str, int], Launch]
+    #: How many `/io` requests the folk wisdom says this configuration serves at once (None: unbounded).
+    promised_concurrency: Callable[[Mapping[str, int]], int | None]
+    #: The folk claim in words, set against the measured concurrency in the report.
+    claim: str
+    #: Whether the server keeps client connections alive between requests.
+    keeps_alive: bool
+    #: Why the defaults are what they are.
+    defaults_reason: str
+    #: Debian packages the image adds to the base (nginx for the proxied mode).
+    debian_packages: tuple[str, ...] = ()
+    #: Extra files in ``images/<mode>/`` the image copies to ``/srv/<mode>/``.
+    extra_files: tuple[str, ...] = ()
+    notes: str = ""
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def image(self) -> str:
+        return f"servingmatrix/{self.name}:latest"
+
+    def defaults(self, cpus: int) -> dict[str, int]:
+        return {t.name: t.default(cpus) for t in self.tunables}
+
+    def resolve(self, overrides: Mapping[str, str], cpus: int) -> ModeConfig:
+        """Defaults for ``cpus`` with ``overrides`` applied, each checked; one clear line on error."""
+        known = {t.name: t for t in self.tunables}
+        values = self.defaults(cpus)
+        for key, raw in overrides.items():
+            tunable = known.get(key)
+            if tunable is None:
+                allowed = ", ".join(known) or "nothing"
+                raise SpecError(f"{self.name}: unknown tunable {key!r} (allowed: {allowed})")
+            values[key] = parse_positive_int(self.name, key, raw, tunable.maximum)
+        return ModeConfig(self, values, cpus)
+
+
+@dataclass(frozen=True)
+class ModeConfig:
+    """A mode with every tunable settled: what one container of the matrix runs."""
+
+    mode: Mode
+    values: Mapping[str, int]
+    cpus: int
+
+    @property
+    def spec(self) -> str:
+        """The full spec, every tunable written out: how results name this configuration."""
+        if not self.values:
+            return self.mode.name
+        inner = ",".join(f"{k}={v}" for k, v in self.values.items())
+        return f"{self.mode.name}[{inner}]"
+
+    def launch(self, host: str, port: int) -> Launch:
+        return self.mode.launch(self.values, host, port)
+
+    @property
+    def promised_concurrency(self) -> int | None:
+        return self.mode.promised_concurrency(self.values)
+
+
+def _sync_workers(cpus: int) -> int:
+    # gunicorn's documented rule of thumb for workers: (2 x cores) + 1.
+    return 2 * cpus + 1
+
+
+def _one_per_core(cpus: int) -> int:
+    return cpus
+
+
+def _gunicorn(values: Mapping[str, int], host: str, port: int, *worker: str) -> Launch:
+    return Launch(
+        (
+            "gunicorn",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(values["workers"]),
+            *worker,
+            # The heartbeat file lives in memory, not on the (read-only, possibly slow) container disk.
+            "--worker-tmp-dir",
+            "/dev/shm",
+            "--graceful-timeout",
+            "5",
+            WSGI_TARGET,
+        )
+    )
+
+
+def _devserver(host: str, port: int, *extra: str) -> Launch:
+    return Launch(("python", "-m", "benchapp.devserver", "--host", host, "--port", str(port), *extra))
+
+
+WORKERS_SYNC = Tunable("workers", "worker processes", _sync_workers, "2 x cpus + 1")
+WORKERS_LOOP = Tunable("workers", "worker processes, one event loop each", _one_per_core, "cpus")
+CONNECTIONS = Tunable(
+    "connections", "simultaneous clients per worker", lambda _c: 1000, "1000 (gunicorn's default)"
+)
+
+MODES: tuple[Mode, ...] = (
+    Mode(
+        name="werkzeug-single",
+        summary="Flask's development server, app.run(threaded=False): one request at a time",
+        packages=APP_PACKAGES,
+        tunables=(),
+        launch=lambda v, h, p: _devserver(h, p),
+        promised_concurrency=lambda v: 1,
+        claim="handles one request at a time",
+        keeps_alive=False,
+        defaults_reason="nothing to tune: a single thread in a single process",
+    ),
+    Mode(
+        name="werkzeug-threaded",
+        summary="Flask's development server, app.run(threaded=True): a new thread per request",
+        packages=APP_PACKAGES,
+        tunables=(),
+        launch=lambda v, h, p: _devserver(h, p, "--threaded"),
+        promised_concurrency=lambda v: None,
+        claim="handles each request in its own thread (no limit)",
+        keeps_alive=False,
+        defaults_reason="nothing to tune: Werkzeug starts one thread per request, unbounded",
+    ),
+    Mode(
+        name="werkzeug-processes",
+        summary="Flask's development server, app.run(processes=N): a fork per request, N at once",
+        packages=APP_PACKAGES,
+        tunables=(Tunable("processes", "most child processes at once", _sync_workers, "2 x cpus + 1"),),
+        launch=lambda v, h, p: _devserver(h, p, "--processes", str(v["processes"])),
+        promised_concurrency=lambda v: v["processes"],
+        claim="forks up to N children, so N requests at once",
+        keeps_alive=False,
+        defaults_reason="gunicorn's sync worker count, for a like-for-like comparison",
+    ),
+    Mode(
+        name="gunicorn-sync",
+        summary="gunicorn's default sync worker: each worker process serves one request at a time",
+        packages=(*APP_PACKAGES, GUNICORN),
+        tunables=(WORKERS_SYNC,),
+        launch=lambda v, h, p: _gunicorn(v, h, p, "--worker-class", "sync"),
+        promised_concurrency=lambda v: v["workers"],
+        claim="N workers serve N requests at once",
+        keeps_alive=False,
+        defaults_reason="gunicorn's documented (2 x cores) + 1",
+    ),
+    Mode(
+        name="gunicorn-gthread",
+        summary="gunicorn's gthread worker: a thread pool in each worker process",
+        packages=(*APP_PACKAGES, GUNICORN),
+        tunables=(
+            Tunable("workers", "worker processes", lambda c: 2 * c, "2 x cpus"),
+            Tunable("threads", "threads per worker", lambda _c: 4, "4"),
+        ),
+        launch=lambda v, h, p: _gunicorn(
+            v, h, p, "--worker-class", "gthread", "--threads", str(v["threads"])
+        ),
+        promised_concurrency=lambda v: v["workers"] * v["threads"],
+        claim="workers x threads requests at once (2 x 4 = 8)",
+        keeps_alive=True,
+        defaults_reason="the folk configuration of 2 processes x 4 threads per core",
+    ),
+    Mode(
+        name="gunicorn-gevent",
+        summary="gunicorn's gevent worker: green threads, monkey-patched I/O",
+        packages=(*APP_PACKAGES, GUNICORN, "gevent==26.9.0"),
+        tunables=(WORKERS_LOOP, CONNECTIONS),
+        launch=lambda v, h, p: _gunicorn(
+            v, h, p, "--worker-class", "gevent", "--worker-connections", str(v["connections"])
+        ),
+        promised_concurrency=lambda v: v["workers"] * v["connections"],
+        claim="each worker serves many requests while they wait on I/O",
+        keeps_alive=True,
+        defaults_reason="one event loop per core; gunicorn's default of 1000 connections per worker",
+        notes="monkey-patching happens in the worker before the app is imported; never use --preload here",
+    ),
+    Mode(
+        name="gunicorn-eventlet",
+        summary="gunicorn's eventlet worker (gunicorn 25.x: removed in 26.0)",
+        packages=(*APP_PACKAGES, GUNICORN_WITH_EVENTLET, "eventlet==0.41.3"),
+        tunables=(WORKERS_LOOP, CONNECTIONS),
+        launch=lambda v, h, p: _gunicorn(
+            v, h, p, "--worker-class", "eventlet", "--worker-connections", str(v["connections"])
+        ),
+        promised_concurrency=lambda v: v["workers"] * v["connections"],
+        claim="each worker serves many requests while they wait on I/O",
+        keeps_alive=True,
+        defaults_reason="one event loop per core; gunicorn's default of 1000 connections per worker",
+        notes="pinned to gunicorn 25.3.0, the last release with the eventlet worker",
+    ),
+    Mode(
+        name="gunicorn-tornado",
+        summary="gunicorn's tornado worker, running the WSGI app in tornado's WSGIContainer",
+        packages=(*APP_PACKAGES, GUNICORN, "tornado==6.6.1"),
+        tunables=(WORKERS_LOOP,),
+        launch=lambda v, h, p: _gunicorn(v, h, p, "--worker-class", "tornado"),
+        promised_concurrency=lambda v: v["workers"],
+        claim="an async worker, but a WSGI app runs synchronously in it: one request per worker",
+        keeps_alive=True,
+        defaults_reason="one event loop per core, as for the other async workers",
+    ),
+    Mode(
+        name="waitress",
+        summary="waitress: a pure-Python server, one process with a thread pool",
+        packages=(*APP_PACKAGES, "waitress==3.0.2"),
+        tunables=(
+            Tunable("threads", "worker threads", lambda c: 4 * c, "4 x cpus (waitress's default is 4)"),
+        ),
+        launch=lambda v, h, p: Launch(
+            ("waitress-serve", "--listen", f"{h}:{p}", "--threads", str(v["threads"]), WSGI_TARGET)
+        ),
+        promised_concurrency=lambda v: v["threads"],
+        claim="threads requests at once",
+        keeps_alive=True,
+        defaults_reason="waitress's own default of 4 threads, per core",
+    ),
+    Mode(
+        name="uwsgi",
+        summary="uWSGI (pyuwsgi wheels) speaking HTTP directly from its worker processes",
+        packages=(*APP_PACKAGES, "pyuwsgi==2.0.30.post1"),
+        tunables=(
+            Tunable("processes", "worker processes", _sync_workers, "2 x cpus + 1"),
+            Tunable("threads", "threads per process", lambda _c: 1, "1"),
+        ),
+        launch=lambda v, h, p: Launch(
+            (
+                "uwsgi",
+                "--http-socket",
+                f"{h}:{p}",
+                "--module",
+                WSGI_TARGET,
+                "--master",
+                "--processes",
+                str(v["processes"]),
+                "--threads",
+                str(v["threads"]),
+                "--enable-threads",
+                "--die-on-term",
+                "--need-app",
+                "--disable-logging",
+                "--http-keepalive",
+            )
+        ),
+        promised_concurrency=lambda v: v["processes"] * v["threads"],
+        claim="processes x threads requests at once",
+        keeps_alive=True,
+        defaults_reason="the same process count as gunicorn sync, one thread each (uWSGI's default)",
+    ),
+    Mode(
+        name="granian",
+        summary="granian (Rust, hyper) with --interface wsgi: Python runs in a blocking thread pool",
+        packages=(*APP_PACKAGES, "granian==2.8.7"),
+        tunables=(
+            Tunable("workers", "worker processes", _one_per_core, "cpus"),
+            Tunable("threads", "blocking threads per worker", _sync_workers, "2 x cpus + 1"),
+        ),
+        launch=lambda v, h, p: Launch(
+            (
+                "granian",
+                "--interface",
+                "wsgi",
+                "--host",
+                h,
+                "--port",
+                str(p),
+                "--workers",
+                str(v["workers"]),
+                "--blocking-threads",
+                str(v["threads"]),
+                "--no-ws",
+                WSGI_TARGET,
+            )
+        ),
+        promised_concurrency=lambda v: v["workers"] * v["threads"],
+        claim="workers x blocking threads requests at once",
+        keeps_alive=True,
+        defaults_reason="granian warns above 2 x cores + 1 blocking threads; one worker per core",
+    ),
+    Mode(
+        name="uvicorn-a2wsgi",
+        summary="uvicorn serving the WSGI app through a2wsgi's thread pool",
+        packages=(*APP_PACKAGES, "uvicorn==0.54.0", "a2wsgi==1.10.10"),
+        tunables=(
+            Tunable("workers", "worker processes", _one_per_core, "cpus"),
+            Tunable("threads", "a2wsgi threads per worker", lambda _c: 10, "10 (a2wsgi's default)"),
+        ),
+        launch=lambda v, h, p: Launch(
+            (
+                "uvicorn",
+                "benchapp.asgi:app",
+                "--host",
+                h,
+                "--port",
+                str(p),
+                "--workers",
+                str(v["workers"]),
+                "--no-access-log",
+            ),
+            (("A2WSGI_WORKERS", str(v["threads"])),),
+        ),
+        promised_concurrency=lambda v: v["workers"] * v["threads"],
+        claim="workers x a2wsgi threads requests at once",
+        keeps_alive=True,
+        defaults_reason="one event loop per core; a2wsgi's default pool of 10 threads",
+    ),
+    Mode(
+        name="nginx-gunicorn-sync",
+        summary="nginx buffering in front of gunicorn sync on a Unix socket, as gunicorn's docs advise",
+        packages=(*APP_PACKAGES, GUNICORN),
+        tunables=(WORKERS_SYNC,),
+        launch=lambda v, h, p: Launch(
+            (
+                "python",
+                "/srv/nginx-gunicorn-sync/launch.py",
+                "--host",
+                h,
+                "--port",
+                str(p),
+                "--workers",
+                str(v["workers"]),
+            )
+        ),
+        promised_concurrency=lambda v: v["workers"],
+        claim="N workers serve N requests at once; nginx absorbs slow clients and keeps connections alive",
+        keeps_alive=True,
+        defaults_reason="gunicorn's documented (2 x cores) + 1; one nginx worker",
+        debian_packages=("nginx",),
+        extra_files=("launch.py",),
+    ),
+)
+
+_BY_NAME = {m.name: m for m in MODES}
+
+
+def mode_names() -> list[str]:
+    return [m.name for m in MODES]
+
+
+def get_mode(name: str) -> Mode:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise SpecError(f"unknown mode {name!r} (known: {', '.join(_BY_NAME)})") from None
+
+
+def resolve_mode(text: str, cpus: int) -> ModeConfig:
+    """Turn a spec such as ``gunicorn-gthread[workers=2,threads=4]`` into a checked configuration."""
+    spec = parse_spec(text)
+    return get_mode(spec.name).resolve(spec.as_dict(), cpus)

@@ -1,0 +1,82 @@
+"""The spec syntax shared by modes and workloads: ``NAME[key=value,...]``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from servingmatrix.errors import SpecError
+
+_SPEC = re.compile(r"^(?P<name>[a-z0-9][a-z0-9_-]*)(?:\[(?P<params>[^\[\]]*)\])?$")
+_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed spec: a name and its parameters in the order written."""
+
+    name: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.params)
+
+
+def parse_spec(text: str) -> Spec:
+    """Parse ``NAME`` or ``NAME[key=value,...]``; refuse anything else with one line."""
+    stripped = text.strip()
+    match = _SPEC.match(stripped)
+    if match is None:
+        raise SpecError(
+            f"{text!r}: not a spec; expected NAME or NAME[key=value,...], e.g. gunicorn-sync[workers=2]"
+        )
+    name = match.group("name")
+    raw = match.group("params")
+    if raw is None:
+        return Spec(name)
+    if not raw.strip():
+        raise SpecError(f"{text!r}: empty brackets; write {name} alone or give key=value pairs")
+    params: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for item in raw.split(","):
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not _KEY.match(key) or not value:
+            raise SpecError(f"{text!r}: {item.strip()!r} is not key=value")
+        if key in seen:
+            raise SpecError(f"{text!r}: {key!r} is given twice")
+        seen.add(key)
+        params.append((key, value))
+    return Spec(name, tuple(params))
+
+
+def split_specs(text: str) -> list[str]:
+    """Split a comma-separated list of specs, keeping commas inside brackets."""
+    items: list[str] = []
+    depth = 0
+    current = ""
+    for char in text:
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        if char == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += char
+    items.append(current)
+    specs = [item.strip() for item in items]
+    if any(not item for item in specs):
+        raise SpecError(f"{text!r}: empty entry in the list")
+    return specs
+
+
+def parse_positive_int(owner: str, key: str, value: str, maximum: int) -> int:
+    """An integer in 1..maximum, or one line saying what is allowed."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise SpecError(f"{owner}: {key}={value!r} is not an integer (allowed: 1..{maximum})") from None
+    if not 1 <= number <= maximum:
+        raise SpecError(f"{owner}: {key}={number} is out of range (allowed: 1..{maximum})")
+    return number
