@@ -72,6 +72,8 @@ def main() -> int:
             "sync",
             "--worker-tmp-dir",
             "/dev/shm",
+            "--control-socket",
+            "/dev/shm/gunicorn.ctl",
             "--graceful-timeout",
             "5",
             "benchapp.wsgi:app",

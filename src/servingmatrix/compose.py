@@ -50,7 +50,7 @@ def render_compose(mode: Mode) -> str:
             "cpuset": SERVER_CPUSET,
             "cpus": float(DEFAULT_CPUS),
             "mem_limit": "1g",
-            "tmpfs": ["/tmp"],
+            "tmpfs": ["/tmp:mode=1777"],
             "depends_on": {
                 "upstream": {"condition": "service_healthy"},
                 "postgres": {"condition": "service_healthy"},
@@ -72,7 +72,7 @@ def render_compose(mode: Mode) -> str:
             "cpus": 0.5,
             "mem_limit": "512m",
             "shm_size": "128m",
-            "tmpfs": ["/tmp", "/var/run/postgresql"],
+            "tmpfs": ["/tmp:mode=1777", "/var/run/postgresql:uid=10001,gid=10001,mode=0700"],
             **_HARDENING,
         },
     }

@@ -120,6 +120,26 @@ class Docker:
             where = f" (full log: {log})" if log is not None else ""
             raise DockerError(f"building {ref} failed: {_last_line(proc.stderr or proc.stdout)}{where}")
 
+    def run_detached(self, args: Sequence[str]) -> str:
+        """``docker run -d`` with ``args``; returns the container id."""
+        return self._run(["run", "--detach", *args], timeout=120).stdout.strip()
+
+    def container_inspect(self, name: str) -> dict[str, Any] | None:
+        proc = self._run(["container", "inspect", name], timeout=30, check=False)
+        if proc.returncode != 0:
+            return None
+        data: list[dict[str, Any]] = json.loads(proc.stdout)
+        return data[0] if data else None
+
+    def logs(self, name: str, tail: int = 20) -> str:
+        proc = self._run(["logs", "--tail", str(tail), name], timeout=30, check=False)
+        return (proc.stdout + proc.stderr).strip()
+
+    def remove_containers(self, names: Sequence[str]) -> None:
+        """Force-remove containers (and their anonymous volumes); missing ones are fine."""
+        if names:
+            self._run(["rm", "--force", "--volumes", *names], timeout=120, check=False)
+
     def list_ids(self, args: Sequence[str]) -> list[str]:
         """Ids printed one per line by a listing command such as ``ps -aq``."""
         return self._run(args, timeout=60).stdout.split()

@@ -67,7 +67,7 @@ def render_mode_dockerfile(mode: Mode) -> str:
         "    && /opt/venv/bin/pip uninstall --yes pip",
         "COPY app/ /srv/app/",
         "# The SQLite data set is written at build time: the running container's root is read-only.",
-        "RUN /opt/venv/bin/python -m benchapp.seed /srv/data/items.sqlite \\",
+        "RUN PYTHONPATH=/srv/app /opt/venv/bin/python -m benchapp.seed /srv/data/items.sqlite \\",
         "    && /opt/venv/bin/python -m compileall -q /srv/app",
         "",
         "# Final stage: the interpreter, the environment and the app; no wheelhouse, no pip.",

@@ -131,6 +131,9 @@ def _gunicorn(values: Mapping[str, int], host: str, port: int, *worker: str) -> 
             # The heartbeat file lives in memory, not on the (read-only, possibly slow) container disk.
             "--worker-tmp-dir",
             "/dev/shm",
+            # gunicorn 25+ opens a control socket under $HOME by default: keep it in memory too.
+            "--control-socket",
+            "/dev/shm/gunicorn.ctl",
             "--graceful-timeout",
             "5",
             WSGI_TARGET,
@@ -212,7 +215,8 @@ MODES: tuple[Mode, ...] = (
     Mode(
         name="gunicorn-gevent",
         summary="gunicorn's gevent worker: green threads, monkey-patched I/O",
-        packages=(*APP_PACKAGES, GUNICORN, "gevent==26.9.0"),
+        # The extra brings `packaging`, which gunicorn's gevent worker imports.
+        packages=(*APP_PACKAGES, "gunicorn[gevent]==27.0.1", "gevent==26.9.0"),
         tunables=(WORKERS_LOOP, CONNECTIONS),
         launch=lambda v, h, p: _gunicorn(
             v, h, p, "--worker-class", "gevent", "--worker-connections", str(v["connections"])
@@ -240,7 +244,7 @@ MODES: tuple[Mode, ...] = (
     Mode(
         name="gunicorn-tornado",
         summary="gunicorn's tornado worker, running the WSGI app in tornado's WSGIContainer",
-        packages=(*APP_PACKAGES, GUNICORN, "tornado==6.6.1"),
+        packages=(*APP_PACKAGES, "gunicorn[tornado]==27.0.1", "tornado==6.6.1"),
         tunables=(WORKERS_LOOP,),
         launch=lambda v, h, p: _gunicorn(v, h, p, "--worker-class", "tornado"),
         promised_concurrency=lambda v: v["workers"],

@@ -1,0 +1,177 @@
+"""A stack: the backing services (upstream, PostgreSQL) and one server under test, as containers.
+
+Every container uses the host's network and listens on 127.0.0.1 only (as TechEmpower runs its
+benchmarks: no NAT, no userland proxy in the measured path), carries the project's labels so a
+crashed run's leftovers can be found, and runs hardened: read-only root, no capabilities, no new
+privileges, memory and pids limits.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from servingmatrix.docker import PROJECT_LABEL, Docker
+from servingmatrix.modes import ModeConfig
+from servingmatrix.readiness import wait_healthy, wait_http_ready
+
+RUN_LABEL = "io.servingmatrix.run"
+ROLE_LABEL = "io.servingmatrix.role"
+LOOPBACK = "127.0.0.1"
+HARDENING = ("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a container may run and how much of it: a cpuset and a CPU quota."""
+
+    cpuset: str
+    cpus: float
+    memory: str = "1g"
+    pids: int = 4096
+
+    def docker_args(self) -> list[str]:
+        return [
+            "--cpuset-cpus",
+            self.cpuset,
+            "--cpus",
+            f"{self.cpus:g}",
+            "--memory",
+            self.memory,
+            "--pids-limit",
+            str(self.pids),
+        ]
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    server: int = 18000
+    upstream: int = 18081
+    postgres: int = 15432
+
+
+@dataclass
+class Stack:
+    """Starts and stops one stack's containers; stopping is safe to call at any point."""
+
+    docker: Docker
+    run_id: str
+    ports: StackPorts = field(default_factory=StackPorts)
+    #: Generated per stack: no password is baked into an image or written to results.
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    started: list[str] = field(default_factory=list)
+
+    def name(self, role: str) -> str:
+        return f"servingmatrix-{self.run_id}-{role}"
+
+    def _labels(self, role: str) -> list[str]:
+        return [
+            "--label",
+            f"{PROJECT_LABEL}=servingmatrix",
+            "--label",
+            f"{RUN_LABEL}={self.run_id}",
+            "--label",
+            f"{ROLE_LABEL}={role}",
+        ]
+
+    def _start(self, role: str, image: str, placement: Placement, extra: list[str], cmd: list[str]) -> str:
+        name = self.name(role)
+        self.docker.remove_containers([name])
+        self.started.append(name)
+        self.docker.run_detached(
+            [
+                "--name",
+                name,
+                "--network",
+                "host",
+                *HARDENING,
+                *placement.docker_args(),
+                *self._labels(role),
+                *extra,
+                image,
+                *cmd,
+            ]
+        )
+        return name
+
+    @property
+    def upstream_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.ports.upstream}"
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://bench@{LOOPBACK}:{self.ports.postgres}/bench"
+
+    @property
+    def server_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.ports.server}"
+
+    def start_backing(self, placement: Placement, timeout_s: float = 60.0) -> float:
+        """Start upstream and PostgreSQL; return the seconds until both were healthy."""
+        fast_health = ["--health-interval", "250ms", "--health-start-period", "0s"]
+        upstream = self._start(
+            "upstream",
+            "servingmatrix/upstream:latest",
+            placement,
+            ["--env", f"HOST={LOOPBACK}", "--env", f"PORT={self.ports.upstream}", *fast_health],
+            [],
+        )
+        postgres = self._start(
+            "postgres",
+            "servingmatrix/postgres:latest",
+            placement,
+            [
+                "--env",
+                f"POSTGRES_PASSWORD={self.password}",
+                "--env",
+                f"PGPORT={self.ports.postgres}",
+                "--env",
+                f"PG_LISTEN={LOOPBACK}",
+                "--tmpfs",
+                "/var/run/postgresql:rw,uid=10001,gid=10001,mode=0700,size=256m",
+                "--tmpfs",
+                "/tmp:rw,mode=1777,size=16m",
+                "--shm-size",
+                "128m",
+                *fast_health,
+            ],
+            [],
+        )
+        return wait_healthy(self.docker, upstream, timeout_s) + wait_healthy(self.docker, postgres, timeout_s)
+
+    def start_server(self, config: ModeConfig, placement: Placement, timeout_s: float = 60.0) -> float:
+        """Start the server under test; return the seconds until it answered /healthz."""
+        launch = config.launch(LOOPBACK, self.ports.server)
+        env = {
+            "SERVING_MODE": config.spec,
+            "PORT": str(self.ports.server),
+            "UPSTREAM_URL": self.upstream_url,
+            "DATABASE_URL": self.database_url,
+            "PGPASSWORD": self.password,
+            **dict(launch.env),
+        }
+        env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
+        server = self._start(
+            "server",
+            config.mode.image,
+            placement,
+            [*env_args, "--tmpfs", "/tmp:rw,mode=1777,size=64m", "--health-interval", "1s"],
+            list(launch.argv),
+        )
+        return wait_http_ready(self.docker, server, f"{self.server_url}/healthz", timeout_s)
+
+    def stop_server(self) -> None:
+        name = self.name("server")
+        self.docker.remove_containers([name])
+        if name in self.started:
+            self.started.remove(name)
+
+    def stop(self) -> None:
+        self.docker.remove_containers(list(reversed(self.started)))
+        self.started.clear()
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
