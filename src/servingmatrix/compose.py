@@ -84,4 +84,7 @@ def render_compose(mode: Mode) -> str:
         "# Only the app is published, on 127.0.0.1. Set POSTGRES_PASSWORD to choose the database password.\n"
         f"# Sized for {DEFAULT_CPUS} CPU on core {SERVER_CPUSET}; services on core {BACKING_CPUSET}.\n"
     )
-    return header + yaml.safe_dump({"services": services}, sort_keys=False, default_flow_style=False)
+    # The network carries the project's label too, so `servingmatrix clean` finds a forgotten stack.
+    networks = {"default": {"labels": {"io.servingmatrix.project": "servingmatrix"}}}
+    document = {"services": services, "networks": networks}
+    return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)

@@ -107,7 +107,8 @@ class Docker:
         log: Path | None = None,
     ) -> None:
         """Build ``context`` into ``ref``; the full output goes to ``log`` for when it fails."""
-        args = ["build", "--pull=false", "--tag", ref]
+        # --force-rm: the legacy builder otherwise leaves a failed step's container behind.
+        args = ["build", "--pull=false", "--force-rm", "--tag", ref]
         for key, value in build_args.items():
             args += ["--build-arg", f"{key}={value}"]
         for key, value in labels.items():

@@ -1,0 +1,32 @@
+"""Every mode's image starts, becomes ready, and passes the conformance check of every endpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from servingmatrix.conformance import check_server
+from servingmatrix.docker import Docker
+from servingmatrix.modes import MODES, Mode
+from servingmatrix.stack import Stack
+
+from .conftest import serving
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
+def test_mode_is_conformant(stack: Stack, mode: Mode) -> None:
+    with serving(stack, mode.name) as config:
+        assert check_server(stack.server_url, config.spec) == []
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
+def test_image_is_labelled_and_unprivileged(docker: Docker, images: None, mode: Mode) -> None:
+    info = docker.image_inspect(mode.image)
+    assert info is not None
+    config = info["Config"]
+    assert config["User"].startswith("10001")
+    assert config["Labels"]["io.servingmatrix.mode"] == mode.name
+    assert config["Labels"]["io.servingmatrix.packages"] == " ".join(mode.packages)
+    assert config["Healthcheck"]["Test"]
+    assert any(e == "PYTHONUNBUFFERED=1" for e in config["Env"])

@@ -1,0 +1,79 @@
+"""The files rendered from the registry are committed as rendered, and say what they must."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from servingmatrix.generate import rendered_files, stale_files
+from servingmatrix.locks import canonical_name, parse_lock
+from servingmatrix.modes import MODES, Mode
+from servingmatrix.paths import images_dir, project_root
+
+
+def test_no_rendered_file_has_drifted() -> None:
+    assert stale_files() == [], "run `servingmatrix generate`"
+
+
+def test_every_mode_has_a_dockerfile_pins_lock_and_compose_file() -> None:
+    paths = set(rendered_files())
+    for mode in MODES:
+        assert images_dir() / mode.name / "Dockerfile" in paths
+        assert (images_dir() / mode.name / "requirements.lock").exists()
+        assert (project_root() / "compose" / f"{mode.name}.yml").exists()
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
+def test_lock_pins_what_the_registry_pins(mode: Mode) -> None:
+    locked = {p.key: p.version for p in parse_lock(images_dir() / mode.name / "requirements.lock")}
+    for requirement in mode.packages:
+        name, version = requirement.split("==")
+        assert locked[canonical_name(name.split("[")[0])] == version
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
+def test_dockerfile_is_hardened(mode: Mode) -> None:
+    text = (images_dir() / mode.name / "Dockerfile").read_text()
+    assert text.count("FROM ${BASE_IMAGE}") == 2, "multi-stage"
+    assert "USER 10001" in text
+    assert "PYTHONUNBUFFERED" in text
+    assert "HEALTHCHECK" in text
+    assert "--no-index" in text and "--require-hashes" in text
+    assert f'io.servingmatrix.mode="{mode.name}"' in text
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
+def test_compose_stack_is_pinned_limited_and_local(mode: Mode) -> None:
+    stack = yaml.safe_load((project_root() / "compose" / f"{mode.name}.yml").read_text())
+    services = stack["services"]
+    assert set(services) == {"app", "upstream", "postgres"}
+    for service in services.values():
+        assert service["cpuset"] and service["cpus"] > 0 and service["mem_limit"]
+        assert service["read_only"] is True and service["cap_drop"] == ["ALL"]
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:")
+    assert "ports" not in services["postgres"] and "ports" not in services["upstream"]
+    app = services["app"]
+    assert app["image"] == mode.image
+    assert app["command"] == list(mode.resolve({}, 1).launch("0.0.0.0", 8000).argv)
+
+
+def test_gunicorn_modes_keep_worker_files_in_memory() -> None:
+    for mode in MODES:
+        argv = mode.resolve({}, 1).launch("0.0.0.0", 8000).argv
+        if argv[0] == "gunicorn":
+            assert "/dev/shm" in argv[argv.index("--worker-tmp-dir") + 1]
+
+
+def test_lock_parser_refuses_unpinned(tmp_path: Path) -> None:
+    from servingmatrix.errors import UserError
+
+    bad = tmp_path / "requirements.lock"
+    bad.write_text("flask>=3\n")
+    with pytest.raises(UserError, match="not pinned"):
+        parse_lock(bad)
+    bad.write_text("flask==3.1.3\n")
+    with pytest.raises(UserError, match="no --hash"):
+        parse_lock(bad)
