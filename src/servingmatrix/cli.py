@@ -76,6 +76,75 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_workloads(_args: argparse.Namespace) -> int:
+    from servingmatrix.workloads import MIX, WORKLOADS
+
+    for workload in WORKLOADS:
+        say(f"{workload.name}\n    {workload.summary}; endpoint {workload.endpoint}")
+        for param in workload.params:
+            say(f"    {param.name}: {param.help}; default {param.default}, allowed {param.low}..{param.high}")
+        if workload.name == "mixed":
+            total = sum(e.weight for e in MIX)
+            for entry in MIX:
+                say(f"    {entry.weight / total:>4.0%}  {entry.name:<9} {entry.path}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from servingmatrix.images import build_images
+    from servingmatrix.matrix import Overrides, apply_overrides, load_matrix, load_profile
+    from servingmatrix.paths import project_root
+    from servingmatrix.results import RunFolder
+    from servingmatrix.runner import Runner
+    from servingmatrix.summary import summarize
+
+    if args.matrix and args.profile:
+        raise UserError("give --profile or --matrix, not both")
+    matrix = load_matrix(Path(args.matrix)) if args.matrix else load_profile(args.profile or "quick")
+    matrix = apply_overrides(
+        matrix,
+        Overrides(
+            modes=args.modes,
+            workloads=args.workloads,
+            users=args.users,
+            duration=args.duration,
+            warmup=args.warmup,
+            trials=args.trials,
+            server_cpus=args.server_cpus,
+        ),
+    )
+    out = Path(args.out) if args.out else project_root() / "reports" / "runs" / matrix.name
+    docker = Docker()
+    needed = sorted({c.mode.name for c in matrix.mode_configs()})
+    build_images(docker, needed, say)
+    folder = RunFolder(out)
+    say(
+        f"run {matrix.name}: {len(matrix.modes)} modes x {len(matrix.workloads)} workloads x "
+        f"{len(matrix.users)} user levels x {matrix.trials} trials, into {out}"
+    )
+    Runner(docker, matrix, folder, say, force=args.force, keep_samples=args.keep_samples).run()
+    say(summarize(folder))
+    say(f"results: {out}  (export: servingmatrix export {out} --format csv)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from servingmatrix.export import export_csv, export_json
+    from servingmatrix.results import RunFolder
+
+    folder = RunFolder(Path(args.run_dir))
+    text = export_csv(folder) if args.format == "csv" else export_json(folder)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_clean(_args: argparse.Namespace) -> int:
     from servingmatrix.cleanup import clean_project_objects
 
@@ -107,6 +176,30 @@ def build_parser() -> argparse.ArgumentParser:
     generate = sub.add_parser("generate", help="render Dockerfiles, pins and compose files from the registry")
     generate.add_argument("--check", action="store_true", help="only report files that are out of date")
     generate.set_defaults(func=cmd_generate)
+
+    workloads = sub.add_parser("workloads", help="list the workloads with their parameters and defaults")
+    workloads.set_defaults(func=cmd_workloads)
+
+    run = sub.add_parser("run", help="run a matrix: every mode x workload x users x trial")
+    run.add_argument("--profile", help="a matrix from profiles/ (quick, default, full; default: quick)")
+    run.add_argument("--matrix", help="a matrix YAML file")
+    run.add_argument("--modes", help="comma-separated mode specs, e.g. gunicorn-gthread[workers=2,threads=4]")
+    run.add_argument("--workloads", help="comma-separated workload specs, e.g. io[ms=100]")
+    run.add_argument("--users", help="comma-separated increasing user counts, e.g. 1,16,64")
+    run.add_argument("--duration", help="measured time per step, e.g. 20s")
+    run.add_argument("--warmup", help="discarded warm-up per step, e.g. 5s")
+    run.add_argument("--trials", type=_positive_int, help="repeats of every cell")
+    run.add_argument("--server-cpus", type=_positive_int, help="cores given to the server under test")
+    run.add_argument("--out", help="run folder (default: reports/runs/<profile>); rerunning resumes it")
+    run.add_argument("--force", action="store_true", help="measure again cells already on disk")
+    run.add_argument("--keep-samples", action="store_true", help="keep Locust's per-request timings")
+    run.set_defaults(func=cmd_run)
+
+    export = sub.add_parser("export", help="one row per cell of a run, as CSV or JSON")
+    export.add_argument("run_dir", metavar="RUN_DIR")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("-o", "--output", help="write to this file instead of standard output")
+    export.set_defaults(func=cmd_export)
 
     clean = sub.add_parser("clean", help="remove every container, network and volume the project created")
     clean.set_defaults(func=cmd_clean)

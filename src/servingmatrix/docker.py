@@ -63,6 +63,10 @@ class Docker:
     def server_version(self) -> str:
         return self._run(["version", "--format", "{{.Server.Version}}"], timeout=15).stdout.strip()
 
+    def info(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self._run(["info", "--format", "{{json .}}"], timeout=30).stdout)
+        return data
+
     def architecture(self) -> str:
         return self._run(["info", "--format", "{{.Architecture}}"], timeout=15).stdout.strip()
 

@@ -24,7 +24,7 @@ from servingmatrix.wheelhouse import Wheelhouse
 
 INPUTS_LABEL = "io.servingmatrix.inputs"
 #: Images of the backing services and the load generator, beside one image per mode.
-SUPPORT_IMAGES = ("upstream", "postgres")
+SUPPORT_IMAGES = ("upstream", "postgres", "locust")
 
 Say = Callable[[str], None]
 
@@ -34,7 +34,8 @@ class ImageDef:
     """One image of the project: its folder under ``images/`` and what its context needs."""
 
     name: str
-    with_app: bool
+    with_app: bool = False
+    with_locustfiles: bool = False
 
     @property
     def ref(self) -> str:
@@ -52,7 +53,7 @@ class ImageDef:
 
 def all_images() -> list[ImageDef]:
     return [ImageDef(name, with_app=True) for name in mode_names()] + [
-        ImageDef(name, with_app=False) for name in SUPPORT_IMAGES
+        ImageDef(name, with_locustfiles=name == "locust") for name in SUPPORT_IMAGES
     ]
 
 
@@ -98,6 +99,8 @@ def stage_context(image: ImageDef, wheels: list[Path], into: Path) -> str:
     _copy_tree(image.folder, into)
     if image.with_app:
         _copy_tree(project_root() / "app", into / "app")
+    if image.with_locustfiles:
+        _copy_tree(project_root() / "locustfiles", into / "locustfiles")
     wheel_dir = into / "wheels"
     wheel_dir.mkdir(exist_ok=True)
     for wheel in wheels:

@@ -1,0 +1,106 @@
+"""Exports of a run: one row per cell, in CSV or JSON, with a documented and versioned set of columns."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from servingmatrix.results import SCHEMA_VERSION, RunFolder
+
+#: The export columns, in order. Documented in the README; a change bumps SCHEMA_VERSION.
+COLUMNS = (
+    "mode",
+    "workload",
+    "users",
+    "trial",
+    "requests",
+    "failures",
+    "error_rate",
+    "throughput_rps",
+    "mean_ms",
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+    "server_cpu_pct",
+    "server_mem_mb",
+    "server_processes",
+    "server_mem_mb_per_process",
+    "throttled_s",
+    "loadgen_cpu_pct",
+    "loadgen_saturated",
+    "effective_concurrency",
+    "promised_concurrency",
+    "status",
+    "warnings",
+)
+
+
+def cell_row(cell: dict[str, Any]) -> dict[str, Any]:
+    """Flatten one cell into the export columns (missing figures are empty)."""
+    latency = cell.get("latency_ms") or {}
+    server = cell.get("server") or {}
+    loadgen = cell.get("loadgen") or {}
+    processes = server.get("processes") or []
+    per_process = [p["rss_mb"] for p in processes]
+    return {
+        "mode": cell["mode"],
+        "workload": cell["workload"],
+        "users": cell["users"],
+        "trial": cell["trial"],
+        "requests": cell.get("requests"),
+        "failures": cell.get("failures"),
+        "error_rate": cell.get("error_rate"),
+        "throughput_rps": cell.get("throughput_rps"),
+        "mean_ms": latency.get("mean"),
+        "p50_ms": latency.get("p50"),
+        "p90_ms": latency.get("p90"),
+        "p95_ms": latency.get("p95"),
+        "p99_ms": latency.get("p99"),
+        "p999_ms": latency.get("p999"),
+        "max_ms": latency.get("max"),
+        "server_cpu_pct": server.get("cpu_pct"),
+        "server_mem_mb": server.get("mem_mb"),
+        "server_processes": len(processes) if processes else None,
+        "server_mem_mb_per_process": max(per_process) if per_process else None,
+        "throttled_s": server.get("throttled_s"),
+        "loadgen_cpu_pct": loadgen.get("cpu_pct"),
+        "loadgen_saturated": loadgen.get("saturated"),
+        "effective_concurrency": cell.get("effective_concurrency"),
+        "promised_concurrency": cell.get("promised_concurrency"),
+        "status": cell.get("status"),
+        "warnings": ";".join(w["code"] for w in cell.get("warnings") or []),
+    }
+
+
+def rows(folder: RunFolder) -> list[dict[str, Any]]:
+    folder.read_run()
+    cells = folder.read_cells()
+    ordered = sorted(cells, key=lambda c: (c["workload"], c["mode"], c["users"], c["trial"]))
+    return [cell_row(c) for c in ordered]
+
+
+def export_csv(folder: RunFolder) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows(folder):
+        writer.writerow({k: _csv_value(v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "" if value is None else value
+
+
+def export_json(folder: RunFolder) -> str:
+    document = {"schema": SCHEMA_VERSION, "columns": list(COLUMNS), "rows": rows(folder)}
+    return json.dumps(document, indent=1) + "\n"

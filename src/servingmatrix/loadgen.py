@@ -1,0 +1,138 @@
+"""The load generator: Locust in its own container, and the timings it leaves behind.
+
+Locust never runs in the orchestrating process (it monkey-patches on import). Its container uses the
+host's network, so traffic stays on 127.0.0.1, and writes ``schedule.json`` (each step's absolute
+times) and ``samples-<pid>.csv`` (one line per request) into a folder of the run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from servingmatrix.docker import PROJECT_LABEL
+from servingmatrix.errors import UserError
+from servingmatrix.latency import RequestSample
+from servingmatrix.stack import HARDENING, ROLE_LABEL, RUN_LABEL, Placement
+from servingmatrix.workloads import WorkloadConfig
+
+LOCUST_IMAGE = "servingmatrix/locust:latest"
+REQUEST_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Step:
+    users: int
+    start: float
+    measure_from: float
+    end: float
+
+
+@dataclass(frozen=True)
+class LoadgenOutput:
+    steps: list[Step]
+    samples: list[RequestSample]
+    processes: int
+
+
+def locust_args(
+    *,
+    name: str,
+    run_id: str,
+    workload: WorkloadConfig,
+    target: str,
+    users: tuple[int, ...],
+    warmup_s: float,
+    duration_s: float,
+    out_dir: Path,
+    placement: Placement,
+    processes: int = 1,
+) -> list[str]:
+    """The ``docker run`` arguments of one Locust session stepping through ``users``."""
+    params = {} if workload.workload.name == "mixed" else dict(workload.values)
+    env = {
+        "SM_STEPS": ",".join(str(u) for u in users),
+        "SM_WARMUP_S": f"{warmup_s:g}",
+        "SM_DURATION_S": f"{duration_s:g}",
+        "SM_PARAMS": json.dumps(params),
+        "SM_REQUEST_TIMEOUT_S": f"{REQUEST_TIMEOUT_S:g}",
+        "SM_OUT": "/out",
+    }
+    if workload.workload.name == "mixed":
+        env["SM_MIX"] = json.dumps(workload.mix())
+    env_args = [a for k, v in env.items() for a in ("--env", f"{k}={v}")]
+    command = [
+        "-f",
+        workload.workload.locustfile,
+        "--headless",
+        "--host",
+        target,
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+    ]
+    if processes > 1:
+        command += ["--processes", str(processes)]
+    return [
+        "--name",
+        name,
+        "--network",
+        "host",
+        *HARDENING,
+        "--tmpfs",
+        "/tmp:rw,mode=1777,size=64m",
+        *placement.docker_args(),
+        "--label",
+        f"{PROJECT_LABEL}=servingmatrix",
+        "--label",
+        f"{RUN_LABEL}={run_id}",
+        "--label",
+        f"{ROLE_LABEL}=loadgen",
+        # The samples are written as the invoking user, so the run folder stays theirs.
+        "--user",
+        f"{os.getuid()}:{os.getgid()}",
+        "--volume",
+        f"{out_dir.resolve()}:/out",
+        *env_args,
+        LOCUST_IMAGE,
+        *command,
+    ]
+
+
+def read_output(out_dir: Path) -> LoadgenOutput:
+    """Read what a finished Locust session wrote; one clear line if it wrote nothing usable."""
+    schedule_file = out_dir / "schedule.json"
+    if not schedule_file.exists():
+        raise UserError(f"{out_dir}: the load generator wrote no schedule.json (it did not start)")
+    try:
+        schedule: dict[str, Any] = json.loads(schedule_file.read_text())
+        steps = [
+            Step(int(s["users"]), float(s["start"]), float(s["measure_from"]), float(s["end"]))
+            for s in schedule["steps"]
+        ]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{schedule_file}: unreadable schedule ({exc})") from None
+    samples: list[RequestSample] = []
+    files = sorted(out_dir.glob("samples-*.csv"))
+    if not files:
+        raise UserError(f"{out_dir}: the load generator wrote no samples")
+    for path in files:
+        with path.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                try:
+                    samples.append(
+                        RequestSample(
+                            float(row["start"]),
+                            float(row["ms"]),
+                            row["ok"] == "1",
+                            row["name"],
+                            int(row["bytes"] or 0),
+                        )
+                    )
+                except (KeyError, ValueError, TypeError):
+                    raise UserError(f"{path}: malformed sample line {row!r:.80}") from None
+    return LoadgenOutput(steps, samples, int(schedule.get("processes", 1)))

@@ -1,0 +1,126 @@
+"""Run metadata, collected rather than typed: small ``collect_*`` functions filling one dict.
+
+Each collector tolerates a missing source (pyperf's habit): what cannot be read is left out, and a
+run never fails for want of metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from servingmatrix import __version__
+from servingmatrix.docker import Docker
+from servingmatrix.locks import parse_lock
+from servingmatrix.paths import images_dir, project_root
+
+#: Keys that must agree before two runs' figures may be set side by side without a warning.
+CHECKED_KEYS = ("cpu_model", "cpu_count", "kernel", "docker_version", "cgroup_version", "images")
+
+
+def collect_host(meta: dict[str, Any]) -> None:
+    meta["cpu_count"] = os.cpu_count()
+    meta["kernel"] = platform.release()
+    meta["machine"] = platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                meta["cpu_model"] = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                meta["memory_total_kb"] = int(line.split()[1])
+                break
+    except OSError:
+        pass
+
+
+def collect_docker(meta: dict[str, Any], docker: Docker) -> None:
+    info = docker.info()
+    meta["docker_version"] = info.get("ServerVersion")
+    meta["cgroup_version"] = info.get("CgroupVersion")
+    meta["cgroup_driver"] = info.get("CgroupDriver")
+    meta["storage_driver"] = info.get("Driver")
+    meta["docker_cpus"] = info.get("NCPU")
+
+
+def collect_git(meta: dict[str, Any]) -> None:
+    def git(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(
+                ["git", *args], cwd=project_root(), capture_output=True, text=True, timeout=10, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit:
+        meta["git_commit"] = commit
+        meta["git_dirty"] = bool(git("status", "--porcelain", "--untracked-files=no"))
+
+
+def collect_harness(meta: dict[str, Any]) -> None:
+    meta["harness_version"] = __version__
+    meta["python"] = platform.python_version()
+    meta["command_line"] = [Path(sys.argv[0]).name, *sys.argv[1:]]
+
+
+def collect_images(meta: dict[str, Any], docker: Docker, names: Iterable[str]) -> None:
+    """Image ids, digests, labels, and the exact packages each was installed from (its lock)."""
+    images: dict[str, Any] = {}
+    for name in names:
+        info = docker.image_inspect(f"servingmatrix/{name}:latest")
+        if info is None:
+            continue
+        entry: dict[str, Any] = {
+            "id": info.get("Id"),
+            "digests": info.get("RepoDigests") or [],
+            "created": info.get("Created"),
+            "size_bytes": info.get("Size"),
+            "labels": (info.get("Config") or {}).get("Labels") or {},
+        }
+        lock = images_dir() / name / "requirements.lock"
+        if lock.exists():
+            entry["lock_sha256"] = hashlib.sha256(lock.read_bytes()).hexdigest()
+            entry["packages"] = {p.name: p.version for p in parse_lock(lock)}
+        images[name] = entry
+    meta["images"] = images
+
+
+def collect_metadata(docker: Docker, image_names: Iterable[str]) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    collectors: list[Callable[[dict[str, Any]], None]] = [
+        collect_host,
+        lambda m: collect_docker(m, docker),
+        collect_git,
+        collect_harness,
+        lambda m: collect_images(m, docker, image_names),
+    ]
+    for collect in collectors:
+        try:
+            collect(meta)
+        except Exception as exc:  # a collector must never end a run
+            meta.setdefault("metadata_errors", []).append(f"{exc.__class__.__name__}: {exc}")
+    return meta
+
+
+def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """The checked keys on which two runs' metadata differ, in words."""
+    out: list[str] = []
+    for key in CHECKED_KEYS:
+        if key == "images":
+            ids_a = {n: i.get("id") for n, i in (a.get("images") or {}).items()}
+            ids_b = {n: i.get("id") for n, i in (b.get("images") or {}).items()}
+            changed = sorted(n for n in set(ids_a) & set(ids_b) if ids_a[n] != ids_b[n])
+            if changed:
+                out.append(f"images differ: {', '.join(changed)}")
+        elif a.get(key) != b.get(key):
+            out.append(f"{key}: {a.get(key)!r} vs {b.get(key)!r}")
+    return out

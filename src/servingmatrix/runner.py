@@ -1,0 +1,462 @@
+"""The matrix runner: for each mode x workload x trial, a fresh stack swarmed through every user level.
+
+A session starts the backing services, then the server, polls readiness, runs the conformance
+check (a broken stack is recorded as failed, not measured), drives Locust through the user levels
+(a warm-up discarded at each step) while the server's and the generator's cgroups are sampled, then
+tears everything down. Each cell is written the moment its session ends; cells already on disk are
+skipped, so rerunning the same run resumes it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from servingmatrix.cgroups import ContainerCgroup, Sampler, window_usage
+from servingmatrix.conformance import check_server
+from servingmatrix.cpuplan import CpuPlan, plan_cpus
+from servingmatrix.docker import PROJECT_LABEL, Docker
+from servingmatrix.errors import UserError
+from servingmatrix.latency import per_name, window_stats
+from servingmatrix.loadgen import LoadgenOutput, Step, locust_args, read_output
+from servingmatrix.matrix import Matrix
+from servingmatrix.metadata import collect_metadata
+from servingmatrix.modes import ModeConfig
+from servingmatrix.progress import Progress
+from servingmatrix.readiness import NotReady
+from servingmatrix.results import CellKey, RunFolder
+from servingmatrix.stack import Stack, StackPorts
+from servingmatrix.workloads import WorkloadConfig
+
+#: Above this share of its CPU quota the load generator is taken as saturated (Locust warns at 90%).
+SATURATION_SHARE = 0.9
+#: Throttled for more than this share of the window: the server's figures are marked.
+THROTTLE_SHARE = 0.05
+#: Startup, readiness, conformance and teardown of one session, for the first ETA (then measured).
+OVERHEAD_GUESS_S = 15.0
+LOCUST_GRACE_S = 90.0
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Session:
+    """One mode x workload x trial: one stack, one Locust session through every user level."""
+
+    mode: ModeConfig
+    workload: WorkloadConfig
+    trial: int
+    users: tuple[int, ...]
+
+    def key(self, users: int) -> CellKey:
+        return CellKey(self.mode.spec, self.workload.spec, users, self.trial)
+
+    @property
+    def slug(self) -> str:
+        return self.key(0).slug.replace("-u0-", "-")
+
+
+def plan_sessions(matrix: Matrix) -> list[Session]:
+    """Trials outermost and modes innermost: slow drift of the machine is spread over every mode."""
+    modes = matrix.mode_configs()
+    return [
+        Session(mode, workload, trial, matrix.users)
+        for trial in range(1, matrix.trials + 1)
+        for workload in matrix.workload_configs()
+        for mode in modes
+    ]
+
+
+def check_ports_free(ports: StackPorts) -> None:
+    for role, port in (("server", ports.server), ("upstream", ports.upstream), ("postgres", ports.postgres)):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise UserError(
+                    f"port {port} on 127.0.0.1 (for the {role}) is already taken; stop what uses it or "
+                    "run `servingmatrix clean` if a crashed run left it"
+                ) from None
+
+
+def _docker_time(text: str) -> float | None:
+    """Docker's RFC 3339 time with nanoseconds, as epoch seconds."""
+    if not text or text.startswith("0001-"):
+        return None
+    head, _, frac = text.rstrip("Z").partition(".")
+    stamp = datetime.fromisoformat(head).replace(tzinfo=UTC).timestamp()
+    return stamp + float(f"0.{frac[:6] or 0}")
+
+
+@dataclass(frozen=True)
+class Swarm:
+    """What one Locust session left: its output (or why there is none), the server's fate, the samples."""
+
+    output: LoadgenOutput | str
+    server_exit: dict[str, Any] | None = None
+    sampler: Sampler | None = None
+
+
+@dataclass
+class SessionTimings:
+    start_s: float = 0.0
+    warmup_s: float = 0.0
+    measured_s: float = 0.0
+    teardown_s: float = 0.0
+    loadgen_s: float = 0.0
+
+
+@dataclass
+class Runner:
+    docker: Docker
+    matrix: Matrix
+    folder: RunFolder
+    say: Say
+    force: bool = False
+    ports: StackPorts = field(default_factory=StackPorts)
+    keep_samples: bool = False
+    run_id: str = field(default_factory=lambda: f"r{os.getpid()}")
+
+    def run(self) -> dict[str, Any]:
+        self.docker.ping()
+        removed = self._remove_leftovers()
+        if removed:
+            self.say(f"removed {removed} containers left by an earlier run")
+        check_ports_free(self.ports)
+        plan = plan_cpus(sorted(os.sched_getaffinity(0)), self.matrix.server_cpus)
+        for warning in plan.warnings:
+            self.say(f"warning: {warning}")
+        run_meta = self._open_run(plan)
+        sessions = plan_sessions(self.matrix)
+        todo = [s for s in sessions if self.force or not all(self.folder.has_cell(s.key(u)) for u in s.users)]
+        skipped = len(sessions) - len(todo)
+        if skipped:
+            self.say(f"resuming: {skipped} of {len(sessions)} sessions already measured (--force to redo)")
+        step_s = self.matrix.warmup_s + self.matrix.duration_s
+        planned_per_session = len(self.matrix.users) * step_s + OVERHEAD_GUESS_S
+        progress = Progress(len(todo) * len(self.matrix.users), planned_per_session * len(todo))
+        timings: list[SessionTimings] = []
+        try:
+            for session in todo:
+                timings.append(self._run_session(session, plan, progress, planned_per_session))
+        finally:
+            progress.finish()
+            self._close_run(run_meta, timings)
+        return run_meta
+
+    def _remove_leftovers(self) -> int:
+        ids = self.docker.list_ids(["ps", "-aq", "--filter", f"label={PROJECT_LABEL}"])
+        self.docker.remove_containers(ids)
+        return len(ids)
+
+    def _open_run(self, plan: CpuPlan) -> dict[str, Any]:
+        matrix = self.matrix.as_dict()
+        if self.folder.exists():
+            previous = self.folder.read_run()
+            if previous.get("matrix") != matrix and not self.force:
+                raise UserError(
+                    f"{self.folder.root} holds a run of a different matrix; choose another --out, "
+                    "or --force to measure this matrix into it"
+                )
+        images = sorted(
+            {c.mode.name for c in self.matrix.mode_configs()} | {"upstream", "postgres", "locust"}
+        )
+        meta: dict[str, Any] = {
+            "matrix": matrix,
+            "cpu_plan": plan.as_dict(),
+            "ports": {
+                "server": self.ports.server,
+                "upstream": self.ports.upstream,
+                "postgres": self.ports.postgres,
+            },
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "metadata": collect_metadata(self.docker, images),
+        }
+        self.folder.write_run(meta)
+        return meta
+
+    def _close_run(self, meta: dict[str, Any], timings: list[SessionTimings]) -> None:
+        meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        meta["timings"] = {
+            "sessions": len(timings),
+            "start_s": sum(t.start_s for t in timings),
+            "warmup_s": sum(t.warmup_s for t in timings),
+            "measured_s": sum(t.measured_s for t in timings),
+            "teardown_s": sum(t.teardown_s for t in timings),
+        }
+        self.folder.write_run(meta)
+
+    def _run_session(
+        self, session: Session, plan: CpuPlan, progress: Progress, planned_s: float
+    ) -> SessionTimings:
+        timings = SessionTimings()
+        stack = Stack(self.docker, self.run_id, self.ports)
+        label = f"{session.mode.spec} x {session.workload.spec} (trial {session.trial})"
+        out_dir = self.folder.root / "sessions" / session.slug
+        started = time.monotonic()
+        try:
+            try:
+                stack.start_backing(plan.backing)
+                stack.start_server(session.mode, plan.server)
+            except NotReady as exc:
+                self._fail_session(session, f"not ready: {exc}", progress, planned_s)
+                return timings
+            failures = check_server(stack.server_url, session.mode.spec)
+            if failures:
+                reason = f"conformance check failed: {'; '.join(failures[:3])}"
+                self._fail_session(session, reason, progress, planned_s)
+                return timings
+            timings.start_s = time.monotonic() - started
+            applied = self._applied_plan(stack)
+            swarm = self._swarm(session, stack, plan, out_dir, timings)
+        finally:
+            torn = time.monotonic()
+            self.docker.remove_containers([stack.name("loadgen")])
+            stack.stop()
+            timings.teardown_s = time.monotonic() - torn
+        self._record(session, plan, swarm, applied, timings, progress, planned_s)
+        if not self.keep_samples:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        progress.line(
+            f"  {label}: start {timings.start_s:.1f} s, load {timings.loadgen_s:.1f} s, "
+            f"teardown {timings.teardown_s:.1f} s"
+        )
+        return timings
+
+    def _applied_plan(self, stack: Stack) -> dict[str, Any]:
+        """The CPU and memory limits Docker actually applied, read back from each container."""
+        applied: dict[str, Any] = {}
+        for role in ("server", "upstream", "postgres", "loadgen"):
+            info = self.docker.container_inspect(stack.name(role))
+            if info is None:
+                continue
+            host = info["HostConfig"]
+            applied[role] = {
+                "cpuset": host.get("CpusetCpus"),
+                "cpus": (host.get("NanoCpus") or 0) / 1e9,
+                "memory_bytes": host.get("Memory"),
+                "pids_limit": host.get("PidsLimit"),
+            }
+        return applied
+
+    def _swarm(
+        self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path, timings: SessionTimings
+    ) -> Swarm:
+        """Run Locust through every user level; return its output (or why there is none)."""
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        out_dir.mkdir(parents=True)
+        server_info = self.docker.container_inspect(stack.name("server"))
+        if server_info is None:
+            return Swarm("the server container vanished before the load started")
+        cgroups = {"server": ContainerCgroup(int(server_info["State"]["Pid"]))}
+        name = stack.name("loadgen")
+        stack.started.append(name)
+        self.docker.run_detached(
+            locust_args(
+                name=name,
+                run_id=self.run_id,
+                workload=session.workload,
+                target=stack.server_url,
+                users=session.users,
+                warmup_s=self.matrix.warmup_s,
+                duration_s=self.matrix.duration_s,
+                out_dir=out_dir,
+                placement=plan.loadgen,
+            )
+        )
+        loadgen_info = self.docker.container_inspect(name)
+        if loadgen_info and loadgen_info["State"].get("Running"):
+            cgroups["loadgen"] = ContainerCgroup(int(loadgen_info["State"]["Pid"]))
+        sampler = Sampler(cgroups).start()
+        began = time.monotonic()
+        deadline = (
+            began + len(session.users) * (self.matrix.warmup_s + self.matrix.duration_s) + LOCUST_GRACE_S
+        )
+        server_exit: dict[str, Any] | None = None
+        try:
+            while True:
+                info = self.docker.container_inspect(name)
+                if info is None or not info["State"].get("Running"):
+                    break
+                if time.monotonic() > deadline:
+                    self.docker.remove_containers([name])
+                    return Swarm("the load generator overran its time budget and was stopped")
+                time.sleep(0.5)
+        finally:
+            sampler.stop()
+            timings.loadgen_s = time.monotonic() - began
+        server_state = (self.docker.container_inspect(stack.name("server")) or {}).get("State", {})
+        if not server_state.get("Running"):
+            server_exit = {
+                "oom_killed": bool(server_state.get("OOMKilled")),
+                "exit_code": server_state.get("ExitCode"),
+                "finished_at": _docker_time(str(server_state.get("FinishedAt", ""))),
+                "last_log": self.docker.logs(stack.name("server"), tail=10).splitlines()[-10:],
+            }
+        exit_code = (info or {}).get("State", {}).get("ExitCode")
+        try:
+            output = read_output(out_dir)
+        except UserError as exc:
+            logs = self.docker.logs(name, tail=5)
+            last = logs.splitlines()[-1] if logs else "(none)"
+            return Swarm(f"{exc} (locust exit code {exit_code}; last log line: {last})", server_exit)
+        timings.warmup_s = sum(s.measure_from - s.start for s in output.steps)
+        timings.measured_s = sum(s.end - s.measure_from for s in output.steps)
+        return Swarm(output, server_exit, sampler)
+
+    def _fail_session(self, session: Session, reason: str, progress: Progress, planned_s: float) -> None:
+        progress.line(f"  failed: {session.mode.spec} x {session.workload.spec}: {reason}")
+        for users in session.users:
+            self.folder.write_cell(session.key(users), {"status": "failed", "reason": reason, "warnings": []})
+            progress.cell_done(
+                f"{session.mode.spec} x {session.workload.spec} @ {users}",
+                None,
+                planned_s / len(session.users),
+            )
+
+    def _record(
+        self,
+        session: Session,
+        plan: CpuPlan,
+        swarm: Swarm,
+        applied: dict[str, Any],
+        timings: SessionTimings,
+        progress: Progress,
+        planned_s: float,
+    ) -> None:
+        output = swarm.output
+        if isinstance(output, str) or swarm.sampler is None:
+            self._fail_session(session, str(output), progress, planned_s)
+            return
+        by_users = {step.users: step for step in output.steps}
+        for users in session.users:
+            step = by_users.get(users)
+            key = session.key(users)
+            label = f"{session.mode.spec} x {session.workload.spec} @ {users}"
+            if step is None:
+                self.folder.write_cell(
+                    key, {"status": "failed", "reason": "the load generator never reached this step"}
+                )
+                progress.cell_done(label, None, planned_s / len(session.users))
+                continue
+            cell = self._cell(session, step, plan, output, swarm.sampler, swarm.server_exit, applied, timings)
+            self.folder.write_cell(key, cell)
+            ok = cell["status"] == "ok"
+            progress.cell_done(
+                label, cell.get("throughput_rps") if ok else None, planned_s / len(session.users)
+            )
+
+    def _cell(
+        self,
+        session: Session,
+        step: Step,
+        plan: CpuPlan,
+        output: LoadgenOutput,
+        sampler: Sampler,
+        server_exit: dict[str, Any] | None,
+        applied: dict[str, Any],
+        timings: SessionTimings,
+    ) -> dict[str, Any]:
+        start, end = step.measure_from, step.end
+        stats = window_stats(output.samples, start, end)
+        server = window_usage(sampler.samples.get("server", []), start, end)
+        loadgen = window_usage(sampler.samples.get("loadgen", []), start, end)
+        warnings = [_warning("cores-shared", w) for w in plan.warnings]
+        status, reason = "ok", None
+        died = server_exit and (server_exit["finished_at"] is None or server_exit["finished_at"] < end)
+        if died and server_exit:
+            status = "failed"
+            cause = "OOM-killed" if server_exit["oom_killed"] else f"exit code {server_exit['exit_code']}"
+            reason = f"the server stopped during the run ({cause})"
+        elif stats.requests == 0:
+            status, reason = "failed", "no request completed in the measured window"
+        loadgen_quota = plan.loadgen.cpus * 100.0
+        saturated = loadgen is not None and loadgen.cpu_pct >= SATURATION_SHARE * loadgen_quota
+        if saturated and loadgen is not None:
+            used = f"{loadgen.cpu_pct:.0f}% of its {loadgen_quota:.0f}% CPU"
+            warnings.append(_warning("loadgen-saturated", f"the load generator used {used}: a lower bound"))
+        if server is not None and server.throttled_s > THROTTLE_SHARE * stats.seconds:
+            span = f"{server.throttled_s:.1f} s of {stats.seconds:.0f} s"
+            warnings.append(_warning("cpu-throttled", f"the server was CPU-throttled for {span}"))
+        if stats.failures:
+            share = f"{100 * stats.error_rate:.1f}%"
+            warnings.append(
+                _warning("errors", f"{stats.failures} of {stats.requests} requests failed ({share})")
+            )
+        mean_ms = stats.latency_ms["mean"]
+        sleep_ms = session.workload.sleep_ms
+        basis_ms = float(sleep_ms) if sleep_ms else mean_ms
+        processes = [
+            {"pid": pid, "command": comm, "rss_mb": rss / 2**20}
+            for pid, comm, rss in _processes_at(sampler.processes.get("server", []), end)
+        ]
+        return {
+            "status": status,
+            "reason": reason,
+            "window": {
+                "start": start,
+                "end": end,
+                "seconds": stats.seconds,
+                "warmup_s": step.measure_from - step.start,
+            },
+            "requests": stats.requests,
+            "failures": stats.failures,
+            "error_rate": stats.error_rate,
+            "throughput_rps": stats.throughput_rps,
+            "latency_ms": stats.latency_ms,
+            "endpoints": {
+                name: {
+                    "requests": s.requests,
+                    "failures": s.failures,
+                    "throughput_rps": s.throughput_rps,
+                    "latency_ms": s.latency_ms,
+                }
+                for name, s in per_name(output.samples, start, end).items()
+            },
+            "server": {
+                "cpu_pct": server.cpu_pct if server else None,
+                "throttled_s": server.throttled_s if server else None,
+                "throttled_periods": server.throttled_periods if server else None,
+                "mem_mb": server.mem_bytes_max / 2**20 if server else None,
+                "mem_mb_mean": server.mem_bytes_mean / 2**20 if server else None,
+                "processes": processes,
+                "exit": server_exit,
+            },
+            "loadgen": {
+                "cpu_pct": loadgen.cpu_pct if loadgen else None,
+                "cpu_quota_pct": loadgen_quota,
+                "processes": output.processes,
+                "saturated": saturated,
+            },
+            "effective_concurrency": stats.throughput_rps * basis_ms / 1000.0,
+            "effective_concurrency_basis": "io sleep" if sleep_ms else "client mean latency",
+            "promised_concurrency": session.mode.promised_concurrency,
+            "keeps_alive": session.mode.mode.keeps_alive,
+            "cpu_plan_applied": applied,
+            "session_timings": {
+                "start_s": timings.start_s,
+                "loadgen_s": timings.loadgen_s,
+                "teardown_s": timings.teardown_s,
+            },
+            "warnings": warnings,
+        }
+
+
+def _warning(code: str, message: str) -> dict[str, str]:
+    return {"code": code, "message": message}
+
+
+def _processes_at(
+    history: list[tuple[float, list[tuple[int, str, int]]]], t: float
+) -> list[tuple[int, str, int]]:
+    """The server's processes as last seen before ``t``."""
+    before = [procs for when, procs in history if when <= t]
+    return before[-1] if before else (history[-1][1] if history else [])

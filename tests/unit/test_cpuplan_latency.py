@@ -1,0 +1,66 @@
+"""The CPU plan, and the exact latency figures computed from per-request timings."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from servingmatrix.cgroups import Sample, window_usage
+from servingmatrix.cpuplan import plan_cpus
+from servingmatrix.errors import UserError
+from servingmatrix.latency import RequestSample, percentile, window_stats
+
+
+def test_two_cores_share_with_a_warning() -> None:
+    plan = plan_cpus([0, 1], 1)
+    assert plan.server.cpuset == "0" and plan.server.cpus == 1.0
+    assert plan.loadgen.cpuset == "1" and plan.backing.cpuset == "1"
+    assert plan.warnings and "share core 1" in plan.warnings[0]
+
+
+def test_bigger_machines_do_not_share() -> None:
+    plan = plan_cpus(list(range(8)), 2)
+    assert plan.server.cpuset == "0,1"
+    assert plan.loadgen.cpuset == "2,3,4,5" and plan.loadgen.cpus == 4.0
+    assert plan.backing.cpuset == "6,7"
+    assert plan.warnings == ()
+
+
+def test_server_budget_must_leave_a_core() -> None:
+    with pytest.raises(UserError, match="leaves no core"):
+        plan_cpus([0, 1], 2)
+
+
+def test_nearest_rank_percentiles() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 99.9) == 100.0
+    assert percentile([7.0], 99) == 7.0
+    assert math.isnan(percentile([], 50))
+
+
+def test_window_counts_requests_that_complete_inside() -> None:
+    samples = [
+        RequestSample(start=9.99, ms=20.0, ok=True, name="a", bytes=1),  # ends 10.01: inside
+        RequestSample(start=9.0, ms=500.0, ok=True, name="a", bytes=1),  # ends 9.5: warm-up
+        RequestSample(start=10.5, ms=100.0, ok=False, name="a", bytes=0),  # failure inside
+        RequestSample(start=11.95, ms=100.0, ok=True, name="a", bytes=1),  # ends 12.05: after
+    ]
+    stats = window_stats(samples, 10.0, 12.0)
+    assert stats.requests == 2 and stats.failures == 1
+    assert stats.throughput_rps == 0.5
+    assert stats.latency_ms["p50"] == 20.0 and stats.latency_ms["max"] == 20.0
+
+
+def test_cgroup_window_interpolates_counters() -> None:
+    samples = [
+        Sample(t=0.0, cpu_ns=0, throttled_ns=0, throttled_periods=0, mem_bytes=100),
+        Sample(t=2.0, cpu_ns=2_000_000_000, throttled_ns=200_000_000, throttled_periods=4, mem_bytes=300),
+    ]
+    usage = window_usage(samples, 0.5, 1.5)
+    assert usage is not None
+    assert usage.cpu_pct == pytest.approx(100.0)
+    assert usage.throttled_s == pytest.approx(0.1)
+    assert window_usage(samples[:1], 0.0, 1.0) is None

@@ -1,0 +1,130 @@
+"""Matrix files and command-line overrides: good ones load, bad ones are refused in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from servingmatrix.errors import UserError
+from servingmatrix.matrix import (
+    Overrides,
+    apply_overrides,
+    load_matrix,
+    load_profile,
+    parse_duration,
+    profile_names,
+)
+
+GOOD = """\
+modes: [gunicorn-sync, "gunicorn-gthread[workers=1,threads=4]"]
+workloads: ["io[ms=100]", json]
+users: [1, 16]
+duration: 10s
+warmup: 500ms
+trials: 2
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "m.yml"
+    path.write_text(text)
+    return path
+
+
+def test_good_matrix_loads(tmp_path: Path) -> None:
+    matrix = load_matrix(write(tmp_path, GOOD))
+    assert matrix.users == (1, 16)
+    assert matrix.duration_s == 10.0 and matrix.warmup_s == 0.5 and matrix.trials == 2
+    assert [c.spec for c in matrix.mode_configs()] == [
+        "gunicorn-sync[workers=3]",
+        "gunicorn-gthread[workers=1,threads=4]",
+    ]
+    assert [c.spec for c in matrix.workload_configs()] == ["io[ms=100]", "json"]
+
+
+@pytest.mark.parametrize("name", ["quick", "default", "full"])
+def test_shipped_profiles_load(name: str) -> None:
+    assert name in profile_names()
+    load_profile(name)
+
+
+BAD: list[tuple[str, str]] = [
+    ("modes: [nope]\nworkloads: [json]\n", "unknown mode 'nope'"),
+    ("modes: [gunicorn-sync]\nworkloads: [nope]\n", "unknown workload 'nope'"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nspeed: 3\n", "unknown key 'speed'"),
+    ("modes: [gunicorn-sync]\n", "missing key 'workloads'"),
+    ("workloads: [json]\n", "missing key 'modes'"),
+    ("modes: []\nworkloads: [json]\n", "the list is empty"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nusers: []\n", "non-empty list"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nusers: [0]\n", "out of range"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nusers: [-4]\n", "out of range"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nusers: [16, 1]\n", "must be increasing"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nusers: [4, 4]\n", "repeats"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nusers: [two]\n", "not an integer"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nduration: 20\n", "with a unit"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nduration: 20 parsecs\n", "with a unit"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nduration: 0s\n", "out of range"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nwarmup: 2h\n", "with a unit"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\ntrials: 0\n", "out of range"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\ntrials: 1.5\n", "not an integer"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\ntrials: true\n", "not an integer"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nserver_cpus: 0\n", "out of range"),
+    ("modes: [gunicorn-sync, gunicorn-sync]\nworkloads: [json]\n", "twice"),
+    ("modes: [gunicorn-sync, 'gunicorn-sync[workers=3]']\nworkloads: [json]\n", "twice"),
+    ("modes: [gunicorn-sync]\nworkloads: [json, json]\n", "twice"),
+    ("modes: ['gunicorn-sync[threads=2]']\nworkloads: [json]\n", "unknown tunable 'threads'"),
+    ("modes: [gunicorn-sync]\nworkloads: ['io[ms=9999]']\n", "out of range"),
+    ("modes: [gunicorn-sync]\nworkloads: ['io[seconds=1]']\n", "unknown parameter 'seconds'"),
+    ("modes: [gunicorn-sync]\nworkloads: ['json[ms=1]']\n", "unknown parameter 'ms'"),
+    ("modes: gunicorn-sync\nworkloads: 3\n", "expected a list of specs"),
+    ("- modes\n", "expected a mapping"),
+    ("modes: [gunicorn-sync\n", "not valid YAML"),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment"), BAD)
+def test_bad_matrix_is_refused_with_one_line(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(UserError) as caught:
+        load_matrix(write(tmp_path, text))
+    assert fragment in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_file_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="cannot read"):
+        load_matrix(tmp_path / "absent.yml")
+
+
+def test_unknown_profile() -> None:
+    with pytest.raises(UserError, match="unknown profile 'nope'"):
+        load_profile("nope")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        (Overrides(users="1,,4"), "not an integer"),
+        (Overrides(users="8,4"), "increasing"),
+        (Overrides(duration="10"), "with a unit"),
+        (Overrides(warmup="-1s"), "with a unit"),
+        (Overrides(modes="gunicorn-sync[workers=0]"), "out of range"),
+        (Overrides(modes=""), "empty entry"),
+        (Overrides(trials=0), "out of range"),
+    ],
+)
+def test_bad_overrides_are_refused(tmp_path: Path, overrides: Overrides, fragment: str) -> None:
+    matrix = load_matrix(write(tmp_path, GOOD))
+    with pytest.raises(UserError, match=fragment):
+        apply_overrides(matrix, overrides)
+
+
+def test_overrides_replace_the_file_values(tmp_path: Path) -> None:
+    matrix = apply_overrides(load_matrix(write(tmp_path, GOOD)), Overrides(users="2,4,8", duration="1m"))
+    assert matrix.users == (2, 4, 8)
+    assert matrix.duration_s == 60.0
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("20s", 20.0), ("1.5m", 90.0), ("250ms", 0.25)])
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration("x", text) == seconds
