@@ -15,9 +15,26 @@ from servingmatrix.results import SCHEMA_VERSION, CellKey, RunFolder, read_json,
 from servingmatrix.summary import summarize
 
 REQUIRED = (
-    "mode, workload, users, trial, requests, failures, throughput_rps, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, "
-    "server_cpu_pct, server_mem_mb, throttled_s, loadgen_cpu_pct, loadgen_saturated, effective_concurrency, status"
-).split(", ")
+    "mode",
+    "workload",
+    "users",
+    "trial",
+    "requests",
+    "failures",
+    "throughput_rps",
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "server_cpu_pct",
+    "server_mem_mb",
+    "throttled_s",
+    "loadgen_cpu_pct",
+    "loadgen_saturated",
+    "effective_concurrency",
+    "status",
+)
 
 
 def ok_cell(throughput: float, saturated: bool = False) -> dict[str, object]:
