@@ -1,0 +1,5 @@
+"""WSGI entry point: ``benchapp.wsgi:app``."""
+
+from benchapp import create_app
+
+app = create_app()
