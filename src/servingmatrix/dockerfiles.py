@@ -80,7 +80,9 @@ def render_mode_dockerfile(mode: Mode) -> str:
             "    && rm -rf /var/lib/apt/lists/*",
         ]
     lines += [
-        f"RUN useradd --system --uid {APP_UID} --no-create-home --shell /usr/sbin/nologin bench",
+        f"RUN groupadd --system --gid {APP_UID} bench \\",
+        f"    && useradd --system --uid {APP_UID} --gid {APP_UID} --no-create-home \\",
+        "       --shell /usr/sbin/nologin bench",
         "COPY --from=build /opt/venv /opt/venv",
         "COPY --from=build /srv /srv",
     ]
