@@ -74,6 +74,9 @@ def locust_args(
         "--only-summary",
         "--loglevel",
         "WARNING",
+        # Failed requests are results to record, not a reason for Locust to report failure.
+        "--exit-code-on-error",
+        "0",
     ]
     if processes > 1:
         command += ["--processes", str(processes)]

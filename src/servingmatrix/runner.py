@@ -102,6 +102,7 @@ class Swarm:
     output: LoadgenOutput | str
     server_exit: dict[str, Any] | None = None
     sampler: Sampler | None = None
+    applied: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -214,14 +215,13 @@ class Runner:
                 self._fail_session(session, reason, progress, planned_s)
                 return timings
             timings.start_s = time.monotonic() - started
-            applied = self._applied_plan(stack)
             swarm = self._swarm(session, stack, plan, out_dir, timings)
         finally:
             torn = time.monotonic()
             self.docker.remove_containers([stack.name("loadgen")])
             stack.stop()
             timings.teardown_s = time.monotonic() - torn
-        self._record(session, plan, swarm, applied, timings, progress, planned_s)
+        self._record(session, plan, swarm, timings, progress, planned_s)
         if not self.keep_samples:
             shutil.rmtree(out_dir, ignore_errors=True)
         progress.line(
@@ -275,6 +275,7 @@ class Runner:
         loadgen_info = self.docker.container_inspect(name)
         if loadgen_info and loadgen_info["State"].get("Running"):
             cgroups["loadgen"] = ContainerCgroup(int(loadgen_info["State"]["Pid"]))
+        applied = self._applied_plan(stack)
         sampler = Sampler(cgroups).start()
         began = time.monotonic()
         deadline = (
@@ -310,7 +311,7 @@ class Runner:
             return Swarm(f"{exc} (locust exit code {exit_code}; last log line: {last})", server_exit)
         timings.warmup_s = sum(s.measure_from - s.start for s in output.steps)
         timings.measured_s = sum(s.end - s.measure_from for s in output.steps)
-        return Swarm(output, server_exit, sampler)
+        return Swarm(output, server_exit, sampler, applied)
 
     def _fail_session(self, session: Session, reason: str, progress: Progress, planned_s: float) -> None:
         progress.line(f"  failed: {session.mode.spec} x {session.workload.spec}: {reason}")
@@ -327,7 +328,6 @@ class Runner:
         session: Session,
         plan: CpuPlan,
         swarm: Swarm,
-        applied: dict[str, Any],
         timings: SessionTimings,
         progress: Progress,
         planned_s: float,
@@ -347,7 +347,7 @@ class Runner:
                 )
                 progress.cell_done(label, None, planned_s / len(session.users))
                 continue
-            cell = self._cell(session, step, plan, output, swarm.sampler, swarm.server_exit, applied, timings)
+            cell = self._cell(session, step, plan, output, swarm, timings)
             self.folder.write_cell(key, cell)
             ok = cell["status"] == "ok"
             progress.cell_done(
@@ -360,11 +360,11 @@ class Runner:
         step: Step,
         plan: CpuPlan,
         output: LoadgenOutput,
-        sampler: Sampler,
-        server_exit: dict[str, Any] | None,
-        applied: dict[str, Any],
+        swarm: Swarm,
         timings: SessionTimings,
     ) -> dict[str, Any]:
+        assert swarm.sampler is not None
+        sampler, server_exit = swarm.sampler, swarm.server_exit
         start, end = step.measure_from, step.end
         stats = window_stats(output.samples, start, end)
         server = window_usage(sampler.samples.get("server", []), start, end)
@@ -440,7 +440,7 @@ class Runner:
             "effective_concurrency_basis": "io sleep" if sleep_ms else "client mean latency",
             "promised_concurrency": session.mode.promised_concurrency,
             "keeps_alive": session.mode.mode.keeps_alive,
-            "cpu_plan_applied": applied,
+            "cpu_plan_applied": swarm.applied,
             "session_timings": {
                 "start_s": timings.start_s,
                 "loadgen_s": timings.loadgen_s,

@@ -41,7 +41,8 @@ class Workload:
 
     @property
     def locustfile(self) -> str:
-        return f"/srv/locustfiles/{self.name}.py"
+        # Named workload_*.py so that no locustfile shadows a module (json, io) on the path.
+        return f"/srv/locustfiles/workload_{self.name}.py"
 
     def resolve(self, given: Mapping[str, str]) -> WorkloadConfig:
         known = {p.name: p for p in self.params}

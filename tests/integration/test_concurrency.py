@@ -72,3 +72,12 @@ def test_green_workers_do_not_overlap_c_calls_or_cpu(stack: Stack, mode: str, pa
         alone = min(wall(stack, path, 1) for _ in range(2))
         together = wall(stack, path, 2)
         assert together >= 1.5 * alone, f"{path}: alone {alone:.3f} s, two together {together:.3f} s"
+
+
+def test_postgres_waits_overlap_under_gevent_but_not_eventlet(stack: Stack) -> None:
+    """psycopg 3 yields to gevent by itself; under eventlet its C wait blocks the worker (a finding)."""
+    path = "/db?ms=300"
+    with serving(stack, "gunicorn-gevent[workers=1]"):
+        assert wall(stack, path, 8) < 3 * 0.3
+    with serving(stack, "gunicorn-eventlet[workers=1]"):
+        assert wall(stack, path, 4) >= 4 * 0.3

@@ -1,0 +1,329 @@
+"""The pure side of the load generator: its settings, its step schedule and its sample files.
+
+Nothing here imports Locust (which monkey-patches sockets on import), so the harness's unit tests
+can exercise it directly; ``smlocust`` wires it into Locust's events and load shape.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from array import array
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+DEFAULT_MAX_REQUESTS = 5_000_000
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_OUT = "/out"
+MAX_USERS = 10_000
+#: A day: longer than any step the matrix runs, short enough to catch a unit mix-up (ms for s).
+MAX_SECONDS = 86_400.0
+CSV_HEADER = "start,ms,ok,name,bytes\n"
+#: Request names go into CSV cells and result keys unquoted, so they are kept to a safe alphabet.
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+class ConfigError(ValueError):
+    """A setting the load generator refuses; the message names the offending variable."""
+
+
+Scalar = int | float | str
+
+
+@dataclass(frozen=True)
+class Target:
+    """One kind of request: the name its samples carry and the path (with query) it asks for."""
+
+    name: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the load generator reads from its environment, checked."""
+
+    steps: tuple[int, ...]
+    warmup_s: float
+    duration_s: float
+    params: Mapping[str, Scalar] = field(default_factory=dict)
+    max_requests: int = DEFAULT_MAX_REQUESTS
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    out_dir: Path = Path(DEFAULT_OUT)
+
+    @property
+    def hold_s(self) -> float:
+        """How long each step lasts: its warm-up, then its measured window."""
+        return self.warmup_s + self.duration_s
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        return cls(
+            steps=parse_steps(_required(environ, "SM_STEPS")),
+            warmup_s=parse_seconds("SM_WARMUP_S", _required(environ, "SM_WARMUP_S"), allow_zero=True),
+            duration_s=parse_seconds("SM_DURATION_S", _required(environ, "SM_DURATION_S")),
+            params=parse_params(environ.get("SM_PARAMS")),
+            max_requests=parse_count(
+                "SM_MAX_REQUESTS", environ.get("SM_MAX_REQUESTS", str(DEFAULT_MAX_REQUESTS))
+            ),
+            timeout_s=parse_seconds(
+                "SM_REQUEST_TIMEOUT_S", environ.get("SM_REQUEST_TIMEOUT_S", str(DEFAULT_TIMEOUT_S))
+            ),
+            out_dir=Path(environ.get("SM_OUT") or DEFAULT_OUT),
+        )
+
+
+def _required(environ: Mapping[str, str], key: str) -> str:
+    value = environ.get(key)
+    if value is None or not value.strip():
+        raise ConfigError(f"{key} is not set")
+    return value
+
+
+def parse_steps(raw: str) -> tuple[int, ...]:
+    """``"1,16,64"`` into user counts, each in 1..MAX_USERS."""
+    parts = [part.strip() for part in raw.split(",")]
+    steps: list[int] = []
+    for part in parts:
+        if not part.isdigit() or not 1 <= int(part) <= MAX_USERS:
+            raise ConfigError(f"SM_STEPS: {part!r} is not a user count in 1..{MAX_USERS} (got {raw!r})")
+        steps.append(int(part))
+    return tuple(steps)
+
+
+def parse_seconds(key: str, raw: str, *, allow_zero: bool = False) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{key}: {raw!r} is not a number of seconds") from None
+    low_ok = value >= 0 if allow_zero else value > 0
+    if not (math.isfinite(value) and low_ok and value <= MAX_SECONDS):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"{key}: {raw!r} must be {bound} and at most {MAX_SECONDS:g} seconds")
+    return value
+
+
+def parse_count(key: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{key}: {raw!r} is not an integer") from None
+    if value < 1:
+        raise ConfigError(f"{key}: {value} must be at least 1")
+    return value
+
+
+def _json(key: str, raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: not valid JSON ({exc})") from None
+
+
+def parse_params(raw: str | None) -> dict[str, Scalar]:
+    """``SM_PARAMS``: a JSON object of scalar query parameters; absent means none."""
+    if raw is None or not raw.strip():
+        return {}
+    data = _json("SM_PARAMS", raw)
+    if not isinstance(data, dict):
+        raise ConfigError(f"SM_PARAMS: expected a JSON object, got {type(data).__name__}")
+    params: dict[str, Scalar] = {}
+    for key, value in data.items():
+        # bool is an int to Python, but "True" in a query string is never what was meant.
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ConfigError(f"SM_PARAMS: {key!r} must be a number or a string, got {json.dumps(value)}")
+        params[key] = value
+    return params
+
+
+def query_path(endpoint: str, params: Mapping[str, Scalar]) -> str:
+    """The request path: the endpoint and, verbatim, its parameters as a query string."""
+    return f"{endpoint}?{urlencode(params)}" if params else endpoint
+
+
+def parse_mix(raw: str | None) -> tuple[tuple[Target, ...], tuple[int, ...]]:
+    """``SM_MIX``: a JSON list of ``{"name", "path", "weight"}``; returns the targets and their weights."""
+    if raw is None or not raw.strip():
+        raise ConfigError("SM_MIX is not set (the mixed workload takes its request types from it)")
+    data = _json("SM_MIX", raw)
+    if not isinstance(data, list) or not data:
+        raise ConfigError("SM_MIX: expected a non-empty JSON list of {name, path, weight} objects")
+    targets: list[Target] = []
+    weights: list[int] = []
+    for index, entry in enumerate(data):
+        where = f"SM_MIX[{index}]"
+        if not isinstance(entry, dict) or set(entry) != {"name", "path", "weight"}:
+            raise ConfigError(
+                f"{where}: expected exactly the keys name, path, weight; got {json.dumps(entry)}"
+            )
+        name, path, weight = entry["name"], entry["path"], entry["weight"]
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ConfigError(f"{where}.name: {name!r} must be 1-64 of letters, digits, '_', '.', '-'")
+        if any(t.name == name for t in targets):
+            raise ConfigError(f"{where}.name: {name!r} appears twice")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ConfigError(f"{where}.path: {path!r} must be a path starting with '/'")
+        if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
+            raise ConfigError(f"{where}.weight: {weight!r} must be a positive integer")
+        targets.append(Target(name, path))
+        weights.append(weight)
+    return tuple(targets), tuple(weights)
+
+
+def budget_per_process(total: int, processes: int) -> int:
+    """Each of ``processes`` load processes stops after its share of ``total`` requests."""
+    return max(1, math.ceil(total / max(1, processes)))
+
+
+@dataclass(frozen=True)
+class StepWindow:
+    """One step in absolute epoch seconds: users start at ``start``, are measured from ``measure_from``."""
+
+    users: int
+    start: float
+    measure_from: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Tick:
+    users: int
+    #: Whether this tick began a new step (the schedule changed and should be written again).
+    advanced: bool
+
+
+class Stepper:
+    """The stepped schedule as a clock-driven state machine, free of Locust.
+
+    Locust polls a load shape about once a second, so a step really ends at the first poll after
+    its planned end. Each step's times are therefore taken from the poll that actually began it,
+    and the steps not yet begun are re-planned from there: the finished schedule holds what ran.
+    """
+
+    def __init__(self, steps: tuple[int, ...], warmup_s: float, duration_s: float) -> None:
+        if not steps:
+            raise ConfigError("SM_STEPS: no steps")
+        self.steps = steps
+        self.warmup_s = warmup_s
+        self.duration_s = duration_s
+        self.index = -1
+        self.finished = False
+        self.t0: float | None = None
+        self.windows: list[StepWindow] = []
+        self._began_mono = 0.0
+
+    @property
+    def hold_s(self) -> float:
+        return self.warmup_s + self.duration_s
+
+    def tick(self, mono: float, epoch: float) -> Tick | None:
+        """The step to hold at ``mono`` (monotonic) = ``epoch`` (wall clock); None once all have run."""
+        if self.finished:
+            return None
+        if self.index >= 0 and mono - self._began_mono < self.hold_s:
+            return Tick(self.steps[self.index], advanced=False)
+        self.index += 1
+        if self.index >= len(self.steps):
+            self.finished = True
+            return None
+        self._began_mono = mono
+        if self.t0 is None:
+            self.t0 = epoch
+        self.windows = self.windows[: self.index] + plan_windows(
+            self.steps[self.index :], epoch, self.warmup_s, self.duration_s
+        )
+        return Tick(self.steps[self.index], advanced=True)
+
+    def spawn_rate(self) -> float:
+        """Users per second for the current step: the whole change at once, up or down."""
+        previous = self.steps[self.index - 1] if self.index > 0 else 0
+        return float(max(self.steps[self.index], previous, 1))
+
+    def schedule(self, processes: int) -> dict[str, Any]:
+        """What ``schedule.json`` holds; ``complete`` once the last step has ended."""
+        return {
+            "t0": self.t0,
+            "steps": [
+                {"users": w.users, "start": w.start, "measure_from": w.measure_from, "end": w.end}
+                for w in self.windows
+            ],
+            "processes": processes,
+            "complete": self.finished,
+        }
+
+
+def plan_windows(
+    steps: tuple[int, ...], start: float, warmup_s: float, duration_s: float
+) -> list[StepWindow]:
+    """Back-to-back windows for ``steps`` beginning at ``start``."""
+    hold = warmup_s + duration_s
+    return [
+        StepWindow(users, start + i * hold, start + i * hold + warmup_s, start + (i + 1) * hold)
+        for i, users in enumerate(steps)
+    ]
+
+
+class SampleBuffer:
+    """Every request's timing, kept compactly (about 27 bytes a request) until the run ends."""
+
+    def __init__(self) -> None:
+        self.starts = array("d")
+        self.millis = array("d")
+        self.oks = array("b")
+        self.name_ids = array("H")
+        self.sizes = array("q")
+        self.names: list[str] = []
+        self._ids: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def add(self, start: float, ms: float, ok: bool, name: str, size: int) -> None:
+        name_id = self._ids.get(name)
+        if name_id is None:
+            name_id = self._ids[name] = len(self.names)
+            self.names.append(name)
+        self.starts.append(start)
+        self.millis.append(ms)
+        self.oks.append(1 if ok else 0)
+        self.name_ids.append(name_id)
+        self.sizes.append(size)
+
+    def write_csv(self, path: Path, chunk: int = 65_536) -> int:
+        """Write every sample to ``path`` atomically; return how many were written.
+
+        Start times keep microseconds and latencies a microsecond too: Locust's own statistics
+        round response times into buckets, which is exactly what these files are for avoiding.
+        """
+        count = len(self)
+        names = self.names
+        tmp = path.with_name(f".{path.name}.tmp")
+        with tmp.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(CSV_HEADER)
+            for first in range(0, count, chunk):
+                last = min(first + chunk, count)
+                handle.write(
+                    "".join(
+                        f"{s:.6f},{m:.3f},{o},{names[n]},{b}\n"
+                        for s, m, o, n, b in zip(
+                            self.starts[first:last],
+                            self.millis[first:last],
+                            self.oks[first:last],
+                            self.name_ids[first:last],
+                            self.sizes[first:last],
+                            strict=True,
+                        )
+                    )
+                )
+        os.replace(tmp, path)
+        return count
+
+
+def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,243 @@
+"""What every workload's locustfile shares: the user base class, the stepped load shape, the recorder.
+
+Settings come from the environment (see ``smconfig``). With ``--processes N`` Locust imports the
+locustfile once and then forks N workers: the master runs the shape and writes ``schedule.json``,
+each worker sends the requests and writes its own ``samples-<pid>.csv``. Without ``--processes``
+the single process does both.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gevent  # type: ignore[import-untyped]  # gevent ships no type information
+from locust import FastHttpUser, LoadTestShape, constant, events
+from locust.env import Environment
+from locust.event import EventHook
+from locust.exception import StopUser
+from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING, MasterRunner, WorkerRunner
+from smconfig import (
+    ConfigError,
+    SampleBuffer,
+    Settings,
+    Stepper,
+    Target,
+    budget_per_process,
+    parse_mix,
+    query_path,
+    write_json_atomic,
+)
+
+logger = logging.getLogger("smlocust")
+
+#: How long the master waits for its forked workers to write their samples (millions take seconds).
+WORKER_FLUSH_TIMEOUT_S = 300.0
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings.from_env(os.environ)
+    except ConfigError as exc:
+        # One line naming the variable, rather than a traceback from inside Locust's loader.
+        raise SystemExit(f"smlocust: {exc}") from None
+
+
+SETTINGS = _load_settings()
+SAMPLES = SampleBuffer()
+
+
+def single_target(name: str, endpoint: str) -> Target:
+    """The one request of a single-endpoint workload: ``endpoint`` with SM_PARAMS as its query."""
+    return Target(name, query_path(endpoint, SETTINGS.params))
+
+
+def mixed_targets() -> tuple[tuple[Target, ...], tuple[int, ...]]:
+    """The mixed workload's request types and weights, from SM_MIX."""
+    try:
+        return parse_mix(os.environ.get("SM_MIX"))
+    except ConfigError as exc:
+        raise SystemExit(f"smlocust: {exc}") from None
+
+
+class _Budget:
+    """The request cap of this process: SM_MAX_REQUESTS shared evenly between the workers."""
+
+    limit = SETTINGS.max_requests
+    warned = False
+
+    @classmethod
+    def exhausted(cls) -> bool:
+        if len(SAMPLES) < cls.limit:
+            return False
+        if not cls.warned:
+            cls.warned = True
+            logger.warning("SM_MAX_REQUESTS reached (%d in this process): users stop", cls.limit)
+        return True
+
+
+class WorkloadUser(FastHttpUser):
+    """A closed-loop user: it sends its next request as soon as the last one is answered."""
+
+    abstract = True
+    wait_time = constant(0)
+    # A hung server fails requests after this long instead of stalling the whole run.
+    network_timeout = SETTINGS.timeout_s
+    connection_timeout = SETTINGS.timeout_s
+
+    def hit(self, target: Target) -> None:
+        if _Budget.exhausted():
+            raise StopUser()
+        # HTTP >= 400 and transport errors are reported to the request event as failures.
+        self.client.get(target.path, name=target.name)
+
+
+class StepShape(LoadTestShape):
+    """Hold each SM_STEPS user count for warm-up plus duration, starting all of a step's users at once."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # Locust leaves this one untyped
+        self.stepper = Stepper(SETTINGS.steps, SETTINGS.warmup_s, SETTINGS.duration_s)
+
+    def tick(self) -> tuple[int, float] | None:
+        step = self.stepper.tick(time.monotonic(), time.time())
+        if step is None:
+            if self.stepper.t0 is not None:
+                self._write_schedule()
+            return None
+        if step.advanced:
+            self._write_schedule()
+        return step.users, self.stepper.spawn_rate()
+
+    def _processes(self) -> int:
+        runner = self.runner
+        if isinstance(runner, MasterRunner):
+            options = runner.environment.parsed_options
+            return int(getattr(options, "expect_workers", 0) or len(runner.clients) or 1)
+        return 1
+
+    def _write_schedule(self) -> None:
+        SETTINGS.out_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(SETTINGS.out_dir / "schedule.json", self.stepper.schedule(self._processes()))
+
+
+class _QuietSpawnRate(logging.Filter):
+    """Drop Locust's warning about spawn rates over 100: starting a step at once is the point."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Your selected spawn rate is very high")
+
+
+logging.getLogger("locust.runners").addFilter(_QuietSpawnRate())
+
+
+class _Recorder:
+    """Flushes this process's samples to SM_OUT/samples-<pid>.csv when the test stops or Locust quits."""
+
+    written = -1
+
+    @classmethod
+    def flush(cls, environment: Environment) -> None:
+        # The master only steers: its workers send every request and write their own files.
+        if isinstance(environment.runner, MasterRunner) or len(SAMPLES) == cls.written:
+            return
+        SETTINGS.out_dir.mkdir(parents=True, exist_ok=True)
+        path = SETTINGS.out_dir / f"samples-{os.getpid()}.csv"
+        # A Ctrl-C or SIGTERM arriving mid-write waits until the file is whole.
+        blocked = {signal.SIGINT, signal.SIGTERM}
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+        try:
+            started = time.monotonic()
+            cls.written = SAMPLES.write_csv(path)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        logger.info("wrote %d samples to %s in %.1f s", cls.written, path, time.monotonic() - started)
+
+
+def _on_init(environment: Environment, **_: Any) -> None:
+    # Locust handles SIGTERM only once a load shape has ended: during the run `docker stop` would be
+    # ignored (Locust is PID 1) or, outside a container, kill it before any sample was written.
+    gevent.signal_handler(signal.SIGTERM, _quit_on_sigterm, environment)
+    runner = environment.runner
+    options = environment.parsed_options
+    if isinstance(runner, WorkerRunner) and options is not None:
+        # Forked workers share one budget; a worker started on its own (no --processes) takes it all.
+        _Budget.limit = budget_per_process(SETTINGS.max_requests, int(getattr(options, "processes", 0) or 1))
+
+
+def _quit_on_sigterm(environment: Environment) -> None:
+    runner = environment.runner
+    if runner is None or runner.state in (STATE_CLEANUP, STATE_STOPPING, STATE_STOPPED):
+        return
+    logger.warning("SIGTERM: ending the run early; samples so far are written")
+    # In its own greenlet: quitting kills greenlets and must not run inside the signal callback.
+    gevent.spawn(runner.quit)
+
+
+def _on_request(
+    *,
+    name: str,
+    response_time: float,
+    response_length: int | None = None,
+    exception: BaseException | None = None,
+    start_time: float | None = None,
+    **_: Any,
+) -> None:
+    if start_time is None:
+        start_time = time.time() - response_time / 1000.0
+    SAMPLES.add(start_time, float(response_time), exception is None, name, int(response_length or 0))
+
+
+def _on_test_stop(environment: Environment, **_: Any) -> None:
+    _Recorder.flush(environment)
+
+
+def _on_quitting(environment: Environment, **_: Any) -> None:
+    _Recorder.flush(environment)
+    if isinstance(environment.runner, MasterRunner):
+        _wait_for_workers(WORKER_FLUSH_TIMEOUT_S)
+
+
+def _wait_for_workers(timeout_s: float) -> None:
+    """Hold the master until its forked workers have exited, their sample files written.
+
+    Locust's own wait for its workers gives up at once, and in a container the master is PID 1:
+    when it exits, the kernel kills the workers, half-written files and all.
+    """
+    me = os.getpid()
+    try:
+        children = [int(pid) for pid in Path(f"/proc/{me}/task/{me}/children").read_text().split()]
+    except OSError:
+        return
+    deadline = time.monotonic() + timeout_s
+    while children and time.monotonic() < deadline:
+        children = [pid for pid in children if not _exited(pid)]
+        if children:
+            gevent.sleep(0.1)
+    if children:
+        logger.warning(
+            "%d worker(s) still running after %.0f s: their samples may be lost", len(children), timeout_s
+        )
+
+
+def _exited(pid: int) -> bool:
+    try:
+        # WNOWAIT only looks: Locust reaps its workers itself once the master moves on.
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:  # already reaped (gevent watches the children it forks)
+        return True
+
+
+def _listen(hook: EventHook, handler: Callable[..., None]) -> None:
+    hook.add_listener(handler)  # type: ignore[no-untyped-call]  # Locust's EventHook is untyped
+
+
+_listen(events.init, _on_init)
+_listen(events.request, _on_request)
+_listen(events.test_stop, _on_test_stop)
+_listen(events.quitting, _on_quitting)

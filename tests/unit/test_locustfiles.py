@@ -1,0 +1,356 @@
+"""The load generator's pure parts: settings, the step schedule, the sample files, and a recorded run.
+
+Locust itself is never imported here (it monkey-patches sockets on import); ``smconfig`` holds
+everything that can be tested without it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from locustfiles import smconfig
+from locustfiles.smconfig import (
+    ConfigError,
+    SampleBuffer,
+    Settings,
+    Stepper,
+    Target,
+    budget_per_process,
+    parse_mix,
+    parse_params,
+    parse_steps,
+    plan_windows,
+    query_path,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCUSTFILES = ROOT / "locustfiles"
+FIXTURES = ROOT / "tests" / "fixtures" / "locust"
+WORKLOADS = ("json", "cpu", "io", "upstream", "db", "sqlite", "bytes", "mixed")
+
+BASE_ENV = {"SM_STEPS": "1,16,64", "SM_WARMUP_S": "2", "SM_DURATION_S": "10"}
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+def test_settings_defaults() -> None:
+    settings = Settings.from_env(BASE_ENV)
+    assert settings.steps == (1, 16, 64)
+    assert (settings.warmup_s, settings.duration_s, settings.hold_s) == (2.0, 10.0, 12.0)
+    assert settings.params == {}
+    assert settings.max_requests == 5_000_000
+    assert settings.timeout_s == 30.0
+    assert settings.out_dir == Path("/out")
+
+
+def test_settings_overrides() -> None:
+    env = {
+        **BASE_ENV,
+        "SM_PARAMS": '{"ms": 100}',
+        "SM_MAX_REQUESTS": "1000",
+        "SM_REQUEST_TIMEOUT_S": "2.5",
+        "SM_OUT": "/tmp/run",
+        "SM_WARMUP_S": "0",
+    }
+    settings = Settings.from_env(env)
+    assert settings.params == {"ms": 100}
+    assert (settings.max_requests, settings.timeout_s, settings.warmup_s) == (1000, 2.5, 0.0)
+    assert settings.out_dir == Path("/tmp/run")
+
+
+@pytest.mark.parametrize("key", ["SM_STEPS", "SM_WARMUP_S", "SM_DURATION_S"])
+def test_settings_require_the_schedule(key: str) -> None:
+    env = {k: v for k, v in BASE_ENV.items() if k != key}
+    with pytest.raises(ConfigError, match=f"^{key} is not set$"):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("SM_DURATION_S", "0"),
+        ("SM_DURATION_S", "-1"),
+        ("SM_DURATION_S", "nan"),
+        ("SM_DURATION_S", "1e9"),
+        ("SM_WARMUP_S", "-0.5"),
+        ("SM_WARMUP_S", "soon"),
+        ("SM_REQUEST_TIMEOUT_S", "0"),
+        ("SM_MAX_REQUESTS", "0"),
+        ("SM_MAX_REQUESTS", "lots"),
+    ],
+)
+def test_settings_refuse_bad_numbers_naming_the_key(key: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{key}: "):
+        Settings.from_env({**BASE_ENV, key: value})
+
+
+def test_parse_steps() -> None:
+    assert parse_steps("1") == (1,)
+    assert parse_steps(" 1, 8 ,32") == (1, 8, 32)
+    assert parse_steps("64,16") == (64, 16)
+
+
+@pytest.mark.parametrize("raw", ["", "0", "1,,2", "a", "1.5", "-1", "10001", "1;2"])
+def test_parse_steps_refuses(raw: str) -> None:
+    with pytest.raises(ConfigError, match=r"^SM_STEPS: "):
+        parse_steps(raw)
+
+
+def test_parse_params() -> None:
+    assert parse_params(None) == {}
+    assert parse_params("  ") == {}
+    assert parse_params("{}") == {}
+    assert parse_params('{"ms": 5, "rows": 10}') == {"ms": 5, "rows": 10}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("[1]", "expected a JSON object"),
+        ("{ms: 5}", "not valid JSON"),
+        ('{"ms": true}', "'ms' must be a number or a string"),
+        ('{"ms": null}', "'ms' must be a number or a string"),
+        ('{"ms": [1]}', "'ms' must be a number or a string"),
+    ],
+)
+def test_parse_params_refuses(raw: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"^SM_PARAMS: .*{message}"):
+        parse_params(raw)
+
+
+def test_query_path_is_verbatim() -> None:
+    assert query_path("/json", {}) == "/json"
+    assert query_path("/io", {"ms": 100}) == "/io?ms=100"
+    assert query_path("/db", {"ms": 0, "rows": 10}) == "/db?ms=0&rows=10"
+    assert query_path("/x", {"a": "b c&d"}) == "/x?a=b+c%26d"
+
+
+MIX = [
+    {"name": "json", "path": "/json", "weight": 60},
+    {"name": "io", "path": "/io?ms=50", "weight": 30},
+    {"name": "db", "path": "/db?rows=1", "weight": 10},
+]
+
+
+def test_parse_mix() -> None:
+    targets, weights = parse_mix(json.dumps(MIX))
+    assert targets == (Target("json", "/json"), Target("io", "/io?ms=50"), Target("db", "/db?rows=1"))
+    assert weights == (60, 30, 10)
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ([], "SM_MIX: expected a non-empty JSON list"),
+        ({"name": "json"}, "SM_MIX: expected a non-empty JSON list"),
+        ([{"name": "json", "path": "/json"}], r"SM_MIX\[0\]: expected exactly the keys"),
+        ([{"name": "json", "path": "/json", "weight": 1, "x": 1}], r"SM_MIX\[0\]: expected exactly"),
+        ([{"name": "a b", "path": "/json", "weight": 1}], r"SM_MIX\[0\]\.name: "),
+        ([{"name": "", "path": "/json", "weight": 1}], r"SM_MIX\[0\]\.name: "),
+        ([{"name": "json", "path": "json", "weight": 1}], r"SM_MIX\[0\]\.path: "),
+        ([{"name": "json", "path": "/json", "weight": 0}], r"SM_MIX\[0\]\.weight: "),
+        ([{"name": "json", "path": "/json", "weight": 1.5}], r"SM_MIX\[0\]\.weight: "),
+        ([{"name": "json", "path": "/json", "weight": True}], r"SM_MIX\[0\]\.weight: "),
+        ([*MIX, {"name": "io", "path": "/io", "weight": 1}], r"SM_MIX\[3\]\.name: 'io' appears twice"),
+    ],
+)
+def test_parse_mix_refuses(entries: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{message}"):
+        parse_mix(json.dumps(entries))
+
+
+def test_parse_mix_must_be_given() -> None:
+    with pytest.raises(ConfigError, match=r"^SM_MIX is not set"):
+        parse_mix(None)
+
+
+def test_budget_is_shared_between_processes() -> None:
+    assert budget_per_process(5_000_000, 1) == 5_000_000
+    assert budget_per_process(5_000_000, 2) == 2_500_000
+    assert budget_per_process(10, 3) == 4
+    assert budget_per_process(1, 4) == 1
+    assert budget_per_process(100, 0) == 100
+
+
+# --- the step schedule ----------------------------------------------------------------------------
+
+
+def test_plan_windows_back_to_back() -> None:
+    windows = plan_windows((1, 4), 1000.0, 1.0, 2.0)
+    assert [(w.users, w.start, w.measure_from, w.end) for w in windows] == [
+        (1, 1000.0, 1001.0, 1003.0),
+        (4, 1003.0, 1004.0, 1006.0),
+    ]
+
+
+EPOCH = 1_700_000_000.0
+
+
+def _tick(stepper: Stepper, at: float) -> smconfig.Tick | None:
+    # The monotonic clock starts at 50 s, the wall clock at EPOCH: the schedule must use the latter.
+    return stepper.tick(50.0 + at, EPOCH + at)
+
+
+def test_stepper_holds_each_step_then_ends() -> None:
+    stepper = Stepper((1, 4), warmup_s=1.0, duration_s=2.0)
+    first = _tick(stepper, 0.0)
+    assert first is not None and (first.users, first.advanced) == (1, True)
+    assert stepper.t0 == EPOCH
+    held = _tick(stepper, 2.99)
+    assert held is not None and (held.users, held.advanced) == (1, False)
+    second = _tick(stepper, 3.0)
+    assert second is not None and (second.users, second.advanced) == (4, True)
+    assert _tick(stepper, 5.9) == smconfig.Tick(4, advanced=False)
+    assert _tick(stepper, 6.0) is None
+    assert stepper.finished
+    assert _tick(stepper, 7.0) is None
+
+
+def test_stepper_records_late_polls_and_replans() -> None:
+    # Locust polls the shape about once a second: the second step begins at the first poll after 3 s.
+    stepper = Stepper((1, 4, 16), warmup_s=1.0, duration_s=2.0)
+    _tick(stepper, 0.0)
+    planned = stepper.schedule(processes=1)
+    assert [s["start"] - EPOCH for s in planned["steps"]] == [0.0, 3.0, 6.0]
+    assert planned["complete"] is False
+    _tick(stepper, 3.4)
+    after = stepper.schedule(processes=1)["steps"]
+    assert after[0] == planned["steps"][0]
+    assert [round(s["start"] - EPOCH, 6) for s in after] == [0.0, 3.4, 6.4]
+    assert math.isclose(after[1]["measure_from"], EPOCH + 4.4)
+    assert math.isclose(after[1]["end"], EPOCH + 6.4)
+    # Holding is measured from when the step really began, not from the plan.
+    assert _tick(stepper, 6.3) == smconfig.Tick(4, advanced=False)
+    assert _tick(stepper, 6.4) == smconfig.Tick(16, advanced=True)
+
+
+def test_stepper_schedule_shape() -> None:
+    stepper = Stepper((2,), warmup_s=0.5, duration_s=1.0)
+    _tick(stepper, 0.0)
+    _tick(stepper, 1.6)
+    schedule = stepper.schedule(processes=2)
+    assert schedule == {
+        "t0": EPOCH,
+        "steps": [{"users": 2, "start": EPOCH, "measure_from": EPOCH + 0.5, "end": EPOCH + 1.5}],
+        "processes": 2,
+        "complete": True,
+    }
+    json.dumps(schedule)
+
+
+def test_spawn_rate_moves_the_whole_step_at_once() -> None:
+    stepper = Stepper((8, 64, 2), warmup_s=0.0, duration_s=1.0)
+    _tick(stepper, 0.0)
+    assert stepper.spawn_rate() == 8.0
+    _tick(stepper, 1.0)
+    assert stepper.spawn_rate() == 64.0
+    # Going down, users stop at the spawn rate too: 62 of them should stop at once, not one a second.
+    _tick(stepper, 2.0)
+    assert stepper.spawn_rate() == 64.0
+
+
+def test_stepper_needs_steps() -> None:
+    with pytest.raises(ConfigError):
+        Stepper((), 1.0, 1.0)
+
+
+# --- sample files ---------------------------------------------------------------------------------
+
+
+def test_sample_buffer_writes_the_csv_atomically(tmp_path: Path) -> None:
+    buffer = SampleBuffer()
+    buffer.add(1_700_000_000.1234567, 1.23456, True, "json", 27)
+    buffer.add(1_700_000_000.5, 30000.0, False, "io", 0)
+    buffer.add(1_700_000_001.0, 0.5, True, "json", 27)
+    assert len(buffer) == 3
+    assert buffer.names == ["json", "io"]
+    path = tmp_path / "samples-42.csv"
+    assert buffer.write_csv(path, chunk=2) == 3
+    assert path.read_text() == (
+        "start,ms,ok,name,bytes\n"
+        "1700000000.123457,1.235,1,json,27\n"
+        "1700000000.500000,30000.000,0,io,0\n"
+        "1700000001.000000,0.500,1,json,27\n"
+    )
+    # Nothing but the finished file is left where the harness looks.
+    assert [p.name for p in tmp_path.iterdir()] == ["samples-42.csv"]
+
+
+def test_empty_sample_buffer_writes_a_header(tmp_path: Path) -> None:
+    path = tmp_path / "samples-1.csv"
+    assert SampleBuffer().write_csv(path) == 0
+    assert path.read_text() == smconfig.CSV_HEADER
+
+
+def test_write_json_atomic(tmp_path: Path) -> None:
+    path = tmp_path / "schedule.json"
+    smconfig.write_json_atomic(path, {"t0": 1.5})
+    smconfig.write_json_atomic(path, {"t0": 2.5})
+    assert json.loads(path.read_text()) == {"t0": 2.5}
+    assert [p.name for p in tmp_path.iterdir()] == ["schedule.json"]
+
+
+# --- the locustfiles themselves -------------------------------------------------------------------
+
+
+def test_one_locustfile_per_workload() -> None:
+    found = sorted(p.stem for p in LOCUSTFILES.glob("workload_*.py"))
+    assert found == sorted(f"workload_{name}" for name in WORKLOADS)
+
+
+def test_no_locustfile_shadows_a_standard_module() -> None:
+    # Locust imports a locustfile under its file name and puts it in sys.modules: a json.py would
+    # replace the standard json module for the whole process.
+    clashes = [p.name for p in LOCUSTFILES.glob("*.py") if p.stem in sys.stdlib_module_names]
+    assert clashes == []
+
+
+def test_harness_registry_names_existing_locustfiles() -> None:
+    from servingmatrix.workloads import WORKLOADS as REGISTRY
+
+    missing = [w.locustfile for w in REGISTRY if not (LOCUSTFILES / Path(w.locustfile).name).exists()]
+    assert missing == []
+
+
+def test_smconfig_does_not_import_locust() -> None:
+    assert "locust" not in sys.modules
+
+
+# --- a recorded run -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("folder", "processes"), [("json-steps-1-4", 1), ("json-steps-1-4-processes-2", 2)])
+def test_recorded_run_is_consistent(folder: str, processes: int) -> None:
+    fixture = FIXTURES / folder
+    schedule = json.loads((fixture / "schedule.json").read_text())
+    assert schedule["complete"] is True
+    assert schedule["processes"] == processes
+    steps = schedule["steps"]
+    assert [s["users"] for s in steps] == [1, 4]
+    assert steps[0]["start"] == schedule["t0"]
+    for step in steps:
+        assert math.isclose(step["measure_from"] - step["start"], 1.0)
+        assert math.isclose(step["end"] - step["measure_from"], 2.0)
+    assert steps[1]["start"] >= steps[0]["end"]
+
+    # One file per process that sent requests: the master of --processes writes none.
+    files = sorted(fixture.glob("samples-*.csv"))
+    assert len(files) == processes
+    assert sum(p.stat().st_size for p in fixture.iterdir()) < 150_000
+    rows = [row for path in files for row in csv.DictReader(path.open(newline=""))]
+    assert rows
+    assert {row["name"] for row in rows} == {"json"}
+    assert {row["ok"] for row in rows} <= {"0", "1"}
+    for step in steps:
+        done = [
+            r for r in rows if step["measure_from"] <= float(r["start"]) + float(r["ms"]) / 1000 < step["end"]
+        ]
+        assert done, f"no request completed in the measured window of {step['users']} users"
+        assert all(int(r["bytes"]) > 0 for r in done if r["ok"] == "1")
