@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.docker import PROJECT_LABEL
 from servingmatrix.errors import UserError
 from servingmatrix.latency import RequestSample
-from servingmatrix.stack import HARDENING, ROLE_LABEL, RUN_LABEL, Placement
+from servingmatrix.stack import HARDENING, Placement, container_labels
 from servingmatrix.workloads import WorkloadConfig
 
 LOCUST_IMAGE = "servingmatrix/locust:latest"
@@ -89,12 +88,7 @@ def locust_args(
         "--tmpfs",
         "/tmp:rw,mode=1777,size=64m",
         *placement.docker_args(),
-        "--label",
-        f"{PROJECT_LABEL}=servingmatrix",
-        "--label",
-        f"{RUN_LABEL}={run_id}",
-        "--label",
-        f"{ROLE_LABEL}=loadgen",
+        *container_labels(run_id, "loadgen"),
         # The samples are written as the invoking user, so the run folder stays theirs.
         "--user",
         f"{os.getuid()}:{os.getgid()}",

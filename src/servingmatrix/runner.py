@@ -32,7 +32,7 @@ from servingmatrix.modes import ModeConfig
 from servingmatrix.progress import Progress
 from servingmatrix.readiness import NotReady
 from servingmatrix.results import CellKey, RunFolder
-from servingmatrix.stack import Stack, StackPorts
+from servingmatrix.stack import OWNER_LABEL, Stack, StackPorts
 from servingmatrix.workloads import WorkloadConfig
 
 #: Above this share of its CPU quota the load generator is taken as saturated (Locust warns at 90%).
@@ -77,6 +77,8 @@ def plan_sessions(matrix: Matrix) -> list[Session]:
 def check_ports_free(ports: StackPorts) -> None:
     for role, port in (("server", ports.server), ("upstream", ports.upstream), ("postgres", ports.postgres)):
         with socket.socket() as probe:
+            # As servers do: connections in TIME_WAIT from a previous session do not hold the port.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
@@ -153,9 +155,20 @@ class Runner:
         return run_meta
 
     def _remove_leftovers(self) -> int:
-        ids = self.docker.list_ids(["ps", "-aq", "--filter", f"label={PROJECT_LABEL}"])
-        self.docker.remove_containers(ids)
-        return len(ids)
+        """Remove containers of runs whose process has died (a crash, a SIGKILL)."""
+        listing = self.docker.list_ids(
+            [
+                "ps",
+                "-a",
+                "--filter",
+                f"label={PROJECT_LABEL}",
+                "--format",
+                f'{{{{.ID}}}}:{{{{.Label "{OWNER_LABEL}"}}}}',
+            ]
+        )
+        orphans = [cid for cid, _, owner in (line.partition(":") for line in listing) if not _alive(owner)]
+        self.docker.remove_containers(orphans)
+        return len(orphans)
 
     def _open_run(self, plan: CpuPlan) -> dict[str, Any]:
         matrix = self.matrix.as_dict()
@@ -448,6 +461,22 @@ class Runner:
             },
             "warnings": warnings,
         }
+
+
+def _alive(pid_text: str) -> bool:
+    """Whether the process that owns a container still runs.
+
+    A container without an owner (a compose stack started by hand) is not a run's leftover: kept.
+    """
+    if not pid_text.isdigit():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _warning(code: str, message: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ privileges, memory and pids limits.
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass, field
 
@@ -16,9 +17,22 @@ from servingmatrix.modes import ModeConfig
 from servingmatrix.readiness import wait_healthy, wait_http_ready
 
 RUN_LABEL = "io.servingmatrix.run"
+#: The pid of the process that started the container: a container whose owner is gone is a leftover.
+OWNER_LABEL = "io.servingmatrix.owner"
 ROLE_LABEL = "io.servingmatrix.role"
 LOOPBACK = "127.0.0.1"
 HARDENING = ("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges")
+
+
+def container_labels(run_id: str, role: str) -> list[str]:
+    """The ``--label`` arguments every container of a run carries."""
+    labels = {
+        PROJECT_LABEL: "servingmatrix",
+        RUN_LABEL: run_id,
+        ROLE_LABEL: role,
+        OWNER_LABEL: str(os.getpid()),
+    }
+    return [arg for key, value in labels.items() for arg in ("--label", f"{key}={value}")]
 
 
 @dataclass(frozen=True)
@@ -65,14 +79,7 @@ class Stack:
         return f"servingmatrix-{self.run_id}-{role}"
 
     def _labels(self, role: str) -> list[str]:
-        return [
-            "--label",
-            f"{PROJECT_LABEL}=servingmatrix",
-            "--label",
-            f"{RUN_LABEL}={self.run_id}",
-            "--label",
-            f"{ROLE_LABEL}={role}",
-        ]
+        return container_labels(self.run_id, role)
 
     def _start(self, role: str, image: str, placement: Placement, extra: list[str], cmd: list[str]) -> str:
         name = self.name(role)
