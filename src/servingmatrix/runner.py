@@ -126,6 +126,10 @@ class Runner:
     ports: StackPorts = field(default_factory=StackPorts)
     keep_samples: bool = False
     run_id: str = field(default_factory=lambda: f"r{os.getpid()}")
+    # Seams for the unit tests, which replace the containers, the HTTP checks and the cgroups.
+    new_stack: Callable[[Docker, str, StackPorts], Stack] = Stack
+    conformance: Callable[[str, str], list[str]] = check_server
+    new_sampler: Callable[[dict[str, int]], Sampler] = field(default=lambda pids: sampler_for(pids))
 
     def run(self) -> dict[str, Any]:
         self.docker.ping()
@@ -211,7 +215,7 @@ class Runner:
         self, session: Session, plan: CpuPlan, progress: Progress, planned_s: float
     ) -> SessionTimings:
         timings = SessionTimings()
-        stack = Stack(self.docker, self.run_id, self.ports)
+        stack = self.new_stack(self.docker, self.run_id, self.ports)
         label = f"{session.mode.spec} x {session.workload.spec} (trial {session.trial})"
         out_dir = self.folder.root / "sessions" / session.slug
         started = time.monotonic()
@@ -222,7 +226,7 @@ class Runner:
             except NotReady as exc:
                 self._fail_session(session, f"not ready: {exc}", progress, planned_s)
                 return timings
-            failures = check_server(stack.server_url, session.mode.spec)
+            failures = self.conformance(stack.server_url, session.mode.spec)
             if failures:
                 reason = f"conformance check failed: {'; '.join(failures[:3])}"
                 self._fail_session(session, reason, progress, planned_s)
@@ -269,7 +273,7 @@ class Runner:
         server_info = self.docker.container_inspect(stack.name("server"))
         if server_info is None:
             return Swarm("the server container vanished before the load started")
-        cgroups = {"server": ContainerCgroup(int(server_info["State"]["Pid"]))}
+        pids = {"server": int(server_info["State"]["Pid"])}
         name = stack.name("loadgen")
         stack.started.append(name)
         self.docker.run_detached(
@@ -287,9 +291,9 @@ class Runner:
         )
         loadgen_info = self.docker.container_inspect(name)
         if loadgen_info and loadgen_info["State"].get("Running"):
-            cgroups["loadgen"] = ContainerCgroup(int(loadgen_info["State"]["Pid"]))
+            pids["loadgen"] = int(loadgen_info["State"]["Pid"])
         applied = self._applied_plan(stack)
-        sampler = Sampler(cgroups).start()
+        sampler = self.new_sampler(pids).start()
         began = time.monotonic()
         deadline = (
             began + len(session.users) * (self.matrix.warmup_s + self.matrix.duration_s) + LOCUST_GRACE_S
@@ -461,6 +465,11 @@ class Runner:
             },
             "warnings": warnings,
         }
+
+
+def sampler_for(pids: dict[str, int]) -> Sampler:
+    """A sampler of the cgroups of the containers whose first processes are ``pids``."""
+    return Sampler({role: ContainerCgroup(pid) for role, pid in pids.items()})
 
 
 def _alive(pid_text: str) -> bool:

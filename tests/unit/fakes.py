@@ -1,0 +1,143 @@
+"""A fake Docker driver and stand-ins for containers, so the runner's pipeline runs in milliseconds.
+
+The load generator's output is a recorded Locust run (tests/fixtures/locust), shifted in time so it
+appears to have just happened.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from servingmatrix.cgroups import Sample, Sampler
+from servingmatrix.docker import Docker
+from servingmatrix.modes import ModeConfig
+from servingmatrix.stack import Placement, Stack, StackPorts
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "locust"
+
+
+class FakeDocker(Docker):
+    """Answers the runner's calls from memory; `run --detach` of Locust replays a recording."""
+
+    def __init__(self, recording: str = "json-steps-1-4") -> None:
+        super().__init__()
+        self.recording = FIXTURES / recording
+        self.running: dict[str, dict[str, Any]] = {}
+        self.removed: list[str] = []
+        self.started: list[list[str]] = []
+        self.window: tuple[float, float] = (0.0, 0.0)
+        self.server_dies_at: float | None = None
+        self.inspections_left: dict[str, int] = {}
+
+    def ping(self) -> None:
+        return None
+
+    def info(self) -> dict[str, Any]:
+        return {"ServerVersion": "fake", "CgroupVersion": "2", "NCPU": 2}
+
+    def image_inspect(self, ref: str) -> dict[str, Any] | None:
+        return {"Id": f"sha256:{ref}", "RepoDigests": [], "Config": {"Labels": {}}}
+
+    def list_ids(self, args: Any) -> list[str]:
+        return []
+
+    def remove_containers(self, names: Any) -> None:
+        for name in names:
+            self.removed.append(name)
+            self.running.pop(name, None)
+
+    def logs(self, name: str, tail: int = 20) -> str:
+        return "last words"
+
+    def run_detached(self, args: Any) -> str:
+        args = list(args)
+        self.started.append(args)
+        name = args[args.index("--name") + 1]
+        self.running[name] = {
+            "State": {"Running": True, "Pid": 4242, "Health": {"Status": "healthy"}, "ExitCode": 0},
+            "HostConfig": {"CpusetCpus": args[args.index("--cpuset-cpus") + 1], "NanoCpus": 1_000_000_000},
+        }
+        if "servingmatrix/locust:latest" in args:
+            out = Path(args[args.index("--volume") + 1].split(":")[0])
+            self._replay(out)
+            # The generator is seen running once (when the runner reads its pid), then finished.
+            self.inspections_left[name] = 1
+            if self.server_dies_at is not None:
+                server = next(n for n in self.running if n.endswith("-server"))
+                self.running[server]["State"].update(
+                    Running=False,
+                    OOMKilled=True,
+                    ExitCode=137,
+                    FinishedAt=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.server_dies_at)) + ".5Z",
+                )
+        return name
+
+    def _replay(self, out: Path) -> None:
+        schedule = json.loads((self.recording / "schedule.json").read_text())
+        shift = time.time() - schedule["steps"][-1]["end"] - 1.0
+        for step in schedule["steps"]:
+            for key in ("start", "measure_from", "end"):
+                step[key] += shift
+        schedule["t0"] += shift
+        (out / "schedule.json").write_text(json.dumps(schedule))
+        for samples in self.recording.glob("samples-*.csv"):
+            lines = samples.read_text().splitlines()
+            shifted = [lines[0]]
+            for line in lines[1:]:
+                start, rest = line.split(",", 1)
+                shifted.append(f"{float(start) + shift:.6f},{rest}")
+            (out / samples.name).write_text("\n".join(shifted) + "\n")
+        self.window = (schedule["steps"][0]["start"], schedule["steps"][-1]["end"])
+        if self.server_dies_at is not None:
+            # Die at the given share of the recording's length.
+            self.server_dies_at = self.window[0] + self.server_dies_at * (self.window[1] - self.window[0])
+
+    def container_inspect(self, name: str) -> dict[str, Any] | None:
+        info = self.running.get(name)
+        if info is not None and name in self.inspections_left:
+            if self.inspections_left[name] == 0:
+                info["State"]["Running"] = False
+            self.inspections_left[name] -= 1
+        return info
+
+
+class FakeStack(Stack):
+    """Starts containers through the fake driver, without waiting on ports."""
+
+    def start_backing(self, placement: Placement, timeout_s: float = 60.0) -> float:
+        for role in ("upstream", "postgres"):
+            self._start(role, f"servingmatrix/{role}:latest", placement, [], [])
+        return 0.0
+
+    def start_server(self, config: ModeConfig, placement: Placement, timeout_s: float = 60.0) -> float:
+        self._start("server", config.mode.image, placement, [], [])
+        return 0.0
+
+
+def fake_stack(docker: Docker, run_id: str, ports: StackPorts) -> Stack:
+    return FakeStack(docker, run_id, ports)
+
+
+class FakeSampler(Sampler):
+    """Half a core for the server, a quarter for the generator, over the recorded window."""
+
+    def __init__(self, docker: FakeDocker, pids: dict[str, int]) -> None:
+        super().__init__({})
+        self.docker = docker
+        self.roles = list(pids)
+
+    def start(self) -> Sampler:
+        return self
+
+    def stop(self) -> None:
+        start, end = self.docker.window
+        shares = {"server": 0.5, "loadgen": 0.25}
+        for role in self.roles:
+            ticks = [start + i * 0.5 for i in range(int((end - start) / 0.5) + 2)]
+            self.samples[role] = [
+                Sample(t, int((t - start) * shares[role] * 1e9), 0, 0, 50 * 2**20) for t in ticks
+            ]
+            self.processes[role] = [(start, [(1, "gunicorn", 20 * 2**20), (2, "gunicorn", 40 * 2**20)])]

@@ -1,0 +1,134 @@
+"""The runner's pipeline with a fake Docker driver and a recorded Locust run: planning, cells,
+resume, failures and metadata, in milliseconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from servingmatrix.matrix import Matrix
+from servingmatrix.results import RunFolder
+from servingmatrix.runner import Runner, plan_sessions
+from servingmatrix.stack import StackPorts
+
+from .fakes import FakeDocker, FakeSampler, fake_stack
+
+MATRIX = Matrix(
+    name="unit",
+    modes=("gunicorn-sync[workers=2]", "waitress"),
+    workloads=("json",),
+    users=(1, 4),
+    duration_s=2.0,
+    warmup_s=1.0,
+    trials=2,
+).check("test")
+
+
+def runner(tmp_path: Path, docker: FakeDocker, matrix: Matrix = MATRIX, **kwargs: object) -> Runner:
+    kwargs.setdefault("conformance", lambda url, mode: [])
+    return Runner(
+        docker,
+        matrix,
+        RunFolder(tmp_path / "run"),
+        lambda line: None,
+        ports=StackPorts(server=28000, upstream=28081, postgres=28432),
+        new_stack=fake_stack,
+        new_sampler=lambda pids: FakeSampler(docker, pids),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_plan_interleaves_modes_within_each_trial() -> None:
+    order = [(s.trial, s.mode.spec) for s in plan_sessions(MATRIX)]
+    assert order == [
+        (1, "gunicorn-sync[workers=2]"),
+        (1, "waitress[threads=4]"),
+        (2, "gunicorn-sync[workers=2]"),
+        (2, "waitress[threads=4]"),
+    ]
+
+
+def test_every_cell_is_computed_from_the_recording(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    runner(tmp_path, docker).run()
+    cells = RunFolder(tmp_path / "run").read_cells()
+    assert len(cells) == 2 * 2 * 2
+    for cell in cells:
+        assert cell["status"] == "ok"
+        assert cell["requests"] > 0 and cell["failures"] == 0
+        assert cell["window"]["seconds"] == pytest.approx(2.0, abs=0.05)
+        assert cell["throughput_rps"] == pytest.approx(cell["requests"] / cell["window"]["seconds"])
+        latency = cell["latency_ms"]
+        assert latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["max"]
+        assert cell["server"]["cpu_pct"] == pytest.approx(50.0, abs=1)
+        assert cell["loadgen"]["cpu_pct"] == pytest.approx(25.0, abs=1)
+        assert cell["loadgen"]["saturated"] is False
+        assert [p["rss_mb"] for p in cell["server"]["processes"]] == [20.0, 40.0]
+        assert cell["cpu_plan_applied"]["server"]["cpuset"] == "0"
+    # Every container the runner started was removed again.
+    started = {a[a.index("--name") + 1] for a in docker.started}
+    assert started <= set(docker.removed)
+
+
+def test_rerun_resumes_and_force_measures_again(tmp_path: Path) -> None:
+    runner(tmp_path, FakeDocker()).run()
+    again = FakeDocker()
+    runner(tmp_path, again).run()
+    assert again.started == []
+    forced = FakeDocker()
+    runner(tmp_path, forced, force=True).run()
+    assert len([a for a in forced.started if "servingmatrix/locust:latest" in a]) == 4
+
+
+def test_partly_measured_run_measures_only_what_is_missing(tmp_path: Path) -> None:
+    runner(tmp_path, FakeDocker()).run()
+    cells = sorted((tmp_path / "run" / "cells").glob("*.json"))
+    cells[0].unlink()
+    again = FakeDocker()
+    runner(tmp_path, again).run()
+    assert len([a for a in again.started if "servingmatrix/locust:latest" in a]) == 1
+
+
+def test_broken_stack_is_recorded_failed_not_measured(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    runner(tmp_path, docker, conformance=lambda url, mode: ["GET /db: status 500"]).run()
+    cells = RunFolder(tmp_path / "run").read_cells()
+    assert {c["status"] for c in cells} == {"failed"}
+    assert "conformance check failed: GET /db: status 500" in cells[0]["reason"]
+    assert not [a for a in docker.started if "servingmatrix/locust:latest" in a]
+
+
+def test_server_dying_mid_session_fails_the_later_cells(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    docker.server_dies_at = 0.75  # during the second step
+    one = Matrix(
+        name="unit", modes=("waitress",), workloads=("json",), users=(1, 4), duration_s=2.0, warmup_s=1.0
+    )
+    runner(tmp_path, docker, one.check("test")).run()
+    cells = {c["users"]: c for c in RunFolder(tmp_path / "run").read_cells()}
+    assert cells[1]["status"] == "ok"
+    assert cells[4]["status"] == "failed"
+    assert "OOM-killed" in cells[4]["reason"]
+
+
+def test_run_metadata_is_collected(tmp_path: Path) -> None:
+    runner(tmp_path, FakeDocker()).run()
+    run = RunFolder(tmp_path / "run").read_run()
+    meta = run["metadata"]
+    assert meta["docker_version"] == "fake"
+    assert meta["cpu_count"] and meta["kernel"] and meta["harness_version"]
+    assert meta["images"]["gunicorn-sync"]["packages"]["gunicorn"] == "27.0.1"
+    assert meta["images"]["gunicorn-sync"]["lock_sha256"]
+    assert run["matrix"]["users"] == [1, 4]
+    assert run["cpu_plan"]["server"]["cpuset"] == "0"
+    assert run["timings"]["sessions"] == 4
+
+
+def test_a_different_matrix_in_the_same_folder_is_refused(tmp_path: Path) -> None:
+    from servingmatrix.errors import UserError
+
+    runner(tmp_path, FakeDocker()).run()
+    other = Matrix(name="unit", modes=("waitress",), workloads=("json",), users=(1,)).check("test")
+    with pytest.raises(UserError, match="different matrix"):
+        runner(tmp_path, FakeDocker(), other).run()
