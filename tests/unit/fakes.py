@@ -53,9 +53,9 @@ class FakeDocker(Docker):
         return "last words"
 
     def run_detached(self, args: Any) -> str:
-        args = list(args)
+        args = [str(a) for a in args]
         self.started.append(args)
-        name = args[args.index("--name") + 1]
+        name: str = args[args.index("--name") + 1]
         self.running[name] = {
             "State": {"Running": True, "Pid": 4242, "Health": {"Status": "healthy"}, "ExitCode": 0},
             "HostConfig": {"CpusetCpus": args[args.index("--cpuset-cpus") + 1], "NanoCpus": 1_000_000_000},
