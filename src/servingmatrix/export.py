@@ -40,6 +40,36 @@ COLUMNS = (
 )
 
 
+COLUMN_DOCS = {
+    "mode": "the mode's full spec, every tunable written out, e.g. `gunicorn-sync[workers=3]`",
+    "workload": "the workload's full spec, e.g. `io[ms=100]`",
+    "users": "concurrent Locust users (closed loop: each sends its next request when the last answered)",
+    "trial": "the repeat, from 1",
+    "requests": "requests completed inside the measured window",
+    "failures": "of those, failed (HTTP status >= 400, connection error or timeout)",
+    "error_rate": "failures / requests",
+    "throughput_rps": "successful requests per second of the measured window",
+    "mean_ms": "mean latency of the successful requests, measured by the client",
+    "p50_ms": "median latency (nearest rank over every request's own time, not a histogram)",
+    "p90_ms": "90th percentile latency",
+    "p95_ms": "95th percentile latency",
+    "p99_ms": "99th percentile latency",
+    "p999_ms": "99.9th percentile latency",
+    "max_ms": "slowest successful request",
+    "server_cpu_pct": "server container CPU over the window, % of one core (from its cgroup)",
+    "server_mem_mb": "server container memory, highest sample in the window, less reclaimable page cache",
+    "server_processes": "processes in the server container at the end of the window",
+    "server_mem_mb_per_process": "resident memory of the largest process (a worker, usually)",
+    "throttled_s": "seconds the server was held back by its CPU quota during the window",
+    "loadgen_cpu_pct": "load generator CPU over the window, % of one core",
+    "loadgen_saturated": "the generator used >= 90% of its CPU quota: throughput is a lower bound",
+    "effective_concurrency": "requests in flight on average: throughput x sleep (io) or x mean latency",
+    "promised_concurrency": "what the folk claim says this configuration serves at once (empty: unbounded)",
+    "status": "`ok`, or `failed` (the reason is in the cell's JSON)",
+    "warnings": "codes of the flags on this figure: loadgen-saturated, cpu-throttled, errors, cores-shared",
+}
+
+
 def cell_row(cell: dict[str, Any]) -> dict[str, Any]:
     """Flatten one cell into the export columns (missing figures are empty)."""
     latency = cell.get("latency_ms") or {}

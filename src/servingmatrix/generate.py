@@ -6,6 +6,7 @@ from pathlib import Path
 
 from servingmatrix.compose import render_compose
 from servingmatrix.dockerfiles import render_mode_dockerfile, render_requirements_in
+from servingmatrix.docs import render_readme
 from servingmatrix.modes import MODES
 from servingmatrix.paths import images_dir, project_root
 
@@ -18,6 +19,9 @@ def rendered_files() -> dict[Path, str]:
         files[folder / "Dockerfile"] = render_mode_dockerfile(mode)
         files[folder / "requirements.in"] = render_requirements_in(mode)
         files[project_root() / "compose" / f"{mode.name}.yml"] = render_compose(mode)
+    readme = project_root() / "README.md"
+    if readme.exists():
+        files[readme] = render_readme(readme.read_text())
     return files
 
 

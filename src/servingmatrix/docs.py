@@ -1,0 +1,73 @@
+"""README sections rendered from the registries, so the documentation cannot drift from the code.
+
+Each section sits between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` in README.md;
+``servingmatrix generate`` rewrites them and a test checks they are current.
+"""
+
+from __future__ import annotations
+
+import re
+
+from servingmatrix.export import COLUMN_DOCS, COLUMNS
+from servingmatrix.modes import MODES
+from servingmatrix.workloads import MIX, WORKLOADS
+
+
+def modes_table() -> str:
+    lines = [
+        "| mode | what it is | tunables: default (at 1 CPU) | why these defaults | folk claim | keep-alive |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mode in MODES:
+        values = mode.defaults(1)
+        tunables = (
+            "<br>".join(f"`{t.name}` = {t.default_doc} ({values[t.name]})" for t in mode.tunables) or "—"
+        )
+        lines.append(
+            f"| `{mode.name}` | {mode.summary} | {tunables} | {mode.defaults_reason} | {mode.claim} | "
+            f"{'yes' if mode.keeps_alive else 'no'} |"
+        )
+    lines += ["", "The command each mode runs, at 1 CPU:", "", "```"]
+    for mode in MODES:
+        lines.append(f"{mode.name:<20} {' '.join(mode.resolve({}, 1).launch('0.0.0.0', 8000).argv)}")
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def workloads_table() -> str:
+    lines = ["| workload | what it does | parameters: default (allowed) |", "|---|---|---|"]
+    for workload in WORKLOADS:
+        params = "<br>".join(
+            f"`{p.name}` = {p.default} ({p.low}..{p.high}): {p.help}" for p in workload.params
+        )
+        lines.append(f"| `{workload.name}` | {workload.summary} | {params or '—'} |")
+    total = sum(e.weight for e in MIX)
+    lines += [
+        "",
+        "The `mixed` workload's blend (weights written once, in `src/servingmatrix/workloads.py`):",
+        "",
+    ]
+    lines += ["| request | share | path |", "|---|---|---|"]
+    lines += [f"| {e.name} | {e.weight / total:.0%} | `{e.path}` |" for e in MIX]
+    return "\n".join(lines)
+
+
+def columns_table() -> str:
+    lines = ["| column | meaning |", "|---|---|"]
+    lines += [f"| `{column}` | {COLUMN_DOCS[column]} |" for column in COLUMNS]
+    return "\n".join(lines)
+
+
+SECTIONS = {"modes": modes_table, "workloads": workloads_table, "columns": columns_table}
+
+
+def render_readme(text: str) -> str:
+    """``text`` with every generated section replaced by its current rendering."""
+    for name, render in SECTIONS.items():
+        text = _replace_section(text, name, render())
+    return text
+
+
+def _replace_section(text: str, name: str, body: str) -> str:
+    pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
+    return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
