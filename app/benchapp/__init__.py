@@ -7,7 +7,7 @@ import random
 import threading
 import time
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
@@ -71,6 +71,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     pg_pool = PgPool(cfg.database_url, cfg.db_pool_size)
     app.extensions["benchapp"] = {"settings": cfg, "upstream": upstream, "pg_pool": pg_pool}
 
+    @app.before_request
+    def stamp_start() -> None:
+        g.handling_started = time.time()
+
     @app.after_request
     def label(response: Response) -> Response:
         # Runs for error responses too, so every answer says which mode, process and thread served it.
@@ -78,6 +82,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         response.headers["X-Serving-Mode"] = cfg.serving_mode
         response.headers["X-Served-By-Pid"] = str(os.getpid())
         response.headers["X-Served-By-Thread"] = str(threading.get_ident())
+        # When the app began and finished handling the request (epoch seconds, the host's clock): from
+        # these, tests see how many requests were inside the server at once, whatever the load on the
+        # machine does to wall times.
+        started = g.get("handling_started")
+        if started is not None:
+            response.headers["X-Handling-Started"] = f"{started:.6f}"
+        response.headers["X-Handling-Finished"] = f"{time.time():.6f}"
         return response
 
     @app.errorhandler(BadParam)

@@ -1,4 +1,9 @@
-"""Concurrency probes: how long N simultaneous requests take, to see concurrency rather than guess it."""
+"""Concurrency probes: send N requests at the same moment and see how many the server held at once.
+
+The app stamps when it began and finished handling each request (``X-Handling-Started`` and
+``X-Handling-Finished``), so the overlap is read from the server's own clock: a busy machine can
+stretch wall times, but it cannot make two requests that were handled one after the other overlap.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,20 @@ class ProbeResult:
     statuses: tuple[int, ...]
     #: Distinct (pid, thread) pairs that served the requests.
     servers: frozenset[tuple[str, str]]
+    #: (started, finished) of each request inside the app, on the host's clock.
+    intervals: tuple[tuple[float, float], ...]
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests the app was handling at any one moment."""
+        events = sorted(
+            [(start, 1) for start, _ in self.intervals] + [(end, -1) for _, end in self.intervals]
+        )
+        current = peak = 0
+        for _, change in events:
+            current += change
+            peak = max(peak, current)
+        return peak
 
 
 def simultaneous(base_url: str, path: str, count: int, timeout_s: float = 30.0) -> ProbeResult:
@@ -29,6 +48,7 @@ def simultaneous(base_url: str, path: str, count: int, timeout_s: float = 30.0) 
     barrier = threading.Barrier(count + 1)
     statuses: list[int] = [0] * count
     servers: set[tuple[str, str]] = set()
+    intervals: list[tuple[float, float]] = []
     lock = threading.Lock()
 
     def send(index: int) -> None:
@@ -46,6 +66,10 @@ def simultaneous(base_url: str, path: str, count: int, timeout_s: float = 30.0) 
                         response.getheader("X-Served-By-Thread", "?"),
                     )
                 )
+                started = response.getheader("X-Handling-Started")
+                finished = response.getheader("X-Handling-Finished")
+                if started and finished:
+                    intervals.append((float(started), float(finished)))
         except (OSError, http.client.HTTPException):
             statuses[index] = -1
         finally:
@@ -58,4 +82,4 @@ def simultaneous(base_url: str, path: str, count: int, timeout_s: float = 30.0) 
     started = time.monotonic()
     for thread in threads:
         thread.join(timeout_s)
-    return ProbeResult(time.monotonic() - started, tuple(statuses), frozenset(servers))
+    return ProbeResult(time.monotonic() - started, tuple(statuses), frozenset(servers), tuple(intervals))
