@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -41,6 +42,8 @@ SATURATION_SHARE = 0.9
 THROTTLE_SHARE = 0.05
 #: Startup, readiness, conformance and teardown of one session, for the first ETA (then measured).
 OVERHEAD_GUESS_S = 15.0
+#: A 1-minute load average above this per core, before the run starts, means other work competes.
+BUSY_LOAD_PER_CORE = 0.5
 LOCUST_GRACE_S = 90.0
 
 Say = Callable[[str], None]
@@ -125,6 +128,7 @@ class Runner:
     force: bool = False
     ports: StackPorts = field(default_factory=StackPorts)
     keep_samples: bool = False
+    run_warnings: list[dict[str, str]] = field(default_factory=list)
     run_id: str = field(default_factory=lambda: f"r{os.getpid()}")
     # Seams for the unit tests, which replace the containers, the HTTP checks and the cgroups.
     new_stack: Callable[[Docker, str, StackPorts], Stack] = Stack
@@ -132,13 +136,28 @@ class Runner:
     new_sampler: Callable[[dict[str, int]], Sampler] = field(default=lambda pids: sampler_for(pids))
 
     def run(self) -> dict[str, Any]:
+        """Measure every cell not yet on disk; on SIGINT or SIGTERM, tear down and keep what is done."""
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            return self._run()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    def _run(self) -> dict[str, Any]:
         self.docker.ping()
         removed = self._remove_leftovers()
         if removed:
             self.say(f"removed {removed} containers left by an earlier run")
         check_ports_free(self.ports)
         plan = plan_cpus(sorted(os.sched_getaffinity(0)), self.matrix.server_cpus)
-        for warning in plan.warnings:
+        load = _load_average()
+        if load is not None and load[0] > BUSY_LOAD_PER_CORE * plan.host_cores:
+            self.run_warnings.append(
+                _warning(
+                    "machine-busy", f"the machine was busy when the run began (load average {load[0]:.1f})"
+                )
+            )
+        for warning in [*plan.warnings, *(w["message"] for w in self.run_warnings)]:
             self.say(f"warning: {warning}")
         run_meta = self._open_run(plan)
         sessions = plan_sessions(self.matrix)
@@ -195,6 +214,7 @@ class Runner:
                 "postgres": self.ports.postgres,
             },
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "load_average_at_start": _load_average(),
             "metadata": collect_metadata(self.docker, images),
         }
         self.folder.write_run(meta)
@@ -202,6 +222,7 @@ class Runner:
 
     def _close_run(self, meta: dict[str, Any], timings: list[SessionTimings]) -> None:
         meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        meta["load_average_at_end"] = _load_average()
         meta["timings"] = {
             "sessions": len(timings),
             "start_s": sum(t.start_s for t in timings),
@@ -386,7 +407,7 @@ class Runner:
         stats = window_stats(output.samples, start, end)
         server = window_usage(sampler.samples.get("server", []), start, end)
         loadgen = window_usage(sampler.samples.get("loadgen", []), start, end)
-        warnings = [_warning("cores-shared", w) for w in plan.warnings]
+        warnings = [_warning("cores-shared", w) for w in plan.warnings] + self.run_warnings
         status, reason = "ok", None
         died = server_exit and (server_exit["finished_at"] is None or server_exit["finished_at"] < end)
         if died and server_exit:
@@ -467,9 +488,22 @@ class Runner:
         }
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    # SIGTERM takes the same way out as Ctrl-C: every `finally` tears its containers down.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def sampler_for(pids: dict[str, int]) -> Sampler:
     """A sampler of the cgroups of the containers whose first processes are ``pids``."""
     return Sampler({role: ContainerCgroup(pid) for role, pid in pids.items()})
+
+
+def _load_average() -> list[float] | None:
+    """The host's 1, 5 and 15 minute load averages: other work on the machine shows here."""
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return None
 
 
 def _alive(pid_text: str) -> bool:
