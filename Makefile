@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SM := $(BIN)/servingmatrix
 PROFILE ?= default
 
-.PHONY: matrix images test unit lint venv clean lock generate
+.PHONY: matrix images test unit lint venv clean lock generate tools
 
 # The virtual environment is rebuilt when pyproject.toml changes.
 $(BIN)/servingmatrix: pyproject.toml
@@ -22,8 +22,12 @@ images: $(SM)
 matrix: images
 	$(SM) run --profile $(PROFILE)
 
+# The browser test opens a report in Debian's chromium: installed here (as root with apt-get), never by the test.
+tools: $(SM)
+	$(SM) tools
+
 # Unit tests need nothing; integration tests build the images they use (no-op when up to date).
-test: $(SM)
+test: $(SM) tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

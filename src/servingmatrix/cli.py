@@ -96,6 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from servingmatrix.images import build_images
     from servingmatrix.matrix import Overrides, apply_overrides, load_matrix, load_profile
     from servingmatrix.paths import project_root
+    from servingmatrix.report import write_report
     from servingmatrix.results import RunFolder
     from servingmatrix.runner import Runner
     from servingmatrix.summary import summarize
@@ -127,15 +128,88 @@ def cmd_run(args: argparse.Namespace) -> int:
     Runner(docker, matrix, folder, say, force=args.force, keep_samples=args.keep_samples).run()
     say(summarize(folder))
     say(f"results: {out}  (export: servingmatrix export {out} --format csv)")
+    say(f"report: {write_report(out).describe()}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from servingmatrix.report import Objective, write_report
+
+    output = Path(args.output) if args.output else None
+    written = write_report(Path(args.run_dir), output, Objective(p99_ms=args.slo_p99))
+    say(f"wrote {written.describe()}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from servingmatrix.baseline import resolve_baseline
+    from servingmatrix.compare import compare_runs, terminal_table
+    from servingmatrix.report.compare_page import write_compare
+
+    run_dir = Path(args.run)
+    comparison = compare_runs(resolve_baseline(args.baseline), run_dir, args.threshold)
+    sys.stdout.write(terminal_table(comparison))
+    path, seconds, size = write_compare(
+        comparison, Path(args.output) if args.output else run_dir / "compare.html"
+    )
+    say(f"wrote {path} ({size / 1e6:.1f} MB, rendered in {seconds:.2f} s)")
+    if args.fail_on_regression and comparison.regressions:
+        print(
+            f"servingmatrix: {len(comparison.regressions)} regression(s) beyond {args.threshold:.0%}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def cmd_baseline_save(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from servingmatrix.baseline import save_baseline
+
+    saved = save_baseline(Path(args.run), args.name, force=args.force)
+    say(f"saved baseline {saved.name} in {saved}")
+    return 0
+
+
+def cmd_baseline_list(_args: argparse.Namespace) -> int:
+    from servingmatrix.baseline import baselines_dir, list_baselines
+
+    found = list_baselines()
+    if not found:
+        say(f"no baselines in {baselines_dir()} (save one: servingmatrix baseline save RUN_DIR NAME)")
+        return 0
+    width = max(len(b.name) for b in found)
+    say(f"{'name'.ljust(width)}  {'saved':<25} {'run started':<25} {'modes':>5} {'cells':>5}  machine")
+    for b in found:
+        dates = f"{b.saved_at:<25} {b.started_at:<25}"
+        say(f"{b.name.ljust(width)}  {dates} {b.modes:>5} {b.cells:>5}  {b.machine}")
+    return 0
+
+
+def cmd_tools(_args: argparse.Namespace) -> int:
+    from servingmatrix.chromium import ensure_chromium
+
+    say(f"chromium: {ensure_chromium(say)}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from servingmatrix.export import export_csv, export_json
+    from servingmatrix.export import export_csv, export_json, export_markdown
     from servingmatrix.results import RunFolder
 
+    if args.format == "md":
+        for path in export_markdown(
+            Path(args.run_dir), Path(args.output) if args.output else None, args.slo_p99
+        ):
+            say(f"wrote {path}")
+        return 0
     folder = RunFolder(Path(args.run_dir))
     text = export_csv(folder) if args.format == "csv" else export_json(folder)
     if args.output:
@@ -195,15 +269,90 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-samples", action="store_true", help="keep Locust's per-request timings")
     run.set_defaults(func=cmd_run)
 
-    export = sub.add_parser("export", help="one row per cell of a run, as CSV or JSON")
+    export = sub.add_parser(
+        "export", help="one row per cell as CSV or JSON; or Markdown with tables and SVG charts, to publish"
+    )
     export.add_argument("run_dir", metavar="RUN_DIR")
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
-    export.add_argument("-o", "--output", help="write to this file instead of standard output")
+    export.add_argument("--format", choices=("csv", "json", "md"), default="csv")
+    export.add_argument(
+        "-o",
+        "--output",
+        help="write here, not to standard output (md: default RUN_DIR/report.md, charts beside it)",
+    )
+    _slo_option(export)
     export.set_defaults(func=cmd_export)
+
+    report = sub.add_parser("report", help="write a run's report: one self-contained HTML page")
+    report.add_argument("run_dir", metavar="RUN_DIR")
+    report.add_argument("-o", "--output", help="the page to write (default: RUN_DIR/report.html)")
+    _slo_option(report)
+    report.set_defaults(func=cmd_report)
+
+    compare = sub.add_parser(
+        "compare", help="per cell, the change in throughput and p99 of RUN against BASELINE"
+    )
+    compare.add_argument("baseline", metavar="BASELINE", help="a run folder, or the name of a saved baseline")
+    compare.add_argument("run", metavar="RUN", help="the run folder to judge")
+    compare.add_argument(
+        "--threshold",
+        type=_percent,
+        default=0.05,
+        help="the change that counts as a regression (default: 5%%)",
+    )
+    compare.add_argument(
+        "--fail-on-regression", action="store_true", help="exit with status 1 when any cell regressed"
+    )
+    compare.add_argument("-o", "--output", help="the page to write (default: RUN/compare.html)")
+    compare.set_defaults(func=cmd_compare)
+
+    baseline = sub.add_parser("baseline", help="keep named baselines outside the run folder")
+    baseline_sub = baseline.add_subparsers(dest="baseline_command", required=True, metavar="ACTION")
+    save = baseline_sub.add_parser("save", help="copy a run's results as a named baseline")
+    save.add_argument("run", metavar="RUN", help="the run folder")
+    save.add_argument(
+        "name", metavar="NAME", nargs="?", help="the baseline's name (default: the folder's name)"
+    )
+    save.add_argument("--force", action="store_true", help="replace a baseline of the same name")
+    save.set_defaults(func=cmd_baseline_save)
+    listing = baseline_sub.add_parser("list", help="every saved baseline: name, date, modes, machine")
+    listing.set_defaults(func=cmd_baseline_list)
+
+    tools = sub.add_parser("tools", help="make sure the test suite's tools are installed (Debian's chromium)")
+    tools.set_defaults(func=cmd_tools)
 
     clean = sub.add_parser("clean", help="remove every container, network and volume the project created")
     clean.set_defaults(func=cmd_clean)
     return parser
+
+
+def _slo_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--slo-p99",
+        type=_milliseconds,
+        default=500.0,
+        metavar="DURATION",
+        help="the latency objective of the verdict: p99 at most this (default: 500ms)",
+    )
+
+
+def _milliseconds(text: str) -> float:
+    from servingmatrix.matrix import parse_duration
+
+    try:
+        return 1000.0 * parse_duration("--slo-p99", text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--slo-p99: ")) from None
+
+
+def _percent(text: str) -> float:
+    """``5%`` (or ``5``) as 0.05."""
+    try:
+        value = float(text.strip().removesuffix("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage, e.g. 5%") from None
+    if not 0 <= value < 100:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (allowed: 0% to under 100%)")
+    return value / 100.0
 
 
 def _positive_int(text: str) -> int:

@@ -10,6 +10,8 @@ import re
 
 from servingmatrix.export import COLUMN_DOCS, COLUMNS
 from servingmatrix.modes import MODES
+from servingmatrix.report.flags import KINDS
+from servingmatrix.report.methodology import DERIVED
 from servingmatrix.workloads import MIX, WORKLOADS
 
 
@@ -58,7 +60,21 @@ def columns_table() -> str:
     return "\n".join(lines)
 
 
-SECTIONS = {"modes": modes_table, "workloads": workloads_table, "columns": columns_table}
+def report_rules() -> str:
+    """The flags and the derived numbers, as the report itself explains them."""
+    lines = ["| flag | letter | meaning |", "|---|---|---|"]
+    lines += [f"| `{k.code}` | {k.letter} | {k.meaning} |" for k in KINDS]
+    lines += ["", "| figure | how it is computed |", "|---|---|"]
+    lines += [f"| {name} | {how} |" for name, how in DERIVED]
+    return "\n".join(lines)
+
+
+SECTIONS = {
+    "modes": modes_table,
+    "workloads": workloads_table,
+    "columns": columns_table,
+    "report": report_rules,
+}
 
 
 def render_readme(text: str) -> str:

@@ -1,10 +1,12 @@
-"""Exports of a run: one row per cell, in CSV or JSON, with a documented and versioned set of columns."""
+"""Exports of a run: one row per cell, in CSV or JSON, with a documented and versioned set of columns;
+and Markdown with tables and static charts, for publication."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 from servingmatrix.results import SCHEMA_VERSION, RunFolder
@@ -66,7 +68,7 @@ COLUMN_DOCS = {
     "effective_concurrency": "requests in flight on average: throughput x sleep (io) or x mean latency",
     "promised_concurrency": "what the folk claim says this configuration serves at once (empty: unbounded)",
     "status": "`ok`, or `failed` (the reason is in the cell's JSON)",
-    "warnings": "codes of the flags on this figure: loadgen-saturated, cpu-throttled, errors, cores-shared",
+    "warnings": "flag codes: loadgen-saturated, cpu-throttled, errors, machine-busy, cores-shared",
 }
 
 
@@ -134,3 +136,17 @@ def _csv_value(value: Any) -> Any:
 def export_json(folder: RunFolder) -> str:
     document = {"schema": SCHEMA_VERSION, "columns": list(COLUMNS), "rows": rows(folder)}
     return json.dumps(document, indent=1) + "\n"
+
+
+def export_markdown(run_dir: Path, output: Path | None = None, slo_p99_ms: float = 500.0) -> list[Path]:
+    """Markdown with tables and SVG charts, for a post: ``output`` (default ``RUN_DIR/report.md``) and
+    its charts in a folder beside it named after it; returns every file written."""
+    from servingmatrix.report.markdown import render_markdown
+    from servingmatrix.report.points import aggregate
+    from servingmatrix.report.runs import load_run
+    from servingmatrix.report.verdict import Objective
+
+    target = output or run_dir / "report.md"
+    charts_dir = f"{target.stem}-charts"
+    publication = render_markdown(aggregate(load_run(run_dir)), Objective(p99_ms=slo_p99_ms), charts_dir)
+    return publication.write(target, charts_dir)

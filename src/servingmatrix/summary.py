@@ -8,7 +8,7 @@ from typing import Any
 
 from servingmatrix.results import RunFolder
 
-FLAGS = {"loadgen-saturated": "S", "cpu-throttled": "T", "errors": "E"}
+FLAGS = {"loadgen-saturated": "S", "cpu-throttled": "T", "errors": "E", "machine-busy": "B"}
 
 
 def summarize(folder: RunFolder) -> str:

@@ -1,0 +1,209 @@
+"""Two runs side by side: per cell, the change in throughput and p99 with its uncertainty.
+
+A regression is a change worse than the threshold whose 95% interval, when the trials give one,
+lies wholly on the worse side of no change; a cell that failed now but not before is one too. Runs
+from different machines, images or matrices are compared only under a warning naming what differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from servingmatrix.metadata import differences
+from servingmatrix.report import fmt
+from servingmatrix.report.flags import Flag
+from servingmatrix.report.points import Point, Results, aggregate
+from servingmatrix.report.runs import Run, load_run
+from servingmatrix.report.stats import Change, relative_change
+
+DEFAULT_THRESHOLD = 0.05
+#: Matrix settings that change what a figure means: compared as the machine's metadata is.
+METHOD_KEYS = ("duration_s", "warmup_s", "server_cpus")
+
+
+@dataclass(frozen=True)
+class CellChange:
+    workload: str
+    mode: str
+    users: int
+    base: Point | None
+    new: Point | None
+    throughput: Change | None
+    p99: Change | None
+    problems: tuple[str, ...]
+    gains: tuple[str, ...]
+
+    @property
+    def regressed(self) -> bool:
+        return bool(self.problems)
+
+    @property
+    def status(self) -> str:
+        if self.base is None:
+            return "only in the run"
+        if self.new is None:
+            return "only in the baseline"
+        if self.problems:
+            return "regression"
+        if not self.base.ok and not self.new.ok:
+            return "failed in both"
+        if not self.base.ok:
+            return "fixed (failed in the baseline)"
+        if self.gains:
+            return "improvement"
+        return "no change"
+
+    @property
+    def flags(self) -> tuple[tuple[str, Flag], ...]:
+        """Each side's flags: a change is only as good as the figures it is made of."""
+        out: list[tuple[str, Flag]] = []
+        for side, point in (("baseline", self.base), ("run", self.new)):
+            if point is not None:
+                out += [(side, f) for f in point.flags]
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    baseline: Results
+    run: Results
+    threshold: float
+    changes: tuple[CellChange, ...]
+    #: What differs between the two runs' machines, images and methods, in words.
+    differences: tuple[str, ...]
+
+    @property
+    def missing(self) -> list[str]:
+        """Modes a run's matrix lists without any result: a hole, not a figure to compare."""
+        return [
+            f"{side}: no result for {mode}"
+            for side, results in (("baseline", self.baseline), ("run", self.run))
+            for mode in results.missing_modes()
+        ]
+
+    @property
+    def regressions(self) -> list[CellChange]:
+        return [c for c in self.changes if c.regressed]
+
+
+def _worse(change: Change | None, threshold: float, sign: int) -> bool:
+    """Worse than the threshold in the direction ``sign`` (-1: a drop is worse) and beyond the noise."""
+    if change is None:
+        return False
+    if sign * change.relative <= threshold:
+        return False
+    edge = change.low if sign > 0 else change.high
+    return edge is None or sign * edge > 0
+
+
+def _change(
+    workload: str, mode: str, users: int, base: Point | None, new: Point | None, threshold: float
+) -> CellChange:
+    throughput = p99 = None
+    problems: list[str] = []
+    gains: list[str] = []
+    if base is not None and new is not None:
+        if base.throughput and new.throughput:
+            throughput = relative_change(base.throughput, new.throughput)
+        b99, n99 = base.latency.get("p99"), new.latency.get("p99")
+        if b99 and n99:
+            p99 = relative_change(b99, n99)
+        if base.ok and not new.ok:
+            problems.append(f"failed now ({'; '.join(new.failed_reasons)})")
+        if _worse(throughput, threshold, -1):
+            problems.append(f"throughput {fmt.change(throughput)}")
+        if _worse(p99, threshold, +1):
+            problems.append(f"p99 {fmt.change(p99)}")
+        if _worse(throughput, threshold, +1):
+            gains.append(f"throughput {fmt.change(throughput)}")
+        if _worse(p99, threshold, -1):
+            gains.append(f"p99 {fmt.change(p99)}")
+    return CellChange(workload, mode, users, base, new, throughput, p99, tuple(problems), tuple(gains))
+
+
+def run_differences(a: Run, b: Run) -> list[str]:
+    """Machine, image and method differences between two runs (empty: comparable as they are)."""
+    out = differences(a.metadata, b.metadata)
+    for key in METHOD_KEYS:
+        if a.matrix.get(key) != b.matrix.get(key):
+            out.append(f"matrix {key}: {a.matrix.get(key)!r} vs {b.matrix.get(key)!r}")
+    plan_a = {r: (a.cpu_plan.get(r) or {}) for r in ("server", "loadgen", "backing")}
+    plan_b = {r: (b.cpu_plan.get(r) or {}) for r in ("server", "loadgen", "backing")}
+    if plan_a != plan_b:
+        out.append(f"CPU plan: {_plan(plan_a)} vs {_plan(plan_b)}")
+    return out
+
+
+def _plan(plan: dict[str, Any]) -> str:
+    return ", ".join(f"{role} {entry.get('cpuset', '?')}" for role, entry in plan.items())
+
+
+def compare_runs(baseline_dir: Path, run_dir: Path, threshold: float = DEFAULT_THRESHOLD) -> Comparison:
+    base, new = aggregate(load_run(baseline_dir)), aggregate(load_run(run_dir))
+    workloads = [*new.workloads, *(w for w in base.workloads if w not in new.workloads)]
+    modes = [*new.modes, *(m for m in base.modes if m not in new.modes)]
+    users = sorted(set(new.users) | set(base.users))
+    changes: list[CellChange] = []
+    for w in workloads:
+        for m in modes:
+            for u in users:
+                b, n = base.point(w, m, u), new.point(w, m, u)
+                if b is not None or n is not None:
+                    changes.append(_change(w, m, u, b, n, threshold))
+    return Comparison(base, new, threshold, tuple(changes), tuple(run_differences(base.run, new.run)))
+
+
+def _letters(point: Point | None) -> str:
+    return "".join(f.letter for f in point.flags if f.code != "cores-shared") if point else ""
+
+
+def terminal_table(comparison: Comparison) -> str:
+    """The comparison as the terminal shows it: one block per workload, regressions marked."""
+    b, r = comparison.baseline.run, comparison.run.run
+    lines = [
+        f"baseline {b.name} ({b.root})  vs  run {r.name} ({r.root}); threshold {comparison.threshold:.0%}"
+    ]
+    if comparison.differences:
+        lines.append("WARNING: these runs differ; their figures are not comparable as they are:")
+        lines += [f"  - {d}" for d in comparison.differences]
+    lines += [f"note: {m}" for m in comparison.missing]
+    width = max((len(c.mode) for c in comparison.changes), default=10)
+    header = (
+        f"  {'mode'.ljust(width)} {'users':>5} {'base req/s':>11} {'req/s':>9} {'change':>17}"
+        f" {'base p99':>9} {'p99':>8} {'change':>17}  {'flags':<7} verdict"
+    )
+    workload = None
+    for c in comparison.changes:
+        if c.workload != workload:
+            workload = c.workload
+            lines += ["", workload, header]
+        flags = f"{_letters(c.base)}>{_letters(c.new)}" if _letters(c.base) or _letters(c.new) else ""
+        verdict = "REGRESSION: " + "; ".join(c.problems) if c.regressed else c.status
+        figures = (
+            f"{_rps(c.base):>11} {_rps(c.new):>9} {fmt.change(c.throughput):>17}"
+            f" {_p99(c.base):>9} {_p99(c.new):>8} {fmt.change(c.p99):>17}"
+        )
+        lines.append(f"  {c.mode.ljust(width)} {c.users:>5} {figures}  {flags:<7} {verdict}")
+    regressions = comparison.regressions
+    lines += [
+        "",
+        "flags (baseline>run): S load generator saturated, T CPU throttled, E errors, V high variance, "
+        "F some trials failed; change: median, ± half the 95% interval (none: a single trial)",
+        f"{len(regressions)} regression(s) beyond {comparison.threshold:.0%}"
+        + (f" in {len(comparison.changes)} cells" if comparison.changes else ""),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _rps(point: Point | None) -> str:
+    if point is None:
+        return "—"
+    return fmt.rps(point.throughput.median) if point.throughput else "failed"
+
+
+def _p99(point: Point | None) -> str:
+    if point is None:
+        return "—"
+    return fmt.ms(point.p99) if point.ok else "failed"

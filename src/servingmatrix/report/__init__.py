@@ -1,0 +1,41 @@
+"""The report of a run: one self-contained HTML page, and the Markdown export for publication."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from servingmatrix.report.context import build_context
+from servingmatrix.report.html import render
+from servingmatrix.report.output import write_text_atomic
+from servingmatrix.report.points import aggregate
+from servingmatrix.report.runs import load_run
+from servingmatrix.report.verdict import Objective
+
+REPORT_FILE = "report.html"
+
+
+@dataclass(frozen=True)
+class Written:
+    """A page written, with what it cost: the README records both for the default profile."""
+
+    path: Path
+    seconds: float
+    size_bytes: int
+
+    def describe(self) -> str:
+        return f"{self.path} ({self.size_bytes / 1e6:.1f} MB, rendered in {self.seconds:.2f} s)"
+
+
+def write_report(run_dir: Path, out: Path | None = None, objective: Objective | None = None) -> Written:
+    """Render the report of the run in ``run_dir`` to ``out`` (default: ``run_dir/report.html``)."""
+    started = time.perf_counter()
+    results = aggregate(load_run(run_dir))
+    html = render("report.html.j2", build_context(results, objective or Objective()))
+    target = out or run_dir / REPORT_FILE
+    write_text_atomic(target, html)
+    return Written(target, time.perf_counter() - started, len(html.encode()))
+
+
+__all__ = ["REPORT_FILE", "Objective", "Written", "write_report"]

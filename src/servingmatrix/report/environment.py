@@ -1,0 +1,187 @@
+"""The run's environment in rows a reader can scan: collected metadata, CPU plan, matrix, timings,
+and per mode its command, tunables and image. Whatever the run recorded is shown, known or not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from servingmatrix.errors import SpecError
+from servingmatrix.modes import resolve_mode
+from servingmatrix.report.runs import Run
+from servingmatrix.workloads import MIX, resolve_workload
+
+Row = tuple[str, str]
+
+#: Metadata keys in reading order, with their labels; keys not listed follow under their own names.
+LABELS = (
+    ("cpu_model", "CPU model"),
+    ("cpu_count", "CPUs (host)"),
+    ("docker_cpus", "CPUs (Docker)"),
+    ("memory_total_kb", "memory"),
+    ("machine", "architecture"),
+    ("kernel", "kernel"),
+    ("docker_version", "Docker"),
+    ("cgroup_version", "cgroup version"),
+    ("cgroup_driver", "cgroup driver"),
+    ("storage_driver", "storage driver"),
+    ("git_commit", "git commit"),
+    ("harness_version", "servingmatrix"),
+    ("python", "Python (harness)"),
+    ("command_line", "command line"),
+    ("metadata_errors", "could not collect"),
+)
+HIDDEN = {"images", "git_dirty"}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return "—" if value is None else str(value)
+
+
+def metadata_rows(meta: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for key, label in LABELS:
+        if key not in meta:
+            continue
+        value = meta[key]
+        if key == "memory_total_kb" and isinstance(value, int):
+            rows.append((label, f"{value / 2**20:.1f} GiB"))
+        elif key == "git_commit":
+            dirty = " (uncommitted changes)" if meta.get("git_dirty") else ""
+            rows.append((label, f"{value}{dirty}"))
+        else:
+            rows.append((label, _text(value)))
+    known = {k for k, _ in LABELS} | HIDDEN
+    rows += [(key, _text(value)) for key, value in sorted(meta.items()) if key not in known]
+    return rows
+
+
+def cpu_plan_rows(plan: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Role, cores and CPU quota as planned."""
+    out = []
+    for role, label in (
+        ("server", "server under test"),
+        ("loadgen", "load generator"),
+        ("backing", "backing services"),
+    ):
+        entry = plan.get(role)
+        if isinstance(entry, dict):
+            out.append((label, str(entry.get("cpuset", "—")), f"{entry.get('cpus', '—')} CPU"))
+    return out
+
+
+def matrix_rows(run: Run) -> list[Row]:
+    matrix = run.matrix
+    rows: list[Row] = [
+        ("profile", run.name),
+        ("description", str(matrix.get("description") or "—")),
+        ("modes", _text(matrix.get("modes"))),
+        ("workloads", _text(matrix.get("workloads"))),
+        ("users", _text(matrix.get("users"))),
+        ("measured per step", f"{matrix.get('duration_s', '—')} s"),
+        ("warm-up per step (discarded)", f"{matrix.get('warmup_s', '—')} s"),
+        ("trials", str(matrix.get("trials", "—"))),
+        ("server CPUs", str(matrix.get("server_cpus", "—"))),
+        ("started", str(run.meta.get("started_at") or "—")),
+        ("finished", str(run.meta.get("finished_at") or "not finished (interrupted, or still running)")),
+    ]
+    timings = run.meta.get("timings")
+    if isinstance(timings, dict):
+        parts = [
+            f"{label} {timings[key]:,.0f} s"
+            for key, label in (
+                ("start_s", "start"),
+                ("warmup_s", "warm-up"),
+                ("measured_s", "measured"),
+                ("teardown_s", "teardown"),
+            )
+            if isinstance(timings.get(key), int | float)
+        ]
+        rows.append((f"time over {timings.get('sessions', '?')} sessions", ", ".join(parts)))
+    return rows
+
+
+def mix_rows(workloads: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """The mixed workload's blend, with the paths of the run's own ``mixed`` spec when it has one."""
+    total = sum(e.weight for e in MIX)
+    spec = next((w for w in workloads if w.split("[", 1)[0] == "mixed"), None)
+    try:
+        paths = [str(entry["path"]) for entry in resolve_workload(spec).mix()] if spec else None
+    except SpecError:
+        paths = None
+    return [(e.name, f"{e.weight / total:.0%}", paths[i] if paths else e.path) for i, e in enumerate(MIX)]
+
+
+@dataclass(frozen=True)
+class ModeInfo:
+    spec: str
+    summary: str
+    claim: str
+    command: str
+    tunables: list[Row]
+    keeps_alive: str
+    image: list[Row]
+    packages: list[Row]
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one: metadata is collected, and may lack parts."""
+    return value if isinstance(value, dict) else {}
+
+
+def mode_info(run: Run, spec: str) -> ModeInfo:
+    """What a mode ran: its command and tunables from the registry, its image from the run's metadata."""
+    name = spec.split("[", 1)[0]
+    try:
+        config = resolve_mode(spec, run.server_cpus)
+    except SpecError:
+        config = None
+    port = _obj(run.meta.get("ports")).get("server", 8000)
+    image = _obj(_obj(run.metadata.get("images")).get(name))
+    labels = _obj(image.get("labels"))
+    image_rows: list[Row] = [
+        (label, _text(image[key]))
+        for key, label in (("id", "image id"), ("created", "built"), ("lock_sha256", "lock file sha256"))
+        if image.get(key)
+    ]
+    if isinstance(image.get("size_bytes"), int):
+        image_rows.append(("image size", f"{image['size_bytes'] / 1e6:,.0f} MB"))
+    if labels.get("io.servingmatrix.base"):
+        image_rows.append(("base", str(labels["io.servingmatrix.base"])))
+    packages = [(str(k), str(v)) for k, v in sorted(_obj(image.get("packages")).items())]
+    if config is None:
+        return ModeInfo(spec, "(not in this version's registry)", "—", "—", [], "—", image_rows, packages)
+    mode = config.mode
+    help_of = {t.name: t.help for t in mode.tunables}
+    return ModeInfo(
+        spec=spec,
+        summary=mode.summary,
+        claim=mode.claim,
+        command=" ".join(config.launch("127.0.0.1", int(port)).argv),
+        tunables=[(f"{k} = {v}", help_of.get(k, "")) for k, v in config.values.items()],
+        keeps_alive="yes" if mode.keeps_alive else "no: clients reconnect for every request",
+        image=image_rows,
+        packages=packages,
+    )
+
+
+def applied_rows(applied: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Role, cores, CPU quota and memory limit as Docker applied them."""
+    rows = []
+    for role, entry in applied.items():
+        if isinstance(entry, dict):
+            memory = entry.get("memory_bytes")
+            rows.append(
+                (
+                    str(role),
+                    str(entry.get("cpuset", "—")),
+                    f"{entry.get('cpus', '—')} CPU",
+                    f"{memory / 2**30:.0f} GiB" if isinstance(memory, int) else "—",
+                )
+            )
+    return rows

@@ -1,0 +1,86 @@
+"""The flags a figure can carry: one letter for tables and charts, a title, and what it means.
+
+The runner writes most of them into each cell; the report adds ``high-variance`` (trials disagree)
+and ``failed-trials`` (some trials of the figure failed). A flagged figure is never shown without them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FlagKind:
+    code: str
+    letter: str
+    title: str
+    meaning: str
+
+
+KINDS: tuple[FlagKind, ...] = (
+    FlagKind(
+        "loadgen-saturated",
+        "S",
+        "load generator saturated",
+        "the load generator used at least 90% of its CPU quota: the throughput is a lower bound "
+        "and the latency includes the generator's own queueing",
+    ),
+    FlagKind(
+        "cpu-throttled",
+        "T",
+        "CPU throttled",
+        "the server was held back by its CPU quota for more than 5% of the window",
+    ),
+    FlagKind("errors", "E", "errors", "some requests failed; throughput and latency count only the others"),
+    FlagKind(
+        "high-variance",
+        "V",
+        "high variance between trials",
+        "the trials' throughput has a standard deviation above 10% of its mean",
+    ),
+    FlagKind(
+        "failed-trials",
+        "F",
+        "some trials failed",
+        "the figure comes from the trials that succeeded; the others failed",
+    ),
+    FlagKind(
+        "machine-busy",
+        "B",
+        "machine busy",
+        "the host's load average was above half a process per core when the run began: other work competed",
+    ),
+    FlagKind(
+        "cores-shared",
+        "C",
+        "cores shared by the CPU plan",
+        "the CPU plan made roles share cores (the load generator with the backing services)",
+    ),
+)
+
+_BY_CODE = {k.code: k for k in KINDS}
+
+
+def kind(code: str) -> FlagKind:
+    """The kind of a flag; a code this version does not know is shown as itself, never dropped."""
+    return _BY_CODE.get(code) or FlagKind(code, "?", code, code)
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    message: str
+
+    @property
+    def kind(self) -> FlagKind:
+        return kind(self.code)
+
+    @property
+    def letter(self) -> str:
+        return self.kind.letter
+
+
+def order(flags: set[str] | frozenset[str]) -> list[str]:
+    """Codes in the vocabulary's order (unknown ones last, alphabetically)."""
+    known = [k.code for k in KINDS if k.code in flags]
+    return known + sorted(flags - set(known))

@@ -1,0 +1,59 @@
+"""Numbers as the report prints them: the same figure reads the same in HTML, Markdown and the terminal."""
+
+from __future__ import annotations
+
+from servingmatrix.report.stats import Change, Estimate
+
+DASH = "—"
+
+
+def num(value: float | None, digits: int = 0) -> str:
+    return DASH if value is None else f"{value:,.{digits}f}"
+
+
+def rps(value: float | None) -> str:
+    """Requests per second: whole numbers, except below 10 where a decimal matters."""
+    if value is None:
+        return DASH
+    return f"{value:,.1f}" if abs(value) < 10 else f"{value:,.0f}"
+
+
+def ms(value: float | None) -> str:
+    """Milliseconds with three significant figures or so: 0.84, 12.3, 456, 1,234."""
+    if value is None:
+        return DASH
+    if value < 10:
+        return f"{value:.2f}"
+    if value < 100:
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def pct(fraction: float | None, digits: int = 0) -> str:
+    return DASH if fraction is None else f"{100 * fraction:.{digits}f}%"
+
+
+def signed_pct(fraction: float | None) -> str:
+    return DASH if fraction is None else f"{100 * fraction:+.1f}%"
+
+
+def change(value: Change | None) -> str:
+    """``+4.2% ± 3.1%``, or the change alone when its uncertainty is unknown."""
+    if value is None:
+        return DASH
+    if value.uncertainty is None:
+        return signed_pct(value.relative)
+    return f"{signed_pct(value.relative)} ± {100 * value.uncertainty:.1f}%"
+
+
+def spread(est: Estimate | None, unit: str = "req/s") -> str:
+    """How the trials spread: "2 trials, 950 to 1,010 req/s, CV 4%", or that there was one."""
+    if est is None:
+        return DASH
+    if est.n == 1:
+        return "single trial, no estimate of variance"
+    return f"{est.n} trials, {rps(est.low)} to {rps(est.high)} {unit}, CV {pct(est.cv)}"
+
+
+def mb(value: float | None) -> str:
+    return DASH if value is None else f"{value:,.0f} MB" if value >= 10 else f"{value:.1f} MB"

@@ -1,0 +1,181 @@
+"""The verdict: per workload, which mode served the most at an acceptable latency, by how much, and
+how sure we are; and on ``io``, the concurrency each mode achieved against what its folk claim says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from servingmatrix.errors import SpecError
+from servingmatrix.modes import get_mode
+from servingmatrix.report.points import Point, Results
+from servingmatrix.report.stats import Change, relative_change
+from servingmatrix.spec import parse_spec
+
+DEFAULT_SLO_P99_MS = 500.0
+#: Above this share of failed requests a cell is not "served", whatever its latency.
+MAX_ERROR_RATE = 0.01
+#: Effective concurrency within 10% of what was promised (or offered) counts as the claim holding.
+CLAIM_TOLERANCE = 0.10
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What "an acceptable latency" means for the verdict."""
+
+    p99_ms: float = DEFAULT_SLO_P99_MS
+    max_error_rate: float = MAX_ERROR_RATE
+
+    def met_by(self, point: Point) -> bool:
+        p99 = point.p99
+        return (
+            point.ok
+            and p99 is not None
+            and p99 <= self.p99_ms
+            and (point.error_rate or 0.0) <= self.max_error_rate
+        )
+
+    def describe(self) -> str:
+        return f"p99 ≤ {self.p99_ms:g} ms and at most {self.max_error_rate:.0%} errors"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    workload: str
+    #: Every mode's best point meeting the objective, best first.
+    ranking: tuple[Point, ...]
+    #: Modes with no point meeting the objective, and why.
+    unqualified: tuple[tuple[str, str], ...]
+    margin: Change | None
+    certainty: str
+
+    @property
+    def winner(self) -> Point | None:
+        return self.ranking[0] if self.ranking else None
+
+    @property
+    def runner_up(self) -> Point | None:
+        return self.ranking[1] if len(self.ranking) > 1 else None
+
+
+def best_point(points: list[Point], objective: Objective) -> Point | None:
+    """The point of highest throughput that meets the objective."""
+    meeting = [p for p in points if objective.met_by(p) and p.throughput is not None]
+    return max(meeting, key=lambda p: p.throughput.median if p.throughput else 0.0, default=None)
+
+
+def _why_not(points: list[Point], objective: Objective) -> str:
+    if not any(p.ok for p in points):
+        return "every cell failed"
+    lowest = min((p.p99 for p in points if p.p99 is not None), default=None)
+    if lowest is not None and lowest > objective.p99_ms:
+        return f"p99 above {objective.p99_ms:g} ms at every user level (lowest {lowest:,.0f} ms)"
+    return f"more than {objective.max_error_rate:.0%} of requests failed where p99 was acceptable"
+
+
+def _certainty(winner: Point, runner_up: Point | None, margin: Change | None) -> str:
+    if runner_up is None:
+        return "the only mode that met the objective"
+    if margin is None:
+        return "no comparison possible (a zero throughput)"
+    if margin.uncertainty is None:
+        if winner.trials == 1 and runner_up.trials == 1:
+            return "single trial, no estimate of variance: the margin may be noise"
+        single = winner.mode if winner.trials == 1 else runner_up.mode
+        return f"{single} has a single trial, so no estimate of the margin's variance: it may be noise"
+    interval = f"{margin.relative:+.0%} ± {margin.uncertainty:.0%} (95% interval, {winner.trials} and "
+    interval += f"{runner_up.trials} trials)"
+    if margin.low is not None and margin.low > 0:
+        return f"clear: {interval}"
+    return f"too close to call: {interval} includes no difference"
+
+
+def verdicts(results: Results, objective: Objective) -> list[Verdict]:
+    out: list[Verdict] = []
+    for workload in results.workloads:
+        ranking: list[Point] = []
+        unqualified: list[tuple[str, str]] = []
+        for mode in results.modes_of(workload):
+            series = results.series(workload, mode)
+            best = best_point(series, objective)
+            if best is None:
+                unqualified.append((mode, _why_not(series, objective)))
+            else:
+                ranking.append(best)
+        ranking.sort(key=lambda p: -(p.throughput.median if p.throughput else 0.0))
+        winner = ranking[0] if ranking else None
+        runner_up = ranking[1] if len(ranking) > 1 else None
+        margin = None
+        if winner and runner_up and winner.throughput and runner_up.throughput:
+            margin = relative_change(runner_up.throughput, winner.throughput)
+        certainty = _certainty(winner, runner_up, margin) if winner else "no mode met the objective"
+        out.append(Verdict(workload, tuple(ranking), tuple(unqualified), margin, certainty))
+    return out
+
+
+@dataclass(frozen=True)
+class ConcurrencyCheck:
+    """A mode's effective concurrency on an ``io`` workload at its highest measured user level."""
+
+    workload: str
+    mode: str
+    point: Point
+    claim: str
+
+    @property
+    def users(self) -> int:
+        return self.point.users
+
+    @property
+    def effective(self) -> float | None:
+        return self.point.effective_concurrency
+
+    @property
+    def promised(self) -> int | None:
+        return self.point.promised_concurrency
+
+    @property
+    def expected(self) -> int:
+        """What the claim predicts with this many users: the promise, but never more than the users."""
+        return self.users if self.promised is None else min(self.promised, self.users)
+
+    @property
+    def judgement(self) -> str:
+        effective = self.effective
+        if effective is None:
+            return "not measured"
+        if self.promised is not None and effective > self.promised * (1 + CLAIM_TOLERANCE):
+            return "exceeds the claim"
+        if effective >= self.expected * (1 - CLAIM_TOLERANCE):
+            if self.promised is None:
+                return f"holds: all {self.users} users served at once, no limit reached"
+            if self.promised > self.users:
+                return (
+                    f"holds up to the {self.users} users offered (the claim of {self.promised} is untested)"
+                )
+            return "holds"
+        return f"falls short: {effective:.1f} of the {self.expected} expected"
+
+    @property
+    def holds(self) -> bool:
+        return self.judgement.startswith("holds")
+
+
+def _claim(mode: str) -> str:
+    try:
+        return get_mode(parse_spec(mode).name).claim
+    except SpecError:
+        return "(a mode this version does not know)"
+
+
+def concurrency_checks(results: Results) -> list[ConcurrencyCheck]:
+    """For each ``io`` workload, each mode at the highest user level it served."""
+    checks: list[ConcurrencyCheck] = []
+    for workload in results.workloads:
+        if workload.split("[", 1)[0] != "io":
+            continue
+        for mode in results.modes_of(workload):
+            served = [p for p in results.series(workload, mode) if p.ok]
+            if served:
+                checks.append(ConcurrencyCheck(workload, mode, served[-1], _claim(mode)))
+    return checks

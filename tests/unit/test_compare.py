@@ -1,0 +1,158 @@
+"""Comparing runs: per-cell changes with their uncertainty, regressions for CI, runs from different
+machines under a clear warning, and named baselines kept outside the run folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from servingmatrix.baseline import baselines_dir, list_baselines, resolve_baseline, save_baseline
+from servingmatrix.cli import main
+from servingmatrix.compare import _worse, compare_runs, terminal_table
+from servingmatrix.errors import UserError
+from servingmatrix.report.compare_page import write_compare
+from servingmatrix.report.stats import Change
+
+RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
+GTHREAD = "gunicorn-gthread[workers=2,threads=4]"
+GEVENT = "gunicorn-gevent[workers=1,connections=1000]"
+
+
+def test_a_run_against_itself_changes_nothing() -> None:
+    comparison = compare_runs(RUNS / "good", RUNS / "good")
+    assert comparison.differences == ()
+    assert comparison.regressions == []
+    assert len(comparison.changes) == 2 * 3 * 3
+    assert {c.status for c in comparison.changes} == {"no change"}
+    for change in comparison.changes:
+        assert change.throughput is not None and change.throughput.relative == 0.0
+        assert change.throughput.uncertainty is not None  # two trials each: an interval is known
+
+
+def test_runs_from_different_machines_are_compared_under_a_warning_naming_what_differs() -> None:
+    comparison = compare_runs(RUNS / "good", RUNS / "other-machine")
+    differs = "\n".join(comparison.differences)
+    for key in ("cpu_model", "cpu_count: 2 vs 8", "kernel", "docker_version", "images differ: gunicorn-"):
+        assert key in differs
+    table = terminal_table(comparison)
+    assert "WARNING: these runs differ" in table and "AMD EPYC 9654" in table
+
+
+def test_a_slower_mode_is_a_regression_with_its_uncertainty() -> None:
+    comparison = compare_runs(RUNS / "good", RUNS / "other-machine")
+    regressed = comparison.regressions
+    assert regressed and {(c.workload, c.mode) for c in regressed} == {("json", GTHREAD)}
+    for change in regressed:
+        assert change.throughput is not None and change.throughput.relative < -0.05
+        assert change.throughput.high is not None and change.throughput.high < 0
+        assert any(p.startswith("throughput -") and "±" in p for p in change.problems)
+    table = terminal_table(comparison)
+    assert "REGRESSION: throughput -" in table
+    assert f"{len(regressed)} regression(s) beyond 5%" in table
+
+
+def test_a_cell_that_fails_now_is_a_regression_and_a_missing_mode_is_noted() -> None:
+    comparison = compare_runs(RUNS / "good", RUNS / "partial")
+    failed = [c for c in comparison.regressions if c.mode == GEVENT and c.workload == "io[ms=100]"]
+    assert len(failed) == 3 and all(c.problems[0].startswith("failed now") for c in failed)
+    assert "run: no result for werkzeug-single" in comparison.missing
+    assert "note: run: no result for werkzeug-single" in terminal_table(comparison)
+
+
+@pytest.mark.parametrize(
+    ("change", "sign", "worse"),
+    [
+        (Change(-0.10, None), -1, True),  # a single trial: the change alone decides
+        (Change(-0.10, 0.04), -1, True),  # the whole interval is below zero
+        (Change(-0.10, 0.20), -1, False),  # the interval includes no change: noise
+        (Change(-0.03, None), -1, False),  # within the threshold
+        (Change(+0.10, None), -1, False),  # faster is not a regression
+        (Change(+0.30, 0.10), +1, True),  # p99 up by 30% ± 10%
+        (None, +1, False),
+    ],
+)
+def test_a_regression_is_beyond_the_threshold_and_beyond_the_noise(
+    change: Change | None, sign: int, worse: bool
+) -> None:
+    assert _worse(change, 0.05, sign) is worse
+
+
+def test_compare_page_leads_with_the_differences(tmp_path: Path) -> None:
+    comparison = compare_runs(RUNS / "good", RUNS / "other-machine")
+    path, _, size = write_compare(comparison, tmp_path / "c.html")
+    html = path.read_text()
+    assert size == len(html.encode())
+    assert html.index("These runs differ") < html.index("Regressions") < html.index("compare-table")
+    assert "cpu_count: 2 vs 8" in html and html.count('data-chart="change-') == 4
+
+
+def test_compare_exits_non_zero_on_regression_only_when_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["compare", str(RUNS / "good"), str(RUNS / "other-machine"), "-o", str(tmp_path / "c.html")]
+    assert main(args) == 0
+    assert main([*args, "--fail-on-regression"]) == 1
+    assert "regression(s) beyond 5%" in capsys.readouterr().err
+    assert main([*args, "--fail-on-regression", "--threshold", "50%"]) == 0
+    out = capsys.readouterr().out
+    assert "0 regression(s) beyond 50%" in out and f"wrote {tmp_path / 'c.html'}" in out
+
+
+def test_threshold_must_be_a_percentage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["compare", "a", "b", "--threshold", "lots"])
+    assert raised.value.code == 2
+    assert "'lots' is not a percentage" in capsys.readouterr().err
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SERVINGMATRIX_BASELINES", str(tmp_path / "baselines"))
+    return tmp_path / "baselines"
+
+
+def test_a_baseline_is_a_copy_of_the_results_kept_by_name(store: Path) -> None:
+    saved = save_baseline(RUNS / "good", "prod-2026")
+    assert saved == store / "prod-2026" == baselines_dir() / "prod-2026"
+    assert (saved / "run.json").read_text() == (RUNS / "good" / "run.json").read_text()
+    assert len(list((saved / "cells").glob("*.json"))) == 36
+    assert json.loads((saved / "baseline.json").read_text())["source"] == str((RUNS / "good").resolve())
+    (listed,) = list_baselines()
+    assert (listed.name, listed.modes, listed.cells) == ("prod-2026", 3, 36)
+    assert "Intel(R) Xeon(R)" in listed.machine and listed.started_at.startswith("2026-11-21")
+    assert resolve_baseline("prod-2026") == saved
+    assert compare_runs(resolve_baseline("prod-2026"), RUNS / "good").regressions == []
+
+
+def test_baselines_are_not_overwritten_unless_asked(store: Path) -> None:
+    save_baseline(RUNS / "good", "prod")
+    with pytest.raises(UserError, match="exists"):
+        save_baseline(RUNS / "other-machine", "prod")
+    save_baseline(RUNS / "other-machine", "prod", force=True)
+    (listed,) = list_baselines()
+    assert "AMD EPYC" in listed.machine
+    assert not [p for p in store.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def test_baseline_names_and_lookups_are_checked(store: Path) -> None:
+    with pytest.raises(UserError, match="not allowed"):
+        save_baseline(RUNS / "good", "../escape")
+    save_baseline(RUNS / "good")  # named after the folder
+    with pytest.raises(UserError, match=r"neither a run folder nor a saved baseline .*: good\)"):
+        resolve_baseline("nope")
+
+
+def test_baseline_commands(store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["baseline", "list"]) == 0
+    assert "no baselines in" in capsys.readouterr().out
+    assert main(["baseline", "save", str(RUNS / "good"), "home"]) == 0
+    assert main(["baseline", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "saved baseline home" in out and "home " in out.splitlines()[-1]
+    run = tmp_path / "run"
+    shutil.copytree(RUNS / "other-machine", run)
+    assert main(["compare", "home", str(run), "--fail-on-regression"]) == 1
+    assert (run / "compare.html").exists()
