@@ -377,5 +377,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
-        print("servingmatrix: interrupted", file=sys.stderr)
+        print(
+            "servingmatrix: interrupted; every container of the run was removed, finished cells are kept, "
+            "and the same command resumes",
+            file=sys.stderr,
+        )
         return 130
