@@ -1,0 +1,41 @@
+"""`servingmatrix clean` removes what the project created, found by its label, and nothing else.
+
+It removes every labelled container, the session's own stack too: this module sorts first, before
+any test has started that stack.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from servingmatrix.cleanup import clean_project_objects
+from servingmatrix.docker import PROJECT_LABEL, Docker
+
+pytestmark = pytest.mark.docker
+
+
+def test_clean_removes_labelled_objects_only(docker: Docker, images: None) -> None:
+    ours = docker.run_detached(
+        [
+            "--name",
+            "smtest-clean-ours",
+            "--label",
+            f"{PROJECT_LABEL}=servingmatrix",
+            "servingmatrix/base:3.13",
+            "sleep",
+            "60",
+        ]
+    )
+    other = docker.run_detached(["--name", "smtest-clean-other", "servingmatrix/base:3.13", "sleep", "60"])
+    docker.remove(["network", "create", "--label", f"{PROJECT_LABEL}=servingmatrix", "smtest-clean-net"])
+    docker.remove(["volume", "create", "--label", f"{PROJECT_LABEL}=servingmatrix", "smtest-clean-vol"])
+    try:
+        removed = clean_project_objects(docker)
+        assert removed.containers >= 1 and removed.networks >= 1 and removed.volumes >= 1
+        assert docker.container_inspect(ours) is None
+        assert docker.container_inspect(other) is not None
+        assert docker.list_ids(["network", "ls", "-q", "--filter", "name=smtest-clean-net"]) == []
+        assert docker.list_ids(["volume", "ls", "-q", "--filter", "name=smtest-clean-vol"]) == []
+    finally:
+        docker.remove_containers([ours, other])
+        docker.remove(["network", "prune", "--force", "--filter", f"label={PROJECT_LABEL}"])
