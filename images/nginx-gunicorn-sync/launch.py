@@ -55,30 +55,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("gunicorn", nargs=argparse.REMAINDER, help="after --: the gunicorn command to run")
     args = parser.parse_args()
+    if args.gunicorn[:1] == ["--"]:
+        args.gunicorn = args.gunicorn[1:]
+    if not args.gunicorn or f"unix:{SOCKET}" not in args.gunicorn:
+        parser.error(f"give the gunicorn command after --, bound to unix:{SOCKET}")
 
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (CONF.parent / sub).mkdir(parents=True, exist_ok=True)
     CONF.write_text(NGINX_CONF.format(socket=SOCKET, host=args.host, port=args.port))
-    gunicorn = subprocess.Popen(
-        [
-            "gunicorn",
-            "--bind",
-            f"unix:{SOCKET}",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            "sync",
-            "--worker-tmp-dir",
-            "/dev/shm",
-            "--control-socket",
-            "/dev/shm/gunicorn.ctl",
-            "--graceful-timeout",
-            "5",
-            "benchapp.wsgi:app",
-        ]
-    )
+    gunicorn = subprocess.Popen(args.gunicorn)
     nginx = subprocess.Popen(["nginx", "-c", str(CONF), "-e", "stderr"])
     children = (gunicorn, nginx)
     asked_to_stop: list[int] = []

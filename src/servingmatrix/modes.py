@@ -19,6 +19,8 @@ GUNICORN = "gunicorn==27.0.1"
 GUNICORN_WITH_EVENTLET = "gunicorn==25.3.0"
 
 WSGI_TARGET = "benchapp.wsgi:app"
+#: The Unix socket between nginx and gunicorn in the proxied mode (on the container's /tmp tmpfs).
+NGINX_UPSTREAM_SOCKET = "/tmp/gunicorn.sock"
 MAX_COUNT = 10_000
 
 
@@ -120,24 +122,26 @@ def _one_per_core(cpus: int) -> int:
 
 
 def _gunicorn(values: Mapping[str, int], host: str, port: int, *worker: str) -> Launch:
-    return Launch(
-        (
-            "gunicorn",
-            "--bind",
-            f"{host}:{port}",
-            "--workers",
-            str(values["workers"]),
-            *worker,
-            # The heartbeat file lives in memory, not on the (read-only, possibly slow) container disk.
-            "--worker-tmp-dir",
-            "/dev/shm",
-            # gunicorn 25+ opens a control socket under $HOME by default: keep it in memory too.
-            "--control-socket",
-            "/dev/shm/gunicorn.ctl",
-            "--graceful-timeout",
-            "5",
-            WSGI_TARGET,
-        )
+    return Launch(_gunicorn_argv(values, f"{host}:{port}", *worker))
+
+
+def _gunicorn_argv(values: Mapping[str, int], bind: str, *worker: str) -> tuple[str, ...]:
+    return (
+        "gunicorn",
+        "--bind",
+        bind,
+        "--workers",
+        str(values["workers"]),
+        *worker,
+        # The heartbeat file lives in memory, not on the (read-only, possibly slow) container disk.
+        "--worker-tmp-dir",
+        "/dev/shm",
+        # gunicorn 25+ opens a control socket under $HOME by default: keep it in memory too.
+        "--control-socket",
+        "/dev/shm/gunicorn.ctl",
+        "--graceful-timeout",
+        "5",
+        WSGI_TARGET,
     )
 
 
@@ -361,6 +365,7 @@ MODES: tuple[Mode, ...] = (
         summary="nginx buffering in front of gunicorn sync on a Unix socket, as gunicorn's docs advise",
         packages=(*APP_PACKAGES, GUNICORN),
         tunables=(WORKERS_SYNC,),
+        # nginx listens; the launcher starts it and, after `--`, gunicorn on the socket nginx proxies to.
         launch=lambda v, h, p: Launch(
             (
                 "python",
@@ -369,8 +374,8 @@ MODES: tuple[Mode, ...] = (
                 h,
                 "--port",
                 str(p),
-                "--workers",
-                str(v["workers"]),
+                "--",
+                *_gunicorn_argv(v, f"unix:{NGINX_UPSTREAM_SOCKET}", "--worker-class", "sync"),
             )
         ),
         promised_concurrency=lambda v: v["workers"],

@@ -26,16 +26,21 @@ def test_clean_removes_labelled_objects_only(docker: Docker, images: None) -> No
             "60",
         ]
     )
-    other = docker.run_detached(["--name", "smtest-clean-other", "servingmatrix/base:3.13", "sleep", "60"])
     docker.remove(["network", "create", "--label", f"{PROJECT_LABEL}=servingmatrix", "smtest-clean-net"])
     docker.remove(["volume", "create", "--label", f"{PROJECT_LABEL}=servingmatrix", "smtest-clean-vol"])
+    # Every image of the project carries the label, so a container not ours is made unlabelled here
+    # only as a network and a volume: those are what `clean` must leave alone.
+    docker.remove(["network", "create", "smtest-clean-other-net"])
+    docker.remove(["volume", "create", "smtest-clean-other-vol"])
     try:
         removed = clean_project_objects(docker)
         assert removed.containers >= 1 and removed.networks >= 1 and removed.volumes >= 1
         assert docker.container_inspect(ours) is None
-        assert docker.container_inspect(other) is not None
         assert docker.list_ids(["network", "ls", "-q", "--filter", "name=smtest-clean-net"]) == []
         assert docker.list_ids(["volume", "ls", "-q", "--filter", "name=smtest-clean-vol"]) == []
+        assert docker.list_ids(["network", "ls", "-q", "--filter", "name=smtest-clean-other-net"]) != []
+        assert docker.list_ids(["volume", "ls", "-q", "--filter", "name=smtest-clean-other-vol"]) != []
     finally:
-        docker.remove_containers([ours, other])
-        docker.remove(["network", "prune", "--force", "--filter", f"label={PROJECT_LABEL}"])
+        docker.remove_containers([ours])
+        docker.remove(["network", "rm", "smtest-clean-other-net"])
+        docker.remove(["volume", "rm", "--force", "smtest-clean-other-vol"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -16,17 +17,20 @@ from servingmatrix.runner import Runner
 pytestmark = pytest.mark.docker
 
 
-def kill_when_loaded(docker: Docker, runner: Runner, after_s: float, done: threading.Event) -> None:
-    """Kill the first session's server ``after_s`` seconds into its load."""
-    server = f"servingmatrix-{runner.run_id}-server"
-    loadgen = f"servingmatrix-{runner.run_id}-loadgen"
+def kill_during_second_step(docker: Docker, runner: Runner, done: threading.Event) -> None:
+    """Kill the first session's server in the middle of its second step's measured window."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not done.is_set():
-        info = docker.container_inspect(loadgen)
-        if info is not None and info["State"].get("Running"):
-            time.sleep(after_s)
-            docker.remove(["kill", server])
-            return
+        schedules = list((runner.folder.root / "sessions").glob("*/schedule.json"))
+        if schedules:
+            try:
+                steps = json.loads(schedules[0].read_text())["steps"]
+            except (ValueError, KeyError):
+                steps = []
+            if len(steps) >= 2:
+                time.sleep(max(0.0, (steps[1]["measure_from"] + steps[1]["end"]) / 2 - time.time()))
+                docker.remove(["kill", f"servingmatrix-{runner.run_id}-server"])
+                return
         time.sleep(0.1)
 
 
@@ -44,8 +48,7 @@ def test_server_killed_mid_session_fails_later_cells_and_the_matrix_goes_on(
     folder = RunFolder(tmp_path / "run")
     runner = Runner(docker, matrix, folder, lambda line: None)
     done = threading.Event()
-    # Steps take 4 s each: 6 s in is the middle of the second step's measured window.
-    killer = threading.Thread(target=kill_when_loaded, args=(docker, runner, 6.0, done), daemon=True)
+    killer = threading.Thread(target=kill_during_second_step, args=(docker, runner, done), daemon=True)
     killer.start()
     try:
         runner.run()
