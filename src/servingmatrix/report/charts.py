@@ -158,6 +158,25 @@ def _caption(base: str, hide: frozenset[str], results: Results | None = None, wo
     return f"{base} Letters beside a point are its flags (see Warnings); hover for the figures.{note}"
 
 
+def _lines(
+    results: Results,
+    workload: str,
+    value: Callable[[Point], float | None],
+    label: Callable[[Point], str],
+    hide: frozenset[str],
+    **extra: Any,
+) -> tuple[list[dict[str, Any]], int]:
+    """One line per mode that served ``workload``, and how many points they draw together."""
+    palette = colours(results.modes)
+    data: list[dict[str, Any]] = []
+    drawn = 0
+    for mode in results.served_modes(workload):
+        trace, n = _trace(results, workload, mode, palette[mode], value, label, hide, **extra)
+        data.append(trace)
+        drawn += n
+    return data, drawn
+
+
 def _chart_id(prefix: str, workload: str) -> str:
     safe = "".join(ch if ch.isalnum() else "-" for ch in workload).strip("-")
     return f"{prefix}-{safe}"
@@ -217,26 +236,22 @@ def _percentile_label(name: str) -> Callable[[Point], str]:
 
 def latency_chart(results: Results, workload: str, hide: frozenset[str], objective: Objective) -> Chart:
     """Three panels side by side (p50, p95, p99) sharing a log scale; one legend entry per mode."""
-    palette = colours(results.modes)
     data: list[dict[str, Any]] = []
     drawn = 0
     for i, percentile in enumerate(PANELS):
         suffix = "" if i == 0 else str(i + 1)
-        for mode in results.served_modes(workload):
-            trace, n = _trace(
-                results,
-                workload,
-                mode,
-                palette[mode],
-                _percentile(percentile),
-                _percentile_label(percentile),
-                hide,
-                xaxis=f"x{suffix}",
-                yaxis=f"y{suffix}",
-                showlegend=i == 0,
-            )
-            data.append(trace)
-            drawn += n
+        panel, n = _lines(
+            results,
+            workload,
+            _percentile(percentile),
+            _percentile_label(percentile),
+            hide,
+            xaxis=f"x{suffix}",
+            yaxis=f"y{suffix}",
+            showlegend=i == 0,
+        )
+        data += panel
+        drawn += n
     layout = _layout(results.users, "latency, ms (log scale)", log_y=True)
     layout["yaxis"]["range"] = _log_range(results, workload, objective.p99_ms)
     layout["height"] = 400
@@ -328,20 +343,13 @@ def _log_range(results: Results, workload: str, also: float) -> list[float]:
 
 
 def error_chart(results: Results, workload: str, hide: frozenset[str]) -> Chart:
-    palette = colours(results.modes)
-    data, drawn = [], 0
-    for mode in results.served_modes(workload):
-        trace, n = _trace(
-            results,
-            workload,
-            mode,
-            palette[mode],
-            lambda p: 100 * p.error_rate if p.error_rate is not None else None,
-            lambda p: f"{fmt.pct(p.error_rate, 2)} of requests failed",
-            hide,
-        )
-        data.append(trace)
-        drawn += n
+    data, drawn = _lines(
+        results,
+        workload,
+        lambda p: 100 * p.error_rate if p.error_rate is not None else None,
+        lambda p: f"{fmt.pct(p.error_rate, 2)} of requests failed",
+        hide,
+    )
     layout = _layout(results.users, "failed requests, %")
     layout["height"] = 300
     _fit_legend(layout, len(data))
@@ -360,22 +368,15 @@ def error_chart(results: Results, workload: str, hide: frozenset[str]) -> Chart:
 
 
 def efficiency_chart(results: Results, workload: str, hide: frozenset[str]) -> Chart:
-    palette = colours(results.modes)
-    data, drawn = [], 0
-    for mode in results.served_modes(workload):
-        trace, n = _trace(
-            results,
-            workload,
-            mode,
-            palette[mode],
-            lambda p: p.requests_per_cpu_s,
-            lambda p: (
-                f"{fmt.rps(p.requests_per_cpu_s)} requests per CPU-second at {fmt.num(p.server_cpu_pct)}% CPU"
-            ),
-            hide,
-        )
-        data.append(trace)
-        drawn += n
+    data, drawn = _lines(
+        results,
+        workload,
+        lambda p: p.requests_per_cpu_s,
+        lambda p: (
+            f"{fmt.rps(p.requests_per_cpu_s)} requests per CPU-second at {fmt.num(p.server_cpu_pct)}% CPU"
+        ),
+        hide,
+    )
     layout = _layout(results.users, "requests per CPU-second")
     layout["height"] = 320
     _fit_legend(layout, len(data))
