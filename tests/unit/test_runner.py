@@ -132,3 +132,17 @@ def test_a_different_matrix_in_the_same_folder_is_refused(tmp_path: Path) -> Non
     other = Matrix(name="unit", modes=("waitress",), workloads=("json",), users=(1,)).check("test")
     with pytest.raises(UserError, match="different matrix"):
         runner(tmp_path, FakeDocker(), other).run()
+
+
+def test_a_port_already_taken_is_one_clear_line_before_anything_starts(tmp_path: Path) -> None:
+    import socket
+
+    from servingmatrix.errors import UserError
+
+    docker = FakeDocker()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 28000))
+        taken.listen()
+        with pytest.raises(UserError, match=r"port 28000 on 127.0\.0\.1 \(for the server\) is already taken"):
+            runner(tmp_path, docker).run()
+    assert docker.started == []
