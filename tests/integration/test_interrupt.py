@@ -87,3 +87,34 @@ def test_interrupt_tears_down_keeps_cells_and_resumes(
     assert "resuming: 1 of 2 sessions already measured" in rerun_output
     assert {p.name for p in (out / "cells").glob("*.json")} >= set(kept)
     assert len(list((out / "cells").glob("*.json"))) == 4
+
+
+def test_sigkill_leaves_containers_that_the_next_run_removes_before_resuming(
+    docker: Docker, images: None, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    proc = start_run(out)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            cells = list((out / "cells").glob("*.json")) if (out / "cells").exists() else []
+            if len(cells) >= 2 and owned_by(docker, proc.pid):
+                break
+            assert proc.poll() is None
+            time.sleep(0.2)
+        else:
+            pytest.fail("the run never reached its second session")
+        proc.kill()  # SIGKILL: no chance to tear anything down
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    left = owned_by(docker, proc.pid)
+    assert left, "a killed run leaves its containers behind"
+    again = start_run(out)
+    output, _ = again.communicate(timeout=300)
+    assert again.returncode == 0, output
+    assert f"removed {len(left)} containers left by an earlier run" in output
+    assert "resuming: 1 of 2 sessions already measured" in output
+    assert owned_by(docker, proc.pid) == []
+    assert len(list((out / "cells").glob("*.json"))) == 4
