@@ -4,6 +4,7 @@ the exit status says it was interrupted, and rerunning resumes."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -114,7 +115,9 @@ def test_sigkill_leaves_containers_that_the_next_run_removes_before_resuming(
     again = start_run(out)
     output, _ = again.communicate(timeout=300)
     assert again.returncode == 0, output
-    assert f"removed {len(left)} containers left by an earlier run" in output
+    # A `docker run` already under way when the runner died may still add a container: count >= 1.
+    removed = re.search(r"removed (\d+) containers left by an earlier run", output)
+    assert removed is not None and int(removed.group(1)) >= len(left), output
     assert "resuming: 1 of 2 sessions already measured" in output
     assert owned_by(docker, proc.pid) == []
     assert len(list((out / "cells").glob("*.json"))) == 4
