@@ -6,9 +6,11 @@ from collections import defaultdict
 from statistics import median
 from typing import Any
 
+from servingmatrix.report.flags import kind
 from servingmatrix.results import RunFolder
 
-FLAGS = {"loadgen-saturated": "S", "cpu-throttled": "T", "errors": "E", "machine-busy": "B"}
+#: The flags shown beside a figure, lettered as in the report; cores-shared is noted once instead.
+FLAGS = {code: kind(code).letter for code in ("loadgen-saturated", "cpu-throttled", "errors", "machine-busy")}
 
 
 def summarize(folder: RunFolder) -> str:

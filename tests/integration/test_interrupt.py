@@ -49,6 +49,18 @@ def owned_by(docker: Docker, pid: int) -> list[str]:
     return docker.list_ids(["ps", "-aq", "--filter", f"label={OWNER_LABEL}={pid}"])
 
 
+def wait_for_second_session(docker: Docker, proc: subprocess.Popen[str], out: Path) -> None:
+    """Wait until the first session's cells are on disk and the second session has containers up."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        cells = list((out / "cells").glob("*.json")) if (out / "cells").exists() else []
+        if len(cells) >= 2 and owned_by(docker, proc.pid):
+            return
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        time.sleep(0.2)
+    pytest.fail("the run never reached its second session")
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_tears_down_keeps_cells_and_resumes(
     docker: Docker, images: None, tmp_path: Path, signum: signal.Signals
@@ -56,16 +68,7 @@ def test_interrupt_tears_down_keeps_cells_and_resumes(
     out = tmp_path / "run"
     proc = start_run(out)
     try:
-        # Wait until the first session's cells are on disk and the second session has containers up.
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            cells = list((out / "cells").glob("*.json")) if (out / "cells").exists() else []
-            if len(cells) >= 2 and owned_by(docker, proc.pid):
-                break
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            time.sleep(0.2)
-        else:
-            pytest.fail("the run never reached its second session")
+        wait_for_second_session(docker, proc, out)
         sent = time.monotonic()
         proc.send_signal(signum)
         output, _ = proc.communicate(timeout=30)
@@ -96,15 +99,7 @@ def test_sigkill_leaves_containers_that_the_next_run_removes_before_resuming(
     out = tmp_path / "run"
     proc = start_run(out)
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            cells = list((out / "cells").glob("*.json")) if (out / "cells").exists() else []
-            if len(cells) >= 2 and owned_by(docker, proc.pid):
-                break
-            assert proc.poll() is None
-            time.sleep(0.2)
-        else:
-            pytest.fail("the run never reached its second session")
+        wait_for_second_session(docker, proc, out)
         proc.kill()  # SIGKILL: no chance to tear anything down
         proc.wait(timeout=10)
     finally:
