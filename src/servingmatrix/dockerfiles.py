@@ -18,6 +18,26 @@ DEFAULT_CPUS = 1
 APP_UID = 10001
 SOURCE_URL = "https://github.com/servingmatrix/servingmatrix"
 
+#: Shared by every Python image: a virtual environment filled offline from the host-built wheelhouse.
+BUILD_STAGE = (
+    "# Build stage: a virtual environment filled offline from the host-built wheelhouse.",
+    "FROM ${BASE_IMAGE} AS build",
+    "COPY requirements.lock /tmp/requirements.lock",
+    "COPY wheels/ /tmp/wheels/",
+    "RUN python3 -m venv /opt/venv \\",
+    "    && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels \\",
+    "       --require-hashes --no-deps -r /tmp/requirements.lock \\",
+    "    && /opt/venv/bin/pip uninstall --yes pip",
+)
+#: The unprivileged user every image runs as; the group has the same id, so it reads 10001:10001.
+APP_USER = (
+    f"RUN groupadd --system --gid {APP_UID} bench \\",
+    f"    && useradd --system --uid {APP_UID} --gid {APP_UID} --no-create-home \\",
+    "       --shell /usr/sbin/nologin bench",
+)
+VENV_PATH = "/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+LOCUST_PACKAGES = ("locust==2.47.0",)
+
 _HEALTHCHECK = (
     "import os, urllib.request; "
     "urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=2)"
@@ -43,7 +63,7 @@ def render_mode_dockerfile(mode: Mode) -> str:
     """The Dockerfile of one mode's image."""
     launch = mode.resolve({}, DEFAULT_CPUS).launch("0.0.0.0", DEFAULT_PORT)
     env = {
-        "PATH": "/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PATH": VENV_PATH,
         "PYTHONPATH": "/srv/app",
         "PYTHONUNBUFFERED": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -57,14 +77,7 @@ def render_mode_dockerfile(mode: Mode) -> str:
         "# Rendered from src/servingmatrix/modes.py by `servingmatrix generate`: edit the registry.",
         "ARG BASE_IMAGE=servingmatrix/base:3.13",
         "",
-        "# Build stage: a virtual environment filled offline from the host-built wheelhouse.",
-        "FROM ${BASE_IMAGE} AS build",
-        "COPY requirements.lock /tmp/requirements.lock",
-        "COPY wheels/ /tmp/wheels/",
-        "RUN python3 -m venv /opt/venv \\",
-        "    && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels \\",
-        "       --require-hashes --no-deps -r /tmp/requirements.lock \\",
-        "    && /opt/venv/bin/pip uninstall --yes pip",
+        *BUILD_STAGE,
         "COPY app/ /srv/app/",
         "# The SQLite data set is written at build time: the running container's root is read-only.",
         "RUN PYTHONPATH=/srv/app /opt/venv/bin/python -m benchapp.seed /srv/data/items.sqlite \\",
@@ -80,17 +93,13 @@ def render_mode_dockerfile(mode: Mode) -> str:
             "    && rm -rf /var/lib/apt/lists/*",
         ]
     lines += [
-        f"RUN groupadd --system --gid {APP_UID} bench \\",
-        f"    && useradd --system --uid {APP_UID} --gid {APP_UID} --no-create-home \\",
-        "       --shell /usr/sbin/nologin bench",
+        *APP_USER,
         "COPY --from=build /opt/venv /opt/venv",
         "COPY --from=build /srv /srv",
     ]
     for extra in mode.extra_files:
         lines.append(f"COPY {extra} /srv/{mode.name}/{extra}")
-    lines += ["ENV " + " \\\n    ".join(f"{key}={_quote(value)}" for key, value in env.items())]
-    labels = mode_labels(mode)
-    lines += ["LABEL " + " \\\n      ".join(f"{key}={_quote(value)}" for key, value in labels.items())]
+    lines += [_instruction("ENV", env, "    "), _instruction("LABEL", mode_labels(mode), "      ")]
     lines += [
         f"USER {APP_UID}:{APP_UID}",
         "WORKDIR /srv/app",
@@ -104,11 +113,59 @@ def render_mode_dockerfile(mode: Mode) -> str:
     return "\n".join(lines)
 
 
-def render_requirements_in(mode: Mode) -> str:
-    """The top-level pins of one mode, the input of its lock file."""
-    header = f"# servingmatrix/{mode.name}: top-level pins, rendered from the mode registry.\n"
-    return header + "".join(f"{package}\n" for package in mode.packages)
+def render_locust_dockerfile() -> str:
+    """The load generator's image: Locust and the project's locustfiles, built as the modes are."""
+    env = {
+        "PATH": VENV_PATH,
+        # Locust imports each locustfile under its file name; smlocust and smconfig are found here.
+        "PYTHONPATH": "/srv/locustfiles",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    labels = {
+        "org.opencontainers.image.title": "servingmatrix/locust",
+        "org.opencontainers.image.description": (
+            "Serving Matrix load generator: Locust stepping closed-loop users through one workload"
+        ),
+        "org.opencontainers.image.version": __version__,
+        "org.opencontainers.image.source": SOURCE_URL,
+        "org.opencontainers.image.licenses": "MIT",
+        "io.servingmatrix.project": "servingmatrix",
+        "io.servingmatrix.role": "loadgen",
+        "io.servingmatrix.packages": " ".join(LOCUST_PACKAGES),
+    }
+    lines = [
+        "# servingmatrix/locust: the load generator, Locust with the project's locustfiles.",
+        "# Rendered by `servingmatrix generate` (src/servingmatrix/dockerfiles.py), as the mode images are.",
+        "ARG BASE_IMAGE=servingmatrix/base:3.13",
+        "",
+        *BUILD_STAGE,
+        "",
+        "# Final stage: the interpreter, the environment and the locustfiles; no wheelhouse, no pip.",
+        "FROM ${BASE_IMAGE}",
+        *APP_USER,
+        "COPY --from=build /opt/venv /opt/venv",
+        "COPY locustfiles/ /srv/locustfiles/",
+        _instruction("ENV", env, "    "),
+        _instruction("LABEL", labels, "      "),
+        "# The runner passes --user <host uid>:<host gid> so the result files are the invoking user's.",
+        f"USER {APP_UID}:{APP_UID}",
+        "WORKDIR /srv/locustfiles",
+        'ENTRYPOINT ["locust"]',
+        'CMD ["--help"]',
+        "",
+    ]
+    return "\n".join(lines)
 
 
-def _quote(value: str) -> str:
-    return json.dumps(value)
+def render_requirements_in(name: str, packages: tuple[str, ...], source: str = "the mode registry") -> str:
+    """The top-level pins of one image, the input of its lock file."""
+    header = f"# servingmatrix/{name}: top-level pins, rendered from {source}.\n"
+    return header + "".join(f"{package}\n" for package in packages)
+
+
+def _instruction(keyword: str, values: dict[str, str], indent: str) -> str:
+    """An ENV or LABEL instruction, one quoted key=value per line."""
+    return f"{keyword} " + f" \\\n{indent}".join(
+        f"{key}={json.dumps(value)}" for key, value in values.items()
+    )

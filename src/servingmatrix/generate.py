@@ -1,11 +1,16 @@
-"""Writes (or checks) every file rendered from the mode registry: Dockerfiles, pins, compose stacks."""
+"""Writes (or checks) every rendered file: Dockerfiles, pins, compose stacks, README sections."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from servingmatrix.compose import render_compose
-from servingmatrix.dockerfiles import render_mode_dockerfile, render_requirements_in
+from servingmatrix.dockerfiles import (
+    LOCUST_PACKAGES,
+    render_locust_dockerfile,
+    render_mode_dockerfile,
+    render_requirements_in,
+)
 from servingmatrix.docs import render_readme
 from servingmatrix.modes import MODES
 from servingmatrix.paths import images_dir, project_root
@@ -17,8 +22,12 @@ def rendered_files() -> dict[Path, str]:
     for mode in MODES:
         folder = images_dir() / mode.name
         files[folder / "Dockerfile"] = render_mode_dockerfile(mode)
-        files[folder / "requirements.in"] = render_requirements_in(mode)
+        files[folder / "requirements.in"] = render_requirements_in(mode.name, mode.packages)
         files[project_root() / "compose" / f"{mode.name}.yml"] = render_compose(mode)
+    files[images_dir() / "locust" / "Dockerfile"] = render_locust_dockerfile()
+    files[images_dir() / "locust" / "requirements.in"] = render_requirements_in(
+        "locust", LOCUST_PACKAGES, "src/servingmatrix/dockerfiles.py"
+    )
     readme = project_root() / "README.md"
     if readme.exists():
         files[readme] = render_readme(readme.read_text())
