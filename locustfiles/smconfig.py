@@ -21,6 +21,11 @@ DEFAULT_MAX_REQUESTS = 5_000_000
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_OUT = "/out"
 MAX_USERS = 10_000
+#: Open loop: the highest rate a step may offer, in requests per second (over every process).
+MAX_RATE = 100_000
+#: Open loop: requests one process keeps in flight at most; an arrival beyond it is recorded as failed.
+DEFAULT_MAX_IN_FLIGHT = 1_000
+LOADS = ("closed", "open")
 #: A day: longer than any step the matrix runs, short enough to catch a unit mix-up (ms for s).
 MAX_SECONDS = 86_400.0
 CSV_HEADER = "start,ms,ok,name,bytes\n"
@@ -54,6 +59,9 @@ class Settings:
     max_requests: int = DEFAULT_MAX_REQUESTS
     timeout_s: float = DEFAULT_TIMEOUT_S
     out_dir: Path = Path(DEFAULT_OUT)
+    #: Open loop: the steps are arrival rates, sent on schedule whatever the answers' latency.
+    open_loop: bool = False
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
 
     @property
     def hold_s(self) -> float:
@@ -62,8 +70,16 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        load = environ.get("SM_LOAD", "closed").strip()
+        if load not in LOADS:
+            raise ConfigError(f"SM_LOAD: {load!r} is not a kind of load (allowed: {', '.join(LOADS)})")
+        open_loop = load == "open"
         return cls(
-            steps=parse_steps(_required(environ, "SM_STEPS")),
+            steps=parse_steps(_required(environ, "SM_STEPS"), MAX_RATE if open_loop else MAX_USERS),
+            open_loop=open_loop,
+            max_in_flight=parse_count(
+                "SM_MAX_IN_FLIGHT", environ.get("SM_MAX_IN_FLIGHT", str(DEFAULT_MAX_IN_FLIGHT))
+            ),
             warmup_s=parse_seconds("SM_WARMUP_S", _required(environ, "SM_WARMUP_S"), allow_zero=True),
             duration_s=parse_seconds("SM_DURATION_S", _required(environ, "SM_DURATION_S")),
             params=parse_params(environ.get("SM_PARAMS")),
@@ -84,13 +100,13 @@ def _required(environ: Mapping[str, str], key: str) -> str:
     return value
 
 
-def parse_steps(raw: str) -> tuple[int, ...]:
-    """``"1,16,64"`` into user counts, each in 1..MAX_USERS."""
+def parse_steps(raw: str, maximum: int = MAX_USERS) -> tuple[int, ...]:
+    """``"1,16,64"`` into user counts (or open-loop rates), each in 1..maximum."""
     parts = [part.strip() for part in raw.split(",")]
     steps: list[int] = []
     for part in parts:
-        if not part.isdigit() or not 1 <= int(part) <= MAX_USERS:
-            raise ConfigError(f"SM_STEPS: {part!r} is not a user count in 1..{MAX_USERS} (got {raw!r})")
+        if not part.isdigit() or not 1 <= int(part) <= maximum:
+            raise ConfigError(f"SM_STEPS: {part!r} is not a step value in 1..{maximum} (got {raw!r})")
         steps.append(int(part))
     return tuple(steps)
 
@@ -204,9 +220,14 @@ class Stepper:
     and the steps not yet begun are re-planned from there: the finished schedule holds what ran.
     """
 
-    def __init__(self, steps: tuple[int, ...], warmup_s: float, duration_s: float) -> None:
+    def __init__(
+        self, steps: tuple[int, ...], warmup_s: float, duration_s: float, *, fixed: bool = False
+    ) -> None:
         if not steps:
             raise ConfigError("SM_STEPS: no steps")
+        #: Fixed: every window is planned from the first tick and never moved (open loop, where the
+        #: senders keep their own clocks from the start); otherwise a step begins at the poll that began it.
+        self.fixed = fixed
         self.steps = steps
         self.warmup_s = warmup_s
         self.duration_s = duration_s
@@ -224,6 +245,8 @@ class Stepper:
         """The step to hold at ``mono`` (monotonic) = ``epoch`` (wall clock); None once all have run."""
         if self.finished:
             return None
+        if self.fixed:
+            return self._tick_fixed(mono, epoch)
         if self.index >= 0 and mono - self._began_mono < self.hold_s:
             return Tick(self.steps[self.index], advanced=False)
         self.index += 1
@@ -237,6 +260,18 @@ class Stepper:
             self.steps[self.index :], epoch, self.warmup_s, self.duration_s
         )
         return Tick(self.steps[self.index], advanced=True)
+
+    def _tick_fixed(self, mono: float, epoch: float) -> Tick | None:
+        if self.t0 is None:
+            self.t0, self._began_mono = epoch, mono
+            self.windows = plan_windows(self.steps, epoch, self.warmup_s, self.duration_s)
+        index = int((mono - self._began_mono) // self.hold_s)
+        if index >= len(self.steps):
+            self.finished = True
+            return None
+        advanced = index != self.index
+        self.index = index
+        return Tick(self.steps[index], advanced=advanced)
 
     def spawn_rate(self) -> float:
         """Users per second for the current step: the whole change at once, up or down."""
@@ -254,6 +289,42 @@ class Stepper:
             "processes": processes,
             "complete": self.finished,
         }
+
+
+@dataclass
+class ArrivalClock:
+    """When an open-loop sender sends next: every step's rate, split evenly among ``senders``.
+
+    Arrivals are spaced evenly (a constant rate) from ``start``; a sender that falls behind sends at
+    once until it has caught up, and each request's latency is counted from its planned time, so the
+    server's slowness is never hidden by the sender waiting for it (coordinated omission).
+    """
+
+    rates: tuple[int, ...]
+    hold_s: float
+    start: float
+    senders: int = 1
+    next_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.next_at = self.start
+
+    @property
+    def end(self) -> float:
+        return self.start + len(self.rates) * self.hold_s
+
+    def step_at(self, t: float) -> int | None:
+        index = int((t - self.start) // self.hold_s)
+        return index if 0 <= index < len(self.rates) else None
+
+    def take(self) -> float | None:
+        """The planned time of the next arrival (and move past it); None once every step is over."""
+        index = self.step_at(self.next_at)
+        if index is None:
+            return None
+        planned = self.next_at
+        self.next_at += self.senders / self.rates[index]
+        return planned
 
 
 def plan_windows(

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import gevent  # type: ignore[import-untyped]  # gevent ships no type information
+import gevent.pool  # type: ignore[import-untyped]
 from locust import FastHttpUser, LoadTestShape, constant, events
 from locust.env import Environment
 from locust.event import EventHook
 from locust.exception import StopUser
 from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING, MasterRunner, WorkerRunner
 from smconfig import (
+    ArrivalClock,
     ConfigError,
     SampleBuffer,
     Settings,
@@ -81,20 +83,73 @@ class _Budget:
         return True
 
 
+class _InFlight:
+    """Open loop: the requests this process has sent and not yet had answered, capped."""
+
+    pool = gevent.pool.Pool(SETTINGS.max_in_flight)
+    warned = False
+
+    @classmethod
+    def refuse(cls, planned: float, target: Target) -> None:
+        """An arrival beyond the cap is recorded as a failure: the offered load was not sent."""
+        SAMPLES.add(planned, 0.0, False, target.name, 0)
+        if not cls.warned:
+            cls.warned = True
+            logger.warning("open loop: %d requests in flight, later arrivals fail", SETTINGS.max_in_flight)
+
+
+def _senders(runner: object) -> int:
+    """How many open-loop senders share the offered rate: one per load process."""
+    if isinstance(runner, WorkerRunner):
+        options = runner.environment.parsed_options
+        return max(1, int(getattr(options, "processes", 0) or 1))
+    return 1
+
+
 class WorkloadUser(FastHttpUser):
-    """A closed-loop user: it sends its next request as soon as the last one is answered."""
+    """A load user.
+
+    Closed loop (the default): it sends its next request as soon as the last one is answered.
+    Open loop (SM_LOAD=open): one user per process sends on a clock, each request in its own
+    greenlet, whether or not earlier ones were answered.
+    """
 
     abstract = True
     wait_time = constant(0)
     # A hung server fails requests after this long instead of stalling the whole run.
     network_timeout = SETTINGS.timeout_s
     connection_timeout = SETTINGS.timeout_s
+    # Open loop: a connection per request in flight, so no request waits for a connection here.
+    concurrency = SETTINGS.max_in_flight if SETTINGS.open_loop else 10
+
+    clock: ArrivalClock | None = None
 
     def hit(self, target: Target) -> None:
         if _Budget.exhausted():
             raise StopUser()
+        if SETTINGS.open_loop:
+            self._send_on_schedule(target)
+            return
         # HTTP >= 400 and transport errors are reported to the request event as failures.
         self.client.get(target.path, name=target.name)
+
+    def _send_on_schedule(self, target: Target) -> None:
+        if self.clock is None:
+            senders = _senders(self.environment.runner)
+            self.clock = ArrivalClock(SETTINGS.steps, SETTINGS.hold_s, time.time(), senders)
+        planned = self.clock.take()
+        if planned is None:
+            # Every step is over; the load shape ends the run at its next poll.
+            gevent.sleep(0.5)
+            return
+        delay = planned - time.time()
+        if delay > 0:
+            gevent.sleep(delay)
+        if _InFlight.pool.full():
+            _InFlight.refuse(planned, target)
+            return
+        context = {"planned": planned}
+        _InFlight.pool.spawn(self.client.get, target.path, name=target.name, context=context)
 
 
 class StepShape(LoadTestShape):
@@ -102,7 +157,9 @@ class StepShape(LoadTestShape):
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # Locust leaves this one untyped
-        self.stepper = Stepper(SETTINGS.steps, SETTINGS.warmup_s, SETTINGS.duration_s)
+        self.stepper = Stepper(
+            SETTINGS.steps, SETTINGS.warmup_s, SETTINGS.duration_s, fixed=SETTINGS.open_loop
+        )
 
     def tick(self) -> tuple[int, float] | None:
         step = self.stepper.tick(time.monotonic(), time.time())
@@ -112,6 +169,10 @@ class StepShape(LoadTestShape):
             return None
         if step.advanced:
             self._write_schedule()
+        if SETTINGS.open_loop:
+            # One sender per process for the whole run; the senders' clocks change the rate.
+            senders = self._processes()
+            return senders, float(senders)
         return step.users, self.stepper.spawn_rate()
 
     def _processes(self) -> int:
@@ -186,10 +247,16 @@ def _on_request(
     response_length: int | None = None,
     exception: BaseException | None = None,
     start_time: float | None = None,
+    context: dict[str, Any] | None = None,
     **_: Any,
 ) -> None:
     if start_time is None:
         start_time = time.time() - response_time / 1000.0
+    planned = (context or {}).get("planned")
+    if isinstance(planned, float):
+        # Open loop: the latency counts from when the request was due, not when it went out.
+        response_time += max(0.0, start_time - planned) * 1000.0
+        start_time = planned
     SAMPLES.add(start_time, float(response_time), exception is None, name, int(response_length or 0))
 
 

@@ -114,6 +114,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             warmup=args.warmup,
             trials=args.trials,
             server_cpus=args.server_cpus,
+            arrival_rates=args.arrival_rate,
+            server_memory=args.server_memory,
+            loadgen_processes=args.loadgen_processes,
+            request_timeout=args.request_timeout,
         ),
     )
     out = Path(args.out) if args.out else project_root() / "reports" / "runs" / matrix.name
@@ -121,11 +125,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     needed = sorted({c.mode.name for c in matrix.mode_configs()})
     build_images(docker, needed, say)
     folder = RunFolder(out)
+    steps = f"{len(matrix.steps)} arrival rates" if matrix.open_loop else f"{len(matrix.steps)} user levels"
     say(
         f"run {matrix.name}: {len(matrix.modes)} modes x {len(matrix.workloads)} workloads x "
-        f"{len(matrix.users)} user levels x {matrix.trials} trials, into {out}"
+        f"{steps} x {matrix.trials} trials, into {out}"
     )
-    Runner(docker, matrix, folder, say, force=args.force, keep_samples=args.keep_samples).run()
+    runner = Runner(docker, matrix, folder, say, force=args.force, keep_samples=args.keep_samples)
+    runner.calibrate = not args.no_calibration
+    runner.run()
     say(summarize(folder))
     say(f"results: {out}  (export: servingmatrix export {out} --format csv)")
     say(f"report: {write_report(out).describe()}")
@@ -264,6 +271,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warmup", help="discarded warm-up per step, e.g. 5s")
     run.add_argument("--trials", type=_positive_int, help="repeats of every cell")
     run.add_argument("--server-cpus", type=_positive_int, help="cores given to the server under test")
+    run.add_argument("--server-memory", help="the server container's memory limit, e.g. 512m (default: 2g)")
+    run.add_argument(
+        "--loadgen-processes",
+        type=_positive_int,
+        help="Locust processes sending the load (its --processes), on the generator's cores (default: 1)",
+    )
+    run.add_argument(
+        "--arrival-rate",
+        metavar="RATES",
+        help="open loop: requests per second offered at each step, e.g. 200,400,800 (replaces --users)",
+    )
+    run.add_argument("--request-timeout", help="a request not answered by then fails, e.g. 30s (default)")
+    run.add_argument(
+        "--no-calibration", action="store_true", help="skip measuring the load generator's maximum first"
+    )
     run.add_argument("--out", help="run folder (default: reports/runs/<profile>); rerunning resumes it")
     run.add_argument("--force", action="store_true", help="measure again cells already on disk")
     run.add_argument("--keep-samples", action="store_true", help="keep Locust's per-request timings")

@@ -35,7 +35,9 @@ class CpuPlan:
         }
 
 
-def plan_cpus(host_cores: list[int], server_cpus: int) -> CpuPlan:
+def plan_cpus(
+    host_cores: list[int], server_cpus: int, server_memory: str = "2g", loadgen_processes: int = 1
+) -> CpuPlan:
     """Split ``host_cores`` between the roles; refuse a server budget the machine cannot give."""
     if server_cpus >= len(host_cores):
         raise UserError(
@@ -56,8 +58,13 @@ def plan_cpus(host_cores: list[int], server_cpus: int) -> CpuPlan:
         # the generator is what most often runs out first.
         n_backing = max(1, len(rest) // 3)
         loadgen, backing = rest[: len(rest) - n_backing], rest[len(rest) - n_backing :]
+    if loadgen_processes > len(loadgen):
+        warnings.append(
+            f"load processes share cores: {loadgen_processes} load generator processes on "
+            f"{len(loadgen)} core(s) ({_cpuset(loadgen)}); more processes than cores add no CPU"
+        )
     return CpuPlan(
-        server=Placement(_cpuset(server), float(len(server)), memory="2g"),
+        server=Placement(_cpuset(server), float(len(server)), memory=server_memory),
         loadgen=Placement(_cpuset(loadgen), float(len(loadgen)), memory="2g"),
         backing=Placement(_cpuset(backing), float(len(backing)), memory="1g"),
         host_cores=len(host_cores),

@@ -21,6 +21,10 @@ from servingmatrix.workloads import WorkloadConfig
 
 LOCUST_IMAGE = "servingmatrix/locust:latest"
 REQUEST_TIMEOUT_S = 30.0
+#: Open loop: requests one load process keeps in flight at most (later arrivals are failures).
+MAX_IN_FLIGHT = 1_000
+#: The calibration's locustfile: the upstream's trivial endpoint, as fast as the generator can.
+CALIBRATION_LOCUSTFILE = "/srv/locustfiles/calibrate.py"
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ def locust_args(
     *,
     name: str,
     run_id: str,
-    workload: WorkloadConfig,
+    workload: WorkloadConfig | None,
     target: str,
     users: tuple[int, ...],
     warmup_s: float,
@@ -50,23 +54,32 @@ def locust_args(
     out_dir: Path,
     placement: Placement,
     processes: int = 1,
+    request_timeout_s: float = REQUEST_TIMEOUT_S,
+    open_loop: bool = False,
+    locustfile: str | None = None,
 ) -> list[str]:
-    """The ``docker run`` arguments of one Locust session stepping through ``users``."""
-    params = {} if workload.workload.name == "mixed" else dict(workload.values)
+    """The ``docker run`` arguments of one Locust session stepping through ``users``.
+
+    Open loop, ``users`` are arrival rates in requests per second, shared by the ``processes``.
+    """
+    mixed = workload is not None and workload.workload.name == "mixed"
+    params = {} if workload is None or mixed else dict(workload.values)
     env = {
         "SM_STEPS": ",".join(str(u) for u in users),
         "SM_WARMUP_S": f"{warmup_s:g}",
         "SM_DURATION_S": f"{duration_s:g}",
         "SM_PARAMS": json.dumps(params),
-        "SM_REQUEST_TIMEOUT_S": f"{REQUEST_TIMEOUT_S:g}",
+        "SM_REQUEST_TIMEOUT_S": f"{request_timeout_s:g}",
         "SM_OUT": "/out",
+        "SM_LOAD": "open" if open_loop else "closed",
+        "SM_MAX_IN_FLIGHT": str(MAX_IN_FLIGHT),
     }
-    if workload.workload.name == "mixed":
+    if workload is not None and mixed:
         env["SM_MIX"] = json.dumps(workload.mix())
     env_args = [a for k, v in env.items() for a in ("--env", f"{k}={v}")]
     command = [
         "-f",
-        workload.workload.locustfile,
+        locustfile or (workload.workload.locustfile if workload else CALIBRATION_LOCUSTFILE),
         "--headless",
         "--host",
         target,

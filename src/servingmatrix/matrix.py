@@ -24,7 +24,26 @@ _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0}
 MAX_USERS = 10_000
 MAX_TRIALS = 100
 MAX_DURATION_S = 3600.0
-KEYS = ("description", "modes", "workloads", "users", "duration", "warmup", "trials", "server_cpus")
+MAX_LOADGEN_PROCESSES = 64
+MAX_ARRIVAL_RATE = 100_000
+_MEMORY = re.compile(r"^(?P<number>\d+)(?P<unit>[mg])$")
+#: Docker refuses less than 6 MiB; a Python server needs far more, but that is for the run to show.
+MIN_MEMORY_MB = 6
+MAX_MEMORY_MB = 1024 * 1024
+KEYS = (
+    "description",
+    "modes",
+    "workloads",
+    "users",
+    "arrival_rates",
+    "duration",
+    "warmup",
+    "trials",
+    "server_cpus",
+    "server_memory",
+    "loadgen_processes",
+    "request_timeout",
+)
 
 
 def parse_duration(where: str, text: object) -> float:
@@ -48,6 +67,17 @@ def _positive(where: str, value: object, maximum: int) -> int:
     return value
 
 
+def parse_memory(where: str, text: object) -> str:
+    """A memory limit as Docker takes it, in MiB or GiB: ``512m``, ``2g``."""
+    match = _MEMORY.match(text.strip().lower()) if isinstance(text, str) else None
+    if match is None:
+        raise UserError(f"{where}: {text!r} is not a memory size; write it as e.g. 512m or 2g")
+    mb = int(match.group("number")) * (1024 if match.group("unit") == "g" else 1)
+    if not MIN_MEMORY_MB <= mb <= MAX_MEMORY_MB:
+        raise UserError(f"{where}: {text} is out of range (allowed: {MIN_MEMORY_MB}m to 1024g)")
+    return f"{match.group('number')}{match.group('unit')}"
+
+
 def _spec_list(where: str, value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         items = split_specs(value)
@@ -60,25 +90,34 @@ def _spec_list(where: str, value: object) -> tuple[str, ...]:
     return tuple(items)
 
 
-def _users(where: str, value: object) -> tuple[int, ...]:
+def _steps(where: str, value: object, what: str, maximum: int) -> tuple[int, ...]:
+    """An increasing list of positive integers: user counts, or arrival rates in requests per second."""
     if isinstance(value, str):
         parts: list[object] = []
         for part in value.split(","):
             part = part.strip()
             if not part.lstrip("-").isdigit():
-                raise UserError(f"{where}: {part!r} is not an integer (allowed: 1..{MAX_USERS})")
+                raise UserError(f"{where}: {part!r} is not an integer (allowed: 1..{maximum})")
             parts.append(int(part))
         value = parts
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise UserError(f"{where}: expected a non-empty list of user counts, got {value!r}")
-    users = tuple(_positive(f"{where}[{i}]", v, MAX_USERS) for i, v in enumerate(value))
-    if len(set(users)) != len(users):
-        raise UserError(f"{where}: {list(users)} repeats a user count")
-    if list(users) != sorted(users):
-        raise UserError(f"{where}: {list(users)} must be increasing (the steps run in order)")
-    return users
+        raise UserError(f"{where}: expected a non-empty list of {what}, got {value!r}")
+    steps = tuple(_positive(f"{where}[{i}]", v, maximum) for i, v in enumerate(value))
+    if len(set(steps)) != len(steps):
+        raise UserError(f"{where}: {list(steps)} repeats a value")
+    if list(steps) != sorted(steps):
+        raise UserError(f"{where}: {list(steps)} must be increasing (the steps run in order)")
+    return steps
+
+
+def _users(where: str, value: object) -> tuple[int, ...]:
+    return _steps(where, value, "user counts", MAX_USERS)
+
+
+def _rates(where: str, value: object) -> tuple[int, ...]:
+    return _steps(where, value, "arrival rates (requests per second)", MAX_ARRIVAL_RATE)
 
 
 @dataclass(frozen=True)
@@ -94,6 +133,20 @@ class Matrix:
     trials: int = 1
     server_cpus: int = 1
     description: str = ""
+    #: Open loop: each step offers this many requests per second, whatever the answers' latency.
+    arrival_rates: tuple[int, ...] | None = None
+    server_memory: str = "2g"
+    loadgen_processes: int = 1
+    request_timeout_s: float = 30.0
+
+    @property
+    def open_loop(self) -> bool:
+        return self.arrival_rates is not None
+
+    @property
+    def steps(self) -> tuple[int, ...]:
+        """What each step holds: users (closed loop) or requests per second offered (open loop)."""
+        return self.arrival_rates if self.arrival_rates is not None else self.users
 
     def mode_configs(self) -> list[ModeConfig]:
         return [resolve_mode(spec, self.server_cpus) for spec in self.modes]
@@ -122,6 +175,10 @@ class Matrix:
             "warmup_s": self.warmup_s,
             "trials": self.trials,
             "server_cpus": self.server_cpus,
+            "arrival_rates": list(self.arrival_rates) if self.arrival_rates is not None else None,
+            "server_memory": self.server_memory,
+            "loadgen_processes": self.loadgen_processes,
+            "request_timeout_s": self.request_timeout_s,
         }
 
 
@@ -162,6 +219,16 @@ def load_matrix(path: Path, name: str | None = None) -> Matrix:
         warmup_s=parse_duration(f"{where}: warmup", data.get("warmup", "5s")),
         trials=_positive(f"{where}: trials", data.get("trials", 1), MAX_TRIALS),
         server_cpus=_positive(f"{where}: server_cpus", data.get("server_cpus", 1), 256),
+        arrival_rates=(
+            _rates(f"{where}: arrival_rates", data["arrival_rates"])
+            if data.get("arrival_rates") is not None
+            else None
+        ),
+        server_memory=parse_memory(f"{where}: server_memory", data.get("server_memory", "2g")),
+        loadgen_processes=_positive(
+            f"{where}: loadgen_processes", data.get("loadgen_processes", 1), MAX_LOADGEN_PROCESSES
+        ),
+        request_timeout_s=parse_duration(f"{where}: request_timeout", data.get("request_timeout", "30s")),
     )
     return matrix.check(where)
 
@@ -184,6 +251,10 @@ class Overrides:
     warmup: str | None = None
     trials: int | None = None
     server_cpus: int | None = None
+    arrival_rates: str | None = None
+    server_memory: str | None = None
+    loadgen_processes: int | None = None
+    request_timeout: str | None = None
 
 
 def apply_overrides(matrix: Matrix, o: Overrides) -> Matrix:
@@ -202,4 +273,14 @@ def apply_overrides(matrix: Matrix, o: Overrides) -> Matrix:
         changes["trials"] = _positive("--trials", o.trials, MAX_TRIALS)
     if o.server_cpus is not None:
         changes["server_cpus"] = _positive("--server-cpus", o.server_cpus, 256)
+    if o.arrival_rates is not None:
+        changes["arrival_rates"] = _rates("--arrival-rate", o.arrival_rates)
+    if o.server_memory is not None:
+        changes["server_memory"] = parse_memory("--server-memory", o.server_memory)
+    if o.loadgen_processes is not None:
+        changes["loadgen_processes"] = _positive(
+            "--loadgen-processes", o.loadgen_processes, MAX_LOADGEN_PROCESSES
+        )
+    if o.request_timeout is not None:
+        changes["request_timeout_s"] = parse_duration("--request-timeout", o.request_timeout)
     return replace(matrix, **changes).check("command line")

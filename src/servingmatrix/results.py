@@ -18,7 +18,7 @@ from typing import Any
 
 from servingmatrix.errors import UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RUN_FILE = "run.json"
 CELLS_DIR = "cells"
 
@@ -43,18 +43,31 @@ class CellKey:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write to a temporary file beside ``path``, then rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Write to a temporary file beside ``path``, then rename: a reader never sees half a file.
+
+    A full disk (or any other refusal of the file system) is one line naming the file; the
+    temporary file is removed, so what was on disk before is all that is there.
+    """
+    text = json.dumps(data, indent=1, sort_keys=False, allow_nan=False, default=_no_nan) + "\n"
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1, sort_keys=False, allow_nan=False, default=_no_nan)
-            handle.write("\n")
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise UserError(
+            f"{path}: cannot write ({exc.strerror or exc}); results already written are kept, "
+            "free the space and run again to resume"
+        ) from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -96,8 +109,17 @@ def upgrade(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         raise UserError(
             f"{path}: schema {version} is newer than this servingmatrix ({SCHEMA_VERSION}); upgrade"
         )
-    # Schema 1 is the first: upgrade_to_2 and so on are chained here as the schema grows.
+    if version < 2:
+        data = upgrade_to_2(data)
     return data
+
+
+def upgrade_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 added figures (generator-bound, offered rate, calibration); schema 1 lacks them.
+
+    Every reader treats a missing figure as unknown, so the upgrade only restamps the version.
+    """
+    return {**data, "schema": 2}
 
 
 class RunFolder:

@@ -26,7 +26,7 @@ from servingmatrix.cpuplan import CpuPlan, plan_cpus
 from servingmatrix.docker import PROJECT_LABEL, Docker
 from servingmatrix.errors import UserError
 from servingmatrix.latency import per_name, window_stats
-from servingmatrix.loadgen import LoadgenOutput, Step, locust_args, read_output
+from servingmatrix.loadgen import CALIBRATION_LOCUSTFILE, LoadgenOutput, Step, locust_args, read_output
 from servingmatrix.matrix import Matrix
 from servingmatrix.metadata import collect_metadata
 from servingmatrix.modes import ModeConfig
@@ -45,6 +45,12 @@ OVERHEAD_GUESS_S = 15.0
 #: A 1-minute load average above this per core, before the run starts, means other work competes.
 BUSY_LOAD_PER_CORE = 0.5
 LOCUST_GRACE_S = 90.0
+#: Within this share of the calibrated maximum, a cell's throughput is taken as set by the generator.
+CEILING_SHARE = 0.9
+#: The calibration: closed-loop users per load process against the upstream's trivial endpoint.
+CALIBRATION_USERS = 64
+CALIBRATION_WARMUP_S = 2.0
+CALIBRATION_DURATION_S = 6.0
 
 Say = Callable[[str], None]
 
@@ -70,7 +76,7 @@ def plan_sessions(matrix: Matrix) -> list[Session]:
     """Trials outermost and modes innermost: slow drift of the machine is spread over every mode."""
     modes = matrix.mode_configs()
     return [
-        Session(mode, workload, trial, matrix.users)
+        Session(mode, workload, trial, matrix.steps)
         for trial in range(1, matrix.trials + 1)
         for workload in matrix.workload_configs()
         for mode in modes
@@ -110,6 +116,16 @@ class Swarm:
     applied: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Drive:
+    """One Locust container's run: its output (or why there is none) and the cgroup samples."""
+
+    output: LoadgenOutput | str
+    sampler: Sampler
+    applied: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+
 @dataclass
 class SessionTimings:
     start_s: float = 0.0
@@ -128,8 +144,12 @@ class Runner:
     force: bool = False
     ports: StackPorts = field(default_factory=StackPorts)
     keep_samples: bool = False
+    #: The calibrated most the load generator sends (None: unknown), set when the run starts.
+    ceiling: float | None = field(default=None, init=False)
     run_warnings: list[dict[str, str]] = field(default_factory=list)
     run_id: str = field(default_factory=lambda: f"r{os.getpid()}")
+    #: Calibrate the load generator before measuring (off only where a test has no use for it).
+    calibrate: bool = True
     # Seams for the unit tests, which replace the containers, the HTTP checks and the cgroups.
     new_stack: Callable[[Docker, str, StackPorts], Stack] = Stack
     conformance: Callable[[str, str], list[str]] = check_server
@@ -149,7 +169,12 @@ class Runner:
         if removed:
             self.say(f"removed {removed} containers left by an earlier run")
         check_ports_free(self.ports)
-        plan = plan_cpus(sorted(os.sched_getaffinity(0)), self.matrix.server_cpus)
+        plan = plan_cpus(
+            sorted(os.sched_getaffinity(0)),
+            self.matrix.server_cpus,
+            self.matrix.server_memory,
+            self.matrix.loadgen_processes,
+        )
         load = _load_average()
         if load is not None and load[0] > BUSY_LOAD_PER_CORE * plan.host_cores:
             self.run_warnings.append(
@@ -165,9 +190,13 @@ class Runner:
         skipped = len(sessions) - len(todo)
         if skipped:
             self.say(f"resuming: {skipped} of {len(sessions)} sessions already measured (--force to redo)")
+        if todo and self.calibrate:
+            run_meta["calibration"] = self._calibrate(plan)
+            self.folder.write_run(run_meta)
+        self.ceiling = _ceiling(run_meta.get("calibration"))
         step_s = self.matrix.warmup_s + self.matrix.duration_s
-        planned_per_session = len(self.matrix.users) * step_s + OVERHEAD_GUESS_S
-        progress = Progress(len(todo) * len(self.matrix.users), planned_per_session * len(todo))
+        planned_per_session = len(self.matrix.steps) * step_s + OVERHEAD_GUESS_S
+        progress = Progress(len(todo) * len(self.matrix.steps), planned_per_session * len(todo))
         timings: list[SessionTimings] = []
         try:
             for session in todo:
@@ -232,6 +261,97 @@ class Runner:
         }
         self.folder.write_run(meta)
 
+    def _calibrate(self, plan: CpuPlan) -> dict[str, Any]:
+        """The most the load generator can send on its cores: against the upstream's trivial endpoint,
+        the upstream on the server's cores (idle now), with the run's number of load processes."""
+        processes = self.matrix.loadgen_processes
+        users = CALIBRATION_USERS * processes
+        self.say(f"calibrating the load generator ({processes} process(es), {users} users) ...")
+        stack = self.new_stack(self.docker, self.run_id, self.ports)
+        out_dir = self.folder.root / "sessions" / "calibration"
+        try:
+            try:
+                stack.start_upstream(plan.server)
+            except NotReady as exc:
+                return {"error": f"the calibration target did not start: {exc}"}
+            target = {"upstream": self._pid_of(stack.name("upstream"))}
+            args = locust_args(
+                name=stack.name("loadgen"),
+                run_id=self.run_id,
+                workload=None,
+                locustfile=CALIBRATION_LOCUSTFILE,
+                target=stack.upstream_url,
+                users=(users,),
+                warmup_s=CALIBRATION_WARMUP_S,
+                duration_s=CALIBRATION_DURATION_S,
+                out_dir=out_dir,
+                placement=plan.loadgen,
+                processes=processes,
+                request_timeout_s=self.matrix.request_timeout_s,
+            )
+            drive = self._drive(stack, args, target, out_dir, CALIBRATION_WARMUP_S + CALIBRATION_DURATION_S)
+        finally:
+            self.docker.remove_containers([stack.name("loadgen")])
+            stack.stop()
+        if isinstance(drive.output, str):
+            return {"error": drive.output}
+        result = calibration_result(drive, plan, processes, users)
+        if not self.keep_samples:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        if "max_rps" in result:
+            self.say(
+                f"calibration: the load generator sent {result['max_rps']:,.0f} req/s at most "
+                f"(CPU {result['loadgen_cpu_pct']:.0f}%, limited by: {result['limited_by']})"
+            )
+        return result
+
+    def _pid_of(self, name: str) -> int | None:
+        info = self.docker.container_inspect(name)
+        if info is None or not info["State"].get("Running"):
+            return None
+        return int(info["State"]["Pid"])
+
+    def _drive(
+        self, stack: Stack, args: list[str], pids: dict[str, int | None], out_dir: Path, load_s: float
+    ) -> Drive:
+        """Start a Locust container, sample it and ``pids`` until it ends (or overruns); read its output."""
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        out_dir.mkdir(parents=True)
+        name = stack.name("loadgen")
+        stack.started.append(name)
+        self.docker.run_detached(args)
+        watched = {role: pid for role, pid in pids.items() if pid is not None}
+        loadgen_pid = self._pid_of(name)
+        if loadgen_pid is not None:
+            watched["loadgen"] = loadgen_pid
+        applied = self._applied_plan(stack)
+        sampler = self.new_sampler(watched).start()
+        began = time.monotonic()
+        deadline = began + load_s + LOCUST_GRACE_S + self.matrix.request_timeout_s
+        info: dict[str, Any] | None = None
+        try:
+            while True:
+                info = self.docker.container_inspect(name)
+                if info is None or not info["State"].get("Running"):
+                    break
+                if time.monotonic() > deadline:
+                    self.docker.remove_containers([name])
+                    return Drive("the load generator overran its time budget and was stopped", sampler)
+                time.sleep(0.5)
+        finally:
+            sampler.stop()
+        elapsed = time.monotonic() - began
+        exit_code = (info or {}).get("State", {}).get("ExitCode")
+        try:
+            output = read_output(out_dir)
+        except UserError as exc:
+            logs = self.docker.logs(name, tail=5)
+            last = logs.splitlines()[-1] if logs else "(none)"
+            reason = f"{exc} (locust exit code {exit_code}; last log line: {last})"
+            return Drive(reason, sampler, applied, elapsed)
+        return Drive(output, sampler, applied, elapsed)
+
     def _run_session(
         self, session: Session, plan: CpuPlan, progress: Progress, planned_s: float
     ) -> SessionTimings:
@@ -287,51 +407,28 @@ class Runner:
     def _swarm(
         self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path, timings: SessionTimings
     ) -> Swarm:
-        """Run Locust through every user level; return its output (or why there is none)."""
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        out_dir.mkdir(parents=True)
-        server_info = self.docker.container_inspect(stack.name("server"))
-        if server_info is None:
+        """Run Locust through every step; return its output (or why there is none)."""
+        server_pid = self._pid_of(stack.name("server"))
+        if server_pid is None:
             return Swarm("the server container vanished before the load started")
-        pids = {"server": int(server_info["State"]["Pid"])}
-        name = stack.name("loadgen")
-        stack.started.append(name)
-        self.docker.run_detached(
-            locust_args(
-                name=name,
-                run_id=self.run_id,
-                workload=session.workload,
-                target=stack.server_url,
-                users=session.users,
-                warmup_s=self.matrix.warmup_s,
-                duration_s=self.matrix.duration_s,
-                out_dir=out_dir,
-                placement=plan.loadgen,
-            )
+        args = locust_args(
+            name=stack.name("loadgen"),
+            run_id=self.run_id,
+            workload=session.workload,
+            target=stack.server_url,
+            users=session.users,
+            warmup_s=self.matrix.warmup_s,
+            duration_s=self.matrix.duration_s,
+            out_dir=out_dir,
+            placement=plan.loadgen,
+            processes=self.matrix.loadgen_processes,
+            request_timeout_s=self.matrix.request_timeout_s,
+            open_loop=self.matrix.open_loop,
         )
-        loadgen_info = self.docker.container_inspect(name)
-        if loadgen_info and loadgen_info["State"].get("Running"):
-            pids["loadgen"] = int(loadgen_info["State"]["Pid"])
-        applied = self._applied_plan(stack)
-        sampler = self.new_sampler(pids).start()
-        began = time.monotonic()
-        deadline = (
-            began + len(session.users) * (self.matrix.warmup_s + self.matrix.duration_s) + LOCUST_GRACE_S
-        )
+        load_s = len(session.users) * (self.matrix.warmup_s + self.matrix.duration_s)
+        drive = self._drive(stack, args, {"server": server_pid}, out_dir, load_s)
+        timings.loadgen_s = drive.elapsed_s
         server_exit: dict[str, Any] | None = None
-        try:
-            while True:
-                info = self.docker.container_inspect(name)
-                if info is None or not info["State"].get("Running"):
-                    break
-                if time.monotonic() > deadline:
-                    self.docker.remove_containers([name])
-                    return Swarm("the load generator overran its time budget and was stopped")
-                time.sleep(0.5)
-        finally:
-            sampler.stop()
-            timings.loadgen_s = time.monotonic() - began
         server_state = (self.docker.container_inspect(stack.name("server")) or {}).get("State", {})
         if not server_state.get("Running"):
             server_exit = {
@@ -340,16 +437,12 @@ class Runner:
                 "finished_at": _docker_time(str(server_state.get("FinishedAt", ""))),
                 "last_log": self.docker.logs(stack.name("server"), tail=10).splitlines()[-10:],
             }
-        exit_code = (info or {}).get("State", {}).get("ExitCode")
-        try:
-            output = read_output(out_dir)
-        except UserError as exc:
-            logs = self.docker.logs(name, tail=5)
-            last = logs.splitlines()[-1] if logs else "(none)"
-            return Swarm(f"{exc} (locust exit code {exit_code}; last log line: {last})", server_exit)
+        output = drive.output
+        if isinstance(output, str):
+            return Swarm(output, server_exit)
         timings.warmup_s = sum(s.measure_from - s.start for s in output.steps)
         timings.measured_s = sum(s.end - s.measure_from for s in output.steps)
-        return Swarm(output, server_exit, sampler, applied)
+        return Swarm(output, server_exit, drive.sampler, drive.applied)
 
     def _fail_session(self, session: Session, reason: str, progress: Progress, planned_s: float) -> None:
         progress.line(f"  failed: {session.mode.spec} x {session.workload.spec}: {reason}")
@@ -418,9 +511,20 @@ class Runner:
             status, reason = "failed", "no request completed in the measured window"
         loadgen_quota = plan.loadgen.cpus * 100.0
         saturated = loadgen is not None and loadgen.cpu_pct >= SATURATION_SHARE * loadgen_quota
+        sent_rps = stats.requests / stats.seconds if stats.seconds else 0.0
+        at_ceiling = self.ceiling is not None and sent_rps >= CEILING_SHARE * self.ceiling
+        reasons = []
         if saturated and loadgen is not None:
-            used = f"{loadgen.cpu_pct:.0f}% of its {loadgen_quota:.0f}% CPU"
-            warnings.append(_warning("loadgen-saturated", f"the load generator used {used}: a lower bound"))
+            reasons.append(f"it used {loadgen.cpu_pct:.0f}% of its {loadgen_quota:.0f}% CPU")
+        if at_ceiling and self.ceiling is not None:
+            reasons.append(
+                f"it sent {sent_rps:,.0f} req/s, {sent_rps / self.ceiling:.0%} of the {self.ceiling:,.0f} "
+                "req/s the calibration found to be its most"
+            )
+        if reasons:
+            why = "; ".join(reasons)
+            message = f"the load generator set the pace ({why}): the throughput is a lower bound"
+            warnings.append(_warning("generator-bound", message))
         if server is not None and server.throttled_s > THROTTLE_SHARE * stats.seconds:
             span = f"{server.throttled_s:.1f} s of {stats.seconds:.0f} s"
             warnings.append(_warning("cpu-throttled", f"the server was CPU-throttled for {span}"))
@@ -473,7 +577,12 @@ class Runner:
                 "cpu_quota_pct": loadgen_quota,
                 "processes": output.processes,
                 "saturated": saturated,
+                "generator_bound": bool(reasons),
+                "sent_rps": sent_rps,
+                "calibrated_max_rps": self.ceiling,
             },
+            "load": "open" if self.matrix.open_loop else "closed",
+            "offered_rps": float(step.users) if self.matrix.open_loop else None,
             "effective_concurrency": stats.throughput_rps * basis_ms / 1000.0,
             "effective_concurrency_basis": "io sleep" if sleep_ms else "client mean latency",
             "promised_concurrency": session.mode.promised_concurrency,
@@ -486,6 +595,43 @@ class Runner:
             },
             "warnings": warnings,
         }
+
+
+def calibration_result(drive: Drive, plan: CpuPlan, processes: int, users: int) -> dict[str, Any]:
+    """The calibration's figures: the generator's most, its CPU, and which side set the limit."""
+    assert not isinstance(drive.output, str)
+    step = drive.output.steps[-1]
+    stats = window_stats(drive.output.samples, step.measure_from, step.end)
+    loadgen = window_usage(drive.sampler.samples.get("loadgen", []), step.measure_from, step.end)
+    target = window_usage(drive.sampler.samples.get("upstream", []), step.measure_from, step.end)
+    loadgen_quota = plan.loadgen.cpus * 100.0
+    target_quota = plan.server.cpus * 100.0
+    limited_by = "neither"
+    if loadgen is not None and loadgen.cpu_pct >= SATURATION_SHARE * loadgen_quota:
+        limited_by = "generator"
+    elif target is not None and target.cpu_pct >= SATURATION_SHARE * target_quota:
+        limited_by = "server"
+    return {
+        "max_rps": stats.requests / stats.seconds if stats.seconds else 0.0,
+        "failures": stats.failures,
+        "p99_ms": stats.latency_ms.get("p99"),
+        "loadgen_cpu_pct": loadgen.cpu_pct if loadgen else None,
+        "loadgen_cpu_quota_pct": loadgen_quota,
+        "server_cpu_pct": target.cpu_pct if target else None,
+        "processes": processes,
+        "users": users,
+        "duration_s": stats.seconds,
+        "limited_by": limited_by,
+        "target": "upstream /delay?ms=0 on the server's cores",
+    }
+
+
+def _ceiling(calibration: object) -> float | None:
+    """The calibrated most the generator sends, when it is one: not when the target was the limit."""
+    if not isinstance(calibration, dict) or calibration.get("limited_by") == "server":
+        return None
+    value = calibration.get("max_rps")
+    return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
 def _interrupt(signum: int, _frame: object) -> None:

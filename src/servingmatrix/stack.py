@@ -22,6 +22,7 @@ OWNER_LABEL = "io.servingmatrix.owner"
 ROLE_LABEL = "io.servingmatrix.role"
 LOOPBACK = "127.0.0.1"
 HARDENING = ("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges")
+FAST_HEALTH = ("--health-interval", "250ms", "--health-start-period", "0s")
 
 
 def container_labels(run_id: str, role: str) -> list[str]:
@@ -113,16 +114,19 @@ class Stack:
     def server_url(self) -> str:
         return f"http://{LOOPBACK}:{self.ports.server}"
 
-    def start_backing(self, placement: Placement, timeout_s: float = 60.0) -> float:
-        """Start upstream and PostgreSQL; return the seconds until both were healthy."""
-        fast_health = ["--health-interval", "250ms", "--health-start-period", "0s"]
+    def start_upstream(self, placement: Placement, timeout_s: float = 60.0) -> float:
+        """Start the upstream HTTP service; return the seconds until it was healthy."""
         upstream = self._start(
             "upstream",
             "servingmatrix/upstream:latest",
             placement,
-            ["--env", f"HOST={LOOPBACK}", "--env", f"PORT={self.ports.upstream}", *fast_health],
+            ["--env", f"HOST={LOOPBACK}", "--env", f"PORT={self.ports.upstream}", *FAST_HEALTH],
             [],
         )
+        return wait_healthy(self.docker, upstream, timeout_s)
+
+    def start_backing(self, placement: Placement, timeout_s: float = 60.0) -> float:
+        """Start upstream and PostgreSQL; return the seconds until both were healthy."""
         postgres = self._start(
             "postgres",
             "servingmatrix/postgres:latest",
@@ -140,11 +144,11 @@ class Stack:
                 "/tmp:rw,mode=1777,size=16m",
                 "--shm-size",
                 "128m",
-                *fast_health,
+                *FAST_HEALTH,
             ],
             [],
         )
-        return wait_healthy(self.docker, upstream, timeout_s) + wait_healthy(self.docker, postgres, timeout_s)
+        return self.start_upstream(placement, timeout_s) + wait_healthy(self.docker, postgres, timeout_s)
 
     def start_server(self, config: ModeConfig, placement: Placement, timeout_s: float = 60.0) -> float:
         """Start the server under test; return the seconds until it answered /healthz."""

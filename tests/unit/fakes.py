@@ -112,6 +112,10 @@ class FakeStack(Stack):
             self._start(role, f"servingmatrix/{role}:latest", placement, [], [])
         return 0.0
 
+    def start_upstream(self, placement: Placement, timeout_s: float = 60.0) -> float:
+        self._start("upstream", "servingmatrix/upstream:latest", placement, [], [])
+        return 0.0
+
     def start_server(self, config: ModeConfig, placement: Placement, timeout_s: float = 60.0) -> float:
         self._start("server", config.mode.image, placement, [], [])
         return 0.0
@@ -134,7 +138,7 @@ class FakeSampler(Sampler):
 
     def stop(self) -> None:
         start, end = self.docker.window
-        shares = {"server": 0.5, "loadgen": 0.25}
+        shares = {"server": 0.5, "loadgen": 0.25, "upstream": 0.3}
         for role in self.roles:
             ticks = [start + i * 0.5 for i in range(int((end - start) / 0.5) + 2)]
             self.samples[role] = [

@@ -16,6 +16,7 @@ import pytest
 
 from locustfiles import smconfig
 from locustfiles.smconfig import (
+    ArrivalClock,
     ConfigError,
     SampleBuffer,
     Settings,
@@ -354,3 +355,47 @@ def test_recorded_run_is_consistent(folder: str, processes: int) -> None:
         ]
         assert done, f"no request completed in the measured window of {step['users']} users"
         assert all(int(r["bytes"]) > 0 for r in done if r["ok"] == "1")
+
+
+# --- open loop --------------------------------------------------------------------------------------
+
+
+def test_open_loop_settings_allow_rates_above_the_user_cap() -> None:
+    settings = Settings.from_env({**BASE_ENV, "SM_STEPS": "500,20000", "SM_LOAD": "open"})
+    assert settings.open_loop and settings.steps == (500, 20000)
+    with pytest.raises(ConfigError, match="SM_STEPS"):
+        Settings.from_env({**BASE_ENV, "SM_STEPS": "20000"})
+    with pytest.raises(ConfigError, match="SM_LOAD: 'half'"):
+        Settings.from_env({**BASE_ENV, "SM_LOAD": "half"})
+
+
+def test_arrival_clock_spaces_arrivals_evenly_and_changes_rate_by_step() -> None:
+    clock = ArrivalClock((2, 4), hold_s=1.0, start=100.0)
+    times = []
+    while (t := clock.take()) is not None:
+        times.append(t)
+    assert times == [100.0, 100.5, 101.0, 101.25, 101.5, 101.75]
+
+
+def test_arrival_clock_shares_the_rate_between_senders() -> None:
+    clock = ArrivalClock((10,), hold_s=1.0, start=0.0, senders=2)
+    times = []
+    while (t := clock.take()) is not None:
+        times.append(t)
+    # Two senders at 10 req/s together: each sends five, 0.2 s apart.
+    assert times == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8])
+
+
+def test_fixed_stepper_keeps_the_planned_windows_whatever_the_polls() -> None:
+    stepper = Stepper((100, 200), warmup_s=1.0, duration_s=2.0, fixed=True)
+    first = stepper.tick(0.0, 1000.0)
+    assert first is not None and first.users == 100 and first.advanced
+    late = stepper.tick(3.9, 1003.9)  # a late poll: the window still began at 1003.0
+    assert late is not None and late.users == 200 and late.advanced
+    assert stepper.tick(4.5, 1004.5) == smconfig.Tick(200, advanced=False)
+    assert stepper.tick(6.0, 1006.0) is None
+    windows = stepper.schedule(1)["steps"]
+    assert [(w["start"], w["measure_from"], w["end"]) for w in windows] == [
+        (1000.0, 1001.0, 1003.0),
+        (1003.0, 1004.0, 1006.0),
+    ]

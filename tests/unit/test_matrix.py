@@ -80,6 +80,15 @@ BAD: list[tuple[str, str]] = [
     ("modes: gunicorn-sync\nworkloads: 3\n", "expected a list of specs"),
     ("- modes\n", "expected a mapping"),
     ("modes: [gunicorn-sync\n", "not valid YAML"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nserver_memory: 2 GB\n", "not a memory size"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nserver_memory: 1m\n", "out of range"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nserver_memory: 512\n", "not a memory size"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nloadgen_processes: 0\n", "out of range"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nloadgen_processes: 65\n", "out of range"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\narrival_rates: []\n", "non-empty list"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\narrival_rates: [400, 200]\n", "must be increasing"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\narrival_rates: [0]\n", "out of range"),
+    ("modes: [gunicorn-sync]\nworkloads: [json]\nrequest_timeout: 30\n", "with a unit"),
 ]
 
 
@@ -111,6 +120,11 @@ def test_unknown_profile() -> None:
         (Overrides(modes="gunicorn-sync[workers=0]"), "out of range"),
         (Overrides(modes=""), "empty entry"),
         (Overrides(trials=0), "out of range"),
+        (Overrides(arrival_rates="100,fast"), "not an integer"),
+        (Overrides(arrival_rates="200000"), "out of range"),
+        (Overrides(server_memory="lots"), "not a memory size"),
+        (Overrides(loadgen_processes=0), "out of range"),
+        (Overrides(request_timeout="0s"), "out of range"),
     ],
 )
 def test_bad_overrides_are_refused(tmp_path: Path, overrides: Overrides, fragment: str) -> None:
@@ -128,3 +142,14 @@ def test_overrides_replace_the_file_values(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "seconds"), [("20s", 20.0), ("1.5m", 90.0), ("250ms", 0.25)])
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration("x", text) == seconds
+
+
+def test_open_loop_steps_are_the_arrival_rates(tmp_path: Path) -> None:
+    matrix = apply_overrides(
+        load_matrix(write(tmp_path, GOOD)),
+        Overrides(arrival_rates="100,200", server_memory="512m", loadgen_processes=2, request_timeout="5s"),
+    )
+    assert matrix.open_loop and matrix.steps == (100, 200)
+    assert (matrix.server_memory, matrix.loadgen_processes, matrix.request_timeout_s) == ("512m", 2, 5.0)
+    assert matrix.as_dict()["arrival_rates"] == [100, 200]
+    assert not load_matrix(write(tmp_path, GOOD)).open_loop

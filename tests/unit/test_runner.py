@@ -3,6 +3,7 @@ resume, failures and metadata, in milliseconds."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ MATRIX = Matrix(
 
 def runner(tmp_path: Path, docker: FakeDocker, matrix: Matrix = MATRIX, **kwargs: object) -> Runner:
     kwargs.setdefault("conformance", lambda url, mode: [])
+    kwargs.setdefault("calibrate", False)
     return Runner(
         docker,
         matrix,
@@ -146,3 +148,46 @@ def test_a_port_already_taken_is_one_clear_line_before_anything_starts(tmp_path:
         with pytest.raises(UserError, match=r"port 28000 on 127.0\.0\.1 \(for the server\) is already taken"):
             runner(tmp_path, docker).run()
     assert docker.started == []
+
+
+def test_calibration_is_recorded_and_a_cell_at_its_ceiling_is_generator_bound(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    runner(tmp_path, docker, calibrate=True).run()
+    folder = RunFolder(tmp_path / "run")
+    calibration = folder.read_run()["calibration"]
+    # The fake replays the same recording for the calibration: its last step is the ceiling.
+    assert calibration["max_rps"] > 0
+    assert calibration["loadgen_cpu_pct"] == pytest.approx(25.0, abs=1)
+    assert calibration["server_cpu_pct"] == pytest.approx(30.0, abs=1)
+    assert calibration["limited_by"] == "neither"
+    assert calibration["processes"] == 1
+    cells = {(c["users"], c["trial"], c["mode"]): c for c in folder.read_cells()}
+    top = cells[(4, 1, "waitress[threads=4]")]
+    assert top["loadgen"]["calibrated_max_rps"] == pytest.approx(calibration["max_rps"])
+    # The same recording: the top step sends what the calibration did, so the generator set the pace.
+    assert top["loadgen"]["generator_bound"] is True
+    assert "generator-bound" in {w["code"] for w in top["warnings"]}
+    low = cells[(1, 1, "waitress[threads=4]")]
+    assert low["loadgen"]["generator_bound"] is False
+    assert "generator-bound" not in {w["code"] for w in low["warnings"]}
+
+
+def test_loadgen_processes_and_the_request_timeout_reach_locust(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    matrix = replace(MATRIX, loadgen_processes=2, request_timeout_s=5.0, trials=1)
+    runner(tmp_path, docker, matrix).run()
+    locust = [a for a in docker.started if "servingmatrix/locust:latest" in a]
+    assert locust and all(a[a.index("--processes") + 1] == "2" for a in locust)
+    assert all("SM_REQUEST_TIMEOUT_S=5" in a for a in locust)
+    assert all("SM_LOAD=closed" in a for a in locust)
+
+
+def test_open_loop_offers_rates_and_records_them(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    matrix = replace(MATRIX, arrival_rates=(1, 4), trials=1)
+    runner(tmp_path, docker, matrix).run()
+    locust = [a for a in docker.started if "servingmatrix/locust:latest" in a]
+    assert all("SM_LOAD=open" in a and "SM_STEPS=1,4" in a for a in locust)
+    cells = RunFolder(tmp_path / "run").read_cells()
+    assert {c["offered_rps"] for c in cells} == {1.0, 4.0}
+    assert {c["load"] for c in cells} == {"open"}
