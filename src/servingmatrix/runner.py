@@ -154,6 +154,8 @@ class Runner:
     new_stack: Callable[[Docker, str, StackPorts], Stack] = Stack
     conformance: Callable[[str, str], list[str]] = check_server
     new_sampler: Callable[[dict[str, int]], Sampler] = field(default=lambda pids: sampler_for(pids))
+    #: Changes the CPU plan after it is made (a test starves the generator with it).
+    adjust_plan: Callable[[CpuPlan], CpuPlan] = field(default=lambda plan: plan)
 
     def run(self) -> dict[str, Any]:
         """Measure every cell not yet on disk; on SIGINT or SIGTERM, tear down and keep what is done."""
@@ -175,6 +177,7 @@ class Runner:
             self.matrix.server_memory,
             self.matrix.loadgen_processes,
         )
+        plan = self.adjust_plan(plan)
         load = _load_average()
         if load is not None and load[0] > BUSY_LOAD_PER_CORE * plan.host_cores:
             self.run_warnings.append(

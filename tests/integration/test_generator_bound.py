@@ -1,0 +1,66 @@
+"""The load generator measures the server, not itself: a starved generator is flagged, a slow server not."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from servingmatrix.cpuplan import CpuPlan
+from servingmatrix.docker import Docker
+from servingmatrix.matrix import Matrix
+from servingmatrix.results import RunFolder
+from servingmatrix.runner import Runner
+
+pytestmark = pytest.mark.docker
+
+
+def starve_generator(plan: CpuPlan) -> CpuPlan:
+    """A tenth of a core for the generator: it cannot keep up with a fast server."""
+    return replace(plan, loadgen=replace(plan.loadgen, cpus=0.1))
+
+
+def test_a_starved_generator_is_flagged_generator_bound(docker: Docker, images: None, tmp_path: Path) -> None:
+    matrix = Matrix(
+        name="starved",
+        modes=("gunicorn-gthread[workers=1,threads=8]",),
+        workloads=("json",),
+        users=(16,),
+        duration_s=4.0,
+        warmup_s=1.0,
+    ).check("test")
+    folder = RunFolder(tmp_path / "run")
+    Runner(docker, matrix, folder, lambda line: None, calibrate=False, adjust_plan=starve_generator).run()
+    (cell,) = folder.read_cells()
+    assert cell["status"] == "ok"
+    assert cell["loadgen"]["cpu_quota_pct"] == pytest.approx(10.0)
+    assert cell["loadgen"]["generator_bound"] is True
+    bound = [w for w in cell["warnings"] if w["code"] == "generator-bound"]
+    assert bound and "lower bound" in bound[0]["message"]
+
+
+def test_a_slow_server_is_not_flagged_and_the_calibration_is_recorded(
+    docker: Docker, images: None, tmp_path: Path
+) -> None:
+    matrix = Matrix(
+        name="slow",
+        modes=("gunicorn-sync[workers=1]",),
+        workloads=("io[ms=200]",),
+        users=(4,),
+        duration_s=4.0,
+        warmup_s=1.0,
+    ).check("test")
+    folder = RunFolder(tmp_path / "run")
+    Runner(docker, matrix, folder, lambda line: None).run()
+    calibration = folder.read_run()["calibration"]
+    assert "error" not in calibration, calibration
+    assert calibration["max_rps"] > 100
+    assert calibration["loadgen_cpu_pct"] > 0
+    (cell,) = folder.read_cells()
+    assert cell["status"] == "ok"
+    # One sync worker sleeping 200 ms a request serves about 5 a second, whatever the users.
+    assert cell["throughput_rps"] == pytest.approx(5.0, rel=0.2)
+    assert cell["loadgen"]["generator_bound"] is False
+    assert cell["loadgen"]["calibrated_max_rps"] == pytest.approx(calibration["max_rps"])
+    assert "generator-bound" not in {w["code"] for w in cell["warnings"]}
