@@ -13,7 +13,7 @@ from typing import Any
 
 from servingmatrix.metadata import differences
 from servingmatrix.report import fmt
-from servingmatrix.report.flags import Flag
+from servingmatrix.report.flags import KINDS, Flag
 from servingmatrix.report.points import Point, Results, aggregate
 from servingmatrix.report.runs import Run, load_run
 from servingmatrix.report.stats import Change, relative_change
@@ -189,8 +189,9 @@ def terminal_table(comparison: Comparison) -> str:
     regressions = comparison.regressions
     lines += [
         "",
-        "flags (baseline>run): S load generator saturated, T CPU throttled, E errors, V high variance, "
-        "F some trials failed; change: median, ± half the 95% interval (none: a single trial)",
+        "flags (baseline>run): "
+        + ", ".join(f"{k.letter} {k.title}" for k in KINDS if k.code != "cores-shared")
+        + "; change: median, ± half the 95% interval (none: a single trial)",
         f"{len(regressions)} regression(s) beyond {comparison.threshold:.0%}"
         + (f" in {len(comparison.changes)} cells" if comparison.changes else ""),
     ]

@@ -91,7 +91,7 @@ def test_the_objective_is_a_parameter(good: Results) -> None:
     assert winner is not None and winner.p99 is not None and winner.p99 <= 20.0
     assert by_workload[IO].winner is None
     assert {m for m, _ in by_workload[IO].unqualified} == {SYNC, GTHREAD, GEVENT}
-    assert all("p99 above 20 ms at every user level" in why for _, why in by_workload[IO].unqualified)
+    assert all("p99 above 20 ms at every step" in why for _, why in by_workload[IO].unqualified)
     html = render("report.html.j2", build_context(good, Objective(p99_ms=20.0)))
     assert "No mode met the objective" in html
 
@@ -178,7 +178,7 @@ def test_flagged_figures_carry_their_flags_in_every_table(good: Results) -> None
 
 def test_warnings_list_every_flagged_figure(good_html: str) -> None:
     section = good_html[good_html.index('id="warnings"') : good_html.index('id="environment"')]
-    for title in ("load generator saturated", "CPU throttled", "errors", "high variance between trials"):
+    for title in ("load generator saturated", "CPU throttled", "errors", "noisy: CV above 10%"):
         assert title in section
     assert "all 18 figures" in section
 

@@ -21,7 +21,7 @@ def test_one_trial_has_no_estimate_of_variance() -> None:
     single = Estimate((100.0,))
     assert single.median == 100.0
     assert single.stdev is None and single.cv is None and single.half_width is None
-    assert not single.high_variance
+    assert not single.noisy and single.interval is None and single.outliers == ()
     assert fmt.spread(single) == "single trial, no estimate of variance"
 
 
@@ -31,9 +31,11 @@ def test_several_trials_give_median_spread_and_interval() -> None:
     assert est.cv == pytest.approx(0.1)
     # 4.303 (t, 2 df) x 10 / sqrt(3)
     assert est.half_width == pytest.approx(4.303 * 10 / 3**0.5)
-    assert not est.high_variance  # exactly 10% is not above it
-    assert Estimate((80.0, 120.0)).high_variance
-    assert fmt.spread(est) == "3 trials, 90 to 110 req/s, CV 10%"
+    assert not est.noisy  # exactly 10% is not above it
+    assert Estimate((80.0, 120.0)).noisy
+    # With three trials the bootstrap interval of the median is the lowest to the highest.
+    assert (est.ci_low, est.ci_high) == (90.0, 110.0)
+    assert fmt.spread(est) == "3 trials, 90 to 110 req/s, CV 10%; 95% interval of the median 90 to 110"
 
 
 def test_estimate_skips_missing_values() -> None:

@@ -1,7 +1,9 @@
 """The flags a figure can carry: one letter for tables and charts, a title, and what it means.
 
-The runner writes most of them into each cell; the report adds ``high-variance`` (trials disagree)
-and ``failed-trials`` (some trials of the figure failed). A flagged figure is never shown without them.
+The runner writes most of them into each cell; the report adds ``high-variance`` (noisy: the trials
+disagree), ``outlier-trial`` (one trial is far from the others) and ``failed-trials`` (some trials of
+the figure failed). A flagged figure is never shown without them. ``loadgen-saturated`` is kept for
+results written before the runner judged ``generator-bound``.
 """
 
 from __future__ import annotations
@@ -19,11 +21,18 @@ class FlagKind:
 
 KINDS: tuple[FlagKind, ...] = (
     FlagKind(
+        "generator-bound",
+        "G",
+        "generator-bound",
+        "the load generator, not the server, set the pace: by its CPU share of its quota or by reaching "
+        "the throughput the calibration found to be its maximum; the throughput is a lower bound",
+    ),
+    FlagKind(
         "loadgen-saturated",
         "S",
         "load generator saturated",
         "the load generator used at least 90% of its CPU quota: the throughput is a lower bound "
-        "and the latency includes the generator's own queueing",
+        "and the latency includes the generator's own queueing (results written before generator-bound)",
     ),
     FlagKind(
         "cpu-throttled",
@@ -35,8 +44,15 @@ KINDS: tuple[FlagKind, ...] = (
     FlagKind(
         "high-variance",
         "V",
-        "high variance between trials",
+        "noisy: CV above 10%",
         "the trials' throughput has a standard deviation above 10% of its mean",
+    ),
+    FlagKind(
+        "outlier-trial",
+        "O",
+        "outlier trial",
+        "a trial's throughput is an outlier by median/MAD (modified z-score above 3.5); the figure is the "
+        "median, so it is not moved by it, but look at why",
     ),
     FlagKind(
         "failed-trials",

@@ -47,12 +47,16 @@ def change(value: Change | None) -> str:
 
 
 def spread(est: Estimate | None, unit: str = "req/s") -> str:
-    """How the trials spread: "2 trials, 950 to 1,010 req/s, CV 4%", or that there was one."""
+    """How the trials spread: "3 trials, 950 to 1,010 req/s, CV 4%; 95% interval of the median 950
+    to 1,010", or that there was one."""
     if est is None:
         return DASH
     if est.n == 1:
         return "single trial, no estimate of variance"
-    return f"{est.n} trials, {rps(est.low)} to {rps(est.high)} {unit}, CV {pct(est.cv)}"
+    text = f"{est.n} trials, {rps(est.low)} to {rps(est.high)} {unit}, CV {pct(est.cv)}"
+    if est.ci_low is not None and est.ci_high is not None:
+        text += f"; 95% interval of the median {rps(est.ci_low)} to {rps(est.ci_high)}"
+    return text
 
 
 def mb(value: float | None) -> str:

@@ -16,12 +16,39 @@ DERIVED: tuple[tuple[str, str], ...] = (
     ("error rate", "failed requests / all requests in the window, summed over the trials"),
     (
         "spread and 95% interval",
-        "the lowest and highest trial; the interval is the mean's, from Student's t with n - 1 degrees of "
-        "freedom; one trial gives no estimate of variance, and the report says so",
+        "the lowest and highest trial; the interval is the percentile bootstrap of the median (the 2.5th "
+        "and 97.5th percentiles of the medians of the trials resampled with replacement, from their exact "
+        "distribution rather than random resamples): with 2 to 5 trials it spans the lowest to the "
+        "highest, and with 3 it holds the true median only about 75% of the time; one trial gives no "
+        "estimate of variance, and the report says so",
     ),
     (
-        "high variance",
+        "noisy",
         "the trials' throughput has a standard deviation above 10% of its mean (pyperf's rule)",
+    ),
+    (
+        "outlier trial",
+        "with 3 trials or more, a trial whose modified z-score 0.6745 x (x - median) / MAD is above 3.5 "
+        "in size (Iglewicz and Hoaglin; MAD is the median of the absolute deviations from the median); "
+        "when MAD is 0, (x - median) / (1.253314 x the mean absolute deviation) instead, and no outlier "
+        "when every trial is the same",
+    ),
+    (
+        "generator-bound",
+        "the load generator used at least 90% of its CPU quota, or sent at least 90% of the most the "
+        "calibration found it can send (the calibration: one closed-loop session against the upstream's "
+        "trivial endpoint before the matrix)",
+    ),
+    (
+        "capacity",
+        "per mode and workload, the highest throughput among the steps meeting the objective (p99 at or "
+        "under the limit, at most 1% errors); in an open-loop run, the rate achieved beside the rate "
+        "offered",
+    ),
+    (
+        "knee",
+        "the lowest step whose throughput reaches 90% of the mode's highest on that workload: past it, "
+        "more load only adds latency; at the last step served, the throughput may still grow",
     ),
     (
         "verdict",
@@ -31,7 +58,8 @@ DERIVED: tuple[tuple[str, str], ...] = (
     (
         "margin",
         "the winner's throughput / the runner-up's - 1; its interval combines both sides' standard errors "
-        "with the smaller side's degrees of freedom; 'clear' when the whole interval is above zero",
+        "with Student's t at the smaller side's degrees of freedom (4.3 at two), wider than a bootstrap "
+        "of so few trials and so slower to call a margin; 'clear' when the whole interval is above zero",
     ),
     (
         "effective concurrency",

@@ -1,7 +1,9 @@
-"""Trials folded into points: one figure per mode x workload x users, with its spread and its flags.
+"""Trials folded into points: one figure per mode x workload x step, with its spread and its flags.
 
-Trials of a cell are aggregated as their median; their spread makes the ``high-variance`` flag and
-the 95% interval. Results from one run only: runs are never averaged together.
+Trials of a cell are aggregated as their median; their spread makes the ``high-variance`` (noisy)
+flag, the ``outlier-trial`` flag and the bootstrap interval. A step is a number of users (closed
+loop) or of requests per second offered (open loop). Results from one run only: runs are never
+averaged together.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Point:
     loadgen_cpu_pct: float | None
     effective_concurrency: float | None
     promised_concurrency: int | None
+    #: Open loop: the requests per second offered (the step); None in a closed-loop run.
+    offered_rps: float | None
     flags: tuple[Flag, ...]
 
     @property
@@ -86,12 +90,14 @@ def _flags(cells: tuple[Cell, ...], throughput: Estimate | None) -> tuple[Flag, 
             text = flag.message if len(ok) == 1 else f"trial {cell.trial}: {flag.message}"
             if text not in messages[flag.code]:
                 messages[flag.code].append(text)
-    if throughput is not None and throughput.high_variance:
+    if throughput is not None and throughput.noisy:
         cv = throughput.cv or 0.0
         messages["high-variance"].append(
             f"throughput varies by {cv:.0%} (CV) over {throughput.n} trials "
             f"({throughput.low:,.0f} to {throughput.high:,.0f} req/s)"
         )
+    if throughput is not None and throughput.outliers:
+        messages["outlier-trial"].append(_outliers(ok, throughput))
     failed = [c for c in cells if not c.ok]
     if ok and failed:
         messages["failed-trials"].append(f"{len(failed)} of {len(cells)} trials failed")
@@ -99,6 +105,19 @@ def _flags(cells: tuple[Cell, ...], throughput: Estimate | None) -> tuple[Flag, 
     if "cores-shared" in messages:
         messages["cores-shared"] = sorted({m.split(": ", 1)[-1] for m in messages["cores-shared"]})[:1]
     return tuple(Flag(code, "; ".join(messages[code])) for code in order(set(messages)))
+
+
+def _outliers(ok: list[Cell], throughput: Estimate) -> str:
+    """Which trials are outliers, by how much; ``ok`` are the cells ``throughput`` was made from."""
+    scores = throughput.z_scores or ()
+    parts = [
+        f"trial {ok[i].trial} at {throughput.values[i]:,.0f} req/s (modified z-score {scores[i]:+.1f})"
+        for i in throughput.outliers
+    ]
+    return (
+        f"{', '.join(parts)} against a median of {throughput.median:,.0f} req/s over {throughput.n} "
+        "trials; the figure is the median, unmoved by it"
+    )
 
 
 def make_point(cells: tuple[Cell, ...]) -> Point:
@@ -124,6 +143,7 @@ def make_point(cells: tuple[Cell, ...]) -> Point:
         loadgen_cpu_pct=_median(c.loadgen_cpu_pct for c in ok),
         effective_concurrency=_median(c.effective_concurrency for c in ok),
         promised_concurrency=next((c.promised_concurrency for c in cells), None),
+        offered_rps=next((c.offered_rps for c in cells if c.offered_rps is not None), None),
         flags=_flags(cells, throughput),
     )
 
@@ -144,7 +164,28 @@ class Results:
     points: dict[tuple[str, str, int], Point]
     modes: tuple[str, ...]
     workloads: tuple[str, ...]
+    #: The steps in order: numbers of users, or requests per second offered in an open-loop run.
     users: tuple[int, ...]
+
+    @property
+    def open_loop(self) -> bool:
+        """Each step offered a rate of requests (``users`` holds it) rather than a number of users."""
+        return self.run.open_loop
+
+    @property
+    def step_label(self) -> str:
+        """What a step is, for axes and column heads: "users", or "offered req/s" in an open loop."""
+        return "offered req/s" if self.open_loop else "users"
+
+    @property
+    def step_axis(self) -> str:
+        return "offered requests per second" if self.open_loop else "concurrent users"
+
+    def step_text(self, step: int) -> str:
+        """One step in words: "1 user", "64 users", "200 offered req/s"."""
+        if self.open_loop:
+            return f"{step:,} offered req/s"
+        return f"{step} user{'' if step == 1 else 's'}"
 
     def point(self, workload: str, mode: str, users: int) -> Point | None:
         return self.points.get((workload, mode, users))
@@ -216,5 +257,5 @@ def aggregate(run: Run) -> Results:
         {w for w, _, _ in points},
         key=lambda w: (listed.index(w) if w in listed else len(listed), _registry_rank(workload_names, w)),
     )
-    users = sorted({u for _, _, u in points} | {u for u in run.matrix.get("users", []) if isinstance(u, int)})
+    users = sorted({u for _, _, u in points} | set(run.steps))
     return Results(run, points, tuple(modes), tuple(workloads), tuple(users))

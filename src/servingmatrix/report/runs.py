@@ -41,6 +41,10 @@ class Cell:
     effective_concurrency: float | None
     concurrency_basis: str | None
     promised_concurrency: int | None
+    #: Open loop: the requests per second the step offered (``users`` holds the same number).
+    offered_rps: float | None
+    #: The generator, not the server, set the pace (``saturated`` in results before schema 2).
+    generator_bound: bool | None
     #: The limits Docker applied to each container, as read back (role -> cpuset, cpus, memory).
     applied: dict[str, Any]
     flags: tuple[Flag, ...]
@@ -82,6 +86,32 @@ class Run:
     def server_cpus(self) -> int:
         value = self.matrix.get("server_cpus")
         return value if isinstance(value, int) and value > 0 else 1
+
+    @property
+    def arrival_rates(self) -> list[int] | None:
+        """The requests per second each step offers in an open-loop run; None in a closed-loop one."""
+        rates = self.matrix.get("arrival_rates")
+        if not isinstance(rates, list) or not rates:
+            return None
+        return [r for r in rates if isinstance(r, int) and not isinstance(r, bool)]
+
+    @property
+    def open_loop(self) -> bool:
+        return self.arrival_rates is not None
+
+    @property
+    def steps(self) -> list[int]:
+        """What the steps hold: offered requests per second (open loop) or users (closed loop)."""
+        rates = self.arrival_rates
+        if rates is not None:
+            return rates
+        return [u for u in self.matrix.get("users") or [] if isinstance(u, int) and not isinstance(u, bool)]
+
+    @property
+    def calibration(self) -> dict[str, Any] | None:
+        """The load generator's calibration as run.json holds it (figures, or an error); None before it."""
+        value = self.meta.get("calibration")
+        return value if isinstance(value, dict) else None
 
 
 def load_run(root: Path) -> Run:
@@ -189,9 +219,20 @@ def parse_cell(path: Path, data: dict[str, Any]) -> Cell:
         if isinstance(data.get("effective_concurrency_basis"), str)
         else None,
         promised_concurrency=f.optional_integer("promised_concurrency"),
+        offered_rps=f.number("offered_rps"),
+        generator_bound=_generator_bound(loadgen),
         applied=f.obj("cpu_plan_applied").data,
         flags=flags,
     )
+
+
+def _generator_bound(loadgen: _Fields) -> bool | None:
+    """``generator_bound`` when the cell has it, else the older ``saturated`` (CPU share alone)."""
+    for key in ("generator_bound", "saturated"):
+        value = loadgen.data.get(key)
+        if isinstance(value, bool):
+            return value
+    return None
 
 
 def _latency(fields: _Fields, required: bool) -> dict[str, float]:

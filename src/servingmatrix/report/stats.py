@@ -1,22 +1,46 @@
-"""Figures with their doubts: the median of trials, their spread, and a 95% interval.
+"""Figures with their doubts: the median of trials, its bootstrap interval, the trials' spread,
+outlier trials, and the knee of a load series.
 
-The central figure is the median of the trials (robust to one odd trial); the interval is the mean's
-95% confidence interval from Student's t, which is honest about how little two or three trials say.
+The central figure is the median of the trials (robust to one odd trial). Its 95% interval is the
+percentile bootstrap of the median, computed exactly rather than by resampling (see
+``bootstrap_median_interval``). Outlier trials are found by median/MAD (Iglewicz and Hoaglin's
+modified z-score), as hyperfine does; a CV above 10% makes a figure noisy, as pyperf warns.
+
+Comparisons (the verdict's margin between two modes, ``compare`` between two runs) keep the t-based
+interval of ``relative_change``: with two or three trials a side, the percentile bootstrap of a ratio
+is no wider than the ratio of the extreme trials and would call a margin clear far too eagerly,
+while Student's t with n - 1 degrees of freedom (4.3 at two) is honest about how little three
+trials say.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import mean, median, stdev
 
 #: Student's t at 97.5% by degrees of freedom (two-sided 95%); between rows the smaller df's (wider) value.
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 _T95_WIDE = ((10, 2.228), (15, 2.131), (20, 2.086), (30, 2.042), (60, 2.000))
 
-#: pyperf's threshold: a standard deviation above 10% of the mean makes a figure doubtful.
+#: pyperf's threshold: a standard deviation above 10% of the mean makes a figure noisy.
 HIGH_CV = 0.10
+#: The two-sided confidence of the bootstrap interval of the median.
+CONFIDENCE = 0.95
+#: Iglewicz and Hoaglin: a modified z-score above 3.5 marks an outlier.
+OUTLIER_Z = 3.5
+#: 0.6745 x (x - median) / MAD is a z-score for normal data (MAD x 1.4826 estimates the sigma).
+MAD_Z = 0.6745
+#: When MAD is 0, the mean absolute deviation x 1.253314 estimates the sigma instead.
+MEAN_AD_SIGMA = 1.253314
+#: Outliers need this many trials: with two, neither is odder than the other.
+MIN_TRIALS_FOR_OUTLIERS = 3
+#: The knee is the lowest step reaching this share of the series' highest throughput.
+KNEE_SHARE = 0.90
+#: Cumulative probabilities this close to a quantile's level count as reaching it (rounding).
+_EPSILON = 1e-12
 
 
 def t95(df: int) -> float:
@@ -30,6 +54,120 @@ def t95(df: int) -> float:
         if df >= at_least:
             value = t
     return value
+
+
+def _at_least(n: int, p: float, k: int) -> float:
+    """P(Binomial(n, p) >= k)."""
+    if k <= 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    return math.fsum(math.comb(n, r) * p**r * (1.0 - p) ** (n - r) for r in range(k, n + 1))
+
+
+def bootstrap_median_distribution(values: Sequence[float]) -> list[tuple[float, float]]:
+    """Every value the median of a bootstrap resample can take, with its probability, in order.
+
+    A resample draws n of the n sorted values with replacement. With C_i the number of draws among
+    the i smallest (Binomial(n, i/n)), the median of an odd n is at most x_i exactly when
+    C_i >= (n + 1) / 2. For an even n = 2k the median is the mean of the k-th and (k+1)-th draws in
+    order; their joint distribution follows from P(C_i >= k) and P(C_i = C_j = k), the chance that
+    k draws fall among the i smallest and none between x_i and x_j. This is what infinitely many
+    resamples would give, without their randomness.
+    """
+    xs = sorted(values)
+    n = len(xs)
+    if n == 0:
+        return []
+    probabilities: dict[float, float] = {}
+    if n % 2:
+        middle = n // 2 + 1
+        below = 0.0
+        for i in range(1, n + 1):
+            cdf = _at_least(n, i / n, middle)
+            probabilities[xs[i - 1]] = probabilities.get(xs[i - 1], 0.0) + cdf - below
+            below = cdf
+    else:
+        k = n // 2
+        low_at_most = [_at_least(n, i / n, k) for i in range(n + 1)]
+        high_at_most = [_at_least(n, j / n, k + 1) for j in range(n + 1)]
+        both_k = math.comb(n, k)
+
+        def joint(i: int, j: int) -> float:
+            """P(the k-th draw in order is among the i smallest and the (k+1)-th among the j smallest)."""
+            if i == 0 or j == 0:
+                return 0.0
+            if j <= i:
+                return high_at_most[j]
+            return low_at_most[i] - both_k * (i / n) ** k * ((n - j) / n) ** (n - k)
+
+        for i in range(1, n + 1):
+            for j in range(i, n + 1):
+                p = joint(i, j) - joint(i - 1, j) - joint(i, j - 1) + joint(i - 1, j - 1)
+                if p > 0:
+                    value = (xs[i - 1] + xs[j - 1]) / 2
+                    probabilities[value] = probabilities.get(value, 0.0) + p
+    return sorted(probabilities.items())
+
+
+@lru_cache(maxsize=4096)
+def _interval(values: tuple[float, ...], confidence: float) -> tuple[float, float]:
+    tail = (1.0 - confidence) / 2
+    low = high = None
+    cumulative = 0.0
+    for value, p in bootstrap_median_distribution(values):
+        cumulative += p
+        if low is None and cumulative >= tail - _EPSILON:
+            low = value
+        if high is None and cumulative >= 1.0 - tail - _EPSILON:
+            high = value
+    assert low is not None and high is not None
+    return low, high
+
+
+def bootstrap_median_interval(
+    values: Sequence[float], confidence: float = CONFIDENCE
+) -> tuple[float, float] | None:
+    """The percentile bootstrap interval of the median: the 2.5th and 97.5th percentiles of the
+    medians of resamples (drawn with replacement), here of their exact distribution. None for fewer
+    than two values.
+
+    With few trials it spans the trials themselves: with 2 to 5 trials it is exactly the lowest to
+    the highest, and with three it holds the true median only about 75% of the time (1 - 2 x 0.5^3),
+    whatever it is called. It describes the trials; more trials make it mean what it says.
+    """
+    if len(values) < 2:
+        return None
+    return _interval(tuple(float(v) for v in values), confidence)
+
+
+def modified_z_scores(values: Sequence[float]) -> tuple[float, ...] | None:
+    """Iglewicz and Hoaglin's modified z-score of each value: 0.6745 (x - median) / MAD.
+
+    When MAD is 0 (half the values or more equal the median), the mean absolute deviation from the
+    median scales instead, (x - median) / (1.253314 x mean AD), so a lone value that differs from a
+    run of identical ones is judged by its distance rather than made infinitely odd; when every value
+    equals the median, every score is 0. None for fewer than three values.
+    """
+    if len(values) < MIN_TRIALS_FOR_OUTLIERS:
+        return None
+    centre = median(values)
+    deviations = [abs(v - centre) for v in values]
+    mad = median(deviations)
+    if mad > 0:
+        return tuple(MAD_Z * (v - centre) / mad for v in values)
+    mean_ad = mean(deviations)
+    if mean_ad == 0:
+        return tuple(0.0 for _ in values)
+    return tuple((v - centre) / (MEAN_AD_SIGMA * mean_ad) for v in values)
+
+
+def outlier_indices(values: Sequence[float]) -> tuple[int, ...]:
+    """Positions of the values whose modified z-score is above 3.5 in size; none below three values."""
+    scores = modified_z_scores(values)
+    if scores is None:
+        return ()
+    return tuple(i for i, z in enumerate(scores) if abs(z) > OUTLIER_Z)
 
 
 @dataclass(frozen=True)
@@ -76,20 +214,81 @@ class Estimate:
 
     @property
     def half_width(self) -> float | None:
-        """Half the 95% interval of the mean."""
+        """Half the t-based 95% interval of the mean (comparisons use it; the figure shows the median's)."""
         sem = self.sem
         return None if sem is None else t95(self.n - 1) * sem
 
     @property
-    def high_variance(self) -> bool:
+    def interval(self) -> tuple[float, float] | None:
+        """The bootstrap 95% interval of the median; None for a single trial."""
+        return bootstrap_median_interval(self.values)
+
+    @property
+    def ci_low(self) -> float | None:
+        interval = self.interval
+        return None if interval is None else interval[0]
+
+    @property
+    def ci_high(self) -> float | None:
+        interval = self.interval
+        return None if interval is None else interval[1]
+
+    @property
+    def noisy(self) -> bool:
+        """The trials' CV is above 10%."""
         cv = self.cv
         return cv is not None and cv > HIGH_CV
+
+    @property
+    def z_scores(self) -> tuple[float, ...] | None:
+        return modified_z_scores(self.values)
+
+    @property
+    def outliers(self) -> tuple[int, ...]:
+        """Positions (in ``values``) of the outlier trials by median/MAD."""
+        return outlier_indices(self.values)
 
 
 def estimate(values: Iterable[float | None]) -> Estimate | None:
     """An estimate of the values present, or None when there are none."""
     kept = tuple(float(v) for v in values if v is not None)
     return Estimate(kept) if kept else None
+
+
+@dataclass(frozen=True)
+class Knee:
+    """Where a mode's throughput stops growing with the load: past it, more load only adds latency."""
+
+    step: int
+    throughput: float
+    p99: float | None
+    peak_step: int
+    peak_throughput: float
+    last_step: int
+    last_p99: float | None
+
+    @property
+    def at_last_step(self) -> bool:
+        """The knee is the last step served: the throughput may still grow with more load."""
+        return self.step == self.last_step
+
+
+def knee(series: Iterable[tuple[int, float | None, float | None]], share: float = KNEE_SHARE) -> Knee | None:
+    """The knee of a series of (step, throughput, p99): the lowest step whose throughput reaches
+    ``share`` (90%) of the series' highest. Steps without a throughput (failed) are skipped; None
+    when no step has a positive one.
+    """
+    served: list[tuple[int, float, float | None]] = sorted(
+        (step, tp, p99) for step, tp, p99 in series if tp is not None
+    )
+    if not served:
+        return None
+    peak_step, peak, _ = max(served, key=lambda s: s[1])
+    if peak <= 0:
+        return None
+    last_step, _, last_p99 = served[-1]
+    step, throughput, p99 = next(s for s in served if s[1] >= share * peak)
+    return Knee(step, throughput, p99, peak_step, peak, last_step, last_p99)
 
 
 @dataclass(frozen=True)

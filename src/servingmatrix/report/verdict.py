@@ -64,12 +64,13 @@ def best_point(points: list[Point], objective: Objective) -> Point | None:
     return max(meeting, key=lambda p: p.throughput.median if p.throughput else 0.0, default=None)
 
 
-def _why_not(points: list[Point], objective: Objective) -> str:
+def why_not(points: list[Point], objective: Objective) -> str:
+    """Why no point of a mode's series meets the objective."""
     if not any(p.ok for p in points):
         return "every cell failed"
     lowest = min((p.p99 for p in points if p.p99 is not None), default=None)
     if lowest is not None and lowest > objective.p99_ms:
-        return f"p99 above {objective.p99_ms:g} ms at every user level (lowest {lowest:,.0f} ms)"
+        return f"p99 above {objective.p99_ms:g} ms at every step (lowest {lowest:,.0f} ms)"
     return f"more than {objective.max_error_rate:.0%} of requests failed where p99 was acceptable"
 
 
@@ -99,7 +100,7 @@ def verdicts(results: Results, objective: Objective) -> list[Verdict]:
             series = results.series(workload, mode)
             best = best_point(series, objective)
             if best is None:
-                unqualified.append((mode, _why_not(series, objective)))
+                unqualified.append((mode, why_not(series, objective)))
             else:
                 ranking.append(best)
         ranking.sort(key=lambda p: -(p.throughput.median if p.throughput else 0.0))
