@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from servingmatrix.report import fmt
+from servingmatrix.report.capacity import knee_text, series_knee
 from servingmatrix.report.flags import kind
 from servingmatrix.report.points import Point, Results
+from servingmatrix.report.stats import KNEE_SHARE
 from servingmatrix.report.verdict import ConcurrencyCheck, Objective
 
 #: One colour per mode, in the report's mode order; distinct enough for 15 modes.
@@ -56,18 +58,18 @@ def letters(point: Point, hide: frozenset[str]) -> str:
     return "".join(f.letter for f in point.flags if f.code not in hide)
 
 
-def hover(point: Point, headline: str) -> str:
-    lines = [f"<b>{point.mode}</b>", f"{point.workload}, {point.users} users: {headline}"]
+def hover(point: Point, headline: str, step: str) -> str:
+    lines = [f"<b>{point.mode}</b>", f"{point.workload}, {step}: {headline}"]
     if point.throughput is not None:
         lines.append(fmt.spread(point.throughput))
     lines += [f"⚠ {f.kind.title}: {f.message}" for f in point.flags]
     return "<br>".join(lines)
 
 
-def _users_axis(users: tuple[int, ...]) -> dict[str, Any]:
-    # Users grow geometrically (1, 8, 64): a log axis spaces them evenly.
+def _users_axis(users: tuple[int, ...], title: str = "concurrent users") -> dict[str, Any]:
+    # Steps grow geometrically (1, 8, 64 users; 100, 200, 400 req/s): a log axis spaces them evenly.
     return {
-        "title": {"text": "concurrent users"},
+        "title": {"text": title},
         "type": "log",
         "tickvals": list(users),
         "ticktext": [str(u) for u in users],
@@ -81,13 +83,13 @@ def _fit_legend(layout: dict[str, Any], series: int) -> dict[str, Any]:
     return layout
 
 
-def _layout(users: tuple[int, ...], y_title: str, log_y: bool = False) -> dict[str, Any]:
+def _layout(results: Results, y_title: str, log_y: bool = False) -> dict[str, Any]:
     y: dict[str, Any] = {"title": {"text": y_title}, "rangemode": "tozero", "zeroline": True}
     if log_y:
         # One tick per power of ten: the minor 2s and 5s of a log axis crowd a small chart.
         y = {"title": {"text": y_title}, "type": "log", "dtick": 1}
     return {
-        "xaxis": _users_axis(users),
+        "xaxis": _users_axis(results.users, results.step_axis),
         "yaxis": y,
         "height": 380,
         "margin": {"l": 70, "r": 20, "t": 20, "b": 50},
@@ -126,7 +128,7 @@ def _trace(
         drawn += 1
         flagged = letters(point, hide)
         texts.append(flagged)
-        hovers.append(hover(point, label(point)))
+        hovers.append(hover(point, label(point), results.step_text(users)))
         symbols.append("diamond-open" if flagged else "circle")
     trace: dict[str, Any] = {
         "type": "scatter",
@@ -182,6 +184,31 @@ def _chart_id(prefix: str, workload: str) -> str:
     return f"{prefix}-{safe}"
 
 
+def _knees(results: Results, workload: str, palette: dict[str, str]) -> dict[str, Any] | None:
+    """One ring per mode around its knee: the lowest step reaching 90% of its highest throughput."""
+    xs, ys, hovers, colour_list = [], [], [], []
+    for mode in results.served_modes(workload):
+        found = series_knee(results.series(workload, mode))
+        if found is None:
+            continue
+        xs.append(found.step)
+        ys.append(found.throughput)
+        colour_list.append(palette[mode])
+        hovers.append(f"<b>{mode}</b><br>{knee_text(results, found)}")
+    if not xs:
+        return None
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "name": f"knee (first step at {KNEE_SHARE:.0%} of the peak)",
+        "x": xs,
+        "y": ys,
+        "hovertext": hovers,
+        "hoverinfo": "text",
+        "marker": {"symbol": "circle-open", "size": 18, "color": colour_list, "line": {"width": 2}},
+    }
+
+
 def throughput_chart(results: Results, workload: str, hide: frozenset[str]) -> Chart:
     palette = colours(results.modes)
     data, drawn = [], 0
@@ -190,8 +217,9 @@ def throughput_chart(results: Results, workload: str, hide: frozenset[str]) -> C
         for users in results.users:
             point = results.point(workload, mode, users)
             est = point.throughput if point else None
-            errors["array"].append(est.high - est.median if est else None)
-            errors["arrayminus"].append(est.median - est.low if est else None)
+            interval = est.interval if est else None
+            errors["array"].append(interval[1] - est.median if est and interval else None)
+            errors["arrayminus"].append(est.median - interval[0] if est and interval else None)
         errors.update({"thickness": 1, "width": 3, "color": palette[mode]})
         trace, n = _trace(
             results,
@@ -205,16 +233,35 @@ def throughput_chart(results: Results, workload: str, hide: frozenset[str]) -> C
         )
         data.append(trace)
         drawn += n
+    knees = _knees(results, workload, palette)
+    if knees is not None:
+        data.append(knees)
+    if results.open_loop:
+        # What was asked for: a mode on this line served every request offered.
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "offered (achieved = offered)",
+                "x": list(results.users),
+                "y": [float(u) for u in results.users],
+                "hoverinfo": "skip",
+                "line": {"color": "#888", "dash": "dot", "width": 1},
+            }
+        )
     return Chart(
         _chart_id("throughput", workload),
-        f"Throughput vs users: {workload}",
+        f"Throughput vs {results.step_label}: {workload}",
         _caption(
-            "Successful requests per second, median of trials; bars span the lowest and highest trial.",
+            "Successful requests per second, median of trials; bars span the bootstrap 95% interval of "
+            "the median (with up to five trials, the lowest to the highest trial). A ring marks each "
+            f"mode's knee, the first step reaching {KNEE_SHARE:.0%} of its highest throughput: past it, "
+            "more load only adds latency.",
             hide,
             results,
             workload,
         ),
-        {"data": data, "layout": _fit_legend(_layout(results.users, "requests per second"), len(data))},
+        {"data": data, "layout": _fit_legend(_layout(results, "requests per second"), len(data))},
         drawn,
     )
 
@@ -252,7 +299,7 @@ def latency_chart(results: Results, workload: str, hide: frozenset[str], objecti
         )
         data += panel
         drawn += n
-    layout = _layout(results.users, "latency, ms (log scale)", log_y=True)
+    layout = _layout(results, "latency, ms (log scale)", log_y=True)
     layout["yaxis"]["range"] = _log_range(results, workload, objective.p99_ms)
     layout["height"] = 400
     layout["margin"]["t"] = 40
@@ -262,7 +309,7 @@ def latency_chart(results: Results, workload: str, hide: frozenset[str], objecti
         suffix = "" if i == 0 else str(i + 1)
         start = i * (width + 0.05)
         layout[f"xaxis{suffix}"] = {
-            **_users_axis(results.users),
+            **_users_axis(results.users, results.step_axis),
             "domain": [start, start + width],
             "anchor": f"y{suffix}",
         }
@@ -316,7 +363,7 @@ def latency_chart(results: Results, workload: str, hide: frozenset[str], objecti
     _fit_legend(layout, len(data) // len(PANELS))
     return Chart(
         _chart_id("latency", workload),
-        f"Latency percentiles vs users: {workload}",
+        f"Latency percentiles vs {results.step_label}: {workload}",
         _caption(
             "Client-measured latency of successful requests, nearest rank over every request, median of "
             "trials. The dashed line is the latency objective.",
@@ -350,12 +397,12 @@ def error_chart(results: Results, workload: str, hide: frozenset[str]) -> Chart:
         lambda p: f"{fmt.pct(p.error_rate, 2)} of requests failed",
         hide,
     )
-    layout = _layout(results.users, "failed requests, %")
+    layout = _layout(results, "failed requests, %")
     layout["height"] = 300
     _fit_legend(layout, len(data))
     return Chart(
         _chart_id("errors", workload),
-        f"Error rate vs users: {workload}",
+        f"Error rate vs {results.step_label}: {workload}",
         _caption(
             "Failed requests (HTTP status ≥ 400, connection errors, timeouts) over all requests.",
             hide,
@@ -377,12 +424,12 @@ def efficiency_chart(results: Results, workload: str, hide: frozenset[str]) -> C
         ),
         hide,
     )
-    layout = _layout(results.users, "requests per CPU-second")
+    layout = _layout(results, "requests per CPU-second")
     layout["height"] = 320
     _fit_legend(layout, len(data))
     return Chart(
         _chart_id("efficiency", workload),
-        f"Requests per CPU-second vs users: {workload}",
+        f"Requests per CPU-second vs {results.step_label}: {workload}",
         _caption(
             "Throughput divided by the server's CPU time (cgroup) over the same window.",
             hide,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from servingmatrix.report import fmt
+from servingmatrix.report.capacity import Capacity, capacities, knee_text
 from servingmatrix.report.charts import (
     Chart,
     concurrency_chart,
@@ -20,6 +21,7 @@ from servingmatrix.report.charts import (
 )
 from servingmatrix.report.environment import (
     applied_rows,
+    calibration_rows,
     cpu_plan_rows,
     matrix_rows,
     metadata_rows,
@@ -30,6 +32,7 @@ from servingmatrix.report.flags import KINDS, Flag, kind
 from servingmatrix.report.methodology import DERIVED
 from servingmatrix.report.points import Point, Results
 from servingmatrix.report.runs import Cell
+from servingmatrix.report.stats import Estimate
 from servingmatrix.report.verdict import (
     ConcurrencyCheck,
     Objective,
@@ -67,14 +70,21 @@ def _rps(point: Point | None) -> str:
     return fmt.rps(point.throughput.median if point and point.throughput else None)
 
 
-def _verdict(v: Verdict, hide: frozenset[str], objective: Objective) -> dict[str, Any]:
+def _interval(est: Estimate | None) -> str:
+    """The bootstrap 95% interval of a median, or why there is none."""
+    if est is None or est.ci_low is None or est.ci_high is None:
+        return "single trial" if est is not None else fmt.DASH
+    return f"{fmt.rps(est.ci_low)} to {fmt.rps(est.ci_high)}"
+
+
+def _verdict(v: Verdict, results: Results, hide: frozenset[str], objective: Objective) -> dict[str, Any]:
     winner, runner_up = v.winner, v.runner_up
     runner_text = ""
     if winner is None:
         headline = f"No mode met the objective ({objective.describe()})."
     else:
         headline = (
-            f"{winner.mode} served the most: {_rps(winner)} req/s at {winner.users} users "
+            f"{winner.mode} served the most: {_rps(winner)} req/s at {results.step_text(winner.users)} "
             f"(p99 {fmt.ms(winner.p99)} ms)"
         )
         if runner_up is not None and v.margin is not None:
@@ -131,6 +141,30 @@ def _concurrency(checks: list[ConcurrencyCheck], workload: str, hide: frozenset[
     return {"workload": workload, "rows": rows, "chart": concurrency_chart(checks, workload)}
 
 
+def _capacity_row(c: Capacity, results: Results, hide: frozenset[str]) -> dict[str, Any]:
+    point, knee = c.point, c.knee
+    row: dict[str, Any] = {
+        "mode": c.mode,
+        "met": point is not None,
+        "why_not": c.why_not or "",
+        "knee": results.step_text(knee.step) if knee else fmt.DASH,
+        "knee_rps": fmt.rps(knee.throughput) if knee else fmt.DASH,
+        "knee_note": "last step: may still rise" if knee and knee.at_last_step else "",
+        "knee_title": knee_text(results, knee) if knee else "",
+    }
+    if point is None:
+        return row
+    return {
+        **row,
+        "capacity": figure(_rps(point), point.flags, hide),
+        "step": results.step_text(point.users),
+        "offered": fmt.rps(c.offered_rps),
+        "achieved_share": fmt.pct(c.throughput / c.offered_rps) if c.throughput and c.offered_rps else "",
+        "p99": fmt.ms(point.p99),
+        "interval": _interval(point.throughput),
+    }
+
+
 def _performance(
     results: Results, workload: str, hide: frozenset[str], objective: Objective
 ) -> dict[str, Any]:
@@ -140,19 +174,23 @@ def _performance(
         for users in results.users:
             point = results.point(workload, mode, users)
             if point is None:
-                figures.append({"text": "not measured", "sub": "", "flags": []})
+                figures.append({"text": "not measured", "sub": "", "title": "", "flags": []})
             elif not point.ok:
-                figures.append({"text": "failed", "sub": "; ".join(point.failed_reasons), "flags": []})
+                figures.append(
+                    {"text": "failed", "sub": "; ".join(point.failed_reasons), "title": "", "flags": []}
+                )
             else:
                 figures.append(
                     {
                         **figure(_rps(point), point.flags, hide),
                         "sub": f"p99 {fmt.ms(point.p99)} ms" + ("" if objective.met_by(point) else " ✗"),
+                        "title": fmt.spread(point.throughput),
                     }
                 )
         rows.append({"mode": mode, "figures": figures})
     return {
         "workload": workload,
+        "capacity": [_capacity_row(c, results, hide) for c in capacities(results, workload, objective)],
         "charts": [
             throughput_chart(results, workload, hide),
             latency_chart(results, workload, hide, objective),
@@ -238,7 +276,7 @@ def _warnings(results: Results, hide: frozenset[str]) -> dict[str, Any]:
     ]
     for k in KINDS:
         items = [
-            {"where": f"{p.mode} x {p.workload} x {p.users} users", "message": f.message}
+            {"where": f"{p.mode} x {p.workload} x {results.step_text(p.users)}", "message": f.message}
             for p in points
             for f in p.flags
             if f.code == k.code
@@ -253,7 +291,7 @@ def _warnings(results: Results, hide: frozenset[str]) -> dict[str, Any]:
         )
     failed = [
         {
-            "where": f"{c.mode} x {c.workload} x {c.users} users, trial {c.trial}",
+            "where": f"{c.mode} x {c.workload} x {results.step_text(c.users)}, trial {c.trial}",
             "reason": c.reason or "no reason recorded",
         }
         for c in results.run.cells
@@ -264,7 +302,7 @@ def _warnings(results: Results, hide: frozenset[str]) -> dict[str, Any]:
         "groups": groups,
         "failed": failed,
         "missing_modes": results.missing_modes(),
-        "missing_cells": [f"{m} x {w} x {u} users, trial {t}" for m, w, u, t in missing],
+        "missing_cells": [f"{m} x {w} x {results.step_text(u)}, trial {t}" for m, w, u, t in missing],
         "total": sum(len(g["entries"]) for g in groups)
         + len(failed)
         + len(missing)
@@ -312,6 +350,9 @@ def build_context(results: Results, objective: Objective, title: str | None = No
         "machine": machine or "not recorded",
         "objective": objective.describe(),
         "users": list(results.users),
+        "steps": [results.step_text(u) for u in results.users],
+        "step_label": results.step_label,
+        "open_loop": results.open_loop,
         "counts": {
             "modes": len(results.modes),
             "workloads": len(results.workloads),
@@ -323,7 +364,7 @@ def build_context(results: Results, objective: Objective, title: str | None = No
             for c in sorted(hide)
         ],
         "flag_kinds": [{"letter": k.letter, "title": k.title, "meaning": k.meaning} for k in KINDS],
-        "verdicts": [_verdict(v, hide, objective) for v in verdicts(results, objective)],
+        "verdicts": [_verdict(v, results, hide, objective) for v in verdicts(results, objective)],
         "concurrency": concurrency,
         "io_missing": not io_workloads,
         "performance": performance,
@@ -337,6 +378,7 @@ def build_context(results: Results, objective: Objective, title: str | None = No
             "plan_warnings": [str(w) for w in plan.get("warnings") or []],
             "applied": _applied_plan(results),
             "matrix": matrix_rows(run),
+            "calibration": calibration_rows(run.calibration),
             "mix": mix_rows(results.workloads),
             "derived": list(DERIVED),
         },

@@ -1,5 +1,6 @@
 """The run's environment in rows a reader can scan: collected metadata, CPU plan, matrix, timings,
-and per mode its command, tunables and image. Whatever the run recorded is shown, known or not.
+the load generator's calibration, and per mode its command, tunables and image. Whatever the run
+recorded is shown, known or not.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 
 from servingmatrix.errors import SpecError
 from servingmatrix.modes import resolve_mode
+from servingmatrix.report import fmt
 from servingmatrix.report.runs import Run
 from servingmatrix.workloads import MIX, resolve_workload
 
@@ -82,11 +84,20 @@ def matrix_rows(run: Run) -> list[Row]:
         ("description", str(matrix.get("description") or "—")),
         ("modes", _text(matrix.get("modes"))),
         ("workloads", _text(matrix.get("workloads"))),
-        ("users", _text(matrix.get("users"))),
+        *_steps_rows(run),
         ("measured per step", f"{matrix.get('duration_s', '—')} s"),
         ("warm-up per step (discarded)", f"{matrix.get('warmup_s', '—')} s"),
         ("trials", str(matrix.get("trials", "—"))),
         ("server CPUs", str(matrix.get("server_cpus", "—"))),
+        *(
+            (label, _text(matrix[key]))
+            for key, label in (
+                ("server_memory", "server memory limit"),
+                ("loadgen_processes", "load generator processes"),
+                ("request_timeout_s", "request timeout, s"),
+            )
+            if matrix.get(key) is not None
+        ),
         ("started", str(run.meta.get("started_at") or "—")),
         ("finished", str(run.meta.get("finished_at") or "not finished (interrupted, or still running)")),
     ]
@@ -103,6 +114,78 @@ def matrix_rows(run: Run) -> list[Row]:
             if isinstance(timings.get(key), int | float)
         ]
         rows.append((f"time over {timings.get('sessions', '?')} sessions", ", ".join(parts)))
+    return rows
+
+
+def _steps_rows(run: Run) -> list[Row]:
+    if run.open_loop:
+        return [
+            ("load", "open loop: each step offers a rate of requests, whatever the answers' latency"),
+            ("offered req/s per step", _text(run.arrival_rates)),
+        ]
+    return [("users", _text(run.matrix.get("users")))]
+
+
+#: What set the calibration's limit, in words (the runner's ``limited_by``).
+LIMITED_BY = {
+    "generator": "the load generator: it used at least 90% of its CPU quota, so this is the most it sends",
+    "server": "the target, not the generator: the generator's own most is higher, so it is not used as "
+    "a ceiling",
+    "neither": "neither side's CPU reached 90%: the limit lies outside both (the kernel's loopback, "
+    "likely); still the most this generator sent",
+}
+#: Calibration keys shown in their own rows (or folded into another's); others follow by name.
+_CALIBRATION_KEYS = {
+    "max_rps",
+    "limited_by",
+    "loadgen_cpu_pct",
+    "loadgen_cpu_quota_pct",
+    "server_cpu_pct",
+    "processes",
+    "users",
+    "duration_s",
+    "target",
+    "failures",
+    "p99_ms",
+}
+_NO_CALIBRATION = "generator-bound is judged by the generator's CPU share alone"
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def calibration_rows(calibration: dict[str, Any] | None) -> list[Row]:
+    """The load generator's calibration from run.json: its figures, the error that stopped it, or
+    that the run has none (older runs)."""
+    if calibration is None:
+        return [("calibration", f"not recorded (a run from before the calibration); {_NO_CALIBRATION}")]
+    if "error" in calibration:
+        return [("calibration", f"failed: {calibration['error']}; {_NO_CALIBRATION}")]
+    c = calibration
+    quota = _number(c.get("loadgen_cpu_quota_pct"))
+    loadgen = _number(c.get("loadgen_cpu_pct"))
+    server = _number(c.get("server_cpu_pct"))
+    duration = _number(c.get("duration_s"))
+    rows: list[Row] = [
+        ("most the generator sent", f"{fmt.rps(_number(c.get('max_rps')))} req/s"),
+        ("limited by", LIMITED_BY.get(str(c.get("limited_by")), _text(c.get("limited_by")))),
+        (
+            "generator CPU",
+            f"{fmt.num(loadgen)}%" + (f" of its {fmt.num(quota)}% quota" if quota is not None else ""),
+        ),
+        ("target CPU", "not measured" if server is None else f"{fmt.num(server)}%"),
+        (
+            "load",
+            f"{_text(c.get('processes'))} process(es), {_text(c.get('users'))} users"
+            + (f", {duration:g} s measured" if duration is not None else ""),
+        ),
+    ]
+    if c.get("target"):
+        rows.append(("against", _text(c["target"])))
+    if c.get("failures") is not None or c.get("p99_ms") is not None:
+        rows.append(("failures, p99", f"{_text(c.get('failures'))}, {fmt.ms(_number(c.get('p99_ms')))} ms"))
+    rows += [(key, _text(value)) for key, value in sorted(c.items()) if key not in _CALIBRATION_KEYS]
     return rows
 
 

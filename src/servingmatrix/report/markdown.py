@@ -1,7 +1,8 @@
 """The Markdown export: the verdict, tables and static SVG charts, ready to paste into a post.
 
 Every flagged figure carries its flags' letters in brackets (``1,154 [S]``); the letters are
-explained under the tables, and flags every figure shares are named once at the top.
+explained under the tables, and flags every figure shares are named once at the top. Each workload
+opens with its capacity table: per mode, the most served within the objective and the knee.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servingmatrix.report import fmt
+from servingmatrix.report.capacity import Capacity, capacities, series_knee
 from servingmatrix.report.charts import colours
 from servingmatrix.report.context import run_wide_codes
-from servingmatrix.report.environment import cpu_plan_rows
+from servingmatrix.report.environment import calibration_rows, cpu_plan_rows
 from servingmatrix.report.flags import KINDS, Flag, kind
 from servingmatrix.report.methodology import DERIVED
 from servingmatrix.report.output import write_text_atomic
@@ -91,8 +93,37 @@ def _lines(results: Results, workload: str, value: str, hide: frozenset[str]) ->
                 y = est.median if est else None
             flags = "".join(f.letter for f in p.flags if f.code not in hide) if p else ""
             points.append((float(users), y, flags))
-        lines.append(Line(mode, palette[mode], tuple(points)))
+        found = series_knee(results.series(workload, mode)) if value == "throughput" else None
+        lines.append(Line(mode, palette[mode], tuple(points), float(found.step) if found else None))
     return lines
+
+
+def _capacity(results: Results, items: list[Capacity], hide: frozenset[str]) -> list[str]:
+    """Per mode: the most served within the objective, where, how sure, and the knee."""
+    header = ["mode", "capacity req/s", f"at {results.step_label}", "p99 ms", "95% interval", "knee"]
+    if results.open_loop:
+        header = ["mode", "achieved req/s", "offered req/s", "p99 ms", "95% interval", "knee"]
+    rows = []
+    for c in items:
+        knee = c.knee
+        knee_cell = fmt.DASH
+        if knee is not None:
+            knee_cell = f"{results.step_text(knee.step)}, {fmt.rps(knee.throughput)} req/s"
+            if knee.at_last_step:
+                knee_cell += " (last step: may still rise)"
+        p = c.point
+        if p is None:
+            rows.append([f"`{c.mode}`", f"none within the objective: {c.why_not}", "", "", "", knee_cell])
+            continue
+        est = p.throughput
+        interval = (
+            f"{fmt.rps(est.ci_low)} to {fmt.rps(est.ci_high)}"
+            if est and est.ci_low is not None and est.ci_high is not None
+            else "single trial"
+        )
+        where = fmt.rps(c.offered_rps) if results.open_loop else str(p.users)
+        rows.append([f"`{c.mode}`", _figure(p, hide), where, fmt.ms(p.p99), interval, knee_cell])
+    return _table(header, rows, {1, 2, 3})
 
 
 def render_markdown(results: Results, objective: Objective, charts_dir: str) -> Publication:
@@ -113,7 +144,8 @@ def render_markdown(results: Results, objective: Objective, charts_dir: str) -> 
     )
     out += [
         f"{len(results.modes)} modes x {len(results.workloads)} workloads x "
-        f"users {', '.join(map(str, results.users))}, "
+        f"{results.step_label} {', '.join(map(str, results.users))}"
+        f"{' (open loop)' if results.open_loop else ''}, "
         f"{run.matrix.get('trials', 1)} trial(s) of {run.matrix.get('duration_s', '?')} s after "
         f"{run.matrix.get('warmup_s', '?')} s of warm-up; {machine or 'machine not recorded'}; "
         f"started {run.meta.get('started_at', '?')}.",
@@ -146,14 +178,16 @@ def render_markdown(results: Results, objective: Objective, charts_dir: str) -> 
             ]
         )
     out += _table(
-        ["workload", "most served", "req/s", "at users", "p99 ms", "margin", "how sure"], rows, {2, 3, 4}
+        ["workload", "most served", "req/s", f"at {results.step_label}", "p99 ms", "margin", "how sure"],
+        rows,
+        {2, 3, 4},
     )
     out.append("")
     checks = concurrency_checks(results)
     for workload in sorted({c.workload for c in checks}):
         out += [f"### Concurrency on `{workload}`: achieved against the folk claim", ""]
         out += _table(
-            ["mode", "folk claim", "promised", "users", "achieved", "the claim"],
+            ["mode", "folk claim", "promised", results.step_label, "achieved", "the claim"],
             [
                 [
                     f"`{c.mode}`",
@@ -172,21 +206,29 @@ def render_markdown(results: Results, objective: Objective, charts_dir: str) -> 
 
     images: dict[str, str] = {}
     for workload in results.workloads:
-        out += [f"## {workload}", ""]
+        out += [f"## {workload}", "", "### Capacity", ""]
+        out += _capacity(results, capacities(results, workload, objective), hide)
+        out += [
+            "",
+            f"Capacity: the most served with {objective.describe()}, the median of the trials at that "
+            "step, with the bootstrap 95% interval of the median. Knee: the first step reaching 90% of "
+            "the mode's highest throughput; past it, more load only adds latency.",
+            "",
+        ]
         slug = _slug(workload)
         throughput = _lines(results, workload, "throughput", hide)
         images[f"throughput-{slug}.svg"] = line_chart(
-            f"Throughput vs users: {workload}",
-            "concurrent users",
+            f"Throughput vs {results.step_label}: {workload}",
+            results.step_axis,
             "requests per second",
             [float(u) for u in results.users],
             throughput,
-            notes=_notes(throughput, hide),
+            notes=(*_notes(throughput, hide), "A ring marks each mode's knee."),
         )
         p99 = _lines(results, workload, "p99", hide)
         images[f"p99-{slug}.svg"] = line_chart(
-            f"p99 latency vs users: {workload}",
-            "concurrent users",
+            f"p99 latency vs {results.step_label}: {workload}",
+            results.step_axis,
             "p99 latency, ms (log scale)",
             [float(u) for u in results.users],
             p99,
@@ -195,12 +237,12 @@ def render_markdown(results: Results, objective: Objective, charts_dir: str) -> 
             notes=_notes(p99, hide),
         )
         out += [
-            f"![Throughput vs users: {_alt(workload)}]({charts_dir}/throughput-{slug}.svg)",
+            f"![Throughput vs {results.step_label}: {_alt(workload)}]({charts_dir}/throughput-{slug}.svg)",
             "",
-            f"![p99 latency vs users: {_alt(workload)}]({charts_dir}/p99-{slug}.svg)",
+            f"![p99 latency vs {results.step_label}: {_alt(workload)}]({charts_dir}/p99-{slug}.svg)",
             "",
         ]
-        header = ["mode", *(f"{u} user{'' if u == 1 else 's'}: req/s (p99 ms)" for u in results.users)]
+        header = ["mode", *(f"{results.step_text(u)}: req/s (p99 ms)" for u in results.users)]
         table_rows = []
         for mode in results.modes_of(workload):
             cells = []
@@ -214,7 +256,7 @@ def render_markdown(results: Results, objective: Objective, charts_dir: str) -> 
     out += [
         "## Cost",
         "",
-        "Each mode at its best user level meeting the objective (or its highest served level).",
+        "Each mode at its best step meeting the objective (or its highest served step).",
         "",
     ]
     cost_rows = []
@@ -238,7 +280,16 @@ def render_markdown(results: Results, objective: Objective, charts_dir: str) -> 
                 ]
             )
     out += _table(
-        ["workload", "mode", "users", "req/s", "server CPU", "req per CPU-second", "memory", "per worker"],
+        [
+            "workload",
+            "mode",
+            results.step_label,
+            "req/s",
+            "server CPU",
+            "req per CPU-second",
+            "memory",
+            "per worker",
+        ],
         cost_rows,
         {2, 3, 4, 5, 6, 7},
     )
@@ -250,7 +301,7 @@ def render_markdown(results: Results, objective: Objective, charts_dir: str) -> 
         if k.code in hide:
             continue
         items = [
-            f"- `{p.mode}` x `{p.workload}` x {p.users} users: {f.message}"
+            f"- `{p.mode}` x `{p.workload}` x {results.step_text(p.users)}: {f.message}"
             for p in results.points.values()
             for f in p.flags
             if f.code == k.code
@@ -263,7 +314,8 @@ def render_markdown(results: Results, objective: Objective, charts_dir: str) -> 
         flagged = True
         out += ["**Failed cells**", ""]
         out += [
-            f"- `{c.mode}` x `{c.workload}` x {c.users} users, trial {c.trial}: {c.reason}" for c in failed
+            f"- `{c.mode}` x `{c.workload}` x {results.step_text(c.users)}, trial {c.trial}: {c.reason}"
+            for c in failed
         ]
         out.append("")
     if not flagged:
@@ -277,6 +329,9 @@ def render_markdown(results: Results, objective: Objective, charts_dir: str) -> 
         f"- Machine: {machine or 'not recorded'}; Docker {meta.get('docker_version', '?')}, cgroup "
         f"v{meta.get('cgroup_version', '?')}, {meta.get('storage_driver', '?')}.",
         f"- CPU plan: {plan or 'not recorded'}.",
+        "- Load generator calibration: "
+        + "; ".join(f"{label}: {value}" for label, value in calibration_rows(run.calibration))
+        + ".",
         f"- Harness: servingmatrix {meta.get('harness_version', '?')} at {meta.get('git_commit', '?')}.",
         "",
     ]

@@ -1,6 +1,7 @@
 """Static line charts as SVG, for the Markdown export: no browser and no plotting library needed.
 
-Each flagged point is drawn hollow with its flags' letters beside it, as in the interactive report.
+Each flagged point is drawn hollow with its flags' letters beside it, as in the interactive report;
+a line's knee, when it has one, is ringed.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class Line:
     colour: str
     #: (x, y or None for a gap, flag letters) per x.
     points: tuple[tuple[float, float | None, str], ...]
+    #: The x of the point to ring as the line's knee (the step past which more load only adds latency).
+    knee: float | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,19 @@ def _series(line: Line, px: Scale, py: Scale, log_y: bool) -> list[str]:
         cx, cy = px(x), py(y)
         fill = "white" if flags else line.colour
         out.append(el("circle", cx=cx, cy=cy, r=4, fill=fill, stroke=line.colour, stroke_width=2))
+        if line.knee == x:
+            out.append(
+                el(
+                    "circle",
+                    cx=cx,
+                    cy=cy,
+                    r=9,
+                    fill="none",
+                    stroke=line.colour,
+                    stroke_width=1.5,
+                    **{"class": "knee"},
+                )
+            )
         if flags:
             out.append(
                 el("text", flags, x=cx + 6, y=cy - 6, fill=line.colour, font_size=11, font_weight="bold")

@@ -1,0 +1,104 @@
+"""Small run folders written on the spot, with figures chosen so the report's answers are known:
+closed or open loop, any number of trials, any warnings, a calibration or none."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from servingmatrix.results import CellKey, RunFolder
+
+SYNC = "gunicorn-sync[workers=3]"
+GEVENT = "gunicorn-gevent[workers=1,connections=1000]"
+CALIBRATION = {
+    "max_rps": 4321.5,
+    "loadgen_cpu_pct": 97.2,
+    "loadgen_cpu_quota_pct": 100.0,
+    "server_cpu_pct": 41.0,
+    "processes": 1,
+    "users": 64,
+    "duration_s": 6.0,
+    "limited_by": "generator",
+    "target": "upstream /delay?ms=0 on the server's cores",
+}
+
+
+def warning(code: str, message: str = "") -> dict[str, str]:
+    return {"code": code, "message": message or code}
+
+
+def cell(
+    rps: float,
+    p99: float = 10.0,
+    warnings: Iterable[dict[str, str]] = (),
+    offered: float | None = None,
+    generator_bound: bool | None = None,
+    failures: int = 0,
+) -> dict[str, Any]:
+    """A measured cell as the runner writes it (schema 2), with the figures that matter here."""
+    requests = round(rps * 10) + failures
+    loadgen: dict[str, Any] = {"cpu_pct": 40.0, "cpu_quota_pct": 100.0, "saturated": False}
+    if generator_bound is not None:
+        loadgen["generator_bound"] = generator_bound
+    return {
+        "status": "ok",
+        "reason": None,
+        "requests": requests,
+        "failures": failures,
+        "error_rate": failures / requests if requests else 0.0,
+        "throughput_rps": rps,
+        "latency_ms": {"mean": p99 / 3, "p50": p99 / 4, "p90": p99 / 2, "p95": p99 / 1.5, "p99": p99},
+        "server": {"cpu_pct": 80.0, "mem_mb": 100.0, "throttled_s": 0.0, "processes": [{"rss_mb": 30.0}]},
+        "loadgen": loadgen,
+        "effective_concurrency": 2.0,
+        "promised_concurrency": 3,
+        "offered_rps": offered,
+        "warnings": list(warnings),
+    }
+
+
+def write_run(
+    root: Path,
+    cells: dict[tuple[str, str, int, int], dict[str, Any]],
+    steps: list[int],
+    open_loop: bool = False,
+    trials: int = 1,
+    calibration: dict[str, Any] | None = None,
+) -> Path:
+    """A run folder holding ``cells`` by (mode, workload, step, trial); an open-loop run's steps are
+    its arrival rates, and its matrix keeps the default users as the runner writes them."""
+    folder = RunFolder(root)
+    modes = sorted({m.split("[")[0] for m, _, _, _ in cells})
+    workloads = sorted({w for _, w, _, _ in cells})
+    matrix = {
+        "name": root.name,
+        "description": "a run written by a unit test",
+        "modes": modes,
+        "workloads": workloads,
+        "users": [1, 16, 64] if open_loop else steps,
+        "arrival_rates": steps if open_loop else None,
+        "duration_s": 10.0,
+        "warmup_s": 2.0,
+        "trials": trials,
+        "server_cpus": 1,
+    }
+    meta: dict[str, Any] = {"matrix": matrix, "metadata": {"cpu_count": 2}}
+    if calibration is not None:
+        meta["calibration"] = calibration
+    folder.write_run(meta)
+    for (mode, workload, step, trial), data in cells.items():
+        folder.write_cell(CellKey(mode, workload, step, trial), data)
+    return root
+
+
+def write_schema_1_cell(root: Path, mode: str, workload: str, step: int, trial: int, rps: float) -> Path:
+    """A cell as schema 1 wrote it: no generator_bound, no offered_rps; ``saturated`` alone."""
+    data = cell(rps, warnings=[warning("loadgen-saturated", "the load generator used 95%")])
+    data["loadgen"] = {"cpu_pct": 95.0, "cpu_quota_pct": 100.0, "saturated": True}
+    del data["offered_rps"]
+    key = CellKey(mode, workload, step, trial)
+    path = RunFolder(root).cell_path(key)
+    path.write_text(json.dumps({"schema": 1, **key.as_dict(), **data}))
+    return path

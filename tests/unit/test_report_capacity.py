@@ -1,0 +1,184 @@
+"""Capacity, knee, outlier trials, generator-bound figures, open-loop runs and the calibration, in the
+report's context, its page and the Markdown export, from runs whose answers are known."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from servingmatrix.export import export_markdown
+from servingmatrix.report.capacity import capacities
+from servingmatrix.report.context import build_context
+from servingmatrix.report.environment import calibration_rows
+from servingmatrix.report.html import render
+from servingmatrix.report.points import Results, aggregate
+from servingmatrix.report.runs import load_run
+from servingmatrix.report.verdict import Objective
+from tests.unit.synthetic_runs import CALIBRATION, GEVENT, SYNC, cell, warning, write_run
+
+JSON = "json"
+BOUND = "the load generator set the pace (it used 95% of its 100% CPU): the throughput is a lower bound"
+
+
+def closed_cells() -> dict[tuple[str, str, int, int], dict[str, Any]]:
+    """gunicorn-sync: 100, 700, 760 req/s at 1, 8, 64 users, its third trial at 8 users far off, and
+    generator-bound at 64; gevent: faster, but p99 above the objective at every step."""
+    cells = {}
+    for trial, delta in ((1, -1.0), (2, 0.0), (3, 1.0)):
+        cells[(SYNC, JSON, 1, trial)] = cell(100 + delta, p99=5.0)
+        cells[(SYNC, JSON, 8, trial)] = cell(900.0 if trial == 3 else 700 + delta, p99=10.0)
+        cells[(SYNC, JSON, 64, trial)] = cell(
+            760 + delta, p99=80.0, warnings=[warning("generator-bound", BOUND)], generator_bound=True
+        )
+        for step, rps, p99 in ((1, 200.0, 600.0), (8, 900.0, 700.0), (64, 950.0, 900.0)):
+            cells[(GEVENT, JSON, step, trial)] = cell(rps + delta, p99=p99)
+    return cells
+
+
+@pytest.fixture
+def closed(tmp_path: Path) -> Path:
+    return write_run(tmp_path / "closed", closed_cells(), [1, 8, 64], trials=3, calibration=CALIBRATION)
+
+
+@pytest.fixture
+def open_loop(tmp_path: Path) -> Path:
+    cells = {}
+    for rate, achieved, p99 in ((100, 100.0, 5.0), (200, 198.0, 20.0), (400, 205.0, 900.0)):
+        cells[(SYNC, JSON, rate, 1)] = cell(achieved, p99=p99, offered=float(rate))
+    return write_run(tmp_path / "open", cells, [100, 200, 400], open_loop=True, calibration={"error": "boom"})
+
+
+def results(root: Path) -> Results:
+    return aggregate(load_run(root))
+
+
+def charts(html: str) -> dict[str, dict[str, Any]]:
+    blocks = re.findall(r'<script type="application/json" data-chart="([^"]+)">(.*?)</script>', html, re.S)
+    return {chart_id: json.loads(text) for chart_id, text in blocks}
+
+
+def test_capacity_is_the_best_point_within_the_objective_and_the_knee_where_growth_stops(
+    closed: Path,
+) -> None:
+    res = results(closed)
+    by_mode = {c.mode: c for c in capacities(res, JSON, Objective())}
+    sync = by_mode[SYNC]
+    assert sync.point is not None and sync.point.users == 64 and sync.throughput == 760.0
+    assert sync.point.throughput is not None
+    assert (sync.point.throughput.ci_low, sync.point.throughput.ci_high) == (759.0, 761.0)
+    # 700 at 8 users is 92% of the peak of 760: the knee.
+    assert sync.knee is not None and sync.knee.step == 8 and not sync.knee.at_last_step
+    gevent = by_mode[GEVENT]
+    assert gevent.point is None and gevent.why_not is not None
+    assert "p99 above 500 ms at every step" in gevent.why_not
+    assert gevent.knee is not None and gevent.knee.step == 8
+    # A looser objective lets gevent qualify, at its highest step.
+    loose = {c.mode: c for c in capacities(res, JSON, Objective(p99_ms=1000.0))}
+    best = loose[GEVENT].point
+    assert best is not None and best.users == 64
+
+
+def test_the_capacity_table_and_the_knee_on_the_page(closed: Path) -> None:
+    res = results(closed)
+    context = build_context(res, Objective())
+    rows = {r["mode"]: r for r in context["performance"][0]["capacity"]}
+    sync = rows[SYNC]
+    assert sync["capacity"]["text"] == "760" and [b["letter"] for b in sync["capacity"]["flags"]] == ["G"]
+    assert (sync["step"], sync["p99"], sync["interval"]) == ("64 users", "80.0", "759 to 761")
+    assert (sync["knee"], sync["knee_rps"], sync["knee_note"]) == ("8 users", "700", "")
+    assert "92% of its peak of 760 at 64 users" in sync["knee_title"]
+    assert not rows[GEVENT]["met"] and rows[GEVENT]["knee"] == "8 users"
+    html = render("report.html.j2", context)
+    assert 'class="capacity-table" data-workload="json"' in html
+    assert "none within the objective: p99 above 500 ms at every step" in html
+    throughput = charts(html)["throughput-json"]
+    (knees,) = [t for t in throughput["data"] if t["name"].startswith("knee")]
+    assert (knees["x"], knees["y"]) == ([8, 8], [700.0, 900.0])
+    assert "A ring marks each mode" in html
+
+
+def test_an_outlier_trial_is_flagged_and_does_not_move_the_median(closed: Path) -> None:
+    res = results(closed)
+    point = res.point(JSON, SYNC, 8)
+    assert point is not None and point.throughput is not None
+    assert point.throughput.median == 700.0
+    assert {"outlier-trial", "high-variance"} <= point.codes
+    (flag,) = [f for f in point.flags if f.code == "outlier-trial"]
+    assert flag.letter == "O" and "trial 3 at 900 req/s" in flag.message
+    steady = res.point(JSON, SYNC, 1)
+    assert steady is not None and "outlier-trial" not in steady.codes
+    html = render("report.html.j2", build_context(res, Objective()))
+    assert "outlier trial" in html and "noisy: CV above 10%" in html
+
+
+def test_generator_bound_figures_carry_g(closed: Path, tmp_path: Path) -> None:
+    res = results(closed)
+    point = res.point(JSON, SYNC, 64)
+    assert point is not None and [f.letter for f in point.flags] == ["G"]
+    assert point.cells[0].generator_bound is True
+    export_markdown(closed, tmp_path / "m.md")
+    text = (tmp_path / "m.md").read_text()
+    assert "| `gunicorn-sync[workers=3]` | 760 [G] | 64 | 80.0 | 759 to 761 | 8 users, 700 req/s |" in text
+    assert "**[G] generator-bound**" in text and "**[O] outlier trial**" in text
+    svg = (tmp_path / "m-charts" / "throughput-json.svg").read_text()
+    assert svg.count('class="knee"') == 2
+
+
+def test_a_closed_loop_run_labels_its_steps_as_users(closed: Path) -> None:
+    res = results(closed)
+    assert not res.open_loop and res.step_label == "users"
+    assert res.step_text(1) == "1 user" and res.step_text(64) == "64 users"
+    figure = charts(render("report.html.j2", build_context(res, Objective())))["throughput-json"]
+    assert figure["layout"]["xaxis"]["title"]["text"] == "concurrent users"
+
+
+def test_an_open_loop_run_labels_its_steps_as_offered_rates(open_loop: Path, tmp_path: Path) -> None:
+    res = results(open_loop)
+    # The matrix's users are the runner's defaults; the steps are the arrival rates.
+    assert res.open_loop and res.users == (100, 200, 400)
+    assert res.step_label == "offered req/s" and res.step_text(200) == "200 offered req/s"
+    context = build_context(res, Objective())
+    assert context["steps"] == ["100 offered req/s", "200 offered req/s", "400 offered req/s"]
+    (row,) = context["performance"][0]["capacity"]
+    assert (row["capacity"]["text"], row["offered"], row["achieved_share"]) == ("198", "200", "99%")
+    assert row["knee"] == "200 offered req/s"
+    html = render("report.html.j2", context)
+    assert '<th class="num">achieved req/s</th><th class="num">offered req/s</th>' in html
+    assert '<th class="num">100 offered req/s</th>' in html and "1 user" not in html
+    figure = charts(html)["throughput-json"]
+    assert figure["layout"]["xaxis"]["title"]["text"] == "offered requests per second"
+    assert any(t["name"].startswith("offered") for t in figure["data"])
+    export_markdown(open_loop, tmp_path / "m.md")
+    text = (tmp_path / "m.md").read_text()
+    assert "offered req/s 100, 200, 400 (open loop)" in text
+    assert "| mode | achieved req/s | offered req/s | p99 ms | 95% interval | knee |" in text
+    assert (
+        "| `gunicorn-sync[workers=3]` | 198 | 200 | 20.0 | single trial | 200 offered req/s, 198 req/s |"
+        in text
+    )
+    assert "| mode | 100 offered req/s: req/s (p99 ms) |" in text
+
+
+def test_the_calibration_is_shown_whatever_the_run_holds(
+    closed: Path, open_loop: Path, tmp_path: Path
+) -> None:
+    rows = dict(calibration_rows(CALIBRATION))
+    assert rows["most the generator sent"] == "4,322 req/s"
+    assert rows["limited by"].startswith("the load generator: it used at least 90%")
+    assert rows["generator CPU"] == "97% of its 100% quota" and rows["target CPU"] == "41%"
+    assert rows["load"] == "1 process(es), 64 users, 6 s measured"
+    assert dict(calibration_rows({"error": "boom"}))["calibration"].startswith("failed: boom")
+    assert dict(calibration_rows(None))["calibration"].startswith("not recorded")
+    extra = dict(calibration_rows({**CALIBRATION, "server_cpu_pct": None, "novel": 3}))
+    assert extra["target CPU"] == "not measured" and extra["novel"] == "3"
+    for root, says in ((closed, "4,322 req/s"), (open_loop, "failed: boom")):
+        html = render("report.html.j2", build_context(results(root), Objective()))
+        section = html[html.index('id="environment"') :]
+        assert "Load generator calibration" in section and says in section
+        export_markdown(root, tmp_path / f"{root.name}.md")
+        markdown = (tmp_path / f"{root.name}.md").read_text()
+        assert "- Load generator calibration: " in markdown and says in markdown
