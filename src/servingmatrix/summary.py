@@ -1,55 +1,82 @@
-"""A plain-text summary of a run: throughput per mode and user level, with every flag beside its figure."""
+"""A plain-text summary of a run: throughput per mode and step, with every flag beside its figure."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from statistics import median
 from typing import Any
 
 from servingmatrix.report.flags import kind
+from servingmatrix.report.stats import estimate
 from servingmatrix.results import RunFolder
 
 #: The flags shown beside a figure, lettered as in the report; cores-shared is noted once instead.
-FLAGS = {code: kind(code).letter for code in ("loadgen-saturated", "cpu-throttled", "errors", "machine-busy")}
+FLAGS = {
+    code: kind(code).letter
+    for code in ("generator-bound", "loadgen-saturated", "cpu-throttled", "errors", "machine-busy")
+}
+#: The trials disagree (CV above 10%): computed here, as the report does.
+NOISY = "high-variance"
+#: Flags counted on the last line: the two that say a figure may not be the server's own
+#: (``loadgen-saturated`` is what results before ``generator-bound`` carry).
+COUNTED = {"generator-bound": "generator-bound", "loadgen-saturated": "generator-bound", NOISY: NOISY}
 
 
 def summarize(folder: RunFolder) -> str:
     run = folder.read_run()
-    users = run["matrix"]["users"]
+    matrix = run["matrix"]
+    rates = matrix.get("arrival_rates")
+    steps = rates if isinstance(rates, list) and rates else matrix["users"]
     cells = folder.read_cells()
     grid: dict[tuple[str, str], dict[int, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for cell in cells:
         grid[(cell["workload"], cell["mode"])][cell["users"]].append(cell)
+    legend = {**FLAGS, "noisy": kind(NOISY).letter}
+    what = "offered req/s" if steps is rates else "users"
     lines = [
-        f"throughput, requests/s (median of trials); flags: {', '.join(f'{v}={k}' for k, v in FLAGS.items())}"
+        f"throughput, requests/s (median of trials) by {what}; "
+        f"flags: {', '.join(f'{v}={k}' for k, v in legend.items())}"
     ]
     width = max((len(mode) for _, mode in grid), default=10)
+    counts: dict[str, set[tuple[str, str, int]]] = defaultdict(set)
+    figures = 0
     for workload in sorted({w for w, _ in grid}):
         lines.append("")
         lines.append(f"{workload}")
-        lines.append("  " + "mode".ljust(width) + "".join(f"{u:>14}" for u in users))
-        for (w, mode), by_users in sorted(grid.items()):
+        lines.append("  " + "mode".ljust(width) + "".join(f"{u:>14}" for u in steps))
+        for (w, mode), by_step in sorted(grid.items()):
             if w != workload:
                 continue
             row = "  " + mode.ljust(width)
-            for u in users:
-                row += f"{_figure(by_users.get(u, [])):>14}"
+            for u in steps:
+                text, codes = _figure(by_step.get(u, []))
+                row += f"{text:>14}"
+                figures += text not in ("-", "failed")
+                for code in codes & set(COUNTED):
+                    counts[COUNTED[code]].add((workload, mode, u))
             lines.append(row)
     notes = sorted(
         {w["message"] for c in cells for w in c.get("warnings") or [] if w["code"] == "cores-shared"}
     )
     lines += ["", *(f"note: {n}" for n in notes)]
+    if figures:
+        lines.append(
+            f"flagged: {len(counts['generator-bound'])} generator-bound (G or S), "
+            f"{len(counts[NOISY])} noisy (V) of {figures} figures"
+        )
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _figure(cells: list[dict[str, Any]]) -> str:
+def _figure(cells: list[dict[str, Any]]) -> tuple[str, set[str]]:
+    """The median throughput of a cell's trials with its flags' letters, and the flags' codes."""
     if not cells:
-        return "-"
+        return "-", set()
     ok = [c for c in cells if c.get("status") == "ok"]
     if not ok:
-        return "failed"
-    value = median(float(c["throughput_rps"]) for c in ok)
-    flags = "".join(
-        sorted({FLAGS[w["code"]] for c in ok for w in c.get("warnings") or [] if w["code"] in FLAGS})
-    )
-    return f"{value:,.0f}{'' if not flags else ' ' + flags}"
+        return "failed", set()
+    est = estimate(float(c["throughput_rps"]) for c in ok)
+    codes = {w["code"] for c in ok for w in c.get("warnings") or [] if w["code"] in FLAGS}
+    if est is not None and est.noisy:
+        codes.add(NOISY)
+    letters = "".join(sorted(kind(code).letter for code in codes))
+    value = est.median if est else 0.0
+    return f"{value:,.0f}{'' if not letters else ' ' + letters}", codes

@@ -13,6 +13,7 @@ from servingmatrix.errors import UserError
 from servingmatrix.export import COLUMNS, export_csv, export_json
 from servingmatrix.results import SCHEMA_VERSION, CellKey, RunFolder, read_json, write_json_atomic
 from servingmatrix.summary import summarize
+from tests.unit.synthetic_runs import SYNC, cell, write_run, write_schema_1_cell
 
 REQUIRED = (
     "mode",
@@ -145,3 +146,57 @@ def test_summary_shows_flags_beside_figures(run: RunFolder) -> None:
     text = summarize(run)
     assert "2,500 S" in text
     assert "failed" in text
+
+
+def test_cell_figures_repeat_on_each_trial_row_with_the_outlier_marked(tmp_path: Path) -> None:
+    cells = {(SYNC, "json", 8, t): cell(rps) for t, rps in ((1, 699.0), (2, 700.0), (3, 900.0))}
+    cells[(SYNC, "json", 8, 4)] = {"status": "failed", "reason": "not ready", "warnings": []}
+    cells[(SYNC, "json", 1, 1)] = cell(100.0)
+    rows = list(csv.DictReader(io.StringIO(export_csv(RunFolder(write_run(tmp_path / "r", cells, [1, 8]))))))
+    by_trial = {r["trial"]: r for r in rows if r["users"] == "8"}
+    for row in by_trial.values():
+        assert row["cell_trials"] == "3" and row["cell_throughput_median"] == "700"
+        assert (row["cell_throughput_ci_low"], row["cell_throughput_ci_high"]) == ("699", "900")
+        assert row["cell_throughput_cv"] == "0.151057" and row["noisy"] == "true"
+    assert [by_trial[t]["outlier_trial"] for t in "1234"] == ["false", "false", "true", ""]
+    # One trial: no spread, so no CV, interval, noise or outliers to speak of.
+    (single,) = [r for r in rows if r["users"] == "1"]
+    assert single["cell_trials"] == "1" and single["cell_throughput_median"] == "100"
+    for column in ("cell_throughput_cv", "cell_throughput_ci_low", "noisy", "outlier_trial"):
+        assert single[column] == "", column
+
+
+def test_generator_bound_and_offered_rate_columns_with_an_old_cell(tmp_path: Path) -> None:
+    cells = {
+        (SYNC, "json", 100, 1): cell(99.0, offered=100.0, generator_bound=False),
+        (SYNC, "json", 200, 1): cell(150.0, offered=200.0, generator_bound=True),
+    }
+    root = write_run(tmp_path / "open", cells, [100, 200], open_loop=True)
+    rows = {r["users"]: r for r in csv.DictReader(io.StringIO(export_csv(RunFolder(root))))}
+    assert (rows["100"]["generator_bound"], rows["100"]["offered_rps"]) == ("false", "100")
+    assert (rows["200"]["generator_bound"], rows["200"]["offered_rps"]) == ("true", "200")
+    # A schema-1 cell has neither figure: generator_bound falls back to saturated, no offered rate.
+    closed = write_run(tmp_path / "closed", {(SYNC, "json", 1, 1): cell(50.0)}, [1])
+    write_schema_1_cell(closed, SYNC, "json", 16, 1, 400.0)
+    old = {r["users"]: r for r in csv.DictReader(io.StringIO(export_csv(RunFolder(closed))))}
+    assert old["16"]["generator_bound"] == "true" and old["16"]["loadgen_saturated"] == "true"
+    assert old["16"]["offered_rps"] == "" and old["16"]["cell_throughput_median"] == "400"
+    assert old["16"]["warnings"] == "loadgen-saturated"
+    assert old["1"]["generator_bound"] == "false" and old["1"]["offered_rps"] == ""
+    document = json.loads(export_json(RunFolder(closed)))
+    assert document["schema"] == 2 and document["rows"][0]["offered_rps"] is None
+
+
+def test_summary_counts_generator_bound_and_noisy_figures(tmp_path: Path) -> None:
+    bound = [{"code": "generator-bound", "message": "lower bound"}]
+    cells = {
+        (SYNC, "json", 1, 1): cell(100.0, warnings=bound),
+        (SYNC, "json", 1, 2): cell(100.0, warnings=bound),
+        (SYNC, "json", 8, 1): cell(500.0),
+        (SYNC, "json", 8, 2): cell(800.0),
+    }
+    text = summarize(RunFolder(write_run(tmp_path / "r", cells, [1, 8], trials=2)))
+    assert "100 G" in text and "650 V" in text
+    assert text.rstrip().endswith("flagged: 1 generator-bound (G or S), 1 noisy (V) of 2 figures")
+    rates = {(SYNC, "json", 100, 1): cell(99.0, offered=100.0)}
+    assert "by offered req/s" in summarize(RunFolder(write_run(tmp_path / "o", rates, [100], open_loop=True)))
