@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SM := $(BIN)/servingmatrix
 PROFILE ?= default
 
-.PHONY: matrix images test unit lint venv clean lock generate tools
+.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom soak
 
 # The virtual environment is rebuilt when pyproject.toml changes.
 $(BIN)/servingmatrix: pyproject.toml
@@ -49,3 +49,13 @@ generate: $(SM)
 
 clean: $(SM)
 	$(SM) clean
+
+# The load generator's headroom: one cell, three trials, with one and with two load processes.
+HEADROOM := --modes 'gunicorn-sync[workers=1]' --workloads json --users 16,64 --duration 20s --warmup 5s --trials 3 --force
+bench-headroom: images
+	$(SM) run $(HEADROOM) --loadgen-processes 1 --out reports/bench/headroom-p1
+	$(SM) run $(HEADROOM) --loadgen-processes 2 --out reports/bench/headroom-p2
+
+# The quick profile three times back to back in one process: memory per run, wall time, and nothing left.
+soak: images
+	$(BIN)/python bench/soak.py --profile quick --runs 3

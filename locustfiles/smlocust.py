@@ -261,6 +261,9 @@ def _on_request(
 
 
 def _on_test_stop(environment: Environment, **_: Any) -> None:
+    if SETTINGS.open_loop:
+        # Requests still in flight end (answered or timed out) before the samples are written.
+        _InFlight.pool.join(timeout=SETTINGS.timeout_s + 1.0)
     _Recorder.flush(environment)
 
 

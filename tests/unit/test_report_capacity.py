@@ -17,7 +17,7 @@ from servingmatrix.report.environment import calibration_rows
 from servingmatrix.report.html import render
 from servingmatrix.report.points import Results, aggregate
 from servingmatrix.report.runs import load_run
-from servingmatrix.report.verdict import Objective
+from servingmatrix.report.verdict import Objective, concurrency_checks
 from tests.unit.synthetic_runs import CALIBRATION, GEVENT, SYNC, cell, warning, write_run
 
 JSON = "json"
@@ -182,3 +182,22 @@ def test_the_calibration_is_shown_whatever_the_run_holds(
         export_markdown(root, tmp_path / f"{root.name}.md")
         markdown = (tmp_path / f"{root.name}.md").read_text()
         assert "- Load generator calibration: " in markdown and says in markdown
+
+
+def test_an_open_loop_io_claim_is_held_to_the_requests_the_rate_keeps_in_flight(tmp_path: Path) -> None:
+    io = "io[ms=100]"
+    cells = {}
+    for rate in (100, 400):
+        data = cell(rate * 0.995, p99=120.0, offered=float(rate))
+        data["effective_concurrency"] = rate * 0.995 * 0.1
+        data["effective_concurrency_basis"] = "io sleep"
+        data["promised_concurrency"] = 1000
+        cells[(GEVENT, io, rate, 1)] = data
+    res = results(write_run(tmp_path / "open-io", cells, [100, 400], open_loop=True))
+    (check,) = concurrency_checks(res)
+    # 400 req/s of 100 ms requests keep 40 in flight: the claim of 1000 is held to 40.
+    assert check.users == 400 and check.offered == 40 and check.expected == 40
+    assert (
+        check.judgement
+        == "holds up to the 40 requests in flight at 400 req/s (the claim of 1000 is untested)"
+    )

@@ -505,18 +505,18 @@ def memory_chart(results: Results) -> Chart:
 
 
 def concurrency_chart(checks: list[ConcurrencyCheck], workload: str) -> Chart:
-    """Achieved concurrency beside the promise, capped by the users offered (so both fit one scale)."""
+    """Achieved concurrency beside the promise, capped by the load offered (so both fit one scale)."""
     rows = [c for c in checks if c.workload == workload]
     modes = [c.mode for c in rows]
     hovers = [
-        f"<b>{c.mode}</b><br>{fmt.num(c.effective, 1)} requests in flight at {c.users} users; claim: "
+        f"<b>{c.mode}</b><br>{fmt.num(c.effective, 1)} requests in flight at {c.load}; claim: "
         f"{c.claim} (promised {'unbounded' if c.promised is None else c.promised})<br>{c.judgement}"
         for c in rows
     ]
     data = [
         _bars("achieved (Little's law)", modes, [c.effective for c in rows], hovers, "#54a24b"),
         _bars(
-            "promised, capped at the users offered",
+            "promised, capped at the load offered",
             modes,
             [float(c.expected) for c in rows],
             hovers,
@@ -526,8 +526,9 @@ def concurrency_chart(checks: list[ConcurrencyCheck], workload: str) -> Chart:
     return Chart(
         _chart_id("concurrency", workload),
         f"Concurrency achieved vs promised: {workload}",
-        "Achieved: throughput x the sleep each request takes, at the highest user level served. "
-        "Promised: what the folk claim says, never more than the users offered.",
+        "Achieved: throughput x the sleep each request takes, at the highest step served. "
+        "Promised: what the folk claim says, never more than the load offered (the users, or in an "
+        "open loop the offered rate x the sleep).",
         {"data": data, "layout": _bar_layout(len(rows), "requests served at once")},
         sum(1 for c in rows if c.effective is not None),
     )

@@ -69,8 +69,8 @@ DERIVED: tuple[tuple[str, str], ...] = (
     (
         "promised concurrency",
         "what the mode's folk claim says it serves at once, from its tunables (empty: unbounded); the claim "
-        "holds when the effective concurrency is within 10% of the promise, or of the users offered when "
-        "they are fewer",
+        "holds when the effective concurrency is within 10% of the promise, or of the load offered when it "
+        "is less: the users, or in an open loop the offered rate x the time each request takes",
     ),
     ("requests per CPU-second", "throughput / (server CPU % / 100), the CPU read from the server's cgroup"),
     (

@@ -116,7 +116,7 @@ def verdicts(results: Results, objective: Objective) -> list[Verdict]:
 
 @dataclass(frozen=True)
 class ConcurrencyCheck:
-    """A mode's effective concurrency on an ``io`` workload at its highest measured user level."""
+    """A mode's effective concurrency on an ``io`` workload at its highest measured step."""
 
     workload: str
     mode: str
@@ -125,6 +125,7 @@ class ConcurrencyCheck:
 
     @property
     def users(self) -> int:
+        """The step: users (closed loop), or requests per second offered (open loop)."""
         return self.point.users
 
     @property
@@ -136,9 +137,28 @@ class ConcurrencyCheck:
         return self.point.promised_concurrency
 
     @property
+    def offered(self) -> int:
+        """The most requests the load could have in flight: the users, in a closed loop; in an open
+        loop, the offered rate x the time each request takes (Little's law, that time being the
+        effective concurrency's own basis: effective / throughput)."""
+        p = self.point
+        if p.offered_rps is None:
+            return self.users
+        if p.effective_concurrency and p.throughput and p.throughput.median > 0:
+            return max(1, round(p.offered_rps * p.effective_concurrency / p.throughput.median))
+        return self.users
+
+    @property
+    def load(self) -> str:
+        """The load offered, in words: "64 users", or "40 requests in flight at 400 req/s"."""
+        if self.point.offered_rps is None:
+            return f"{self.users} users"
+        return f"{self.offered} requests in flight at {self.users:,} req/s"
+
+    @property
     def expected(self) -> int:
-        """What the claim predicts with this many users: the promise, but never more than the users."""
-        return self.users if self.promised is None else min(self.promised, self.users)
+        """What the claim predicts under this load: the promise, but never more than the load offers."""
+        return self.offered if self.promised is None else min(self.promised, self.offered)
 
     @property
     def judgement(self) -> str:
@@ -149,11 +169,10 @@ class ConcurrencyCheck:
             return "exceeds the claim"
         if effective >= self.expected * (1 - CLAIM_TOLERANCE):
             if self.promised is None:
-                return f"holds: all {self.users} users served at once, no limit reached"
-            if self.promised > self.users:
-                return (
-                    f"holds up to the {self.users} users offered (the claim of {self.promised} is untested)"
-                )
+                return f"holds: all {self.load} served at once, no limit reached"
+            if self.promised > self.offered:
+                offered = f"{self.load} offered" if self.point.offered_rps is None else self.load
+                return f"holds up to the {offered} (the claim of {self.promised} is untested)"
             return "holds"
         return f"falls short: {effective:.1f} of the {self.expected} expected"
 
@@ -170,7 +189,7 @@ def _claim(mode: str) -> str:
 
 
 def concurrency_checks(results: Results) -> list[ConcurrencyCheck]:
-    """For each ``io`` workload, each mode at the highest user level it served."""
+    """For each ``io`` workload, each mode at the highest step it served."""
     checks: list[ConcurrencyCheck] = []
     for workload in results.workloads:
         if workload.split("[", 1)[0] != "io":
