@@ -519,6 +519,9 @@ class Runner:
         reasons = []
         if saturated and loadgen is not None:
             reasons.append(f"it used {loadgen.cpu_pct:.0f}% of its {loadgen_quota:.0f}% CPU")
+        if loadgen is not None and loadgen.throttled_s > THROTTLE_SHARE * stats.seconds:
+            span = f"{loadgen.throttled_s:.1f} s of {stats.seconds:.0f} s"
+            reasons.append(f"its CPU quota held it back for {span}")
         if at_ceiling and self.ceiling is not None:
             reasons.append(
                 f"it sent {sent_rps:,.0f} req/s, {sent_rps / self.ceiling:.0%} of the {self.ceiling:,.0f} "

@@ -59,8 +59,8 @@ def test_a_slow_server_is_not_flagged_and_the_calibration_is_recorded(
     assert calibration["loadgen_cpu_pct"] > 0
     (cell,) = folder.read_cells()
     assert cell["status"] == "ok"
-    # One sync worker sleeping 200 ms a request serves about 5 a second, whatever the users.
-    assert cell["throughput_rps"] == pytest.approx(5.0, rel=0.2)
+    # One sync worker sleeping 200 ms a request serves at most 5 a second, whatever the users.
+    assert 2.0 < cell["throughput_rps"] <= 5.5
     assert cell["loadgen"]["generator_bound"] is False
     assert cell["loadgen"]["calibrated_max_rps"] == pytest.approx(calibration["max_rps"])
     assert "generator-bound" not in {w["code"] for w in cell["warnings"]}
