@@ -18,6 +18,7 @@ from servingmatrix.compare import compare_runs
 from servingmatrix.paths import project_root
 from servingmatrix.report import write_report
 from servingmatrix.report.compare_page import write_compare
+from tests.unit.synthetic_runs import SYNC, cell, closed_cells, write_run
 
 RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -92,6 +93,19 @@ def test_a_report_draws_every_chart_without_errors(browser: str, tmp_path: Path,
     workloads = {"good": 2, "partial": 2, "recorded": 1}[run]
     assert parsed.tables["verdict-table"] >= workloads * 2  # a header and at least one mode each
     assert parsed.tables["throughput-table"] > 0 and parsed.tables["cells-table"] > 0
+
+
+def test_three_trials_and_an_open_loop_run_draw_without_errors(browser: str, tmp_path: Path) -> None:
+    """Knee rings, bootstrap bars, outlier and generator-bound flags; and the offered-rate axis."""
+    closed = write_run(tmp_path / "closed", closed_cells(), [1, 8, 64], trials=3)
+    rates = {
+        (SYNC, "json", rate, 1): cell(achieved, p99=p99, offered=float(rate))
+        for rate, achieved, p99 in ((100, 100.0, 5.0), (200, 198.0, 20.0), (400, 205.0, 900.0))
+    }
+    open_loop = write_run(tmp_path / "open", rates, [100, 200, 400], open_loop=True)
+    for run in (closed, open_loop):
+        parsed = opened(browser, write_report(run, tmp_path / f"{run.name}.html").path)
+        assert parsed.tables["capacity-table"] > 0
 
 
 def test_a_comparison_of_two_machines_draws_without_errors(browser: str, tmp_path: Path) -> None:

@@ -18,25 +18,9 @@ from servingmatrix.report.html import render
 from servingmatrix.report.points import Results, aggregate
 from servingmatrix.report.runs import load_run
 from servingmatrix.report.verdict import Objective, concurrency_checks
-from tests.unit.synthetic_runs import CALIBRATION, GEVENT, SYNC, cell, warning, write_run
+from tests.unit.synthetic_runs import CALIBRATION, GEVENT, SYNC, cell, closed_cells, write_run
 
 JSON = "json"
-BOUND = "the load generator set the pace (it used 95% of its 100% CPU): the throughput is a lower bound"
-
-
-def closed_cells() -> dict[tuple[str, str, int, int], dict[str, Any]]:
-    """gunicorn-sync: 100, 700, 760 req/s at 1, 8, 64 users, its third trial at 8 users far off, and
-    generator-bound at 64; gevent: faster, but p99 above the objective at every step."""
-    cells = {}
-    for trial, delta in ((1, -1.0), (2, 0.0), (3, 1.0)):
-        cells[(SYNC, JSON, 1, trial)] = cell(100 + delta, p99=5.0)
-        cells[(SYNC, JSON, 8, trial)] = cell(900.0 if trial == 3 else 700 + delta, p99=10.0)
-        cells[(SYNC, JSON, 64, trial)] = cell(
-            760 + delta, p99=80.0, warnings=[warning("generator-bound", BOUND)], generator_bound=True
-        )
-        for step, rps, p99 in ((1, 200.0, 600.0), (8, 900.0, 700.0), (64, 950.0, 900.0)):
-            cells[(GEVENT, JSON, step, trial)] = cell(rps + delta, p99=p99)
-    return cells
 
 
 @pytest.fixture
