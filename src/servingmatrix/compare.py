@@ -19,8 +19,9 @@ from servingmatrix.report.runs import Run, load_run
 from servingmatrix.report.stats import Change, relative_change
 
 DEFAULT_THRESHOLD = 0.05
-#: Matrix settings that change what a figure means: compared as the machine's metadata is.
-METHOD_KEYS = ("duration_s", "warmup_s", "server_cpus")
+#: Matrix settings that change what a figure means: compared as the machine's metadata is (a step
+#: of an open-loop run is an offered rate, not a number of users).
+METHOD_KEYS = ("duration_s", "warmup_s", "server_cpus", "arrival_rates")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from servingmatrix.compare import _worse, compare_runs, terminal_table
 from servingmatrix.errors import UserError
 from servingmatrix.report.compare_page import write_compare
 from servingmatrix.report.stats import Change
+from tests.unit.synthetic_runs import SYNC, cell, write_run
 
 RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
 GTHREAD = "gunicorn-gthread[workers=2,threads=4]"
@@ -156,3 +157,14 @@ def test_baseline_commands(store: Path, tmp_path: Path, capsys: pytest.CaptureFi
     shutil.copytree(RUNS / "other-machine", run)
     assert main(["compare", "home", str(run), "--fail-on-regression"]) == 1
     assert (run / "compare.html").exists()
+
+
+def test_an_open_loop_run_against_a_closed_loop_one_is_a_difference(tmp_path: Path) -> None:
+    closed = write_run(tmp_path / "closed", {(SYNC, "json", 100, 1): cell(90.0)}, [100])
+    rates = {(SYNC, "json", 100, 1): cell(99.0, offered=100.0)}
+    open_loop = write_run(tmp_path / "open", rates, [100], open_loop=True)
+    comparison = compare_runs(closed, open_loop)
+    assert any(d.startswith("matrix arrival_rates: None vs [100]") for d in comparison.differences)
+    page, _, _ = write_compare(comparison, tmp_path / "compare.html")
+    html = page.read_text()
+    assert '<th class="num">offered req/s</th>' in html and "offered requests per second" in html

@@ -45,7 +45,7 @@ def _row(c: CellChange, hide: frozenset[str]) -> dict[str, Any]:
 
 
 def _change_chart(comparison: Comparison, workload: str, which: str) -> Chart:
-    """Each mode's change by user level, ± its 95% interval, over the threshold band."""
+    """Each mode's change by step, ± its 95% interval, over the threshold band."""
     modes = [m for m in comparison.run.modes + comparison.baseline.modes if m]
     palette = colours(tuple(dict.fromkeys(modes)))
     users = tuple(sorted({c.users for c in comparison.changes if c.workload == workload}))
@@ -61,7 +61,8 @@ def _change_chart(comparison: Comparison, workload: str, which: str) -> Chart:
             ys.append(None if change is None else 100 * change.relative)
             errors.append(None if change is None or change.uncertainty is None else 100 * change.uncertainty)
             hovers.append(
-                f"<b>{mode}</b><br>{u} users: {which} {fmt.change(change)}" + (f"<br>{c.status}" if c else "")
+                f"<b>{mode}</b><br>{comparison.run.step_text(u)}: {which} {fmt.change(change)}"
+                + (f"<br>{c.status}" if c else "")
             )
             drawn += change is not None
         data.append(
@@ -80,7 +81,7 @@ def _change_chart(comparison: Comparison, workload: str, which: str) -> Chart:
         )
     band = 100 * comparison.threshold
     layout = {
-        "xaxis": _users_axis(users),
+        "xaxis": _users_axis(users, comparison.run.step_axis),
         "yaxis": {"title": {"text": f"{which} change, %"}, "zeroline": True, "range": _range(data, band)},
         "height": 340,
         "margin": {"l": 70, "r": 20, "t": 20, "b": 50},
@@ -147,10 +148,11 @@ def build_compare_context(comparison: Comparison) -> dict[str, Any]:
         "baseline": {"name": b.name, "dir": str(b.root), "started": str(b.meta.get("started_at") or "—")},
         "run": {"name": r.name, "dir": str(r.root), "started": str(r.meta.get("started_at") or "—")},
         "threshold": f"{comparison.threshold:.0%}",
+        "step_label": comparison.run.step_label,
         "differences": list(comparison.differences),
         "missing": comparison.missing,
         "regressions": [
-            f"{c.mode} x {c.workload} x {c.users} users: {'; '.join(c.problems)}"
+            f"{c.mode} x {c.workload} x {comparison.run.step_text(c.users)}: {'; '.join(c.problems)}"
             for c in comparison.regressions
         ],
         "cells": len(comparison.changes),
