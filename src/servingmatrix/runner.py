@@ -447,12 +447,16 @@ class Runner:
         timings.measured_s = sum(s.end - s.measure_from for s in output.steps)
         return Swarm(output, server_exit, drive.sampler, drive.applied)
 
+    def _label(self, session: Session, step: int) -> str:
+        load = f"{step} req/s offered" if self.matrix.open_loop else f"{step} users"
+        return f"{session.mode.spec} x {session.workload.spec} @ {load}"
+
     def _fail_session(self, session: Session, reason: str, progress: Progress, planned_s: float) -> None:
         progress.line(f"  failed: {session.mode.spec} x {session.workload.spec}: {reason}")
         for users in session.users:
             self.folder.write_cell(session.key(users), {"status": "failed", "reason": reason, "warnings": []})
             progress.cell_done(
-                f"{session.mode.spec} x {session.workload.spec} @ {users}",
+                self._label(session, users),
                 None,
                 planned_s / len(session.users),
             )
@@ -474,7 +478,7 @@ class Runner:
         for users in session.users:
             step = by_users.get(users)
             key = session.key(users)
-            label = f"{session.mode.spec} x {session.workload.spec} @ {users}"
+            label = self._label(session, users)
             if step is None:
                 self.folder.write_cell(
                     key, {"status": "failed", "reason": "the load generator never reached this step"}
