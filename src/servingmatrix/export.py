@@ -81,9 +81,9 @@ COLUMN_DOCS = {
     "throttled_s": "seconds the server was held back by its CPU quota during the window",
     "loadgen_cpu_pct": "load generator CPU over the window, % of one core",
     "loadgen_saturated": "the generator used >= 90% of its CPU quota: throughput is a lower bound",
-    "generator_bound": "the generator, not the server, set the pace (>= 90% of its CPU quota, or of the "
-    "calibrated most it sends): throughput is a lower bound; in results before schema 2, "
-    "`loadgen_saturated`",
+    "generator_bound": "the generator, not the server, set the pace (>= 90% of its CPU quota, throttled "
+    "by it over 5% of the window, or >= 90% of the calibrated most it sends): throughput is a lower "
+    "bound; in results before schema 2, `loadgen_saturated`",
     "offered_rps": "open-loop runs: the requests per second the step offered (empty in a closed loop)",
     "effective_concurrency": "requests in flight on average: throughput x sleep (io) or x mean latency",
     "promised_concurrency": "what the folk claim says this configuration serves at once (empty: unbounded)",
@@ -99,7 +99,8 @@ COLUMN_DOCS = {
     "cell_throughput_ci_high": "the same interval's high end (with 2 to 5 trials, the highest trial)",
     "noisy": "`cell_throughput_cv` is above 10% (empty for one trial)",
     "outlier_trial": "this trial's throughput is an outlier among the cell's by median/MAD (modified "
-    "z-score above 3.5; empty with fewer than 3 trials or for a failed trial)",
+    "z-score above 3.5, and more than 2% from the median; empty with fewer than 3 trials or for a failed "
+    "trial)",
 }
 
 

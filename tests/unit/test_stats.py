@@ -139,3 +139,10 @@ def test_the_knee_skips_failed_steps_and_needs_a_positive_throughput() -> None:
     # A throughput that falls past its peak: the knee is still the first step near the peak.
     falling = knee([(1, 200.0, 5.0), (8, 1000.0, 9.0), (64, 600.0, 900.0)])
     assert falling is not None and falling.step == 8 and not falling.at_last_step
+
+
+def test_a_difference_within_two_percent_of_the_median_is_never_an_outlier() -> None:
+    # Very consistent trials: 1003 scores 0.6745 x 3 / 0.1 = 20, but it is 0.3% away from the median.
+    assert outlier_indices([1000.0, 1000.1, 999.9, 1000.0, 1003.0]) == ()
+    # The same shape 5% away is one.
+    assert outlier_indices([1000.0, 1000.1, 999.9, 1000.0, 1050.0]) == (4,)

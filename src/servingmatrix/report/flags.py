@@ -24,8 +24,9 @@ KINDS: tuple[FlagKind, ...] = (
         "generator-bound",
         "G",
         "generator-bound",
-        "the load generator, not the server, set the pace: by its CPU share of its quota or by reaching "
-        "the throughput the calibration found to be its maximum; the throughput is a lower bound",
+        "the load generator, not the server, set the pace: it used 90% of its CPU quota, was throttled by "
+        "it, or reached 90% of the throughput the calibration found to be its maximum; the throughput is "
+        "a lower bound",
     ),
     FlagKind(
         "loadgen-saturated",
@@ -51,8 +52,8 @@ KINDS: tuple[FlagKind, ...] = (
         "outlier-trial",
         "O",
         "outlier trial",
-        "a trial's throughput is an outlier by median/MAD (modified z-score above 3.5); the figure is the "
-        "median, so it is not moved by it, but look at why",
+        "a trial's throughput is an outlier by median/MAD (modified z-score above 3.5, and more than 2% "
+        "from the median); the figure is the median, so it is not moved by it, but look at why",
     ),
     FlagKind(
         "failed-trials",

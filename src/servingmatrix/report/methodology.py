@@ -31,11 +31,12 @@ DERIVED: tuple[tuple[str, str], ...] = (
         "with 3 trials or more, a trial whose modified z-score 0.6745 x (x - median) / MAD is above 3.5 "
         "in size (Iglewicz and Hoaglin; MAD is the median of the absolute deviations from the median); "
         "when MAD is 0, (x - median) / (1.253314 x the mean absolute deviation) instead, and no outlier "
-        "when every trial is the same",
+        "when every trial is the same; a trial within 2% of the median is never one",
     ),
     (
         "generator-bound",
-        "the load generator used at least 90% of its CPU quota, or sent at least 90% of the most the "
+        "the load generator used at least 90% of its CPU quota, was throttled by it for more than 5% of "
+        "the window, or sent at least 90% of the most the "
         "calibration found it can send (the calibration: one closed-loop session against the upstream's "
         "trivial endpoint before the matrix)",
     ),

@@ -31,6 +31,9 @@ HIGH_CV = 0.10
 CONFIDENCE = 0.95
 #: Iglewicz and Hoaglin: a modified z-score above 3.5 marks an outlier.
 OUTLIER_Z = 3.5
+#: ...and only if it is more than 2% away from the median: very consistent trials would otherwise
+#: make a difference too small to matter look odd.
+OUTLIER_MIN_SHARE = 0.02
 #: 0.6745 x (x - median) / MAD is a z-score for normal data (MAD x 1.4826 estimates the sigma).
 MAD_Z = 0.6745
 #: When MAD is 0, the mean absolute deviation x 1.253314 estimates the sigma instead.
@@ -163,11 +166,15 @@ def modified_z_scores(values: Sequence[float]) -> tuple[float, ...] | None:
 
 
 def outlier_indices(values: Sequence[float]) -> tuple[int, ...]:
-    """Positions of the values whose modified z-score is above 3.5 in size; none below three values."""
+    """Positions of the values whose modified z-score is above 3.5 in size and which are more than 2%
+    away from the median; none below three values."""
     scores = modified_z_scores(values)
     if scores is None:
         return ()
-    return tuple(i for i, z in enumerate(scores) if abs(z) > OUTLIER_Z)
+    floor = OUTLIER_MIN_SHARE * abs(median(values))
+    return tuple(
+        i for i, z in enumerate(scores) if abs(z) > OUTLIER_Z and abs(values[i] - median(values)) > floor
+    )
 
 
 @dataclass(frozen=True)
