@@ -18,7 +18,7 @@ from servingmatrix.report.html import render
 from servingmatrix.report.points import Results, aggregate
 from servingmatrix.report.runs import load_run
 from servingmatrix.report.verdict import Objective, concurrency_checks
-from tests.unit.synthetic_runs import CALIBRATION, GEVENT, SYNC, cell, closed_cells, write_run
+from tests.unit.synthetic_runs import CALIBRATION, GEVENT, SYNC, cell, closed_cells, warning, write_run
 
 JSON = "json"
 
@@ -185,3 +185,34 @@ def test_an_open_loop_io_claim_is_held_to_the_requests_the_rate_keeps_in_flight(
         check.judgement
         == "holds up to the 40 requests in flight at 400 req/s (the claim of 1000 is untested)"
     )
+
+
+def _short_io_run(tmp_path: Path, mode: str, cpu_pct: float, warnings: list[dict[str, str]]) -> Results:
+    """One io[ms=100] cell at 16 users serving 40 req/s: 4 requests at once, each taking 400 ms."""
+    data = cell(40.0, p99=600.0, warnings=warnings)
+    data["latency_ms"]["mean"] = 400.0
+    data["effective_concurrency"] = 4.0
+    data["promised_concurrency"] = 8
+    data["server"]["cpu_pct"] = cpu_pct
+    return results(
+        write_run(tmp_path / mode.replace("[", "-").rstrip("]"), {(mode, "io[ms=100]", 16, 1): data}, [16])
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "cpu_pct", "warnings", "cause"),
+    [
+        ("gunicorn-sync[workers=8]", 40.0, [], "no keep-alive: every request opens a new connection"),
+        ("gunicorn-gthread[workers=2,threads=4]", 40.0, [], "stay with the worker that accepted them"),
+        ("gunicorn-gthread[workers=1,threads=8]", 40.0, [], "requests queued for a free worker or thread"),
+        ("gunicorn-gthread[workers=2,threads=4]", 97.0, [], "the server's CPU was saturated (97%)"),
+        ("gunicorn-sync[workers=8]", 40.0, [warning("generator-bound")], "the load generator set the pace"),
+    ],
+)
+def test_a_concurrency_claim_that_falls_short_says_where_the_time_went(
+    tmp_path: Path, mode: str, cpu_pct: float, warnings: list[dict[str, str]], cause: str
+) -> None:
+    (check,) = concurrency_checks(_short_io_run(tmp_path, mode, cpu_pct, warnings))
+    assert check.judgement.startswith("falls short: 4.0 of the 8 expected; ")
+    assert "each request took 400 ms against the 100 ms sleep" in check.judgement
+    assert cause in check.judgement

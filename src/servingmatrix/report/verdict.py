@@ -5,6 +5,7 @@ how sure we are; and on ``io``, the concurrency each mode achieved against what 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import median
 
 from servingmatrix.errors import SpecError
 from servingmatrix.modes import get_mode
@@ -17,6 +18,21 @@ DEFAULT_SLO_P99_MS = 500.0
 MAX_ERROR_RATE = 0.01
 #: Effective concurrency within 10% of what was promised (or offered) counts as the claim holding.
 CLAIM_TOLERANCE = 0.10
+#: A server using this share of its CPU budget or more was CPU-bound.
+SATURATED_CPU_SHARE = 0.9
+
+
+def _sleep_ms(workload: str) -> float | None:
+    """The sleep of an ``io[ms=X]`` workload (X), or None for other workloads."""
+    try:
+        spec = parse_spec(workload)
+    except SpecError:
+        return None
+    if spec.name != "io":
+        return None
+    # Results name the full spec, so the sleep is always written out.
+    value = spec.as_dict().get("ms")
+    return float(value) if value is not None else None
 
 
 @dataclass(frozen=True)
@@ -122,6 +138,8 @@ class ConcurrencyCheck:
     mode: str
     point: Point
     claim: str
+    #: The server's CPU budget in cores, against which its CPU use is judged.
+    server_cpus: int = 1
 
     @property
     def users(self) -> int:
@@ -174,11 +192,49 @@ class ConcurrencyCheck:
                 offered = f"{self.load} offered" if self.point.offered_rps is None else self.load
                 return f"holds up to the {offered} (the claim of {self.promised} is untested)"
             return "holds"
-        return f"falls short: {effective:.1f} of the {self.expected} expected"
+        short = f"falls short: {effective:.1f} of the {self.expected} expected"
+        gap = self.gap
+        return f"{short}; {gap}" if gap else short
 
     @property
     def holds(self) -> bool:
         return self.judgement.startswith("holds")
+
+    @property
+    def gap(self) -> str | None:
+        """Where the missing concurrency went: the measured wait per request, and its likely cause."""
+        sleep_ms = _sleep_ms(self.workload)
+        means = [c.latency_ms.get("mean") for c in self.point.cells if c.ok]
+        kept = [m for m in means if m is not None]
+        if sleep_ms is None or not kept:
+            return None
+        mean_ms = median(kept)
+        waited = f"each request took {mean_ms:,.0f} ms against the {sleep_ms:g} ms sleep"
+        return f"{waited}; {self._cause()}"
+
+    def _cause(self) -> str:
+        point = self.point
+        if "generator-bound" in point.codes or "loadgen-saturated" in point.codes:
+            return "the load generator set the pace, not the server"
+        cpu = point.server_cpu_pct
+        if cpu is not None and cpu >= SATURATED_CPU_SHARE * 100.0 * self.server_cpus:
+            return f"the server's CPU was saturated ({cpu:.0f}%): the work around each sleep queued"
+        try:
+            spec = parse_spec(self.mode)
+            mode = get_mode(spec.name)
+        except SpecError:
+            return "requests queued for a free worker or thread"
+        if not mode.keeps_alive:
+            return (
+                "no keep-alive: every request opens a new connection, whose accept, set-up and close add "
+                "to its time and queue in the listen backlog"
+            )
+        if spec.name == "gunicorn-gthread" and int(spec.as_dict().get("workers", "1")) > 1:
+            return (
+                "keep-alive connections stay with the worker that accepted them: one worker's threads can "
+                "all be busy while another worker's idle"
+            )
+        return "requests queued for a free worker or thread"
 
 
 def _claim(mode: str) -> str:
@@ -197,5 +253,7 @@ def concurrency_checks(results: Results) -> list[ConcurrencyCheck]:
         for mode in results.modes_of(workload):
             served = [p for p in results.series(workload, mode) if p.ok]
             if served:
-                checks.append(ConcurrencyCheck(workload, mode, served[-1], _claim(mode)))
+                checks.append(
+                    ConcurrencyCheck(workload, mode, served[-1], _claim(mode), results.run.server_cpus)
+                )
     return checks
