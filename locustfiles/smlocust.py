@@ -12,12 +12,15 @@ import logging
 import os
 import signal
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import gevent  # type: ignore[import-untyped]  # gevent ships no type information
 import gevent.pool  # type: ignore[import-untyped]
+import geventhttpclient.client
+from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError, HTTPSocketPoolResponse
 from locust import FastHttpUser, LoadTestShape, constant, events
 from locust.env import Environment
 from locust.event import EventHook
@@ -104,6 +107,38 @@ def _senders(runner: object) -> int:
         options = runner.environment.parsed_options
         return max(1, int(getattr(options, "processes", 0) or 1))
     return 1
+
+
+class ClosedWithoutAnswer(HTTPParseError):
+    """The server closed a new connection without answering the request on it."""
+
+
+#: The sockets on which a response has begun: kept-alive connections, as opposed to new ones.
+_ANSWERED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+class _CountedResponse(HTTPSocketPoolResponse):
+    """A response whose connection closed before it began is a failure when the connection was new.
+
+    geventhttpclient resends a GET whose connection closes before any answer, silently. That is
+    right for a kept-alive connection the server closed while it was idle; but on a new connection
+    it is a server that dropped the request (a worker killed mid-request), and resending it would
+    record a success. Those requests fail here, and are counted.
+    """
+
+    def __init__(self, sock: Any, pool: Any, **kw: Any) -> None:
+        new = sock not in _ANSWERED
+        try:
+            super().__init__(sock, pool, **kw)
+        except HTTPConnectionClosed:
+            if new:
+                raise ClosedWithoutAnswer("the server closed the connection without answering") from None
+            raise
+        _ANSWERED.add(sock)
+
+
+# geventhttpclient's client builds every response through this module-level name.
+geventhttpclient.client.HTTPSocketPoolResponse = _CountedResponse
 
 
 class WorkloadUser(FastHttpUser):
