@@ -580,7 +580,7 @@ class Runner:
                 "mem_mb": server.mem_bytes_max / 2**20 if server else None,
                 "mem_mb_mean": server.mem_bytes_mean / 2**20 if server else None,
                 "processes": processes,
-                "exit": server_exit,
+                "exit": server_exit if died else None,
             },
             "loadgen": {
                 "cpu_pct": loadgen.cpu_pct if loadgen else None,
