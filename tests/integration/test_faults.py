@@ -25,7 +25,7 @@ def kill_during_second_step(docker: Docker, runner: Runner, done: threading.Even
         if schedules:
             try:
                 steps = json.loads(schedules[0].read_text())["steps"]
-            except (ValueError, KeyError):
+            except (OSError, ValueError, KeyError):
                 steps = []
             if len(steps) >= 2:
                 time.sleep(max(0.0, (steps[1]["measure_from"] + steps[1]["end"]) / 2 - time.time()))
@@ -46,7 +46,7 @@ def test_server_killed_mid_session_fails_later_cells_and_the_matrix_goes_on(
         warmup_s=1.0,
     ).check("test")
     folder = RunFolder(tmp_path / "run")
-    runner = Runner(docker, matrix, folder, lambda line: None)
+    runner = Runner(docker, matrix, folder, lambda line: None, calibrate=False)
     done = threading.Event()
     killer = threading.Thread(target=kill_during_second_step, args=(docker, runner, done), daemon=True)
     killer.start()
