@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--loadgen-processes",
         type=_positive_int,
-        help="Locust processes sending the load (its --processes), on the generator's cores (default: 1)",
+        help="Locust processes sending the load (its --processes) (default: one per core of the generator)",
     )
     run.add_argument(
         "--arrival-rate",

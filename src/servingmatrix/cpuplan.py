@@ -24,6 +24,8 @@ class CpuPlan:
     backing: Placement
     host_cores: int
     warnings: tuple[str, ...]
+    #: Locust processes sending the load: as asked, or one per core of the generator.
+    loadgen_processes: int = 1
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -31,12 +33,13 @@ class CpuPlan:
             "server": {"cpuset": self.server.cpuset, "cpus": self.server.cpus},
             "loadgen": {"cpuset": self.loadgen.cpuset, "cpus": self.loadgen.cpus},
             "backing": {"cpuset": self.backing.cpuset, "cpus": self.backing.cpus},
+            "loadgen_processes": self.loadgen_processes,
             "warnings": list(self.warnings),
         }
 
 
 def plan_cpus(
-    host_cores: list[int], server_cpus: int, server_memory: str = "2g", loadgen_processes: int = 1
+    host_cores: list[int], server_cpus: int, server_memory: str = "2g", loadgen_processes: int | None = None
 ) -> CpuPlan:
     """Split ``host_cores`` between the roles; refuse a server budget the machine cannot give."""
     if server_cpus >= len(host_cores):
@@ -58,9 +61,10 @@ def plan_cpus(
         # the generator is what most often runs out first.
         n_backing = max(1, len(rest) // 3)
         loadgen, backing = rest[: len(rest) - n_backing], rest[len(rest) - n_backing :]
-    if loadgen_processes > len(loadgen):
+    processes = loadgen_processes or len(loadgen)
+    if processes > len(loadgen):
         warnings.append(
-            f"load processes share cores: {loadgen_processes} load generator processes on "
+            f"load processes share cores: {processes} load generator processes on "
             f"{len(loadgen)} core(s) ({_cpuset(loadgen)}); more processes than cores add no CPU"
         )
     return CpuPlan(
@@ -69,4 +73,5 @@ def plan_cpus(
         backing=Placement(_cpuset(backing), float(len(backing)), memory="1g"),
         host_cores=len(host_cores),
         warnings=tuple(warnings),
+        loadgen_processes=processes,
     )

@@ -136,7 +136,8 @@ class Matrix:
     #: Open loop: each step offers this many requests per second, whatever the answers' latency.
     arrival_rates: tuple[int, ...] | None = None
     server_memory: str = "2g"
-    loadgen_processes: int = 1
+    #: Locust processes sending the load; None: one per core the CPU plan gives the generator.
+    loadgen_processes: int | None = None
     request_timeout_s: float = 30.0
 
     @property
@@ -225,8 +226,10 @@ def load_matrix(path: Path, name: str | None = None) -> Matrix:
             else None
         ),
         server_memory=parse_memory(f"{where}: server_memory", data.get("server_memory", "2g")),
-        loadgen_processes=_positive(
-            f"{where}: loadgen_processes", data.get("loadgen_processes", 1), MAX_LOADGEN_PROCESSES
+        loadgen_processes=(
+            _positive(f"{where}: loadgen_processes", data["loadgen_processes"], MAX_LOADGEN_PROCESSES)
+            if data.get("loadgen_processes") is not None
+            else None
         ),
         request_timeout_s=parse_duration(f"{where}: request_timeout", data.get("request_timeout", "30s")),
     )

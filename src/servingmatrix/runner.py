@@ -267,7 +267,7 @@ class Runner:
     def _calibrate(self, plan: CpuPlan) -> dict[str, Any]:
         """The most the load generator can send on its cores: against the upstream's trivial endpoint,
         the upstream on the server's cores (idle now), with the run's number of load processes."""
-        processes = self.matrix.loadgen_processes
+        processes = plan.loadgen_processes
         users = CALIBRATION_USERS * processes
         self.say(f"calibrating the load generator ({processes} process(es), {users} users) ...")
         stack = self.new_stack(self.docker, self.run_id, self.ports)
@@ -424,7 +424,7 @@ class Runner:
             duration_s=self.matrix.duration_s,
             out_dir=out_dir,
             placement=plan.loadgen,
-            processes=self.matrix.loadgen_processes,
+            processes=plan.loadgen_processes,
             request_timeout_s=self.matrix.request_timeout_s,
             open_loop=self.matrix.open_loop,
         )

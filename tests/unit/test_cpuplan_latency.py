@@ -64,3 +64,14 @@ def test_cgroup_window_interpolates_counters() -> None:
     assert usage.cpu_pct == pytest.approx(100.0)
     assert usage.throttled_s == pytest.approx(0.1)
     assert window_usage(samples[:1], 0.0, 1.0) is None
+
+
+def test_the_generator_gets_one_load_process_per_core_unless_told() -> None:
+    assert plan_cpus([0, 1], 1).loadgen_processes == 1
+    eight = plan_cpus(list(range(8)), 2)
+    # 6 cores left: 2 for the backing services, 4 for the generator, so 4 load processes.
+    assert eight.loadgen.cpuset == "2,3,4,5" and eight.loadgen_processes == 4
+    assert plan_cpus(list(range(8)), 2, loadgen_processes=2).loadgen_processes == 2
+    crowded = plan_cpus([0, 1], 1, loadgen_processes=3)
+    assert crowded.loadgen_processes == 3
+    assert any("3 load generator processes on 1 core(s)" in w for w in crowded.warnings)
