@@ -40,7 +40,11 @@ class Progress:
         self.stream.write(text + "\n")
         self.stream.flush()
 
-    def cell_done(self, label: str, throughput: float | None, planned_s: float) -> None:
+    def spend(self, planned_s: float) -> None:
+        """Count ``planned_s`` of the plan as done (a session, whose cells are then reported)."""
+        self.spent_planned_s += planned_s
+
+    def cell_done(self, label: str, throughput: float | None, planned_s: float = 0.0) -> None:
         self.done_cells += 1
         self.spent_planned_s += planned_s
         rate = f"{throughput:,.0f} req/s" if throughput is not None else "failed"

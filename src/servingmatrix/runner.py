@@ -453,13 +453,12 @@ class Runner:
 
     def _fail_session(self, session: Session, reason: str, progress: Progress, planned_s: float) -> None:
         progress.line(f"  failed: {session.mode.spec} x {session.workload.spec}: {reason}")
+        # The whole session's planned time is spent now: counting it cell by cell would make the ETA
+        # after a session's first cell take the whole session for one cell's worth.
+        progress.spend(planned_s)
         for users in session.users:
             self.folder.write_cell(session.key(users), {"status": "failed", "reason": reason, "warnings": []})
-            progress.cell_done(
-                self._label(session, users),
-                None,
-                planned_s / len(session.users),
-            )
+            progress.cell_done(self._label(session, users), None)
 
     def _record(
         self,
@@ -475,6 +474,7 @@ class Runner:
             self._fail_session(session, str(output), progress, planned_s)
             return
         by_users = {step.users: step for step in output.steps}
+        progress.spend(planned_s)
         for users in session.users:
             step = by_users.get(users)
             key = session.key(users)
@@ -483,14 +483,12 @@ class Runner:
                 self.folder.write_cell(
                     key, {"status": "failed", "reason": "the load generator never reached this step"}
                 )
-                progress.cell_done(label, None, planned_s / len(session.users))
+                progress.cell_done(label, None)
                 continue
             cell = self._cell(session, step, plan, output, swarm, timings)
             self.folder.write_cell(key, cell)
             ok = cell["status"] == "ok"
-            progress.cell_done(
-                label, cell.get("throughput_rps") if ok else None, planned_s / len(session.users)
-            )
+            progress.cell_done(label, cell.get("throughput_rps") if ok else None)
 
     def _cell(
         self,
