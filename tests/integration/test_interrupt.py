@@ -42,7 +42,14 @@ def start_run(out: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # As a run started in the foreground of a terminal: a shell starts background jobs (and CI
+        # runners may start their steps) with SIGINT ignored, which Python and so the run inherit.
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def owned_by(docker: Docker, pid: int) -> list[str]:
