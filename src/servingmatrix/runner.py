@@ -294,17 +294,21 @@ class Runner:
             )
             drive = self._drive(stack, args, target, out_dir, CALIBRATION_WARMUP_S + CALIBRATION_DURATION_S)
         finally:
-            self.docker.remove_containers([stack.name("loadgen")])
             stack.stop()
         if isinstance(drive.output, str):
-            return {"error": drive.output}
-        result = calibration_result(drive, plan, processes, users)
+            result: dict[str, Any] = {"error": drive.output}
+        else:
+            result = calibration_result(drive, plan, processes, users)
         if not self.keep_samples:
             shutil.rmtree(out_dir, ignore_errors=True)
-        if "max_rps" in result:
+        if "error" in result:
+            self.say(f"calibration failed: {result['error']}")
+        else:
+            cpu = result["loadgen_cpu_pct"]
+            used = f"CPU {cpu:.0f}%" if cpu is not None else "CPU not measured"
             self.say(
                 f"calibration: the load generator sent {result['max_rps']:,.0f} req/s at most "
-                f"(CPU {result['loadgen_cpu_pct']:.0f}%, limited by: {result['limited_by']})"
+                f"({used}, limited by: {result['limited_by']})"
             )
         return result
 
