@@ -383,7 +383,6 @@ class Runner:
             swarm = self._swarm(session, stack, plan, out_dir, timings)
         finally:
             torn = time.monotonic()
-            self.docker.remove_containers([stack.name("loadgen")])
             stack.stop()
             timings.teardown_s = time.monotonic() - torn
         self._record(session, plan, swarm, timings, progress, planned_s)
