@@ -389,55 +389,62 @@ def _log_range(results: Results, workload: str, also: float) -> list[float]:
     return [math.log10(low) - 0.15, math.log10(high) + 0.25]
 
 
-def error_chart(results: Results, workload: str, hide: frozenset[str]) -> Chart:
-    data, drawn = _lines(
-        results,
-        workload,
-        lambda p: 100 * p.error_rate if p.error_rate is not None else None,
-        lambda p: f"{fmt.pct(p.error_rate, 2)} of requests failed",
-        hide,
-    )
-    layout = _layout(results, "failed requests, %")
-    layout["height"] = 300
+def _metric_chart(
+    results: Results,
+    workload: str,
+    hide: frozenset[str],
+    *,
+    kind: str,
+    value: Callable[[Point], float | None],
+    hover: Callable[[Point], str],
+    y_title: str,
+    height: int,
+    title: str,
+    caption: str,
+) -> Chart:
+    """One line per mode of a figure against the step, with its caption: the plain charts' shared shape."""
+    data, drawn = _lines(results, workload, value, hover, hide)
+    layout = _layout(results, y_title)
+    layout["height"] = height
     _fit_legend(layout, len(data))
     return Chart(
-        _chart_id("errors", workload),
-        f"Error rate vs {results.step_label}: {workload}",
-        _caption(
-            "Failed requests (HTTP status ≥ 400, connection errors, timeouts) over all requests.",
-            hide,
-            results,
-            workload,
-        ),
+        _chart_id(kind, workload),
+        f"{title} vs {results.step_label}: {workload}",
+        _caption(caption, hide, results, workload),
         {"data": data, "layout": layout},
         drawn,
+    )
+
+
+def error_chart(results: Results, workload: str, hide: frozenset[str]) -> Chart:
+    return _metric_chart(
+        results,
+        workload,
+        hide,
+        kind="errors",
+        value=lambda p: 100 * p.error_rate if p.error_rate is not None else None,
+        hover=lambda p: f"{fmt.pct(p.error_rate, 2)} of requests failed",
+        y_title="failed requests, %",
+        height=300,
+        title="Error rate",
+        caption="Failed requests (HTTP status ≥ 400, connection errors, timeouts) over all requests.",
     )
 
 
 def efficiency_chart(results: Results, workload: str, hide: frozenset[str]) -> Chart:
-    data, drawn = _lines(
+    return _metric_chart(
         results,
         workload,
-        lambda p: p.requests_per_cpu_s,
-        lambda p: (
+        hide,
+        kind="efficiency",
+        value=lambda p: p.requests_per_cpu_s,
+        hover=lambda p: (
             f"{fmt.rps(p.requests_per_cpu_s)} requests per CPU-second at {fmt.num(p.server_cpu_pct)}% CPU"
         ),
-        hide,
-    )
-    layout = _layout(results, "requests per CPU-second")
-    layout["height"] = 320
-    _fit_legend(layout, len(data))
-    return Chart(
-        _chart_id("efficiency", workload),
-        f"Requests per CPU-second vs {results.step_label}: {workload}",
-        _caption(
-            "Throughput divided by the server's CPU time (cgroup) over the same window.",
-            hide,
-            results,
-            workload,
-        ),
-        {"data": data, "layout": layout},
-        drawn,
+        y_title="requests per CPU-second",
+        height=320,
+        title="Requests per CPU-second",
+        caption="Throughput divided by the server's CPU time (cgroup) over the same window.",
     )
 
 
