@@ -3,7 +3,7 @@
     .venv/bin/python bench/soak.py                 the quick profile, three runs (``make soak``)
     .venv/bin/python bench/soak.py --runs 1 --modes 'gunicorn-sync[workers=1]' --users 1 --no-calibration
 
-Each run goes through ``servingmatrix.runner.Runner`` into a fresh folder under ``reports/soak/``.
+Each run goes through ``servingmatrix.run.runner.Runner`` into a fresh folder under ``reports/soak/``.
 Around every run the runner process's resident memory (VmRSS, and its peak VmHWM) and the wall time
 are printed: memory that climbs from run to run is a leak a single run never shows. At the end every
 container, network and volume carrying the project's label is listed; anything left is a failure
@@ -20,13 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from servingmatrix.building.images import build_images
 from servingmatrix.docker import PROJECT_LABEL, Docker
 from servingmatrix.errors import UserError
-from servingmatrix.images import build_images
 from servingmatrix.matrix import Matrix, Overrides, apply_overrides, load_profile
 from servingmatrix.paths import project_root
-from servingmatrix.results import RunFolder
-from servingmatrix.runner import Runner
+from servingmatrix.results.folder import RunFolder
+from servingmatrix.run.runner import Runner
 
 #: What a soak lists at the end: each kind of object the project creates, and how to list their names.
 LISTINGS: tuple[tuple[str, tuple[str, ...]], ...] = (

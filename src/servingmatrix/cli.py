@@ -39,7 +39,7 @@ def _mode_names(text: str | None) -> list[str] | None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from servingmatrix.images import build_images
+    from servingmatrix.building.images import build_images
 
     started = time.monotonic()
     outcomes = build_images(Docker(), _mode_names(args.modes), say, force=args.force)
@@ -49,9 +49,9 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
-    from servingmatrix.generate import write_rendered
-    from servingmatrix.images import all_images
-    from servingmatrix.locks import compile_lock
+    from servingmatrix.building.generate import write_rendered
+    from servingmatrix.building.images import all_images
+    from servingmatrix.building.locks import compile_lock
 
     write_rendered()
     names = set(_mode_names(args.modes) or []) or None
@@ -64,7 +64,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from servingmatrix.generate import stale_files, write_rendered
+    from servingmatrix.building.generate import stale_files, write_rendered
 
     if args.check:
         stale = stale_files()
@@ -93,13 +93,13 @@ def cmd_workloads(_args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from servingmatrix.images import build_images
+    from servingmatrix.building.images import build_images
     from servingmatrix.matrix import Overrides, apply_overrides, load_matrix, load_profile
     from servingmatrix.paths import project_root
     from servingmatrix.report import write_report
-    from servingmatrix.results import RunFolder
-    from servingmatrix.runner import Runner
-    from servingmatrix.summary import summarize
+    from servingmatrix.report.summary import summarize
+    from servingmatrix.results.folder import RunFolder
+    from servingmatrix.run.runner import Runner
 
     if args.matrix and args.profile:
         raise UserError("give --profile or --matrix, not both")
@@ -153,9 +153,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from servingmatrix.baseline import resolve_baseline
-    from servingmatrix.compare import compare_runs, terminal_table
+    from servingmatrix.analysis.compare import compare_runs
     from servingmatrix.report.compare_page import write_compare
+    from servingmatrix.report.compare_text import terminal_table
+    from servingmatrix.results.baseline import resolve_baseline
 
     run_dir = Path(args.run)
     comparison = compare_runs(resolve_baseline(args.baseline), run_dir, args.threshold)
@@ -176,7 +177,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_baseline_save(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from servingmatrix.baseline import save_baseline
+    from servingmatrix.results.baseline import save_baseline
 
     saved = save_baseline(Path(args.run), args.name, force=args.force)
     say(f"saved baseline {saved.name} in {saved}")
@@ -184,7 +185,7 @@ def cmd_baseline_save(args: argparse.Namespace) -> int:
 
 
 def cmd_baseline_list(_args: argparse.Namespace) -> int:
-    from servingmatrix.baseline import baselines_dir, list_baselines
+    from servingmatrix.results.baseline import baselines_dir, list_baselines
 
     found = list_baselines()
     if not found:
@@ -199,7 +200,7 @@ def cmd_baseline_list(_args: argparse.Namespace) -> int:
 
 
 def cmd_tools(_args: argparse.Namespace) -> int:
-    from servingmatrix.chromium import ensure_chromium
+    from servingmatrix.building.chromium import ensure_chromium
 
     say(f"chromium: {ensure_chromium(say)}")
     return 0
@@ -208,8 +209,8 @@ def cmd_tools(_args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from servingmatrix.export import export_csv, export_json, export_markdown
-    from servingmatrix.results import RunFolder
+    from servingmatrix.report.export import export_csv, export_json, export_markdown
+    from servingmatrix.results.folder import RunFolder
 
     if args.format == "md":
         for path in export_markdown(
@@ -227,7 +228,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(_args: argparse.Namespace) -> int:
-    from servingmatrix.cleanup import clean_project_objects
+    from servingmatrix.run.cleanup import clean_project_objects
 
     removed = clean_project_objects(Docker())
     say(f"removed {removed.containers} containers, {removed.networks} networks, {removed.volumes} volumes")

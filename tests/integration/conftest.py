@@ -12,10 +12,10 @@ from contextlib import contextmanager
 
 import pytest
 
+from servingmatrix.building.images import build_images
 from servingmatrix.docker import Docker
-from servingmatrix.images import build_images
 from servingmatrix.modes import ModeConfig, resolve_mode
-from servingmatrix.stack import Placement, Stack, StackPorts
+from servingmatrix.run.stack import Placement, Stack, StackPorts
 
 pytestmark = pytest.mark.docker
 

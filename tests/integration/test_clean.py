@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from servingmatrix.cleanup import clean_project_objects
 from servingmatrix.docker import PROJECT_LABEL, Docker
+from servingmatrix.run.cleanup import clean_project_objects
 
 pytestmark = pytest.mark.docker
 

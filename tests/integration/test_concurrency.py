@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from servingmatrix.probe import ProbeResult, simultaneous
-from servingmatrix.stack import Placement, Stack
+from servingmatrix.run.probe import ProbeResult, simultaneous
+from servingmatrix.run.stack import Placement, Stack
 
 from .conftest import CORES, serving
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from servingmatrix.docker import Docker
-from servingmatrix.stack import OWNER_LABEL
+from servingmatrix.run.stack import OWNER_LABEL
 
 pytestmark = pytest.mark.docker
 

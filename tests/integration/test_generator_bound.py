@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.cpuplan import CpuPlan
 from servingmatrix.docker import Docker
 from servingmatrix.matrix import Matrix
-from servingmatrix.results import RunFolder
-from servingmatrix.runner import Runner
+from servingmatrix.results.folder import RunFolder
+from servingmatrix.run.cpuplan import CpuPlan
+from servingmatrix.run.runner import Runner
 
 pytestmark = pytest.mark.docker
 

@@ -16,9 +16,9 @@ import pytest
 
 from servingmatrix.docker import Docker
 from servingmatrix.matrix import Matrix
-from servingmatrix.results import RunFolder
-from servingmatrix.runner import Runner
-from servingmatrix.stack import RUN_LABEL
+from servingmatrix.results.folder import RunFolder
+from servingmatrix.run.runner import Runner
+from servingmatrix.run.stack import RUN_LABEL
 
 from .schedule import measured_window, sleep_until
 

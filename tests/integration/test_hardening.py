@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from servingmatrix.docker import Docker
-from servingmatrix.stack import Stack
+from servingmatrix.run.stack import Stack
 
 from .conftest import serving
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from servingmatrix.conformance import check_server
 from servingmatrix.docker import Docker
 from servingmatrix.modes import MODES, Mode
-from servingmatrix.stack import Stack
+from servingmatrix.run.conformance import check_server
+from servingmatrix.run.stack import Stack
 
 from .conftest import serving
 

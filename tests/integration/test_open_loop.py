@@ -8,8 +8,8 @@ import pytest
 
 from servingmatrix.docker import Docker
 from servingmatrix.matrix import Matrix
-from servingmatrix.results import RunFolder
-from servingmatrix.runner import Runner
+from servingmatrix.results.folder import RunFolder
+from servingmatrix.run.runner import Runner
 
 pytestmark = pytest.mark.docker
 

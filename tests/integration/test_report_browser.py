@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.chromium import find_chromium, install_hint, load, screenshot
-from servingmatrix.compare import compare_runs
+from servingmatrix.analysis.compare import compare_runs
+from servingmatrix.building.chromium import find_chromium, install_hint, load, screenshot
 from servingmatrix.paths import project_root
 from servingmatrix.report import write_report
 from servingmatrix.report.compare_page import write_compare

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from servingmatrix.docker import PROJECT_LABEL, Docker
-from servingmatrix.export import export_csv
 from servingmatrix.matrix import Matrix
-from servingmatrix.results import RunFolder
-from servingmatrix.runner import Runner
+from servingmatrix.report.export import export_csv
+from servingmatrix.results.folder import RunFolder
+from servingmatrix.run.runner import Runner
 
 pytestmark = pytest.mark.docker
 

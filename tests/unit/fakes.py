@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.cgroups import Sample, Sampler
 from servingmatrix.docker import Docker
 from servingmatrix.modes import ModeConfig
-from servingmatrix.stack import Placement, Stack, StackPorts
+from servingmatrix.run.cgroups import Sample, Sampler
+from servingmatrix.run.stack import Placement, Stack, StackPorts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "locust"
 

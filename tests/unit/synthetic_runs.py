@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.results import CellKey, RunFolder
+from servingmatrix.results.folder import CellKey, RunFolder
 
 SYNC = "gunicorn-sync[workers=3]"
 GEVENT = "gunicorn-gevent[workers=1,connections=1000]"

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.baseline import baselines_dir, list_baselines, resolve_baseline, save_baseline
+from servingmatrix.analysis.compare import _worse, compare_runs
+from servingmatrix.analysis.stats import Change
 from servingmatrix.cli import main
-from servingmatrix.compare import _worse, compare_runs, terminal_table
 from servingmatrix.errors import UserError
 from servingmatrix.report.compare_page import write_compare
-from servingmatrix.report.stats import Change
+from servingmatrix.report.compare_text import terminal_table
+from servingmatrix.results.baseline import baselines_dir, list_baselines, resolve_baseline, save_baseline
 from tests.unit.synthetic_runs import SYNC, cell, write_run
 
 RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"

@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from servingmatrix.cgroups import Sample, window_usage
-from servingmatrix.cpuplan import plan_cpus
 from servingmatrix.errors import UserError
-from servingmatrix.latency import RequestSample, percentile, window_stats
+from servingmatrix.run.cgroups import Sample, window_usage
+from servingmatrix.run.cpuplan import plan_cpus
+from servingmatrix.run.latency import RequestSample, percentile, window_stats
 
 
 def test_two_cores_share_with_a_warning() -> None:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from servingmatrix.progress import Progress
+from servingmatrix.run.progress import Progress
 
 
 def test_eta_scales_the_remaining_plan_by_the_pace_so_far(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from servingmatrix.generate import rendered_files, stale_files
-from servingmatrix.locks import canonical_name, parse_lock
+from servingmatrix.building.generate import rendered_files, stale_files
+from servingmatrix.building.locks import canonical_name, parse_lock
 from servingmatrix.modes import MODES, Mode
 from servingmatrix.paths import images_dir, project_root
 

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
+from servingmatrix.analysis.points import Results, aggregate
+from servingmatrix.analysis.verdict import Objective, concurrency_checks, verdicts
 from servingmatrix.cli import main
 from servingmatrix.errors import UserError
 from servingmatrix.report import REPORT_FILE, write_report
 from servingmatrix.report.context import build_context
 from servingmatrix.report.html import plotly_js, render
-from servingmatrix.report.points import Results, aggregate
-from servingmatrix.report.runs import load_run
-from servingmatrix.report.verdict import Objective, concurrency_checks, verdicts
+from servingmatrix.results.run import load_run
 
 RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
 SYNC = "gunicorn-sync[workers=3]"
@@ -320,9 +320,9 @@ def test_run_ends_by_writing_the_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`make matrix` is `servingmatrix run`: its last line names the report it wrote."""
+    import servingmatrix.building.images
     import servingmatrix.cli
-    import servingmatrix.images
-    import servingmatrix.runner
+    import servingmatrix.run.runner
 
     class RecordedRunner:
         """Stands in for the runner: the run it "measures" is the recorded one."""
@@ -336,8 +336,8 @@ def test_run_ends_by_writing_the_report(
             shutil.copytree(RUNS / "recorded", self.root, dirs_exist_ok=True)
 
     monkeypatch.setattr(servingmatrix.cli, "Docker", lambda: None)
-    monkeypatch.setattr(servingmatrix.images, "build_images", lambda *args, **kwargs: [])
-    monkeypatch.setattr(servingmatrix.runner, "Runner", RecordedRunner)
+    monkeypatch.setattr(servingmatrix.building.images, "build_images", lambda *args, **kwargs: [])
+    monkeypatch.setattr(servingmatrix.run.runner, "Runner", RecordedRunner)
     out = tmp_path / "run"
     assert main(["run", "--profile", "quick", "--out", str(out)]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from servingmatrix.export import export_markdown
-from servingmatrix.report.capacity import capacities
+from servingmatrix.analysis.capacity import capacities
+from servingmatrix.analysis.points import Results, aggregate
+from servingmatrix.analysis.verdict import Objective, concurrency_checks
 from servingmatrix.report.context import build_context
 from servingmatrix.report.environment import calibration_rows
+from servingmatrix.report.export import export_markdown
 from servingmatrix.report.html import render
-from servingmatrix.report.points import Results, aggregate
-from servingmatrix.report.runs import load_run
-from servingmatrix.report.verdict import Objective, concurrency_checks
+from servingmatrix.results.run import load_run
 from tests.unit.synthetic_runs import CALIBRATION, GEVENT, SYNC, cell, closed_cells, warning, write_run
 
 JSON = "json"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from servingmatrix.cli import main
-from servingmatrix.export import export_markdown
+from servingmatrix.report.export import export_markdown
 from servingmatrix.report.svg import Guide, Line, line_chart
 
 RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from servingmatrix.report import fmt
-from servingmatrix.report.stats import Estimate, estimate, relative_change, t95
+from servingmatrix import fmt
+from servingmatrix.analysis.stats import Estimate, estimate, relative_change, t95
 
 
 def test_t95_is_students_t_and_rounds_towards_the_wider_value() -> None:

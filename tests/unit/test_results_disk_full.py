@@ -11,7 +11,7 @@ from typing import IO, Any
 import pytest
 
 from servingmatrix.errors import UserError
-from servingmatrix.results import CellKey, RunFolder, write_json_atomic
+from servingmatrix.results.folder import CellKey, RunFolder, write_json_atomic
 
 KEY = CellKey("gunicorn-sync[workers=3]", "json", 16, 1)
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from servingmatrix.errors import UserError
-from servingmatrix.export import COLUMNS, export_csv, export_json
-from servingmatrix.results import SCHEMA_VERSION, CellKey, RunFolder, read_json, write_json_atomic
-from servingmatrix.summary import summarize
+from servingmatrix.metrics import COLUMNS
+from servingmatrix.report.export import export_csv, export_json
+from servingmatrix.report.summary import summarize
+from servingmatrix.results.folder import SCHEMA_VERSION, CellKey, RunFolder, read_json, write_json_atomic
 from tests.unit.synthetic_runs import SYNC, cell, write_run, write_schema_1_cell
 
 REQUIRED = (

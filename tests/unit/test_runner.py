@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from servingmatrix.matrix import Matrix
-from servingmatrix.results import RunFolder
-from servingmatrix.runner import Runner, plan_sessions
-from servingmatrix.stack import StackPorts
+from servingmatrix.results.folder import RunFolder
+from servingmatrix.run.runner import Runner, plan_sessions
+from servingmatrix.run.stack import StackPorts
 
 from .fakes import FakeDocker, FakeSampler, fake_stack
 

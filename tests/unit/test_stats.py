@@ -10,7 +10,7 @@ from statistics import median
 
 import pytest
 
-from servingmatrix.report.stats import (
+from servingmatrix.analysis.stats import (
     Estimate,
     bootstrap_median_distribution,
     bootstrap_median_interval,

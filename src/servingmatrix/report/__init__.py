@@ -6,12 +6,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from servingmatrix.analysis.points import aggregate
+from servingmatrix.analysis.verdict import Objective
 from servingmatrix.report.context import build_context
 from servingmatrix.report.html import render
 from servingmatrix.report.output import write_text_atomic
-from servingmatrix.report.points import aggregate
-from servingmatrix.report.runs import load_run
-from servingmatrix.report.verdict import Objective
+from servingmatrix.results.run import load_run
 
 REPORT_FILE = "report.html"
 

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from servingmatrix.report import fmt
-from servingmatrix.report.capacity import knee_text, series_knee
-from servingmatrix.report.flags import kind
-from servingmatrix.report.points import Point, Results
-from servingmatrix.report.stats import KNEE_SHARE
-from servingmatrix.report.verdict import ConcurrencyCheck, Objective
+from servingmatrix import fmt
+from servingmatrix.analysis.capacity import knee_text, series_knee
+from servingmatrix.analysis.points import Point, Results
+from servingmatrix.analysis.stats import KNEE_SHARE
+from servingmatrix.analysis.verdict import ConcurrencyCheck, Objective
+from servingmatrix.flags import kind
 
 #: One colour per mode, in the report's mode order; distinct enough for 15 modes.
 PALETTE = (

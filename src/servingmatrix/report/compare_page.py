@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.compare import CellChange, Comparison
-from servingmatrix.report import fmt
+from servingmatrix import fmt
+from servingmatrix.analysis.compare import CellChange, Comparison
+from servingmatrix.analysis.points import Point
+from servingmatrix.analysis.stats import Change
 from servingmatrix.report.charts import FONT, Chart, _users_axis, colours
 from servingmatrix.report.context import badges
 from servingmatrix.report.html import render
 from servingmatrix.report.output import write_text_atomic
-from servingmatrix.report.points import Point
-from servingmatrix.report.stats import Change
 
 
 def _side(point: Point | None, hide: frozenset[str]) -> dict[str, Any]:

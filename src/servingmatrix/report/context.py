@@ -8,8 +8,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from servingmatrix.report import fmt
-from servingmatrix.report.capacity import Capacity, capacities, knee_text
+from servingmatrix import fmt
+from servingmatrix.analysis.capacity import Capacity, capacities, knee_text
+from servingmatrix.analysis.points import Point, Results
+from servingmatrix.analysis.stats import Estimate
+from servingmatrix.analysis.verdict import (
+    ConcurrencyCheck,
+    Objective,
+    Verdict,
+    best_point,
+    concurrency_checks,
+    verdicts,
+)
+from servingmatrix.flags import KINDS, Flag, kind
+from servingmatrix.methodology import DERIVED
 from servingmatrix.report.charts import (
     Chart,
     concurrency_chart,
@@ -28,19 +40,7 @@ from servingmatrix.report.environment import (
     mix_rows,
     mode_info,
 )
-from servingmatrix.report.flags import KINDS, Flag, kind
-from servingmatrix.report.methodology import DERIVED
-from servingmatrix.report.points import Point, Results
-from servingmatrix.report.runs import Cell
-from servingmatrix.report.stats import Estimate
-from servingmatrix.report.verdict import (
-    ConcurrencyCheck,
-    Objective,
-    Verdict,
-    best_point,
-    concurrency_checks,
-    verdicts,
-)
+from servingmatrix.results.run import Cell
 
 #: Flags that describe the run rather than a figure: named once at the top when every figure has them.
 RUN_WIDE = frozenset({"cores-shared"})

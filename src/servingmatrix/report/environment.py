@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from servingmatrix import fmt
 from servingmatrix.errors import SpecError
 from servingmatrix.modes import resolve_mode
-from servingmatrix.report import fmt
-from servingmatrix.report.runs import Run
+from servingmatrix.results.run import Run
 from servingmatrix.workloads import MIX, resolve_workload
 
 Row = tuple[str, str]

@@ -10,17 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from servingmatrix.report import fmt
-from servingmatrix.report.capacity import Capacity, capacities, series_knee
+from servingmatrix import fmt
+from servingmatrix.analysis.capacity import Capacity, capacities, series_knee
+from servingmatrix.analysis.points import Point, Results
+from servingmatrix.analysis.verdict import Objective, best_point, concurrency_checks, verdicts
+from servingmatrix.flags import KINDS, Flag, kind
+from servingmatrix.methodology import DERIVED
 from servingmatrix.report.charts import colours
 from servingmatrix.report.context import run_wide_codes
 from servingmatrix.report.environment import calibration_rows, cpu_plan_rows
-from servingmatrix.report.flags import KINDS, Flag, kind
-from servingmatrix.report.methodology import DERIVED
 from servingmatrix.report.output import write_text_atomic
-from servingmatrix.report.points import Point, Results
 from servingmatrix.report.svg import Guide, Line, line_chart
-from servingmatrix.report.verdict import Objective, best_point, concurrency_checks, verdicts
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from servingmatrix.dockerfiles import DEFAULT_CPUS, DEFAULT_PORT
+from servingmatrix.building.dockerfiles import DEFAULT_CPUS, DEFAULT_PORT
 from servingmatrix.modes import Mode
 
 UPSTREAM_PORT = 8081

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix.errors import UserError
-from servingmatrix.latency import RequestSample
-from servingmatrix.stack import HARDENING, Placement, container_labels
+from servingmatrix.run.latency import RequestSample
+from servingmatrix.run.stack import HARDENING, Placement, container_labels
 from servingmatrix.workloads import WorkloadConfig
 
 LOCUST_IMAGE = "servingmatrix/locust:latest"

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.metadata import differences
-from servingmatrix.report import fmt
-from servingmatrix.report.flags import KINDS, Flag
-from servingmatrix.report.points import Point, Results, aggregate
-from servingmatrix.report.runs import Run, load_run
-from servingmatrix.report.stats import Change, relative_change
+from servingmatrix import fmt
+from servingmatrix.analysis.points import Point, Results, aggregate
+from servingmatrix.analysis.stats import Change, relative_change
+from servingmatrix.flags import Flag
+from servingmatrix.results.run import Run, load_run
 
 DEFAULT_THRESHOLD = 0.05
 #: Matrix settings that change what a figure means: compared as the machine's metadata is (a step
@@ -156,56 +155,20 @@ def compare_runs(baseline_dir: Path, run_dir: Path, threshold: float = DEFAULT_T
     return Comparison(base, new, threshold, tuple(changes), tuple(run_differences(base.run, new.run)))
 
 
-def _letters(point: Point | None) -> str:
-    return "".join(f.letter for f in point.flags if f.code != "cores-shared") if point else ""
+#: Metadata keys whose difference makes two runs' figures not comparable as they are.
+CHECKED_KEYS = ("cpu_model", "cpu_count", "kernel", "docker_version", "cgroup_version", "images")
 
 
-def terminal_table(comparison: Comparison) -> str:
-    """The comparison as the terminal shows it: one block per workload, regressions marked."""
-    b, r = comparison.baseline.run, comparison.run.run
-    lines = [
-        f"baseline {b.name} ({b.root})  vs  run {r.name} ({r.root}); threshold {comparison.threshold:.0%}"
-    ]
-    if comparison.differences:
-        lines.append("WARNING: these runs differ; their figures are not comparable as they are:")
-        lines += [f"  - {d}" for d in comparison.differences]
-    lines += [f"note: {m}" for m in comparison.missing]
-    width = max((len(c.mode) for c in comparison.changes), default=10)
-    header = (
-        f"  {'mode'.ljust(width)} {'users':>5} {'base req/s':>11} {'req/s':>9} {'change':>17}"
-        f" {'base p99':>9} {'p99':>8} {'change':>17}  {'flags':<7} verdict"
-    )
-    workload = None
-    for c in comparison.changes:
-        if c.workload != workload:
-            workload = c.workload
-            lines += ["", workload, header]
-        flags = f"{_letters(c.base)}>{_letters(c.new)}" if _letters(c.base) or _letters(c.new) else ""
-        verdict = "REGRESSION: " + "; ".join(c.problems) if c.regressed else c.status
-        figures = (
-            f"{_rps(c.base):>11} {_rps(c.new):>9} {fmt.change(c.throughput):>17}"
-            f" {_p99(c.base):>9} {_p99(c.new):>8} {fmt.change(c.p99):>17}"
-        )
-        lines.append(f"  {c.mode.ljust(width)} {c.users:>5} {figures}  {flags:<7} {verdict}")
-    regressions = comparison.regressions
-    lines += [
-        "",
-        "flags (baseline>run): "
-        + ", ".join(f"{k.letter} {k.title}" for k in KINDS if k.code != "cores-shared")
-        + "; change: median, ± half the 95% interval (none: a single trial)",
-        f"{len(regressions)} regression(s) beyond {comparison.threshold:.0%}"
-        + (f" in {len(comparison.changes)} cells" if comparison.changes else ""),
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _rps(point: Point | None) -> str:
-    if point is None:
-        return "—"
-    return fmt.rps(point.throughput.median) if point.throughput else "failed"
-
-
-def _p99(point: Point | None) -> str:
-    if point is None:
-        return "—"
-    return fmt.ms(point.p99) if point.ok else "failed"
+def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """The checked keys on which two runs' metadata differ, in words."""
+    out: list[str] = []
+    for key in CHECKED_KEYS:
+        if key == "images":
+            ids_a = {n: i.get("id") for n, i in (a.get("images") or {}).items()}
+            ids_b = {n: i.get("id") for n, i in (b.get("images") or {}).items()}
+            changed = sorted(n for n in set(ids_a) & set(ids_b) if ids_a[n] != ids_b[n])
+            if changed:
+                out.append(f"images differ: {', '.join(changed)}")
+        elif a.get(key) != b.get(key):
+            out.append(f"{key}: {a.get(key)!r} vs {b.get(key)!r}")
+    return out

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from servingmatrix.report import fmt
-from servingmatrix.report.points import Point, Results
-from servingmatrix.report.stats import Knee, knee
-from servingmatrix.report.verdict import Objective, best_point, why_not
+from servingmatrix import fmt
+from servingmatrix.analysis.points import Point, Results
+from servingmatrix.analysis.stats import Knee, knee
+from servingmatrix.analysis.verdict import Objective, best_point, why_not
 
 
 def series_knee(points: list[Point]) -> Knee | None:

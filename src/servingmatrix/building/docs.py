@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 
-from servingmatrix.export import COLUMN_DOCS, COLUMNS
+from servingmatrix.flags import KINDS
+from servingmatrix.methodology import DERIVED
+from servingmatrix.metrics import COLUMN_DOCS, COLUMNS
 from servingmatrix.modes import MODES
-from servingmatrix.report.flags import KINDS
-from servingmatrix.report.methodology import DERIVED
 from servingmatrix.workloads import MIX, WORKLOADS
 
 

@@ -12,8 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from servingmatrix.building.locks import (
+    PYTHON_VERSION,
+    LockedPackage,
+    canonical_name,
+    lock_digest,
+    parse_lock,
+)
 from servingmatrix.errors import UserError
-from servingmatrix.locks import PYTHON_VERSION, LockedPackage, canonical_name, lock_digest, parse_lock
 
 _MANYLINUX = ("2_17", "2_24", "2_28", "2_31", "2_34", "2_35", "2_36", "2_38", "2_39", "2_41")
 

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix import __version__
+from servingmatrix.building.locks import parse_lock
 from servingmatrix.docker import Docker
-from servingmatrix.locks import parse_lock
 from servingmatrix.paths import images_dir, project_root
 
 #: Keys that must agree before two runs' figures may be set side by side without a warning.
-CHECKED_KEYS = ("cpu_model", "cpu_count", "kernel", "docker_version", "cgroup_version", "images")
 
 
 def collect_host(meta: dict[str, Any]) -> None:
@@ -109,18 +108,3 @@ def collect_metadata(docker: Docker, image_names: Iterable[str]) -> dict[str, An
         except Exception as exc:  # a collector must never end a run
             meta.setdefault("metadata_errors", []).append(f"{exc.__class__.__name__}: {exc}")
     return meta
-
-
-def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """The checked keys on which two runs' metadata differ, in words."""
-    out: list[str] = []
-    for key in CHECKED_KEYS:
-        if key == "images":
-            ids_a = {n: i.get("id") for n, i in (a.get("images") or {}).items()}
-            ids_b = {n: i.get("id") for n, i in (b.get("images") or {}).items()}
-            changed = sorted(n for n in set(ids_a) & set(ids_b) if ids_a[n] != ids_b[n])
-            if changed:
-                out.append(f"images differ: {', '.join(changed)}")
-        elif a.get(key) != b.get(key):
-            out.append(f"{key}: {a.get(key)!r} vs {b.get(key)!r}")
-    return out

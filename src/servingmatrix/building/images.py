@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from servingmatrix.base_image import BASE_IMAGE, ensure_base_image
+from servingmatrix.building.base_image import BASE_IMAGE, ensure_base_image
+from servingmatrix.building.wheelhouse import Wheelhouse
 from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
 from servingmatrix.modes import mode_names
 from servingmatrix.paths import cache_dir, images_dir, project_root
-from servingmatrix.wheelhouse import Wheelhouse
 
 INPUTS_LABEL = "io.servingmatrix.inputs"
 #: Images of the backing services and the load generator, beside one image per mode.

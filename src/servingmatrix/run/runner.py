@@ -20,20 +20,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.cgroups import ContainerCgroup, Sampler, window_usage
-from servingmatrix.conformance import check_server
-from servingmatrix.cpuplan import CpuPlan, plan_cpus
 from servingmatrix.docker import PROJECT_LABEL, Docker
 from servingmatrix.errors import UserError
-from servingmatrix.latency import per_name, window_stats
-from servingmatrix.loadgen import CALIBRATION_LOCUSTFILE, LoadgenOutput, Step, locust_args, read_output
 from servingmatrix.matrix import Matrix
-from servingmatrix.metadata import collect_metadata
 from servingmatrix.modes import ModeConfig
-from servingmatrix.progress import Progress
-from servingmatrix.readiness import NotReady
-from servingmatrix.results import CellKey, RunFolder
-from servingmatrix.stack import OWNER_LABEL, Stack, StackPorts
+from servingmatrix.results.folder import CellKey, RunFolder
+from servingmatrix.run.cgroups import ContainerCgroup, Sampler, window_usage
+from servingmatrix.run.conformance import check_server
+from servingmatrix.run.cpuplan import CpuPlan, plan_cpus
+from servingmatrix.run.latency import per_name, window_stats
+from servingmatrix.run.loadgen import CALIBRATION_LOCUSTFILE, LoadgenOutput, Step, locust_args, read_output
+from servingmatrix.run.metadata import collect_metadata
+from servingmatrix.run.progress import Progress
+from servingmatrix.run.readiness import NotReady
+from servingmatrix.run.stack import OWNER_LABEL, Stack, StackPorts
 from servingmatrix.workloads import WorkloadConfig
 
 #: Above this share of its CPU quota the load generator is taken as saturated (Locust warns at 90%).

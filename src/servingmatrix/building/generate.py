@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from servingmatrix.compose import render_compose
-from servingmatrix.dockerfiles import (
+from servingmatrix.building.compose import render_compose
+from servingmatrix.building.dockerfiles import (
     LOCUST_PACKAGES,
     render_locust_dockerfile,
     render_mode_dockerfile,
     render_requirements_in,
 )
-from servingmatrix.docs import render_readme
+from servingmatrix.building.docs import render_readme
 from servingmatrix.modes import MODES
 from servingmatrix.paths import images_dir, project_root
 
@@ -26,7 +26,7 @@ def rendered_files() -> dict[Path, str]:
         files[project_root() / "compose" / f"{mode.name}.yml"] = render_compose(mode)
     files[images_dir() / "locust" / "Dockerfile"] = render_locust_dockerfile()
     files[images_dir() / "locust" / "requirements.in"] = render_requirements_in(
-        "locust", LOCUST_PACKAGES, "src/servingmatrix/dockerfiles.py"
+        "locust", LOCUST_PACKAGES, "src/servingmatrix/building/dockerfiles.py"
     )
     readme = project_root() / "README.md"
     if readme.exists():

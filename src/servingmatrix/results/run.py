@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix.errors import UserError
-from servingmatrix.report.flags import Flag
-from servingmatrix.results import RunFolder, read_json
+from servingmatrix.flags import Flag
+from servingmatrix.results.folder import RunFolder, read_json
 
 PERCENTILES = ("p50", "p95", "p99")
 

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from statistics import median
 
+from servingmatrix.analysis.stats import Estimate, estimate
 from servingmatrix.errors import SpecError
+from servingmatrix.flags import Flag, order
 from servingmatrix.modes import mode_names, resolve_mode
-from servingmatrix.report.flags import Flag, order
-from servingmatrix.report.runs import Cell, Run
-from servingmatrix.report.stats import Estimate, estimate
+from servingmatrix.results.run import Cell, Run
 from servingmatrix.spec import parse_spec
 from servingmatrix.workloads import WORKLOADS, resolve_workload
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from servingmatrix.report.flags import kind
-from servingmatrix.report.stats import estimate
-from servingmatrix.results import RunFolder
+from servingmatrix.analysis.stats import estimate
+from servingmatrix.flags import kind
+from servingmatrix.results.folder import RunFolder
 
 #: The flags shown beside a figure, lettered as in the report; cores-shared is noted once instead.
 FLAGS = {

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import median
 
+from servingmatrix.analysis.points import Point, Results
+from servingmatrix.analysis.stats import Change, relative_change
 from servingmatrix.errors import SpecError
 from servingmatrix.modes import get_mode
-from servingmatrix.report.points import Point, Results
-from servingmatrix.report.stats import Change, relative_change
 from servingmatrix.spec import parse_spec
 
 DEFAULT_SLO_P99_MS = 500.0

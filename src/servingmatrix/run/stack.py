@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from servingmatrix.docker import PROJECT_LABEL, Docker
 from servingmatrix.modes import ModeConfig
-from servingmatrix.readiness import wait_healthy, wait_http_ready
+from servingmatrix.run.readiness import wait_healthy, wait_http_ready
 
 RUN_LABEL = "io.servingmatrix.run"
 #: The pid of the process that started the container: a container whose owner is gone is a leftover.

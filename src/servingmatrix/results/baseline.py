@@ -18,8 +18,8 @@ from pathlib import Path
 
 from servingmatrix.errors import UserError
 from servingmatrix.paths import project_root
-from servingmatrix.report.runs import load_run
-from servingmatrix.results import CELLS_DIR, RUN_FILE, RunFolder
+from servingmatrix.results.folder import CELLS_DIR, RUN_FILE, RunFolder
+from servingmatrix.results.run import load_run
 
 ENV = "SERVINGMATRIX_BASELINES"
 INFO_FILE = "baseline.json"

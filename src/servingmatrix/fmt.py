@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
-from servingmatrix.report.stats import Change, Estimate
+from typing import Protocol
 
 DASH = "—"
+
+
+class Change(Protocol):
+    """A relative change and half its 95% interval (``analysis.stats.Change``)."""
+
+    @property
+    def relative(self) -> float: ...
+    @property
+    def uncertainty(self) -> float | None: ...
+
+
+class Estimate(Protocol):
+    """A figure over trials (``analysis.stats.Estimate``): as much of it as a spread is written with."""
+
+    @property
+    def n(self) -> int: ...
+    @property
+    def low(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+    @property
+    def cv(self) -> float | None: ...
+    @property
+    def ci_low(self) -> float | None: ...
+    @property
+    def ci_high(self) -> float | None: ...
 
 
 def num(value: float | None, digits: int = 0) -> str:

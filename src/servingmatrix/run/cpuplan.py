@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from servingmatrix.errors import UserError
-from servingmatrix.stack import Placement
+from servingmatrix.run.stack import Placement
 
 
 def _cpuset(cores: list[int]) -> str:

@@ -136,7 +136,7 @@ def render_locust_dockerfile() -> str:
     }
     lines = [
         "# servingmatrix/locust: the load generator, Locust with the project's locustfiles.",
-        "# Rendered by `servingmatrix generate` (src/servingmatrix/dockerfiles.py), as the mode images are.",
+        "# Rendered from src/servingmatrix/building/dockerfiles.py by `servingmatrix generate`.",
         "ARG BASE_IMAGE=servingmatrix/base:3.13",
         "",
         *BUILD_STAGE,

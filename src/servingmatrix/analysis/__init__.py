@@ -1,0 +1,1 @@
+"""What the results say: statistics, flags, points, verdicts, capacity and comparisons. Renders nothing."""

@@ -1,0 +1,63 @@
+"""The comparison of two runs as the terminal shows it: one block per workload, regressions marked."""
+
+from __future__ import annotations
+
+from servingmatrix import fmt
+from servingmatrix.analysis.compare import Comparison
+from servingmatrix.analysis.points import Point
+from servingmatrix.flags import KINDS
+
+
+def _letters(point: Point | None) -> str:
+    return "".join(f.letter for f in point.flags if f.code != "cores-shared") if point else ""
+
+
+def terminal_table(comparison: Comparison) -> str:
+    """The comparison as the terminal shows it: one block per workload, regressions marked."""
+    b, r = comparison.baseline.run, comparison.run.run
+    lines = [
+        f"baseline {b.name} ({b.root})  vs  run {r.name} ({r.root}); threshold {comparison.threshold:.0%}"
+    ]
+    if comparison.differences:
+        lines.append("WARNING: these runs differ; their figures are not comparable as they are:")
+        lines += [f"  - {d}" for d in comparison.differences]
+    lines += [f"note: {m}" for m in comparison.missing]
+    width = max((len(c.mode) for c in comparison.changes), default=10)
+    header = (
+        f"  {'mode'.ljust(width)} {'users':>5} {'base req/s':>11} {'req/s':>9} {'change':>17}"
+        f" {'base p99':>9} {'p99':>8} {'change':>17}  {'flags':<7} verdict"
+    )
+    workload = None
+    for c in comparison.changes:
+        if c.workload != workload:
+            workload = c.workload
+            lines += ["", workload, header]
+        flags = f"{_letters(c.base)}>{_letters(c.new)}" if _letters(c.base) or _letters(c.new) else ""
+        verdict = "REGRESSION: " + "; ".join(c.problems) if c.regressed else c.status
+        figures = (
+            f"{_rps(c.base):>11} {_rps(c.new):>9} {fmt.change(c.throughput):>17}"
+            f" {_p99(c.base):>9} {_p99(c.new):>8} {fmt.change(c.p99):>17}"
+        )
+        lines.append(f"  {c.mode.ljust(width)} {c.users:>5} {figures}  {flags:<7} {verdict}")
+    regressions = comparison.regressions
+    lines += [
+        "",
+        "flags (baseline>run): "
+        + ", ".join(f"{k.letter} {k.title}" for k in KINDS if k.code != "cores-shared")
+        + "; change: median, ± half the 95% interval (none: a single trial)",
+        f"{len(regressions)} regression(s) beyond {comparison.threshold:.0%}"
+        + (f" in {len(comparison.changes)} cells" if comparison.changes else ""),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _rps(point: Point | None) -> str:
+    if point is None:
+        return "—"
+    return fmt.rps(point.throughput.median) if point.throughput else "failed"
+
+
+def _p99(point: Point | None) -> str:
+    if point is None:
+        return "—"
+    return fmt.ms(point.p99) if point.ok else "failed"
