@@ -1,4 +1,4 @@
-"""The pure side of the load generator: its settings, its step schedule and its sample files.
+"""The pure side of the load generator: its settings, its requests, its step schedule and its sample files.
 
 Nothing here imports Locust (which monkey-patches sockets on import), so the harness's unit tests
 can exercise it directly; ``smlocust`` wires it into Locust's events and load shape.
@@ -6,16 +6,18 @@ can exercise it directly; ``smlocust`` wires it into Locust's events and load sh
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import math
 import os
+import random
 import re
 from array import array
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 DEFAULT_MAX_REQUESTS = 5_000_000
 DEFAULT_TIMEOUT_S = 30.0
@@ -37,9 +39,6 @@ class ConfigError(ValueError):
     """A setting the load generator refuses; the message names the offending variable."""
 
 
-Scalar = int | float | str
-
-
 @dataclass(frozen=True)
 class Target:
     """One kind of request: the name its samples carry and the path (with query) it asks for."""
@@ -55,7 +54,9 @@ class Settings:
     steps: tuple[int, ...]
     warmup_s: float
     duration_s: float
-    params: Mapping[str, Scalar] = field(default_factory=dict)
+    #: The requests to send (SM_REQUESTS) and each one's relative weight, in the same order.
+    targets: tuple[Target, ...]
+    weights: tuple[int, ...]
     max_requests: int = DEFAULT_MAX_REQUESTS
     timeout_s: float = DEFAULT_TIMEOUT_S
     out_dir: Path = Path(DEFAULT_OUT)
@@ -74,15 +75,17 @@ class Settings:
         if load not in LOADS:
             raise ConfigError(f"SM_LOAD: {load!r} is not a kind of load (allowed: {', '.join(LOADS)})")
         open_loop = load == "open"
+        targets, weights = parse_requests(environ.get("SM_REQUESTS"))
         return cls(
             steps=parse_steps(_required(environ, "SM_STEPS"), MAX_RATE if open_loop else MAX_USERS),
+            targets=targets,
+            weights=weights,
             open_loop=open_loop,
             max_in_flight=parse_count(
                 "SM_MAX_IN_FLIGHT", environ.get("SM_MAX_IN_FLIGHT", str(DEFAULT_MAX_IN_FLIGHT))
             ),
             warmup_s=parse_seconds("SM_WARMUP_S", _required(environ, "SM_WARMUP_S"), allow_zero=True),
             duration_s=parse_seconds("SM_DURATION_S", _required(environ, "SM_DURATION_S")),
-            params=parse_params(environ.get("SM_PARAMS")),
             max_requests=parse_count(
                 "SM_MAX_REQUESTS", environ.get("SM_MAX_REQUESTS", str(DEFAULT_MAX_REQUESTS))
             ),
@@ -140,38 +143,20 @@ def _json(key: str, raw: str) -> Any:
         raise ConfigError(f"{key}: not valid JSON ({exc})") from None
 
 
-def parse_params(raw: str | None) -> dict[str, Scalar]:
-    """``SM_PARAMS``: a JSON object of scalar query parameters; absent means none."""
+def parse_requests(raw: str | None) -> tuple[tuple[Target, ...], tuple[int, ...]]:
+    """``SM_REQUESTS``: a JSON list of ``{"name", "path", "weight"}``; returns the targets and their weights.
+
+    The harness renders it from its workload registry: a single-endpoint workload is one entry.
+    """
     if raw is None or not raw.strip():
-        return {}
-    data = _json("SM_PARAMS", raw)
-    if not isinstance(data, dict):
-        raise ConfigError(f"SM_PARAMS: expected a JSON object, got {type(data).__name__}")
-    params: dict[str, Scalar] = {}
-    for key, value in data.items():
-        # bool is an int to Python, but "True" in a query string is never what was meant.
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ConfigError(f"SM_PARAMS: {key!r} must be a number or a string, got {json.dumps(value)}")
-        params[key] = value
-    return params
-
-
-def query_path(endpoint: str, params: Mapping[str, Scalar]) -> str:
-    """The request path: the endpoint and, verbatim, its parameters as a query string."""
-    return f"{endpoint}?{urlencode(params)}" if params else endpoint
-
-
-def parse_mix(raw: str | None) -> tuple[tuple[Target, ...], tuple[int, ...]]:
-    """``SM_MIX``: a JSON list of ``{"name", "path", "weight"}``; returns the targets and their weights."""
-    if raw is None or not raw.strip():
-        raise ConfigError("SM_MIX is not set (the mixed workload takes its request types from it)")
-    data = _json("SM_MIX", raw)
+        raise ConfigError("SM_REQUESTS is not set (the load generator takes the requests it sends from it)")
+    data = _json("SM_REQUESTS", raw)
     if not isinstance(data, list) or not data:
-        raise ConfigError("SM_MIX: expected a non-empty JSON list of {name, path, weight} objects")
+        raise ConfigError("SM_REQUESTS: expected a non-empty JSON list of {name, path, weight} objects")
     targets: list[Target] = []
     weights: list[int] = []
     for index, entry in enumerate(data):
-        where = f"SM_MIX[{index}]"
+        where = f"SM_REQUESTS[{index}]"
         if not isinstance(entry, dict) or set(entry) != {"name", "path", "weight"}:
             raise ConfigError(
                 f"{where}: expected exactly the keys name, path, weight; got {json.dumps(entry)}"
@@ -188,6 +173,28 @@ def parse_mix(raw: str | None) -> tuple[tuple[Target, ...], tuple[int, ...]]:
         targets.append(Target(name, path))
         weights.append(weight)
     return tuple(targets), tuple(weights)
+
+
+def picker(
+    targets: tuple[Target, ...], weights: tuple[int, ...], draw: Callable[[], float] = random.random
+) -> Callable[[], Target]:
+    """The call that names the next request to send, made once per request.
+
+    Everything is worked out here, once: a single request is a constant (no draw); several cost one
+    uniform draw and one bisect on the cumulative weights, the draw ``random.choices`` makes.
+    """
+    if not targets or len(targets) != len(weights):
+        raise ConfigError("SM_REQUESTS: every request needs a weight")
+    if len(targets) == 1:
+        return itertools.repeat(targets[0]).__next__
+    cum_weights = tuple(itertools.accumulate(weights))
+    total = float(cum_weights[-1])
+    last = len(targets) - 1
+
+    def pick() -> Target:
+        return targets[bisect.bisect(cum_weights, draw() * total, 0, last)]
+
+    return pick
 
 
 def budget_per_process(total: int, processes: int) -> int:

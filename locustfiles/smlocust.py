@@ -1,9 +1,9 @@
-"""What every workload's locustfile shares: the user base class, the stepped load shape, the recorder.
+"""The load generator's Locust side: the user base class, the stepped load shape, the recorder.
 
-Settings come from the environment (see ``smconfig``). With ``--processes N`` Locust imports the
-locustfile once and then forks N workers: the master runs the shape and writes ``schedule.json``,
-each worker sends the requests and writes its own ``samples-<pid>.csv``. Without ``--processes``
-the single process does both.
+Settings, the requests to send included, come from the environment (see ``smconfig``). With
+``--processes N`` Locust imports the locustfile once and then forks N workers: the master runs the
+shape and writes ``schedule.json``, each worker sends the requests and writes its own
+``samples-<pid>.csv``. Without ``--processes`` the single process does both.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ from smconfig import (
     Stepper,
     Target,
     budget_per_process,
-    parse_mix,
-    query_path,
     write_json_atomic,
 )
 
@@ -55,19 +53,6 @@ def _load_settings() -> Settings:
 
 SETTINGS = _load_settings()
 SAMPLES = SampleBuffer()
-
-
-def single_target(name: str, endpoint: str) -> Target:
-    """The one request of a single-endpoint workload: ``endpoint`` with SM_PARAMS as its query."""
-    return Target(name, query_path(endpoint, SETTINGS.params))
-
-
-def mixed_targets() -> tuple[tuple[Target, ...], tuple[int, ...]]:
-    """The mixed workload's request types and weights, from SM_MIX."""
-    try:
-        return parse_mix(os.environ.get("SM_MIX"))
-    except ConfigError as exc:
-        raise SystemExit(f"smlocust: {exc}") from None
 
 
 class _Budget:

@@ -11,10 +11,10 @@ from flask import Flask, Response, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from benchapp import dataset
+from benchapp import bounds, dataset
 from benchapp.config import Settings
 from benchapp.database import DatabaseUnavailable, PgPool, read_pg, read_sqlite
-from benchapp.params import BadParam, IntParam, parse_params
+from benchapp.params import BadParam, parse_params
 from benchapp.upstream_client import UpstreamClient, UpstreamError
 
 __all__ = ["BYTES_BLOCK", "CPU_UNIT_LOOPS", "Settings", "cpu_work", "create_app"]
@@ -29,16 +29,6 @@ BYTES_BLOCK = bytes(range(256)) * (_BLOCK_KIB * _KIB // 256)
 # Prefixes of the block of 32, 16, ... 1 KiB: any size is whole blocks plus at most six of these, all built
 # once at import, so a response of any size allocates no payload (the WSGI servers want bytes, not views).
 _BYTES_PIECES = {kib: BYTES_BLOCK[: kib * _KIB] for kib in (32, 16, 8, 4, 2, 1)}
-
-# The upper bounds keep one request near a second at most: /cpu n=2000 and /sqlite work=5000000 (a CTE of
-# five million rows, about 1.4 s in SQLite's C code) on one core.
-P_CPU = IntParam("n", 1, 2_000, 8)
-P_IO_MS = IntParam("ms", 0, 5_000, 50)
-P_UPSTREAM_MS = IntParam("ms", 0, 5_000, 50)
-P_DB_MS = IntParam("ms", 0, 5_000, 0)
-P_ROWS = IntParam("rows", 1, 1_000, 1)
-P_WORK = IntParam("work", 0, 5_000_000, 0)
-P_KB = IntParam("kb", 1, 4_096, 1)
 
 
 def cpu_work(n: int) -> int:
@@ -133,44 +123,44 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/json")
     def json_hello() -> Response:
-        parse_params(request.args, ())
+        parse_params(request.args, bounds.JSON)
         return jsonify(message="Hello, World!")
 
     @app.get("/cpu")
     def cpu() -> Response:
-        n = parse_params(request.args, (P_CPU,))["n"]
+        n = parse_params(request.args, bounds.CPU)["n"]
         return jsonify(n=n, result=cpu_work(n))
 
     @app.get("/io")
     def io() -> Response:
-        ms = parse_params(request.args, (P_IO_MS,))["ms"]
+        ms = parse_params(request.args, bounds.IO)["ms"]
         # gevent and eventlet patch time.sleep, so there a sleeping request lets the others run.
         time.sleep(ms / 1000)
         return jsonify(slept_ms=ms)
 
     @app.get("/upstream")
     def upstream_call() -> Response:
-        ms = parse_params(request.args, (P_UPSTREAM_MS,))["ms"]
+        ms = parse_params(request.args, bounds.UPSTREAM)["ms"]
         payload, elapsed_ms = upstream.delay(ms)
         return jsonify(ms=ms, upstream=payload, elapsed_ms=round(elapsed_ms, 3))
 
     @app.get("/db")
     def db() -> Response:
-        p = parse_params(request.args, (P_DB_MS, P_ROWS))
+        p = parse_params(request.args, bounds.DB)
         start = random.randint(1, dataset.ITEM_COUNT - p["rows"] + 1)
         rows = read_pg(pg_pool, start, p["rows"], p["ms"])
         return jsonify(ms=p["ms"], start=start, rows=rows)
 
     @app.get("/sqlite")
     def sqlite() -> Response:
-        p = parse_params(request.args, (P_ROWS, P_WORK))
+        p = parse_params(request.args, bounds.SQLITE)
         start = random.randint(1, dataset.ITEM_COUNT - p["rows"] + 1)
         rows, count = read_sqlite(cfg.sqlite_path, start, p["rows"], p["work"])
         return jsonify(work=p["work"], count=count, start=start, rows=rows)
 
     @app.get("/bytes")
     def payload_bytes() -> Response:
-        kib = parse_params(request.args, (P_KB,))["kb"]
+        kib = parse_params(request.args, bounds.BYTES)["kb"]
         response = Response(_bytes_body(kib), mimetype="application/octet-stream")
         response.content_length = kib * _KIB
         return response

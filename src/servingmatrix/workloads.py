@@ -1,13 +1,16 @@
-"""The registry of workloads: one locustfile each, with bounded parameters in the spec syntax.
+"""The registry of workloads: what each asks the app for, with bounded parameters in the spec syntax.
 
 ``io[ms=100]`` and ``mixed[io_ms=80]`` name a workload and its parameters exactly as modes are
-named; the bounds are the app's own, so a workload cannot ask the app for what it would refuse.
+named. A workload is written here only: the load generator sends ``WorkloadConfig.requests()``, and
+the app's parameter bounds (``app/benchapp/bounds.py``) are rendered from these, so a workload cannot
+ask the app for what it would refuse.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import urlencode
 
 from servingmatrix.errors import SpecError
 from servingmatrix.spec import parse_spec
@@ -20,6 +23,19 @@ class Param:
     low: int
     high: int
     help: str
+
+
+@dataclass(frozen=True)
+class Request:
+    """One kind of request a workload sends: the name its samples carry, its path, its share.
+
+    Weights are relative: a request of weight 2 is sent twice as often as one of weight 1.
+    """
+
+    name: str
+    #: The path with its query string, exactly as sent.
+    path: str
+    weight: int = 1
 
 
 @dataclass(frozen=True)
@@ -40,9 +56,9 @@ class Workload:
     params: tuple[Param, ...] = ()
 
     @property
-    def locustfile(self) -> str:
-        # Named workload_*.py so that no locustfile shadows a module (json, io) on the path.
-        return f"/srv/locustfiles/workload_{self.name}.py"
+    def is_mixed(self) -> bool:
+        """Whether this workload blends several endpoints (``MIX``) rather than asking one."""
+        return self.name == "mixed"
 
     def resolve(self, given: Mapping[str, str]) -> WorkloadConfig:
         known = {p.name: p for p in self.params}
@@ -77,9 +93,19 @@ class WorkloadConfig:
             return self.workload.name
         return f"{self.workload.name}[{','.join(f'{k}={v}' for k, v in self.values.items())}]"
 
+    def requests(self) -> tuple[Request, ...]:
+        """What the load generator sends, each request with its weight.
+
+        A single-endpoint workload is one request named after the workload, its parameters as the
+        query; the mixed workload is ``MIX`` with its parameters filled in.
+        """
+        if self.workload.is_mixed:
+            return tuple(Request(e.name, e.path.format(**self.values), e.weight) for e in MIX)
+        return (Request(self.workload.name, query_path(self.workload.endpoint, self.values)),)
+
     def mix(self) -> list[dict[str, object]]:
         """The mixed workload's request types with their weights and concrete paths."""
-        return [{"name": e.name, "weight": e.weight, "path": e.path.format(**self.values)} for e in MIX]
+        return [{"name": r.name, "weight": r.weight, "path": r.path} for r in self.requests()]
 
     @property
     def sleep_ms(self) -> int | None:
@@ -87,7 +113,16 @@ class WorkloadConfig:
         return self.values.get("ms") if self.workload.name == "io" else None
 
 
+def query_path(endpoint: str, values: Mapping[str, int | str]) -> str:
+    """The request path: the endpoint and its parameters, in their declared order, as a query string."""
+    return f"{endpoint}?{urlencode(values)}" if values else endpoint
+
+
+# These bounds are the app's (rendered into app/benchapp/bounds.py). The upper ones keep one request near
+# a second at most on one core: cpu n=2000, and sqlite work=5000000 (a CTE of five million rows, about
+# 1.4 s in SQLite's C code).
 MS = Param("ms", 50, 0, 5000, "milliseconds to wait")
+CPU_N = Param("n", 8, 1, 2000, "work units of about 0.4 ms")
 
 #: The mixed workload: mostly cheap reads, some slow I/O and database calls, a little CPU.
 #: These weights are the one place they are written; the report shows them.
@@ -103,7 +138,7 @@ MIX: tuple[MixEntry, ...] = (
 
 WORKLOADS: tuple[Workload, ...] = (
     Workload("json", "a small JSON response: the framework's own overhead", "/json"),
-    Workload("cpu", "pure-Python CPU work", "/cpu", (Param("n", 8, 1, 2000, "work units of about 0.4 ms"),)),
+    Workload("cpu", "pure-Python CPU work", "/cpu", (CPU_N,)),
     Workload("io", "time.sleep(ms): waiting as the async workers see it once patched", "/io", (MS,)),
     Workload("upstream", "a real HTTP call to an upstream service that answers after ms", "/upstream", (MS,)),
     Workload(
@@ -126,10 +161,11 @@ WORKLOADS: tuple[Workload, ...] = (
         "mixed",
         "a weighted blend that looks like a real service",
         "(mixed)",
+        # The bounds of the endpoints these fill in, so a mix cannot ask for what they refuse.
         (
-            Param("io_ms", 50, 0, 5000, "sleep of the io requests"),
-            Param("upstream_ms", 50, 0, 5000, "upstream delay"),
-            Param("cpu_n", 8, 1, 2000, "work units of the cpu requests"),
+            replace(MS, name="io_ms", help="sleep of the io requests"),
+            replace(MS, name="upstream_ms", help="upstream delay"),
+            replace(CPU_N, name="cpu_n", help="work units of the cpu requests"),
         ),
     ),
 )

@@ -122,8 +122,8 @@ def test_bytes_has_exact_size_and_pattern(client: FlaskClient, kb: int) -> None:
     assert response.data == (benchapp.BYTES_BLOCK * 64)[: kb * 1024]
 
 
-def test_bytes_default_is_one_kib(client: FlaskClient) -> None:
-    assert len(client.get("/bytes").data) == 1024
+def test_bytes_default_is_the_workloads_default_of_64_kib(client: FlaskClient) -> None:
+    assert len(client.get("/bytes").data) == 64 * 1024
 
 
 def test_sqlite_reads_the_dataset(client: FlaskClient) -> None:

@@ -6,6 +6,7 @@ everything that can be tested without it.
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import math
@@ -23,19 +24,21 @@ from locustfiles.smconfig import (
     Stepper,
     Target,
     budget_per_process,
-    parse_mix,
-    parse_params,
+    parse_requests,
     parse_steps,
+    picker,
     plan_windows,
-    query_path,
 )
+from servingmatrix.run.loadgen import CALIBRATION_REQUESTS, locust_args
+from servingmatrix.run.stack import Placement
+from servingmatrix.workloads import WORKLOADS as REGISTRY
+from servingmatrix.workloads import Request, WorkloadConfig, resolve_workload
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILES = ROOT / "locustfiles"
 FIXTURES = ROOT / "tests" / "fixtures" / "locust"
-WORKLOADS = ("json", "cpu", "io", "upstream", "db", "sqlite", "bytes", "mixed")
-
-BASE_ENV = {"SM_STEPS": "1,16,64", "SM_WARMUP_S": "2", "SM_DURATION_S": "10"}
+JSON_REQUEST = '[{"name": "json", "path": "/json", "weight": 1}]'
+BASE_ENV = {"SM_STEPS": "1,16,64", "SM_WARMUP_S": "2", "SM_DURATION_S": "10", "SM_REQUESTS": JSON_REQUEST}
 
 
 # --- settings -------------------------------------------------------------------------------------
@@ -45,7 +48,7 @@ def test_settings_defaults() -> None:
     settings = Settings.from_env(BASE_ENV)
     assert settings.steps == (1, 16, 64)
     assert (settings.warmup_s, settings.duration_s, settings.hold_s) == (2.0, 10.0, 12.0)
-    assert settings.params == {}
+    assert (settings.targets, settings.weights) == ((Target("json", "/json"),), (1,))
     assert settings.max_requests == 5_000_000
     assert settings.timeout_s == 30.0
     assert settings.out_dir == Path("/out")
@@ -54,14 +57,14 @@ def test_settings_defaults() -> None:
 def test_settings_overrides() -> None:
     env = {
         **BASE_ENV,
-        "SM_PARAMS": '{"ms": 100}',
+        "SM_REQUESTS": '[{"name": "io", "path": "/io?ms=100", "weight": 1}]',
         "SM_MAX_REQUESTS": "1000",
         "SM_REQUEST_TIMEOUT_S": "2.5",
         "SM_OUT": "/tmp/run",
         "SM_WARMUP_S": "0",
     }
     settings = Settings.from_env(env)
-    assert settings.params == {"ms": 100}
+    assert settings.targets == (Target("io", "/io?ms=100"),)
     assert (settings.max_requests, settings.timeout_s, settings.warmup_s) == (1000, 2.5, 0.0)
     assert settings.out_dir == Path("/tmp/run")
 
@@ -104,35 +107,6 @@ def test_parse_steps_refuses(raw: str) -> None:
         parse_steps(raw)
 
 
-def test_parse_params() -> None:
-    assert parse_params(None) == {}
-    assert parse_params("  ") == {}
-    assert parse_params("{}") == {}
-    assert parse_params('{"ms": 5, "rows": 10}') == {"ms": 5, "rows": 10}
-
-
-@pytest.mark.parametrize(
-    ("raw", "message"),
-    [
-        ("[1]", "expected a JSON object"),
-        ("{ms: 5}", "not valid JSON"),
-        ('{"ms": true}', "'ms' must be a number or a string"),
-        ('{"ms": null}', "'ms' must be a number or a string"),
-        ('{"ms": [1]}', "'ms' must be a number or a string"),
-    ],
-)
-def test_parse_params_refuses(raw: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=f"^SM_PARAMS: .*{message}"):
-        parse_params(raw)
-
-
-def test_query_path_is_verbatim() -> None:
-    assert query_path("/json", {}) == "/json"
-    assert query_path("/io", {"ms": 100}) == "/io?ms=100"
-    assert query_path("/db", {"ms": 0, "rows": 10}) == "/db?ms=0&rows=10"
-    assert query_path("/x", {"a": "b c&d"}) == "/x?a=b+c%26d"
-
-
 MIX = [
     {"name": "json", "path": "/json", "weight": 60},
     {"name": "io", "path": "/io?ms=50", "weight": 30},
@@ -140,8 +114,8 @@ MIX = [
 ]
 
 
-def test_parse_mix() -> None:
-    targets, weights = parse_mix(json.dumps(MIX))
+def test_parse_requests() -> None:
+    targets, weights = parse_requests(json.dumps(MIX))
     assert targets == (Target("json", "/json"), Target("io", "/io?ms=50"), Target("db", "/db?rows=1"))
     assert weights == (60, 30, 10)
 
@@ -149,27 +123,79 @@ def test_parse_mix() -> None:
 @pytest.mark.parametrize(
     ("entries", "message"),
     [
-        ([], "SM_MIX: expected a non-empty JSON list"),
-        ({"name": "json"}, "SM_MIX: expected a non-empty JSON list"),
-        ([{"name": "json", "path": "/json"}], r"SM_MIX\[0\]: expected exactly the keys"),
-        ([{"name": "json", "path": "/json", "weight": 1, "x": 1}], r"SM_MIX\[0\]: expected exactly"),
-        ([{"name": "a b", "path": "/json", "weight": 1}], r"SM_MIX\[0\]\.name: "),
-        ([{"name": "", "path": "/json", "weight": 1}], r"SM_MIX\[0\]\.name: "),
-        ([{"name": "json", "path": "json", "weight": 1}], r"SM_MIX\[0\]\.path: "),
-        ([{"name": "json", "path": "/json", "weight": 0}], r"SM_MIX\[0\]\.weight: "),
-        ([{"name": "json", "path": "/json", "weight": 1.5}], r"SM_MIX\[0\]\.weight: "),
-        ([{"name": "json", "path": "/json", "weight": True}], r"SM_MIX\[0\]\.weight: "),
-        ([*MIX, {"name": "io", "path": "/io", "weight": 1}], r"SM_MIX\[3\]\.name: 'io' appears twice"),
+        ([], "SM_REQUESTS: expected a non-empty JSON list"),
+        ({"name": "json"}, "SM_REQUESTS: expected a non-empty JSON list"),
+        ([{"name": "json", "path": "/json"}], r"SM_REQUESTS\[0\]: expected exactly the keys"),
+        ([{"name": "json", "path": "/json", "weight": 1, "x": 1}], r"SM_REQUESTS\[0\]: expected exactly"),
+        ([{"name": "a b", "path": "/json", "weight": 1}], r"SM_REQUESTS\[0\]\.name: "),
+        ([{"name": "", "path": "/json", "weight": 1}], r"SM_REQUESTS\[0\]\.name: "),
+        ([{"name": "json", "path": "json", "weight": 1}], r"SM_REQUESTS\[0\]\.path: "),
+        ([{"name": "json", "path": "/json", "weight": 0}], r"SM_REQUESTS\[0\]\.weight: "),
+        ([{"name": "json", "path": "/json", "weight": 1.5}], r"SM_REQUESTS\[0\]\.weight: "),
+        ([{"name": "json", "path": "/json", "weight": True}], r"SM_REQUESTS\[0\]\.weight: "),
+        ([*MIX, {"name": "io", "path": "/io", "weight": 1}], r"SM_REQUESTS\[3\]\.name: 'io' appears twice"),
     ],
 )
-def test_parse_mix_refuses(entries: object, message: str) -> None:
+def test_parse_requests_refuses(entries: object, message: str) -> None:
     with pytest.raises(ConfigError, match=f"^{message}"):
-        parse_mix(json.dumps(entries))
+        parse_requests(json.dumps(entries))
+    with pytest.raises(ConfigError, match=f"^{message}"):
+        Settings.from_env({**BASE_ENV, "SM_REQUESTS": json.dumps(entries)})
 
 
-def test_parse_mix_must_be_given() -> None:
-    with pytest.raises(ConfigError, match=r"^SM_MIX is not set"):
-        parse_mix(None)
+@pytest.mark.parametrize("env", [{}, {"SM_REQUESTS": " "}])
+def test_requests_must_be_given(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match=r"^SM_REQUESTS is not set"):
+        parse_requests(env.get("SM_REQUESTS"))
+    base = {k: v for k, v in BASE_ENV.items() if k != "SM_REQUESTS"}
+    with pytest.raises(ConfigError, match=r"^SM_REQUESTS is not set"):
+        Settings.from_env({**base, **env})
+
+
+# --- picking the next request ---------------------------------------------------------------------
+
+
+class Draws:
+    """A stand-in for random.random that returns the given values in turn."""
+
+    def __init__(self, *values: float) -> None:
+        self.values = list(values)
+        self.calls = 0
+
+    def __call__(self) -> float:
+        self.calls += 1
+        return self.values.pop(0)
+
+
+def test_a_single_request_is_picked_without_a_draw() -> None:
+    draws = Draws()
+    pick = picker((Target("json", "/json"),), (1,), draws)
+    assert [pick() for _ in range(3)] == [Target("json", "/json")] * 3
+    assert draws.calls == 0
+
+
+def test_the_pick_follows_the_cumulative_weights() -> None:
+    targets, weights = parse_requests(json.dumps(MIX))  # json 60, io 30, db 10: cumulative 60, 90, 100
+    edges = (0.0, 0.599, 0.6, 0.899, 0.9, 0.999999)
+    pick = picker(targets, weights, Draws(*edges))
+    assert [pick().name for _ in edges] == ["json", "json", "io", "io", "db", "db"]
+
+
+def test_the_pick_matches_random_choices_draw_for_draw() -> None:
+    import random
+
+    targets, weights = parse_requests(json.dumps(MIX))
+    ours, theirs = random.Random(7), random.Random(7)
+    pick = picker(targets, weights, ours.random)
+    expected = [theirs.choices(targets, weights=weights)[0] for _ in range(2000)]
+    assert [pick() for _ in range(2000)] == expected
+
+
+def test_picker_needs_a_weight_per_request() -> None:
+    with pytest.raises(ConfigError):
+        picker((Target("json", "/json"),), ())
+    with pytest.raises(ConfigError):
+        picker((), ())
 
 
 def test_budget_is_shared_between_processes() -> None:
@@ -301,9 +327,9 @@ def test_write_json_atomic(tmp_path: Path) -> None:
 # --- the locustfiles themselves -------------------------------------------------------------------
 
 
-def test_one_locustfile_per_workload() -> None:
-    found = sorted(p.stem for p in LOCUSTFILES.glob("workload_*.py"))
-    assert found == sorted(f"workload_{name}" for name in WORKLOADS)
+def test_one_locustfile_for_every_workload() -> None:
+    # Every workload, and the calibration, run workload.py; smlocust and smconfig are what it imports.
+    assert sorted(p.name for p in LOCUSTFILES.glob("*.py")) == ["smconfig.py", "smlocust.py", "workload.py"]
 
 
 def test_no_locustfile_shadows_a_standard_module() -> None:
@@ -313,11 +339,28 @@ def test_no_locustfile_shadows_a_standard_module() -> None:
     assert clashes == []
 
 
-def test_harness_registry_names_existing_locustfiles() -> None:
-    from servingmatrix.workloads import WORKLOADS as REGISTRY
+def test_harness_names_the_locustfile_the_image_holds() -> None:
+    from servingmatrix.run.loadgen import CALIBRATION_LOCUSTFILE, LOCUSTFILE
 
-    missing = [w.locustfile for w in REGISTRY if not (LOCUSTFILES / Path(w.locustfile).name).exists()]
-    assert missing == []
+    for path in (LOCUSTFILE, CALIBRATION_LOCUSTFILE):
+        # The image copies locustfiles/ to /srv/locustfiles/.
+        assert Path(path).parent == Path("/srv/locustfiles")
+        assert (LOCUSTFILES / Path(path).name).exists()
+
+
+def test_the_locustfile_sends_what_the_settings_name() -> None:
+    # Without importing Locust: the module picks from SETTINGS.targets by SETTINGS.weights, and
+    # exports a user and the step shape.
+    tree = ast.parse((LOCUSTFILES / "workload.py").read_text())
+    source = ast.unparse(tree)
+    assert "picker(SETTINGS.targets, SETTINGS.weights)" in source
+    exported = next(
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "__all__"
+    )
+    assert isinstance(exported, ast.List)
+    assert {ast.literal_eval(e) for e in exported.elts} == {"RequestsUser", "StepShape"}
 
 
 def test_smconfig_does_not_import_locust() -> None:
@@ -399,3 +442,86 @@ def test_fixed_stepper_keeps_the_planned_windows_whatever_the_polls() -> None:
         (1000.0, 1001.0, 1003.0),
         (1003.0, 1004.0, 1006.0),
     ]
+
+
+# --- the harness's requests, as the locustfile reads them -----------------------------------------
+
+
+def _locust_env(workload: WorkloadConfig | None, *, open_loop: bool = False) -> dict[str, str]:
+    """The environment the harness gives the Locust container, taken from its ``docker run`` arguments."""
+    args = locust_args(
+        name="loadgen",
+        run_id="run",
+        workload=workload,
+        target="http://127.0.0.1:18000",
+        users=(1, 4),
+        warmup_s=1.0,
+        duration_s=2.0,
+        out_dir=Path("/tmp/out"),
+        placement=Placement("1", 1.0),
+        open_loop=open_loop,
+    )
+    pairs = [args[i + 1] for i, arg in enumerate(args) if arg == "--env"]
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def _registry(requests: tuple[Request, ...]) -> tuple[tuple[Target, ...], tuple[int, ...]]:
+    return tuple(Target(r.name, r.path) for r in requests), tuple(r.weight for r in requests)
+
+
+SPECS = [w.name for w in REGISTRY] + [
+    "io[ms=100]",
+    "db[ms=5,rows=10]",
+    "sqlite[work=1000]",
+    "mixed[io_ms=80]",
+]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("open_loop", [False, True], ids=["closed", "open"])
+def test_the_locustfile_sends_the_registry_requests(spec: str, open_loop: bool) -> None:
+    workload = resolve_workload(spec)
+    settings = Settings.from_env(_locust_env(workload, open_loop=open_loop))
+    assert (settings.targets, settings.weights) == _registry(workload.requests())
+    assert settings.open_loop is open_loop
+    assert settings.steps == (1, 4)
+
+
+#: What each workload sent when it had a locustfile of its own: the same names, paths and weights.
+SENT_BEFORE = {
+    "json": [("json", "/json", 1)],
+    "cpu": [("cpu", "/cpu?n=8", 1)],
+    "io[ms=100]": [("io", "/io?ms=100", 1)],
+    "upstream": [("upstream", "/upstream?ms=50", 1)],
+    "db[rows=10]": [("db", "/db?ms=0&rows=10", 1)],
+    "sqlite[work=1000]": [("sqlite", "/sqlite?rows=1&work=1000", 1)],
+    "bytes": [("bytes", "/bytes?kb=64", 1)],
+    "mixed[io_ms=80,cpu_n=3]": [
+        ("json", "/json", 40),
+        ("db", "/db?rows=1", 20),
+        ("sqlite", "/sqlite?rows=1", 10),
+        ("io", "/io?ms=80", 10),
+        ("upstream", "/upstream?ms=50", 10),
+        ("cpu", "/cpu?n=3", 5),
+        ("bytes", "/bytes?kb=16", 5),
+    ],
+}
+
+
+@pytest.mark.parametrize("spec", SENT_BEFORE)
+def test_every_workload_sends_what_it_sent_before(spec: str) -> None:
+    settings = Settings.from_env(_locust_env(resolve_workload(spec)))
+    sent = [(t.name, t.path, w) for t, w in zip(settings.targets, settings.weights, strict=True)]
+    assert sent == SENT_BEFORE[spec]
+
+
+def test_the_calibration_sends_the_upstreams_trivial_request() -> None:
+    settings = Settings.from_env(_locust_env(None))
+    assert (settings.targets, settings.weights) == ((Target("calibrate", "/delay?ms=0"),), (1,))
+    assert (settings.targets, settings.weights) == _registry(CALIBRATION_REQUESTS)
+
+
+def test_the_harness_sends_no_other_request_settings() -> None:
+    env = _locust_env(resolve_workload("io[ms=100]"))
+    assert not {"SM_PARAMS", "SM_MIX"} & set(env)
+    assert json.loads(env["SM_REQUESTS"]) == [{"name": "io", "path": "/io?ms=100", "weight": 1}]

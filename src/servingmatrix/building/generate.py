@@ -1,9 +1,10 @@
-"""Writes (or checks) every rendered file: Dockerfiles, pins, compose stacks, README sections."""
+"""Writes (or checks) every rendered file: Dockerfiles, pins, compose stacks, app bounds, README sections."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from servingmatrix.building.app_bounds import app_bounds_path, render_app_bounds
 from servingmatrix.building.compose import render_compose
 from servingmatrix.building.dockerfiles import (
     LOCUST_PACKAGES,
@@ -28,6 +29,7 @@ def rendered_files() -> dict[Path, str]:
     files[images_dir() / "locust" / "requirements.in"] = render_requirements_in(
         "locust", LOCUST_PACKAGES, "src/servingmatrix/building/dockerfiles.py"
     )
+    files[app_bounds_path()] = render_app_bounds()
     readme = project_root() / "README.md"
     if readme.exists():
         files[readme] = render_readme(readme.read_text())

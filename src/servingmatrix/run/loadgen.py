@@ -17,14 +17,18 @@ from typing import Any
 from servingmatrix.errors import UserError
 from servingmatrix.run.latency import RequestSample
 from servingmatrix.run.stack import HARDENING, Placement, container_labels
-from servingmatrix.workloads import WorkloadConfig
+from servingmatrix.workloads import Request, WorkloadConfig
 
 LOCUST_IMAGE = "servingmatrix/locust:latest"
 REQUEST_TIMEOUT_S = 30.0
 #: Open loop: requests one load process keeps in flight at most (later arrivals are failures).
 MAX_IN_FLIGHT = 1_000
-#: The calibration's locustfile: the upstream's trivial endpoint, as fast as the generator can.
-CALIBRATION_LOCUSTFILE = "/srv/locustfiles/calibrate.py"
+#: The one locustfile, in the image: it sends the requests given in SM_REQUESTS.
+LOCUSTFILE = "/srv/locustfiles/workload.py"
+#: The calibration runs the same locustfile: only its requests differ.
+CALIBRATION_LOCUSTFILE = LOCUSTFILE
+#: The calibration's request: the upstream's trivial endpoint, as fast as the generator can.
+CALIBRATION_REQUESTS = (Request("calibrate", "/delay?ms=0"),)
 
 
 @dataclass(frozen=True)
@@ -60,26 +64,24 @@ def locust_args(
 ) -> list[str]:
     """The ``docker run`` arguments of one Locust session stepping through ``users``.
 
-    Open loop, ``users`` are arrival rates in requests per second, shared by the ``processes``.
+    It sends ``workload``'s requests, or without one the calibration's. Open loop, ``users`` are
+    arrival rates in requests per second, shared by the ``processes``.
     """
-    mixed = workload is not None and workload.workload.name == "mixed"
-    params = {} if workload is None or mixed else dict(workload.values)
+    requests = workload.requests() if workload is not None else CALIBRATION_REQUESTS
     env = {
         "SM_STEPS": ",".join(str(u) for u in users),
         "SM_WARMUP_S": f"{warmup_s:g}",
         "SM_DURATION_S": f"{duration_s:g}",
-        "SM_PARAMS": json.dumps(params),
+        "SM_REQUESTS": requests_json(requests),
         "SM_REQUEST_TIMEOUT_S": f"{request_timeout_s:g}",
         "SM_OUT": "/out",
         "SM_LOAD": "open" if open_loop else "closed",
         "SM_MAX_IN_FLIGHT": str(MAX_IN_FLIGHT),
     }
-    if workload is not None and mixed:
-        env["SM_MIX"] = json.dumps(workload.mix())
     env_args = [a for k, v in env.items() for a in ("--env", f"{k}={v}")]
     command = [
         "-f",
-        locustfile or (workload.workload.locustfile if workload else CALIBRATION_LOCUSTFILE),
+        locustfile or LOCUSTFILE,
         "--headless",
         "--host",
         target,
@@ -111,6 +113,11 @@ def locust_args(
         LOCUST_IMAGE,
         *command,
     ]
+
+
+def requests_json(requests: tuple[Request, ...]) -> str:
+    """``SM_REQUESTS``: the requests as the locustfile reads them, a JSON list of name, path, weight."""
+    return json.dumps([{"name": r.name, "path": r.path, "weight": r.weight} for r in requests])
 
 
 def read_output(out_dir: Path) -> LoadgenOutput:
