@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from urllib.parse import parse_qsl, urlsplit
 
 import benchapp.bounds as bounds
@@ -16,6 +17,7 @@ from servingmatrix.building.app_bounds import (
     endpoint_workloads,
     render_app_bounds,
 )
+from servingmatrix.paths import project_root
 from servingmatrix.workloads import MIX, WORKLOADS, Request, Workload, query_path, resolve_workload
 
 # --- requests ---------------------------------------------------------------------------------------
@@ -100,3 +102,11 @@ def test_every_request_the_registry_sends_is_within_the_app_bounds(spec: str) ->
         split = urlsplit(request.path)
         # The app's own check of a query string: BadParam (a 400) if the request asks what it refuses.
         parse_params(MultiDict(parse_qsl(split.query, keep_blank_values=True)), by_endpoint[split.path])
+
+
+def test_the_readme_app_table_states_the_registry_bounds() -> None:
+    readme = (project_root() / "README.md").read_text()
+    stated = dict(re.findall(r"^\| `GET (/\w+)` \|.*\| ([^|]+) \|$", readme, flags=re.MULTILINE))
+    for workload in endpoint_workloads():
+        expected = "; ".join(f"`{p.name}` {p.low}..{p.high}, default {p.default}" for p in workload.params)
+        assert stated[workload.endpoint] == (expected or "—"), workload.endpoint
