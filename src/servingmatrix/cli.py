@@ -104,22 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.matrix and args.profile:
         raise UserError("give --profile or --matrix, not both")
     matrix = load_matrix(Path(args.matrix)) if args.matrix else load_profile(args.profile or "quick")
-    matrix = apply_overrides(
-        matrix,
-        Overrides(
-            modes=args.modes,
-            workloads=args.workloads,
-            users=args.users,
-            duration=args.duration,
-            warmup=args.warmup,
-            trials=args.trials,
-            server_cpus=args.server_cpus,
-            arrival_rates=args.arrival_rate,
-            server_memory=args.server_memory,
-            loadgen_processes=args.loadgen_processes,
-            request_timeout=args.request_timeout,
-        ),
-    )
+    matrix = apply_overrides(matrix, Overrides.from_options(args))
     out = Path(args.out) if args.out else project_root() / "reports" / "runs" / matrix.name
     docker = Docker()
     needed = sorted({c.mode.name for c in matrix.mode_configs()})
@@ -236,6 +221,8 @@ def cmd_clean(_args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from servingmatrix.matrix_keys import add_options
+
     parser = argparse.ArgumentParser(
         prog="servingmatrix", description="Every way of serving one Flask app, measured side by side."
     )
@@ -265,25 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a matrix: every mode x workload x users x trial")
     run.add_argument("--profile", help="a matrix from profiles/ (quick, default, full; default: quick)")
     run.add_argument("--matrix", help="a matrix YAML file")
-    run.add_argument("--modes", help="comma-separated mode specs, e.g. gunicorn-gthread[workers=2,threads=4]")
-    run.add_argument("--workloads", help="comma-separated workload specs, e.g. io[ms=100]")
-    run.add_argument("--users", help="comma-separated increasing user counts, e.g. 1,16,64")
-    run.add_argument("--duration", help="measured time per step, e.g. 20s")
-    run.add_argument("--warmup", help="discarded warm-up per step, e.g. 5s")
-    run.add_argument("--trials", type=_positive_int, help="repeats of every cell")
-    run.add_argument("--server-cpus", type=_positive_int, help="cores given to the server under test")
-    run.add_argument("--server-memory", help="the server container's memory limit, e.g. 512m (default: 2g)")
-    run.add_argument(
-        "--loadgen-processes",
-        type=_positive_int,
-        help="Locust processes sending the load (its --processes) (default: one per core of the generator)",
-    )
-    run.add_argument(
-        "--arrival-rate",
-        metavar="RATES",
-        help="open loop: requests per second offered at each step, e.g. 200,400,800 (replaces --users)",
-    )
-    run.add_argument("--request-timeout", help="a request not answered by then fails, e.g. 30s (default)")
+    add_options(run)
     run.add_argument(
         "--no-calibration", action="store_true", help="skip measuring the load generator's maximum first"
     )
