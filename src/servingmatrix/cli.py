@@ -221,8 +221,6 @@ def cmd_clean(_args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from servingmatrix.matrix_keys import add_options
-
     parser = argparse.ArgumentParser(
         prog="servingmatrix", description="Every way of serving one Flask app, measured side by side."
     )
@@ -249,17 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     workloads = sub.add_parser("workloads", help="list the workloads with their parameters and defaults")
     workloads.set_defaults(func=cmd_workloads)
 
-    run = sub.add_parser("run", help="run a matrix: every mode x workload x users x trial")
-    run.add_argument("--profile", help="a matrix from profiles/ (quick, default, full; default: quick)")
-    run.add_argument("--matrix", help="a matrix YAML file")
-    add_options(run)
-    run.add_argument(
-        "--no-calibration", action="store_true", help="skip measuring the load generator's maximum first"
-    )
-    run.add_argument("--out", help="run folder (default: reports/runs/<profile>); rerunning resumes it")
-    run.add_argument("--force", action="store_true", help="measure again cells already on disk")
-    run.add_argument("--keep-samples", action="store_true", help="keep Locust's per-request timings")
-    run.set_defaults(func=cmd_run)
+    _add_run_command(sub)
 
     export = sub.add_parser(
         "export", help="one row per cell as CSV or JSON; or Markdown with tables and SVG charts, to publish"
@@ -315,6 +303,23 @@ def build_parser() -> argparse.ArgumentParser:
     clean = sub.add_parser("clean", help="remove every container, network and volume the project created")
     clean.set_defaults(func=cmd_clean)
     return parser
+
+
+def _add_run_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``run``: where the matrix comes from, one option per matrix key, and how the run goes."""
+    from servingmatrix.matrix_keys import add_options
+
+    run = sub.add_parser("run", help="run a matrix: every mode x workload x users x trial")
+    run.add_argument("--profile", help="a matrix from profiles/ (quick, default, full; default: quick)")
+    run.add_argument("--matrix", help="a matrix YAML file")
+    add_options(run)
+    run.add_argument(
+        "--no-calibration", action="store_true", help="skip measuring the load generator's maximum first"
+    )
+    run.add_argument("--out", help="run folder (default: reports/runs/<profile>); rerunning resumes it")
+    run.add_argument("--force", action="store_true", help="measure again cells already on disk")
+    run.add_argument("--keep-samples", action="store_true", help="keep Locust's per-request timings")
+    run.set_defaults(func=cmd_run)
 
 
 def _slo_option(parser: argparse.ArgumentParser) -> None:
