@@ -172,7 +172,8 @@ class MatrixKey(Generic[T]):
     #: The default in words, when the value alone does not say it.
     shown: str | None = None
     show: Callable[[T], str] = _show
-    #: The file key this one cannot be given with; given, this one replaces it.
+    #: The key this one cannot be given with, in a file or as options; an option for either one
+    #: replaces the other from the file.
     excludes: str | None = None
     #: Two runs that differ here measured in different ways (``compare`` says so).
     compared: bool = False
