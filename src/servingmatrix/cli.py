@@ -104,22 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.matrix and args.profile:
         raise UserError("give --profile or --matrix, not both")
     matrix = load_matrix(Path(args.matrix)) if args.matrix else load_profile(args.profile or "quick")
-    matrix = apply_overrides(
-        matrix,
-        Overrides(
-            modes=args.modes,
-            workloads=args.workloads,
-            users=args.users,
-            duration=args.duration,
-            warmup=args.warmup,
-            trials=args.trials,
-            server_cpus=args.server_cpus,
-            arrival_rates=args.arrival_rate,
-            server_memory=args.server_memory,
-            loadgen_processes=args.loadgen_processes,
-            request_timeout=args.request_timeout,
-        ),
-    )
+    matrix = apply_overrides(matrix, Overrides.from_options(args))
     out = Path(args.out) if args.out else project_root() / "reports" / "runs" / matrix.name
     docker = Docker()
     needed = sorted({c.mode.name for c in matrix.mode_configs()})
@@ -262,35 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     workloads = sub.add_parser("workloads", help="list the workloads with their parameters and defaults")
     workloads.set_defaults(func=cmd_workloads)
 
-    run = sub.add_parser("run", help="run a matrix: every mode x workload x users x trial")
-    run.add_argument("--profile", help="a matrix from profiles/ (quick, default, full; default: quick)")
-    run.add_argument("--matrix", help="a matrix YAML file")
-    run.add_argument("--modes", help="comma-separated mode specs, e.g. gunicorn-gthread[workers=2,threads=4]")
-    run.add_argument("--workloads", help="comma-separated workload specs, e.g. io[ms=100]")
-    run.add_argument("--users", help="comma-separated increasing user counts, e.g. 1,16,64")
-    run.add_argument("--duration", help="measured time per step, e.g. 20s")
-    run.add_argument("--warmup", help="discarded warm-up per step, e.g. 5s")
-    run.add_argument("--trials", type=_positive_int, help="repeats of every cell")
-    run.add_argument("--server-cpus", type=_positive_int, help="cores given to the server under test")
-    run.add_argument("--server-memory", help="the server container's memory limit, e.g. 512m (default: 2g)")
-    run.add_argument(
-        "--loadgen-processes",
-        type=_positive_int,
-        help="Locust processes sending the load (its --processes) (default: one per core of the generator)",
-    )
-    run.add_argument(
-        "--arrival-rate",
-        metavar="RATES",
-        help="open loop: requests per second offered at each step, e.g. 200,400,800 (replaces --users)",
-    )
-    run.add_argument("--request-timeout", help="a request not answered by then fails, e.g. 30s (default)")
-    run.add_argument(
-        "--no-calibration", action="store_true", help="skip measuring the load generator's maximum first"
-    )
-    run.add_argument("--out", help="run folder (default: reports/runs/<profile>); rerunning resumes it")
-    run.add_argument("--force", action="store_true", help="measure again cells already on disk")
-    run.add_argument("--keep-samples", action="store_true", help="keep Locust's per-request timings")
-    run.set_defaults(func=cmd_run)
+    _add_run_command(sub)
 
     export = sub.add_parser(
         "export", help="one row per cell as CSV or JSON; or Markdown with tables and SVG charts, to publish"
@@ -346,6 +303,23 @@ def build_parser() -> argparse.ArgumentParser:
     clean = sub.add_parser("clean", help="remove every container, network and volume the project created")
     clean.set_defaults(func=cmd_clean)
     return parser
+
+
+def _add_run_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``run``: where the matrix comes from, one option per matrix key, and how the run goes."""
+    from servingmatrix.matrix_keys import add_options
+
+    run = sub.add_parser("run", help="run a matrix: every mode x workload x users x trial")
+    run.add_argument("--profile", help="a matrix from profiles/ (quick, default, full; default: quick)")
+    run.add_argument("--matrix", help="a matrix YAML file")
+    add_options(run)
+    run.add_argument(
+        "--no-calibration", action="store_true", help="skip measuring the load generator's maximum first"
+    )
+    run.add_argument("--out", help="run folder (default: reports/runs/<profile>); rerunning resumes it")
+    run.add_argument("--force", action="store_true", help="measure again cells already on disk")
+    run.add_argument("--keep-samples", action="store_true", help="keep Locust's per-request timings")
+    run.set_defaults(func=cmd_run)
 
 
 def _slo_option(parser: argparse.ArgumentParser) -> None:

@@ -58,3 +58,39 @@ def test_corrupt_cell_file_is_named(tmp_path: Path) -> None:
     proc = cli("export", str(run))
     assert proc.returncode == 2
     assert str(broken) in proc.stderr and "corrupt or truncated" in proc.stderr
+
+
+MATRIX_FILES: list[tuple[bytes, str]] = [
+    (b"modes: [waitress]\nworkloads: [json]\ntrials: 1\ntrials: 2\n", "key 'trials' is given twice"),
+    (b"modes: &m [waitress]\nworkloads: [json]\n", "key 'modes', line 1: YAML anchors and aliases (&m)"),
+    (
+        b"modes: [waitress]\nworkloads: [json]\nusers: *u\n",
+        "key 'users', line 3: YAML anchors and aliases (*u)",
+    ),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "not a text file; a matrix file is YAML written in UTF-8"),
+    (b"modes: [waitress]\nworkloads: [json]\ndescription: \xe9t\xe9\n", "not a text file"),
+    (
+        b"modes: [waitress]\nworkloads: [json]\nusers: [1]\narrival_rates: [10]\n",
+        "users and arrival_rates are both given; give one of them",
+    ),
+]
+
+
+@pytest.mark.parametrize(("content", "fragment"), MATRIX_FILES)
+def test_a_refused_matrix_file_is_one_line_naming_it(tmp_path: Path, content: bytes, fragment: str) -> None:
+    path = tmp_path / "m.yml"
+    path.write_bytes(content)
+    proc = cli("run", "--matrix", str(path), env=UNREACHABLE)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"servingmatrix: error: {path}: "), proc.stderr
+    assert fragment in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_users_and_rates_as_options_are_refused() -> None:
+    proc = cli("run", "--users", "1,4", "--arrival-rate", "10", env=UNREACHABLE)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "servingmatrix: error: give --users or --arrival-rate, not both (--arrival-rate replaces --users)"
+    )

@@ -153,3 +153,102 @@ def test_open_loop_steps_are_the_arrival_rates(tmp_path: Path) -> None:
     assert (matrix.server_memory, matrix.loadgen_processes, matrix.request_timeout_s) == ("512m", 2, 5.0)
     assert matrix.as_dict()["arrival_rates"] == [100, 200]
     assert not load_matrix(write(tmp_path, GOOD)).open_loop
+
+
+FILE_REFUSALS: list[tuple[str, str]] = [
+    (
+        "modes: [gunicorn-sync]\nworkloads: [json]\nusers: [1]\nusers: [4]\n",
+        "key 'users' is given twice (lines 3 and 4); give each key once",
+    ),
+    (
+        "modes: [gunicorn-sync]\nworkloads: [json]\ntrials: 1\n'trials': 2\n",
+        "key 'trials' is given twice",
+    ),
+    (
+        "{modes: [gunicorn-sync], workloads: [json], modes: [waitress]}\n",
+        "key 'modes' is given twice (line 1)",
+    ),
+    (
+        "modes: &m [gunicorn-sync]\nworkloads: [json]\n",
+        "key 'modes', line 1: YAML anchors and aliases (&m) are not allowed in a matrix file",
+    ),
+    (
+        "modes: [gunicorn-sync]\nworkloads: [json]\nusers: [1]\narrival_rates: *u\n",
+        "key 'arrival_rates', line 4: YAML anchors and aliases (*u) are not allowed",
+    ),
+    (
+        "modes: [&s gunicorn-sync]\nworkloads: [json]\n",
+        "key 'modes', line 1: YAML anchors and aliases (&s)",
+    ),
+    (
+        "modes: [gunicorn-sync]\nworkloads: [json]\nusers: [1, 16]\narrival_rates: [100]\n",
+        "users and arrival_rates are both given; give one of them (arrival_rates replaces users)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment"), FILE_REFUSALS)
+def test_matrix_file_refusals_name_the_file_and_key(tmp_path: Path, text: str, fragment: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(UserError) as caught:
+        load_matrix(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    assert fragment in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_an_alias_is_refused_before_it_is_expanded(tmp_path: Path) -> None:
+    # "Billion laughs": nine levels of ten aliases each would be 10**9 strings once expanded.
+    lines = ['a0: &a0 ["lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(UserError, match=r"key 'a0', line 1: YAML anchors and aliases \(&a0\)"):
+        load_matrix(path)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        "modes: [gunicorn-sync]\nworkloads: [json]\ndescription: caf\xe9\n".encode("latin-1"),
+        b"modes: [gunicorn-sync]\x00\nworkloads: [json]\n",
+    ],
+)
+def test_a_binary_or_non_utf8_file_is_refused_in_one_line(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "m.yml"
+    path.write_bytes(content)
+    with pytest.raises(UserError) as caught:
+        load_matrix(path)
+    assert str(caught.value) == f"{path}: not a text file; a matrix file is YAML written in UTF-8"
+
+
+def test_utf8_text_loads(tmp_path: Path) -> None:
+    path = tmp_path / "m.yml"
+    path.write_bytes(("\ufeff" + GOOD + "description: café ☕\n").encode())
+    assert load_matrix(path).description == "café ☕"
+
+
+def test_null_rates_are_a_closed_loop_even_beside_users(tmp_path: Path) -> None:
+    matrix = load_matrix(write(tmp_path, GOOD + "arrival_rates: null\nloadgen_processes: null\n"))
+    assert not matrix.open_loop and matrix.loadgen_processes is None
+
+
+def test_users_and_rates_both_on_the_command_line_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(UserError) as caught:
+        apply_overrides(load_matrix(write(tmp_path, GOOD)), Overrides(users="1,2", arrival_rates="100"))
+    assert str(caught.value) == "give --users or --arrival-rate, not both (--arrival-rate replaces --users)"
+
+
+def test_an_option_replaces_the_other_load_of_the_file(tmp_path: Path) -> None:
+    closed = load_matrix(write(tmp_path, GOOD))
+    open_loop = apply_overrides(closed, Overrides(arrival_rates="100,200"))
+    # The file's users stay recorded (a resumed run compares the record), unused.
+    assert open_loop.steps == (100, 200) and open_loop.users == (1, 16)
+    back = apply_overrides(open_loop, Overrides(users="2,4"))
+    assert not back.open_loop and back.steps == (2, 4)
+
+
+def test_overrides_take_only_keys_with_an_option() -> None:
+    with pytest.raises(TypeError, match="'description'"):
+        Overrides(description="x")
+    assert Overrides(users=None, trials=2).given == {"trials": 2}

@@ -15,12 +15,10 @@ from servingmatrix import fmt
 from servingmatrix.analysis.points import Point, Results, aggregate
 from servingmatrix.analysis.stats import Change, relative_change
 from servingmatrix.flags import Flag
+from servingmatrix.matrix_keys import METHOD_KEYS
 from servingmatrix.results.run import Run, load_run
 
 DEFAULT_THRESHOLD = 0.05
-#: Matrix settings that change what a figure means: compared as the machine's metadata is (a step
-#: of an open-loop run is an offered rate, not a number of users).
-METHOD_KEYS = ("duration_s", "warmup_s", "server_cpus", "arrival_rates")
 
 
 @dataclass(frozen=True)

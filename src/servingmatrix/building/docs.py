@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from servingmatrix.flags import KINDS
+from servingmatrix.matrix_keys import MATRIX_KEYS, exclusive_pairs
 from servingmatrix.methodology import DERIVED
 from servingmatrix.metrics import COLUMN_DOCS, COLUMNS
 from servingmatrix.modes import MODES
@@ -54,6 +55,27 @@ def workloads_table() -> str:
     return "\n".join(lines)
 
 
+def matrix_table() -> str:
+    """Every key of a matrix file, with its ``run`` option, from the one list of keys."""
+    lines = [
+        "| key | option of `run` | what it is | allowed | default |",
+        "|---|---|---|---|---|",
+    ]
+    for key in MATRIX_KEYS:
+        option = f"`{key.flag}`" if key.flag else "—"
+        lines.append(f"| `{key.yaml}` | {option} | {key.doc} | {key.allowed} | {key.default_shown} |")
+    lines.append("")
+    lines.append(
+        "An option replaces the file's value. "
+        + " ".join(
+            f"`{key.yaml}` and `{other.yaml}` cannot both be given, in a file or as options; "
+            f"given as an option, either replaces the other from the file."
+            for key, other in exclusive_pairs()
+        )
+    )
+    return "\n".join(lines)
+
+
 def columns_table() -> str:
     lines = ["| column | meaning |", "|---|---|"]
     lines += [f"| `{column}` | {COLUMN_DOCS[column]} |" for column in COLUMNS]
@@ -72,6 +94,7 @@ def report_rules() -> str:
 SECTIONS = {
     "modes": modes_table,
     "workloads": workloads_table,
+    "matrix": matrix_table,
     "columns": columns_table,
     "report": report_rules,
 }

@@ -1,0 +1,368 @@
+"""The keys of a matrix, each declared once: the matrix file, the ``run`` options and run.json derive from it.
+
+A key names its field of :class:`~servingmatrix.matrix.Matrix` (which is also its name in run.json's
+``"matrix"``), its key in a matrix file, its option of ``servingmatrix run``, the parser that checks a
+value and its bounds, its default and its help. The YAML loader, the ``run`` options, the command-line
+overrides, the record written to run.json and the README's table of keys are built from
+:data:`MATRIX_KEYS`, so adding a key is one entry here plus its field of ``Matrix``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from servingmatrix.errors import UserError
+from servingmatrix.spec import split_specs
+
+T = TypeVar("T")
+
+_DURATION = re.compile(r"^(?P<number>\d+(?:\.\d+)?)(?P<unit>ms|s|m)$")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0}
+MAX_USERS = 10_000
+MAX_TRIALS = 100
+MAX_DURATION_S = 3600.0
+MAX_SERVER_CPUS = 256
+MAX_LOADGEN_PROCESSES = 64
+MAX_ARRIVAL_RATE = 100_000
+_MEMORY = re.compile(r"^(?P<number>\d+)(?P<unit>[mg])$")
+#: Docker refuses less than 6 MiB; a Python server needs far more, but that is for the run to show.
+MIN_MEMORY_MB = 6
+MAX_MEMORY_MB = 1024 * 1024
+
+
+def parse_duration(where: str, text: object) -> float:
+    """``20s``, ``1.5m`` or ``500ms`` in seconds; a bare number is refused (which unit was meant?)."""
+    match = _DURATION.match(str(text).strip()) if isinstance(text, str | int | float) else None
+    if match is None or isinstance(text, bool):
+        raise UserError(f"{where}: {text!r} is not a duration; write it with a unit, e.g. 20s, 1m or 500ms")
+    seconds = float(match.group("number")) * _UNIT_S[match.group("unit")]
+    if not 0 < seconds <= MAX_DURATION_S:
+        raise UserError(
+            f"{where}: {text} is out of range (allowed: more than 0, at most {MAX_DURATION_S:.0f}s)"
+        )
+    return seconds
+
+
+def _positive(where: str, value: object, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UserError(f"{where}: {value!r} is not an integer (allowed: 1..{maximum})")
+    if not 1 <= value <= maximum:
+        raise UserError(f"{where}: {value} is out of range (allowed: 1..{maximum})")
+    return value
+
+
+def parse_memory(where: str, text: object) -> str:
+    """A memory limit as Docker takes it, in MiB or GiB: ``512m``, ``2g``."""
+    match = _MEMORY.match(text.strip().lower()) if isinstance(text, str) else None
+    if match is None:
+        raise UserError(f"{where}: {text!r} is not a memory size; write it as e.g. 512m or 2g")
+    mb = int(match.group("number")) * (1024 if match.group("unit") == "g" else 1)
+    if not MIN_MEMORY_MB <= mb <= MAX_MEMORY_MB:
+        raise UserError(f"{where}: {text} is out of range (allowed: {MIN_MEMORY_MB}m to 1024g)")
+    return f"{match.group('number')}{match.group('unit')}"
+
+
+def _spec_list(where: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items = split_specs(value)
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = [v.strip() for v in value]
+    else:
+        raise UserError(f"{where}: expected a list of specs, got {value!r}")
+    if not items:
+        raise UserError(f"{where}: the list is empty")
+    return tuple(items)
+
+
+def _steps(where: str, value: object, what: str, maximum: int) -> tuple[int, ...]:
+    """An increasing list of positive integers: user counts, or arrival rates in requests per second."""
+    if isinstance(value, str):
+        parts: list[object] = []
+        for part in value.split(","):
+            part = part.strip()
+            if not part.lstrip("-").isdigit():
+                raise UserError(f"{where}: {part!r} is not an integer (allowed: 1..{maximum})")
+            parts.append(int(part))
+        value = parts
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise UserError(f"{where}: expected a non-empty list of {what}, got {value!r}")
+    steps = tuple(_positive(f"{where}[{i}]", v, maximum) for i, v in enumerate(value))
+    if len(set(steps)) != len(steps):
+        raise UserError(f"{where}: {list(steps)} repeats a value")
+    if list(steps) != sorted(steps):
+        raise UserError(f"{where}: {list(steps)} must be increasing (the steps run in order)")
+    return steps
+
+
+def _users(where: str, value: object) -> tuple[int, ...]:
+    return _steps(where, value, "user counts", MAX_USERS)
+
+
+def _rates(where: str, value: object) -> tuple[int, ...] | None:
+    """Open-loop rates; none (``null`` in a file) is a closed loop."""
+    if value is None:
+        return None
+    return _steps(where, value, "arrival rates (requests per second)", MAX_ARRIVAL_RATE)
+
+
+def _count(maximum: int) -> Callable[[str, object], int]:
+    return lambda where, value: _positive(where, value, maximum)
+
+
+def _optional_count(maximum: int) -> Callable[[str, object], int | None]:
+    return lambda where, value: None if value is None else _positive(where, value, maximum)
+
+
+def _text(_where: str, value: object) -> str:
+    return str(value)
+
+
+def positive_int_option(text: str) -> int:
+    """An option's integer, before its key checks the bound: argparse says what is wrong with it."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def _show(value: object) -> str:
+    """A value as a matrix file would write it."""
+    if isinstance(value, tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)
+
+
+def _show_seconds(seconds: float) -> str:
+    return f"{seconds:g}s"
+
+
+@dataclass(frozen=True)
+class MatrixKey(Generic[T]):
+    """One key of a matrix, in every place it appears."""
+
+    #: The field of ``Matrix``, and the key under run.json's ``"matrix"``.
+    field: str
+    #: The key in a matrix file.
+    yaml: str
+    #: Checks a value from a file or the command line; ``where`` starts its error line.
+    parse: Callable[[str, object], T]
+    default: T
+    #: What the key means (the README's table).
+    doc: str
+    #: The values allowed (the README's table).
+    allowed: str
+    #: The option of ``servingmatrix run``; None: a matrix file only.
+    flag: str | None = None
+    #: The option's help; ``{default}`` is replaced by the default as shown.
+    help: str = ""
+    metavar: str | None = None
+    #: argparse's conversion of the option's text, before ``parse`` checks it.
+    option_type: Callable[[str], Any] | None = None
+    #: A matrix file must give it.
+    required: bool = False
+    #: The default in words, when the value alone does not say it.
+    shown: str | None = None
+    show: Callable[[T], str] = _show
+    #: The key this one cannot be given with, in a file or as options; an option for either one
+    #: replaces the other from the file.
+    excludes: str | None = None
+    #: Two runs that differ here measured in different ways (``compare`` says so).
+    compared: bool = False
+
+    @property
+    def default_shown(self) -> str:
+        if self.required:
+            return "required"
+        return self.shown if self.shown is not None else self.show(self.default)
+
+    @property
+    def option_help(self) -> str:
+        return self.help.replace("{default}", self.default_shown)
+
+    def record(self, value: T) -> object:
+        """The value as run.json's ``"matrix"`` holds it: lists, numbers and strings."""
+        return list(value) if isinstance(value, tuple) else value
+
+
+DESCRIPTION_KEY = MatrixKey[str](
+    field="description",
+    yaml="description",
+    parse=_text,
+    default="",
+    shown="empty",
+    doc="what this matrix is for, shown in the report",
+    allowed="any text",
+)
+MODES_KEY = MatrixKey[tuple[str, ...]](
+    field="modes",
+    yaml="modes",
+    parse=_spec_list,
+    default=(),
+    required=True,
+    flag="--modes",
+    help="comma-separated mode specs, e.g. gunicorn-gthread[workers=2,threads=4]",
+    doc="the serving modes measured, each a spec such as `gunicorn-gthread[workers=2,threads=4]`",
+    allowed="a list of mode specs, none twice",
+)
+WORKLOADS_KEY = MatrixKey[tuple[str, ...]](
+    field="workloads",
+    yaml="workloads",
+    parse=_spec_list,
+    default=(),
+    required=True,
+    flag="--workloads",
+    help="comma-separated workload specs, e.g. io[ms=100]",
+    doc="the workloads each mode serves, each a spec such as `io[ms=100]`",
+    allowed="a list of workload specs, none twice",
+)
+USERS_KEY = MatrixKey[tuple[int, ...]](
+    field="users",
+    yaml="users",
+    parse=_users,
+    default=(1, 16, 64),
+    flag="--users",
+    help="comma-separated increasing user counts, e.g. 1,16,64",
+    doc="closed loop: the concurrent users of each step; one Locust session steps through them",
+    allowed=f"increasing integers, 1..{MAX_USERS}",
+)
+DURATION_KEY = MatrixKey[float](
+    field="duration_s",
+    yaml="duration",
+    parse=parse_duration,
+    default=20.0,
+    show=_show_seconds,
+    flag="--duration",
+    help="measured time per step, e.g. 20s",
+    doc="measured time per step",
+    allowed=f"a duration with its unit (ms, s, m), above 0, at most {MAX_DURATION_S:.0f}s",
+    compared=True,
+)
+WARMUP_KEY = MatrixKey[float](
+    field="warmup_s",
+    yaml="warmup",
+    parse=parse_duration,
+    default=5.0,
+    show=_show_seconds,
+    flag="--warmup",
+    help="discarded warm-up per step, e.g. 5s",
+    doc="discarded at the start of each step",
+    allowed=f"a duration with its unit (ms, s, m), above 0, at most {MAX_DURATION_S:.0f}s",
+    compared=True,
+)
+TRIALS_KEY = MatrixKey[int](
+    field="trials",
+    yaml="trials",
+    parse=_count(MAX_TRIALS),
+    default=1,
+    flag="--trials",
+    option_type=positive_int_option,
+    help="repeats of every cell",
+    doc="repeats of every cell",
+    allowed=f"1..{MAX_TRIALS}",
+)
+SERVER_CPUS_KEY = MatrixKey[int](
+    field="server_cpus",
+    yaml="server_cpus",
+    parse=_count(MAX_SERVER_CPUS),
+    default=1,
+    flag="--server-cpus",
+    option_type=positive_int_option,
+    help="cores given to the server under test",
+    doc="cores given to the server under test (the modes' defaults are sized for them)",
+    allowed=f"1..{MAX_SERVER_CPUS}",
+    compared=True,
+)
+SERVER_MEMORY_KEY = MatrixKey[str](
+    field="server_memory",
+    yaml="server_memory",
+    parse=parse_memory,
+    default="2g",
+    flag="--server-memory",
+    help="the server container's memory limit, e.g. 512m (default: {default})",
+    doc="the server container's memory limit",
+    allowed=f"MiB or GiB: `512m`, `2g`; {MIN_MEMORY_MB}m to 1024g",
+)
+LOADGEN_PROCESSES_KEY = MatrixKey[int | None](
+    field="loadgen_processes",
+    yaml="loadgen_processes",
+    parse=_optional_count(MAX_LOADGEN_PROCESSES),
+    default=None,
+    shown="one per core of the generator",
+    flag="--loadgen-processes",
+    option_type=positive_int_option,
+    help="Locust processes sending the load (its --processes) (default: {default})",
+    doc="Locust processes sending the load (its `--processes`)",
+    allowed=f"1..{MAX_LOADGEN_PROCESSES}",
+)
+ARRIVAL_RATES_KEY = MatrixKey[tuple[int, ...] | None](
+    field="arrival_rates",
+    yaml="arrival_rates",
+    parse=_rates,
+    default=None,
+    shown="none: a closed loop of `users`",
+    flag="--arrival-rate",
+    metavar="RATES",
+    help="open loop: requests per second offered at each step, e.g. 200,400,800 (replaces --users)",
+    doc="open loop instead of users: the requests per second offered at each step, whatever the "
+    "answers' latency",
+    allowed=f"increasing integers, 1..{MAX_ARRIVAL_RATE}",
+    excludes="users",
+    compared=True,
+)
+REQUEST_TIMEOUT_KEY = MatrixKey[float](
+    field="request_timeout_s",
+    yaml="request_timeout",
+    parse=parse_duration,
+    default=30.0,
+    show=_show_seconds,
+    flag="--request-timeout",
+    help="a request not answered by then fails, e.g. {default} (default)",
+    doc="a request not answered by then fails",
+    allowed=f"a duration with its unit (ms, s, m), above 0, at most {MAX_DURATION_S:.0f}s",
+)
+
+#: Every key, in the order of the ``run`` options and of run.json's ``"matrix"``.
+MATRIX_KEYS: tuple[MatrixKey[Any], ...] = (
+    DESCRIPTION_KEY,
+    MODES_KEY,
+    WORKLOADS_KEY,
+    USERS_KEY,
+    DURATION_KEY,
+    WARMUP_KEY,
+    TRIALS_KEY,
+    SERVER_CPUS_KEY,
+    SERVER_MEMORY_KEY,
+    LOADGEN_PROCESSES_KEY,
+    ARRIVAL_RATES_KEY,
+    REQUEST_TIMEOUT_KEY,
+)
+BY_YAML: dict[str, MatrixKey[Any]] = {key.yaml: key for key in MATRIX_KEYS}
+#: The keys ``servingmatrix run`` takes as options.
+OPTION_KEYS: tuple[MatrixKey[Any], ...] = tuple(key for key in MATRIX_KEYS if key.flag is not None)
+#: run.json's ``"matrix"`` entries that change what a figure means, which ``compare`` checks as it
+#: checks the machine's metadata (a step of an open-loop run is an offered rate, not a number of users).
+METHOD_KEYS: tuple[str, ...] = tuple(key.field for key in MATRIX_KEYS if key.compared)
+
+
+def exclusive_pairs() -> list[tuple[MatrixKey[Any], MatrixKey[Any]]]:
+    """``(key, the key it excludes)`` for every key that cannot be given with another."""
+    return [(key, BY_YAML[key.excludes]) for key in MATRIX_KEYS if key.excludes is not None]
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """One option per key that has one; its value lands under the key's file name (``args.users``)."""
+    for key in MATRIX_KEYS:
+        if key.flag is None:
+            continue
+        parser.add_argument(
+            key.flag, dest=key.yaml, metavar=key.metavar, type=key.option_type or str, help=key.option_help
+        )
