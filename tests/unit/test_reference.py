@@ -16,6 +16,7 @@ from servingmatrix.building.dockerfiles import render_wrk_dockerfile
 from servingmatrix.building.generate import rendered_files
 from servingmatrix.building.images import SUPPORT_IMAGES, select_images
 from servingmatrix.docker import DockerError
+from servingmatrix.errors import UserError
 from servingmatrix.paths import images_dir
 from servingmatrix.run.efficiency import (
     GENERATOR_EFFICIENCY_FLOOR,
@@ -28,6 +29,7 @@ from servingmatrix.run.metadata import collect_metadata
 from servingmatrix.run.reference import (
     WRK_IMAGE,
     ReferenceResult,
+    check_reference,
     parse_reference,
     read_reference,
     reference_args,
@@ -171,8 +173,21 @@ def test_durations_and_connections_are_checked() -> None:
     for bad in (0.0, -1.0, math.nan, math.inf):
         with pytest.raises(ValueError):
             whole_seconds(bad)
-    with pytest.raises(ValueError, match="connection"):
+    with pytest.raises(ValueError, match="threads"):
         args_for(connections=0)
+    with pytest.raises(ValueError, match="threads"):
+        args_for(connections=2, threads=3)
+    assert contains(args_for(connections=2, threads=2), ["--threads", "2", "--connections", "2"])
+
+
+def test_reference_options_are_checked_in_one_line() -> None:
+    check_reference("wrk", 5.0)
+    check_reference("none", 0.5)
+    with pytest.raises(UserError, match=r"unknown reference generator 'ab' \(known: wrk, none\)"):
+        check_reference("ab", 5.0)
+    for bad in (0.0, -2.0, math.nan, math.inf):
+        with pytest.raises(UserError, match=r"--reference-duration: .* is not a positive"):
+            check_reference("wrk", bad)
 
 
 def test_good_result_is_read_in_milliseconds_and_requests_per_second() -> None:
@@ -308,12 +323,31 @@ def test_run_reference_warms_up_then_measures(tmp_path: Path) -> None:
     docker = WrkDocker()
     result = drive(docker, tmp_path / "ref")
     assert result.missing is None and result.throughput_rps == pytest.approx(174 / 2.009976)
+    assert result.warmup_s == 1.0 and result.as_dict()["warmup_s"] == 1.0
     warmup, measured = docker.started
     assert contains(warmup, ["--duration", "1s"]) and not any(a.startswith(OUTPUT_ENV) for a in warmup)
     assert contains(measured, ["--duration", "3s"]) and contains(measured, ["--connections", "16"])
     assert "http://127.0.0.1:28000/" in measured
     assert "servingmatrix-r1-reference" not in docker.running, "each wrk container is removed"
     assert lua_entries((tmp_path / "ref" / SCRIPT_NAME).read_text()) == requests_of(resolve_workload("mixed"))
+
+
+def test_no_warm_up_is_one_measured_run(tmp_path: Path) -> None:
+    docker = WrkDocker()
+    stack = fake_stack(docker, "r1", StackPorts(server=28000))
+    result = run_reference(
+        stack,
+        resolve_workload("json"),
+        connections=4,
+        duration_s=2.0,
+        placement=PLACEMENT,
+        out_dir=tmp_path,
+        warmup_s=0.0,
+        sleep=lambda s: None,
+    )
+    assert result.missing is None and result.warmup_s == 0.0
+    (measured,) = docker.started
+    assert f"{OUTPUT_ENV}=/out/{RESULT_NAME}" in measured
 
 
 def test_stale_result_is_not_read_again(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ fails is a ``missing`` reason, never an exception: the Locust figures stand with
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix.docker import DockerError
+from servingmatrix.errors import UserError
 from servingmatrix.run.loadgen import REQUEST_TIMEOUT_S
 from servingmatrix.run.stack import HARDENING, Placement, Stack, container_labels
 from servingmatrix.run.wrk_lua import CONTAINER_DIR, OUTPUT_ENV, RESULT_NAME, SCRIPT_NAME, write_script
@@ -57,6 +59,8 @@ class ReferenceResult:
     #: wrk's own histogram: p50, p90, p99, p999, mean and max, in milliseconds.
     latency_ms: Mapping[str, float] = field(default_factory=dict)
     bytes: int | None = None
+    #: The discarded warm-up run before the window, in seconds.
+    warmup_s: float | None = None
     missing: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,8 +75,19 @@ class ReferenceResult:
             "throughput_rps": self.throughput_rps,
             "latency_ms": dict(self.latency_ms),
             "bytes": self.bytes,
+            "warmup_s": self.warmup_s,
             "missing": self.missing,
         }
+
+
+def check_reference(generator: str, duration_s: float, where: str = "--reference") -> None:
+    """Refuse an unknown generator or a window that is not a positive number of seconds, in one line."""
+    if generator not in REFERENCE_GENERATORS:
+        raise UserError(
+            f"{where}: unknown reference generator {generator!r} (known: {', '.join(REFERENCE_GENERATORS)})"
+        )
+    if isinstance(duration_s, bool) or not math.isfinite(duration_s) or duration_s <= 0:
+        raise UserError(f"{where}-duration: {duration_s!r} is not a positive number of seconds")
 
 
 def whole_seconds(seconds: float) -> int:
@@ -92,6 +107,7 @@ def reference_args(
     out_dir: Path,
     placement: Placement,
     measured: bool = True,
+    threads: int = 1,
     request_timeout_s: float = REQUEST_TIMEOUT_S,
 ) -> list[str]:
     """The ``docker run`` arguments of one wrk run against ``target`` (a 127.0.0.1 URL).
@@ -99,8 +115,8 @@ def reference_args(
     ``out_dir`` holds the rendered script and receives the JSON; only a ``measured`` run is told where
     to write it, so the warm-up leaves nothing behind.
     """
-    if connections < 1:
-        raise ValueError(f"wrk needs at least one connection, not {connections}")
+    if not 1 <= threads <= connections:
+        raise ValueError(f"wrk needs 1 to {connections} threads for {connections} connections, not {threads}")
     url = target if target.count("/") >= 3 else f"{target}/"
     env = ["--env", f"{OUTPUT_ENV}={CONTAINER_DIR}/{RESULT_NAME}"] if measured else []
     return [
@@ -118,9 +134,9 @@ def reference_args(
         f"{out_dir.resolve()}:{CONTAINER_DIR}",
         *env,
         WRK_IMAGE,
-        # One thread: the Locust container runs one load process on the same quota.
+        # One thread by default: as many as the Locust container has load processes on the same quota.
         "--threads",
-        "1",
+        str(threads),
         "--connections",
         str(connections),
         "--duration",
@@ -237,6 +253,7 @@ def run_reference(
     placement: Placement,
     out_dir: Path,
     warmup_s: float = REFERENCE_WARMUP_S,
+    threads: int = 1,
     poll_s: float = 0.25,
     sleep: Sleep = time.sleep,
 ) -> ReferenceResult:
@@ -251,7 +268,9 @@ def run_reference(
     try:
         write_script(config, out_dir)
         (out_dir / RESULT_NAME).unlink(missing_ok=True)
-        for measured, seconds in ((False, warmup_s), (True, duration_s)):
+        # A warm-up of 0 s is none: the server is warm from the Locust step just before.
+        phases = [(False, warmup_s)] if warmup_s > 0 else []
+        for measured, seconds in [*phases, (True, duration_s)]:
             args = reference_args(
                 name=name,
                 run_id=stack.run_id,
@@ -261,6 +280,7 @@ def run_reference(
                 out_dir=out_dir,
                 placement=placement,
                 measured=measured,
+                threads=threads,
             )
             stack.docker.remove_containers([name])
             stack.docker.run_detached(args)
@@ -273,4 +293,5 @@ def run_reference(
         with contextlib.suppress(DockerError):
             stack.docker.remove_containers([name])
         return ReferenceResult(connections, missing=f"wrk could not run: {exc}")
-    return read_reference(out_dir, connections)
+    warmed_s = float(whole_seconds(warmup_s)) if warmup_s > 0 else 0.0
+    return dataclasses.replace(read_reference(out_dir, connections), warmup_s=warmed_s)
