@@ -129,6 +129,11 @@ class Docker:
         """``docker run -d`` with ``args``; returns the container id."""
         return self._run(["run", "--detach", *args], timeout=120).stdout.strip()
 
+    def run_once(self, args: Sequence[str], timeout: float = 60.0) -> tuple[int, str]:
+        """``docker run --rm`` with ``args`` in the foreground; its exit code and its output."""
+        proc = self._run(["run", "--rm", *args], timeout=timeout, check=False)
+        return proc.returncode, proc.stdout + proc.stderr
+
     def container_inspect(self, name: str) -> dict[str, Any] | None:
         proc = self._run(["container", "inspect", name], timeout=30, check=False)
         if proc.returncode != 0:

@@ -28,6 +28,7 @@ class FakeDocker(Docker):
         self.running: dict[str, dict[str, Any]] = {}
         self.removed: list[str] = []
         self.started: list[list[str]] = []
+        self.ran_once: list[list[str]] = []
         self.window: tuple[float, float] = (0.0, 0.0)
         self.server_dies_at: float | None = None
         self.inspections_left: dict[str, int] = {}
@@ -43,6 +44,10 @@ class FakeDocker(Docker):
 
     def list_ids(self, args: Any) -> list[str]:
         return []
+
+    def run_once(self, args: Any, timeout: float = 60.0) -> tuple[int, str]:
+        self.ran_once.append([str(a) for a in args])
+        return 1, "wrk debian/4.1.0-4 [epoll] Copyright (C) 2012 Will Glozer\nUsage: wrk <options> <url>\n"
 
     def remove_containers(self, names: Any) -> None:
         for name in names:

@@ -158,6 +158,47 @@ def render_locust_dockerfile() -> str:
     return "\n".join(lines)
 
 
+#: The reference generator's Debian packages: wrk, a native HTTP benchmarking client (LuaJIT scripts).
+WRK_PACKAGES = ("wrk",)
+
+
+def render_wrk_dockerfile() -> str:
+    """The reference generator's image: Debian's wrk on the base image, no Python environment."""
+    labels = {
+        "org.opencontainers.image.title": "servingmatrix/wrk",
+        "org.opencontainers.image.description": (
+            "Serving Matrix reference generator: wrk driving the server Locust drove, as a native client"
+        ),
+        "org.opencontainers.image.version": __version__,
+        "org.opencontainers.image.source": SOURCE_URL,
+        "org.opencontainers.image.licenses": "MIT",
+        "io.servingmatrix.project": "servingmatrix",
+        "io.servingmatrix.role": "reference",
+        "io.servingmatrix.debian-packages": " ".join(WRK_PACKAGES),
+    }
+    return "\n".join(
+        [
+            "# servingmatrix/wrk: the reference generator, Debian's wrk.",
+            "# Rendered from src/servingmatrix/building/dockerfiles.py by `servingmatrix generate`.",
+            "ARG BASE_IMAGE=servingmatrix/base:3.13",
+            "FROM ${BASE_IMAGE}",
+            "# The base's apt sources reach Debian's mirror over plain HTTP (apt checks the signatures).",
+            "RUN apt-get update \\",
+            f"    && apt-get install -y --no-install-recommends {' '.join(WRK_PACKAGES)} \\",
+            "    && rm -rf /var/lib/apt/lists/*",
+            *APP_USER,
+            _instruction("LABEL", labels, "      "),
+            "# The runner passes --user <host uid>:<host gid> so the result file is the invoking user's.",
+            f"USER {APP_UID}:{APP_UID}",
+            # The rendered script and the JSON its done() writes are in the folder mounted here.
+            "WORKDIR /out",
+            'ENTRYPOINT ["wrk"]',
+            'CMD ["--version"]',
+            "",
+        ]
+    )
+
+
 def render_requirements_in(name: str, packages: tuple[str, ...], source: str = "the mode registry") -> str:
     """The top-level pins of one image, the input of its lock file."""
     header = f"# servingmatrix/{name}: top-level pins, rendered from {source}.\n"

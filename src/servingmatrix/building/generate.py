@@ -11,6 +11,7 @@ from servingmatrix.building.dockerfiles import (
     render_locust_dockerfile,
     render_mode_dockerfile,
     render_requirements_in,
+    render_wrk_dockerfile,
 )
 from servingmatrix.building.docs import render_readme
 from servingmatrix.modes import MODES
@@ -29,6 +30,7 @@ def rendered_files() -> dict[Path, str]:
     files[images_dir() / "locust" / "requirements.in"] = render_requirements_in(
         "locust", LOCUST_PACKAGES, "src/servingmatrix/building/dockerfiles.py"
     )
+    files[images_dir() / "wrk" / "Dockerfile"] = render_wrk_dockerfile()
     files[app_bounds_path()] = render_app_bounds()
     readme = project_root() / "README.md"
     if readme.exists():

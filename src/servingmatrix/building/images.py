@@ -23,8 +23,9 @@ from servingmatrix.modes import mode_names
 from servingmatrix.paths import cache_dir, images_dir, project_root
 
 INPUTS_LABEL = "io.servingmatrix.inputs"
-#: Images of the backing services and the load generator, beside one image per mode.
-SUPPORT_IMAGES = ("upstream", "postgres", "locust")
+#: Images of the backing services and the load generators (Locust and the wrk reference), beside one
+#: image per mode.
+SUPPORT_IMAGES = ("upstream", "postgres", "locust", "wrk")
 
 Say = Callable[[str], None]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
@@ -19,6 +20,7 @@ from servingmatrix import __version__
 from servingmatrix.building.locks import parse_lock
 from servingmatrix.docker import Docker
 from servingmatrix.paths import images_dir, project_root
+from servingmatrix.run.stack import HARDENING
 
 #: Keys that must agree before two runs' figures may be set side by side without a warning.
 
@@ -93,14 +95,36 @@ def collect_images(meta: dict[str, Any], docker: Docker, names: Iterable[str]) -
     meta["images"] = images
 
 
+#: ``wrk --version`` prints e.g. ``wrk debian/4.1.0-4 [epoll] Copyright (C) 2012 Will Glozer``.
+_WRK_VERSION = re.compile(r"^wrk (\S+)")
+
+
+def collect_wrk_version(meta: dict[str, Any], docker: Docker) -> None:
+    """The reference generator's version, read once from its image; nothing when the image is absent."""
+    entry = (meta.get("images") or {}).get("wrk")
+    if entry is None:
+        return
+    # wrk prints its version, then its usage, and exits 1: the output is what counts, not the code.
+    _, output = docker.run_once(
+        ["--network", "none", *HARDENING, "servingmatrix/wrk:latest", "--version"], timeout=60
+    )
+    first = output.strip().splitlines()[0] if output.strip() else ""
+    found = _WRK_VERSION.match(first)
+    if found:
+        entry["packages"] = {"wrk": found.group(1)}
+        entry["version_line"] = first
+
+
 def collect_metadata(docker: Docker, image_names: Iterable[str]) -> dict[str, Any]:
     meta: dict[str, Any] = {}
+    image_names = list(image_names)
     collectors: list[Callable[[dict[str, Any]], None]] = [
         collect_host,
         lambda m: collect_docker(m, docker),
         collect_git,
         collect_harness,
         lambda m: collect_images(m, docker, image_names),
+        lambda m: collect_wrk_version(m, docker),
     ]
     for collect in collectors:
         try:

@@ -1,0 +1,297 @@
+"""The reference generator: wrk, a native client, driving the same server Locust just drove.
+
+It runs in its own container (``servingmatrix/wrk``) on the host's network, on the Locust container's
+cores and quota, with as many connections as the step had users, so its throughput says how much of
+the server Locust reached. Each measurement is two wrk runs: a short warm-up whose figures are thrown
+away (wrk's statistics cover its whole run and cannot be cut afterwards, so the warm-up is its own
+run), then the measured window, whose Lua ``done()`` writes the JSON read here. A reference that
+fails is a ``missing`` reason, never an exception: the Locust figures stand without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from servingmatrix.docker import DockerError
+from servingmatrix.errors import UserError
+from servingmatrix.run.loadgen import REQUEST_TIMEOUT_S
+from servingmatrix.run.stack import HARDENING, Placement, Stack, container_labels
+from servingmatrix.run.wrk_lua import CONTAINER_DIR, OUTPUT_ENV, RESULT_NAME, SCRIPT_NAME, write_script
+from servingmatrix.workloads import WorkloadConfig
+
+WRK_IMAGE = "servingmatrix/wrk:latest"
+#: The generators ``--reference`` accepts; ``none`` measures no reference.
+REFERENCE_GENERATORS = ("wrk", "none")
+DEFAULT_REFERENCE = "wrk"
+#: The measured window's default length (``--reference-duration``), in seconds.
+DEFAULT_REFERENCE_DURATION_S = 5.0
+#: The discarded warm-up run: new connections, the server's pools filled, before the window opens.
+REFERENCE_WARMUP_S = 1.0
+#: Beyond its own duration, how long a wrk container may take to start and stop before it is stopped.
+REFERENCE_GRACE_S = 20.0
+ROLE = "reference"
+LATENCY_KEYS = ("p50", "p90", "p99", "p999", "mean", "max")
+ERROR_KINDS = ("connect", "read", "write", "status", "timeout")
+
+
+@dataclass(frozen=True)
+class ReferenceResult:
+    """One reference measurement, or why there is none (``missing``)."""
+
+    connections: int
+    generator: str = "wrk"
+    duration_s: float | None = None
+    requests: int | None = None
+    #: Every error wrk counted; ``status`` ones (answers above 399) are also in ``requests``.
+    errors: int | None = None
+    error_kinds: Mapping[str, int] = field(default_factory=dict)
+    #: Answered requests per second less the failed answers, as Locust's throughput counts them.
+    throughput_rps: float | None = None
+    #: wrk's own histogram: p50, p90, p99, p999, mean and max, in milliseconds.
+    latency_ms: Mapping[str, float] = field(default_factory=dict)
+    bytes: int | None = None
+    #: The discarded warm-up run before the window, in seconds.
+    warmup_s: float | None = None
+    missing: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The cell's ``reference`` entry."""
+        return {
+            "generator": self.generator,
+            "connections": self.connections,
+            "duration_s": self.duration_s,
+            "requests": self.requests,
+            "errors": self.errors,
+            "error_kinds": dict(self.error_kinds),
+            "throughput_rps": self.throughput_rps,
+            "latency_ms": dict(self.latency_ms),
+            "bytes": self.bytes,
+            "warmup_s": self.warmup_s,
+            "missing": self.missing,
+        }
+
+
+def check_reference(generator: str, duration_s: float, where: str = "--reference") -> None:
+    """Refuse an unknown generator or a window that is not a positive number of seconds, in one line."""
+    if generator not in REFERENCE_GENERATORS:
+        raise UserError(
+            f"{where}: unknown reference generator {generator!r} (known: {', '.join(REFERENCE_GENERATORS)})"
+        )
+    if isinstance(duration_s, bool) or not math.isfinite(duration_s) or duration_s <= 0:
+        raise UserError(f"{where}-duration: {duration_s!r} is not a positive number of seconds")
+
+
+def whole_seconds(seconds: float) -> int:
+    """wrk takes whole seconds: a fraction is rounded up, so the window is never shorter than asked."""
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"a wrk duration must be a positive number of seconds, not {seconds!r}")
+    return max(1, math.ceil(seconds))
+
+
+def reference_args(
+    *,
+    name: str,
+    run_id: str,
+    target: str,
+    connections: int,
+    duration_s: float,
+    out_dir: Path,
+    placement: Placement,
+    measured: bool = True,
+    threads: int = 1,
+    request_timeout_s: float = REQUEST_TIMEOUT_S,
+) -> list[str]:
+    """The ``docker run`` arguments of one wrk run against ``target`` (a 127.0.0.1 URL).
+
+    ``out_dir`` holds the rendered script and receives the JSON; only a ``measured`` run is told where
+    to write it, so the warm-up leaves nothing behind.
+    """
+    if not 1 <= threads <= connections:
+        raise ValueError(f"wrk needs 1 to {connections} threads for {connections} connections, not {threads}")
+    url = target if target.count("/") >= 3 else f"{target}/"
+    env = ["--env", f"{OUTPUT_ENV}={CONTAINER_DIR}/{RESULT_NAME}"] if measured else []
+    return [
+        "--name",
+        name,
+        "--network",
+        "host",
+        *HARDENING,
+        *placement.docker_args(),
+        *container_labels(run_id, ROLE),
+        # The JSON is written as the invoking user, so the run folder stays theirs.
+        "--user",
+        f"{os.getuid()}:{os.getgid()}",
+        "--volume",
+        f"{out_dir.resolve()}:{CONTAINER_DIR}",
+        *env,
+        WRK_IMAGE,
+        # One thread by default: as many as the Locust container has load processes on the same quota.
+        "--threads",
+        str(threads),
+        "--connections",
+        str(connections),
+        "--duration",
+        f"{whole_seconds(duration_s)}s",
+        # Locust's request timeout, so a slow endpoint is a slow answer here too, not a wrk timeout.
+        "--timeout",
+        f"{whole_seconds(request_timeout_s)}s",
+        "--latency",
+        "--script",
+        f"{CONTAINER_DIR}/{SCRIPT_NAME}",
+        url,
+    ]
+
+
+def _count(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{key} is {json.dumps(value)}, not a number")
+    if not math.isfinite(value) or value < 0 or value != int(value):
+        raise ValueError(f"{key} is {value!r}, not a count")
+    return int(value)
+
+
+def _figure(data: Mapping[str, Any], key: str) -> float:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{key} is {json.dumps(value)}, not a number")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{key} is {value!r}, not a finite non-negative figure")
+    return float(value)
+
+
+def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} is {json.dumps(value)}, not an object")
+    return value
+
+
+def parse_reference(data: Any, connections: int) -> ReferenceResult:
+    """The result of what ``done()`` wrote; a ``missing`` reason when it is not a usable measurement."""
+    try:
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+        requests = _count(data, "requests")
+        duration_s = _figure(data, "duration_us") / 1e6
+        kinds = {kind: _count(_section(data, "errors"), kind) for kind in ERROR_KINDS}
+        latency = _section(data, "latency_us")
+        latency_ms = {key: _figure(latency, key) / 1000.0 for key in LATENCY_KEYS}
+        size = _count(data, "bytes")
+    except ValueError as exc:
+        return ReferenceResult(connections, missing=f"wrk's result is malformed: {exc}")
+    errors = sum(kinds.values())
+    if duration_s <= 0:
+        return ReferenceResult(connections, missing="wrk's result covers no time (duration 0)")
+    if requests == 0 or kinds["status"] >= requests:
+        detail = ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n) or "no errors"
+        return ReferenceResult(connections, missing=f"wrk got no successful answer ({detail})")
+    return ReferenceResult(
+        connections,
+        duration_s=duration_s,
+        requests=requests,
+        errors=errors,
+        error_kinds=kinds,
+        throughput_rps=(requests - kinds["status"]) / duration_s,
+        latency_ms=latency_ms,
+        bytes=size,
+    )
+
+
+def read_reference(out_dir: Path, connections: int) -> ReferenceResult:
+    """Read and check the JSON a measured wrk run left in ``out_dir``; never raises for its content."""
+    path = out_dir / RESULT_NAME
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return ReferenceResult(connections, missing=f"wrk wrote no {RESULT_NAME}")
+    except (OSError, UnicodeDecodeError) as exc:
+        return ReferenceResult(connections, missing=f"{RESULT_NAME} cannot be read ({exc})")
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return ReferenceResult(connections, missing=f"{RESULT_NAME} is not JSON ({exc})")
+    return parse_reference(data, connections)
+
+
+Sleep = Callable[[float], None]
+
+
+def _wait(stack: Stack, name: str, budget_s: float, poll_s: float, sleep: Sleep) -> str | None:
+    """Wait for the container ``name`` to end; None when wrk ended well, else why it did not."""
+    deadline = time.monotonic() + budget_s
+    while True:
+        info = stack.docker.container_inspect(name)
+        state = (info or {}).get("State", {})
+        if info is None or not state.get("Running"):
+            break
+        if time.monotonic() > deadline:
+            return f"wrk did not end within {budget_s:.0f} s and was stopped"
+        sleep(poll_s)
+    code = state.get("ExitCode")
+    if code == 0:
+        return None
+    lines = stack.docker.logs(name, tail=5).splitlines()
+    return f"wrk exited with code {code} (last log line: {lines[-1] if lines else '(none)'})"
+
+
+def run_reference(
+    stack: Stack,
+    config: WorkloadConfig,
+    *,
+    connections: int,
+    duration_s: float,
+    placement: Placement,
+    out_dir: Path,
+    warmup_s: float = REFERENCE_WARMUP_S,
+    threads: int = 1,
+    poll_s: float = 0.25,
+    sleep: Sleep = time.sleep,
+) -> ReferenceResult:
+    """Warm up, then measure ``stack``'s server with wrk; a failure of any kind is a ``missing`` reason.
+
+    ``placement`` is the Locust container's; ``out_dir`` receives the script and the JSON.
+    """
+    name = stack.name(ROLE)
+    if name not in stack.started:
+        # Listed with the stack's containers, so stopping the stack removes it whatever happens here.
+        stack.started.append(name)
+    try:
+        write_script(config, out_dir)
+        (out_dir / RESULT_NAME).unlink(missing_ok=True)
+        # A warm-up of 0 s is none: the server is warm from the Locust step just before.
+        phases = [(False, warmup_s)] if warmup_s > 0 else []
+        for measured, seconds in [*phases, (True, duration_s)]:
+            args = reference_args(
+                name=name,
+                run_id=stack.run_id,
+                target=stack.server_url,
+                connections=connections,
+                duration_s=seconds,
+                out_dir=out_dir,
+                placement=placement,
+                measured=measured,
+                threads=threads,
+            )
+            stack.docker.remove_containers([name])
+            stack.docker.run_detached(args)
+            failure = _wait(stack, name, whole_seconds(seconds) + REFERENCE_GRACE_S, poll_s, sleep)
+            stack.docker.remove_containers([name])
+            if failure is not None:
+                phase = "measured run" if measured else "warm-up"
+                return ReferenceResult(connections, missing=f"{phase}: {failure}")
+    except (DockerError, OSError, ValueError) as exc:
+        with contextlib.suppress(DockerError):
+            stack.docker.remove_containers([name])
+        return ReferenceResult(connections, missing=f"wrk could not run: {exc}")
+    warmed_s = float(whole_seconds(warmup_s)) if warmup_s > 0 else 0.0
+    return dataclasses.replace(read_reference(out_dir, connections), warmup_s=warmed_s)

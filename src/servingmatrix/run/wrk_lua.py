@@ -1,0 +1,134 @@
+"""The reference generator's Lua script, rendered from the workload registry.
+
+wrk asks for the same requests Locust does: the same paths (built as the locustfiles build them)
+and, for the mixed workload, the same weights. The registry is the one place they are written; the
+script only carries a copy of them in its ``ENTRIES`` table.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlencode
+
+from servingmatrix.workloads import WorkloadConfig
+
+#: Where the rendered script and the JSON its ``done()`` writes live inside the wrk container.
+CONTAINER_DIR = "/out"
+SCRIPT_NAME = "reference.lua"
+RESULT_NAME = "reference.json"
+#: The variable naming the file ``done()`` writes; a run without it (the warm-up) writes nothing.
+OUTPUT_ENV = "SM_WRK_OUT"
+#: Each wrk thread seeds its own generator from this plus its number: the sequence of picks repeats.
+SEED = 16_001
+#: What a path may hold to be written into a Lua string literal as it is.
+_SAFE_PATH = re.compile(r"/[A-Za-z0-9/?&=%._~+,;:@!*'()-]*")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+Request = tuple[str, str, int]
+
+
+def requests_of(config: WorkloadConfig) -> list[Request]:
+    """Each request type of ``config`` as (name, path, weight), the paths exactly as Locust asks.
+
+    A single workload is one request named after it: its endpoint with its parameters as the query
+    (``smlocust.single_target``); the mixed workload is its entries (``smlocust.mixed_targets``).
+    """
+    if config.workload.name == "mixed":
+        return [(str(e["name"]), str(e["path"]), int(str(e["weight"]))) for e in config.mix()]
+    values = dict(config.values)
+    path = f"{config.workload.endpoint}?{urlencode(values)}" if values else config.workload.endpoint
+    return [(config.workload.name, path, 1)]
+
+
+def _lua_entry(request: Request) -> str:
+    name, path, weight = request
+    if not _SAFE_NAME.fullmatch(name) or not _SAFE_PATH.fullmatch(path) or weight < 1:
+        raise ValueError(f"cannot put {request!r} into the wrk script")
+    return f'  {{name = "{name}", path = "{path}", weight = {weight}}},'
+
+
+# Why no response(): wrk already counts every answer with a status above 399 in errors.status, and
+# defining response() would make it hand each body to Lua, slowing the very generator meant to be fast.
+# Why no request() for one path: wrk then formats the request once and never calls into Lua per request.
+_BODY = """
+local SEED = %(seed)d
+local OUTPUT = os.getenv("%(output_env)s")
+
+if #ENTRIES == 1 then
+  wrk.path = ENTRIES[1].path
+else
+  local requests, bounds, total = {}, {}, 0
+  local count = 0
+
+  function setup(thread)
+    count = count + 1
+    thread:set("thread_number", count)
+  end
+
+  function init(args)
+    math.randomseed(SEED + (thread_number or 0))
+    for i, entry in ipairs(ENTRIES) do
+      requests[i] = wrk.format("GET", entry.path)
+      total = total + entry.weight
+      bounds[i] = total
+    end
+  end
+
+  function request()
+    local r = math.random(total)
+    for i = 1, #bounds do
+      if r <= bounds[i] then return requests[i] end
+    end
+    return requests[#requests]
+  end
+end
+
+local function number(v)
+  if v ~= v or v == math.huge or v == -math.huge then return "null" end
+  return string.format("%%.17g", v)
+end
+
+function done(summary, latency, requests)
+  if not OUTPUT then return end
+  local e = summary.errors
+  local parts = {
+    '"requests": ' .. number(summary.requests),
+    '"duration_us": ' .. number(summary.duration),
+    '"bytes": ' .. number(summary.bytes),
+    '"errors": {"connect": ' .. number(e.connect) .. ', "read": ' .. number(e.read)
+      .. ', "write": ' .. number(e.write) .. ', "status": ' .. number(e.status)
+      .. ', "timeout": ' .. number(e.timeout) .. '}',
+    '"latency_us": {"p50": ' .. number(latency:percentile(50.0))
+      .. ', "p90": ' .. number(latency:percentile(90.0))
+      .. ', "p99": ' .. number(latency:percentile(99.0))
+      .. ', "p999": ' .. number(latency:percentile(99.9))
+      .. ', "mean": ' .. number(latency.mean) .. ', "max": ' .. number(latency.max) .. '}',
+  }
+  -- Written beside, then renamed: a reader never sees half a file.
+  local partial = OUTPUT .. ".partial"
+  local file = assert(io.open(partial, "w"))
+  file:write("{" .. table.concat(parts, ", ") .. "}\\n")
+  file:close()
+  assert(os.rename(partial, OUTPUT))
+end
+"""
+
+
+def render_lua(config: WorkloadConfig) -> str:
+    """The wrk script of ``config``: its request types, a weighted ``request()``, a JSON ``done()``."""
+    entries = "\n".join(_lua_entry(r) for r in requests_of(config))
+    header = (
+        f"-- wrk script for {config.spec}, rendered from src/servingmatrix/workloads.py.\n"
+        "-- ENTRIES: each request type, its path and its weight, as the registry gives them.\n"
+        f"ENTRIES = {{\n{entries}\n}}\n"
+    )
+    return header + _BODY % {"seed": SEED, "output_env": OUTPUT_ENV}
+
+
+def write_script(config: WorkloadConfig, folder: Path) -> Path:
+    """Write the script of ``config`` into ``folder`` (mounted as ``/out``); return its host path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SCRIPT_NAME
+    path.write_text(render_lua(config))
+    return path

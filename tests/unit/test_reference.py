@@ -1,0 +1,424 @@
+"""The reference generator's parts: its Lua script against the registry, its container's arguments,
+its JSON, the efficiency rule, its drive through a fake Docker, its image and its version."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from locustfiles.smconfig import parse_mix, parse_params, query_path
+from servingmatrix.building.dockerfiles import render_wrk_dockerfile
+from servingmatrix.building.generate import rendered_files
+from servingmatrix.building.images import SUPPORT_IMAGES, select_images
+from servingmatrix.docker import DockerError
+from servingmatrix.errors import UserError
+from servingmatrix.paths import images_dir
+from servingmatrix.run.efficiency import (
+    GENERATOR_EFFICIENCY_FLOOR,
+    efficiency_reason,
+    generator_efficiency,
+    is_generator_bound,
+)
+from servingmatrix.run.loadgen import locust_args
+from servingmatrix.run.metadata import collect_metadata
+from servingmatrix.run.reference import (
+    WRK_IMAGE,
+    ReferenceResult,
+    check_reference,
+    parse_reference,
+    read_reference,
+    reference_args,
+    run_reference,
+    whole_seconds,
+)
+from servingmatrix.run.stack import HARDENING, Placement, StackPorts, container_labels
+from servingmatrix.run.wrk_lua import OUTPUT_ENV, RESULT_NAME, SCRIPT_NAME, render_lua, requests_of
+from servingmatrix.workloads import MIX, WORKLOADS, WorkloadConfig, resolve_workload
+
+from .fakes import FakeDocker, fake_stack
+
+CONFIGS = [w.resolve({}) for w in WORKLOADS] + [
+    resolve_workload(text)
+    for text in ("io[ms=200]", "db[ms=5,rows=10]", "sqlite[work=1000]", "mixed[io_ms=80,cpu_n=20]")
+]
+PLACEMENT = Placement(cpuset="1", cpus=1.0)
+#: What done() wrote in a real wrk 4.1.0 run of the mixed script (4 connections, 2 s).
+GOOD = {
+    "requests": 180,
+    "duration_us": 2009976,
+    "bytes": 22816,
+    "errors": {"connect": 0, "read": 0, "write": 0, "status": 6, "timeout": 0},
+    "latency_us": {"p50": 43947, "p90": 47920, "p99": 48064, "p999": 48088, "mean": 43888.57, "max": 48088},
+}
+_ENTRY = re.compile(r'\{name = "([^"]+)", path = "([^"]+)", weight = (\d+)\},')
+
+
+def lua_entries(lua: str) -> list[tuple[str, str, int]]:
+    """The ENTRIES table of a rendered script, read back from its text."""
+    table = re.search(r"^ENTRIES = \{\n(.*?)\n\}$", lua, re.S | re.M)
+    assert table is not None, "the script has no ENTRIES table"
+    lines = table.group(1).splitlines()
+    parsed = [_ENTRY.fullmatch(line.strip()) for line in lines]
+    assert all(parsed), lines
+    return [(m.group(1), m.group(2), int(m.group(3))) for m in parsed if m]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.spec)
+def test_lua_entries_are_the_registrys_requests(config: WorkloadConfig) -> None:
+    assert lua_entries(render_lua(config)) == requests_of(config)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.spec)
+def test_paths_are_the_ones_locust_asks_for(config: WorkloadConfig) -> None:
+    if config.workload.name == "mixed":
+        targets, weights = parse_mix(json.dumps(config.mix()))
+        expected = [(t.name, t.path, w) for t, w in zip(targets, weights, strict=True)]
+    else:
+        # As locust_args passes SM_PARAMS and smlocust.single_target builds the path from it.
+        params = parse_params(json.dumps(dict(config.values)))
+        expected = [(config.workload.name, query_path(config.workload.endpoint, params), 1)]
+    assert requests_of(config) == expected
+
+
+def test_mixed_weights_are_the_registrys() -> None:
+    lua = render_lua(resolve_workload("mixed[io_ms=80]"))
+    assert [(n, w) for n, _, w in lua_entries(lua)] == [(e.name, e.weight) for e in MIX]
+    assert ("io", "/io?ms=80", 10) in lua_entries(lua)
+    assert "function request()" in lua and "function done(" in lua
+
+
+def test_script_writes_only_where_it_is_told() -> None:
+    lua = render_lua(resolve_workload("json"))
+    assert f'os.getenv("{OUTPUT_ENV}")' in lua
+    assert "if not OUTPUT then return end" in lua
+    for key in ("p50", "p90", "p99", "p999", "mean", "max", "duration_us", "timeout"):
+        assert key in lua
+
+
+def args_for(measured: bool = True, **kwargs: Any) -> list[str]:
+    values: dict[str, Any] = {
+        "name": "servingmatrix-r1-reference",
+        "run_id": "r1",
+        "target": "http://127.0.0.1:18000",
+        "connections": 32,
+        "duration_s": 5.0,
+        "out_dir": Path("/tmp/cell"),
+        "placement": PLACEMENT,
+        "measured": measured,
+    }
+    values.update(kwargs)
+    return reference_args(**values)
+
+
+def contains(args: list[str], part: list[str]) -> bool:
+    return any(args[i : i + len(part)] == part for i in range(len(args) - len(part) + 1))
+
+
+def test_args_are_placed_limited_labelled_and_hardened_as_locust_is() -> None:
+    args = args_for()
+    locust = locust_args(
+        name="x",
+        run_id="r1",
+        workload=resolve_workload("json"),
+        target="http://127.0.0.1:18000",
+        users=(32,),
+        warmup_s=1,
+        duration_s=5,
+        out_dir=Path("/tmp/cell"),
+        placement=PLACEMENT,
+    )
+    for part in (list(HARDENING), PLACEMENT.docker_args(), ["--network", "host"]):
+        assert contains(args, part) and contains(locust, part)
+    assert contains(args, ["--cpuset-cpus", "1", "--cpus", "1"])
+    assert "--read-only" in args and contains(args, ["--cap-drop", "ALL"])
+    labels = container_labels("r1", "reference")
+    assert contains(args, labels[:6]) and "io.servingmatrix.role=reference" in args
+    assert contains(args, ["--volume", "/tmp/cell:/out"])
+    assert "--privileged" not in args and "--cap-add" not in args
+
+
+def test_args_run_wrk_with_one_thread_a_connection_per_user_and_the_script() -> None:
+    args = args_for(connections=32, duration_s=4.2)
+    command = args[args.index(WRK_IMAGE) + 1 :]
+    assert command == [
+        "--threads",
+        "1",
+        "--connections",
+        "32",
+        "--duration",
+        "5s",
+        "--timeout",
+        "30s",
+        "--latency",
+        "--script",
+        f"/out/{SCRIPT_NAME}",
+        "http://127.0.0.1:18000/",
+    ]
+    assert contains(args, ["--env", f"{OUTPUT_ENV}=/out/{RESULT_NAME}"])
+
+
+def test_warm_up_args_write_nothing() -> None:
+    args = args_for(measured=False, duration_s=1.0)
+    assert not any(a.startswith(OUTPUT_ENV) for a in args)
+    assert contains(args, ["--duration", "1s"])
+
+
+def test_durations_and_connections_are_checked() -> None:
+    assert whole_seconds(0.2) == 1 and whole_seconds(5.0) == 5 and whole_seconds(5.01) == 6
+    for bad in (0.0, -1.0, math.nan, math.inf):
+        with pytest.raises(ValueError):
+            whole_seconds(bad)
+    with pytest.raises(ValueError, match="threads"):
+        args_for(connections=0)
+    with pytest.raises(ValueError, match="threads"):
+        args_for(connections=2, threads=3)
+    assert contains(args_for(connections=2, threads=2), ["--threads", "2", "--connections", "2"])
+
+
+def test_reference_options_are_checked_in_one_line() -> None:
+    check_reference("wrk", 5.0)
+    check_reference("none", 0.5)
+    with pytest.raises(UserError, match=r"unknown reference generator 'ab' \(known: wrk, none\)"):
+        check_reference("ab", 5.0)
+    for bad in (0.0, -2.0, math.nan, math.inf):
+        with pytest.raises(UserError, match=r"--reference-duration: .* is not a positive"):
+            check_reference("wrk", bad)
+
+
+def test_good_result_is_read_in_milliseconds_and_requests_per_second() -> None:
+    result = parse_reference(GOOD, 4)
+    assert result.missing is None
+    assert result.connections == 4 and result.requests == 180 and result.errors == 6
+    assert result.duration_s == pytest.approx(2.009976)
+    assert result.throughput_rps == pytest.approx(174 / 2.009976)
+    assert result.latency_ms == pytest.approx(
+        {"p50": 43.947, "p90": 47.92, "p99": 48.064, "p999": 48.088, "mean": 43.88857, "max": 48.088}
+    )
+    assert result.error_kinds["status"] == 6 and result.bytes == 22816
+    record = result.as_dict()
+    assert record["throughput_rps"] == result.throughput_rps and record["missing"] is None
+    json.dumps(record)
+
+
+def changed(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(json.dumps(GOOD))
+    where = data
+    for key in path[:-1]:
+        where = where[key]
+    if value is KeyError:
+        del where[path[-1]]
+    else:
+        where[path[-1]] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ([1, 2], "expected a JSON object"),
+        (changed(("requests",), KeyError), "requests is null"),
+        (changed(("requests",), -1), "not a count"),
+        (changed(("requests",), 1.5), "not a count"),
+        (changed(("requests",), "180"), "not a number"),
+        (changed(("requests",), True), "not a number"),
+        (changed(("duration_us",), math.nan), "not a finite"),
+        (changed(("latency_us", "p99"), None), "p99 is null"),
+        (changed(("latency_us", "max"), -3), "not a finite"),
+        (changed(("latency_us", "p999"), math.inf), "not a finite"),
+        (changed(("errors",), "none"), "errors is"),
+        (changed(("errors", "timeout"), KeyError), "timeout is null"),
+        (changed(("duration_us",), 0), "covers no time"),
+        (changed(("requests",), 0), "no successful answer"),
+        (changed(("errors", "status"), 180), "no successful answer (180 status)"),
+    ],
+)
+def test_bad_results_are_reasons(data: Any, reason: str) -> None:
+    result = parse_reference(data, 32)
+    assert result.missing is not None and reason in result.missing, result.missing
+    assert result.throughput_rps is None and result.connections == 32
+
+
+def test_files_that_are_missing_or_not_json_are_reasons(tmp_path: Path) -> None:
+    assert read_reference(tmp_path, 8).missing == f"wrk wrote no {RESULT_NAME}"
+    (tmp_path / RESULT_NAME).write_text('{"requests": 1, ')
+    assert "is not JSON" in str(read_reference(tmp_path, 8).missing)
+    (tmp_path / RESULT_NAME).write_bytes(b"\xff\xfe")
+    assert read_reference(tmp_path, 8).missing is not None
+    (tmp_path / RESULT_NAME).write_text('{"requests": NaN}')
+    assert "malformed" in str(read_reference(tmp_path, 8).missing)
+    (tmp_path / RESULT_NAME).write_text(json.dumps(GOOD))
+    assert read_reference(tmp_path, 8).throughput_rps == pytest.approx(174 / 2.009976)
+
+
+def test_efficiency_floor_is_a_strict_boundary() -> None:
+    assert GENERATOR_EFFICIENCY_FLOOR == 0.90
+    assert generator_efficiency(8999.0, 10000.0) == pytest.approx(0.8999)
+    assert is_generator_bound(generator_efficiency(8999.0, 10000.0))
+    assert generator_efficiency(9000.0, 10000.0) == 0.90
+    assert not is_generator_bound(generator_efficiency(9000.0, 10000.0))
+    assert not is_generator_bound(generator_efficiency(90.0, 100.0))
+    assert not is_generator_bound(generator_efficiency(12000.0, 10000.0))
+
+
+@pytest.mark.parametrize(
+    ("locust", "reference"),
+    [(100.0, 0.0), (100.0, None), (None, 100.0), (100.0, -5.0), (math.nan, 100.0), (100.0, math.inf)],
+)
+def test_efficiency_is_unknown_without_a_positive_reference(
+    locust: float | None, reference: float | None
+) -> None:
+    assert generator_efficiency(locust, reference) is None
+    assert not is_generator_bound(generator_efficiency(locust, reference))
+    assert efficiency_reason(locust, reference) is None
+
+
+def test_efficiency_reason_names_both_figures() -> None:
+    reason = efficiency_reason(2386.0, 5551.0)
+    assert reason is not None and "2,386" in reason and "5,551" in reason and "0.43" in reason
+    assert efficiency_reason(9000.0, 10000.0) is None
+
+
+class WrkDocker(FakeDocker):
+    """Runs wrk by writing what its done() would, or by failing as told."""
+
+    def __init__(self, result: str | None = json.dumps(GOOD), exit_code: int = 0) -> None:
+        super().__init__()
+        self.result = result
+        self.exit_code = exit_code
+
+    def run_detached(self, args: Any) -> str:
+        name = super().run_detached(args)
+        if WRK_IMAGE in args:
+            self.running[name]["State"]["ExitCode"] = self.exit_code
+            self.inspections_left[name] = 1
+            out = Path(args[args.index("--volume") + 1].split(":")[0])
+            assert (out / SCRIPT_NAME).exists()
+            if f"{OUTPUT_ENV}=/out/{RESULT_NAME}" in args and self.result is not None:
+                (out / RESULT_NAME).write_text(self.result)
+        return name
+
+
+def drive(docker: FakeDocker, out: Path) -> ReferenceResult:
+    stack = fake_stack(docker, "r1", StackPorts(server=28000))
+    result = run_reference(
+        stack,
+        resolve_workload("mixed"),
+        connections=16,
+        duration_s=3.0,
+        placement=PLACEMENT,
+        out_dir=out,
+        poll_s=0.0,
+        sleep=lambda s: None,
+    )
+    assert "servingmatrix-r1-reference" in stack.started
+    return result
+
+
+def test_run_reference_warms_up_then_measures(tmp_path: Path) -> None:
+    docker = WrkDocker()
+    result = drive(docker, tmp_path / "ref")
+    assert result.missing is None and result.throughput_rps == pytest.approx(174 / 2.009976)
+    assert result.warmup_s == 1.0 and result.as_dict()["warmup_s"] == 1.0
+    warmup, measured = docker.started
+    assert contains(warmup, ["--duration", "1s"]) and not any(a.startswith(OUTPUT_ENV) for a in warmup)
+    assert contains(measured, ["--duration", "3s"]) and contains(measured, ["--connections", "16"])
+    assert "http://127.0.0.1:28000/" in measured
+    assert "servingmatrix-r1-reference" not in docker.running, "each wrk container is removed"
+    assert lua_entries((tmp_path / "ref" / SCRIPT_NAME).read_text()) == requests_of(resolve_workload("mixed"))
+
+
+def test_no_warm_up_is_one_measured_run(tmp_path: Path) -> None:
+    docker = WrkDocker()
+    stack = fake_stack(docker, "r1", StackPorts(server=28000))
+    result = run_reference(
+        stack,
+        resolve_workload("json"),
+        connections=4,
+        duration_s=2.0,
+        placement=PLACEMENT,
+        out_dir=tmp_path,
+        warmup_s=0.0,
+        sleep=lambda s: None,
+    )
+    assert result.missing is None and result.warmup_s == 0.0
+    (measured,) = docker.started
+    assert f"{OUTPUT_ENV}=/out/{RESULT_NAME}" in measured
+
+
+def test_stale_result_is_not_read_again(tmp_path: Path) -> None:
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "ref" / RESULT_NAME).write_text(json.dumps(GOOD))
+    assert drive(WrkDocker(result=None), tmp_path / "ref").missing == f"wrk wrote no {RESULT_NAME}"
+
+
+def test_a_failing_wrk_is_a_reason(tmp_path: Path) -> None:
+    result = drive(WrkDocker(exit_code=1), tmp_path / "ref")
+    assert result.missing == "warm-up: wrk exited with code 1 (last log line: last words)"
+
+
+def test_docker_failure_is_a_reason(tmp_path: Path) -> None:
+    class Broken(WrkDocker):
+        def run_detached(self, args: Any) -> str:
+            raise DockerError("docker run failed: no such image")
+
+    result = drive(Broken(), tmp_path / "ref")
+    assert result.missing == "wrk could not run: docker run failed: no such image"
+
+
+def test_wrk_that_never_ends_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Hanging(WrkDocker):
+        def run_detached(self, args: Any) -> str:
+            name = FakeDocker.run_detached(self, args)
+            return name
+
+    clock = iter(range(0, 10_000, 10))
+    monkeypatch.setattr("servingmatrix.run.reference.time.monotonic", lambda: float(next(clock)))
+    result = drive(Hanging(), tmp_path / "ref")
+    assert result.missing is not None and "did not end within 21 s" in result.missing
+
+
+def test_wrk_image_is_rendered_hardened_and_built_with_the_others() -> None:
+    text = render_wrk_dockerfile()
+    assert rendered_files()[images_dir() / "wrk" / "Dockerfile"] == text
+    assert "FROM ${BASE_IMAGE}" in text and "ARG BASE_IMAGE=servingmatrix/base:3.13" in text
+    assert "apt-get install -y --no-install-recommends wrk" in text
+    assert "rm -rf /var/lib/apt/lists/*" in text
+    assert "USER 10001:10001" in text and 'ENTRYPOINT ["wrk"]' in text
+    assert 'io.servingmatrix.role="reference"' in text
+    assert "wrk" in SUPPORT_IMAGES
+    assert "wrk" in [image.name for image in select_images(["waitress"])]
+
+
+def test_wrk_version_goes_into_the_metadata() -> None:
+    docker = FakeDocker()
+    meta = collect_metadata(docker, ["locust", "wrk"])
+    assert meta["images"]["wrk"]["packages"] == {"wrk": "debian/4.1.0-4"}
+    assert meta["images"]["wrk"]["version_line"].startswith("wrk debian/4.1.0-4 [epoll]")
+    (args,) = docker.ran_once
+    assert args[-2:] == [WRK_IMAGE, "--version"] and contains(args, ["--network", "none"])
+    assert "metadata_errors" not in meta
+
+
+def test_wrk_version_is_left_out_when_the_image_is_absent() -> None:
+    class NoWrk(FakeDocker):
+        def image_inspect(self, ref: str) -> dict[str, Any] | None:
+            return None if "wrk" in ref else super().image_inspect(ref)
+
+    docker = NoWrk()
+    meta = collect_metadata(docker, ["locust", "wrk"])
+    assert "wrk" not in meta["images"] and docker.ran_once == []
+
+
+def test_wrk_that_cannot_run_costs_the_metadata_nothing_else() -> None:
+    class Broken(FakeDocker):
+        def run_once(self, args: Any, timeout: float = 60.0) -> tuple[int, str]:
+            raise DockerError("docker run did not finish within 60 s")
+
+    meta = collect_metadata(Broken(), ["wrk"])
+    assert "packages" not in meta["images"]["wrk"]
+    assert any("within 60 s" in e for e in meta["metadata_errors"])
