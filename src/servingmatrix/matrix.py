@@ -26,6 +26,7 @@ MAX_TRIALS = 100
 MAX_DURATION_S = 3600.0
 MAX_LOADGEN_PROCESSES = 64
 MAX_ARRIVAL_RATE = 100_000
+MAX_SERVER_CPUS = 256
 _MEMORY = re.compile(r"^(?P<number>\d+)(?P<unit>[mg])$")
 #: Docker refuses less than 6 MiB; a Python server needs far more, but that is for the run to show.
 MIN_MEMORY_MB = 6
@@ -219,7 +220,7 @@ def load_matrix(path: Path, name: str | None = None) -> Matrix:
         duration_s=parse_duration(f"{where}: duration", data.get("duration", "20s")),
         warmup_s=parse_duration(f"{where}: warmup", data.get("warmup", "5s")),
         trials=_positive(f"{where}: trials", data.get("trials", 1), MAX_TRIALS),
-        server_cpus=_positive(f"{where}: server_cpus", data.get("server_cpus", 1), 256),
+        server_cpus=_positive(f"{where}: server_cpus", data.get("server_cpus", 1), MAX_SERVER_CPUS),
         arrival_rates=(
             _rates(f"{where}: arrival_rates", data["arrival_rates"])
             if data.get("arrival_rates") is not None
@@ -275,7 +276,7 @@ def apply_overrides(matrix: Matrix, o: Overrides) -> Matrix:
     if o.trials is not None:
         changes["trials"] = _positive("--trials", o.trials, MAX_TRIALS)
     if o.server_cpus is not None:
-        changes["server_cpus"] = _positive("--server-cpus", o.server_cpus, 256)
+        changes["server_cpus"] = _positive("--server-cpus", o.server_cpus, MAX_SERVER_CPUS)
     if o.arrival_rates is not None:
         changes["arrival_rates"] = _rates("--arrival-rate", o.arrival_rates)
     if o.server_memory is not None:
