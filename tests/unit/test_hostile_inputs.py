@@ -130,6 +130,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     monkeypatch.chdir(tmp_path)
     argv = case.setup(tmp_path)
     before = tree(tmp_path)
+    code: object
     try:
         code = main(argv)
     except SystemExit as exit_:
