@@ -6,12 +6,14 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from typing import NoReturn
 
 from servingmatrix import __version__
 from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
+from servingmatrix.matrix_keys import MAX_SERVER_CPUS
 from servingmatrix.modes import MODES, get_mode
-from servingmatrix.spec import parse_spec, split_specs
+from servingmatrix.spec import parse_int, parse_spec, shown, split_specs
 
 
 def say(line: str) -> None:
@@ -99,13 +101,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from servingmatrix.report import write_report
     from servingmatrix.report.summary import summarize
     from servingmatrix.results.folder import RunFolder
+    from servingmatrix.run.preflight import preflight
     from servingmatrix.run.runner import Runner
 
     if args.matrix and args.profile:
         raise UserError("give --profile or --matrix, not both")
     matrix = load_matrix(Path(args.matrix)) if args.matrix else load_profile(args.profile or "quick")
     matrix = apply_overrides(matrix, Overrides.from_options(args))
-    out = Path(args.out) if args.out else project_root() / "reports" / "runs" / matrix.name
+    if args.out is not None and not args.out.strip():
+        raise UserError("--out is empty; give the folder to write the run into")
+    out = Path(args.out) if args.out is not None else project_root() / "reports" / "runs" / matrix.name
+    preflight(matrix, out, args.force)
     docker = Docker()
     needed = sorted({c.mode.name for c in matrix.mode_configs()})
     build_images(docker, needed, say)
@@ -151,8 +157,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     say(f"wrote {path} ({size / 1e6:.1f} MB, rendered in {seconds:.2f} s)")
     if args.fail_on_regression and comparison.regressions:
+        from servingmatrix import fmt
+
         print(
-            f"servingmatrix: {len(comparison.regressions)} regression(s) beyond {args.threshold:.0%}",
+            f"servingmatrix: {len(comparison.regressions)} regression(s) beyond {fmt.share(args.threshold)}",
             file=sys.stderr,
         )
         return 1
@@ -206,7 +214,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     folder = RunFolder(Path(args.run_dir))
     text = export_csv(folder) if args.format == "csv" else export_json(folder)
     if args.output:
-        Path(args.output).write_text(text)
+        from servingmatrix.report.output import write_text_atomic
+
+        write_text_atomic(Path(args.output), text)
     else:
         sys.stdout.write(text)
     return 0
@@ -220,15 +230,22 @@ def cmd_clean(_args: argparse.Namespace) -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Argument errors as every other error: one line naming what was wrong, and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"servingmatrix: error: {one_line(message)} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="servingmatrix", description="Every way of serving one Flask app, measured side by side."
     )
     parser.add_argument("--version", action="version", version=f"servingmatrix {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     modes = sub.add_parser("modes", help="list the serving modes with their tunables and defaults")
-    modes.add_argument("--cpus", type=_positive_int, default=1, help="CPU budget the defaults are sized for")
+    modes.add_argument("--cpus", type=_cpu_budget, default=1, help="CPU budget the defaults are sized for")
     modes.set_defaults(func=cmd_modes)
 
     build = sub.add_parser("build", help="build the base image, the wheelhouse and every image")
@@ -305,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_run_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_run_command(sub: argparse._SubParsersAction[OneLineParser]) -> None:
     """``run``: where the matrix comes from, one option per matrix key, and how the run goes."""
     from servingmatrix.matrix_keys import add_options
 
@@ -346,20 +363,40 @@ def _percent(text: str) -> float:
     try:
         value = float(text.strip().removesuffix("%"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage, e.g. 5%") from None
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a percentage, e.g. 5%") from None
     if not 0 <= value < 100:
         raise argparse.ArgumentTypeError(f"{text} is out of range (allowed: 0% to under 100%)")
     return value / 100.0
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    value = parse_int(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not an integer")
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
     return value
+
+
+def _cpu_budget(text: str) -> int:
+    """A CPU budget to size defaults for: as many cores as a matrix may give the server."""
+    value = _positive_int(text)
+    if value > MAX_SERVER_CPUS:
+        raise argparse.ArgumentTypeError(f"{value} is out of range (allowed: 1..{MAX_SERVER_CPUS})")
+    return value
+
+
+#: An error is one line a person reads: a longer one is cut in the middle, its start and its end kept.
+MAX_ERROR_CHARS = 400
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line and at most MAX_ERROR_CHARS long (the end says what is allowed)."""
+    flat = " ".join(message.split())
+    if len(flat) <= MAX_ERROR_CHARS:
+        return flat
+    half = (MAX_ERROR_CHARS - 5) // 2
+    return f"{flat[:half]} ... {flat[-half:]}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -367,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except UserError as exc:
-        print(f"servingmatrix: error: {exc}", file=sys.stderr)
+        print(f"servingmatrix: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # The reader went away (`servingmatrix modes | head`): nothing left to say.

@@ -59,6 +59,11 @@ def pct(fraction: float | None, digits: int = 0) -> str:
     return DASH if fraction is None else f"{100 * fraction:.{digits}f}%"
 
 
+def share(fraction: float) -> str:
+    """A fraction set by a person (a threshold) as they wrote it: 0.05 -> "5%", 0.005 -> "0.5%"."""
+    return f"{100 * fraction:.4g}%"
+
+
 def signed_pct(fraction: float | None) -> str:
     return DASH if fraction is None else f"{100 * fraction:+.1f}%"
 

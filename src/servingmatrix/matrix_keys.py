@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from servingmatrix.errors import UserError
-from servingmatrix.spec import split_specs
+from servingmatrix.spec import parse_int, shown, split_specs
 
 T = TypeVar("T")
 
@@ -28,23 +28,35 @@ MAX_DURATION_S = 3600.0
 MAX_SERVER_CPUS = 256
 MAX_LOADGEN_PROCESSES = 64
 MAX_ARRIVAL_RATE = 100_000
+#: The shortest duration anything takes (a warm-up, a timeout, a latency objective): 0.0001ms is a typo.
+MIN_DURATION_S = 0.001
+#: The shortest measured window of a step.
+MIN_WINDOW_S = 1.0
 _MEMORY = re.compile(r"^(?P<number>\d+)(?P<unit>[mg])$")
 #: Docker refuses less than 6 MiB; a Python server needs far more, but that is for the run to show.
 MIN_MEMORY_MB = 6
 MAX_MEMORY_MB = 1024 * 1024
 
 
-def parse_duration(where: str, text: object) -> float:
+def parse_duration(where: str, text: object, minimum_s: float = MIN_DURATION_S) -> float:
     """``20s``, ``1.5m`` or ``500ms`` in seconds; a bare number is refused (which unit was meant?)."""
     match = _DURATION.match(str(text).strip()) if isinstance(text, str | int | float) else None
     if match is None or isinstance(text, bool):
-        raise UserError(f"{where}: {text!r} is not a duration; write it with a unit, e.g. 20s, 1m or 500ms")
-    seconds = float(match.group("number")) * _UNIT_S[match.group("unit")]
-    if not 0 < seconds <= MAX_DURATION_S:
         raise UserError(
-            f"{where}: {text} is out of range (allowed: more than 0, at most {MAX_DURATION_S:.0f}s)"
+            f"{where}: {shown(str(text))} is not a duration; write it with a unit, e.g. 20s, 1m or 500ms"
+        )
+    seconds = float(match.group("number")) * _UNIT_S[match.group("unit")]
+    if not minimum_s <= seconds <= MAX_DURATION_S:
+        low = f"{minimum_s * 1000:g}ms" if minimum_s < 1 else f"{minimum_s:g}s"
+        raise UserError(
+            f"{where}: {shown(str(text))} is out of range (allowed: {low} to {MAX_DURATION_S:.0f}s)"
         )
     return seconds
+
+
+def _window(where: str, text: object) -> float:
+    """A measured window: shorter than a second, a step's figures are a handful of requests' noise."""
+    return parse_duration(where, text, MIN_WINDOW_S)
 
 
 def _positive(where: str, value: object, maximum: int) -> int:
@@ -84,9 +96,10 @@ def _steps(where: str, value: object, what: str, maximum: int) -> tuple[int, ...
         parts: list[object] = []
         for part in value.split(","):
             part = part.strip()
-            if not part.lstrip("-").isdigit():
-                raise UserError(f"{where}: {part!r} is not an integer (allowed: 1..{maximum})")
-            parts.append(int(part))
+            number = parse_int(part)
+            if number is None:
+                raise UserError(f"{where}: {shown(part)} is not an integer (allowed: 1..{maximum})")
+            parts.append(number)
         value = parts
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value]
@@ -125,10 +138,9 @@ def _text(_where: str, value: object) -> str:
 
 def positive_int_option(text: str) -> int:
     """An option's integer, before its key checks the bound: argparse says what is wrong with it."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    value = parse_int(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not an integer")
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
     return value
@@ -237,13 +249,13 @@ USERS_KEY = MatrixKey[tuple[int, ...]](
 DURATION_KEY = MatrixKey[float](
     field="duration_s",
     yaml="duration",
-    parse=parse_duration,
+    parse=_window,
     default=20.0,
     show=_show_seconds,
     flag="--duration",
     help="measured time per step, e.g. 20s",
     doc="measured time per step",
-    allowed=f"a duration with its unit (ms, s, m), above 0, at most {MAX_DURATION_S:.0f}s",
+    allowed=f"a duration with its unit (ms, s, m), {MIN_WINDOW_S:g}s to {MAX_DURATION_S:.0f}s",
     compared=True,
 )
 WARMUP_KEY = MatrixKey[float](
@@ -255,7 +267,7 @@ WARMUP_KEY = MatrixKey[float](
     flag="--warmup",
     help="discarded warm-up per step, e.g. 5s",
     doc="discarded at the start of each step",
-    allowed=f"a duration with its unit (ms, s, m), above 0, at most {MAX_DURATION_S:.0f}s",
+    allowed=f"a duration with its unit (ms, s, m), {MIN_DURATION_S * 1000:g}ms to {MAX_DURATION_S:.0f}s",
     compared=True,
 )
 TRIALS_KEY = MatrixKey[int](
@@ -327,7 +339,7 @@ REQUEST_TIMEOUT_KEY = MatrixKey[float](
     flag="--request-timeout",
     help="a request not answered by then fails, e.g. {default} (default)",
     doc="a request not answered by then fails",
-    allowed=f"a duration with its unit (ms, s, m), above 0, at most {MAX_DURATION_S:.0f}s",
+    allowed=f"a duration with its unit (ms, s, m), {MIN_DURATION_S * 1000:g}ms to {MAX_DURATION_S:.0f}s",
 )
 
 #: Every key, in the order of the ``run`` options and of run.json's ``"matrix"``.

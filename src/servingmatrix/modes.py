@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from servingmatrix.errors import SpecError
-from servingmatrix.spec import parse_positive_int, parse_spec
+from servingmatrix.spec import parse_positive_int, parse_spec, shown
 
 #: Packages of the app itself, the same in every mode's image.
 APP_PACKAGES = ("flask==3.1.3", "psycopg[binary]==3.3.9")
@@ -73,7 +73,8 @@ class Mode:
         return f"servingmatrix/{self.name}:latest"
 
     def defaults(self, cpus: int) -> dict[str, int]:
-        return {t.name: t.default(cpus) for t in self.tunables}
+        """Each tunable's default at ``cpus``, never above the tunable's own maximum."""
+        return {t.name: min(t.default(cpus), t.maximum) for t in self.tunables}
 
     def resolve(self, overrides: Mapping[str, str], cpus: int) -> ModeConfig:
         """Defaults for ``cpus`` with ``overrides`` applied, each checked; one clear line on error."""
@@ -398,7 +399,7 @@ def get_mode(name: str) -> Mode:
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise SpecError(f"unknown mode {name!r} (known: {', '.join(_BY_NAME)})") from None
+        raise SpecError(f"unknown mode {shown(name)} (known: {', '.join(_BY_NAME)})") from None
 
 
 def resolve_mode(text: str, cpus: int) -> ModeConfig:

@@ -9,6 +9,22 @@ from servingmatrix.errors import SpecError
 
 _SPEC = re.compile(r"^(?P<name>[a-z0-9][a-z0-9_-]*)(?:\[(?P<params>[^\[\]]*)\])?$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+#: ASCII digits, an optional minus (so "-1" is reported as out of range), at most 12 of them: Python's
+#: int() would also take "1_0", digits of other scripts, and thousands of digits.
+_INTEGER = re.compile(r"-?[0-9]{1,12}")
+#: The longest piece of a user's input an error message repeats.
+SHOWN_CHARS = 40
+
+
+def shown(text: str) -> str:
+    """``text`` as an error message repeats it: quoted, and cut short when it is long."""
+    return repr(text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "...")
+
+
+def parse_int(text: str) -> int | None:
+    """A plain decimal integer as a person writes it, or None: no underscores, signs or other digits."""
+    stripped = text.strip()
+    return int(stripped) if _INTEGER.fullmatch(stripped) else None
 
 
 @dataclass(frozen=True)
@@ -28,22 +44,22 @@ def parse_spec(text: str) -> Spec:
     match = _SPEC.match(stripped)
     if match is None:
         raise SpecError(
-            f"{text!r}: not a spec; expected NAME or NAME[key=value,...], e.g. gunicorn-sync[workers=2]"
+            f"{shown(text)}: not a spec; expected NAME or NAME[key=value,...], e.g. gunicorn-sync[workers=2]"
         )
     name = match.group("name")
     raw = match.group("params")
     if raw is None:
         return Spec(name)
     if not raw.strip():
-        raise SpecError(f"{text!r}: empty brackets; write {name} alone or give key=value pairs")
+        raise SpecError(f"{shown(text)}: empty brackets; write {name} alone or give key=value pairs")
     params: list[tuple[str, str]] = []
     seen: set[str] = set()
     for item in raw.split(","):
         key, sep, value = (part.strip() for part in item.partition("="))
         if not sep or not _KEY.match(key) or not value:
-            raise SpecError(f"{text!r}: {item.strip()!r} is not key=value")
+            raise SpecError(f"{shown(text)}: {shown(item.strip())} is not key=value")
         if key in seen:
-            raise SpecError(f"{text!r}: {key!r} is given twice")
+            raise SpecError(f"{shown(text)}: {key!r} is given twice")
         seen.add(key)
         params.append((key, value))
     return Spec(name, tuple(params))
@@ -67,16 +83,15 @@ def split_specs(text: str) -> list[str]:
     items.append(current)
     specs = [item.strip() for item in items]
     if any(not item for item in specs):
-        raise SpecError(f"{text!r}: empty entry in the list")
+        raise SpecError(f"{shown(text)}: empty entry in the list")
     return specs
 
 
 def parse_positive_int(owner: str, key: str, value: str, maximum: int) -> int:
     """An integer in 1..maximum, or one line saying what is allowed."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise SpecError(f"{owner}: {key}={value!r} is not an integer (allowed: 1..{maximum})") from None
+    number = parse_int(value)
+    if number is None:
+        raise SpecError(f"{owner}: {key}={shown(value)} is not an integer (allowed: 1..{maximum})")
     if not 1 <= number <= maximum:
         raise SpecError(f"{owner}: {key}={number} is out of range (allowed: 1..{maximum})")
     return number

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from servingmatrix.errors import SpecError
-from servingmatrix.spec import parse_spec
+from servingmatrix.spec import parse_spec, shown
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def get_workload(name: str) -> Workload:
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise SpecError(f"unknown workload {name!r} (known: {', '.join(_BY_NAME)})") from None
+        raise SpecError(f"unknown workload {shown(name)} (known: {', '.join(_BY_NAME)})") from None
 
 
 def resolve_workload(text: str) -> WorkloadConfig:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from locustfiles.smconfig import parse_mix, parse_params, query_path
+from locustfiles.smconfig import parse_requests
 from servingmatrix.building.dockerfiles import render_wrk_dockerfile
 from servingmatrix.building.generate import rendered_files
 from servingmatrix.building.images import SUPPORT_IMAGES, select_images
@@ -24,7 +24,7 @@ from servingmatrix.run.efficiency import (
     generator_efficiency,
     is_generator_bound,
 )
-from servingmatrix.run.loadgen import locust_args
+from servingmatrix.run.loadgen import locust_args, requests_json
 from servingmatrix.run.metadata import collect_metadata
 from servingmatrix.run.reference import (
     WRK_IMAGE,
@@ -75,13 +75,9 @@ def test_lua_entries_are_the_registrys_requests(config: WorkloadConfig) -> None:
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.spec)
 def test_paths_are_the_ones_locust_asks_for(config: WorkloadConfig) -> None:
-    if config.workload.name == "mixed":
-        targets, weights = parse_mix(json.dumps(config.mix()))
-        expected = [(t.name, t.path, w) for t, w in zip(targets, weights, strict=True)]
-    else:
-        # As locust_args passes SM_PARAMS and smlocust.single_target builds the path from it.
-        params = parse_params(json.dumps(dict(config.values)))
-        expected = [(config.workload.name, query_path(config.workload.endpoint, params), 1)]
+    # As locust_args passes SM_REQUESTS and the locustfile reads it.
+    targets, weights = parse_requests(requests_json(config.requests()))
+    expected = [(t.name, t.path, w) for t, w in zip(targets, weights, strict=True)]
     assert requests_of(config) == expected
 
 

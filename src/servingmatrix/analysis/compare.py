@@ -102,6 +102,9 @@ def _change(
     throughput = p99 = None
     problems: list[str] = []
     gains: list[str] = []
+    if base is not None and new is None:
+        # A gate that passes an empty run is no gate: a cell the baseline has and the run lacks fails it.
+        problems.append("not measured in the run")
     if base is not None and new is not None:
         if base.throughput and new.throughput:
             throughput = relative_change(base.throughput, new.throughput)

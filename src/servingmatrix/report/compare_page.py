@@ -109,7 +109,7 @@ def _change_chart(comparison: Comparison, workload: str, which: str) -> Chart:
         f"change-{which}-{safe}",
         f"{which} change vs baseline: {workload}",
         f"Median of trials against the baseline's, {better}; bars: the 95% interval (none: a single trial); "
-        f"shaded: the ±{comparison.threshold:.0%} threshold.",
+        f"shaded: the ±{fmt.share(comparison.threshold)} threshold.",
         {"data": data, "layout": layout},
         drawn,
     )
@@ -147,7 +147,7 @@ def build_compare_context(comparison: Comparison) -> dict[str, Any]:
         "title": f"Serving Matrix: {r.name} against {b.name}",
         "baseline": {"name": b.name, "dir": str(b.root), "started": str(b.meta.get("started_at") or "—")},
         "run": {"name": r.name, "dir": str(r.root), "started": str(r.meta.get("started_at") or "—")},
-        "threshold": f"{comparison.threshold:.0%}",
+        "threshold": fmt.share(comparison.threshold),
         "step_label": comparison.run.step_label,
         "differences": list(comparison.differences),
         "missing": comparison.missing,

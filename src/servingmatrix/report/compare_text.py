@@ -15,9 +15,8 @@ def _letters(point: Point | None) -> str:
 def terminal_table(comparison: Comparison) -> str:
     """The comparison as the terminal shows it: one block per workload, regressions marked."""
     b, r = comparison.baseline.run, comparison.run.run
-    lines = [
-        f"baseline {b.name} ({b.root})  vs  run {r.name} ({r.root}); threshold {comparison.threshold:.0%}"
-    ]
+    threshold = fmt.share(comparison.threshold)
+    lines = [f"baseline {b.name} ({b.root})  vs  run {r.name} ({r.root}); threshold {threshold}"]
     if comparison.differences:
         lines.append("WARNING: these runs differ; their figures are not comparable as they are:")
         lines += [f"  - {d}" for d in comparison.differences]
@@ -45,7 +44,7 @@ def terminal_table(comparison: Comparison) -> str:
         "flags (baseline>run): "
         + ", ".join(f"{k.letter} {k.title}" for k in KINDS if k.code != "cores-shared")
         + "; change: median, ± half the 95% interval (none: a single trial)",
-        f"{len(regressions)} regression(s) beyond {comparison.threshold:.0%}"
+        f"{len(regressions)} regression(s) beyond {fmt.share(comparison.threshold)}"
         + (f" in {len(comparison.changes)} cells" if comparison.changes else ""),
     ]
     return "\n".join(lines) + "\n"

@@ -18,11 +18,14 @@ from pathlib import Path
 
 from servingmatrix.errors import UserError
 from servingmatrix.paths import project_root
-from servingmatrix.results.folder import CELLS_DIR, RUN_FILE, RunFolder
+from servingmatrix.results.folder import CELLS_DIR, RESULT_MODE, RUN_FILE, RunFolder
 from servingmatrix.results.run import load_run
+from servingmatrix.spec import shown
 
 ENV = "SERVINGMATRIX_BASELINES"
 INFO_FILE = "baseline.json"
+#: A baseline's folders: readable and listable by everyone, as with `umask 022`.
+SHARED_DIR_MODE = 0o755
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -34,7 +37,7 @@ def baselines_dir() -> Path:
 def _check_name(name: str) -> str:
     if not _NAME.match(name):
         raise UserError(
-            f"baseline name {name!r} is not allowed (letters, digits, '.', '_' and '-', at most 64, "
+            f"baseline name {shown(name)} is not allowed (letters, digits, '.', '_' and '-', at most 64, "
             "starting with a letter or digit)"
         )
     return name
@@ -51,10 +54,12 @@ def save_baseline(run_dir: Path, name: str | None = None, force: bool = False) -
     # Assembled beside its destination and renamed into place: a half-copied baseline never exists.
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
     try:
-        shutil.copy2(run_dir / RUN_FILE, staging / RUN_FILE)
-        (staging / CELLS_DIR).mkdir()
+        # Baselines are committed and shared: readable by everyone whatever the run's files were.
+        os.chmod(staging, SHARED_DIR_MODE)
+        _copy_shared(run_dir / RUN_FILE, staging / RUN_FILE)
+        (staging / CELLS_DIR).mkdir(mode=SHARED_DIR_MODE)
         for cell in run.cells:
-            shutil.copy2(cell.path, staging / CELLS_DIR / cell.path.name)
+            _copy_shared(cell.path, staging / CELLS_DIR / cell.path.name)
         info = {
             "schema": 1,
             "name": name,
@@ -62,13 +67,24 @@ def save_baseline(run_dir: Path, name: str | None = None, force: bool = False) -
             "source": str(run_dir.resolve()),
         }
         (staging / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n")
+        os.chmod(staging / INFO_FILE, RESULT_MODE)
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise UserError(
+            f"{target}: cannot save the baseline ({exc.strerror or exc}); nothing was saved"
+        ) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _copy_shared(source: Path, target: Path) -> None:
+    shutil.copyfile(source, target)
+    os.chmod(target, RESULT_MODE)
 
 
 @dataclass(frozen=True)
@@ -81,15 +97,25 @@ class BaselineInfo:
     machine: str
 
 
-def list_baselines() -> list[BaselineInfo]:
+def _saved_folders() -> list[Path]:
+    """The folders of saved baselines, by name, without reading them."""
     root = baselines_dir()
     if not root.is_dir():
         return []
+    return sorted(
+        p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and RunFolder(p).exists()
+    )
+
+
+def list_baselines() -> list[BaselineInfo]:
     found = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if not RunFolder(folder).exists():
+    for folder in _saved_folders():
+        try:
+            run = load_run(folder)
+        except UserError as exc:
+            # One damaged baseline must not hide the others: it is listed with what is wrong.
+            found.append(BaselineInfo(folder.name, "—", "—", 0, 0, f"unreadable: {exc}"))
             continue
-        run = load_run(folder)
         try:
             saved = json.loads((folder / INFO_FILE).read_text()).get("saved_at", "—")
         except (OSError, ValueError, AttributeError):
@@ -120,7 +146,7 @@ def resolve_baseline(text: str) -> Path:
         return path
     if _NAME.match(text) and RunFolder(baselines_dir() / text).exists():
         return baselines_dir() / text
-    saved = ", ".join(b.name for b in list_baselines()) or "none"
+    saved = ", ".join(p.name for p in _saved_folders()) or "none"
     raise UserError(
         f"{text}: neither a run folder nor a saved baseline (saved in {baselines_dir()}: {saved})"
     )

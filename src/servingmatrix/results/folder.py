@@ -21,6 +21,16 @@ from servingmatrix.errors import UserError
 SCHEMA_VERSION = 2
 RUN_FILE = "run.json"
 CELLS_DIR = "cells"
+#: Result files are read by others (a team's baselines are committed): as a file made with `umask 022`.
+RESULT_MODE = 0o644
+
+
+def is_run_file(path: Path) -> bool:
+    """Whether ``path`` is a run folder's ``run.json`` or one of its cells: files no output may replace."""
+    resolved = path.resolve()
+    if resolved.name == RUN_FILE:
+        return (resolved.parent / CELLS_DIR).is_dir() or _holds_a_run(resolved)
+    return resolved.parent.name == CELLS_DIR and (resolved.parent.parent / RUN_FILE).exists()
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,14 @@ class CellKey:
         return {"mode": self.mode, "workload": self.workload, "users": self.users, "trial": self.trial}
 
 
+def _holds_a_run(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "schema" in data and "matrix" in data
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write to a temporary file beside ``path``, then rename: a reader never sees half a file.
 
@@ -57,6 +75,8 @@ def write_json_atomic(path: Path, data: Any) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp makes the file its owner's alone; results are shared and committed (baselines).
+        os.chmod(tmp, RESULT_MODE)
         os.replace(tmp, path)
     except OSError as exc:
         if tmp is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import urlencode
 
 from servingmatrix.workloads import WorkloadConfig
 
@@ -29,16 +28,8 @@ Request = tuple[str, str, int]
 
 
 def requests_of(config: WorkloadConfig) -> list[Request]:
-    """Each request type of ``config`` as (name, path, weight), the paths exactly as Locust asks.
-
-    A single workload is one request named after it: its endpoint with its parameters as the query
-    (``smlocust.single_target``); the mixed workload is its entries (``smlocust.mixed_targets``).
-    """
-    if config.workload.name == "mixed":
-        return [(str(e["name"]), str(e["path"]), int(str(e["weight"]))) for e in config.mix()]
-    values = dict(config.values)
-    path = f"{config.workload.endpoint}?{urlencode(values)}" if values else config.workload.endpoint
-    return [(config.workload.name, path, 1)]
+    """Each request type of ``config`` as (name, path, weight): the registry's, as Locust is given them."""
+    return [(r.name, r.path, r.weight) for r in config.requests()]
 
 
 def _lua_entry(request: Request) -> str:

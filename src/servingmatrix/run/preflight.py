@@ -1,0 +1,46 @@
+"""Every check a run can make before it builds an image or touches a container.
+
+A cold build takes minutes and a run removes dead runs' containers first: a refusal that comes after
+either costs the user that time for nothing. So the CPU plan and the output folder are checked here,
+from the matrix and the command line alone.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from servingmatrix.errors import UserError
+from servingmatrix.matrix import Matrix
+from servingmatrix.results.folder import RunFolder
+from servingmatrix.run.cpuplan import CpuPlan, plan_cpus
+
+
+def check_out(out: Path, matrix: Matrix, force: bool) -> None:
+    """The run folder can take this matrix's cells: not a file, and not another matrix's run."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: is a file; give a folder (new, or a run of the same matrix to resume)")
+    folder = RunFolder(out)
+    if out.is_dir() and not folder.exists() and any(out.iterdir()):
+        raise UserError(f"--out {out}: is a folder that holds other files; give a new folder or a run's")
+    if folder.exists():
+        previous = folder.read_run().get("matrix")
+        if previous != matrix.as_dict():
+            hint = "" if force else "; --force redoes a run's cells, but only of the same matrix"
+            raise UserError(
+                f"--out {out}: holds a run of a different matrix; choose another --out, or remove that "
+                f"folder to measure this matrix there{hint}"
+            )
+
+
+def check_plan(matrix: Matrix) -> CpuPlan:
+    """The CPU plan this machine gives the matrix (a server budget it cannot give is refused)."""
+    return plan_cpus(
+        sorted(os.sched_getaffinity(0)), matrix.server_cpus, matrix.server_memory, matrix.loadgen_processes
+    )
+
+
+def preflight(matrix: Matrix, out: Path, force: bool) -> CpuPlan:
+    """Everything checkable before Docker is touched; returns the CPU plan."""
+    check_out(out, matrix, force)
+    return check_plan(matrix)

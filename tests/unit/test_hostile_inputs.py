@@ -1,0 +1,216 @@
+"""Bad input from a careless or hostile user: one line naming the problem and what is allowed, exit 2,
+nothing written and nothing lost, and never a Docker engine reached (the engine here is unreachable, so
+a check that came after touching it would show the engine's error instead of its own).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from servingmatrix.cli import MAX_ERROR_CHARS, main
+
+Setup = Callable[[Path], list[str]]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    #: Makes what the case needs under the folder it is given; returns the arguments.
+    setup: Setup
+    #: A fragment of the one line the case must print.
+    says: str
+
+
+def args(*given: str) -> Setup:
+    return lambda _root: list(given)
+
+
+def with_file(name: str, content: bytes | str, *given: str) -> Setup:
+    """Writes ``name`` under the folder, then the arguments with ``{}`` replaced by its path."""
+
+    def setup(root: Path) -> list[str]:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        return [a.replace("{}", str(path)).replace("{root}", str(root)) for a in given]
+
+    return setup
+
+
+def with_run(*given: str, matrix: dict[str, object] | None = None) -> Setup:
+    """A run folder at ROOT/run (run.json with ``matrix``, one good cell); ``{run}`` in the arguments."""
+
+    def setup(root: Path) -> list[str]:
+        run = root / "run"
+        (run / "cells").mkdir(parents=True)
+        recorded = matrix or {"name": "old", "modes": ["waitress"], "workloads": ["json"], "users": [1]}
+        (run / "run.json").write_text(json.dumps({"schema": 2, "matrix": recorded}))
+        return [a.replace("{run}", str(run)).replace("{root}", str(root)) for a in given]
+
+    return setup
+
+
+LONG = "x" * 100_000
+CASES = [
+    # Numbers as people do not write them.
+    Case("users-zero", args("run", "--users", "0"), "out of range"),
+    Case("users-superscript", args("run", "--users", "\u00b2"), "not an integer"),
+    Case("users-5000-digits", args("run", "--users", "9" * 5000), "not an integer"),
+    Case("users-underscore", args("run", "--users", "1_0"), "not an integer"),
+    Case("trials-superscript", args("run", "--trials", "\u00b2"), "not an integer"),
+    Case("trials-zero", args("run", "--trials", "0"), "positive"),
+    Case("tunable-underscore", args("run", "--modes", "gunicorn-sync[workers=1_0]"), "not an integer"),
+    Case(
+        "tunable-arabic-digits",
+        args("run", "--modes", "gunicorn-sync[workers=\u0661\u0660]"),
+        "not an integer",
+    ),
+    Case("tunable-huge", args("run", "--modes", f"gunicorn-sync[workers={'9' * 5000}]"), "not an integer"),
+    Case("tunable-unknown", args("run", "--modes", "gunicorn-sync[threads=4]"), "allowed: workers"),
+    Case("mode-unknown", args("run", "--modes", "apache"), "unknown mode"),
+    Case("mode-100kb", args("run", "--modes", LONG), "unknown mode"),
+    Case("workload-out-of-range", args("run", "--workloads", "io[ms=99999]"), "out of range"),
+    Case("duration-bare", args("run", "--duration", "20"), "with a unit"),
+    Case("memory-tiny", args("run", "--server-memory", "1m"), "out of range"),
+    Case("server-cpus-beyond-registry", args("run", "--server-cpus", "300"), "out of range"),
+    Case("modes-cpus-5000", args("modes", "--cpus", "5000"), "allowed: 1..256"),
+    Case("modes-cpus-zero", args("modes", "--cpus", "0"), "positive"),
+    Case("duration-absurd", args("run", "--duration", "0.0001ms"), "out of range"),
+    Case("duration-half-second", args("run", "--duration", "0.5s"), "out of range"),
+    Case("warmup-absurd", args("run", "--warmup", "0.0001ms"), "out of range"),
+    Case("timeout-zero", args("run", "--request-timeout", "0s"), "out of range"),
+    Case("duration-huge", args("run", "--duration", "2h"), "not a duration"),
+    Case("rates-and-users", args("run", "--users", "1", "--arrival-rate", "10"), "not both"),
+    Case("rates-decreasing", args("run", "--arrival-rate", "20,10"), "increasing"),
+    Case("users-repeated", args("run", "--users", "4,4"), "repeats"),
+    Case("loadgen-processes", args("run", "--loadgen-processes", "65"), "out of range"),
+    Case("slo-bare", args("report", "x", "--slo-p99", "500"), "with a unit"),
+    # Matrix files.
+    Case("matrix-missing", args("run", "--matrix", "/nonexistent/m.yml"), "cannot read"),
+    Case(
+        "matrix-binary",
+        with_file("m.yml", b"\x00\xff\xfe binary", "run", "--matrix", "{}"),
+        "not a text file",
+    ),
+    Case("matrix-not-yaml", with_file("m.yml", "modes: [a\n", "run", "--matrix", "{}"), "not valid YAML"),
+    Case("matrix-a-list", with_file("m.yml", "- json\n", "run", "--matrix", "{}"), "expected a mapping"),
+    Case("matrix-empty", with_file("m.yml", "", "run", "--matrix", "{}"), "expected a mapping"),
+    Case(
+        "matrix-unknown-key",
+        with_file("m.yml", "modes: [waitress]\nworkloads: [json]\nthreads: 4\n", "run", "--matrix", "{}"),
+        "unknown key 'threads'",
+    ),
+    Case(
+        "matrix-key-twice",
+        with_file(
+            "m.yml", "modes: [waitress]\nworkloads: [json]\nusers: [1]\nusers: [2]\n", "run", "--matrix", "{}"
+        ),
+        "given twice",
+    ),
+    Case(
+        "matrix-billion-laughs",
+        with_file(
+            "m.yml",
+            "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nmodes: *c\n",
+            "run",
+            "--matrix",
+            "{}",
+        ),
+        "anchors and aliases",
+    ),
+    Case(
+        "matrix-users-and-rates",
+        with_file(
+            "m.yml",
+            "modes: [waitress]\nworkloads: [json]\nusers: [1]\narrival_rates: [10]\n",
+            "run",
+            "--matrix",
+            "{}",
+        ),
+        "both given",
+    ),
+    Case(
+        "matrix-missing-modes",
+        with_file("m.yml", "workloads: [json]\n", "run", "--matrix", "{}"),
+        "missing key 'modes'",
+    ),
+    Case(
+        "matrix-trials-text",
+        with_file("m.yml", "modes: [waitress]\nworkloads: [json]\ntrials: many\n", "run", "--matrix", "{}"),
+        "not an integer",
+    ),
+    Case(
+        "matrix-mode-twice",
+        with_file("m.yml", "modes: [waitress, waitress]\nworkloads: [json]\n", "run", "--matrix", "{}"),
+        "twice",
+    ),
+    # Refused before any image is built or container touched.
+    Case(
+        "server-cpus-beyond-machine",
+        args("run", "--server-cpus", str(len(os.sched_getaffinity(0)))),
+        "leaves no core",
+    ),
+    Case("out-empty", args("run", "--out", ""), "--out is empty"),
+    Case("out-a-file", with_file("f.txt", "x", "run", "--out", "{}"), "is a file"),
+    Case(
+        "out-another-folder", with_file("d/notes.txt", "x", "run", "--out", "{root}/d"), "holds other files"
+    ),
+    Case("out-another-matrix", with_run("run", "--out", "{run}"), "different matrix"),
+    Case("out-another-matrix-forced", with_run("run", "--out", "{run}", "--force"), "different matrix"),
+    # Choices and percentages.
+    Case("export-format", args("export", "x", "--format", "xml"), "invalid choice"),
+    Case("threshold-100", args("compare", "a", "b", "--threshold", "100"), "out of range"),
+    Case("threshold-text", args("compare", "a", "b", "--threshold", "five"), "not a percentage"),
+    Case("threshold-long", args("compare", "a", "b", "--threshold", LONG), "not a percentage"),
+    Case("baseline-name", with_run("baseline", "save", "{run}", "../escape"), "is not allowed"),
+    Case("baseline-name-long", with_run("baseline", "save", "{run}", "n" * 100), "is not allowed"),
+    Case("compare-unknown-baseline", with_run("compare", "nope", "{run}"), "neither a run folder"),
+    # Output paths.
+    Case("export-to-folder", with_run("export", "{run}", "-o", "{root}"), "is a folder"),
+    Case(
+        "export-over-run-json",
+        with_run("export", "{run}", "--format", "json", "-o", "{run}/run.json"),
+        "own result files",
+    ),
+    Case("report-to-folder", with_run("report", "{run}", "-o", "{root}"), "is a folder"),
+    Case("report-over-run-json", with_run("report", "{run}", "-o", "{run}/run.json"), "own result files"),
+]
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input_is_one_line_exit_2_and_nothing_written(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    monkeypatch.setenv("SERVINGMATRIX_BASELINES", str(tmp_path / "baselines"))
+    monkeypatch.chdir(tmp_path)
+    argv = case.setup(tmp_path)
+    before = tree(tmp_path)
+    code: object
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("servingmatrix: error: "), err
+    assert case.says in lines[0], err
+    assert "Docker engine" not in lines[0]
+    assert len(lines[0]) <= MAX_ERROR_CHARS + 100
+    assert tree(tmp_path) == before
