@@ -9,6 +9,7 @@ a description cannot break a table or start a link.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from servingmatrix.report.svg import Guide, Line, line_chart
 
 #: Characters that Markdown would read as markup in plain text.
 SPECIAL = "\\`*_[]<>|"
+#: How a line opens a heading, a list item or a quote: its last character is escaped.
+LINE_OPENER = re.compile(r"\s*(#|[-+=>]|\d+[.)])")
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,19 @@ class Publication:
 
 
 def escape(text: str) -> str:
-    return "".join(f"\\{ch}" if ch in SPECIAL else ch for ch in text)
+    """Plain text as Markdown shows it: markup characters escaped, on one line (a line break would
+    end a table row or a list item)."""
+    flat = " ".join(text.splitlines())
+    return "".join(f"\\{ch}" if ch in SPECIAL else ch for ch in flat)
+
+
+def line(text: str) -> str:
+    """A line that cannot open a heading, a list or a quote by how it starts."""
+    opener = LINE_OPENER.match(text)
+    if opener is None:
+        return text
+    end = opener.end()
+    return f"{text[: end - 1]}\\{text[end - 1 :]}"
 
 
 def code(text: str) -> str:
@@ -107,7 +122,7 @@ def table(t: Table) -> list[str]:
 def paragraph(p: Paragraph) -> list[str]:
     if p.style == "command":
         return ["```", "".join(part for part in p.parts if isinstance(part, str)), "```"]
-    text = inline(p.parts)
+    text = line(inline(p.parts))
     return [f"> {text}" if p.style.startswith("banner") else text]
 
 
