@@ -200,5 +200,6 @@ class Document:
         return [s.spec for s in self.sections() if isinstance(s, Chart)]
 
     def tables(self, name: str) -> dict[str, Table]:
-        """The tables of one kind ("capacity-table", ...) by workload ("" for a table of the run)."""
+        """The tables of a kind shown once per workload ("capacity-table", ...) by workload; a table
+        of the whole run is under ""."""
         return {s.workload: s for s in self.sections() if isinstance(s, Table) and s.name == name}
