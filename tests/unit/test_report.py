@@ -17,8 +17,9 @@ from servingmatrix.analysis.verdict import Objective, concurrency_checks, verdic
 from servingmatrix.cli import main
 from servingmatrix.errors import UserError
 from servingmatrix.report import REPORT_FILE, write_report
-from servingmatrix.report.context import build_context
-from servingmatrix.report.html import plotly_js, render
+from servingmatrix.report.document import Cell, Flags, Paragraph, Table
+from servingmatrix.report.html import plotly_js, render_document
+from servingmatrix.report.sections import build_document
 from servingmatrix.results.run import load_run
 
 RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
@@ -49,7 +50,7 @@ def good() -> Results:
 
 @pytest.fixture(scope="module")
 def good_html(good: Results) -> str:
-    return render("report.html.j2", build_context(good, Objective()))
+    return render_document(build_document(good, Objective()))
 
 
 def codes(res: Results, workload: str, mode: str, users: int) -> set[str]:
@@ -92,7 +93,7 @@ def test_the_objective_is_a_parameter(good: Results) -> None:
     assert by_workload[IO].winner is None
     assert {m for m, _ in by_workload[IO].unqualified} == {SYNC, GTHREAD, GEVENT}
     assert all("p99 above 20 ms at every step" in why for _, why in by_workload[IO].unqualified)
-    html = render("report.html.j2", build_context(good, Objective(p99_ms=20.0)))
+    html = render_document(build_document(good, Objective(p99_ms=20.0)))
     assert "No mode met the objective" in html
 
 
@@ -100,7 +101,7 @@ def test_a_single_trial_says_it_has_no_estimate_of_variance(tmp_path: Path) -> N
     res = aggregate(load_run(copy_run("good", tmp_path, trials=(1,))))
     for verdict in verdicts(res, Objective()):
         assert verdict.certainty.startswith("single trial, no estimate of variance")
-    html = render("report.html.j2", build_context(res, Objective()))
+    html = render_document(build_document(res, Objective()))
     assert "single trial, no estimate of variance" in html
 
 
@@ -158,22 +159,33 @@ def test_flagged_points_carry_their_letters_on_the_charts(good_html: str) -> Non
     assert by_mode[SYNC]["text"] == ["", "", ""]
 
 
+def by_mode(table: Table, label: str) -> dict[str, Cell]:
+    """One column of a table, by the mode each row is about."""
+    i = [c.label for c in table.columns].index(label)
+    return {row[0].text: row[i] for row in table.rows if len(row) > i}
+
+
 def test_flagged_figures_carry_their_flags_in_every_table(good: Results) -> None:
-    context = build_context(good, Objective())
-    perf = {s["workload"]: s for s in context["performance"]}
-    for row in perf[JSON]["rows"]:
-        for users, fig in zip(good.users, row["figures"], strict=True):
-            point = good.point(JSON, row["mode"], users)
+    document = build_document(good, Objective())
+    steps = document.tables("throughput-table")[JSON]
+    for row in steps.rows:
+        for users, fig in zip(good.users, row[1:], strict=True):
+            point = good.point(JSON, row[0].text, users)
             assert point is not None
             expected = "".join(f.letter for f in point.flags if f.code != "cores-shared")
-            assert "".join(b["letter"] for b in fig["flags"]) == expected
-    cost = {r["mode"]: r for s in context["cost"] if s["workload"] == JSON for r in s["rows"]}
-    assert [b["letter"] for b in cost[GTHREAD]["throughput"]["flags"]] == ["T"]
-    assert [b["letter"] for b in cost[GTHREAD]["per_cpu"]["flags"]] == ["T"]
-    concurrency = {r["mode"]: r for r in context["concurrency"][0]["rows"]}
-    assert [b["letter"] for b in concurrency[SYNC]["effective"]["flags"]] == ["E"]
+            assert "".join(b.letter for b in fig.flags) == expected
+    cost = document.tables("cost-table")[JSON]
+    assert [b.letter for b in by_mode(cost, "req/s")[GTHREAD].flags] == ["T"]
+    assert [b.letter for b in by_mode(cost, "req per CPU-second")[GTHREAD].flags] == ["T"]
+    concurrency = document.tables("concurrency-table")[IO]
+    assert [b.letter for b in by_mode(concurrency, "achieved")[SYNC].flags] == ["E"]
     # The flag every figure shares is named once, at the top, and under every table.
-    assert [w["letter"] for w in context["run_wide"]] == ["C"]
+    banners = [s for s in document.preface if isinstance(s, Paragraph) and s.style == "banner"]
+    shared = [b.letter for p in banners for part in p.parts if isinstance(part, Flags) for b in part.badges]
+    assert shared == ["C"]
+    notes = [s for s in document.sections() if isinstance(s, Paragraph) and s.style == "note"]
+    under_tables = [p for p in notes if str(p.parts[0]).startswith("Every figure on this page carries")]
+    assert len(under_tables) == len(good.workloads) + 1 + len(good.modes)
 
 
 def test_warnings_list_every_flagged_figure(good_html: str) -> None:
@@ -206,7 +218,7 @@ def test_a_run_with_failed_cells_and_a_missing_mode(tmp_path: Path) -> None:
     assert failed is not None and not failed.ok
     by_workload = {v.workload: v for v in verdicts(res, Objective())}
     assert (GEVENT, "every cell failed") in by_workload[IO].unqualified
-    html = render("report.html.j2", build_context(res, Objective()))
+    html = render_document(build_document(res, Objective()))
     assert "Missing modes" in html and "werkzeug-single" in html
     assert "conformance check failed: /io answered 502" in html
     assert "the server stopped during the run (OOM-killed)" in html
@@ -221,7 +233,7 @@ def test_a_recorded_run_of_the_runner_renders(tmp_path: Path) -> None:
     res = results("recorded")
     (verdict,) = verdicts(res, Objective())
     assert verdict.winner is not None and verdict.certainty == "the only mode that met the objective"
-    html = render("report.html.j2", build_context(res, Objective()))
+    html = render_document(build_document(res, Objective()))
     assert "This run has no <code>io</code> workload" in html
 
 

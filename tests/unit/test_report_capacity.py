@@ -13,10 +13,10 @@ import pytest
 from servingmatrix.analysis.capacity import capacities
 from servingmatrix.analysis.points import Results, aggregate
 from servingmatrix.analysis.verdict import Objective, concurrency_checks
-from servingmatrix.report.context import build_context
 from servingmatrix.report.environment import calibration_rows
 from servingmatrix.report.export import export_markdown
-from servingmatrix.report.html import render
+from servingmatrix.report.html import render_document
+from servingmatrix.report.sections import build_document
 from servingmatrix.results.run import load_run
 from tests.unit.synthetic_runs import CALIBRATION, GEVENT, SYNC, cell, closed_cells, warning, write_run
 
@@ -68,15 +68,16 @@ def test_capacity_is_the_best_point_within_the_objective_and_the_knee_where_grow
 
 def test_the_capacity_table_and_the_knee_on_the_page(closed: Path) -> None:
     res = results(closed)
-    context = build_context(res, Objective())
-    rows = {r["mode"]: r for r in context["performance"][0]["capacity"]}
-    sync = rows[SYNC]
-    assert sync["capacity"]["text"] == "760" and [b["letter"] for b in sync["capacity"]["flags"]] == ["G"]
-    assert (sync["step"], sync["p99"], sync["interval"]) == ("64 users", "80.0", "759 to 761")
-    assert (sync["knee"], sync["knee_rps"], sync["knee_note"]) == ("8 users", "700", "")
-    assert "92% of its peak of 760 at 64 users" in sync["knee_title"]
-    assert not rows[GEVENT]["met"] and rows[GEVENT]["knee"] == "8 users"
-    html = render("report.html.j2", context)
+    document = build_document(res, Objective())
+    rows = {row[0].text: row for row in document.tables("capacity-table")[JSON].rows}
+    capacity, step, p99, interval, knee = rows[SYNC][1:]
+    assert capacity.text == "760" and [b.letter for b in capacity.flags] == ["G"]
+    assert (step.text, p99.text, interval.text) == ("64", "80.0", "759 to 761")
+    assert (knee.text, knee.sub) == ("8 users, 700 req/s", "")
+    assert "92% of its peak of 760 at 64 users" in knee.title
+    why_not, gevent_knee = rows[GEVENT][1:]
+    assert why_not.text.startswith("none within the objective") and gevent_knee.text.startswith("8 users,")
+    html = render_document(document)
     assert 'class="capacity-table" data-workload="json"' in html
     assert "none within the objective: p99 above 500 ms at every step" in html
     throughput = charts(html)["throughput-json"]
@@ -95,7 +96,7 @@ def test_an_outlier_trial_is_flagged_and_does_not_move_the_median(closed: Path) 
     assert flag.letter == "O" and "trial 3 at 900 req/s" in flag.message
     steady = res.point(JSON, SYNC, 1)
     assert steady is not None and "outlier-trial" not in steady.codes
-    html = render("report.html.j2", build_context(res, Objective()))
+    html = render_document(build_document(res, Objective()))
     assert "outlier trial" in html and "noisy: CV above 10%" in html
 
 
@@ -116,7 +117,7 @@ def test_a_closed_loop_run_labels_its_steps_as_users(closed: Path) -> None:
     res = results(closed)
     assert not res.open_loop and res.step_label == "users"
     assert res.step_text(1) == "1 user" and res.step_text(64) == "64 users"
-    figure = charts(render("report.html.j2", build_context(res, Objective())))["throughput-json"]
+    figure = charts(render_document(build_document(res, Objective())))["throughput-json"]
     assert figure["layout"]["xaxis"]["title"]["text"] == "concurrent users"
 
 
@@ -125,12 +126,17 @@ def test_an_open_loop_run_labels_its_steps_as_offered_rates(open_loop: Path, tmp
     # The matrix's users are the runner's defaults; the steps are the arrival rates.
     assert res.open_loop and res.users == (100, 200, 400)
     assert res.step_label == "offered req/s" and res.step_text(200) == "200 offered req/s"
-    context = build_context(res, Objective())
-    assert context["steps"] == ["100 offered req/s", "200 offered req/s", "400 offered req/s"]
-    (row,) = context["performance"][0]["capacity"]
-    assert (row["capacity"]["text"], row["offered"], row["achieved_share"]) == ("198", "200", "99%")
-    assert row["knee"] == "200 offered req/s"
-    html = render("report.html.j2", context)
+    document = build_document(res, Objective())
+    steps = document.tables("throughput-table")[JSON]
+    assert [c.label for c in steps.columns[1:]] == [
+        "100 offered req/s",
+        "200 offered req/s",
+        "400 offered req/s",
+    ]
+    (row,) = document.tables("capacity-table")[JSON].rows
+    assert (row[1].text, row[2].text, row[3].text) == ("198", "200", "99%")
+    assert row[-1].text.startswith("200 offered req/s,")
+    html = render_document(document)
     assert '<th class="num">achieved req/s</th><th class="num">offered req/s</th>' in html
     assert '<th class="num">100 offered req/s</th>' in html and "1 user" not in html
     figure = charts(html)["throughput-json"]
@@ -139,12 +145,15 @@ def test_an_open_loop_run_labels_its_steps_as_offered_rates(open_loop: Path, tmp
     export_markdown(open_loop, tmp_path / "m.md")
     text = (tmp_path / "m.md").read_text()
     assert "offered req/s 100, 200, 400 (open loop)" in text
-    assert "| mode | achieved req/s | offered req/s | p99 ms | 95% interval | knee |" in text
     assert (
-        "| `gunicorn-sync[workers=3]` | 198 | 200 | 20.0 | single trial | 200 offered req/s, 198 req/s |"
+        "| mode | achieved req/s | offered req/s | achieved / offered | p99 ms | 95% interval | knee |"
         in text
     )
-    assert "| mode | 100 offered req/s: req/s (p99 ms) |" in text
+    assert (
+        "| `gunicorn-sync[workers=3]` | 198 | 200 | 99% | 20.0 | single trial "
+        "| 200 offered req/s, 198 req/s |" in text
+    )
+    assert "| mode: req/s (p99) | 100 offered req/s |" in text
 
 
 def test_the_calibration_is_shown_whatever_the_run_holds(
@@ -160,7 +169,7 @@ def test_the_calibration_is_shown_whatever_the_run_holds(
     extra = dict(calibration_rows({**CALIBRATION, "server_cpu_pct": None, "novel": 3}))
     assert extra["target CPU"] == "not measured" and extra["novel"] == "3"
     for root, says in ((closed, "4,322 req/s"), (open_loop, "failed: boom")):
-        html = render("report.html.j2", build_context(results(root), Objective()))
+        html = render_document(build_document(results(root), Objective()))
         section = html[html.index('id="environment"') :]
         assert "Load generator calibration" in section and says in section
         export_markdown(root, tmp_path / f"{root.name}.md")

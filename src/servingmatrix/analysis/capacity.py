@@ -55,6 +55,13 @@ class Capacity:
         """Open loop: the rate requested at the capacity's step, beside the rate achieved."""
         return self.point.offered_rps if self.point else None
 
+    @property
+    def achieved_share(self) -> float | None:
+        """Open loop: the rate achieved over the rate offered at the capacity's step."""
+        if self.throughput is None or not self.offered_rps:
+            return None
+        return self.throughput / self.offered_rps
+
 
 def capacity(results: Results, workload: str, mode: str, objective: Objective) -> Capacity:
     series = results.series(workload, mode)

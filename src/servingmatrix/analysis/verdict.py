@@ -73,6 +73,16 @@ class Verdict:
     def runner_up(self) -> Point | None:
         return self.ranking[1] if len(self.ranking) > 1 else None
 
+    def behind_winner(self, point: Point) -> float | None:
+        """How far ``point``'s throughput is below the winner's, as a fraction (negative); None for
+        the winner itself or when either has no throughput."""
+        winner = self.winner
+        if winner is None or point is winner or not winner.throughput or not point.throughput:
+            return None
+        if not winner.throughput.median:
+            return None
+        return point.throughput.median / winner.throughput.median - 1
+
 
 def best_point(points: list[Point], objective: Objective) -> Point | None:
     """The point of highest throughput that meets the objective."""

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from servingmatrix.analysis.points import aggregate
 from servingmatrix.analysis.verdict import Objective
-from servingmatrix.report.context import build_context
-from servingmatrix.report.html import render
+from servingmatrix.report.html import render_document
 from servingmatrix.report.output import write_text_atomic
+from servingmatrix.report.sections import build_document
 from servingmatrix.results.run import load_run
 
 REPORT_FILE = "report.html"
@@ -32,7 +32,7 @@ def write_report(run_dir: Path, out: Path | None = None, objective: Objective | 
     """Render the report of the run in ``run_dir`` to ``out`` (default: ``run_dir/report.html``)."""
     started = time.perf_counter()
     results = aggregate(load_run(run_dir))
-    html = render("report.html.j2", build_context(results, objective or Objective()))
+    html = render_document(build_document(results, objective or Objective()))
     target = out or run_dir / REPORT_FILE
     write_text_atomic(target, html)
     return Written(target, time.perf_counter() - started, len(html.encode()))

@@ -1,47 +1,29 @@
-"""Plotly figures built in Python as plain dicts: the page only hands them to ``Plotly.newPlot``.
+"""The page's charts: chart specs (``chart_specs.py``) as Plotly figures, plain dicts that the page
+only hands to ``Plotly.newPlot``.
 
-Every point carries its hover text (figure, trials, flags) and, when flagged, the flags' letters
-drawn beside it, so a flagged figure cannot be read off a chart without its flag. Flags every figure
-of the run carries (``cores-shared`` on a small machine) are named once in the caption instead.
+Every point keeps its hover lines and its flags' letters drawn beside it; a flagged point is drawn
+hollow. Legends toggle a mode's lines; steps and latencies grow geometrically, so their axes are
+logarithmic.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
-from servingmatrix import fmt
-from servingmatrix.analysis.capacity import knee_text, series_knee
-from servingmatrix.analysis.points import Point, Results
-from servingmatrix.analysis.stats import KNEE_SHARE
-from servingmatrix.analysis.verdict import ConcurrencyCheck, Objective
-from servingmatrix.flags import kind
+from servingmatrix.report.chart_specs import BarChart, ChartPoint, LineChart, Series, colours
 
-#: One colour per mode, in the report's mode order; distinct enough for 15 modes.
-PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-    "#393b79",
-    "#ad494a",
-    "#637939",
-    "#8c6d31",
-    "#7b4173",
-)
+__all__ = ["FONT", "Chart", "colours", "plotly_figure"]
+
 FONT = "system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', sans-serif"
 
 
 @dataclass(frozen=True)
 class Chart:
+    """A chart as the page places it: where, its title and caption, and its Plotly figure."""
+
     id: str
     title: str
     caption: str
@@ -50,20 +32,12 @@ class Chart:
     points: int = field(default=0)
 
 
-def colours(modes: tuple[str, ...]) -> dict[str, str]:
-    return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(modes)}
-
-
-def letters(point: Point, hide: frozenset[str]) -> str:
-    return "".join(f.letter for f in point.flags if f.code not in hide)
-
-
-def hover(point: Point, headline: str, step: str) -> str:
-    lines = [f"<b>{point.mode}</b>", f"{point.workload}, {step}: {headline}"]
-    if point.throughput is not None:
-        lines.append(fmt.spread(point.throughput))
-    lines += [f"⚠ {f.kind.title}: {f.message}" for f in point.flags]
-    return "<br>".join(lines)
+def hover_html(lines: tuple[str, ...]) -> str:
+    """Hover lines as Plotly's markup: the first (the series' name) in bold, every line escaped."""
+    if not lines:
+        return ""
+    head, *rest = (escape(line, quote=False) for line in lines)
+    return "<br>".join([f"<b>{head}</b>", *rest])
 
 
 def _users_axis(users: tuple[int, ...], title: str = "concurrent users") -> dict[str, Any]:
@@ -83,15 +57,15 @@ def _fit_legend(layout: dict[str, Any], series: int) -> dict[str, Any]:
     return layout
 
 
-def _layout(results: Results, y_title: str, log_y: bool = False) -> dict[str, Any]:
-    y: dict[str, Any] = {"title": {"text": y_title}, "rangemode": "tozero", "zeroline": True}
-    if log_y:
+def _layout(spec: LineChart) -> dict[str, Any]:
+    y: dict[str, Any] = {"title": {"text": spec.y_label}, "rangemode": "tozero", "zeroline": True}
+    if spec.log_y:
         # One tick per power of ten: the minor 2s and 5s of a log axis crowd a small chart.
-        y = {"title": {"text": y_title}, "type": "log", "dtick": 1}
+        y = {"title": {"text": spec.y_label}, "type": "log", "dtick": 1}
     return {
-        "xaxis": _users_axis(results.users, results.step_axis),
+        "xaxis": _users_axis(spec.xs, spec.x_label),
         "yaxis": y,
-        "height": 380,
+        "height": spec.height,
         "margin": {"l": 70, "r": 20, "t": 20, "b": 50},
         "hovermode": "closest",
         "font": {"family": FONT, "size": 12},
@@ -101,215 +75,118 @@ def _layout(results: Results, y_title: str, log_y: bool = False) -> dict[str, An
     }
 
 
-def _trace(
-    results: Results,
-    workload: str,
-    mode: str,
-    colour: str,
-    value: Callable[[Point], float | None],
-    label: Callable[[Point], str],
-    hide: frozenset[str],
-    **extra: Any,
-) -> tuple[dict[str, Any], int]:
-    """One mode's line across the user levels; a gap where the cell failed or is missing."""
-    series = {p.users: p for p in results.series(workload, mode)}
-    xs, ys, texts, hovers, symbols = [], [], [], [], []
-    drawn = 0
-    for users in results.users:
-        point = series.get(users)
-        y = value(point) if point is not None else None
-        xs.append(users)
-        ys.append(y)
-        if point is None or y is None:
-            texts.append("")
-            hovers.append("")
-            symbols.append("circle")
-            continue
-        drawn += 1
-        flagged = letters(point, hide)
-        texts.append(flagged)
-        hovers.append(hover(point, label(point), results.step_text(users)))
-        symbols.append("diamond-open" if flagged else "circle")
-    trace: dict[str, Any] = {
+def _error_bars(series: Series) -> dict[str, Any]:
+    def gap(p: ChartPoint, side: float | None) -> float | None:
+        return None if p.y is None or side is None else abs(side - p.y)
+
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": [gap(p, p.high) for p in series.points],
+        "arrayminus": [gap(p, p.low) for p in series.points],
+        "thickness": 1,
+        "width": 3,
+        "color": series.colour,
+    }
+
+
+def _trace(series: Series, **extra: Any) -> dict[str, Any]:
+    """One mode's line across the steps; a gap where the cell failed or is missing."""
+    points = series.points
+    return {
         "type": "scatter",
         "mode": "lines+markers+text",
-        "name": mode,
-        "legendgroup": mode,
-        "x": xs,
-        "y": ys,
-        "text": texts,
+        "name": series.name,
+        "legendgroup": series.name,
+        "x": [p.x for p in points],
+        "y": [p.y for p in points],
+        "text": [p.flags if p.y is not None else "" for p in points],
         "textposition": "top center",
-        "textfont": {"color": colour, "size": 11},
-        "hovertext": hovers,
+        "textfont": {"color": series.colour, "size": 11},
+        "hovertext": [hover_html(p.hover) if p.y is not None else "" for p in points],
         "hoverinfo": "text",
-        "marker": {"color": colour, "size": 8, "symbol": symbols, "line": {"width": 2, "color": colour}},
-        "line": {"color": colour, "width": 2},
+        "marker": {
+            "color": series.colour,
+            "size": 8,
+            "symbol": ["diamond-open" if p.flags and p.y is not None else "circle" for p in points],
+            "line": {"width": 2, "color": series.colour},
+        },
+        "line": {"color": series.colour, "width": 2},
         "connectgaps": False,
         **extra,
     }
-    return trace, drawn
 
 
-def _caption(base: str, hide: frozenset[str], results: Results | None = None, workload: str = "") -> str:
-    shared = "; ".join(f"{kind(c).letter} ({kind(c).title})" for c in sorted(hide))
-    note = f" Every figure of this run carries {shared}." if shared else ""
-    if results is not None:
-        failed = [m for m in results.modes_of(workload) if m not in results.served_modes(workload)]
-        if failed:
-            note += f" Not drawn, every cell failed: {', '.join(failed)} (see Warnings)."
-    return f"{base} Letters beside a point are its flags (see Warnings); hover for the figures.{note}"
-
-
-def _lines(
-    results: Results,
-    workload: str,
-    value: Callable[[Point], float | None],
-    label: Callable[[Point], str],
-    hide: frozenset[str],
-    **extra: Any,
-) -> tuple[list[dict[str, Any]], int]:
-    """One line per mode that served ``workload``, and how many points they draw together."""
-    palette = colours(results.modes)
-    data: list[dict[str, Any]] = []
-    drawn = 0
-    for mode in results.served_modes(workload):
-        trace, n = _trace(results, workload, mode, palette[mode], value, label, hide, **extra)
-        data.append(trace)
-        drawn += n
-    return data, drawn
-
-
-def _chart_id(prefix: str, workload: str) -> str:
-    safe = "".join(ch if ch.isalnum() else "-" for ch in workload).strip("-")
-    return f"{prefix}-{safe}"
-
-
-def _knees(results: Results, workload: str, palette: dict[str, str]) -> dict[str, Any] | None:
+def _knees(spec: LineChart) -> dict[str, Any] | None:
     """One ring per mode around its knee: the lowest step reaching 90% of its highest throughput."""
-    xs, ys, hovers, colour_list = [], [], [], []
-    for mode in results.served_modes(workload):
-        found = series_knee(results.series(workload, mode))
-        if found is None:
-            continue
-        xs.append(found.step)
-        ys.append(found.throughput)
-        colour_list.append(palette[mode])
-        hovers.append(f"<b>{mode}</b><br>{knee_text(results, found)}")
-    if not xs:
+    ringed = [s for s in spec.panels[0].series if s.knee is not None]
+    if not ringed:
         return None
     return {
         "type": "scatter",
         "mode": "markers",
-        "name": f"knee (first step at {KNEE_SHARE:.0%} of the peak)",
-        "x": xs,
-        "y": ys,
-        "hovertext": hovers,
+        "name": spec.knee_label,
+        "x": [s.knee.x for s in ringed if s.knee],
+        "y": [s.knee.y for s in ringed if s.knee],
+        "hovertext": [hover_html(s.knee.hover) for s in ringed if s.knee],
         "hoverinfo": "text",
-        "marker": {"symbol": "circle-open", "size": 18, "color": colour_list, "line": {"width": 2}},
+        "marker": {
+            "symbol": "circle-open",
+            "size": 18,
+            "color": [s.colour for s in ringed],
+            "line": {"width": 2},
+        },
     }
 
 
-def throughput_chart(results: Results, workload: str, hide: frozenset[str]) -> Chart:
-    palette = colours(results.modes)
-    data, drawn = [], 0
-    for mode in results.served_modes(workload):
-        errors: dict[str, Any] = {"type": "data", "symmetric": False, "array": [], "arrayminus": []}
-        for users in results.users:
-            point = results.point(workload, mode, users)
-            est = point.throughput if point else None
-            interval = est.interval if est else None
-            errors["array"].append(interval[1] - est.median if est and interval else None)
-            errors["arrayminus"].append(est.median - interval[0] if est and interval else None)
-        errors.update({"thickness": 1, "width": 3, "color": palette[mode]})
-        trace, n = _trace(
-            results,
-            workload,
-            mode,
-            palette[mode],
-            lambda p: p.throughput.median if p.throughput else None,
-            lambda p: f"{fmt.rps(p.throughput.median if p.throughput else None)} req/s",
-            hide,
-            error_y=errors,
-        )
-        data.append(trace)
-        drawn += n
-    knees = _knees(results, workload, palette)
+def _offered(spec: LineChart) -> dict[str, Any]:
+    """What was asked for: a mode on this line served every request offered."""
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "name": "offered (achieved = offered)",
+        "x": list(spec.xs),
+        "y": [float(x) for x in spec.xs],
+        "hoverinfo": "skip",
+        "line": {"color": "#888", "dash": "dot", "width": 1},
+    }
+
+
+def _one_panel(spec: LineChart) -> dict[str, Any]:
+    data = []
+    for series in spec.panels[0].series:
+        extra = {"error_y": _error_bars(series)} if spec.intervals else {}
+        data.append(_trace(series, **extra))
+    knees = _knees(spec)
     if knees is not None:
         data.append(knees)
-    if results.open_loop:
-        # What was asked for: a mode on this line served every request offered.
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": "offered (achieved = offered)",
-                "x": list(results.users),
-                "y": [float(u) for u in results.users],
-                "hoverinfo": "skip",
-                "line": {"color": "#888", "dash": "dot", "width": 1},
-            }
-        )
-    return Chart(
-        _chart_id("throughput", workload),
-        f"Throughput vs {results.step_label}: {workload}",
-        _caption(
-            "Successful requests per second, median of trials; bars span the bootstrap 95% interval of "
-            "the median (with up to five trials, the lowest to the highest trial). A ring marks each "
-            f"mode's knee, the first step reaching {KNEE_SHARE:.0%} of its highest throughput: past it, "
-            "more load only adds latency.",
-            hide,
-            results,
-            workload,
-        ),
-        {"data": data, "layout": _fit_legend(_layout(results, "requests per second"), len(data))},
-        drawn,
-    )
+    if spec.offered_line:
+        data.append(_offered(spec))
+    return {"data": data, "layout": _fit_legend(_layout(spec), len(data))}
 
 
-PANELS = ("p50", "p95", "p99")
+def _log_range(spec: LineChart) -> list[float]:
+    """A log axis range holding every value drawn and the guide, so the guide shows."""
+    values = [p.y for panel in spec.panels for s in panel.series for p in s.points if p.y and p.y > 0]
+    if spec.guide is not None:
+        values.append(spec.guide.value)
+    if not values:
+        return [0.0, 1.0]
+    return [math.log10(min(values)) - 0.15, math.log10(max(values)) + 0.25]
 
 
-def _percentile(name: str) -> Callable[[Point], float | None]:
-    def value(point: Point) -> float | None:
-        est = point.latency.get(name)
-        return est.median if est else None
-
-    return value
-
-
-def _percentile_label(name: str) -> Callable[[Point], str]:
-    return lambda point: f"{name} {fmt.ms(_percentile(name)(point))} ms"
-
-
-def latency_chart(results: Results, workload: str, hide: frozenset[str], objective: Objective) -> Chart:
-    """Three panels side by side (p50, p95, p99) sharing a log scale; one legend entry per mode."""
-    data: list[dict[str, Any]] = []
-    drawn = 0
-    for i, percentile in enumerate(PANELS):
-        suffix = "" if i == 0 else str(i + 1)
-        panel, n = _lines(
-            results,
-            workload,
-            _percentile(percentile),
-            _percentile_label(percentile),
-            hide,
-            xaxis=f"x{suffix}",
-            yaxis=f"y{suffix}",
-            showlegend=i == 0,
-        )
-        data += panel
-        drawn += n
-    layout = _layout(results, "latency, ms (log scale)", log_y=True)
-    layout["yaxis"]["range"] = _log_range(results, workload, objective.p99_ms)
-    layout["height"] = 400
+def _panels_layout(spec: LineChart) -> dict[str, Any]:
+    """Panels side by side sharing a log scale, each titled; the guide drawn on the last."""
+    layout = _layout(spec)
+    layout["yaxis"]["range"] = _log_range(spec)
     layout["margin"]["t"] = 40
-    width = 0.3
-    annotations, shapes = [], []
-    for i, percentile in enumerate(PANELS):
+    width, count = 0.3, len(spec.panels)
+    annotations: list[dict[str, Any]] = []
+    for i, panel in enumerate(spec.panels):
         suffix = "" if i == 0 else str(i + 1)
         start = i * (width + 0.05)
         layout[f"xaxis{suffix}"] = {
-            **_users_axis(results.users, results.step_axis),
+            **_users_axis(spec.xs, spec.x_label),
             "domain": [start, start + width],
             "anchor": f"y{suffix}",
         }
@@ -323,7 +200,7 @@ def latency_chart(results: Results, workload: str, hide: frozenset[str], objecti
             }
         annotations.append(
             {
-                "text": f"<b>{percentile}</b>",
+                "text": f"<b>{escape(panel.name)}</b>",
                 "xref": "paper",
                 "yref": "paper",
                 "x": start + width / 2,
@@ -331,211 +208,90 @@ def latency_chart(results: Results, workload: str, hide: frozenset[str], objecti
                 "showarrow": False,
             }
         )
-    # The objective applies to p99: draw it there, so a reader sees which points qualify.
-    shapes.append(
+    layout["annotations"] = annotations
+    layout["shapes"] = []
+    if spec.guide is not None:
+        _guide(layout, spec.guide.value, spec.guide.label, "" if count == 1 else str(count))
+    return layout
+
+
+def _guide(layout: dict[str, Any], value: float, label: str, suffix: str) -> None:
+    # The objective applies to the last panel (p99): drawn there, a reader sees which points qualify.
+    layout["shapes"].append(
         {
             "type": "line",
-            "xref": "x3 domain",
+            "xref": f"x{suffix} domain",
             "x0": 0,
             "x1": 1,
-            "yref": "y3",
-            "y0": objective.p99_ms,
-            "y1": objective.p99_ms,
+            "yref": f"y{suffix}",
+            "y0": value,
+            "y1": value,
             "line": {"color": "#b00", "dash": "dash", "width": 1},
         }
     )
-    annotations.append(
+    layout["annotations"].append(
         {
-            "text": f"objective {objective.p99_ms:g} ms",
-            "xref": "x3 domain",
-            "yref": "y3",
+            "text": escape(label),
+            "xref": f"x{suffix} domain",
+            "yref": f"y{suffix}",
             "x": 1,
             # Annotations on a log axis take the logarithm (shapes take the value).
-            "y": math.log10(objective.p99_ms),
+            "y": math.log10(value),
             "xanchor": "right",
             "yanchor": "bottom",
             "showarrow": False,
             "font": {"color": "#b00", "size": 10},
         }
     )
-    layout["annotations"] = annotations
-    layout["shapes"] = shapes
-    _fit_legend(layout, len(data) // len(PANELS))
-    return Chart(
-        _chart_id("latency", workload),
-        f"Latency percentiles vs {results.step_label}: {workload}",
-        _caption(
-            "Client-measured latency of successful requests, nearest rank over every request, median of "
-            "trials. The dashed line is the latency objective.",
-            hide,
-            results,
-            workload,
-        ),
-        {"data": data, "layout": layout},
-        drawn,
-    )
 
 
-def _log_range(results: Results, workload: str, also: float) -> list[float]:
-    """A log axis range holding every percentile and the objective, so the objective line shows."""
-    values = [
-        e.median
-        for mode in results.modes_of(workload)
-        for p in results.series(workload, mode)
-        for e in p.latency.values()
-        if e.median > 0
+def _panels(spec: LineChart) -> dict[str, Any]:
+    data: list[dict[str, Any]] = []
+    for i, panel in enumerate(spec.panels):
+        suffix = "" if i == 0 else str(i + 1)
+        data += [_trace(s, xaxis=f"x{suffix}", yaxis=f"y{suffix}", showlegend=i == 0) for s in panel.series]
+    layout = _fit_legend(_panels_layout(spec), len(spec.panels[0].series))
+    return {"data": data, "layout": layout}
+
+
+def _bar_figure(spec: BarChart) -> dict[str, Any]:
+    """Horizontal bars: a mode's full spec reads on one line, however many there are."""
+    hovers = [hover_html(h) for h in spec.hovers]
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": bars.name,
+            "y": list(spec.categories),
+            "x": list(bars.values),
+            "hovertext": hovers,
+            "hoverinfo": "text",
+            "marker": {"color": bars.colour},
+        }
+        for bars in spec.bars
     ]
-    low, high = min([*values, also]), max([*values, also])
-    return [math.log10(low) - 0.15, math.log10(high) + 0.25]
-
-
-def _metric_chart(
-    results: Results,
-    workload: str,
-    hide: frozenset[str],
-    *,
-    kind: str,
-    value: Callable[[Point], float | None],
-    hover: Callable[[Point], str],
-    y_title: str,
-    height: int,
-    title: str,
-    caption: str,
-) -> Chart:
-    """One line per mode of a figure against the step, with its caption: the plain charts' shared shape."""
-    data, drawn = _lines(results, workload, value, hover, hide)
-    layout = _layout(results, y_title)
-    layout["height"] = height
-    _fit_legend(layout, len(data))
-    return Chart(
-        _chart_id(kind, workload),
-        f"{title} vs {results.step_label}: {workload}",
-        _caption(caption, hide, results, workload),
-        {"data": data, "layout": layout},
-        drawn,
-    )
-
-
-def error_chart(results: Results, workload: str, hide: frozenset[str]) -> Chart:
-    return _metric_chart(
-        results,
-        workload,
-        hide,
-        kind="errors",
-        value=lambda p: 100 * p.error_rate if p.error_rate is not None else None,
-        hover=lambda p: f"{fmt.pct(p.error_rate, 2)} of requests failed",
-        y_title="failed requests, %",
-        height=300,
-        title="Error rate",
-        caption="Failed requests (HTTP status ≥ 400, connection errors, timeouts) over all requests.",
-    )
-
-
-def efficiency_chart(results: Results, workload: str, hide: frozenset[str]) -> Chart:
-    return _metric_chart(
-        results,
-        workload,
-        hide,
-        kind="efficiency",
-        value=lambda p: p.requests_per_cpu_s,
-        hover=lambda p: (
-            f"{fmt.rps(p.requests_per_cpu_s)} requests per CPU-second at {fmt.num(p.server_cpu_pct)}% CPU"
-        ),
-        y_title="requests per CPU-second",
-        height=320,
-        title="Requests per CPU-second",
-        caption="Throughput divided by the server's CPU time (cgroup) over the same window.",
-    )
-
-
-def _bars(
-    name: str, labels: list[str], values: list[float | None], hovers: list[str], colour: str
-) -> dict[str, Any]:
-    return {
-        "type": "bar",
-        "orientation": "h",
-        "name": name,
-        "y": labels,
-        "x": values,
-        "hovertext": hovers,
-        "hoverinfo": "text",
-        "marker": {"color": colour},
-    }
-
-
-def _bar_layout(count: int, x_title: str) -> dict[str, Any]:
-    """Horizontal bars: a mode's full spec reads on one line, however many modes there are."""
-    return {
+    layout = {
         "barmode": "group",
-        "height": 90 + 44 * count,
+        "height": 90 + 44 * len(spec.categories),
         "margin": {"l": 20, "r": 20, "t": 40, "b": 50},
         "font": {"family": FONT, "size": 12},
-        "xaxis": {"title": {"text": x_title}, "rangemode": "tozero"},
+        "xaxis": {"title": {"text": spec.x_label}, "rangemode": "tozero"},
         # The first mode on top, as in the tables.
         "yaxis": {"autorange": "reversed", "automargin": True},
         "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",
     }
+    return {"data": data, "layout": layout}
 
 
-def memory_chart(results: Results) -> Chart:
-    """Peak server memory per mode over the whole run, beside its largest process."""
-    modes, totals, largest, hovers = [], [], [], []
-    for mode in results.modes:
-        points = [p for (_, m, _), p in results.points.items() if m == mode and p.ok]
-        total = max((p.server_mem_mb for p in points if p.server_mem_mb is not None), default=None)
-        biggest = max(
-            (p.largest_process_mb for p in points if p.largest_process_mb is not None), default=None
-        )
-        procs = max((p.processes for p in points if p.processes is not None), default=None)
-        modes.append(mode)
-        totals.append(total)
-        largest.append(biggest)
-        hovers.append(
-            f"<b>{mode}</b><br>container peak {fmt.mb(total)}, {procs or '?'} processes; "
-            f"largest process {fmt.mb(biggest)}"
-        )
-    data = [
-        _bars("server container (peak)", modes, totals, hovers, "#4c78a8"),
-        _bars("largest process (a worker, usually)", modes, largest, hovers, "#f58518"),
-    ]
-    drawn = sum(v is not None for v in totals) + sum(v is not None for v in largest)
-    return Chart(
-        "memory",
-        "Memory per mode",
-        "Server container memory (highest sample in any window, less reclaimable page cache) and the "
-        "resident memory of its largest process.",
-        {"data": data, "layout": _bar_layout(len(modes), "MB")},
-        drawn,
-    )
+def plotly_figure(spec: LineChart | BarChart) -> dict[str, Any]:
+    if isinstance(spec, BarChart):
+        return _bar_figure(spec)
+    if len(spec.panels) > 1:
+        return _panels(spec)
+    return _one_panel(spec)
 
 
-def concurrency_chart(checks: list[ConcurrencyCheck], workload: str) -> Chart:
-    """Achieved concurrency beside the promise, capped by the load offered (so both fit one scale)."""
-    rows = [c for c in checks if c.workload == workload]
-    modes = [c.mode for c in rows]
-    hovers = [
-        f"<b>{c.mode}</b><br>{fmt.num(c.effective, 1)} requests in flight at {c.load}; claim: "
-        f"{c.claim} (promised {'unbounded' if c.promised is None else c.promised})<br>{c.judgement}"
-        for c in rows
-    ]
-    data = [
-        _bars("achieved (Little's law)", modes, [c.effective for c in rows], hovers, "#54a24b"),
-        _bars(
-            "promised, capped at the load offered",
-            modes,
-            [float(c.expected) for c in rows],
-            hovers,
-            "#bab0ac",
-        ),
-    ]
-    return Chart(
-        _chart_id("concurrency", workload),
-        f"Concurrency achieved vs promised: {workload}",
-        "Achieved: throughput x the sleep each request takes, at the highest step served. "
-        "Promised: what the folk claim says, never more than the load offered (the users, or in an "
-        "open loop the offered rate x the sleep).",
-        {"data": data, "layout": _bar_layout(len(rows), "requests served at once")},
-        sum(1 for c in rows if c.effective is not None),
-    )
+def page_chart(spec: LineChart | BarChart) -> Chart:
+    return Chart(spec.id, spec.title, spec.caption, plotly_figure(spec))

@@ -12,9 +12,9 @@ from servingmatrix.analysis.compare import CellChange, Comparison
 from servingmatrix.analysis.points import Point
 from servingmatrix.analysis.stats import Change
 from servingmatrix.report.charts import FONT, Chart, _users_axis, colours
-from servingmatrix.report.context import badges
 from servingmatrix.report.html import render
 from servingmatrix.report.output import write_text_atomic
+from servingmatrix.report.sections.common import badges
 
 
 def _side(point: Point | None, hide: frozenset[str]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""One Jinja environment for the HTML pages, with Plotly's JavaScript inlined: no CDN, works offline."""
+"""The HTML renderer: one Jinja environment for the pages, with Plotly's JavaScript inlined (no CDN,
+works offline); the report's sections are laid out by the templates, one macro per kind."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import jinja2
 from markupsafe import Markup
 
 from servingmatrix.errors import UserError
-from servingmatrix.report.charts import Chart
+from servingmatrix.report.charts import Chart, page_chart
+from servingmatrix.report.document import Document
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -22,6 +24,7 @@ def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
+        extensions=["jinja2.ext.do"],
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -57,3 +60,9 @@ def render(template: str, context: dict[str, Any]) -> str:
             plotly_js=Markup(plotly_js().replace("</script", "<\\/script")),
         )
     )
+
+
+def render_document(document: Document) -> str:
+    """The report's page: every section in its template, every chart drawn by Plotly."""
+    charts = [page_chart(spec) for spec in document.charts()]
+    return render("report.html.j2", {"doc": document, "title": document.title, "charts": charts})

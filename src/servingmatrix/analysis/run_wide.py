@@ -1,0 +1,25 @@
+"""Flags that describe the run rather than a figure: when every figure carries one, it is said once."""
+
+from __future__ import annotations
+
+from servingmatrix.analysis.points import Results
+
+#: Flags that can be run-wide (``cores-shared`` on a machine too small to keep the roles apart).
+RUN_WIDE = frozenset({"cores-shared"})
+
+
+def run_wide_codes(results: Results) -> frozenset[str]:
+    """The run-wide flags that every measured figure of ``results`` carries."""
+    ok = [p for p in results.points.values() if p.ok]
+    if not ok:
+        return frozenset()
+    return frozenset(code for code in RUN_WIDE if all(code in p.codes for p in ok))
+
+
+def run_wide_message(results: Results, code: str) -> str:
+    """The flag's sentence, the same on every figure."""
+    for point in results.points.values():
+        for flag in point.flags:
+            if flag.code == code:
+                return flag.message
+    return ""

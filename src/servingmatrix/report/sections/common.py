@@ -1,0 +1,68 @@
+"""What every part of the report shares: figures with their flags, and the run-wide flags' note."""
+
+from __future__ import annotations
+
+from servingmatrix import fmt
+from servingmatrix.analysis.points import Point, Results
+from servingmatrix.analysis.run_wide import run_wide_message
+from servingmatrix.flags import Flag, kind
+from servingmatrix.report.document import Badge, Cell, Column, Flags, Paragraph, Strong
+
+
+def badges(flags: tuple[Flag, ...], hide: frozenset[str]) -> tuple[Badge, ...]:
+    """The flags shown beside a figure: all but the run-wide ones, which are named once."""
+    return tuple(Badge(f.letter, f.code, f"{f.kind.title}: {f.message}") for f in flags if f.code not in hide)
+
+
+def figure(text: str, flags: tuple[Flag, ...], hide: frozenset[str], sub: str = "", title: str = "") -> Cell:
+    """A figure as every table shows it: never without its flags."""
+    return Cell(text, badges(flags, hide), sub=sub, title=title)
+
+
+def rps(point: Point | None) -> str:
+    return fmt.rps(point.throughput.median if point and point.throughput else None)
+
+
+def name(text: str) -> Cell:
+    """A mode, set as a name."""
+    return Cell(text, code=True)
+
+
+def num(label: str) -> Column:
+    return Column(label, numeric=True)
+
+
+def run_wide_badge(code: str, results: Results) -> Badge:
+    k = kind(code)
+    return Badge(k.letter, code, f"{k.title}: {run_wide_message(results, code)}")
+
+
+def run_wide_banners(results: Results, hide: frozenset[str]) -> tuple[Paragraph, ...]:
+    """At the top: the flags every figure carries, said once."""
+    return tuple(
+        Paragraph(
+            (
+                Flags((run_wide_badge(code, results),)),
+                " ",
+                Strong((f"Every figure below carries {kind(code).letter} ({kind(code).title})",)),
+                f": {run_wide_message(results, code)}.",
+            ),
+            "banner",
+        )
+        for code in sorted(hide)
+    )
+
+
+def run_wide_notes(results: Results, hide: frozenset[str]) -> tuple[Paragraph, ...]:
+    """Under a table: the flags left off its figures because every figure carries them."""
+    return tuple(
+        Paragraph(
+            (
+                "Every figure on this page carries ",
+                Flags((run_wide_badge(code, results),)),
+                f" {kind(code).title}: {run_wide_message(results, code)}",
+            ),
+            "note",
+        )
+        for code in sorted(hide)
+    )

@@ -1,0 +1,101 @@
+"""The environment and methodology part: the machine, the matrix, the calibration, the CPU plan as
+planned and as applied, the mixed workload's weights, how each derived figure is computed, and
+what each flag means."""
+
+from __future__ import annotations
+
+from servingmatrix.analysis.points import Results
+from servingmatrix.flags import KINDS
+from servingmatrix.methodology import DERIVED
+from servingmatrix.report.document import (
+    Badge,
+    Cell,
+    Code,
+    Column,
+    Definitions,
+    Flags,
+    Group,
+    Heading,
+    KeyValues,
+    Paragraph,
+    Part,
+    Section,
+    Strong,
+    Table,
+)
+from servingmatrix.report.environment import (
+    applied_rows,
+    calibration_rows,
+    cpu_plan_rows,
+    matrix_rows,
+    metadata_rows,
+    mix_rows,
+)
+from servingmatrix.report.sections.common import num
+
+
+def _plan(results: Results) -> list[Section]:
+    run = results.run
+    out: list[Section] = [
+        Heading(3, ("CPU plan",)),
+        Table(
+            "",
+            (Column("role"), Column("cores"), Column("quota")),
+            tuple((Cell(r), Cell(c, code=True), Cell(q)) for r, c, q in cpu_plan_rows(run.cpu_plan)),
+        ),
+    ]
+    out += [Paragraph((str(w),), "banner") for w in run.cpu_plan.get("warnings") or []]
+    # The limits Docker actually applied, as read back for the first measured cell.
+    cell = next((c for c in run.cells if c.ok and c.applied), None)
+    applied = applied_rows(cell.applied) if cell else []
+    if applied:
+        out += [
+            Heading(4, ("As Docker applied it (read back)",)),
+            Table(
+                "",
+                (Column("container"), Column("cores"), Column("quota"), Column("memory")),
+                tuple((Cell(r), Cell(c, code=True), Cell(q), Cell(m)) for r, c, q, m in applied),
+            ),
+        ]
+    return out
+
+
+def _mix(results: Results) -> list[Section]:
+    return [
+        Heading(3, ("The ", Code("mixed"), " workload's weights")),
+        Table(
+            "",
+            (Column("request"), num("share"), Column("path")),
+            tuple((Cell(n), Cell(s), Cell(p, code=True)) for n, s, p in mix_rows(results.workloads)),
+        ),
+    ]
+
+
+def environment_part(results: Results) -> Part:
+    run = results.run
+    right: list[Section] = [
+        KeyValues("Matrix", tuple(matrix_rows(run)), level=3),
+        KeyValues("Load generator calibration", tuple(calibration_rows(run.calibration)), level=3),
+        *_plan(results),
+        *_mix(results),
+    ]
+    columns = Group(
+        "columns",
+        (
+            Group(
+                "",
+                (KeyValues("Machine and software (collected)", tuple(metadata_rows(run.metadata)), level=3),),
+            ),
+            Group("", tuple(right)),
+        ),
+    )
+    children = (
+        columns,
+        Heading(3, ("How each derived number is computed",)),
+        Definitions(tuple(((Strong((name,)),), how) for name, how in DERIVED)),
+        Heading(3, ("Flags",)),
+        Definitions(
+            tuple(((Flags((Badge(k.letter, k.code, k.meaning),)), f" {k.title}"), k.meaning) for k in KINDS)
+        ),
+    )
+    return Part("environment", "Environment and methodology", children)

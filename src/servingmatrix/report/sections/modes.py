@@ -1,0 +1,87 @@
+"""The per-mode part: what each mode ran (command, tunables, image, packages) and every cell it
+measured. Detail the page folds away and a publication leaves out."""
+
+from __future__ import annotations
+
+from servingmatrix import fmt
+from servingmatrix.analysis.points import Results
+from servingmatrix.report.document import (
+    Cell,
+    Column,
+    Group,
+    Heading,
+    KeyValues,
+    Paragraph,
+    Part,
+    Section,
+    Table,
+)
+from servingmatrix.report.environment import mode_info
+from servingmatrix.report.sections.common import figure, num, run_wide_notes
+from servingmatrix.results.run import Cell as Measured
+
+
+def _cell_row(results: Results, cell: Measured, hide: frozenset[str]) -> tuple[Cell, ...]:
+    where = (Cell(cell.workload), Cell(str(cell.users)), Cell(str(cell.trial)))
+    if not cell.ok:
+        return (*where, Cell(f"failed: {cell.reason or 'failed'}", style="short", span=11))
+    lat = cell.latency_ms
+    return (
+        *where,
+        Cell(fmt.num(cell.requests)),
+        figure(fmt.rps(cell.throughput_rps), tuple(cell.flags), hide),
+        Cell(fmt.ms(lat.get("p50"))),
+        Cell(fmt.ms(lat.get("p95"))),
+        Cell(fmt.ms(lat.get("p99"))),
+        Cell(fmt.ms(lat.get("max"))),
+        Cell(fmt.pct(cell.error_rate, 2)),
+        Cell(fmt.num(cell.server_cpu_pct)),
+        Cell(fmt.num(cell.server_mem_mb)),
+        Cell(fmt.num(cell.loadgen_cpu_pct)),
+        Cell(fmt.num(cell.effective_concurrency, 1)),
+    )
+
+
+def cells_table(results: Results, mode: str, hide: frozenset[str]) -> Table:
+    order = {w: i for i, w in enumerate(results.workloads)}
+    cells = sorted(
+        (c for c in results.run.cells if c.mode == mode),
+        key=lambda c: (order.get(c.workload, len(order)), c.users, c.trial),
+    )
+    labels = ("requests", "req/s", "p50", "p95", "p99", "max ms", "errors", "CPU %", "MB", "load gen CPU %")
+    columns = (
+        Column("workload"),
+        num(results.step_label),
+        num("trial"),
+        *(num(label) for label in labels),
+        num("in flight"),
+    )
+    return Table("cells-table", columns, tuple(_cell_row(results, c, hide) for c in cells))
+
+
+def _mode(results: Results, mode: str, hide: frozenset[str]) -> Group:
+    info = mode_info(results.run, mode)
+    about = f"{info.summary}. Folk claim: {info.claim}. Keeps connections alive: {info.keeps_alive}."
+    columns = Group(
+        "columns",
+        (
+            Group(
+                "",
+                (KeyValues("Tunables", tuple(info.tunables), "none"), KeyValues("Image", tuple(info.image))),
+            ),
+            Group("", (KeyValues("Packages (from the image's lock)", tuple(info.packages)),)),
+        ),
+    )
+    children: tuple[Section, ...] = (
+        Paragraph((about,)),
+        Paragraph((info.command,), "command"),
+        columns,
+        Heading(4, ("Every cell",)),
+        cells_table(results, mode, hide),
+        *run_wide_notes(results, hide),
+    )
+    return Group("details", children, summary=mode)
+
+
+def modes_part(results: Results, hide: frozenset[str]) -> Part:
+    return Part("modes", "Per mode", tuple(_mode(results, m, hide) for m in results.modes), printed=False)
