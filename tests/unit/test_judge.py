@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from servingmatrix.flags import Flag
 from servingmatrix.modes import resolve_mode
 from servingmatrix.run.cgroups import WindowUsage
 from servingmatrix.run.judge import RunFacts, StepFigures, judge_cell
@@ -54,7 +55,7 @@ def judge(
         resolve_mode("gunicorn-sync[workers=3]", 1), resolve_workload(workload), 1, (step.load,)
     )
     swarm = Swarm("unused: the figures are given", server_exit, None, {"server": {"cpuset": "0"}})
-    return judge_cell(session, step, swarm, SessionTimings(start_s=1.0), facts)
+    return judge_cell(session, step, swarm, SessionTimings(start_s=1.0), facts).as_json()
 
 
 def codes(cell: dict[str, Any]) -> list[str]:
@@ -72,7 +73,7 @@ def test_a_clean_window_is_ok_and_unflagged() -> None:
 
 
 def test_run_warnings_come_first_then_each_flag_in_order() -> None:
-    facts = RunFacts(100.0, None, ({"code": "cores-shared", "message": "shared"},))
+    facts = RunFacts(100.0, None, (Flag("cores-shared", "shared"),))
     step = figures(failures=10, loadgen=usage(95.0), server=usage(99.0, throttled_s=2.0))
     cell = judge(step, facts)
     assert codes(cell) == ["cores-shared", "generator-bound", "cpu-throttled", "errors"]

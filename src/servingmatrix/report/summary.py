@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from servingmatrix.analysis.stats import estimate
 from servingmatrix.flags import kind
+from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
 
 #: The flags shown beside a figure, lettered as in the report; cores-shared is noted once instead.
@@ -27,9 +27,9 @@ def summarize(folder: RunFolder) -> str:
     rates = matrix.get("arrival_rates")
     steps = rates if isinstance(rates, list) and rates else matrix["users"]
     cells = folder.read_cells()
-    grid: dict[tuple[str, str], dict[int, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    grid: dict[tuple[str, str], dict[int, list[CellRecord]]] = defaultdict(lambda: defaultdict(list))
     for cell in cells:
-        grid[(cell["workload"], cell["mode"])][cell["users"]].append(cell)
+        grid[(cell.workload, cell.mode)][cell.users].append(cell)
     legend = {**FLAGS, "noisy": kind(NOISY).letter}
     what = "offered req/s" if steps is rates else "users"
     lines = [
@@ -54,9 +54,7 @@ def summarize(folder: RunFolder) -> str:
                 for code in codes & set(COUNTED):
                     counts[COUNTED[code]].add((workload, mode, u))
             lines.append(row)
-    notes = sorted(
-        {w["message"] for c in cells for w in c.get("warnings") or [] if w["code"] == "cores-shared"}
-    )
+    notes = sorted({w.message for c in cells for w in c.warnings if w.code == "cores-shared"})
     lines += ["", *(f"note: {n}" for n in notes)]
     if figures:
         lines.append(
@@ -66,15 +64,15 @@ def summarize(folder: RunFolder) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _figure(cells: list[dict[str, Any]]) -> tuple[str, set[str]]:
+def _figure(cells: list[CellRecord]) -> tuple[str, set[str]]:
     """The median throughput of a cell's trials with its flags' letters, and the flags' codes."""
     if not cells:
         return "-", set()
-    ok = [c for c in cells if c.get("status") == "ok"]
+    ok = [c for c in cells if c.ok]
     if not ok:
         return "failed", set()
-    est = estimate(float(c["throughput_rps"]) for c in ok)
-    codes = {w["code"] for c in ok for w in c.get("warnings") or [] if w["code"] in FLAGS}
+    est = estimate(float(c.throughput_rps or 0.0) for c in ok)
+    codes = {w.code for c in ok for w in c.warnings if w.code in FLAGS}
     if est is not None and est.noisy:
         codes.add(NOISY)
     letters = "".join(sorted(kind(code).letter for code in codes))

@@ -12,6 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from servingmatrix.flags import Flag
+from servingmatrix.results.cell import (
+    CellRecord,
+    Endpoint,
+    Latency,
+    Limits,
+    Loadgen,
+    Process,
+    Server,
+    ServerExit,
+    Status,
+    Timings,
+    Window,
+)
 from servingmatrix.run.cgroups import Sampler, WindowUsage, window_usage
 from servingmatrix.run.latency import WindowStats, per_name, window_stats
 from servingmatrix.run.loadgen import Load, LoadgenOutput, Step
@@ -34,7 +48,7 @@ class RunFacts:
     #: The calibrated most the generator sends (None: unknown).
     ceiling: float | None
     #: Warnings every cell of the run carries (cores shared, a busy machine).
-    warnings: tuple[dict[str, str], ...] = ()
+    warnings: tuple[Flag, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,8 +85,8 @@ def measure_step(output: LoadgenOutput, sampler: Sampler, step: Step) -> StepFig
     )
 
 
-def warning(code: str, message: str) -> dict[str, str]:
-    return {"code": code, "message": message}
+def warning(code: str, message: str) -> Flag:
+    return Flag(code, message)
 
 
 def server_died(server_exit: dict[str, Any] | None, end: float) -> bool:
@@ -83,7 +97,7 @@ def server_died(server_exit: dict[str, Any] | None, end: float) -> bool:
     return finished is None or finished < end
 
 
-def status(figures: StepFigures, server_exit: dict[str, Any] | None) -> tuple[str, str | None]:
+def status(figures: StepFigures, server_exit: dict[str, Any] | None) -> tuple[Status, str | None]:
     """``ok``, or ``failed`` and why."""
     if server_exit and server_died(server_exit, figures.end):
         cause = "OOM-killed" if server_exit["oom_killed"] else f"exit code {server_exit['exit_code']}"
@@ -122,7 +136,7 @@ def generator_bound_reasons(figures: StepFigures, facts: RunFacts) -> list[str]:
     return reasons
 
 
-def warnings(figures: StepFigures, facts: RunFacts, bound_by: list[str]) -> list[dict[str, str]]:
+def warnings(figures: StepFigures, facts: RunFacts, bound_by: list[str]) -> tuple[Flag, ...]:
     """The cell's flags with their messages: the run's, then generator-bound, cpu-throttled, errors."""
     stats, server = figures.stats, figures.server
     out = list(facts.warnings)
@@ -136,7 +150,7 @@ def warnings(figures: StepFigures, facts: RunFacts, bound_by: list[str]) -> list
     if stats.failures:
         share = f"{100 * stats.error_rate:.1f}%"
         out.append(warning("errors", f"{stats.failures} of {stats.requests} requests failed ({share})"))
-    return out
+    return tuple(out)
 
 
 def effective_concurrency(stats: WindowStats, sleep_ms: int | None) -> tuple[float, str]:
@@ -148,71 +162,69 @@ def effective_concurrency(stats: WindowStats, sleep_ms: int | None) -> tuple[flo
 
 def judge_cell(
     session: Session, figures: StepFigures, swarm: Swarm, timings: SessionTimings, facts: RunFacts
-) -> dict[str, Any]:
-    """One measured cell, judged, in the layout a cell file holds."""
+) -> CellRecord:
+    """One measured cell, judged."""
     stats, server, loadgen = figures.stats, figures.server, figures.loadgen
+    key = session.key(figures.load)
     cell_status, reason = status(figures, swarm.server_exit)
     bound_by = generator_bound_reasons(figures, facts)
     concurrency, basis = effective_concurrency(stats, session.workload.sleep_ms)
-    died = server_died(swarm.server_exit, figures.end)
-    return {
-        "status": cell_status,
-        "reason": reason,
-        "window": {
-            "start": figures.start,
-            "end": figures.end,
-            "seconds": stats.seconds,
-            "warmup_s": figures.warmup_s,
-        },
-        "requests": stats.requests,
-        "failures": stats.failures,
-        "error_rate": stats.error_rate,
-        "throughput_rps": stats.throughput_rps,
-        "latency_ms": stats.latency_ms,
-        "endpoints": {
-            name: {
-                "requests": s.requests,
-                "failures": s.failures,
-                "throughput_rps": s.throughput_rps,
-                "latency_ms": s.latency_ms,
-            }
+    return CellRecord(
+        mode=key.mode,
+        workload=key.workload,
+        users=key.users,
+        trial=key.trial,
+        status=cell_status,
+        reason=reason,
+        window=Window(figures.start, figures.end, stats.seconds, figures.warmup_s),
+        requests=stats.requests,
+        failures=stats.failures,
+        error_rate=stats.error_rate,
+        throughput_rps=stats.throughput_rps,
+        latency_ms=Latency(**stats.latency_ms),
+        endpoints={
+            name: Endpoint(s.requests, s.failures, s.throughput_rps, Latency(**s.latency_ms))
             for name, s in figures.endpoints.items()
         },
-        "server": {
-            "cpu_pct": server.cpu_pct if server else None,
-            "throttled_s": server.throttled_s if server else None,
-            "throttled_periods": server.throttled_periods if server else None,
-            "mem_mb": server.mem_bytes_max / 2**20 if server else None,
-            "mem_mb_mean": server.mem_bytes_mean / 2**20 if server else None,
-            "processes": [
-                {"pid": pid, "command": comm, "rss_mb": rss / 2**20}
-                for pid, comm, rss in figures.server_processes
-            ],
-            "exit": swarm.server_exit if died else None,
-        },
-        "loadgen": {
-            "cpu_pct": loadgen.cpu_pct if loadgen else None,
-            "cpu_quota_pct": facts.loadgen_quota_pct,
-            "processes": figures.loadgen_processes,
-            "saturated": saturated(figures, facts),
-            "generator_bound": bool(bound_by),
-            "sent_rps": sent_rps(stats),
-            "calibrated_max_rps": facts.ceiling,
-        },
-        "load": figures.load.kind,
-        "offered_rps": figures.load.offered_rps,
-        "effective_concurrency": concurrency,
-        "effective_concurrency_basis": basis,
-        "promised_concurrency": session.mode.promised_concurrency,
-        "keeps_alive": session.mode.mode.keeps_alive,
-        "cpu_plan_applied": swarm.applied,
-        "session_timings": {
-            "start_s": timings.start_s,
-            "loadgen_s": timings.loadgen_s,
-            "teardown_s": timings.teardown_s,
-        },
-        "warnings": warnings(figures, facts, bound_by),
-    }
+        server=Server(
+            cpu_pct=server.cpu_pct if server else None,
+            throttled_s=server.throttled_s if server else None,
+            throttled_periods=server.throttled_periods if server else None,
+            mem_mb=server.mem_bytes_max / 2**20 if server else None,
+            mem_mb_mean=server.mem_bytes_mean / 2**20 if server else None,
+            processes=tuple(Process(pid, comm, rss / 2**20) for pid, comm, rss in figures.server_processes),
+            exit=_exit(swarm.server_exit) if server_died(swarm.server_exit, figures.end) else None,
+        ),
+        loadgen=Loadgen(
+            cpu_pct=loadgen.cpu_pct if loadgen else None,
+            cpu_quota_pct=facts.loadgen_quota_pct,
+            processes=figures.loadgen_processes,
+            saturated=saturated(figures, facts),
+            generator_bound=bool(bound_by),
+            sent_rps=sent_rps(stats),
+            calibrated_max_rps=facts.ceiling,
+        ),
+        load=figures.load.kind,
+        offered_rps=figures.load.offered_rps,
+        effective_concurrency=concurrency,
+        effective_concurrency_basis=basis,
+        promised_concurrency=session.mode.promised_concurrency,
+        keeps_alive=session.mode.mode.keeps_alive,
+        cpu_plan_applied={role: Limits(**limits) for role, limits in swarm.applied.items()},
+        session_timings=Timings(timings.start_s, timings.loadgen_s, timings.teardown_s),
+        warnings=warnings(figures, facts, bound_by),
+    )
+
+
+def _exit(server_exit: dict[str, Any] | None) -> ServerExit | None:
+    if server_exit is None:
+        return None
+    return ServerExit(
+        oom_killed=server_exit["oom_killed"],
+        exit_code=server_exit["exit_code"],
+        finished_at=server_exit["finished_at"],
+        last_log=tuple(server_exit["last_log"]),
+    )
 
 
 def _processes_at(

@@ -19,7 +19,9 @@ from typing import Any
 
 from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
+from servingmatrix.flags import Flag
 from servingmatrix.matrix import Matrix
+from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.run.calibration import CALIBRATION_USERS, calibrate, calibration_text, ceiling
 from servingmatrix.run.cgroups import Sampler
@@ -28,6 +30,7 @@ from servingmatrix.run.cpuplan import CpuPlan, plan_cpus
 from servingmatrix.run.drive import Driver, sampler_for
 from servingmatrix.run.judge import RunFacts, judge_cell, measure_step, warning
 from servingmatrix.run.leftovers import remove_leftovers
+from servingmatrix.run.loadgen import Load
 from servingmatrix.run.metadata import collect_metadata
 from servingmatrix.run.progress import Progress
 from servingmatrix.run.session import Session, SessionRunner, SessionTimings, Swarm, plan_sessions
@@ -68,7 +71,7 @@ class Runner:
     keep_samples: bool = False
     #: The calibrated most the load generator sends (None: unknown), set when the run starts.
     ceiling: float | None = field(default=None, init=False)
-    run_warnings: list[dict[str, str]] = field(default_factory=list)
+    run_warnings: list[Flag] = field(default_factory=list)
     run_id: str = field(default_factory=lambda: f"r{os.getpid()}")
     #: Calibrate the load generator before measuring (off only where a test has no use for it).
     calibrate: bool = True
@@ -141,7 +144,7 @@ class Runner:
                     "machine-busy", f"the machine was busy when the run began (load average {load[0]:.1f})"
                 )
             )
-        for text in [*plan.warnings, *(w["message"] for w in self.run_warnings)]:
+        for text in [*plan.warnings, *(w.message for w in self.run_warnings)]:
             self.say(f"warning: {text}")
         return plan
 
@@ -222,7 +225,7 @@ class Runner:
         # after a session's first cell take the whole session for one cell's worth.
         progress.spend(planned_s)
         for load in session.loads:
-            self.folder.write_cell(session.key(load), {"status": "failed", "reason": reason, "warnings": []})
+            self.folder.write_cell(_failed(session, load, reason))
             progress.cell_done(session.label(load), None)
 
     def _record(
@@ -243,17 +246,19 @@ class Runner:
         progress.spend(planned_s)
         for load in session.loads:
             step = by_amount.get(load.amount)
-            key = session.key(load)
             if step is None:
-                self.folder.write_cell(
-                    key, {"status": "failed", "reason": "the load generator never reached this step"}
-                )
+                self.folder.write_cell(_failed(session, load, "the load generator never reached this step"))
                 progress.cell_done(session.label(load), None)
                 continue
             cell = judge_cell(session, measure_step(output, swarm.sampler, step), swarm, timings, facts)
-            self.folder.write_cell(key, cell)
-            ok = cell["status"] == "ok"
-            progress.cell_done(session.label(load), cell.get("throughput_rps") if ok else None)
+            self.folder.write_cell(cell)
+            progress.cell_done(session.label(load), cell.throughput_rps if cell.ok else None)
+
+
+def _failed(session: Session, load: Load, reason: str) -> CellRecord:
+    """A cell of a session that measured nothing for it: only why."""
+    key = session.key(load)
+    return CellRecord(key.mode, key.workload, key.users, key.trial, "failed", reason)
 
 
 def _interrupt(signum: int, _frame: object) -> None:
