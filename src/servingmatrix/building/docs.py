@@ -10,7 +10,7 @@ import re
 
 from servingmatrix.flags import KINDS
 from servingmatrix.methodology import DERIVED
-from servingmatrix.metrics import COLUMN_DOCS, COLUMNS
+from servingmatrix.metrics import METRICS
 from servingmatrix.modes import MODES
 from servingmatrix.workloads import MIX, WORKLOADS
 
@@ -55,8 +55,8 @@ def workloads_table() -> str:
 
 
 def columns_table() -> str:
-    lines = ["| column | meaning |", "|---|---|"]
-    lines += [f"| `{column}` | {COLUMN_DOCS[column]} |" for column in COLUMNS]
+    lines = ["| column | meaning | unit |", "|---|---|---|"]
+    lines += [f"| `{m.column}` | {m.doc} | {m.unit or '—'} |" for m in METRICS]
     return "\n".join(lines)
 
 
