@@ -3,10 +3,12 @@ without a container or a recording."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from servingmatrix.flags import Flag
 from servingmatrix.modes import resolve_mode
+from servingmatrix.results.cell import ServerExit
 from servingmatrix.run.cgroups import WindowUsage
 from servingmatrix.run.judge import RunFacts, StepFigures, judge_cell
 from servingmatrix.run.latency import WindowStats
@@ -49,7 +51,7 @@ def judge(
     step: StepFigures,
     facts: RunFacts = FACTS,
     workload: str = "json",
-    server_exit: dict[str, Any] | None = None,
+    server_exit: ServerExit | None = None,
 ) -> dict[str, Any]:
     session = Session(
         resolve_mode("gunicorn-sync[workers=3]", 1), resolve_workload(workload), 1, (step.load,)
@@ -93,13 +95,18 @@ def test_the_generator_is_bound_when_its_quota_holds_it_back_or_it_nears_its_cei
 
 
 def test_the_server_dying_in_or_before_the_window_fails_the_cell() -> None:
-    died = {"oom_killed": True, "exit_code": 137, "finished_at": 105.0, "last_log": []}
+    died = ServerExit(oom_killed=True, exit_code=137, finished_at=105.0, last_log=("Killed",))
     cell = judge(figures(), server_exit=died)
     assert cell["status"] == "failed" and "OOM-killed" in cell["reason"]
-    assert cell["server"]["exit"] == died
-    later = judge(figures(), server_exit={**died, "finished_at": 120.0})
+    assert cell["server"]["exit"] == {
+        "oom_killed": True,
+        "exit_code": 137,
+        "finished_at": 105.0,
+        "last_log": ["Killed"],
+    }
+    later = judge(figures(), server_exit=replace(died, finished_at=120.0))
     assert later["status"] == "ok" and later["server"]["exit"] is None
-    unknown = judge(figures(), server_exit={**died, "oom_killed": False, "exit_code": 1, "finished_at": None})
+    unknown = judge(figures(), server_exit=ServerExit(oom_killed=False, exit_code=1, finished_at=None))
     assert unknown["reason"] == "the server stopped during the run (exit code 1)"
 
 

@@ -10,7 +10,6 @@ pace (its CPU near its quota, held back by the quota, or its rate near the calib
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from servingmatrix.flags import Flag
 from servingmatrix.results.cell import (
@@ -89,18 +88,17 @@ def warning(code: str, message: str) -> Flag:
     return Flag(code, message)
 
 
-def server_died(server_exit: dict[str, Any] | None, end: float) -> bool:
+def server_died(server_exit: ServerExit | None, end: float) -> bool:
     """The server stopped in or before the window ending at ``end`` (when unknown: it did)."""
-    if not server_exit:
+    if server_exit is None:
         return False
-    finished = server_exit["finished_at"]
-    return finished is None or finished < end
+    return server_exit.finished_at is None or server_exit.finished_at < end
 
 
-def status(figures: StepFigures, server_exit: dict[str, Any] | None) -> tuple[Status, str | None]:
+def status(figures: StepFigures, server_exit: ServerExit | None) -> tuple[Status, str | None]:
     """``ok``, or ``failed`` and why."""
-    if server_exit and server_died(server_exit, figures.end):
-        cause = "OOM-killed" if server_exit["oom_killed"] else f"exit code {server_exit['exit_code']}"
+    if server_exit is not None and server_died(server_exit, figures.end):
+        cause = "OOM-killed" if server_exit.oom_killed else f"exit code {server_exit.exit_code}"
         return "failed", f"the server stopped during the run ({cause})"
     if figures.stats.requests == 0:
         return "failed", "no request completed in the measured window"
@@ -193,7 +191,7 @@ def judge_cell(
             mem_mb=server.mem_bytes_max / 2**20 if server else None,
             mem_mb_mean=server.mem_bytes_mean / 2**20 if server else None,
             processes=tuple(Process(pid, comm, rss / 2**20) for pid, comm, rss in figures.server_processes),
-            exit=_exit(swarm.server_exit) if server_died(swarm.server_exit, figures.end) else None,
+            exit=swarm.server_exit if server_died(swarm.server_exit, figures.end) else None,
         ),
         loadgen=Loadgen(
             cpu_pct=loadgen.cpu_pct if loadgen else None,
@@ -213,17 +211,6 @@ def judge_cell(
         cpu_plan_applied={role: Limits(**limits) for role, limits in swarm.applied.items()},
         session_timings=Timings(timings.start_s, timings.loadgen_s, timings.teardown_s),
         warnings=warnings(figures, facts, bound_by),
-    )
-
-
-def _exit(server_exit: dict[str, Any] | None) -> ServerExit | None:
-    if server_exit is None:
-        return None
-    return ServerExit(
-        oom_killed=server_exit["oom_killed"],
-        exit_code=server_exit["exit_code"],
-        finished_at=server_exit["finished_at"],
-        last_log=tuple(server_exit["last_log"]),
     )
 
 

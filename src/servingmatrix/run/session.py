@@ -18,6 +18,7 @@ from typing import Any
 from servingmatrix.docker import Docker
 from servingmatrix.matrix import Matrix
 from servingmatrix.modes import ModeConfig
+from servingmatrix.results.cell import ServerExit
 from servingmatrix.results.folder import CellKey
 from servingmatrix.run.cgroups import Sampler
 from servingmatrix.run.conformance import check_server
@@ -77,7 +78,7 @@ class Swarm:
     """What one Locust session left: its output (or why there is none), the server's fate, the samples."""
 
     output: LoadgenOutput | str
-    server_exit: dict[str, Any] | None = None
+    server_exit: ServerExit | None = None
     sampler: Sampler | None = None
     applied: dict[str, Any] = field(default_factory=dict)
 
@@ -166,14 +167,14 @@ class SessionRunner:
         timings.measured_s = sum(s.end - s.measure_from for s in output.steps)
         return Swarm(output, server_exit, drive.sampler, drive.applied)
 
-    def _server_exit(self, stack: Stack) -> dict[str, Any] | None:
+    def _server_exit(self, stack: Stack) -> ServerExit | None:
         """How the server ended, if it has: OOM-killed or its exit code, when, and its last words."""
         state = (self.docker.container_inspect(stack.name("server")) or {}).get("State", {})
         if state.get("Running"):
             return None
-        return {
-            "oom_killed": bool(state.get("OOMKilled")),
-            "exit_code": state.get("ExitCode"),
-            "finished_at": _docker_time(str(state.get("FinishedAt", ""))),
-            "last_log": self.docker.logs(stack.name("server"), tail=10).splitlines()[-10:],
-        }
+        return ServerExit(
+            oom_killed=bool(state.get("OOMKilled")),
+            exit_code=state.get("ExitCode"),
+            finished_at=_docker_time(str(state.get("FinishedAt", ""))),
+            last_log=tuple(self.docker.logs(stack.name("server"), tail=10).splitlines()[-10:]),
+        )
