@@ -1,89 +1,329 @@
-"""The figures a cell carries, as the exports name and document them: one declaration per column."""
+"""The figures of a cell, declared once: one ``Metric`` per figure, in the export's column order.
+
+Each entry says what the export calls the figure (its column), what it means (the README's column
+table is rendered from it), its unit, how it reads when printed (a formatter of ``fmt``), and how it
+is read: from a trial's ``CellRecord``, or from its cell's figures over every trial (the median, the
+spread) that a row repeats. The export's columns and rows (``analysis/rows.py``,
+``report/export.py``), the README's column table (``building/docs.py``) and the text summary
+(``report/summary.py``) derive from this registry.
+
+Adding a figure to a cell touches three files, plus its test:
+
+1. ``src/servingmatrix/run/judge.py``: where it is measured; the judge sets it on the record.
+2. ``src/servingmatrix/results/cell.py``: its field on ``CellRecord`` and its reading in
+   ``from_json`` (``as_json`` writes every field as it is). Older files lack it and read it as
+   unknown, so no schema change is needed unless a figure is renamed or removed.
+3. ``src/servingmatrix/metrics.py``: its entry here (export column, meaning, unit, formatter,
+   accessor). ``servingmatrix generate`` then rewrites the README's column table.
+
+A new column changes the export; say so in the README beside the schema.
+"""
 
 from __future__ import annotations
 
-#: The export columns, in order. Documented in the README; a change bumps SCHEMA_VERSION.
-COLUMNS = (
-    "mode",
-    "workload",
-    "users",
-    "trial",
-    "requests",
-    "failures",
-    "error_rate",
-    "throughput_rps",
-    "mean_ms",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "p999_ms",
-    "max_ms",
-    "server_cpu_pct",
-    "server_mem_mb",
-    "server_processes",
-    "server_mem_mb_per_process",
-    "throttled_s",
-    "loadgen_cpu_pct",
-    "loadgen_saturated",
-    "generator_bound",
-    "offered_rps",
-    "effective_concurrency",
-    "promised_concurrency",
-    "status",
-    "warnings",
-    "cell_trials",
-    "cell_throughput_median",
-    "cell_throughput_cv",
-    "cell_throughput_ci_low",
-    "cell_throughput_ci_high",
-    "noisy",
-    "outlier_trial",
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from servingmatrix import fmt
+from servingmatrix.results.cell import CellRecord
+
+
+@dataclass(frozen=True)
+class CellTrials:
+    """A cell's throughput over its successful trials, as each of its trial rows repeats it (None
+    where one trial, or none, leaves nothing to say)."""
+
+    trials: int
+    median: float | None = None
+    cv: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    noisy: bool | None = None
+    #: Whether this trial's throughput is an outlier among the cell's.
+    outlier: bool | None = None
+
+
+@dataclass(frozen=True)
+class Trial:
+    """What one row of the export is read from: a trial's record, its cell's figures over every
+    trial, and whether the run offered rates (open loop) rather than users."""
+
+    record: CellRecord
+    cell: CellTrials
+    open_loop: bool = False
+
+
+Read = Callable[[Trial], Any]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One figure: its export column, meaning, unit, formatter and accessor."""
+
+    column: str
+    doc: str
+    unit: str
+    format: Callable[[Any], str]
+    read: Read
+
+    def text(self, trial: Trial) -> str:
+        """The figure of ``trial`` as it is printed."""
+        return self.format(self.read(trial))
+
+
+def _record(read: Callable[[CellRecord], Any]) -> Read:
+    """An accessor of the trial's own record."""
+    return lambda trial: read(trial.record)
+
+
+def _cell(read: Callable[[CellTrials], Any]) -> Read:
+    """An accessor of the trial's cell over every trial."""
+    return lambda trial: read(trial.cell)
+
+
+def _text(value: Any) -> str:
+    return fmt.DASH if value is None or value == "" else str(value)
+
+
+def _yes_no(value: bool | None) -> str:
+    return fmt.DASH if value is None else "yes" if value else "no"
+
+
+def _tenths(value: float | None) -> str:
+    return fmt.num(value, 1)
+
+
+def _per_mille(fraction: float | None) -> str:
+    return fmt.pct(fraction, 2)
+
+
+def _largest_process_mb(record: CellRecord) -> float | None:
+    sizes = [p.rss_mb for p in record.server.processes if p.rss_mb is not None]
+    return max(sizes) if sizes else None
+
+
+def _latency(name: str, doc: str) -> Metric:
+    return Metric(f"{name}_ms", doc, "ms", fmt.ms, _record(lambda r: getattr(r.latency_ms, name)))
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        "mode",
+        "the mode's full spec, every tunable written out, e.g. `gunicorn-sync[workers=3]`",
+        "",
+        _text,
+        _record(lambda r: r.mode),
+    ),
+    Metric(
+        "workload", "the workload's full spec, e.g. `io[ms=100]`", "", _text, _record(lambda r: r.workload)
+    ),
+    Metric(
+        "users",
+        "concurrent Locust users (closed loop: each sends its next request when the last answered); "
+        "in an open-loop run, the requests per second offered, as in `offered_rps`",
+        "users (req/s offered, open loop)",
+        fmt.num,
+        _record(lambda r: r.users),
+    ),
+    Metric("trial", "the repeat, from 1", "", fmt.num, _record(lambda r: r.trial)),
+    Metric(
+        "requests",
+        "requests completed inside the measured window",
+        "requests",
+        fmt.num,
+        _record(lambda r: r.requests),
+    ),
+    Metric(
+        "failures",
+        "of those, failed (HTTP status >= 400, connection error or timeout)",
+        "requests",
+        fmt.num,
+        _record(lambda r: r.failures),
+    ),
+    Metric("error_rate", "failures / requests", "fraction", _per_mille, _record(lambda r: r.error_rate)),
+    Metric(
+        "throughput_rps",
+        "successful requests per second of the measured window",
+        "req/s",
+        fmt.rps,
+        _record(lambda r: r.throughput_rps),
+    ),
+    _latency("mean", "mean latency of the successful requests, measured by the client"),
+    _latency("p50", "median latency (nearest rank over every request's own time, not a histogram)"),
+    _latency("p90", "90th percentile latency"),
+    _latency("p95", "95th percentile latency"),
+    _latency("p99", "99th percentile latency"),
+    _latency("p999", "99.9th percentile latency"),
+    _latency("max", "slowest successful request"),
+    Metric(
+        "server_cpu_pct",
+        "server container CPU over the window, % of one core (from its cgroup)",
+        "% of a core",
+        fmt.num,
+        _record(lambda r: r.server.cpu_pct),
+    ),
+    Metric(
+        "server_mem_mb",
+        "server container memory, highest sample in the window, less reclaimable page cache",
+        "MB",
+        fmt.mb,
+        _record(lambda r: r.server.mem_mb),
+    ),
+    Metric(
+        "server_processes",
+        "processes in the server container at the end of the window",
+        "processes",
+        fmt.num,
+        _record(lambda r: len(r.server.processes) or None),
+    ),
+    Metric(
+        "server_mem_mb_per_process",
+        "resident memory of the largest process (a worker, usually)",
+        "MB",
+        fmt.mb,
+        _record(_largest_process_mb),
+    ),
+    Metric(
+        "throttled_s",
+        "seconds the server was held back by its CPU quota during the window",
+        "s",
+        _tenths,
+        _record(lambda r: r.server.throttled_s),
+    ),
+    Metric(
+        "loadgen_cpu_pct",
+        "load generator CPU over the window, % of one core",
+        "% of a core",
+        fmt.num,
+        _record(lambda r: r.loadgen.cpu_pct),
+    ),
+    Metric(
+        "loadgen_saturated",
+        "the generator used >= 90% of its CPU quota: throughput is a lower bound",
+        "",
+        _yes_no,
+        _record(lambda r: r.loadgen.saturated),
+    ),
+    Metric(
+        "generator_bound",
+        "the generator, not the server, set the pace (>= 90% of its CPU quota, throttled by it over 5% of "
+        "the window, or >= 90% of the calibrated most it sends): throughput is a lower bound; in results "
+        "before schema 2, `loadgen_saturated`",
+        "",
+        _yes_no,
+        _record(lambda r: r.loadgen.bound),
+    ),
+    Metric(
+        "offered_rps",
+        "open-loop runs: the requests per second the step offered (empty in a closed loop)",
+        "req/s",
+        fmt.rps,
+        lambda trial: trial.record.offered_rps if trial.open_loop else None,
+    ),
+    Metric(
+        "effective_concurrency",
+        "requests in flight on average: throughput x sleep (io) or x mean latency",
+        "requests",
+        _tenths,
+        _record(lambda r: r.effective_concurrency),
+    ),
+    Metric(
+        "promised_concurrency",
+        "what the folk claim says this configuration serves at once (empty: unbounded)",
+        "requests",
+        fmt.num,
+        _record(lambda r: r.promised_concurrency),
+    ),
+    Metric(
+        "status",
+        "`ok`, or `failed` (the reason is in the cell's JSON)",
+        "",
+        _text,
+        _record(lambda r: r.status),
+    ),
+    Metric(
+        "warnings",
+        "the cell's flag codes, `;`-separated: generator-bound, loadgen-saturated (before schema 2), "
+        "cpu-throttled, errors, machine-busy, cores-shared",
+        "",
+        _text,
+        _record(lambda r: ";".join(w.code for w in r.warnings)),
+    ),
+    Metric(
+        "cell_trials",
+        "trials of this cell (mode x workload x step) that succeeded: the figures below are over them, "
+        "and repeat on each trial's row",
+        "trials",
+        fmt.num,
+        _cell(lambda c: c.trials),
+    ),
+    Metric(
+        "cell_throughput_median",
+        "the cell's throughput: the median of its trials' `throughput_rps`",
+        "req/s",
+        # Whole requests per second: the figure a summary line gives for a cell.
+        fmt.num,
+        _cell(lambda c: c.median),
+    ),
+    Metric(
+        "cell_throughput_cv",
+        "the trials' standard deviation / mean (empty for one trial)",
+        "fraction",
+        fmt.pct,
+        _cell(lambda c: c.cv),
+    ),
+    Metric(
+        "cell_throughput_ci_low",
+        "the percentile bootstrap 95% interval of the median, low end (empty for one trial; with 2 to 5 "
+        "trials, the lowest trial)",
+        "req/s",
+        fmt.rps,
+        _cell(lambda c: c.ci_low),
+    ),
+    Metric(
+        "cell_throughput_ci_high",
+        "the same interval's high end (with 2 to 5 trials, the highest trial)",
+        "req/s",
+        fmt.rps,
+        _cell(lambda c: c.ci_high),
+    ),
+    Metric(
+        "noisy",
+        "`cell_throughput_cv` is above 10% (empty for one trial)",
+        "",
+        _yes_no,
+        _cell(lambda c: c.noisy),
+    ),
+    Metric(
+        "outlier_trial",
+        "this trial's throughput is an outlier among the cell's by median/MAD (modified z-score above 3.5, "
+        "and more than 2% from the median; empty with fewer than 3 trials or for a failed trial)",
+        "",
+        _yes_no,
+        _cell(lambda c: c.outlier),
+    ),
 )
 
+_BY_COLUMN = {m.column: m for m in METRICS}
 
-COLUMN_DOCS = {
-    "mode": "the mode's full spec, every tunable written out, e.g. `gunicorn-sync[workers=3]`",
-    "workload": "the workload's full spec, e.g. `io[ms=100]`",
-    "users": "concurrent Locust users (closed loop: each sends its next request when the last answered); "
-    "in an open-loop run, the requests per second offered, as in `offered_rps`",
-    "trial": "the repeat, from 1",
-    "requests": "requests completed inside the measured window",
-    "failures": "of those, failed (HTTP status >= 400, connection error or timeout)",
-    "error_rate": "failures / requests",
-    "throughput_rps": "successful requests per second of the measured window",
-    "mean_ms": "mean latency of the successful requests, measured by the client",
-    "p50_ms": "median latency (nearest rank over every request's own time, not a histogram)",
-    "p90_ms": "90th percentile latency",
-    "p95_ms": "95th percentile latency",
-    "p99_ms": "99th percentile latency",
-    "p999_ms": "99.9th percentile latency",
-    "max_ms": "slowest successful request",
-    "server_cpu_pct": "server container CPU over the window, % of one core (from its cgroup)",
-    "server_mem_mb": "server container memory, highest sample in the window, less reclaimable page cache",
-    "server_processes": "processes in the server container at the end of the window",
-    "server_mem_mb_per_process": "resident memory of the largest process (a worker, usually)",
-    "throttled_s": "seconds the server was held back by its CPU quota during the window",
-    "loadgen_cpu_pct": "load generator CPU over the window, % of one core",
-    "loadgen_saturated": "the generator used >= 90% of its CPU quota: throughput is a lower bound",
-    "generator_bound": "the generator, not the server, set the pace (>= 90% of its CPU quota, throttled "
-    "by it over 5% of the window, or >= 90% of the calibrated most it sends): throughput is a lower "
-    "bound; in results before schema 2, `loadgen_saturated`",
-    "offered_rps": "open-loop runs: the requests per second the step offered (empty in a closed loop)",
-    "effective_concurrency": "requests in flight on average: throughput x sleep (io) or x mean latency",
-    "promised_concurrency": "what the folk claim says this configuration serves at once (empty: unbounded)",
-    "status": "`ok`, or `failed` (the reason is in the cell's JSON)",
-    "warnings": "the cell's flag codes, `;`-separated: generator-bound, loadgen-saturated (before schema "
-    "2), cpu-throttled, errors, machine-busy, cores-shared",
-    "cell_trials": "trials of this cell (mode x workload x step) that succeeded: the figures below are over "
-    "them, and repeat on each trial's row",
-    "cell_throughput_median": "the cell's throughput: the median of its trials' `throughput_rps`",
-    "cell_throughput_cv": "the trials' standard deviation / mean (empty for one trial)",
-    "cell_throughput_ci_low": "the percentile bootstrap 95% interval of the median, low end (empty for "
-    "one trial; with 2 to 5 trials, the lowest trial)",
-    "cell_throughput_ci_high": "the same interval's high end (with 2 to 5 trials, the highest trial)",
-    "noisy": "`cell_throughput_cv` is above 10% (empty for one trial)",
-    "outlier_trial": "this trial's throughput is an outlier among the cell's by median/MAD (modified "
-    "z-score above 3.5, and more than 2% from the median; empty with fewer than 3 trials or for a failed "
-    "trial)",
-}
+
+def metric(column: str) -> Metric:
+    """The metric of an export column."""
+    return _BY_COLUMN[column]
+
+
+def columns() -> tuple[str, ...]:
+    """The export columns, in order."""
+    return tuple(m.column for m in METRICS)
+
+
+def row(trial: Trial) -> dict[str, Any]:
+    """One export row: every metric of ``trial``, by column, in order."""
+    return {m.column: m.read(trial) for m in METRICS}
+
+
+#: The export columns, in order. Documented in the README; a change is said beside the schema.
+COLUMNS = columns()
+#: What each column means, by column (the README's column table).
+COLUMN_DOCS = {m.column: m.doc for m in METRICS}

@@ -55,7 +55,7 @@ def test_server_killed_mid_session_fails_later_cells_and_the_matrix_goes_on(
     finally:
         done.set()
         killer.join(5)
-    cells = {(c["mode"], c["users"]): c for c in folder.read_cells()}
+    cells = {(r.mode, r.users): r.as_json() for r in folder.read_cells()}
     assert cells[("gunicorn-sync[workers=1]", 1)]["status"] == "ok"
     killed = cells[("gunicorn-sync[workers=1]", 2)]
     assert killed["status"] == "failed"

@@ -32,7 +32,7 @@ def test_a_starved_generator_is_flagged_generator_bound(docker: Docker, images: 
     ).check("test")
     folder = RunFolder(tmp_path / "run")
     Runner(docker, matrix, folder, lambda line: None, calibrate=False, adjust_plan=starve_generator).run()
-    (cell,) = folder.read_cells()
+    (cell,) = [r.as_json() for r in folder.read_cells()]
     assert cell["status"] == "ok"
     assert cell["loadgen"]["cpu_quota_pct"] == pytest.approx(10.0)
     assert cell["loadgen"]["generator_bound"] is True
@@ -57,7 +57,7 @@ def test_a_slow_server_is_not_flagged_and_the_calibration_is_recorded(
     assert "error" not in calibration, calibration
     assert calibration["max_rps"] > 100
     assert calibration["loadgen_cpu_pct"] > 0
-    (cell,) = folder.read_cells()
+    (cell,) = [r.as_json() for r in folder.read_cells()]
     assert cell["status"] == "ok"
     # One sync worker sleeping 200 ms a request serves at most 5 a second, whatever the users.
     assert 2.0 < cell["throughput_rps"] <= 5.5

@@ -67,7 +67,7 @@ def test_hung_server_fails_requests_on_time_and_the_run_ends_clean(
     assert paused, "the server was never paused"
     assert took < RUN_BOUND_S, f"the run took {took:.0f} s"
 
-    cells = {c["mode"]: c for c in folder.read_cells()}
+    cells = {r.mode: r.as_json() for r in folder.read_cells()}
     hung = cells["waitress[threads=4]"]
     # Requests before the pause succeeded; every one after it ended, failed, at the timeout.
     assert hung["status"] == "ok", hung.get("reason")

@@ -36,7 +36,7 @@ def test_server_oom_killed_mid_session_is_recorded_and_the_matrix_goes_on(
     ).check("test")
     folder = RunFolder(tmp_path / "run")
     Runner(docker, matrix, folder, lambda line: None, calibrate=False).run()
-    cells = {(c["mode"], c["users"]): c for c in folder.read_cells()}
+    cells = {(r.mode, r.users): r.as_json() for r in folder.read_cells()}
 
     # Ready, conformant and measured at one user: the limit is enough for the server itself.
     first = cells[("waitress[threads=4]", 1)]

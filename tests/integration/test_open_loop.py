@@ -28,7 +28,7 @@ def test_an_overloaded_server_shows_its_queue_in_latency_not_in_a_lower_offered_
     ).check("test")
     folder = RunFolder(tmp_path / "run")
     Runner(docker, matrix, folder, lambda line: None, calibrate=False).run()
-    cells = {c["users"]: c for c in folder.read_cells()}
+    cells = {r.users: r.as_json() for r in folder.read_cells()}
     assert {c["load"] for c in cells.values()} == {"open"}
     fits, overloaded = cells[5], cells[20]
     assert fits["status"] == overloaded["status"] == "ok"

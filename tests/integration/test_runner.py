@@ -59,7 +59,7 @@ def test_every_cell_is_exported_with_figures(tiny_run: RunFolder) -> None:
 def test_the_applied_cpu_plan_is_read_back_and_recorded(tiny_run: RunFolder) -> None:
     run = tiny_run.read_run()
     plan = run["cpu_plan"]
-    for cell in tiny_run.read_cells():
+    for cell in [r.as_json() for r in tiny_run.read_cells()]:
         applied = cell["cpu_plan_applied"]
         assert applied["server"]["cpuset"] == plan["server"]["cpuset"]
         assert applied["server"]["cpus"] == plan["server"]["cpus"]

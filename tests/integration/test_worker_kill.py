@@ -151,7 +151,7 @@ def test_a_killed_worker_is_replaced_and_its_failed_requests_are_counted(
     # The master forked a new worker for every one killed.
     assert len(log["replacements"]) == len(KILL_AT), log
 
-    (cell,) = folder.read_cells()
+    (cell,) = [r.as_json() for r in folder.read_cells()]
     assert cell["status"] == "ok", cell.get("reason")
     assert cell["server"]["exit"] is None
     # Each kill cost the one request its worker held, or none when it died just after answering.

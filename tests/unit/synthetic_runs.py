@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from servingmatrix.results.cell import SCHEMA_VERSION, CellRecord
 from servingmatrix.results.folder import CellKey, RunFolder
 
 SYNC = "gunicorn-sync[workers=3]"
@@ -105,8 +106,13 @@ def write_run(
         meta["calibration"] = calibration
     folder.write_run(meta)
     for (mode, workload, step, trial), data in cells.items():
-        folder.write_cell(CellKey(mode, workload, step, trial), data)
+        folder.write_cell(record(CellKey(mode, workload, step, trial), data))
     return root
+
+
+def record(key: CellKey, data: dict[str, Any]) -> CellRecord:
+    """A cell given as its file's figures, read (and so checked) as a file of it would be."""
+    return CellRecord.from_json(Path(f"{key.slug}.json"), {"schema": SCHEMA_VERSION, **key.as_dict(), **data})
 
 
 def write_schema_1_cell(root: Path, mode: str, workload: str, step: int, trial: int, rps: float) -> Path:

@@ -29,7 +29,7 @@ from locustfiles.smconfig import (
     picker,
     plan_windows,
 )
-from servingmatrix.run.loadgen import CALIBRATION_REQUESTS, locust_args
+from servingmatrix.run.loadgen import CALIBRATION_REQUESTS, Load, locust_args
 from servingmatrix.run.stack import Placement
 from servingmatrix.workloads import WORKLOADS as REGISTRY
 from servingmatrix.workloads import Request, WorkloadConfig, resolve_workload
@@ -454,12 +454,11 @@ def _locust_env(workload: WorkloadConfig | None, *, open_loop: bool = False) -> 
         run_id="run",
         workload=workload,
         target="http://127.0.0.1:18000",
-        users=(1, 4),
+        loads=tuple(Load(n, "open" if open_loop else "closed") for n in (1, 4)),
         warmup_s=1.0,
         duration_s=2.0,
         out_dir=Path("/tmp/out"),
         placement=Placement("1", 1.0),
-        open_loop=open_loop,
     )
     pairs = [args[i + 1] for i, arg in enumerate(args) if arg == "--env"]
     return dict(pair.split("=", 1) for pair in pairs)

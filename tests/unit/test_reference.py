@@ -24,7 +24,7 @@ from servingmatrix.run.efficiency import (
     generator_efficiency,
     is_generator_bound,
 )
-from servingmatrix.run.loadgen import locust_args, requests_json
+from servingmatrix.run.loadgen import Load, locust_args, requests_json
 from servingmatrix.run.metadata import collect_metadata
 from servingmatrix.run.reference import (
     WRK_IMAGE,
@@ -122,7 +122,7 @@ def test_args_are_placed_limited_labelled_and_hardened_as_locust_is() -> None:
         run_id="r1",
         workload=resolve_workload("json"),
         target="http://127.0.0.1:18000",
-        users=(32,),
+        loads=(Load(32),),
         warmup_s=1,
         duration_s=5,
         out_dir=Path("/tmp/cell"),

@@ -11,6 +11,7 @@ from typing import IO, Any
 import pytest
 
 from servingmatrix.errors import UserError
+from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import CellKey, RunFolder, write_json_atomic
 
 KEY = CellKey("gunicorn-sync[workers=3]", "json", 16, 1)
@@ -56,12 +57,12 @@ def test_disk_full_is_one_line_naming_the_file_and_keeps_what_was_written(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     folder = RunFolder(tmp_path / "run")
-    folder.write_cell(KEY, {"status": "ok", "requests": 100})
+    folder.write_cell(CellRecord(KEY.mode, KEY.workload, KEY.users, KEY.trial, "ok", requests=100))
     before = folder.cell_path(KEY).read_text()
 
     request.getfixturevalue("disk_full")
     with pytest.raises(UserError) as caught:
-        folder.write_cell(KEY, {"status": "ok", "requests": 200})
+        folder.write_cell(CellRecord(KEY.mode, KEY.workload, KEY.users, KEY.trial, "ok", requests=200))
 
     message = str(caught.value)
     assert "\n" not in message

@@ -13,8 +13,9 @@ from servingmatrix.errors import UserError
 from servingmatrix.metrics import COLUMNS
 from servingmatrix.report.export import export_csv, export_json
 from servingmatrix.report.summary import summarize
+from servingmatrix.results.cell import CellRecord, Latency
 from servingmatrix.results.folder import SCHEMA_VERSION, CellKey, RunFolder, read_json, write_json_atomic
-from tests.unit.synthetic_runs import SYNC, cell, write_run, write_schema_1_cell
+from tests.unit.synthetic_runs import SYNC, cell, record, write_run, write_schema_1_cell
 
 REQUIRED = (
     "mode",
@@ -67,10 +68,15 @@ def ok_cell(throughput: float, saturated: bool = False) -> dict[str, object]:
 def run(tmp_path: Path) -> RunFolder:
     folder = RunFolder(tmp_path / "run")
     folder.write_run({"matrix": {"users": [1, 16]}})
-    folder.write_cell(CellKey("gunicorn-sync[workers=3]", "json", 1, 1), ok_cell(1000.0))
-    folder.write_cell(CellKey("gunicorn-sync[workers=3]", "json", 16, 1), ok_cell(2500.5, saturated=True))
+    folder.write_cell(record(CellKey("gunicorn-sync[workers=3]", "json", 1, 1), ok_cell(1000.0)))
     folder.write_cell(
-        CellKey("werkzeug-single", "json", 1, 1), {"status": "failed", "reason": "not ready", "warnings": []}
+        record(CellKey("gunicorn-sync[workers=3]", "json", 16, 1), ok_cell(2500.5, saturated=True))
+    )
+    folder.write_cell(
+        record(
+            CellKey("werkzeug-single", "json", 1, 1),
+            {"status": "failed", "reason": "not ready", "warnings": []},
+        )
     )
     return folder
 
@@ -92,7 +98,7 @@ def test_slugs_are_unique_for_specs_that_look_alike() -> None:
 
 def test_nan_is_written_as_null(tmp_path: Path) -> None:
     folder = RunFolder(tmp_path)
-    folder.write_cell(CellKey("m", "w", 1, 1), {"latency_ms": {"p50": float("nan")}})
+    folder.write_cell(CellRecord("m", "w", 1, 1, "ok", requests=0, latency_ms=Latency(p50=float("nan"))))
     assert read_json(folder.cell_path(CellKey("m", "w", 1, 1)))["latency_ms"]["p50"] is None
 
 

@@ -54,7 +54,7 @@ def test_plan_interleaves_modes_within_each_trial() -> None:
 def test_every_cell_is_computed_from_the_recording(tmp_path: Path) -> None:
     docker = FakeDocker()
     runner(tmp_path, docker).run()
-    cells = RunFolder(tmp_path / "run").read_cells()
+    cells = [r.as_json() for r in RunFolder(tmp_path / "run").read_cells()]
     assert len(cells) == 2 * 2 * 2
     for cell in cells:
         assert cell["status"] == "ok"
@@ -95,7 +95,7 @@ def test_partly_measured_run_measures_only_what_is_missing(tmp_path: Path) -> No
 def test_broken_stack_is_recorded_failed_not_measured(tmp_path: Path) -> None:
     docker = FakeDocker()
     runner(tmp_path, docker, conformance=lambda url, mode: ["GET /db: status 500"]).run()
-    cells = RunFolder(tmp_path / "run").read_cells()
+    cells = [r.as_json() for r in RunFolder(tmp_path / "run").read_cells()]
     assert {c["status"] for c in cells} == {"failed"}
     assert "conformance check failed: GET /db: status 500" in cells[0]["reason"]
     assert not [a for a in docker.started if "servingmatrix/locust:latest" in a]
@@ -108,7 +108,7 @@ def test_server_dying_mid_session_fails_the_later_cells(tmp_path: Path) -> None:
         name="unit", modes=("waitress",), workloads=("json",), users=(1, 4), duration_s=2.0, warmup_s=1.0
     )
     runner(tmp_path, docker, one.check("test")).run()
-    cells = {c["users"]: c for c in RunFolder(tmp_path / "run").read_cells()}
+    cells = {r.users: r.as_json() for r in RunFolder(tmp_path / "run").read_cells()}
     assert cells[1]["status"] == "ok"
     assert cells[4]["status"] == "failed"
     assert "OOM-killed" in cells[4]["reason"]
@@ -161,7 +161,7 @@ def test_calibration_is_recorded_and_a_cell_at_its_ceiling_is_generator_bound(tm
     assert calibration["server_cpu_pct"] == pytest.approx(30.0, abs=1)
     assert calibration["limited_by"] == "neither"
     assert calibration["processes"] == 1
-    cells = {(c["users"], c["trial"], c["mode"]): c for c in folder.read_cells()}
+    cells = {(r.users, r.trial, r.mode): r.as_json() for r in folder.read_cells()}
     top = cells[(4, 1, "waitress[threads=4]")]
     assert top["loadgen"]["calibrated_max_rps"] == pytest.approx(calibration["max_rps"])
     # The same recording: the top step sends what the calibration did, so the generator set the pace.
@@ -188,6 +188,6 @@ def test_open_loop_offers_rates_and_records_them(tmp_path: Path) -> None:
     runner(tmp_path, docker, matrix).run()
     locust = [a for a in docker.started if "servingmatrix/locust:latest" in a]
     assert all("SM_LOAD=open" in a and "SM_STEPS=1,4" in a for a in locust)
-    cells = RunFolder(tmp_path / "run").read_cells()
+    cells = [r.as_json() for r in RunFolder(tmp_path / "run").read_cells()]
     assert {c["offered_rps"] for c in cells} == {1.0, 4.0}
     assert {c["load"] for c in cells} == {"open"}

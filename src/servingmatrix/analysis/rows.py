@@ -1,4 +1,4 @@
-"""A run as rows: one per trial of each cell, in the export's columns.
+"""A run as rows: one per trial of each cell, in the export's columns (``metrics.METRICS``).
 
 A cell's figures over its trials (their median, CV, bootstrap interval, and whether they are noisy)
 repeat on each of its trial rows, so a row read alone still carries the doubts of its cell.
@@ -9,90 +9,50 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from servingmatrix.analysis.stats import Estimate, estimate
+from servingmatrix.analysis.stats import estimate
+from servingmatrix.metrics import CellTrials, Trial, row
+from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
 
 
-def cell_row(
-    cell: dict[str, Any], trials: list[dict[str, Any]] | None = None, open_loop: bool = False
-) -> dict[str, Any]:
-    """Flatten one trial into the export columns (missing figures are empty); ``trials`` are every
-    trial of its cell (itself included), for the cell's figures."""
-    latency = cell.get("latency_ms") or {}
-    server = cell.get("server") or {}
-    loadgen = cell.get("loadgen") or {}
-    processes = server.get("processes") or []
-    per_process = [p["rss_mb"] for p in processes]
-    return {
-        "mode": cell["mode"],
-        "workload": cell["workload"],
-        "users": cell["users"],
-        "trial": cell["trial"],
-        "requests": cell.get("requests"),
-        "failures": cell.get("failures"),
-        "error_rate": cell.get("error_rate"),
-        "throughput_rps": cell.get("throughput_rps"),
-        "mean_ms": latency.get("mean"),
-        "p50_ms": latency.get("p50"),
-        "p90_ms": latency.get("p90"),
-        "p95_ms": latency.get("p95"),
-        "p99_ms": latency.get("p99"),
-        "p999_ms": latency.get("p999"),
-        "max_ms": latency.get("max"),
-        "server_cpu_pct": server.get("cpu_pct"),
-        "server_mem_mb": server.get("mem_mb"),
-        "server_processes": len(processes) if processes else None,
-        "server_mem_mb_per_process": max(per_process) if per_process else None,
-        "throttled_s": server.get("throttled_s"),
-        "loadgen_cpu_pct": loadgen.get("cpu_pct"),
-        "loadgen_saturated": loadgen.get("saturated"),
-        "generator_bound": _first_bool(loadgen, "generator_bound", "saturated"),
-        "offered_rps": cell.get("offered_rps") if open_loop else None,
-        "effective_concurrency": cell.get("effective_concurrency"),
-        "promised_concurrency": cell.get("promised_concurrency"),
-        "status": cell.get("status"),
-        "warnings": ";".join(w["code"] for w in cell.get("warnings") or []),
-        **cell_figures(cell, trials if trials is not None else [cell]),
-    }
+def _ok(cell: CellRecord) -> bool:
+    return cell.ok and cell.throughput_rps is not None
 
 
-def _first_bool(data: dict[str, Any], *keys: str) -> bool | None:
-    for key in keys:
-        if isinstance(data.get(key), bool):
-            return bool(data[key])
-    return None
-
-
-def _ok(cell: dict[str, Any]) -> bool:
-    return cell.get("status") == "ok" and isinstance(cell.get("throughput_rps"), int | float)
-
-
-def cell_figures(cell: dict[str, Any], trials: list[dict[str, Any]]) -> dict[str, Any]:
+def cell_trials(cell: CellRecord, trials: list[CellRecord]) -> CellTrials:
     """The figures of ``cell``'s cell over its successful ``trials``, and whether ``cell`` is an outlier."""
-    ok = sorted((t for t in trials if _ok(t)), key=lambda t: t["trial"])
-    est: Estimate | None = estimate(float(t["throughput_rps"]) for t in ok)
+    ok = sorted((t for t in trials if _ok(t)), key=lambda t: t.trial)
+    est = estimate(float(t.throughput_rps or 0.0) for t in ok)
+    if est is None:
+        return CellTrials(len(ok))
     outlier: bool | None = None
-    if est is not None and est.n >= 3 and _ok(cell):
-        positions = [i for i, t in enumerate(ok) if t["trial"] == cell["trial"]]
+    if est.n >= 3 and _ok(cell):
+        positions = [i for i, t in enumerate(ok) if t.trial == cell.trial]
         outlier = bool(positions) and positions[0] in est.outliers
-    return {
-        "cell_trials": len(ok),
-        "cell_throughput_median": est.median if est else None,
-        "cell_throughput_cv": est.cv if est else None,
-        "cell_throughput_ci_low": est.ci_low if est else None,
-        "cell_throughput_ci_high": est.ci_high if est else None,
-        "noisy": est.noisy if est and est.cv is not None else None,
-        "outlier_trial": outlier,
-    }
+    return CellTrials(
+        trials=len(ok),
+        median=est.median,
+        cv=est.cv,
+        ci_low=est.ci_low,
+        ci_high=est.ci_high,
+        noisy=est.noisy if est.cv is not None else None,
+        outlier=outlier,
+    )
 
 
-def rows(folder: RunFolder) -> list[dict[str, Any]]:
+def trials(folder: RunFolder) -> list[Trial]:
+    """Every trial of a run with its cell's figures, by workload, mode, step and trial."""
     run = folder.read_run()
     rates = (run.get("matrix") or {}).get("arrival_rates")
     open_loop = isinstance(rates, list) and bool(rates)
     cells = folder.read_cells()
-    by_cell: dict[tuple[str, str, int], list[dict[str, Any]]] = defaultdict(list)
+    by_cell: dict[tuple[str, str, int], list[CellRecord]] = defaultdict(list)
     for c in cells:
-        by_cell[(c["workload"], c["mode"], c["users"])].append(c)
-    ordered = sorted(cells, key=lambda c: (c["workload"], c["mode"], c["users"], c["trial"]))
-    return [cell_row(c, by_cell[(c["workload"], c["mode"], c["users"])], open_loop) for c in ordered]
+        by_cell[(c.workload, c.mode, c.users)].append(c)
+    ordered = sorted(cells, key=lambda c: (c.workload, c.mode, c.users, c.trial))
+    return [Trial(c, cell_trials(c, by_cell[(c.workload, c.mode, c.users)]), open_loop) for c in ordered]
+
+
+def rows(folder: RunFolder) -> list[dict[str, Any]]:
+    """The export's rows: every metric of every trial."""
+    return [row(trial) for trial in trials(folder)]

@@ -11,7 +11,7 @@ import re
 from servingmatrix.flags import KINDS
 from servingmatrix.matrix_keys import MATRIX_KEYS, exclusive_pairs
 from servingmatrix.methodology import DERIVED
-from servingmatrix.metrics import COLUMN_DOCS, COLUMNS
+from servingmatrix.metrics import METRICS
 from servingmatrix.modes import MODES
 from servingmatrix.workloads import MIX, WORKLOADS
 
@@ -77,8 +77,8 @@ def matrix_table() -> str:
 
 
 def columns_table() -> str:
-    lines = ["| column | meaning |", "|---|---|"]
-    lines += [f"| `{column}` | {COLUMN_DOCS[column]} |" for column in COLUMNS]
+    lines = ["| column | meaning | unit |", "|---|---|---|"]
+    lines += [f"| `{m.column}` | {m.doc} | {m.unit or '—'} |" for m in METRICS]
     return "\n".join(lines)
 
 

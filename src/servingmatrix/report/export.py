@@ -1,5 +1,5 @@
-"""Exports of a run: its rows in CSV or JSON, with a documented and versioned set of columns; and
-Markdown with tables and static charts, for publication.
+"""Exports of a run: its rows in CSV or JSON, with a documented and versioned set of columns (the
+metrics registry's, ``metrics.METRICS``); and Markdown with tables and static charts, for publication.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix.analysis.rows import rows
-from servingmatrix.metrics import COLUMNS
+from servingmatrix.metrics import columns
 from servingmatrix.results.folder import SCHEMA_VERSION, RunFolder
 
 
 def export_csv(folder: RunFolder) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns(), lineterminator="\n")
     writer.writeheader()
     for row in rows(folder):
         writer.writerow({k: _csv_value(v) for k, v in row.items()})
@@ -33,7 +33,7 @@ def _csv_value(value: Any) -> Any:
 
 
 def export_json(folder: RunFolder) -> str:
-    document = {"schema": SCHEMA_VERSION, "columns": list(COLUMNS), "rows": rows(folder)}
+    document = {"schema": SCHEMA_VERSION, "columns": list(columns()), "rows": rows(folder)}
     return json.dumps(document, indent=1) + "\n"
 
 

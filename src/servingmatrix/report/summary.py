@@ -1,13 +1,21 @@
-"""A plain-text summary of a run: throughput per mode and step, with every flag beside its figure."""
+"""A plain-text summary of a run: throughput per mode and step, with every flag beside its figure.
+
+The figure is the registry's ``cell_throughput_median`` as it formats it, the ``V`` its ``noisy``.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
-from servingmatrix.analysis.stats import estimate
+from servingmatrix.analysis.rows import trials
 from servingmatrix.flags import kind
+from servingmatrix.metrics import Trial, metric
 from servingmatrix.results.folder import RunFolder
+
+#: What each figure of the grid is, and whether its trials disagree.
+FIGURE = metric("cell_throughput_median")
+SUCCEEDED = metric("cell_trials")
+NOISY_FIGURE = metric("noisy")
 
 #: The flags shown beside a figure, lettered as in the report; cores-shared is noted once instead.
 FLAGS = {
@@ -26,10 +34,10 @@ def summarize(folder: RunFolder) -> str:
     matrix = run["matrix"]
     rates = matrix.get("arrival_rates")
     steps = rates if isinstance(rates, list) and rates else matrix["users"]
-    cells = folder.read_cells()
-    grid: dict[tuple[str, str], dict[int, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for cell in cells:
-        grid[(cell["workload"], cell["mode"])][cell["users"]].append(cell)
+    every = trials(folder)
+    grid: dict[tuple[str, str], dict[int, list[Trial]]] = defaultdict(lambda: defaultdict(list))
+    for trial in every:
+        grid[(trial.record.workload, trial.record.mode)][trial.record.users].append(trial)
     legend = {**FLAGS, "noisy": kind(NOISY).letter}
     what = "offered req/s" if steps is rates else "users"
     lines = [
@@ -54,9 +62,7 @@ def summarize(folder: RunFolder) -> str:
                 for code in codes & set(COUNTED):
                     counts[COUNTED[code]].add((workload, mode, u))
             lines.append(row)
-    notes = sorted(
-        {w["message"] for c in cells for w in c.get("warnings") or [] if w["code"] == "cores-shared"}
-    )
+    notes = sorted({w.message for t in every for w in t.record.warnings if w.code == "cores-shared"})
     lines += ["", *(f"note: {n}" for n in notes)]
     if figures:
         lines.append(
@@ -66,17 +72,14 @@ def summarize(folder: RunFolder) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _figure(cells: list[dict[str, Any]]) -> tuple[str, set[str]]:
+def _figure(cell: list[Trial]) -> tuple[str, set[str]]:
     """The median throughput of a cell's trials with its flags' letters, and the flags' codes."""
-    if not cells:
+    if not cell:
         return "-", set()
-    ok = [c for c in cells if c.get("status") == "ok"]
-    if not ok:
+    if not SUCCEEDED.read(cell[0]):
         return "failed", set()
-    est = estimate(float(c["throughput_rps"]) for c in ok)
-    codes = {w["code"] for c in ok for w in c.get("warnings") or [] if w["code"] in FLAGS}
-    if est is not None and est.noisy:
+    codes = {w.code for t in cell if t.record.ok for w in t.record.warnings if w.code in FLAGS}
+    if NOISY_FIGURE.read(cell[0]):
         codes.add(NOISY)
     letters = "".join(sorted(kind(code).letter for code in codes))
-    value = est.median if est else 0.0
-    return f"{value:,.0f}{'' if not letters else ' ' + letters}", codes
+    return f"{FIGURE.text(cell[0])}{'' if not letters else ' ' + letters}", codes

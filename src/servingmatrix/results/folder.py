@@ -1,24 +1,33 @@
 """Run folders and cell results on disk: written atomically the moment a cell ends, read back checked.
 
 A run folder holds ``run.json`` (the matrix, the plan and the collected metadata) and one
-``cells/<key>.json`` per cell. Every file carries ``schema``; older schemas are upgraded on read
-(``upgrade_to_N`` functions, as asv does), newer ones are refused with one line.
+``cells/<key>.json`` per cell, each a ``CellRecord`` (``results/cell.py``, where the layout, its
+schema history and the upgrades live). Every file carries ``schema``; older schemas are upgraded on
+read, newer ones are refused with one line.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from servingmatrix.errors import UserError
+from servingmatrix.results.cell import SCHEMA_VERSION, CellKey, CellRecord, upgrade
 
-SCHEMA_VERSION = 2
+__all__ = [
+    "CELLS_DIR",
+    "RUN_FILE",
+    "SCHEMA_VERSION",
+    "CellKey",
+    "RunFolder",
+    "clean_floats",
+    "read_json",
+    "write_json_atomic",
+]
+
 RUN_FILE = "run.json"
 CELLS_DIR = "cells"
 #: Result files are read by others (a team's baselines are committed): as a file made with `umask 022`.
@@ -31,25 +40,6 @@ def is_run_file(path: Path) -> bool:
     if resolved.name == RUN_FILE:
         return (resolved.parent / CELLS_DIR).is_dir() or _holds_a_run(resolved)
     return resolved.parent.name == CELLS_DIR and (resolved.parent.parent / RUN_FILE).exists()
-
-
-@dataclass(frozen=True)
-class CellKey:
-    mode: str
-    workload: str
-    users: int
-    trial: int
-
-    @property
-    def slug(self) -> str:
-        """A file name that is readable and unique (the hash separates specs that slugify alike)."""
-        text = f"{self.mode}|{self.workload}|{self.users}|{self.trial}"
-        readable = re.sub(r"[^a-z0-9]+", "-", f"{self.mode}-{self.workload}".lower()).strip("-")
-        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
-        return f"{readable}-u{self.users}-t{self.trial}-{digest}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"mode": self.mode, "workload": self.workload, "users": self.users, "trial": self.trial}
 
 
 def _holds_a_run(path: Path) -> bool:
@@ -120,28 +110,6 @@ def read_json(path: Path) -> dict[str, Any]:
     return upgrade(path, data)
 
 
-def upgrade(path: Path, data: dict[str, Any]) -> dict[str, Any]:
-    """Bring a result of an older schema up to the current one."""
-    version = data.get("schema")
-    if not isinstance(version, int):
-        raise UserError(f"{path}: no schema version; not a servingmatrix result file")
-    if version > SCHEMA_VERSION:
-        raise UserError(
-            f"{path}: schema {version} is newer than this servingmatrix ({SCHEMA_VERSION}); upgrade"
-        )
-    if version < 2:
-        data = upgrade_to_2(data)
-    return data
-
-
-def upgrade_to_2(data: dict[str, Any]) -> dict[str, Any]:
-    """Schema 2 added figures (generator-bound, offered rate, calibration); schema 1 lacks them.
-
-    Every reader treats a missing figure as unknown, so the upgrade only restamps the version.
-    """
-    return {**data, "schema": 2}
-
-
 class RunFolder:
     """One run's folder: its run.json and its cells."""
 
@@ -170,12 +138,14 @@ class RunFolder:
     def has_cell(self, key: CellKey) -> bool:
         return self.cell_path(key).exists()
 
-    def write_cell(self, key: CellKey, data: dict[str, Any]) -> None:
-        write_json_atomic(
-            self.cell_path(key), clean_floats({"schema": SCHEMA_VERSION, **key.as_dict(), **data})
-        )
+    def write_cell(self, record: CellRecord) -> None:
+        write_json_atomic(self.cell_path(record.key), record.as_json())
 
-    def read_cells(self) -> list[dict[str, Any]]:
-        if not self.cells_dir.exists():
-            return []
-        return [read_json(path) for path in sorted(self.cells_dir.glob("*.json"))]
+    def cell_paths(self) -> list[Path]:
+        return sorted(self.cells_dir.glob("*.json")) if self.cells_dir.exists() else []
+
+    def read_cell(self, path: Path) -> CellRecord:
+        return CellRecord.from_json(path, read_json(path))
+
+    def read_cells(self) -> list[CellRecord]:
+        return [self.read_cell(path) for path in self.cell_paths()]

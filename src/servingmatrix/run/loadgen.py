@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from servingmatrix.errors import UserError
 from servingmatrix.run.latency import RequestSample
@@ -31,9 +31,42 @@ CALIBRATION_LOCUSTFILE = LOCUSTFILE
 CALIBRATION_REQUESTS = (Request("calibrate", "/delay?ms=0"),)
 
 
+#: A closed loop holds a number of users (each sends its next request when the last is answered);
+#: an open loop offers a number of requests per second, whatever the answers' latency.
+LoadKind = Literal["closed", "open"]
+
+
+@dataclass(frozen=True)
+class Load:
+    """What one step applies: ``amount`` users in a closed loop, ``amount`` requests per second offered
+    in an open loop.
+
+    Files keep the amount under ``users`` whatever the kind (Locust's ``schedule.json``, a cell's key
+    and file name, the export's column), so results of every schema read alike; the cell's ``load``
+    and the run's ``arrival_rates`` say which it counts.
+    """
+
+    amount: int
+    kind: LoadKind = "closed"
+
+    @property
+    def open_loop(self) -> bool:
+        return self.kind == "open"
+
+    @property
+    def offered_rps(self) -> float | None:
+        """The requests per second an open-loop step offers; None in a closed loop."""
+        return float(self.amount) if self.open_loop else None
+
+    def __str__(self) -> str:
+        return f"{self.amount} req/s offered" if self.open_loop else f"{self.amount} users"
+
+
 @dataclass(frozen=True)
 class Step:
-    users: int
+    """One step as Locust ran it: its load, when it began, when its measured window began and ended."""
+
+    load: Load
     start: float
     measure_from: float
     end: float
@@ -52,24 +85,24 @@ def locust_args(
     run_id: str,
     workload: WorkloadConfig | None,
     target: str,
-    users: tuple[int, ...],
+    loads: tuple[Load, ...],
     warmup_s: float,
     duration_s: float,
     out_dir: Path,
     placement: Placement,
     processes: int = 1,
     request_timeout_s: float = REQUEST_TIMEOUT_S,
-    open_loop: bool = False,
     locustfile: str | None = None,
 ) -> list[str]:
-    """The ``docker run`` arguments of one Locust session stepping through ``users``.
+    """The ``docker run`` arguments of one Locust session stepping through ``loads``, all of one kind.
 
-    It sends ``workload``'s requests, or without one the calibration's. Open loop, ``users`` are
-    arrival rates in requests per second, shared by the ``processes``.
+    It sends ``workload``'s requests, or without one the calibration's. Open loop, each step's arrival
+    rate is shared by the ``processes``.
     """
+    open_loop = any(load.open_loop for load in loads)
     requests = workload.requests() if workload is not None else CALIBRATION_REQUESTS
     env = {
-        "SM_STEPS": ",".join(str(u) for u in users),
+        "SM_STEPS": ",".join(str(load.amount) for load in loads),
         "SM_WARMUP_S": f"{warmup_s:g}",
         "SM_DURATION_S": f"{duration_s:g}",
         "SM_REQUESTS": requests_json(requests),
@@ -120,15 +153,15 @@ def requests_json(requests: tuple[Request, ...]) -> str:
     return json.dumps([{"name": r.name, "path": r.path, "weight": r.weight} for r in requests])
 
 
-def read_output(out_dir: Path) -> LoadgenOutput:
-    """Read what a finished Locust session wrote; one clear line if it wrote nothing usable."""
+def read_output(out_dir: Path, kind: LoadKind = "closed") -> LoadgenOutput:
+    """Read what a finished Locust session of ``kind`` wrote; one clear line if it wrote nothing usable."""
     schedule_file = out_dir / "schedule.json"
     if not schedule_file.exists():
         raise UserError(f"{out_dir}: the load generator wrote no schedule.json (it did not start)")
     try:
         schedule: dict[str, Any] = json.loads(schedule_file.read_text())
         steps = [
-            Step(int(s["users"]), float(s["start"]), float(s["measure_from"]), float(s["end"]))
+            Step(Load(int(s["users"]), kind), float(s["start"]), float(s["measure_from"]), float(s["end"]))
             for s in schedule["steps"]
         ]
     except (ValueError, KeyError, TypeError) as exc:

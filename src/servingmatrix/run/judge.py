@@ -1,0 +1,222 @@
+"""Judging one cell: from what was measured over a step's window, its status and its flags.
+
+Pure: the requests Locust timed, the cgroups' usage, the CPU plan and the calibrated ceiling go in;
+the cell comes out. A cell fails when the server died in or before its window, or when no request
+completed in it. It is flagged ``generator-bound`` when the load generator, not the server, set the
+pace (its CPU near its quota, held back by the quota, or its rate near the calibrated most),
+``cpu-throttled`` when the server's quota held it back, ``errors`` when requests failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from servingmatrix.flags import Flag
+from servingmatrix.results.cell import (
+    CellRecord,
+    Endpoint,
+    Latency,
+    Limits,
+    Loadgen,
+    Process,
+    Server,
+    ServerExit,
+    Status,
+    Timings,
+    Window,
+)
+from servingmatrix.run.cgroups import Sampler, WindowUsage, window_usage
+from servingmatrix.run.latency import WindowStats, per_name, window_stats
+from servingmatrix.run.loadgen import Load, LoadgenOutput, Step
+from servingmatrix.run.session import Session, SessionTimings, Swarm
+
+#: Above this share of its CPU quota the load generator is taken as saturated (Locust warns at 90%).
+SATURATION_SHARE = 0.9
+#: Throttled for more than this share of the window: the figures are marked.
+THROTTLE_SHARE = 0.05
+#: Within this share of the calibrated maximum, a cell's throughput is taken as set by the generator.
+CEILING_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What every cell of a run is judged against."""
+
+    #: The load generator's CPU quota, % of one core.
+    loadgen_quota_pct: float
+    #: The calibrated most the generator sends (None: unknown).
+    ceiling: float | None
+    #: Warnings every cell of the run carries (cores shared, a busy machine).
+    warnings: tuple[Flag, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepFigures:
+    """What was measured over one step's window."""
+
+    load: Load
+    start: float
+    end: float
+    warmup_s: float
+    stats: WindowStats
+    endpoints: dict[str, WindowStats]
+    server: WindowUsage | None
+    loadgen: WindowUsage | None
+    #: (pid, command, resident bytes) of the server's processes as last seen in the window.
+    server_processes: list[tuple[int, str, int]]
+    loadgen_processes: int
+
+
+def measure_step(output: LoadgenOutput, sampler: Sampler, step: Step) -> StepFigures:
+    """The figures of ``step``'s measured window, from the requests and the cgroup samples."""
+    start, end = step.measure_from, step.end
+    return StepFigures(
+        load=step.load,
+        start=start,
+        end=end,
+        warmup_s=step.measure_from - step.start,
+        stats=window_stats(output.samples, start, end),
+        endpoints=per_name(output.samples, start, end),
+        server=window_usage(sampler.samples.get("server", []), start, end),
+        loadgen=window_usage(sampler.samples.get("loadgen", []), start, end),
+        server_processes=_processes_at(sampler.processes.get("server", []), end),
+        loadgen_processes=output.processes,
+    )
+
+
+def warning(code: str, message: str) -> Flag:
+    return Flag(code, message)
+
+
+def server_died(server_exit: ServerExit | None, end: float) -> bool:
+    """The server stopped in or before the window ending at ``end`` (when unknown: it did)."""
+    if server_exit is None:
+        return False
+    return server_exit.finished_at is None or server_exit.finished_at < end
+
+
+def status(figures: StepFigures, server_exit: ServerExit | None) -> tuple[Status, str | None]:
+    """``ok``, or ``failed`` and why."""
+    if server_exit is not None and server_died(server_exit, figures.end):
+        cause = "OOM-killed" if server_exit.oom_killed else f"exit code {server_exit.exit_code}"
+        return "failed", f"the server stopped during the run ({cause})"
+    if figures.stats.requests == 0:
+        return "failed", "no request completed in the measured window"
+    return "ok", None
+
+
+def sent_rps(stats: WindowStats) -> float:
+    """Requests the generator sent per second of the window, answered or not."""
+    return stats.requests / stats.seconds if stats.seconds else 0.0
+
+
+def saturated(figures: StepFigures, facts: RunFacts) -> bool:
+    """The generator used at least 90% of its CPU quota."""
+    loadgen = figures.loadgen
+    return loadgen is not None and loadgen.cpu_pct >= SATURATION_SHARE * facts.loadgen_quota_pct
+
+
+def generator_bound_reasons(figures: StepFigures, facts: RunFacts) -> list[str]:
+    """Why the generator, not the server, set the pace; empty when it did not."""
+    stats, loadgen, ceiling = figures.stats, figures.loadgen, facts.ceiling
+    reasons = []
+    if saturated(figures, facts) and loadgen is not None:
+        reasons.append(f"it used {loadgen.cpu_pct:.0f}% of its {facts.loadgen_quota_pct:.0f}% CPU")
+    if loadgen is not None and loadgen.throttled_s > THROTTLE_SHARE * stats.seconds:
+        span = f"{loadgen.throttled_s:.1f} s of {stats.seconds:.0f} s"
+        reasons.append(f"its CPU quota held it back for {span}")
+    sent = sent_rps(stats)
+    if ceiling is not None and sent >= CEILING_SHARE * ceiling:
+        reasons.append(
+            f"it sent {sent:,.0f} req/s, {sent / ceiling:.0%} of the {ceiling:,.0f} "
+            "req/s the calibration found to be its most"
+        )
+    return reasons
+
+
+def warnings(figures: StepFigures, facts: RunFacts, bound_by: list[str]) -> tuple[Flag, ...]:
+    """The cell's flags with their messages: the run's, then generator-bound, cpu-throttled, errors."""
+    stats, server = figures.stats, figures.server
+    out = list(facts.warnings)
+    if bound_by:
+        why = "; ".join(bound_by)
+        message = f"the load generator set the pace ({why}): the throughput is a lower bound"
+        out.append(warning("generator-bound", message))
+    if server is not None and server.throttled_s > THROTTLE_SHARE * stats.seconds:
+        span = f"{server.throttled_s:.1f} s of {stats.seconds:.0f} s"
+        out.append(warning("cpu-throttled", f"the server was CPU-throttled for {span}"))
+    if stats.failures:
+        share = f"{100 * stats.error_rate:.1f}%"
+        out.append(warning("errors", f"{stats.failures} of {stats.requests} requests failed ({share})"))
+    return tuple(out)
+
+
+def effective_concurrency(stats: WindowStats, sleep_ms: int | None) -> tuple[float, str]:
+    """Requests in flight on average (Little's law) and what the time in flight was taken from: the
+    workload's sleep when it has one (the server's own share of a request), else the client's mean."""
+    basis_ms = float(sleep_ms) if sleep_ms else stats.latency_ms["mean"]
+    return stats.throughput_rps * basis_ms / 1000.0, "io sleep" if sleep_ms else "client mean latency"
+
+
+def judge_cell(
+    session: Session, figures: StepFigures, swarm: Swarm, timings: SessionTimings, facts: RunFacts
+) -> CellRecord:
+    """One measured cell, judged."""
+    stats, server, loadgen = figures.stats, figures.server, figures.loadgen
+    key = session.key(figures.load)
+    cell_status, reason = status(figures, swarm.server_exit)
+    bound_by = generator_bound_reasons(figures, facts)
+    concurrency, basis = effective_concurrency(stats, session.workload.sleep_ms)
+    return CellRecord(
+        mode=key.mode,
+        workload=key.workload,
+        users=key.users,
+        trial=key.trial,
+        status=cell_status,
+        reason=reason,
+        window=Window(figures.start, figures.end, stats.seconds, figures.warmup_s),
+        requests=stats.requests,
+        failures=stats.failures,
+        error_rate=stats.error_rate,
+        throughput_rps=stats.throughput_rps,
+        latency_ms=Latency(**stats.latency_ms),
+        endpoints={
+            name: Endpoint(s.requests, s.failures, s.throughput_rps, Latency(**s.latency_ms))
+            for name, s in figures.endpoints.items()
+        },
+        server=Server(
+            cpu_pct=server.cpu_pct if server else None,
+            throttled_s=server.throttled_s if server else None,
+            throttled_periods=server.throttled_periods if server else None,
+            mem_mb=server.mem_bytes_max / 2**20 if server else None,
+            mem_mb_mean=server.mem_bytes_mean / 2**20 if server else None,
+            processes=tuple(Process(pid, comm, rss / 2**20) for pid, comm, rss in figures.server_processes),
+            exit=swarm.server_exit if server_died(swarm.server_exit, figures.end) else None,
+        ),
+        loadgen=Loadgen(
+            cpu_pct=loadgen.cpu_pct if loadgen else None,
+            cpu_quota_pct=facts.loadgen_quota_pct,
+            processes=figures.loadgen_processes,
+            saturated=saturated(figures, facts),
+            generator_bound=bool(bound_by),
+            sent_rps=sent_rps(stats),
+            calibrated_max_rps=facts.ceiling,
+        ),
+        load=figures.load.kind,
+        offered_rps=figures.load.offered_rps,
+        effective_concurrency=concurrency,
+        effective_concurrency_basis=basis,
+        promised_concurrency=session.mode.promised_concurrency,
+        keeps_alive=session.mode.mode.keeps_alive,
+        cpu_plan_applied={role: Limits(**limits) for role, limits in swarm.applied.items()},
+        session_timings=Timings(timings.start_s, timings.loadgen_s, timings.teardown_s),
+        warnings=warnings(figures, facts, bound_by),
+    )
+
+
+def _processes_at(
+    history: list[tuple[float, list[tuple[int, str, int]]]], t: float
+) -> list[tuple[int, str, int]]:
+    """The server's processes as last seen before ``t``."""
+    before = [procs for when, procs in history if when <= t]
+    return before[-1] if before else (history[-1][1] if history else [])

@@ -1,0 +1,41 @@
+"""Containers a dead run left behind (a crash, a SIGKILL): found by their owner's pid, removed."""
+
+from __future__ import annotations
+
+import os
+
+from servingmatrix.docker import PROJECT_LABEL, Docker
+from servingmatrix.run.stack import OWNER_LABEL
+
+
+def remove_leftovers(docker: Docker) -> int:
+    """Remove containers of runs whose process has died; return how many."""
+    listing = docker.list_ids(
+        [
+            "ps",
+            "-a",
+            "--filter",
+            f"label={PROJECT_LABEL}",
+            "--format",
+            f'{{{{.ID}}}}:{{{{.Label "{OWNER_LABEL}"}}}}',
+        ]
+    )
+    orphans = [cid for cid, _, owner in (line.partition(":") for line in listing) if not _alive(owner)]
+    docker.remove_containers(orphans)
+    return len(orphans)
+
+
+def _alive(pid_text: str) -> bool:
+    """Whether the process that owns a container still runs.
+
+    A container without an owner (a compose stack started by hand) is not a run's leftover: kept.
+    """
+    if not pid_text.isdigit():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,180 @@
+"""One session: a fresh stack for one mode x workload x trial, swarmed through every step.
+
+The backing services start, then the server; readiness is polled and the conformance check run (a
+broken stack is a failure, not a measurement); Locust drives every step while the server's and the
+generator's cgroups are sampled; everything is torn down whatever happened. What the session leaves
+(a ``Swarm``) is judged cell by cell elsewhere.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from servingmatrix.docker import Docker
+from servingmatrix.matrix import Matrix
+from servingmatrix.modes import ModeConfig
+from servingmatrix.results.cell import ServerExit
+from servingmatrix.results.folder import CellKey
+from servingmatrix.run.cgroups import Sampler
+from servingmatrix.run.conformance import check_server
+from servingmatrix.run.cpuplan import CpuPlan
+from servingmatrix.run.drive import Driver
+from servingmatrix.run.loadgen import Load, LoadgenOutput, LoadKind, locust_args
+from servingmatrix.run.readiness import NotReady
+from servingmatrix.run.stack import Stack, StackPorts
+from servingmatrix.workloads import WorkloadConfig
+
+
+@dataclass(frozen=True)
+class Session:
+    """One mode x workload x trial: one stack, one Locust session through every step's load."""
+
+    mode: ModeConfig
+    workload: WorkloadConfig
+    trial: int
+    loads: tuple[Load, ...]
+
+    def key(self, load: Load) -> CellKey:
+        return CellKey(self.mode.spec, self.workload.spec, load.amount, self.trial)
+
+    @property
+    def slug(self) -> str:
+        return self.key(Load(0)).slug.replace("-u0-", "-")
+
+    def label(self, load: Load) -> str:
+        """One cell in words, as the progress shows it: "waitress[threads=4] x json @ 4 users"."""
+        return f"{self.mode.spec} x {self.workload.spec} @ {load}"
+
+
+def plan_sessions(matrix: Matrix) -> list[Session]:
+    """Trials outermost and modes innermost: slow drift of the machine is spread over every mode."""
+    modes = matrix.mode_configs()
+    kind: LoadKind = "open" if matrix.open_loop else "closed"
+    loads = tuple(Load(amount, kind) for amount in matrix.steps)
+    return [
+        Session(mode, workload, trial, loads)
+        for trial in range(1, matrix.trials + 1)
+        for workload in matrix.workload_configs()
+        for mode in modes
+    ]
+
+
+@dataclass
+class SessionTimings:
+    start_s: float = 0.0
+    warmup_s: float = 0.0
+    measured_s: float = 0.0
+    teardown_s: float = 0.0
+    loadgen_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Swarm:
+    """What one Locust session left: its output (or why there is none), the server's fate, the samples."""
+
+    output: LoadgenOutput | str
+    server_exit: ServerExit | None = None
+    sampler: Sampler | None = None
+    applied: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """A session's end: a swarm to judge, or (``swarm`` None) why the stack never took load."""
+
+    timings: SessionTimings
+    swarm: Swarm | None = None
+    failure: str = ""
+
+
+def _docker_time(text: str) -> float | None:
+    """Docker's RFC 3339 time with nanoseconds, as epoch seconds."""
+    if not text or text.startswith("0001-"):
+        return None
+    head, _, frac = text.rstrip("Z").partition(".")
+    stamp = datetime.fromisoformat(head).replace(tzinfo=UTC).timestamp()
+    return stamp + float(f"0.{frac[:6] or 0}")
+
+
+@dataclass
+class SessionRunner:
+    """Runs sessions on one machine: their stacks, their checks, their load."""
+
+    docker: Docker
+    matrix: Matrix
+    run_id: str
+    ports: StackPorts
+    driver: Driver
+    new_stack: Callable[[Docker, str, StackPorts], Stack] = Stack
+    conformance: Callable[[str, str], list[str]] = check_server
+
+    def run(self, session: Session, plan: CpuPlan, out_dir: Path) -> SessionResult:
+        """Start the stack, check it, swarm it; always tear it down."""
+        timings = SessionTimings()
+        stack = self.new_stack(self.docker, self.run_id, self.ports)
+        started = time.monotonic()
+        try:
+            try:
+                stack.start_backing(plan.backing)
+                stack.start_server(session.mode, plan.server)
+            except NotReady as exc:
+                return SessionResult(timings, failure=f"not ready: {exc}")
+            failures = self.conformance(stack.server_url, session.mode.spec)
+            if failures:
+                return SessionResult(timings, failure=f"conformance check failed: {'; '.join(failures[:3])}")
+            timings.start_s = time.monotonic() - started
+            swarm = self._swarm(session, stack, plan, out_dir, timings)
+        finally:
+            torn = time.monotonic()
+            stack.stop()
+            timings.teardown_s = time.monotonic() - torn
+        return SessionResult(timings, swarm)
+
+    def _swarm(
+        self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path, timings: SessionTimings
+    ) -> Swarm:
+        """Run Locust through every step; return its output (or why there is none)."""
+        server_pid = self.driver.pid_of(stack.name("server"))
+        if server_pid is None:
+            return Swarm("the server container vanished before the load started")
+        args = locust_args(
+            name=stack.name("loadgen"),
+            run_id=self.run_id,
+            workload=session.workload,
+            target=stack.server_url,
+            loads=session.loads,
+            warmup_s=self.matrix.warmup_s,
+            duration_s=self.matrix.duration_s,
+            out_dir=out_dir,
+            placement=plan.loadgen,
+            processes=plan.loadgen_processes,
+            request_timeout_s=self.matrix.request_timeout_s,
+        )
+        load_s = len(session.loads) * (self.matrix.warmup_s + self.matrix.duration_s)
+        kind = session.loads[0].kind if session.loads else "closed"
+        drive = self.driver.drive(stack, args, {"server": server_pid}, out_dir, load_s, kind)
+        timings.loadgen_s = drive.elapsed_s
+        server_exit = self._server_exit(stack)
+        output = drive.output
+        if isinstance(output, str):
+            return Swarm(output, server_exit)
+        timings.warmup_s = sum(s.measure_from - s.start for s in output.steps)
+        timings.measured_s = sum(s.end - s.measure_from for s in output.steps)
+        return Swarm(output, server_exit, drive.sampler, drive.applied)
+
+    def _server_exit(self, stack: Stack) -> ServerExit | None:
+        """How the server ended, if it has: OOM-killed or its exit code, when, and its last words."""
+        state = (self.docker.container_inspect(stack.name("server")) or {}).get("State", {})
+        if state.get("Running"):
+            return None
+        return ServerExit(
+            oom_killed=bool(state.get("OOMKilled")),
+            exit_code=state.get("ExitCode"),
+            finished_at=_docker_time(str(state.get("FinishedAt", ""))),
+            last_log=tuple(self.docker.logs(stack.name("server"), tail=10).splitlines()[-10:]),
+        )

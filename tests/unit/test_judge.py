@@ -1,0 +1,129 @@
+"""Judging a cell from its window's figures: status, flags, generator-bound and effective concurrency,
+without a container or a recording."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from servingmatrix.flags import Flag
+from servingmatrix.modes import resolve_mode
+from servingmatrix.results.cell import ServerExit
+from servingmatrix.run.cgroups import WindowUsage
+from servingmatrix.run.judge import RunFacts, StepFigures, judge_cell
+from servingmatrix.run.latency import WindowStats
+from servingmatrix.run.loadgen import Load
+from servingmatrix.run.session import Session, SessionTimings, Swarm
+from servingmatrix.workloads import resolve_workload
+
+LATENCY = {"p50": 8.0, "p90": 9.0, "p95": 9.5, "p99": 10.0, "p999": 11.0, "mean": 8.5, "max": 12.0}
+FACTS = RunFacts(loadgen_quota_pct=100.0, ceiling=None)
+EIGHT_USERS = Load(8)
+
+
+def usage(cpu_pct: float, throttled_s: float = 0.0) -> WindowUsage:
+    return WindowUsage(cpu_pct, throttled_s, 0, 64 * 2**20, 60 * 2**20)
+
+
+def figures(
+    requests: int = 1000,
+    failures: int = 0,
+    loadgen: WindowUsage | None = None,
+    server: WindowUsage | None = None,
+    load: Load = EIGHT_USERS,
+) -> StepFigures:
+    stats = WindowStats(requests, failures, 10.0, dict(LATENCY))
+    return StepFigures(
+        load=load,
+        start=100.0,
+        end=110.0,
+        warmup_s=2.0,
+        stats=stats,
+        endpoints={"json": stats},
+        server=server or usage(50.0),
+        loadgen=loadgen or usage(30.0),
+        server_processes=[(1, "gunicorn", 20 * 2**20), (2, "gunicorn", 40 * 2**20)],
+        loadgen_processes=1,
+    )
+
+
+def judge(
+    step: StepFigures,
+    facts: RunFacts = FACTS,
+    workload: str = "json",
+    server_exit: ServerExit | None = None,
+) -> dict[str, Any]:
+    session = Session(
+        resolve_mode("gunicorn-sync[workers=3]", 1), resolve_workload(workload), 1, (step.load,)
+    )
+    swarm = Swarm("unused: the figures are given", server_exit, None, {"server": {"cpuset": "0"}})
+    return judge_cell(session, step, swarm, SessionTimings(start_s=1.0), facts).as_json()
+
+
+def codes(cell: dict[str, Any]) -> list[str]:
+    return [w["code"] for w in cell["warnings"]]
+
+
+def test_a_clean_window_is_ok_and_unflagged() -> None:
+    cell = judge(figures())
+    assert (cell["status"], cell["reason"]) == ("ok", None)
+    assert codes(cell) == []
+    assert cell["throughput_rps"] == 100.0 and cell["loadgen"]["sent_rps"] == 100.0
+    assert cell["loadgen"]["generator_bound"] is False and cell["loadgen"]["saturated"] is False
+    assert [p["rss_mb"] for p in cell["server"]["processes"]] == [20.0, 40.0]
+    assert cell["load"] == "closed" and cell["offered_rps"] is None
+
+
+def test_run_warnings_come_first_then_each_flag_in_order() -> None:
+    facts = RunFacts(100.0, None, (Flag("cores-shared", "shared"),))
+    step = figures(failures=10, loadgen=usage(95.0), server=usage(99.0, throttled_s=2.0))
+    cell = judge(step, facts)
+    assert codes(cell) == ["cores-shared", "generator-bound", "cpu-throttled", "errors"]
+    assert "it used 95% of its 100% CPU" in cell["warnings"][1]["message"]
+    assert cell["warnings"][3]["message"] == "10 of 1000 requests failed (1.0%)"
+    assert cell["throughput_rps"] == 99.0 and cell["error_rate"] == 0.01
+
+
+def test_the_generator_is_bound_when_its_quota_holds_it_back_or_it_nears_its_ceiling() -> None:
+    throttled = judge(figures(loadgen=usage(50.0, throttled_s=1.0)))
+    assert codes(throttled) == ["generator-bound"]
+    assert "its CPU quota held it back for 1.0 s of 10 s" in throttled["warnings"][0]["message"]
+    near = judge(figures(), RunFacts(100.0, ceiling=105.0))
+    assert near["loadgen"]["generator_bound"] is True and near["loadgen"]["saturated"] is False
+    assert "95% of the 105 req/s the calibration found" in near["warnings"][0]["message"]
+    assert judge(figures(), RunFacts(100.0, ceiling=200.0))["loadgen"]["generator_bound"] is False
+
+
+def test_the_server_dying_in_or_before_the_window_fails_the_cell() -> None:
+    died = ServerExit(oom_killed=True, exit_code=137, finished_at=105.0, last_log=("Killed",))
+    cell = judge(figures(), server_exit=died)
+    assert cell["status"] == "failed" and "OOM-killed" in cell["reason"]
+    assert cell["server"]["exit"] == {
+        "oom_killed": True,
+        "exit_code": 137,
+        "finished_at": 105.0,
+        "last_log": ["Killed"],
+    }
+    later = judge(figures(), server_exit=replace(died, finished_at=120.0))
+    assert later["status"] == "ok" and later["server"]["exit"] is None
+    unknown = judge(figures(), server_exit=ServerExit(oom_killed=False, exit_code=1, finished_at=None))
+    assert unknown["reason"] == "the server stopped during the run (exit code 1)"
+
+
+def test_an_empty_window_fails() -> None:
+    cell = judge(figures(requests=0))
+    assert cell["reason"] == "no request completed in the measured window"
+
+
+def test_effective_concurrency_takes_the_io_sleep_or_the_client_mean() -> None:
+    io = judge(figures(), workload="io[ms=100]")
+    assert io["effective_concurrency"] == 10.0 and io["effective_concurrency_basis"] == "io sleep"
+    plain = judge(figures())
+    assert plain["effective_concurrency"] == 0.85
+    assert plain["effective_concurrency_basis"] == "client mean latency"
+
+
+def test_an_open_loop_step_records_its_offered_rate() -> None:
+    cell = judge(figures(load=Load(200, "open")))
+    assert cell["load"] == "open" and cell["offered_rps"] == 200.0
+    assert str(Load(200, "open")) == "200 req/s offered" and str(Load(4)) == "4 users"
