@@ -22,6 +22,8 @@ from servingmatrix.matrix_keys import (
     LOADGEN_PROCESSES_KEY,
     MATRIX_KEYS,
     OPTION_KEYS,
+    REFERENCE_DURATION_KEY,
+    REFERENCE_KEY,
     REQUEST_TIMEOUT_KEY,
     SERVER_CPUS_KEY,
     SERVER_MEMORY_KEY,
@@ -64,6 +66,9 @@ class Matrix:
     #: Locust processes sending the load; None: one per core the CPU plan gives the generator.
     loadgen_processes: int | None = LOADGEN_PROCESSES_KEY.default
     request_timeout_s: float = REQUEST_TIMEOUT_KEY.default
+    #: The native generator measured after each closed-loop step (``none``: no reference).
+    reference: str = REFERENCE_KEY.default
+    reference_duration_s: float = REFERENCE_DURATION_KEY.default
 
     @property
     def open_loop(self) -> bool:
@@ -90,9 +95,28 @@ class Matrix:
                 seen.add(config.spec)
         return self
 
+    @property
+    def measures_reference(self) -> bool:
+        """Whether a reference generator runs after each step: asked for, and a closed loop."""
+        return self.reference != "none" and not self.open_loop
+
     def as_dict(self) -> dict[str, Any]:
         """run.json's ``"matrix"``: the name, then every key as its entry records it."""
         return {"name": self.name, **{key.field: key.record(getattr(self, key.field)) for key in MATRIX_KEYS}}
+
+    def differences(self, recorded: dict[str, Any]) -> list[str]:
+        """The keys on which a run's recorded matrix differs from this one, in words.
+
+        A key the run did not record (it predates the key) counts as its default, so a run written
+        before a key existed still resumes.
+        """
+        out = []
+        for key in MATRIX_KEYS:
+            mine = key.record(getattr(self, key.field))
+            theirs = recorded.get(key.field, key.record(key.default))
+            if mine != theirs:
+                out.append(f"{key.yaml} {theirs!r} there, {mine!r} here")
+        return out
 
 
 def profiles_dir() -> Path:

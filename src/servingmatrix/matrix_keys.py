@@ -132,6 +132,18 @@ def _optional_count(maximum: int) -> Callable[[str, object], int | None]:
     return lambda where, value: None if value is None else _positive(where, value, maximum)
 
 
+#: The reference generators: ``wrk`` (Debian's, in its own image), or ``none``.
+REFERENCE_GENERATORS = ("wrk", "none")
+
+
+def _reference_generator(where: str, value: object) -> str:
+    if value not in REFERENCE_GENERATORS:
+        shown_value = shown(str(value)) if isinstance(value, str) else repr(value)
+        allowed = ", ".join(REFERENCE_GENERATORS)
+        raise UserError(f"{where}: {shown_value} is not a reference generator (allowed: {allowed})")
+    return str(value)
+
+
 def _text(_where: str, value: object) -> str:
     return str(value)
 
@@ -342,6 +354,33 @@ REQUEST_TIMEOUT_KEY = MatrixKey[float](
     allowed=f"a duration with its unit (ms, s, m), {MIN_DURATION_S * 1000:g}ms to {MAX_DURATION_S:.0f}s",
 )
 
+REFERENCE_KEY = MatrixKey[str](
+    field="reference",
+    yaml="reference",
+    parse=_reference_generator,
+    default="wrk",
+    flag="--reference",
+    metavar="GENERATOR",
+    help="the native generator measured after each closed-loop step against the same server: "
+    "{default} (default) or none",
+    doc="after each closed-loop step, a native generator drives the same server with as many "
+    "connections as the step has users, on the load generator's cores and quota: how much of the "
+    "server Locust reached (`generator_efficiency`)",
+    allowed=", ".join(REFERENCE_GENERATORS),
+)
+REFERENCE_DURATION_KEY = MatrixKey[float](
+    field="reference_duration_s",
+    yaml="reference_duration",
+    parse=_window,
+    default=5.0,
+    show=_show_seconds,
+    flag="--reference-duration",
+    help="the reference generator's measured window, e.g. {default} (default), after a 1 s warm-up",
+    doc="the reference generator's measured window (wrk takes whole seconds: rounded up), after its own "
+    "1 s warm-up",
+    allowed=f"a duration with its unit (ms, s, m), {MIN_WINDOW_S:g}s to {MAX_DURATION_S:.0f}s",
+)
+
 #: Every key, in the order of the ``run`` options and of run.json's ``"matrix"``.
 MATRIX_KEYS: tuple[MatrixKey[Any], ...] = (
     DESCRIPTION_KEY,
@@ -356,6 +395,8 @@ MATRIX_KEYS: tuple[MatrixKey[Any], ...] = (
     LOADGEN_PROCESSES_KEY,
     ARRIVAL_RATES_KEY,
     REQUEST_TIMEOUT_KEY,
+    REFERENCE_KEY,
+    REFERENCE_DURATION_KEY,
 )
 BY_YAML: dict[str, MatrixKey[Any]] = {key.yaml: key for key in MATRIX_KEYS}
 #: The keys ``servingmatrix run`` takes as options.

@@ -94,6 +94,10 @@ def _tenths(value: float | None) -> str:
     return fmt.num(value, 1)
 
 
+def _hundredths(value: float | None) -> str:
+    return fmt.num(value, 2)
+
+
 def _per_mille(fraction: float | None) -> str:
     return fmt.pct(fraction, 2)
 
@@ -208,11 +212,42 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "generator_bound",
         "the generator, not the server, set the pace (>= 90% of its CPU quota, throttled by it over 5% of "
-        "the window, or >= 90% of the calibrated most it sends): throughput is a lower bound; in results "
-        "before schema 2, `loadgen_saturated`",
+        "the window, >= 90% of the calibrated most it sends, or `generator_efficiency` below 0.90): "
+        "throughput is a lower bound; in results before schema 2, `loadgen_saturated`",
         "",
         _yes_no,
         _record(lambda r: r.loadgen.bound),
+    ),
+    Metric(
+        "reference_rps",
+        "the reference generator's (wrk's) throughput against the same server after the step: as many "
+        "connections as users, the load generator's cores and quota (empty: open loop, `--reference none`, "
+        "or the reference failed; the reason is in the cell's JSON)",
+        "req/s",
+        fmt.rps,
+        _record(lambda r: r.reference.throughput_rps if r.reference else None),
+    ),
+    Metric(
+        "reference_p50_ms",
+        "the reference generator's median latency (its own histogram)",
+        "ms",
+        fmt.ms,
+        _record(lambda r: r.reference.latency_ms.p50 if r.reference else None),
+    ),
+    Metric(
+        "reference_p99_ms",
+        "the reference generator's 99th percentile latency (its own histogram)",
+        "ms",
+        fmt.ms,
+        _record(lambda r: r.reference.latency_ms.p99 if r.reference else None),
+    ),
+    Metric(
+        "generator_efficiency",
+        "`throughput_rps` / `reference_rps`: how much of what a native client drew from the server Locust "
+        "drew; below 0.90 the cell is generator-bound",
+        "fraction",
+        _hundredths,
+        _record(lambda r: r.loadgen.generator_efficiency),
     ),
     Metric(
         "offered_rps",

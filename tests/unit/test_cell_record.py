@@ -128,4 +128,32 @@ def test_the_folder_reads_and_writes_records(tmp_path: Path) -> None:
 
 
 def test_upgrading_restamps_an_old_file() -> None:
-    assert upgrade(PATH, {"schema": 1, "x": 1}) == {"schema": 2, "x": 1}
+    assert upgrade(PATH, {"schema": 1, "x": 1}) == {"schema": 3, "x": 1}
+    assert upgrade(PATH, {"schema": 2, "x": 1}) == {"schema": 3, "x": 1}
+
+
+def test_a_reference_is_read_back_as_written(tmp_path: Path) -> None:
+    reference = {
+        "generator": "wrk",
+        "connections": 32,
+        "duration_s": 5.0,
+        "requests": 30000,
+        "errors": 0,
+        "throughput_rps": 6000.0,
+        "latency_ms": {"p50": 5.0, "p99": 9.0},
+        "missing": None,
+    }
+    record = CellRecord.from_json(PATH, {**data(), "reference": reference})
+    assert record.reference is not None and record.reference.throughput_rps == 6000.0
+    assert CellRecord.from_json(PATH, record.as_json()) == record
+    assert CellRecord.from_json(PATH, data()).reference is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("throughput_rps", -1.0), ("connections", "32"), ("generator", 3), ("requests", 1.5)],
+)
+def test_a_bad_reference_is_named(key: str, value: object) -> None:
+    reference = {"generator": "wrk", "connections": 32, key: value}
+    with pytest.raises(UserError, match=f"'reference.{key}'"):
+        CellRecord.from_json(PATH, {**data(), "reference": reference})

@@ -162,9 +162,6 @@ CASES = [
     ),
     Case("out-empty", args("run", "--out", ""), "--out is empty"),
     Case("out-a-file", with_file("f.txt", "x", "run", "--out", "{}"), "is a file"),
-    Case(
-        "out-another-folder", with_file("d/notes.txt", "x", "run", "--out", "{root}/d"), "holds other files"
-    ),
     Case("out-another-matrix", with_run("run", "--out", "{run}"), "different matrix"),
     Case("out-another-matrix-forced", with_run("run", "--out", "{run}", "--force"), "different matrix"),
     # Choices and percentages.

@@ -13,6 +13,7 @@ from servingmatrix.run.cgroups import WindowUsage
 from servingmatrix.run.judge import RunFacts, StepFigures, judge_cell
 from servingmatrix.run.latency import WindowStats
 from servingmatrix.run.loadgen import Load
+from servingmatrix.run.reference import ReferenceResult
 from servingmatrix.run.session import Session, SessionTimings, Swarm
 from servingmatrix.workloads import resolve_workload
 
@@ -52,11 +53,13 @@ def judge(
     facts: RunFacts = FACTS,
     workload: str = "json",
     server_exit: ServerExit | None = None,
+    reference: ReferenceResult | None = None,
 ) -> dict[str, Any]:
     session = Session(
         resolve_mode("gunicorn-sync[workers=3]", 1), resolve_workload(workload), 1, (step.load,)
     )
-    swarm = Swarm("unused: the figures are given", server_exit, None, {"server": {"cpuset": "0"}})
+    references = {step.load.amount: reference} if reference is not None else {}
+    swarm = Swarm("unused: the figures are given", server_exit, None, {"server": {"cpuset": "0"}}, references)
     return judge_cell(session, step, swarm, SessionTimings(start_s=1.0), facts).as_json()
 
 
@@ -127,3 +130,38 @@ def test_an_open_loop_step_records_its_offered_rate() -> None:
     cell = judge(figures(load=Load(200, "open")))
     assert cell["load"] == "open" and cell["offered_rps"] == 200.0
     assert str(Load(200, "open")) == "200 req/s offered" and str(Load(4)) == "4 users"
+
+
+def reference_at(rps: float) -> ReferenceResult:
+    return ReferenceResult(8, duration_s=5.0, requests=round(rps * 5), errors=0, throughput_rps=rps)
+
+
+def test_efficiency_just_below_the_floor_is_generator_bound_and_says_both_figures() -> None:
+    # Locust's 100 req/s against 111.12 from the reference: 0.8999.
+    cell = judge(figures(), reference=reference_at(111.12))
+    assert cell["loadgen"]["generator_efficiency"] < 0.90
+    assert cell["loadgen"]["generator_bound"] is True
+    message = next(w["message"] for w in cell["warnings"] if w["code"] == "generator-bound")
+    assert "Locust reached 100 req/s, 0.899 of the 111 req/s the reference generator reached" in message
+    assert cell["reference"]["throughput_rps"] == 111.12 and cell["reference"]["connections"] == 8
+
+
+def test_efficiency_at_the_floor_is_not_generator_bound() -> None:
+    cell = judge(figures(), reference=reference_at(100.0 / 0.90))
+    assert (
+        cell["loadgen"]["generator_efficiency"] == 0.90
+        or abs(cell["loadgen"]["generator_efficiency"] - 0.9) < 1e-12
+    )
+    assert cell["loadgen"]["generator_bound"] is False and "generator-bound" not in codes(cell)
+
+
+def test_a_missing_reference_has_no_efficiency_and_no_flag() -> None:
+    cell = judge(figures(), reference=ReferenceResult(8, missing="wrk wrote no reference.json"))
+    assert cell["reference"]["missing"] == "wrk wrote no reference.json"
+    assert cell["loadgen"]["generator_efficiency"] is None and cell["loadgen"]["generator_bound"] is False
+
+
+def test_a_window_where_every_request_failed_is_a_failed_cell() -> None:
+    cell = judge(figures(requests=50, failures=50))
+    assert cell["status"] == "failed"
+    assert cell["reason"] == "every request failed (50 of 50 in the measured window)"

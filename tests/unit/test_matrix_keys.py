@@ -19,6 +19,9 @@ from servingmatrix.paths import project_root
 #: run.json's "matrix" as every schema so far wrote it: old runs are read by these names.
 RECORDED = {
     "name",
+    # Schema 3: the reference generator (a run without them resumes with their defaults).
+    "reference",
+    "reference_duration_s",
     "description",
     "modes",
     "workloads",
@@ -81,6 +84,17 @@ RUN_OPTIONS = [
         "open loop: requests per second offered at each step, e.g. 200,400,800 (replaces --users)",
     ),
     ("--request-timeout", "REQUEST_TIMEOUT", "a request not answered by then fails, e.g. 30s (default)"),
+    (
+        "--reference",
+        "GENERATOR",
+        "the native generator measured after each closed-loop step against the same server: wrk "
+        "(default) or none",
+    ),
+    (
+        "--reference-duration",
+        "REFERENCE_DURATION",
+        "the reference generator's measured window, e.g. 5s (default), after a 1 s warm-up",
+    ),
 ]
 
 
@@ -102,7 +116,9 @@ def test_every_option_replaces_its_key(tmp_path: Path) -> None:
     argv = ["run", "--modes", "waitress", "--workloads", "io[ms=5]", "--arrival-rate", "10,20"]
     argv += ["--duration", "3s", "--warmup", "1s", "--trials", "2", "--server-cpus", "2"]
     argv += ["--server-memory", "512m", "--loadgen-processes", "3", "--request-timeout", "4s"]
+    argv += ["--reference", "none", "--reference-duration", "7s"]
     matrix = apply_overrides(load_matrix(path), Overrides.from_options(build_parser().parse_args(argv)))
+    assert (matrix.reference, matrix.reference_duration_s) == ("none", 7.0)
     assert (matrix.modes, matrix.workloads, matrix.arrival_rates) == (("waitress",), ("io[ms=5]",), (10, 20))
     assert (matrix.duration_s, matrix.warmup_s, matrix.trials, matrix.server_cpus) == (3.0, 1.0, 2, 2)
     assert (matrix.server_memory, matrix.loadgen_processes, matrix.request_timeout_s) == ("512m", 3, 4.0)
@@ -121,3 +137,11 @@ def test_the_readme_example_loads(tmp_path: Path) -> None:
 def test_the_readme_table_has_a_row_per_key() -> None:
     rows = [line for line in matrix_table().splitlines() if line.startswith("| `")]
     assert [row.split("`")[1] for row in rows] == [key.yaml for key in MATRIX_KEYS]
+
+
+def test_a_run_recorded_before_a_key_existed_is_the_same_matrix() -> None:
+    matrix = Matrix(name="m", modes=("waitress",), workloads=("json",))
+    recorded = matrix.as_dict()
+    del recorded["reference"], recorded["reference_duration_s"]
+    assert matrix.differences(recorded) == []
+    assert matrix.differences({**recorded, "trials": 3}) == ["trials 3 there, 1 here"]

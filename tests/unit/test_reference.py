@@ -17,6 +17,7 @@ from servingmatrix.building.generate import rendered_files
 from servingmatrix.building.images import SUPPORT_IMAGES, select_images
 from servingmatrix.docker import DockerError
 from servingmatrix.errors import UserError
+from servingmatrix.matrix import Matrix, Overrides, apply_overrides
 from servingmatrix.paths import images_dir
 from servingmatrix.run.efficiency import (
     GENERATOR_EFFICIENCY_FLOOR,
@@ -29,7 +30,6 @@ from servingmatrix.run.metadata import collect_metadata
 from servingmatrix.run.reference import (
     WRK_IMAGE,
     ReferenceResult,
-    check_reference,
     parse_reference,
     read_reference,
     reference_args,
@@ -177,13 +177,15 @@ def test_durations_and_connections_are_checked() -> None:
 
 
 def test_reference_options_are_checked_in_one_line() -> None:
-    check_reference("wrk", 5.0)
-    check_reference("none", 0.5)
-    with pytest.raises(UserError, match=r"unknown reference generator 'ab' \(known: wrk, none\)"):
-        check_reference("ab", 5.0)
-    for bad in (0.0, -2.0, math.nan, math.inf):
-        with pytest.raises(UserError, match=r"--reference-duration: .* is not a positive"):
-            check_reference("wrk", bad)
+    base = Matrix("m", ("waitress",), ("json",))
+    assert apply_overrides(base, Overrides(reference="none", reference_duration="2s")).reference == "none"
+    with pytest.raises(
+        UserError, match=r"--reference: 'ab' is not a reference generator \(allowed: wrk, none\)"
+    ):
+        apply_overrides(base, Overrides(reference="ab"))
+    for bad in ("0s", "0.5s", "-2s", "nan", "2h"):
+        with pytest.raises(UserError, match=r"--reference-duration: "):
+            apply_overrides(base, Overrides(reference_duration=bad))
 
 
 def test_good_result_is_read_in_milliseconds_and_requests_per_second() -> None:
@@ -284,6 +286,8 @@ class WrkDocker(FakeDocker):
 
     def __init__(self, result: str | None = json.dumps(GOOD), exit_code: int = 0) -> None:
         super().__init__()
+        # This driver writes wrk's result itself: the base fake's own stays out of the way.
+        self.reference_rps = None
         self.result = result
         self.exit_code = exit_code
 
@@ -370,6 +374,7 @@ def test_wrk_that_never_ends_is_stopped(tmp_path: Path, monkeypatch: pytest.Monk
     class Hanging(WrkDocker):
         def run_detached(self, args: Any) -> str:
             name = FakeDocker.run_detached(self, args)
+            self.inspections_left.pop(name, None)  # seen running at every look
             return name
 
     clock = iter(range(0, 10_000, 10))

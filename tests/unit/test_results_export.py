@@ -191,7 +191,7 @@ def test_generator_bound_and_offered_rate_columns_with_an_old_cell(tmp_path: Pat
     assert old["16"]["warnings"] == "loadgen-saturated"
     assert old["1"]["generator_bound"] == "false" and old["1"]["offered_rps"] == ""
     document = json.loads(export_json(RunFolder(closed)))
-    assert document["schema"] == 2 and document["rows"][0]["offered_rps"] is None
+    assert document["schema"] == SCHEMA_VERSION and document["rows"][0]["offered_rps"] is None
 
 
 def test_summary_counts_generator_bound_and_noisy_figures(tmp_path: Path) -> None:

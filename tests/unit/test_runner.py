@@ -191,3 +191,54 @@ def test_open_loop_offers_rates_and_records_them(tmp_path: Path) -> None:
     cells = [r.as_json() for r in RunFolder(tmp_path / "run").read_cells()]
     assert {c["offered_rps"] for c in cells} == {1.0, 4.0}
     assert {c["load"] for c in cells} == {"open"}
+
+
+def test_the_reference_is_measured_after_each_closed_step_and_recorded(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    runner(tmp_path, docker, replace(MATRIX, trials=1)).run()
+    wrk = [a for a in docker.started if "servingmatrix/wrk:latest" in a]
+    # Per session and step: a discarded warm-up run, then the measured run with as many connections as users.
+    assert len(wrk) == 2 * 2 * 2
+    measured = [a for a in wrk if any(x.startswith("SM_WRK_OUT=") for x in a)]
+    assert sorted(a[a.index("--connections") + 1] for a in measured) == ["1", "1", "4", "4"]
+    locust = next(a for a in docker.started if "servingmatrix/locust:latest" in a)
+    for args in wrk:
+        assert args[args.index("--cpuset-cpus") + 1] == locust[locust.index("--cpuset-cpus") + 1]
+        assert args[args.index("--cpus") + 1] == locust[locust.index("--cpus") + 1]
+    for cell in RunFolder(tmp_path / "run").read_cells():
+        assert cell.reference is not None and cell.reference.throughput_rps == pytest.approx(300.0)
+        assert cell.throughput_rps is not None
+        assert cell.loadgen.generator_efficiency == pytest.approx(cell.throughput_rps / 300.0)
+        assert not cell.loadgen.generator_bound
+
+
+def test_a_reference_far_above_locust_makes_the_cell_generator_bound(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    docker.reference_rps = 5000.0
+    runner(tmp_path, docker, replace(MATRIX, trials=1)).run()
+    for cell in RunFolder(tmp_path / "run").read_cells():
+        assert cell.loadgen.generator_bound is True
+        bound = next(w for w in cell.warnings if w.code == "generator-bound")
+        assert "of the 5,000 req/s the reference generator reached (below 0.90)" in bound.message
+
+
+def test_a_failed_reference_is_missing_and_leaves_locusts_figures(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    docker.reference_rps = None
+    runner(tmp_path, docker, replace(MATRIX, trials=1)).run()
+    for cell in RunFolder(tmp_path / "run").read_cells():
+        assert cell.ok and cell.throughput_rps
+        assert cell.reference is not None and cell.reference.missing == "wrk wrote no reference.json"
+        assert cell.loadgen.generator_efficiency is None and not cell.loadgen.generator_bound
+
+
+@pytest.mark.parametrize(
+    "matrix",
+    [replace(MATRIX, trials=1, reference="none"), replace(MATRIX, trials=1, arrival_rates=(5, 10))],
+    ids=["reference-none", "open-loop"],
+)
+def test_no_reference_without_one_asked_or_in_an_open_loop(tmp_path: Path, matrix: Matrix) -> None:
+    docker = FakeDocker()
+    runner(tmp_path, docker, matrix).run()
+    assert not [a for a in docker.started if "servingmatrix/wrk:latest" in a]
+    assert all(cell.reference is None for cell in RunFolder(tmp_path / "run").read_cells())

@@ -19,6 +19,13 @@ JSON format history (every file of a run, ``run.json`` and ``cells/*.json``, car
   and the new figures of an older file read as unknown (``generator_bound`` falls back to
   ``saturated``).
 
+- 3: the cell gains ``reference`` (a native generator's measurement of the same server after the
+  step: ``generator``, ``connections``, ``duration_s``, ``requests``, ``errors``, ``throughput_rps``,
+  ``latency_ms``, or why it is ``missing``) and ``loadgen`` gains ``generator_efficiency`` (Locust's
+  throughput over the reference's); ``run.json``'s matrix gains ``reference`` and
+  ``reference_duration_s``. Added only: ``upgrade_to_3`` restamps the version, and a cell of an older
+  schema has no reference (unknown).
+
 A change of layout adds a version here, its ``upgrade_to_N`` below, and bumps ``SCHEMA_VERSION``.
 """
 
@@ -34,7 +41,7 @@ from typing import Any, Literal
 from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: The percentiles a successful cell must have: those the report draws.
 PERCENTILES = ("p50", "p95", "p99")
 
@@ -55,12 +62,19 @@ def upgrade(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         raise UserError(f"{path}: schema {version} is not one servingmatrix ever wrote")
     if version < 2:
         data = upgrade_to_2(data)
+    if version < 3:
+        data = upgrade_to_3(data)
     return data
 
 
 def upgrade_to_2(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 2 only added figures (see the history above): restamp the version."""
     return {**data, "schema": 2}
+
+
+def upgrade_to_3(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 only added the reference generator's figures: restamp the version."""
+    return {**data, "schema": 3}
 
 
 @dataclass(frozen=True)
@@ -162,11 +176,30 @@ class Loadgen:
     generator_bound: bool | None = None
     sent_rps: float | None = None
     calibrated_max_rps: float | None = None
+    #: Locust's throughput / the reference generator's against the same server (schema 3).
+    generator_efficiency: float | None = None
 
     @property
     def bound(self) -> bool | None:
         """``generator_bound``, or in results before schema 2 ``saturated`` (the CPU share alone)."""
         return self.generator_bound if self.generator_bound is not None else self.saturated
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A native generator's measurement of the same server, cores and quota, after the step (schema 3)."""
+
+    generator: str
+    connections: int
+    duration_s: float | None = None
+    requests: int | None = None
+    #: Every error it counted (connect, read, write, timeout, and answers above 399).
+    errors: int | None = None
+    #: Answered requests per second less the failed answers, as Locust's throughput counts them.
+    throughput_rps: float | None = None
+    latency_ms: Latency = field(default_factory=Latency)
+    #: Why there is no measurement (the generator failed, or got no answer); None when there is one.
+    missing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -216,6 +249,7 @@ class CellRecord:
     keeps_alive: bool | None = None
     cpu_plan_applied: dict[str, Limits] = field(default_factory=dict)
     session_timings: Timings = field(default_factory=Timings)
+    reference: Reference | None = None
     warnings: tuple[Flag, ...] = ()
 
     @property
@@ -389,7 +423,21 @@ def _read_cell(f: _Fields) -> CellRecord:
         keeps_alive=f.boolean("keeps_alive"),
         cpu_plan_applied={role: _limits(e) for role, e in f.entries("cpu_plan_applied").items()},
         session_timings=_timings(f.obj("session_timings")),
+        reference=_reference(f.obj("reference")) if f.present("reference") else None,
         warnings=tuple(_flag(w) for w in f.items("warnings")),
+    )
+
+
+def _reference(f: _Fields) -> Reference:
+    return Reference(
+        generator=f.text("generator"),
+        connections=f.integer("connections"),
+        duration_s=f.optional_number("duration_s"),
+        requests=f.optional_integer("requests"),
+        errors=f.optional_integer("errors"),
+        throughput_rps=f.optional_number("throughput_rps"),
+        latency_ms=_latency(f.obj("latency_ms")),
+        missing=f.optional_text("missing"),
     )
 
 
@@ -450,6 +498,7 @@ def _loadgen(f: _Fields) -> Loadgen:
         generator_bound=f.boolean("generator_bound"),
         sent_rps=f.optional_number("sent_rps"),
         calibrated_max_rps=f.optional_number("calibrated_max_rps"),
+        generator_efficiency=f.optional_number("generator_efficiency"),
     )
 
 

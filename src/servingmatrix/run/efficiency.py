@@ -33,7 +33,11 @@ def efficiency_reason(locust_rps: float | None, reference_rps: float | None) -> 
     efficiency = generator_efficiency(locust_rps, reference_rps)
     if efficiency is None or not is_generator_bound(efficiency):
         return None
+    shown = f"{efficiency:.2f}"
+    if round(efficiency, 2) >= GENERATOR_EFFICIENCY_FLOOR:
+        # Just under the floor: 0.8999 reads 0.899, never "0.90 ... (below 0.90)".
+        shown = f"{math.floor(efficiency * 1000) / 1000:.3f}"
     return (
-        f"Locust reached {locust_rps:,.0f} req/s, {efficiency:.2f} of the {reference_rps:,.0f} req/s "
+        f"Locust reached {locust_rps:,.0f} req/s, {shown} of the {reference_rps:,.0f} req/s "
         f"the reference generator reached (below {GENERATOR_EFFICIENCY_FLOOR:.2f})"
     )

@@ -3,7 +3,8 @@
 Pure: the requests Locust timed, the cgroups' usage, the CPU plan and the calibrated ceiling go in;
 the cell comes out. A cell fails when the server died in or before its window, or when no request
 completed in it. It is flagged ``generator-bound`` when the load generator, not the server, set the
-pace (its CPU near its quota, held back by the quota, or its rate near the calibrated most),
+pace (its CPU near its quota, held back by the quota, its rate near the calibrated most, or below
+0.90 of what a native generator drew from the same server on the same cores),
 ``cpu-throttled`` when the server's quota held it back, ``errors`` when requests failed.
 """
 
@@ -19,6 +20,7 @@ from servingmatrix.results.cell import (
     Limits,
     Loadgen,
     Process,
+    Reference,
     Server,
     ServerExit,
     Status,
@@ -26,8 +28,10 @@ from servingmatrix.results.cell import (
     Window,
 )
 from servingmatrix.run.cgroups import Sampler, WindowUsage, window_usage
+from servingmatrix.run.efficiency import efficiency_reason, generator_efficiency
 from servingmatrix.run.latency import WindowStats, per_name, window_stats
 from servingmatrix.run.loadgen import Load, LoadgenOutput, Step
+from servingmatrix.run.reference import ReferenceResult
 from servingmatrix.run.session import Session, SessionTimings, Swarm
 
 #: Above this share of its CPU quota the load generator is taken as saturated (Locust warns at 90%).
@@ -100,8 +104,12 @@ def status(figures: StepFigures, server_exit: ServerExit | None) -> tuple[Status
     if server_exit is not None and server_died(server_exit, figures.end):
         cause = "OOM-killed" if server_exit.oom_killed else f"exit code {server_exit.exit_code}"
         return "failed", f"the server stopped during the run ({cause})"
-    if figures.stats.requests == 0:
+    stats = figures.stats
+    if stats.requests == 0:
         return "failed", "no request completed in the measured window"
+    if stats.failures >= stats.requests:
+        # No answer to measure: there is no throughput or latency, only that every request failed.
+        return "failed", f"every request failed ({stats.failures} of {stats.requests} in the measured window)"
     return "ok", None
 
 
@@ -116,8 +124,16 @@ def saturated(figures: StepFigures, facts: RunFacts) -> bool:
     return loadgen is not None and loadgen.cpu_pct >= SATURATION_SHARE * facts.loadgen_quota_pct
 
 
-def generator_bound_reasons(figures: StepFigures, facts: RunFacts) -> list[str]:
-    """Why the generator, not the server, set the pace; empty when it did not."""
+def generator_bound_reasons(
+    figures: StepFigures, facts: RunFacts, reference_rps: float | None = None
+) -> list[str]:
+    """Why the generator, not the server, set the pace; empty when it did not.
+
+    Four ways: its CPU near its quota, held back by its quota, its rate near the calibrated most, or a
+    native generator drawing more from the same server on the same cores (``reference_rps``): the last
+    sees what the others cannot, a client whose own per-request cost (a new connection per request, its
+    own code) is the limit while its CPU is not full.
+    """
     stats, loadgen, ceiling = figures.stats, figures.loadgen, facts.ceiling
     reasons = []
     if saturated(figures, facts) and loadgen is not None:
@@ -131,6 +147,9 @@ def generator_bound_reasons(figures: StepFigures, facts: RunFacts) -> list[str]:
             f"it sent {sent:,.0f} req/s, {sent / ceiling:.0%} of the {ceiling:,.0f} "
             "req/s the calibration found to be its most"
         )
+    below_reference = efficiency_reason(stats.throughput_rps, reference_rps)
+    if below_reference is not None:
+        reasons.append(below_reference)
     return reasons
 
 
@@ -165,7 +184,9 @@ def judge_cell(
     stats, server, loadgen = figures.stats, figures.server, figures.loadgen
     key = session.key(figures.load)
     cell_status, reason = status(figures, swarm.server_exit)
-    bound_by = generator_bound_reasons(figures, facts)
+    reference = swarm.references.get(figures.load.amount)
+    reference_rps = reference.throughput_rps if reference is not None else None
+    bound_by = generator_bound_reasons(figures, facts, reference_rps)
     concurrency, basis = effective_concurrency(stats, session.workload.sleep_ms)
     return CellRecord(
         mode=key.mode,
@@ -201,6 +222,7 @@ def judge_cell(
             generator_bound=bool(bound_by),
             sent_rps=sent_rps(stats),
             calibrated_max_rps=facts.ceiling,
+            generator_efficiency=generator_efficiency(stats.throughput_rps, reference_rps),
         ),
         load=figures.load.kind,
         offered_rps=figures.load.offered_rps,
@@ -210,7 +232,21 @@ def judge_cell(
         keeps_alive=session.mode.mode.keeps_alive,
         cpu_plan_applied={role: Limits(**limits) for role, limits in swarm.applied.items()},
         session_timings=Timings(timings.start_s, timings.loadgen_s, timings.teardown_s),
+        reference=_reference(reference) if reference is not None else None,
         warnings=warnings(figures, facts, bound_by),
+    )
+
+
+def _reference(result: ReferenceResult) -> Reference:
+    return Reference(
+        generator=result.generator,
+        connections=result.connections,
+        duration_s=result.duration_s,
+        requests=result.requests,
+        errors=result.errors,
+        throughput_rps=result.throughput_rps,
+        latency_ms=Latency(**result.latency_ms),
+        missing=result.missing,
     )
 
 

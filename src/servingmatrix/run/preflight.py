@@ -21,16 +21,19 @@ def check_out(out: Path, matrix: Matrix, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file; give a folder (new, or a run of the same matrix to resume)")
     folder = RunFolder(out)
-    if out.is_dir() and not folder.exists() and any(out.iterdir()):
-        raise UserError(f"--out {out}: is a folder that holds other files; give a new folder or a run's")
     if folder.exists():
-        previous = folder.read_run().get("matrix")
-        if previous != matrix.as_dict():
-            hint = "" if force else "; --force redoes a run's cells, but only of the same matrix"
-            raise UserError(
-                f"--out {out}: holds a run of a different matrix; choose another --out, or remove that "
-                f"folder to measure this matrix there{hint}"
-            )
+        check_same_matrix(out, folder.read_run().get("matrix"), matrix, force)
+
+
+def check_same_matrix(out: Path, recorded: object, matrix: Matrix, force: bool) -> None:
+    """Refuse to measure ``matrix`` into a run of another one: its cells would mix in every export."""
+    differences = matrix.differences(recorded if isinstance(recorded, dict) else {})
+    if differences:
+        hint = "" if force else "; --force redoes a run's cells, but only of the same matrix"
+        raise UserError(
+            f"--out {out}: holds a run of a different matrix ({'; '.join(differences[:2])}); choose "
+            f"another --out, or remove that folder to measure this matrix there{hint}"
+        )
 
 
 def check_plan(matrix: Matrix) -> CpuPlan:

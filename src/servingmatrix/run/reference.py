@@ -22,18 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix.docker import DockerError
-from servingmatrix.errors import UserError
 from servingmatrix.run.loadgen import REQUEST_TIMEOUT_S
 from servingmatrix.run.stack import HARDENING, Placement, Stack, container_labels
 from servingmatrix.run.wrk_lua import CONTAINER_DIR, OUTPUT_ENV, RESULT_NAME, SCRIPT_NAME, write_script
 from servingmatrix.workloads import WorkloadConfig
 
 WRK_IMAGE = "servingmatrix/wrk:latest"
-#: The generators ``--reference`` accepts; ``none`` measures no reference.
-REFERENCE_GENERATORS = ("wrk", "none")
-DEFAULT_REFERENCE = "wrk"
-#: The measured window's default length (``--reference-duration``), in seconds.
-DEFAULT_REFERENCE_DURATION_S = 5.0
 #: The discarded warm-up run: new connections, the server's pools filled, before the window opens.
 REFERENCE_WARMUP_S = 1.0
 #: Beyond its own duration, how long a wrk container may take to start and stop before it is stopped.
@@ -78,16 +72,6 @@ class ReferenceResult:
             "warmup_s": self.warmup_s,
             "missing": self.missing,
         }
-
-
-def check_reference(generator: str, duration_s: float, where: str = "--reference") -> None:
-    """Refuse an unknown generator or a window that is not a positive number of seconds, in one line."""
-    if generator not in REFERENCE_GENERATORS:
-        raise UserError(
-            f"{where}: unknown reference generator {generator!r} (known: {', '.join(REFERENCE_GENERATORS)})"
-        )
-    if isinstance(duration_s, bool) or not math.isfinite(duration_s) or duration_s <= 0:
-        raise UserError(f"{where}-duration: {duration_s!r} is not a positive number of seconds")
 
 
 def whole_seconds(seconds: float) -> int:
@@ -254,6 +238,7 @@ def run_reference(
     out_dir: Path,
     warmup_s: float = REFERENCE_WARMUP_S,
     threads: int = 1,
+    request_timeout_s: float = REQUEST_TIMEOUT_S,
     poll_s: float = 0.25,
     sleep: Sleep = time.sleep,
 ) -> ReferenceResult:
@@ -266,6 +251,7 @@ def run_reference(
         # Listed with the stack's containers, so stopping the stack removes it whatever happens here.
         stack.started.append(name)
     try:
+        out_dir.mkdir(parents=True, exist_ok=True)
         write_script(config, out_dir)
         (out_dir / RESULT_NAME).unlink(missing_ok=True)
         # A warm-up of 0 s is none: the server is warm from the Locust step just before.
@@ -281,6 +267,7 @@ def run_reference(
                 placement=placement,
                 measured=measured,
                 threads=threads,
+                request_timeout_s=request_timeout_s,
             )
             stack.docker.remove_containers([name])
             stack.docker.run_detached(args)

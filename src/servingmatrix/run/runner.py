@@ -32,10 +32,14 @@ from servingmatrix.run.judge import RunFacts, judge_cell, measure_step, warning
 from servingmatrix.run.leftovers import remove_leftovers
 from servingmatrix.run.loadgen import Load
 from servingmatrix.run.metadata import collect_metadata
+from servingmatrix.run.preflight import check_same_matrix
 from servingmatrix.run.progress import Progress
+from servingmatrix.run.reference import REFERENCE_WARMUP_S, whole_seconds
 from servingmatrix.run.session import Session, SessionRunner, SessionTimings, Swarm, plan_sessions
 from servingmatrix.run.stack import Stack, StackPorts
 
+#: Starting and removing the reference generator's two containers, for the first ETA.
+REFERENCE_START_S = 2.0
 #: Startup, readiness, conformance and teardown of one session, for the first ETA (then measured).
 OVERHEAD_GUESS_S = 15.0
 #: A 1-minute load average above this per core, before the run starts, means other work competes.
@@ -117,7 +121,9 @@ class Runner:
             warnings=(*(warning("cores-shared", w) for w in plan.warnings), *self.run_warnings),
         )
         step_s = self.matrix.warmup_s + self.matrix.duration_s
-        planned_per_session = len(self.matrix.steps) * step_s + OVERHEAD_GUESS_S
+        planned_per_session = (
+            len(self.matrix.steps) * (step_s + reference_seconds(self.matrix)) + OVERHEAD_GUESS_S
+        )
         progress = Progress(len(todo) * len(self.matrix.steps), planned_per_session * len(todo))
         timings: list[SessionTimings] = []
         try:
@@ -151,15 +157,9 @@ class Runner:
     def _open_run(self, plan: CpuPlan) -> dict[str, Any]:
         matrix = self.matrix.as_dict()
         if self.folder.exists():
-            previous = self.folder.read_run()
-            if previous.get("matrix") != matrix and not self.force:
-                raise UserError(
-                    f"{self.folder.root} holds a run of a different matrix; choose another --out, "
-                    "or --force to measure this matrix into it"
-                )
-        images = sorted(
-            {c.mode.name for c in self.matrix.mode_configs()} | {"upstream", "postgres", "locust"}
-        )
+            check_same_matrix(self.folder.root, self.folder.read_run().get("matrix"), self.matrix, self.force)
+        support = {"upstream", "postgres", "locust"} | ({"wrk"} if self.matrix.measures_reference else set())
+        images = sorted({c.mode.name for c in self.matrix.mode_configs()} | support)
         meta: dict[str, Any] = {
             "matrix": matrix,
             "cpu_plan": plan.as_dict(),
@@ -253,6 +253,13 @@ class Runner:
             cell = judge_cell(session, measure_step(output, swarm.sampler, step), swarm, timings, facts)
             self.folder.write_cell(cell)
             progress.cell_done(session.label(load), cell.throughput_rps if cell.ok else None)
+
+
+def reference_seconds(matrix: Matrix) -> float:
+    """What the reference generator adds to each step, for the ETA: its warm-up, window and start-ups."""
+    if not matrix.measures_reference:
+        return 0.0
+    return REFERENCE_WARMUP_S + whole_seconds(matrix.reference_duration_s) + REFERENCE_START_S
 
 
 def _failed(session: Session, load: Load, reason: str) -> CellRecord:

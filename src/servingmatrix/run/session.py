@@ -26,6 +26,7 @@ from servingmatrix.run.cpuplan import CpuPlan
 from servingmatrix.run.drive import Driver
 from servingmatrix.run.loadgen import Load, LoadgenOutput, LoadKind, locust_args
 from servingmatrix.run.readiness import NotReady
+from servingmatrix.run.reference import ReferenceResult, run_reference
 from servingmatrix.run.stack import Stack, StackPorts
 from servingmatrix.workloads import WorkloadConfig
 
@@ -71,6 +72,8 @@ class SessionTimings:
     measured_s: float = 0.0
     teardown_s: float = 0.0
     loadgen_s: float = 0.0
+    #: The reference generator's runs after the Locust steps (its warm-ups and windows).
+    reference_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class Swarm:
     server_exit: ServerExit | None = None
     sampler: Sampler | None = None
     applied: dict[str, Any] = field(default_factory=dict)
+    #: The reference generator's measurement per step (by its amount); none in an open loop.
+    references: dict[int, ReferenceResult] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,33 @@ class SessionRunner:
             return Swarm(output, server_exit)
         timings.warmup_s = sum(s.measure_from - s.start for s in output.steps)
         timings.measured_s = sum(s.end - s.measure_from for s in output.steps)
-        return Swarm(output, server_exit, drive.sampler, drive.applied)
+        references = {}
+        if self.matrix.measures_reference and server_exit is None:
+            began = time.monotonic()
+            references = self._references(session, stack, plan, out_dir)
+            timings.reference_s = time.monotonic() - began
+        return Swarm(output, server_exit, drive.sampler, drive.applied, references)
+
+    def _references(
+        self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path
+    ) -> dict[int, ReferenceResult]:
+        """After the Locust steps, the reference generator at each step's users against the same server.
+
+        Same cores and quota as the Locust container, as many connections as the step had users; a
+        reference that fails is recorded as missing with its reason and never touches Locust's figures.
+        """
+        return {
+            load.amount: run_reference(
+                stack,
+                session.workload,
+                connections=load.amount,
+                duration_s=self.matrix.reference_duration_s,
+                placement=plan.loadgen,
+                out_dir=out_dir / f"reference-{load.amount}",
+                request_timeout_s=self.matrix.request_timeout_s,
+            )
+            for load in session.loads
+        }
 
     def _server_exit(self, stack: Stack) -> ServerExit | None:
         """How the server ended, if it has: OOM-killed or its exit code, when, and its last words."""
