@@ -36,6 +36,10 @@ class Point:
     largest_process_mb: float | None
     processes: int | None
     loadgen_cpu_pct: float | None
+    #: The reference generator's throughput against the same server, median of the trials (schema 3).
+    reference_rps: float | None
+    #: Locust's throughput over the reference's, median of the trials.
+    generator_efficiency: float | None
     effective_concurrency: float | None
     promised_concurrency: int | None
     #: Open loop: the requests per second offered (the step); None in a closed-loop run.
@@ -65,6 +69,11 @@ class Point:
         if self.throughput is None or not self.server_cpu_pct:
             return None
         return self.throughput.median / (self.server_cpu_pct / 100.0)
+
+    @property
+    def generator_bound(self) -> bool:
+        """The load generator, not the server, set this figure's pace in some trial."""
+        return bool(self.codes & {"generator-bound", "loadgen-saturated"})
 
     @property
     def codes(self) -> frozenset[str]:
@@ -141,6 +150,8 @@ def make_point(cells: tuple[Cell, ...]) -> Point:
         largest_process_mb=_max(c.largest_process_mb for c in ok),
         processes=round(processes) if processes is not None else None,
         loadgen_cpu_pct=_median(c.loadgen_cpu_pct for c in ok),
+        reference_rps=_median(c.reference_rps for c in ok),
+        generator_efficiency=_median(c.generator_efficiency for c in ok),
         effective_concurrency=_median(c.effective_concurrency for c in ok),
         promised_concurrency=next((c.promised_concurrency for c in cells), None),
         offered_rps=next((c.offered_rps for c in cells if c.offered_rps is not None), None),
@@ -166,6 +177,11 @@ class Results:
     workloads: tuple[str, ...]
     #: The steps in order: numbers of users, or requests per second offered in an open-loop run.
     users: tuple[int, ...]
+
+    @property
+    def has_references(self) -> bool:
+        """Whether any figure has a reference generator's beside it (runs of schema 3 that asked)."""
+        return any(p.reference_rps is not None for p in self.points.values())
 
     @property
     def open_loop(self) -> bool:

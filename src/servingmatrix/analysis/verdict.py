@@ -64,6 +64,8 @@ class Verdict:
     unqualified: tuple[tuple[str, str], ...]
     margin: Change | None
     certainty: str
+    #: What the ranking cannot settle because a figure in it is the load generator's: None when none is.
+    caveat: str | None = None
 
     @property
     def winner(self) -> Point | None:
@@ -136,8 +138,44 @@ def verdicts(results: Results, objective: Objective) -> list[Verdict]:
         if winner and runner_up and winner.throughput and runner_up.throughput:
             margin = relative_change(runner_up.throughput, winner.throughput)
         certainty = _certainty(winner, runner_up, margin) if winner else "no mode met the objective"
-        out.append(Verdict(workload, tuple(ranking), tuple(unqualified), margin, certainty))
+        caveat = generator_caveat(ranking)
+        out.append(Verdict(workload, tuple(ranking), tuple(unqualified), margin, certainty, caveat))
     return out
+
+
+def generator_caveat(ranking: list[Point]) -> str | None:
+    """What a generator-bound figure does to the ranking, in words; None when no figure in it is bound.
+
+    The ranking stays by Locust's figures (the workload as users send it, its latency the objective
+    judges). A bound figure is a lower bound: a mode below the winner may in truth be ahead of it
+    when a native client drew more from its server than the winner's figure, and cannot be ruled out
+    when no native client measured it.
+    """
+    bound = [p for p in ranking if p.generator_bound]
+    winner = ranking[0] if ranking else None
+    if not bound or winner is None or winner.throughput is None:
+        return None
+    top = winner.throughput.median
+    below = [p for p in bound if p is not winner]
+    overtaking = [p for p in below if p.reference_rps is not None and p.reference_rps > top]
+    unmeasured = [p for p in below if p.reference_rps is None]
+    if overtaking:
+        names = ", ".join(f"{p.mode} (a native client drew {p.reference_rps:,.0f} req/s)" for p in overtaking)
+        return (
+            f"not settled: the load generator set the pace of {names}, more than {winner.mode}'s "
+            f"{top:,.0f} req/s"
+        )
+    if unmeasured:
+        names = ", ".join(p.mode for p in unmeasured)
+        return (
+            f"not settled: the load generator set the pace of {names}, and no native client measured "
+            "how much more its server serves"
+        )
+    names = ", ".join(p.mode for p in bound)
+    return (
+        f"the load generator set the pace of {names}: those figures are lower bounds; the winner stands "
+        f"(no native client drew more than {top:,.0f} req/s from the others), the places below it may not"
+    )
 
 
 @dataclass(frozen=True)

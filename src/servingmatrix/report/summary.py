@@ -6,6 +6,7 @@ The figure is the registry's ``cell_throughput_median`` as it formats it, the ``
 from __future__ import annotations
 
 from collections import defaultdict
+from statistics import median
 
 from servingmatrix.analysis.rows import trials
 from servingmatrix.flags import kind
@@ -14,6 +15,9 @@ from servingmatrix.results.folder import RunFolder
 
 #: What each figure of the grid is, and whether its trials disagree.
 FIGURE = metric("cell_throughput_median")
+#: The reference generator's figure and Locust's share of it, shown under the grid when measured.
+REFERENCE = metric("reference_rps")
+EFFICIENCY = metric("generator_efficiency")
 SUCCEEDED = metric("cell_trials")
 NOISY_FIGURE = metric("noisy")
 
@@ -62,6 +66,7 @@ def summarize(folder: RunFolder) -> str:
                 for code in codes & set(COUNTED):
                     counts[COUNTED[code]].add((workload, mode, u))
             lines.append(row)
+        lines += _reference_rows(workload, grid, steps, width)
     notes = sorted({w.message for t in every for w in t.record.warnings if w.code == "cores-shared"})
     lines += ["", *(f"note: {n}" for n in notes)]
     if figures:
@@ -70,6 +75,32 @@ def summarize(folder: RunFolder) -> str:
             f"{len(counts[NOISY])} noisy (V) of {figures} figures"
         )
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _reference_rows(
+    workload: str, grid: dict[tuple[str, str], dict[int, list[Trial]]], steps: list[int], width: int
+) -> list[str]:
+    """Per mode, the reference generator's req/s against the same server and Locust's share of it."""
+    rows = []
+    for (w, mode), by_step in sorted(grid.items()):
+        if w != workload:
+            continue
+        texts = [_reference(by_step.get(u, [])) for u in steps]
+        if any(t != "-" for t in texts):
+            rows.append("  " + mode.ljust(width) + "".join(f"{t:>14}" for t in texts))
+    if not rows:
+        return []
+    return ["  wrk req/s against the same server (Locust's share; below 0.90 is G):", *rows]
+
+
+def _reference(cell: list[Trial]) -> str:
+    """The median over the trials of the reference's throughput, with the median share."""
+    figures = [v for t in cell if t.record.ok and (v := REFERENCE.read(t)) is not None]
+    if not figures:
+        return "-"
+    shares = [v for t in cell if t.record.ok and (v := EFFICIENCY.read(t)) is not None]
+    share = f" ({EFFICIENCY.format(median(shares))})" if shares else ""
+    return f"{REFERENCE.format(median(figures))}{share}"
 
 
 def _figure(cell: list[Trial]) -> tuple[str, set[str]]:

@@ -118,6 +118,17 @@ class Cell:
         return _float(self.record.offered_rps)
 
     @property
+    def reference_rps(self) -> float | None:
+        """The reference generator's throughput against the same server (schema 3); None without one."""
+        reference = self.record.reference
+        return _float(reference.throughput_rps) if reference is not None else None
+
+    @property
+    def generator_efficiency(self) -> float | None:
+        """Locust's throughput over the reference's (schema 3)."""
+        return _float(self.record.loadgen.generator_efficiency)
+
+    @property
     def generator_bound(self) -> bool | None:
         """The generator, not the server, set the pace (``saturated`` in results before schema 2)."""
         return self.record.loadgen.bound

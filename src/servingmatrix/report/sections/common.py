@@ -66,3 +66,16 @@ def run_wide_notes(results: Results, hide: frozenset[str]) -> tuple[Paragraph, .
         )
         for code in sorted(hide)
     )
+
+
+def reference(rps_value: float | None, efficiency: float | None) -> Cell:
+    """The reference generator's figure and Locust's share of it: "6,444 (0.77)", or a dash."""
+    if rps_value is None:
+        return Cell(fmt.DASH)
+    share = "" if efficiency is None else f" ({efficiency:.2f})"
+    title = "a native client (wrk) against the same server, cores and quota; in brackets, Locust's share"
+    return Cell(f"{fmt.rps(rps_value)}{share}", title=title)
+
+
+#: The column of the reference figure.
+REFERENCE_COLUMN = "wrk req/s (Locust's share)"

@@ -9,7 +9,15 @@ from servingmatrix.analysis.points import Results
 from servingmatrix.analysis.verdict import Objective
 from servingmatrix.report.chart_specs import error_chart, latency_chart, throughput_chart
 from servingmatrix.report.document import Cell, Chart, Column, Heading, Paragraph, Part, Section, Table
-from servingmatrix.report.sections.common import figure, name, num, rps, run_wide_notes
+from servingmatrix.report.sections.common import (
+    REFERENCE_COLUMN,
+    figure,
+    name,
+    num,
+    reference,
+    rps,
+    run_wide_notes,
+)
 
 
 def _interval(capacity: Capacity) -> str:
@@ -34,7 +42,7 @@ def _knee(results: Results, c: Capacity) -> Cell:
 def _capacity_row(results: Results, c: Capacity, hide: frozenset[str]) -> tuple[Cell, ...]:
     point = c.point
     if point is None:
-        span = 5 if results.open_loop else 4
+        span = (5 if results.open_loop else 4) + int(results.has_references)
         why = Cell(f"none within the objective: {c.why_not}", style="note", span=span)
         return (name(c.mode), why, _knee(results, c))
     where = (
@@ -46,6 +54,7 @@ def _capacity_row(results: Results, c: Capacity, hide: frozenset[str]) -> tuple[
         name(c.mode),
         figure(rps(point), point.flags, hide),
         *where,
+        *((reference(point.reference_rps, point.generator_efficiency),) if results.has_references else ()),
         Cell(fmt.ms(point.p99)),
         Cell(_interval(c)),
         _knee(results, c),
@@ -59,7 +68,8 @@ def capacity_table(results: Results, workload: str, objective: Objective, hide: 
         if results.open_loop
         else (num("capacity req/s"), num(f"at {results.step_label}"))
     )
-    columns = (Column("mode"), *where, num("p99 ms"), num("95% interval"), num("knee"))
+    wrk = (num(REFERENCE_COLUMN),) if results.has_references else ()
+    columns = (Column("mode"), *where, *wrk, num("p99 ms"), num("95% interval"), num("knee"))
     rows = tuple(_capacity_row(results, c, hide) for c in capacities(results, workload, objective))
     return Table("capacity-table", columns, rows, workload)
 

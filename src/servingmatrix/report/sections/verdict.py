@@ -23,7 +23,7 @@ from servingmatrix.report.document import (
     Section,
     Table,
 )
-from servingmatrix.report.sections.common import badges, figure, name, num, rps
+from servingmatrix.report.sections.common import REFERENCE_COLUMN, badges, figure, name, num, reference, rps
 
 
 def _legend(results: Results, objective: Objective) -> Paragraph:
@@ -82,12 +82,14 @@ def _ranking(results: Results, v: Verdict, hide: frozenset[str]) -> Table:
                 Cell(str(p.users)),
                 Cell(fmt.ms(p.p99)),
                 Cell(fmt.DASH if behind is None else fmt.signed_pct(behind)),
+                *((reference(p.reference_rps, p.generator_efficiency),) if results.has_references else ()),
                 Cell(fmt.spread(p.throughput), style="note"),
             )
         )
     for mode, why in v.unqualified:
+        span = 5 + int(results.has_references)
         rows.append(
-            (Cell(fmt.DASH), name(mode), Cell(f"did not meet the objective: {why}", style="note", span=5))
+            (Cell(fmt.DASH), name(mode), Cell(f"did not meet the objective: {why}", style="note", span=span))
         )
     columns = (
         Column("#"),
@@ -96,6 +98,7 @@ def _ranking(results: Results, v: Verdict, hide: frozenset[str]) -> Table:
         num(f"at {results.step_label}"),
         num("p99 ms"),
         num("vs winner"),
+        *((num(REFERENCE_COLUMN),) if results.has_references else ()),
         Column("trials (95% interval of the median)"),
     )
     return Table("verdict-table", columns, tuple(rows), v.workload)
@@ -119,6 +122,8 @@ def _card(results: Results, v: Verdict, hide: frozenset[str], objective: Objecti
                 Flags(badges(runner_up.flags, hide)),
             ]
         children += [Paragraph((*headline, "."), "headline"), Paragraph((f"How sure: {v.certainty}.",))]
+        if v.caveat is not None:
+            children.append(Paragraph((f"⚠ Ranking: {v.caveat}.",), "note"))
         children += [Paragraph((f"⚠ {b.title}",), "note") for b in badges(winner.flags, hide)]
     children.append(_ranking(results, v, hide))
     return Group("card", tuple(children), workload=v.workload)

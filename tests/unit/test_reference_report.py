@@ -1,0 +1,96 @@
+"""The reference generator's figures where a reader meets them: the verdict's ranking and its caveat,
+the capacity table, the summary, the export, each from a run folder written on the spot."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from servingmatrix.analysis.points import aggregate
+from servingmatrix.analysis.verdict import Objective, verdicts
+from servingmatrix.report.export import export_csv
+from servingmatrix.report.markdown import render_markdown
+from servingmatrix.report.summary import summarize
+from servingmatrix.results.folder import RunFolder
+from servingmatrix.results.run import load_run
+
+from .synthetic_runs import SYNC, cell, warning, write_run
+
+GTHREAD = "gunicorn-gthread[workers=1,threads=4]"
+
+
+def with_reference(data: dict[str, Any], reference_rps: float) -> dict[str, Any]:
+    """``data`` with a reference at ``reference_rps``, its efficiency, and the flag it would set."""
+    efficiency = data["throughput_rps"] / reference_rps
+    data["reference"] = {
+        "generator": "wrk",
+        "connections": 32,
+        "duration_s": 5.0,
+        "requests": round(reference_rps * 5),
+        "errors": 0,
+        "throughput_rps": reference_rps,
+        "latency_ms": {"p50": 4.0, "p99": 9.0},
+    }
+    data["loadgen"]["generator_efficiency"] = efficiency
+    if efficiency < 0.9:
+        data["loadgen"]["generator_bound"] = True
+        data["warnings"] = [warning("generator-bound", f"Locust reached {efficiency:.2f} of wrk")]
+    return data
+
+
+def run_with(tmp_path: Path, gthread_ref: float, sync_ref: float) -> Path:
+    """gthread ahead by Locust's figures (4,963 against 2,386), each with its reference."""
+    cells = {
+        (GTHREAD, "json", 32, 1): with_reference(cell(4963.0, p99=20.0), gthread_ref),
+        (SYNC, "json", 32, 1): with_reference(cell(2386.0, p99=30.0), sync_ref),
+    }
+    return write_run(tmp_path / "run", cells, [32])
+
+
+def test_a_bound_runner_up_whose_server_answers_more_unsettles_the_ranking(tmp_path: Path) -> None:
+    # As measured on this machine: wrk drew 6,444 from gthread and 5,551 from sync (0.77 and 0.43).
+    verdict = verdicts(aggregate(load_run(run_with(tmp_path, 6444.0, 5551.0))), Objective())[0]
+    assert verdict.winner is not None and verdict.winner.mode == GTHREAD
+    assert verdict.caveat is not None and verdict.caveat.startswith("not settled")
+    assert "gunicorn-sync[workers=3] (a native client drew 5,551 req/s)" in verdict.caveat
+
+
+def test_a_bound_runner_up_below_the_winner_leaves_the_winner_standing(tmp_path: Path) -> None:
+    verdict = verdicts(aggregate(load_run(run_with(tmp_path, 5000.0, 3000.0))), Objective())[0]
+    assert verdict.caveat is not None and "the winner stands" in verdict.caveat
+
+
+def test_no_bound_figure_no_caveat(tmp_path: Path) -> None:
+    verdict = verdicts(aggregate(load_run(run_with(tmp_path, 5000.0, 2400.0))), Objective())[0]
+    assert verdict.caveat is None
+
+
+def test_the_report_shows_the_reference_beside_the_figure_and_the_caveat(tmp_path: Path) -> None:
+    results = aggregate(load_run(run_with(tmp_path, 6444.0, 5551.0)))
+    text = render_markdown(results, Objective(), "charts").text
+    assert "wrk req/s (Locust's share)" in text
+    assert "6,444 (0.77)" in text and "5,551 (0.43)" in text
+    assert "Ranking: not settled" in text
+
+
+def test_the_summary_shows_the_reference_and_the_share(tmp_path: Path) -> None:
+    text = summarize(RunFolder(run_with(tmp_path, 6444.0, 5551.0)))
+    assert "wrk req/s against the same server" in text
+    row = next(line for line in text.splitlines() if line.strip().startswith(SYNC) and "(" in line[40:])
+    assert "5,551 (0.43)" in row
+
+
+def test_the_export_carries_the_reference_columns(tmp_path: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO(export_csv(RunFolder(run_with(tmp_path, 6444.0, 5551.0))))))
+    sync = next(r for r in rows if r["mode"] == SYNC)
+    assert (sync["reference_rps"], sync["reference_p50_ms"], sync["reference_p99_ms"]) == ("5551", "4", "9")
+    assert sync["generator_efficiency"] == "0.429832" and sync["generator_bound"] == "true"
+
+
+def test_a_run_without_references_shows_no_reference_column(tmp_path: Path) -> None:
+    cells = {(SYNC, "json", 32, 1): cell(2386.0)}
+    results = aggregate(load_run(write_run(tmp_path / "run", cells, [32])))
+    assert "wrk req/s" not in render_markdown(results, Objective(), "charts").text
+    assert "wrk req/s" not in summarize(RunFolder(tmp_path / "run"))
