@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SM := $(BIN)/servingmatrix
 PROFILE ?= default
 
-.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom soak
+.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator soak
 
 # The virtual environment is rebuilt when pyproject.toml changes.
 $(BIN)/servingmatrix: pyproject.toml
@@ -55,6 +55,11 @@ HEADROOM := --modes 'gunicorn-sync[workers=1]' --workloads json --users 16,64 --
 bench-headroom: images
 	$(SM) run $(HEADROOM) --loadgen-processes 1 --out reports/bench/headroom-p1
 	$(SM) run $(HEADROOM) --loadgen-processes 2 --out reports/bench/headroom-p2
+
+# Locust against the reference generator (wrk): every mode x json x 32 users, two trials, then the table.
+bench-generator: images
+	$(SM) run --matrix bench/generator.yml --force --out reports/bench/generator
+	$(BIN)/python bench/generator.py reports/bench/generator
 
 # The quick profile three times back to back in one process: memory per run, wall time, and nothing left.
 soak: images

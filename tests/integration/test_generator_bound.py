@@ -38,6 +38,12 @@ def test_a_starved_generator_is_flagged_generator_bound(docker: Docker, images: 
     assert cell["loadgen"]["generator_bound"] is True
     bound = [w for w in cell["warnings"] if w["code"] == "generator-bound"]
     assert bound and "lower bound" in bound[0]["message"]
+    # wrk on the same tenth of a core draws far more from the same server: the efficiency rule fires.
+    reference = cell["reference"]
+    assert reference["missing"] is None, reference
+    assert reference["connections"] == 16 and reference["throughput_rps"] > cell["throughput_rps"]
+    assert cell["loadgen"]["generator_efficiency"] < 0.9
+    assert "the reference generator reached (below 0.90)" in bound[0]["message"]
 
 
 def test_a_slow_server_is_not_flagged_and_the_calibration_is_recorded(
@@ -64,3 +70,8 @@ def test_a_slow_server_is_not_flagged_and_the_calibration_is_recorded(
     assert cell["loadgen"]["generator_bound"] is False
     assert cell["loadgen"]["calibrated_max_rps"] == pytest.approx(calibration["max_rps"])
     assert "generator-bound" not in {w["code"] for w in cell["warnings"]}
+    # wrk finds the same 5 a second: Locust reached the server's capacity.
+    reference = cell["reference"]
+    assert reference["missing"] is None, reference
+    assert 2.0 < reference["throughput_rps"] <= 5.5
+    assert 0.9 <= cell["loadgen"]["generator_efficiency"] <= 1.2

@@ -1,0 +1,44 @@
+"""The reference generator's image: Debian's wrk, run without a network, its version in the metadata."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from servingmatrix.docker import Docker
+from servingmatrix.run.metadata import collect_metadata
+from servingmatrix.run.reference import WRK_IMAGE
+
+pytestmark = pytest.mark.docker
+
+
+def test_the_wrk_image_runs_wrk_with_no_network(docker: Docker, images: None) -> None:
+    info = docker.image_inspect(WRK_IMAGE)
+    assert info is not None
+    assert info["Config"]["Labels"]["io.servingmatrix.debian-packages"] == "wrk"
+    assert info["Config"]["User"] == "10001:10001"
+    proc = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--read-only",
+            "--cap-drop",
+            "ALL",
+            WRK_IMAGE,
+            "--version",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.stdout.startswith("wrk "), proc.stdout + proc.stderr
+
+
+def test_the_wrk_version_is_in_the_metadata(docker: Docker, images: None) -> None:
+    meta = collect_metadata(docker, ["wrk"])
+    assert meta["images"]["wrk"]["version_line"].startswith("wrk ")
