@@ -141,6 +141,11 @@ class Docker:
         data: list[dict[str, Any]] = json.loads(proc.stdout)
         return data[0] if data else None
 
+    def exec_ok(self, name: str, argv: Sequence[str], timeout: float = 10.0) -> bool:
+        """Run ``argv`` in the running container ``name``; whether it exited 0."""
+        proc = self._run(["exec", name, *argv], timeout=timeout, check=False)
+        return proc.returncode == 0
+
     def logs(self, name: str, tail: int = 20) -> str:
         proc = self._run(["logs", "--tail", str(tail), name], timeout=30, check=False)
         return (proc.stdout + proc.stderr).strip()

@@ -50,6 +50,8 @@ def test_every_container_is_hardened_and_listens_on_loopback_only(
             assert user and not user.startswith(("0", "root")), role
             env = info["Config"]["Env"]
             assert not any(e.startswith("POSTGRES_PASSWORD=servingmatrix") for e in env)
+            # No health check runs its command on the cores being measured; readiness is the harness's.
+            assert info["Config"]["Healthcheck"]["Test"] == ["NONE"], role
         for port in (stack.ports.server, stack.ports.upstream, stack.ports.postgres):
             addresses = listening_addresses(port)
             assert addresses, f"nothing listens on {port}"
