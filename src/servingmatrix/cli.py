@@ -265,7 +265,19 @@ def build_parser() -> argparse.ArgumentParser:
     workloads.set_defaults(func=cmd_workloads)
 
     _add_run_command(sub)
+    _add_result_commands(sub)
+    _add_baseline_commands(sub)
 
+    tools = sub.add_parser("tools", help="make sure the test suite's tools are installed (Debian's chromium)")
+    tools.set_defaults(func=cmd_tools)
+
+    clean = sub.add_parser("clean", help="remove every container, network and volume the project created")
+    clean.set_defaults(func=cmd_clean)
+    return parser
+
+
+def _add_result_commands(sub: argparse._SubParsersAction[OneLineParser]) -> None:
+    """The commands that read a run: export, report, compare."""
     export = sub.add_parser(
         "export", help="one row per cell as CSV or JSON; or Markdown with tables and SVG charts, to publish"
     )
@@ -302,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("-o", "--output", help="the page to write (default: RUN/compare.html)")
     compare.set_defaults(func=cmd_compare)
 
+
+def _add_baseline_commands(sub: argparse._SubParsersAction[OneLineParser]) -> None:
     baseline = sub.add_parser("baseline", help="keep named baselines outside the run folder")
     baseline_sub = baseline.add_subparsers(dest="baseline_command", required=True, metavar="ACTION")
     save = baseline_sub.add_parser("save", help="copy a run's results as a named baseline")
@@ -313,13 +327,6 @@ def build_parser() -> argparse.ArgumentParser:
     save.set_defaults(func=cmd_baseline_save)
     listing = baseline_sub.add_parser("list", help="every saved baseline: name, date, modes, machine")
     listing.set_defaults(func=cmd_baseline_list)
-
-    tools = sub.add_parser("tools", help="make sure the test suite's tools are installed (Debian's chromium)")
-    tools.set_defaults(func=cmd_tools)
-
-    clean = sub.add_parser("clean", help="remove every container, network and volume the project created")
-    clean.set_defaults(func=cmd_clean)
-    return parser
 
 
 def _add_run_command(sub: argparse._SubParsersAction[OneLineParser]) -> None:

@@ -25,8 +25,8 @@ KINDS: tuple[FlagKind, ...] = (
         "G",
         "generator-bound",
         "the load generator, not the server, set the pace: it used 90% of its CPU quota, was throttled by "
-        "it, or reached 90% of the throughput the calibration found to be its maximum; the throughput is "
-        "a lower bound",
+        "it, reached 90% of the throughput the calibration found to be its maximum, or drew less than 90% "
+        "of what the reference generator (wrk) drew from the same server; the throughput is a lower bound",
     ),
     FlagKind(
         "loadgen-saturated",

@@ -164,15 +164,18 @@ def _read_mapping(path: Path) -> dict[Any, Any]:
         text = raw.decode("utf-8")
     except UnicodeError:
         raise UserError(f"{where}: not a text file; a matrix file is YAML written in UTF-8") from None
-    loader = _MatrixLoader(text, where)
+    loader: _MatrixLoader | None = None
     try:
+        # The reader checks every character as the loader is made: a control character fails there.
+        loader = _MatrixLoader(text, where)
         data = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""
         raise UserError(f"{where}: not valid YAML{line}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
         raise UserError(f"{where}: expected a mapping of {', '.join(KEYS)}")
     return data

@@ -36,9 +36,15 @@ DERIVED: tuple[tuple[str, str], ...] = (
     (
         "generator-bound",
         "the load generator used at least 90% of its CPU quota, was throttled by it for more than 5% of "
-        "the window, or sent at least 90% of the most the "
-        "calibration found it can send (the calibration: one closed-loop session against the upstream's "
-        "trivial endpoint before the matrix)",
+        "the window, sent at least 90% of the most the calibration found it can send (the calibration: "
+        "one closed-loop session against the upstream's trivial endpoint before the matrix), or its "
+        "generator efficiency is below 0.90",
+    ),
+    (
+        "generator efficiency",
+        "Locust's throughput / the reference generator's: wrk, a native client, against the same server "
+        "right after the Locust steps, with as many connections as the step's users, on the load "
+        "generator's cores and quota, after its own 1 s warm-up; over several trials, the median",
     ),
     (
         "capacity",
@@ -55,6 +61,15 @@ DERIVED: tuple[tuple[str, str], ...] = (
         "verdict",
         "per workload, each mode's best user level among those meeting the objective (p99 at or under "
         "the limit, at most 1% errors, not failed); the mode with the highest such throughput wins",
+    ),
+    (
+        "ranking with a generator-bound figure",
+        "the ranking stays by Locust's figures (the workload as users send it, with the latency the "
+        "objective judges, which wrk's single request loop does not measure); a generator-bound figure "
+        "is a lower bound, so when a mode below the winner is bound and wrk drew more from its server "
+        "than the winner's figure, or no reference measured it, the verdict says the order is not "
+        "settled and names it; otherwise it says the winner stands and the places below it may not; "
+        "the reference figure stands beside each figure in the ranking and the capacity table",
     ),
     (
         "margin",

@@ -147,15 +147,17 @@ def test_a_killed_worker_is_replaced_and_its_failed_requests_are_counted(
     finally:
         done.set()
         killer.join(10)
-    assert len(log["killed"]) == len(KILL_AT), log
+    # How many kills land depends on the machine's timing (a busy worker must be caught between
+    # accepting and answering): the test asserts on the kills that happened, not on their number.
+    assert log["killed"], f"no worker was caught busy in the window: {log}"
     # The master forked a new worker for every one killed.
-    assert len(log["replacements"]) == len(KILL_AT), log
+    assert len(log["replacements"]) == len(log["killed"]), log
 
     (cell,) = [r.as_json() for r in folder.read_cells()]
     assert cell["status"] == "ok", cell.get("reason")
     assert cell["server"]["exit"] is None
     # Each kill cost the one request its worker held, or none when it died just after answering.
-    assert 0 < cell["failures"] <= len(KILL_AT)
+    assert 0 < cell["failures"] <= len(log["killed"])
     assert cell["requests"] > 10 * cell["failures"]
     errors = [w["message"] for w in cell["warnings"] if w["code"] == "errors"]
     share = f"{100 * cell['error_rate']:.1f}%"

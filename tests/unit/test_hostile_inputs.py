@@ -59,8 +59,66 @@ def with_run(*given: str, matrix: dict[str, object] | None = None) -> Setup:
     return setup
 
 
+GOOD_CELL = {
+    "schema": 3,
+    "mode": "waitress[threads=4]",
+    "workload": "json",
+    "users": 1,
+    "trial": 1,
+    "status": "ok",
+    "requests": 100,
+    "failures": 0,
+    "throughput_rps": 10.0,
+    "latency_ms": {"p50": 1.0, "p95": 2.0, "p99": 3.0},
+    "warnings": [],
+}
+
+
+def with_bad_cell(text: str, *given: str) -> Setup:
+    """A run folder whose one cell file holds ``text``; ``{run}`` and ``{root}`` in the arguments."""
+
+    def setup(root: Path) -> list[str]:
+        argv = with_run(*given)(root)
+        (root / "run" / "cells" / "waitress-json-u1-t1-00000000.json").write_text(text)
+        return argv
+
+    return setup
+
+
+def cell_with(**changes: object) -> str:
+    """The good cell with ``changes`` (a key set to None is removed), as its file's text."""
+    data = {**GOOD_CELL, **changes}
+    return json.dumps({k: v for k, v in data.items() if v is not None})
+
+
+#: Result files as a disk, a crash or a hand edit leave them, with what the one line must say.
+BAD_CELLS = [
+    ("nan", cell_with(throughput_rps=None)[:-1] + ', "throughput_rps": NaN}', "'throughput_rps'"),
+    ("infinity", cell_with(throughput_rps=None)[:-1] + ', "throughput_rps": Infinity}', "'throughput_rps'"),
+    ("negative-requests", cell_with(requests=-5), "'requests'"),
+    ("negative-latency", cell_with(latency_ms={"p50": -1.0, "p95": 2.0, "p99": 3.0}), "'latency_ms.p50'"),
+    ("text-throughput", cell_with(throughput_rps="fast"), "'throughput_rps'"),
+    ("unknown-status", cell_with(status="great"), "neither 'ok' nor 'failed'"),
+    ("negative-schema", cell_with(schema=-1), "not one servingmatrix ever wrote"),
+    ("newer-schema", cell_with(schema=99), "newer than this servingmatrix"),
+    ("truncated", cell_with()[:40], "corrupt or truncated"),
+    ("binary", "\x00\xff\xfe", "corrupt"),
+]
+RESULT_COMMANDS = [
+    ("export", ("export", "{run}")),
+    ("export-md", ("export", "{run}", "--format", "md", "-o", "{root}/out.md")),
+    ("report", ("report", "{run}")),
+    ("compare", ("compare", "{run}", "{run}")),
+    ("baseline", ("baseline", "save", "{run}", "kept")),
+]
+
 LONG = "x" * 100_000
 CASES = [
+    *(
+        Case(f"{bad}-{command}", with_bad_cell(text, *argv), says)
+        for bad, text, says in BAD_CELLS
+        for command, argv in RESULT_COMMANDS
+    ),
     # Numbers as people do not write them.
     Case("users-zero", args("run", "--users", "0"), "out of range"),
     Case("users-superscript", args("run", "--users", "\u00b2"), "not an integer"),
@@ -95,6 +153,7 @@ CASES = [
     Case("loadgen-processes", args("run", "--loadgen-processes", "65"), "out of range"),
     Case("slo-bare", args("report", "x", "--slo-p99", "500"), "with a unit"),
     # Matrix files.
+    Case("matrix-control-character", with_file("m.yml", "\x01", "run", "--matrix", "{}"), "not valid YAML"),
     Case("matrix-missing", args("run", "--matrix", "/nonexistent/m.yml"), "cannot read"),
     Case(
         "matrix-binary",
