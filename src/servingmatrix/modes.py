@@ -283,7 +283,9 @@ MODES: tuple[Mode, ...] = (
         launch=lambda v, h, p: Launch(
             (
                 "uwsgi",
-                "--http-socket",
+                # HTTP/1.1 with keep-alive: --http-socket answers every request with the connection
+                # closed, whatever --http-keepalive says (that option is the HTTP router's).
+                "--http11-socket",
                 f"{h}:{p}",
                 "--module",
                 WSGI_TARGET,
@@ -296,7 +298,6 @@ MODES: tuple[Mode, ...] = (
                 "--die-on-term",
                 "--need-app",
                 "--disable-logging",
-                "--http-keepalive",
             )
         ),
         promised_concurrency=lambda v: v["processes"] * v["threads"],

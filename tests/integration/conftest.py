@@ -55,3 +55,9 @@ def serving(stack: Stack, spec: str, placement: Placement = SERVER_PLACEMENT) ->
         yield config
     finally:
         stack.stop_server()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`servingmatrix clean` removes every labelled container, the session's stack too: its test runs
+    before any other, whatever the files' names."""
+    items.sort(key=lambda item: 0 if item.path.name == "test_clean.py" else 1)

@@ -1,7 +1,7 @@
 """`servingmatrix clean` removes what the project created, found by its label, and nothing else.
 
-It removes every labelled container, the session's own stack too: this module sorts first, before
-any test has started that stack.
+It removes every labelled container, the session's own stack too: conftest.py runs this module before
+any other, before any test has started that stack.
 """
 
 from __future__ import annotations

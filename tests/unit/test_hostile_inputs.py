@@ -152,6 +152,10 @@ CASES = [
     Case("users-repeated", args("run", "--users", "4,4"), "repeats"),
     Case("loadgen-processes", args("run", "--loadgen-processes", "65"), "out of range"),
     Case("slo-bare", args("report", "x", "--slo-p99", "500"), "with a unit"),
+    Case("reference-unknown", args("run", "--reference", "ab"), "not a reference generator"),
+    Case("reference-duration-zero", args("run", "--reference-duration", "0s"), "out of range"),
+    Case("reference-duration-negative", args("run", "--reference-duration", "-1s"), "expected one argument"),
+    Case("reference-duration-bare", args("run", "--reference-duration", "5"), "with a unit"),
     # Matrix files.
     Case("matrix-control-character", with_file("m.yml", "\x01", "run", "--matrix", "{}"), "not valid YAML"),
     Case("matrix-missing", args("run", "--matrix", "/nonexistent/m.yml"), "cannot read"),
