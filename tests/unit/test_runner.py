@@ -125,6 +125,9 @@ def test_run_metadata_is_collected(tmp_path: Path) -> None:
     assert run["matrix"]["users"] == [1, 4]
     assert run["cpu_plan"]["server"]["cpuset"] == "0"
     assert run["timings"]["sessions"] == 4
+    # The reference generator's seconds are a phase of their own (two per step here, the fake's).
+    assert run["timings"]["reference_s"] >= 0.0
+    assert set(run["timings"]) >= {"start_s", "warmup_s", "measured_s", "reference_s", "teardown_s"}
 
 
 def test_a_different_matrix_in_the_same_folder_is_refused(tmp_path: Path) -> None:

@@ -183,6 +183,7 @@ class Runner:
             "start_s": sum(t.start_s for t in timings),
             "warmup_s": sum(t.warmup_s for t in timings),
             "measured_s": sum(t.measured_s for t in timings),
+            "reference_s": sum(t.reference_s for t in timings),
             "teardown_s": sum(t.teardown_s for t in timings),
         }
         self.folder.write_run(meta)
