@@ -11,9 +11,9 @@ from typing import NoReturn
 from servingmatrix import __version__
 from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
-from servingmatrix.matrix_keys import MAX_SERVER_CPUS
+from servingmatrix.matrix_keys import MAX_SERVER_CPUS, positive_int_option
 from servingmatrix.modes import MODES, get_mode
-from servingmatrix.spec import parse_int, parse_spec, shown, split_specs
+from servingmatrix.spec import parse_spec, shown, split_specs
 
 
 def say(line: str) -> None:
@@ -376,18 +376,9 @@ def _percent(text: str) -> float:
     return value / 100.0
 
 
-def _positive_int(text: str) -> int:
-    value = parse_int(text)
-    if value is None:
-        raise argparse.ArgumentTypeError(f"{shown(text)} is not an integer")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
-    return value
-
-
 def _cpu_budget(text: str) -> int:
     """A CPU budget to size defaults for: as many cores as a matrix may give the server."""
-    value = _positive_int(text)
+    value = positive_int_option(text)
     if value > MAX_SERVER_CPUS:
         raise argparse.ArgumentTypeError(f"{value} is out of range (allowed: 1..{MAX_SERVER_CPUS})")
     return value

@@ -27,6 +27,22 @@ CALIBRATION = {
 }
 
 
+#: A cell file's content with the least a successful cell must hold, as the current schema writes it.
+GOOD_CELL: dict[str, Any] = {
+    "schema": SCHEMA_VERSION,
+    "mode": "waitress[threads=4]",
+    "workload": "json",
+    "users": 1,
+    "trial": 1,
+    "status": "ok",
+    "requests": 100,
+    "failures": 0,
+    "throughput_rps": 10.0,
+    "latency_ms": {"p50": 1.0, "p95": 2.0, "p99": 3.0},
+    "warnings": [],
+}
+
+
 def warning(code: str, message: str = "") -> dict[str, str]:
     return {"code": code, "message": message or code}
 

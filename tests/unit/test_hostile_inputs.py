@@ -15,6 +15,8 @@ import pytest
 
 from servingmatrix.cli import MAX_ERROR_CHARS, main
 
+from .synthetic_runs import GOOD_CELL
+
 Setup = Callable[[Path], list[str]]
 
 
@@ -57,21 +59,6 @@ def with_run(*given: str, matrix: dict[str, object] | None = None) -> Setup:
         return [a.replace("{run}", str(run)).replace("{root}", str(root)) for a in given]
 
     return setup
-
-
-GOOD_CELL = {
-    "schema": 3,
-    "mode": "waitress[threads=4]",
-    "workload": "json",
-    "users": 1,
-    "trial": 1,
-    "status": "ok",
-    "requests": 100,
-    "failures": 0,
-    "throughput_rps": 10.0,
-    "latency_ms": {"p50": 1.0, "p95": 2.0, "p99": 3.0},
-    "warnings": [],
-}
 
 
 def with_bad_cell(text: str, *given: str) -> Setup:

@@ -19,6 +19,8 @@ from servingmatrix.results.cell import CellRecord
 from servingmatrix.run.latency import RequestSample, percentile, window_stats
 from servingmatrix.spec import parse_int, parse_spec, split_specs
 
+from .synthetic_runs import GOOD_CELL
+
 PATH = Path("cell.json")
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -98,26 +100,12 @@ def test_any_bytes_are_a_matrix_or_one_user_error(
 
 # --- cell files ----------------------------------------------------------------------------------
 
-GOOD = {
-    "schema": 3,
-    "mode": "waitress[threads=4]",
-    "workload": "json",
-    "users": 1,
-    "trial": 1,
-    "status": "ok",
-    "requests": 100,
-    "failures": 0,
-    "throughput_rps": 10.0,
-    "latency_ms": {"p50": 1.0, "p95": 2.0, "p99": 3.0},
-    "warnings": [],
-}
-
 
 @FAST
-@given(st.sampled_from(sorted(GOOD)), YAMLISH)
+@given(st.sampled_from(sorted(GOOD_CELL)), YAMLISH)
 def test_a_cell_with_any_value_anywhere_reads_or_is_one_user_error(key: str, value: Any) -> None:
     try:
-        record = CellRecord.from_json(PATH, {**GOOD, key: value})
+        record = CellRecord.from_json(PATH, {**GOOD_CELL, key: value})
     except UserError as exc:
         assert str(exc).startswith(f"{PATH}: ") and "\n" not in str(exc)
     else:
