@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,12 +23,18 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 UNREACHABLE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+#: A run folder no earlier run left: the checks before Docker pass, so the engine is reached for.
+FRESH_RUN = str(Path(tempfile.mkdtemp(prefix="servingmatrix-cli-")) / "run")
 
 
 @pytest.mark.parametrize(
     ("args", "env", "fragment"),
     [
-        (["run", "--profile", "quick"], UNREACHABLE, "the Docker engine is not reachable"),
+        (
+            ["run", "--profile", "quick", "--out", FRESH_RUN],
+            UNREACHABLE,
+            "the Docker engine is not reachable",
+        ),
         (["build"], UNREACHABLE, "the Docker engine is not reachable"),
         (["clean"], UNREACHABLE, "the Docker engine is not reachable"),
         (["run", "--profile", "nope"], None, "unknown profile 'nope'"),

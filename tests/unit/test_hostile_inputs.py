@@ -207,7 +207,7 @@ CASES = [
     # Refused before any image is built or container touched.
     Case(
         "server-cpus-beyond-machine",
-        args("run", "--server-cpus", str(len(os.sched_getaffinity(0)))),
+        with_file("x", "", "run", "--server-cpus", str(len(os.sched_getaffinity(0))), "--out", "{root}/new"),
         "leaves no core",
     ),
     Case("out-empty", args("run", "--out", ""), "--out is empty"),

@@ -45,5 +45,6 @@ def check_plan(matrix: Matrix) -> CpuPlan:
 
 def preflight(matrix: Matrix, out: Path, force: bool) -> CpuPlan:
     """Everything checkable before Docker is touched; returns the CPU plan."""
+    plan = check_plan(matrix)
     check_out(out, matrix, force)
-    return check_plan(matrix)
+    return plan
