@@ -40,11 +40,22 @@ def _mode_names(text: str | None) -> list[str] | None:
     return [get_mode(parse_spec(item).name).name for item in split_specs(text)]
 
 
+#: More builds at once than this only queue up inside the engine.
+MAX_BUILD_JOBS = 16
+
+
+def _build_jobs(text: str) -> int:
+    value = positive_int_option(text)
+    if value > MAX_BUILD_JOBS:
+        raise argparse.ArgumentTypeError(f"{value} is more than {MAX_BUILD_JOBS}")
+    return value
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from servingmatrix.building.images import build_images
 
     started = time.monotonic()
-    outcomes = build_images(Docker(), _mode_names(args.modes), say, force=args.force)
+    outcomes = build_images(Docker(), _mode_names(args.modes), say, force=args.force, jobs=args.jobs)
     built = sum(1 for o in outcomes if o.built)
     say(f"{len(outcomes)} images ready ({built} built) in {time.monotonic() - started:.0f} s")
     return 0
@@ -52,15 +63,18 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_lock(args: argparse.Namespace) -> int:
     from servingmatrix.building.generate import write_rendered
-    from servingmatrix.building.images import all_images
+    from servingmatrix.building.images import all_images, image_def
     from servingmatrix.building.locks import compile_lock
 
     write_rendered()
     names = set(_mode_names(args.modes) or []) or None
-    for image in all_images():
+    # The app image's lock first: every mode's lock is resolved within it (see building/images.py), so
+    # `lock --modes` re-resolves those modes against the app's lock as it stands.
+    for image in sorted(all_images(), key=lambda image: image.parent is not None):
         source = image.folder / "requirements.in"
         if (names is None or image.name in names) and source.exists():
-            compile_lock(source, image.folder / "requirements.lock")
+            parent_lock = image_def(image.parent).lock if image.parent else None
+            compile_lock(source, image.folder / "requirements.lock", parent_lock)
             say(f"locked {image.folder / 'requirements.lock'}")
     return 0
 
@@ -251,6 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="build the base image, the wheelhouse and every image")
     build.add_argument("--modes", help="comma-separated modes to build (default: all)")
     build.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    build.add_argument(
+        "--jobs",
+        type=_build_jobs,
+        help=f"images built at once, 1..{MAX_BUILD_JOBS} (default: the cores, at least 2 and at most 4)",
+    )
     build.set_defaults(func=cmd_build)
 
     lock = sub.add_parser("lock", help="re-resolve the images' lock files from their pins")

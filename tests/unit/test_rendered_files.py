@@ -36,7 +36,9 @@ def test_lock_pins_what_the_registry_pins(mode: Mode) -> None:
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
 def test_dockerfile_is_hardened(mode: Mode) -> None:
     text = (images_dir() / mode.name / "Dockerfile").read_text()
-    assert text.count("FROM ${BASE_IMAGE}") == 2, "multi-stage"
+    assert text.count("FROM ${BASE_IMAGE}") == 1, "the final stage starts from the bare base"
+    assert text.count("FROM ${APP_IMAGE} AS build") == 1, "the build stage starts from the shared app image"
+    assert "pip uninstall --yes pip" in text
     assert "USER 10001" in text
     assert "PYTHONUNBUFFERED" in text
     assert "HEALTHCHECK" in text
@@ -77,3 +79,18 @@ def test_lock_parser_refuses_unpinned(tmp_path: Path) -> None:
     bad.write_text("flask==3.1.3\n")
     with pytest.raises(UserError, match="no --hash"):
         parse_lock(bad)
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
+def test_mode_lock_agrees_with_the_app_lock(mode: Mode) -> None:
+    """A mode's image starts from the app image: every package both lock must be at one version."""
+    app = {p.key: p.version for p in parse_lock(images_dir() / "app" / "requirements.lock")}
+    locked = {p.key: p.version for p in parse_lock(images_dir() / mode.name / "requirements.lock")}
+    assert {key: locked.get(key) for key in app} == app
+
+
+def test_app_image_holds_the_app_and_its_data() -> None:
+    text = (images_dir() / "app" / "Dockerfile").read_text()
+    assert "COPY app/ /srv/app/" in text and "benchapp.seed /srv/data/items.sqlite" in text
+    assert "--no-index" in text and "--require-hashes" in text
+    assert "pip uninstall" not in text, "the modes install their server with the app image's pip"

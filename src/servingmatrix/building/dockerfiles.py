@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from servingmatrix import __version__
-from servingmatrix.modes import Mode
+from servingmatrix.modes import APP_PACKAGES, Mode
 
 #: The port every mode image listens on when started by hand or by a compose stack.
 DEFAULT_PORT = 8000
@@ -26,6 +26,21 @@ BUILD_STAGE = (
     "COPY wheels/ /tmp/wheels/",
     "RUN python3 -m venv /opt/venv \\",
     "    && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels \\",
+    "       --require-hashes --no-deps -r /tmp/requirements.lock \\",
+    "    && /opt/venv/bin/pip uninstall --yes pip",
+)
+#: The image every mode's build starts from: the app, its data and Flask's packages, built once.
+APP_IMAGE = "servingmatrix/app:latest"
+#: A mode's build stage: the shared app image plus this mode's server, offline from the wheelhouse.
+#: pip skips every locked package the app image already holds at that version, so ``wheels/`` carries
+#: only the server's own; the lock stays whole, so it still lists everything the image runs.
+MODE_BUILD_STAGE = (
+    "# Build stage: the shared app image (the app, its data and Flask's packages, built once for every",
+    "# mode) plus this mode's server, installed offline from the host-built wheelhouse.",
+    "FROM ${APP_IMAGE} AS build",
+    "COPY requirements.lock /tmp/requirements.lock",
+    "COPY wheels/ /tmp/wheels/",
+    "RUN /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels \\",
     "       --require-hashes --no-deps -r /tmp/requirements.lock \\",
     "    && /opt/venv/bin/pip uninstall --yes pip",
 )
@@ -76,12 +91,9 @@ def render_mode_dockerfile(mode: Mode) -> str:
         f"# servingmatrix/{mode.name}: {mode.summary}.",
         "# Rendered from src/servingmatrix/modes.py by `servingmatrix generate`: edit the registry.",
         "ARG BASE_IMAGE=servingmatrix/base:3.13",
+        f"ARG APP_IMAGE={APP_IMAGE}",
         "",
-        *BUILD_STAGE,
-        "COPY app/ /srv/app/",
-        "# The SQLite data set is written at build time: the running container's root is read-only.",
-        "RUN PYTHONPATH=/srv/app /opt/venv/bin/python -m benchapp.seed /srv/data/items.sqlite \\",
-        "    && /opt/venv/bin/python -m compileall -q /srv/app",
+        *MODE_BUILD_STAGE,
         "",
         "# Final stage: the interpreter, the environment and the app; no wheelhouse, no pip.",
         "FROM ${BASE_IMAGE}",
@@ -111,6 +123,46 @@ def render_mode_dockerfile(mode: Mode) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def render_app_dockerfile() -> str:
+    """The shared app image: a virtual environment with the app's packages, the app and its data.
+
+    It is a build stage only (every mode's image copies ``/opt/venv`` and ``/srv`` out of it, with its
+    server added), so it keeps pip for the modes' installs.
+    """
+    labels = {
+        "org.opencontainers.image.title": "servingmatrix/app",
+        "org.opencontainers.image.description": (
+            "Serving Matrix app layer: the benchmark app, its data and Flask's packages, shared by every mode"
+        ),
+        "org.opencontainers.image.version": __version__,
+        "org.opencontainers.image.source": SOURCE_URL,
+        "org.opencontainers.image.licenses": "MIT",
+        "io.servingmatrix.project": "servingmatrix",
+        "io.servingmatrix.role": "app",
+        "io.servingmatrix.packages": " ".join(APP_PACKAGES),
+    }
+    return "\n".join(
+        [
+            "# servingmatrix/app: the app every mode serves; each mode's image adds its server to it.",
+            "# Rendered from src/servingmatrix/building/dockerfiles.py by `servingmatrix generate`.",
+            "ARG BASE_IMAGE=servingmatrix/base:3.13",
+            "FROM ${BASE_IMAGE}",
+            "COPY requirements.lock /tmp/requirements.lock",
+            "COPY wheels/ /tmp/wheels/",
+            "RUN python3 -m venv /opt/venv \\",
+            "    && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels \\",
+            "       --require-hashes --no-deps -r /tmp/requirements.lock \\",
+            "    && rm -rf /tmp/wheels /tmp/requirements.lock",
+            "COPY app/ /srv/app/",
+            "# The SQLite data set is written at build time: the running container's root is read-only.",
+            "RUN PYTHONPATH=/srv/app /opt/venv/bin/python -m benchapp.seed /srv/data/items.sqlite \\",
+            "    && /opt/venv/bin/python -m compileall -q /srv/app",
+            _instruction("LABEL", labels, "      "),
+            "",
+        ]
+    )
 
 
 def render_locust_dockerfile() -> str:

@@ -8,19 +8,22 @@ from servingmatrix.building.app_bounds import app_bounds_path, render_app_bounds
 from servingmatrix.building.compose import render_compose
 from servingmatrix.building.dockerfiles import (
     LOCUST_PACKAGES,
+    render_app_dockerfile,
     render_locust_dockerfile,
     render_mode_dockerfile,
     render_requirements_in,
     render_wrk_dockerfile,
 )
 from servingmatrix.building.docs import render_readme
-from servingmatrix.modes import MODES
+from servingmatrix.modes import APP_PACKAGES, MODES
 from servingmatrix.paths import images_dir, project_root
 
 
 def rendered_files() -> dict[Path, str]:
     """Every registry-derived file and the text it should hold."""
     files: dict[Path, str] = {}
+    files[images_dir() / "app" / "Dockerfile"] = render_app_dockerfile()
+    files[images_dir() / "app" / "requirements.in"] = render_requirements_in("app", APP_PACKAGES)
     for mode in MODES:
         folder = images_dir() / mode.name
         files[folder / "Dockerfile"] = render_mode_dockerfile(mode)

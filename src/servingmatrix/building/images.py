@@ -10,19 +10,24 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from servingmatrix.building.base_image import BASE_IMAGE, ensure_base_image
-from servingmatrix.building.wheelhouse import Wheelhouse
+from servingmatrix.building.locks import parse_lock
+from servingmatrix.building.wheelhouse import Wheelhouse, wheel_project
 from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
 from servingmatrix.modes import mode_names
 from servingmatrix.paths import cache_dir, images_dir, project_root
 
 INPUTS_LABEL = "io.servingmatrix.inputs"
+#: The shared image every mode's build starts from: the app, its data and Flask's packages.
+APP_IMAGE_NAME = "app"
 #: Images of the backing services and the load generators (Locust and the wrk reference), beside one
 #: image per mode.
 SUPPORT_IMAGES = ("upstream", "postgres", "locust", "wrk")
@@ -32,11 +37,13 @@ Say = Callable[[str], None]
 
 @dataclass(frozen=True)
 class ImageDef:
-    """One image of the project: its folder under ``images/`` and what its context needs."""
+    """One image of the project: its folder under ``images/``, what its context needs, what it builds on."""
 
     name: str
     with_app: bool = False
     with_locustfiles: bool = False
+    #: The project image its build stage starts from (the shared app image, for a mode), if any.
+    parent: str | None = None
 
     @property
     def ref(self) -> str:
@@ -53,24 +60,34 @@ class ImageDef:
 
 
 def all_images() -> list[ImageDef]:
-    return [ImageDef(name, with_app=True) for name in mode_names()] + [
-        ImageDef(name, with_locustfiles=name == "locust") for name in SUPPORT_IMAGES
+    """Every image, each after the image it builds on: the app image first, then the modes and the rest."""
+    return [
+        ImageDef(APP_IMAGE_NAME, with_app=True),
+        *(ImageDef(name, parent=APP_IMAGE_NAME) for name in mode_names()),
+        *(ImageDef(name, with_locustfiles=name == "locust") for name in SUPPORT_IMAGES),
     ]
 
 
+def image_def(name: str) -> ImageDef:
+    for image in all_images():
+        if image.name == name:
+            return image
+    raise UserError(f"unknown image {name!r} (known: {', '.join(i.name for i in all_images())})")
+
+
 def select_images(names: Iterable[str] | None) -> list[ImageDef]:
-    """The images to build; support images always come along, since every stack needs them."""
+    """The images to build, in catalogue order: support images always come along, since every stack
+    needs them, and so does the image each chosen one builds on."""
     catalogue = {image.name: image for image in all_images()}
     if names is None:
         return list(catalogue.values())
-    chosen: dict[str, ImageDef] = {}
+    chosen: set[str] = set(SUPPORT_IMAGES)
     for name in names:
-        if name not in catalogue:
-            raise UserError(f"unknown image {name!r} (known: {', '.join(catalogue)})")
-        chosen[name] = catalogue[name]
-    for name in SUPPORT_IMAGES:
-        chosen.setdefault(name, catalogue[name])
-    return list(chosen.values())
+        image = image_def(name)
+        chosen.add(name)
+        if image.parent is not None:
+            chosen.add(image.parent)
+    return [image for image in catalogue.values() if image.name in chosen]
 
 
 @dataclass(frozen=True)
@@ -121,41 +138,110 @@ def stage_context(image: ImageDef, wheels: list[Path], into: Path) -> str:
     return digest.hexdigest()
 
 
+def added_wheels(image: ImageDef, wheels: list[Path]) -> list[Path]:
+    """The wheels ``image`` adds to the image it builds on: its lock's, less those its parent holds.
+
+    A package both locks name must be locked at the same version (``servingmatrix lock`` resolves
+    each mode within the app's lock), or the parent's copy would silently win.
+    """
+    if image.parent is None or image.lock is None:
+        return wheels
+    parent_lock = image_def(image.parent).lock
+    if parent_lock is None:
+        return wheels
+    inherited = {package.key: package for package in parse_lock(parent_lock)}
+    own = {package.key: package for package in parse_lock(image.lock)}
+    for key, package in inherited.items():
+        mine = own.get(key)
+        if mine is None or mine.version != package.version:
+            held = f"{mine.name}=={mine.version}" if mine else f"no {package.name}"
+            raise UserError(
+                f"{image.lock} has {held} but {parent_lock} has {package.name}=={package.version}: "
+                "run `servingmatrix lock` to resolve them together"
+            )
+    return [wheel for wheel in wheels if wheel_project(wheel) not in inherited]
+
+
+def default_jobs() -> int:
+    """Builds at once: two on a 2-core machine (one build's I/O overlaps the other's CPU), up to four."""
+    return max(2, min(4, os.cpu_count() or 1))
+
+
+class _Builds:
+    """Builds images on a pool of threads, each after the project image it starts from."""
+
+    def __init__(self, docker: Docker, say: Say, base_id: str, *, force: bool, total: int) -> None:
+        self.docker = docker
+        self.say = say
+        self.base_id = base_id
+        self.force = force
+        self.total = total
+        self.arch = docker.architecture()
+        self.wheelhouse = Wheelhouse(cache_dir() / "wheelhouse")
+        self.logs = cache_dir() / "build-logs"
+        self.ids: dict[str, str] = {}
+        self.done = 0
+        self.lock = threading.Lock()
+
+    def build(self, image: ImageDef, parent: Future[BuildOutcome] | None) -> BuildOutcome:
+        parent_id = ""
+        if parent is not None:
+            parent.result()  # a failed parent fails its children with its own error
+            parent_id = self.ids[image.parent or ""]
+        started = time.monotonic()
+        wheels = self.wheelhouse.wheels_for(image.lock, self.arch) if image.lock else []
+        with tempfile.TemporaryDirectory(prefix=f"servingmatrix-{image.name}-") as tmp:
+            context = Path(tmp)
+            staged = stage_context(image, added_wheels(image, wheels), context)
+            inputs = hashlib.sha256((staged + self.base_id + parent_id).encode()).hexdigest()
+            built = self.docker.image_labels(image.ref).get(INPUTS_LABEL) != inputs or self.force
+            if built:
+                self.say(f"{image.ref}: building")
+                self.docker.build(
+                    context,
+                    image.ref,
+                    build_args={"BASE_IMAGE": BASE_IMAGE, "APP_IMAGE": image_def(APP_IMAGE_NAME).ref},
+                    labels={INPUTS_LABEL: inputs},
+                    log=self.logs / f"{image.name}.log",
+                )
+        info = self.docker.image_inspect(image.ref)
+        seconds = time.monotonic() - started
+        with self.lock:
+            self.ids[image.name] = str((info or {}).get("Id", ""))
+            self.done += 1
+            state = f"built in {seconds:.0f} s" if built else "up to date"
+            self.say(f"[{self.done}/{self.total}] {image.ref}: {state}")
+        return BuildOutcome(image.name, image.ref, built, seconds)
+
+
 def build_images(
     docker: Docker,
     names: Iterable[str] | None,
     say: Say,
     *,
     force: bool = False,
+    jobs: int | None = None,
 ) -> list[BuildOutcome]:
-    """Build the chosen images (all by default), skipping any whose inputs are unchanged."""
+    """Build the chosen images (all by default), skipping any whose inputs are unchanged.
+
+    Every image's wheels are fetched first, in parallel; then up to ``jobs`` images build at once, each
+    mode's after the app image it starts from.
+    """
     docker.ping()
     images = select_images(names)
     base_id = ensure_base_image(docker, say)
-    arch = docker.architecture()
-    wheelhouse = Wheelhouse(cache_dir() / "wheelhouse")
-    logs = cache_dir() / "build-logs"
-    outcomes: list[BuildOutcome] = []
-    for index, image in enumerate(images, 1):
-        started = time.monotonic()
-        wheels = wheelhouse.wheels_for(image.lock, arch) if image.lock else []
-        with tempfile.TemporaryDirectory(prefix=f"servingmatrix-{image.name}-") as tmp:
-            context = Path(tmp)
-            inputs = hashlib.sha256((stage_context(image, wheels, context) + base_id).encode()).hexdigest()
-            current = docker.image_labels(image.ref).get(INPUTS_LABEL)
-            if current == inputs and not force:
-                outcomes.append(BuildOutcome(image.name, image.ref, False, time.monotonic() - started))
-                say(f"[{index}/{len(images)}] {image.ref}: up to date")
-                continue
-            say(f"[{index}/{len(images)}] {image.ref}: building")
-            docker.build(
-                context,
-                image.ref,
-                build_args={"BASE_IMAGE": BASE_IMAGE},
-                labels={INPUTS_LABEL: inputs},
-                log=logs / f"{image.name}.log",
-            )
-        seconds = time.monotonic() - started
-        outcomes.append(BuildOutcome(image.name, image.ref, True, seconds))
-        say(f"[{index}/{len(images)}] {image.ref}: built in {seconds:.0f} s")
-    return outcomes
+    builds = _Builds(docker, say, base_id, force=force, total=len(images))
+    workers = jobs or default_jobs()
+    builds.wheelhouse.prefetch([image.lock for image in images if image.lock], builds.arch, workers)
+    futures: dict[str, Future[BuildOutcome]] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="build") as pool:
+        # Parents come first in the catalogue, so a child waits only on a build already started.
+        for image in sorted(images, key=lambda image: image.parent is not None):
+            parent = futures.get(image.parent) if image.parent else None
+            futures[image.name] = pool.submit(builds.build, image, parent)
+        try:
+            return [futures[image.name].result() for image in images]
+        except BaseException:
+            for future in futures.values():
+                future.cancel()
+            raise

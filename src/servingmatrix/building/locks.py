@@ -65,8 +65,12 @@ def lock_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def compile_lock(requirements_in: Path, lock: Path) -> None:
-    """Resolve ``requirements_in`` into ``lock`` with uv, for CPython 3.13 on Linux."""
+def compile_lock(requirements_in: Path, lock: Path, constraints: Path | None = None) -> None:
+    """Resolve ``requirements_in`` into ``lock`` with uv, for CPython 3.13 on Linux.
+
+    ``constraints`` (the app image's lock, for a mode) holds every package it names at that version,
+    so a mode's image can start from the shared app image and add only its server.
+    """
     uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
     if not Path(uv).exists():
         raise UserError("uv is needed to write lock files: install the dev tools with `make venv`")
@@ -87,6 +91,7 @@ def compile_lock(requirements_in: Path, lock: Path) -> None:
             "--quiet",
             "--custom-compile-command",
             "servingmatrix lock",
+            *(["--constraint", str(constraints)] if constraints is not None else []),
         ],
         capture_output=True,
         text=True,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from servingmatrix.building.locks import (
@@ -36,6 +38,11 @@ def wheel_project(path: Path) -> str:
     return canonical_name(path.name.split("-", 1)[0])
 
 
+def _requirement_line(package: LockedPackage) -> str:
+    hashes = " ".join(f"--hash=sha256:{digest}" for digest in sorted(package.hashes))
+    return f"{package.name}=={package.version} {hashes}\n"
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -51,9 +58,38 @@ class Wheelhouse:
         self.root = root
         self.manifests = root / "manifests"
 
+    def prefetch(self, locks: list[Path], arch: str, workers: int) -> None:
+        """Download every wheel the locks need and the folder lacks, each once, ``workers`` at a time.
+
+        Builds then find their wheels here; a lock whose manifest is complete costs nothing.
+        """
+        wanted: dict[tuple[str, str], str] = {}
+        for lock in locks:
+            manifest = self._manifest(lock, arch)
+            if manifest.exists() and all((self.root / n).exists() for n in manifest.read_text().split()):
+                continue
+            for package in parse_lock(lock):
+                if self._present(package, arch) is None:
+                    wanted.setdefault((package.key, package.version), _requirement_line(package))
+        if not wanted:
+            return
+        lines = sorted(wanted.values())
+        shares = [lines[i :: max(1, workers)] for i in range(max(1, workers))]
+        with tempfile.TemporaryDirectory(prefix="servingmatrix-wheels-") as tmp:
+            requirement_files = []
+            for index, share in enumerate(s for s in shares if s):
+                path = Path(tmp) / f"share-{index}.txt"
+                path.write_text("".join(share))
+                requirement_files.append(path)
+            with ThreadPoolExecutor(max_workers=len(requirement_files)) as pool:
+                list(pool.map(lambda path: self._pip_download(path, arch, path.name), requirement_files))
+
+    def _manifest(self, lock: Path, arch: str) -> Path:
+        return self.manifests / f"{lock_digest(lock)}-{arch}.txt"
+
     def wheels_for(self, lock: Path, arch: str) -> list[Path]:
         """The verified wheels of ``lock``, downloading what is missing."""
-        manifest = self.manifests / f"{lock_digest(lock)}-{arch}.txt"
+        manifest = self._manifest(lock, arch)
         if manifest.exists():
             wheels = [self.root / name for name in manifest.read_text().split()]
             if all(w.exists() for w in wheels):
@@ -68,6 +104,11 @@ class Wheelhouse:
         return wheels
 
     def _download(self, lock: Path, arch: str) -> list[Path]:
+        self._pip_download(lock, arch, str(lock))
+        return [self._find(package, arch) for package in parse_lock(lock)]
+
+    def _pip_download(self, requirements: Path, arch: str, what: str) -> None:
+        """``pip download`` of hash-pinned ``requirements`` for CPython 3.13 on ``arch``, no resolving."""
         self.root.mkdir(parents=True, exist_ok=True)
         args = [
             sys.executable,
@@ -93,7 +134,7 @@ class Wheelhouse:
             "--dest",
             str(self.root),
             "-r",
-            str(lock),
+            str(requirements),
         ]
         for tag in platform_tags(arch):
             args += ["--platform", tag]
@@ -101,9 +142,16 @@ class Wheelhouse:
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["(no output)"]
             raise UserError(
-                f"{lock}: downloading wheels for CPython {PYTHON_VERSION}/{arch} failed: {tail[0]}"
+                f"{what}: downloading wheels for CPython {PYTHON_VERSION}/{arch} failed: {tail[0]}"
             )
-        return [self._find(package, arch) for package in parse_lock(lock)]
+
+    def _present(self, package: LockedPackage, arch: str) -> Path | None:
+        """The wheel of ``package`` already in the folder with one of its locked hashes, if any."""
+        try:
+            wheel = self._find(package, arch)
+        except UserError:
+            return None
+        return wheel if _sha256(wheel) in package.hashes else None
 
     def _find(self, package: LockedPackage, arch: str) -> Path:
         """The downloaded wheel of ``package`` for ``arch`` (pip names files after the project)."""

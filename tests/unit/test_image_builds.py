@@ -1,0 +1,183 @@
+"""How images are built: the shared app image first, modes on top of it, wheels fetched once each."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from servingmatrix.building import images as images_module
+from servingmatrix.building import wheelhouse as wheelhouse_module
+from servingmatrix.building.images import (
+    APP_IMAGE_NAME,
+    INPUTS_LABEL,
+    SUPPORT_IMAGES,
+    ImageDef,
+    added_wheels,
+    all_images,
+    build_images,
+    image_def,
+    select_images,
+)
+from servingmatrix.building.locks import parse_lock
+from servingmatrix.building.wheelhouse import Wheelhouse
+from servingmatrix.docker import Docker, DockerError
+from servingmatrix.errors import UserError
+from servingmatrix.modes import mode_names
+
+HASH_A = "a" * 64
+HASH_B = "b" * 64
+
+
+class BuildingDocker(Docker):
+    """Records builds; an image's labels and id are what its last build gave it."""
+
+    def __init__(self, fail: str | None = None) -> None:
+        super().__init__()
+        self.fail = fail
+        self.labels: dict[str, dict[str, str]] = {}
+        self.built: list[str] = []
+        self.running = 0
+        self.most_at_once = 0
+        self.guard = threading.Lock()
+
+    def ping(self) -> None:
+        return None
+
+    def architecture(self) -> str:
+        return "x86_64"
+
+    def image_labels(self, ref: str) -> dict[str, str]:
+        return dict(self.labels.get(ref, {}))
+
+    def image_inspect(self, ref: str) -> dict[str, Any] | None:
+        labels = self.labels.get(ref)
+        return None if labels is None else {"Id": f"sha256:{labels[INPUTS_LABEL][:12]}"}
+
+    def build(self, context: Path, ref: str, **kwargs: Any) -> None:
+        with self.guard:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            if ref == f"servingmatrix/{self.fail}:latest":
+                raise DockerError(f"building {ref} failed: boom")
+            assert (context / "Dockerfile").exists()
+            with self.guard:
+                self.built.append(ref.split("/")[1].split(":")[0])
+                self.labels[ref] = dict(kwargs["labels"])
+        finally:
+            with self.guard:
+                self.running -= 1
+
+
+class NoWheels(Wheelhouse):
+    def prefetch(self, locks: list[Path], arch: str, workers: int) -> None:
+        return None
+
+    def wheels_for(self, lock: Path, arch: str) -> list[Path]:
+        return []
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(images_module, "ensure_base_image", lambda docker, say: "sha256:base")
+    monkeypatch.setattr(images_module, "Wheelhouse", NoWheels)
+    monkeypatch.setattr(images_module, "cache_dir", lambda: tmp_path)
+
+
+def test_catalogue_puts_each_image_after_the_one_it_builds_on() -> None:
+    names = [image.name for image in all_images()]
+    assert names[0] == APP_IMAGE_NAME
+    for image in all_images():
+        if image.parent is not None:
+            assert names.index(image.parent) < names.index(image.name)
+    assert {image.name for image in all_images() if image.parent == APP_IMAGE_NAME} == set(mode_names())
+
+
+def test_choosing_a_mode_brings_the_app_image_and_the_support_images() -> None:
+    chosen = [image.name for image in select_images(["waitress"])]
+    assert chosen[0] == APP_IMAGE_NAME and "waitress" in chosen
+    assert set(SUPPORT_IMAGES) <= set(chosen)
+    assert [image.name for image in select_images(["locust"])] == list(SUPPORT_IMAGES)
+
+
+def test_an_unknown_image_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(UserError, match=r"unknown image 'nope' \(known: app, "):
+        select_images(["nope"])
+
+
+def test_a_mode_stages_only_the_wheels_the_app_image_lacks() -> None:
+    mode = image_def("gunicorn-sync")
+    assert mode.lock is not None
+    wheels = [Path(f"{p.name.replace('-', '_')}-{p.version}-py3-none-any.whl") for p in parse_lock(mode.lock)]
+    added = {path.name.split("-")[0] for path in added_wheels(mode, wheels)}
+    assert added == {"gunicorn"}
+
+
+def test_a_mode_locked_apart_from_the_app_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "requirements.lock").write_text(f"flask==3.1.3 --hash=sha256:{HASH_A}\n")
+    (tmp_path / "mode").mkdir()
+    (tmp_path / "mode" / "requirements.lock").write_text(f"flask==3.1.2 --hash=sha256:{HASH_B}\n")
+    monkeypatch.setattr(images_module, "images_dir", lambda: tmp_path)
+    monkeypatch.setattr(images_module, "image_def", lambda name: ImageDef(name))
+    with pytest.raises(UserError, match=r"has flask==3.1.2 but .* has flask==3.1.3: run `servingmatrix lock`"):
+        added_wheels(ImageDef("mode", parent="app"), [])
+
+
+@pytest.mark.usefixtures("offline")
+def test_every_image_builds_once_and_the_app_image_before_any_mode() -> None:
+    docker = BuildingDocker()
+    outcomes = build_images(docker, None, lambda line: None, jobs=3)
+    assert sorted(docker.built) == sorted(image.name for image in all_images())
+    assert all(docker.built.index(APP_IMAGE_NAME) < docker.built.index(mode) for mode in mode_names())
+    assert [outcome.name for outcome in outcomes] == [image.name for image in all_images()]
+    assert docker.most_at_once <= 3
+
+
+@pytest.mark.usefixtures("offline")
+def test_an_unchanged_image_is_left_alone_and_a_new_app_image_rebuilds_the_modes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    docker = BuildingDocker()
+    build_images(docker, ["waitress"], lambda line: None)
+    docker.built.clear()
+    assert not any(outcome.built for outcome in build_images(docker, ["waitress"], lambda line: None))
+    assert docker.built == []
+    # A changed app image (its inputs hash into its id) means every mode on it is built again.
+    real_stage = images_module.stage_context
+    monkeypatch.setattr(
+        images_module,
+        "stage_context",
+        lambda image, wheels, into: real_stage(image, wheels, into) + ("x" if image.name == "app" else ""),
+    )
+    build_images(docker, ["waitress"], lambda line: None)
+    assert sorted(docker.built) == ["app", "waitress"]
+
+
+@pytest.mark.usefixtures("offline")
+def test_a_failed_app_image_fails_the_build_with_its_own_error() -> None:
+    docker = BuildingDocker(fail=APP_IMAGE_NAME)
+    with pytest.raises(DockerError, match="building servingmatrix/app:latest failed: boom"):
+        build_images(docker, ["waitress", "uwsgi"], lambda line: None)
+    assert "waitress" not in docker.built and "uwsgi" not in docker.built
+
+
+def test_prefetch_downloads_each_missing_wheel_once_across_locks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = tmp_path / "one.lock"
+    second = tmp_path / "two.lock"
+    first.write_text(f"flask==3.1.3 --hash=sha256:{HASH_A}\ngunicorn==27.0.1 --hash=sha256:{HASH_B}\n")
+    second.write_text(f"flask==3.1.3 --hash=sha256:{HASH_A}\nwaitress==3.0.2 --hash=sha256:{HASH_B}\n")
+    fetched: list[list[str]] = []
+
+    def record(self: Wheelhouse, requirements: Path, arch: str, what: str) -> None:
+        fetched.append([line.split()[0] for line in requirements.read_text().splitlines()])
+
+    monkeypatch.setattr(wheelhouse_module.Wheelhouse, "_pip_download", record)
+    Wheelhouse(tmp_path / "wheels").prefetch([first, second], "x86_64", workers=2)
+    assert len(fetched) == 2, "shared among the workers"
+    assert sorted(sum(fetched, [])) == ["flask==3.1.3", "gunicorn==27.0.1", "waitress==3.0.2"]
