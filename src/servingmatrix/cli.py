@@ -70,10 +70,10 @@ def cmd_lock(args: argparse.Namespace) -> int:
     names = set(_mode_names(args.modes) or []) or None
     # The app image's lock first: every mode's lock is resolved within it (see building/images.py), so
     # `lock --modes` re-resolves those modes against the app's lock as it stands.
-    for image in sorted(all_images(), key=lambda image: image.parent is not None):
+    for image in sorted(all_images(), key=lambda image: len(image.parents)):
         source = image.folder / "requirements.in"
         if (names is None or image.name in names) and source.exists():
-            parent_lock = image_def(image.parent).lock if image.parent else None
+            parent_lock = next((image_def(p).lock for p in image.parents if image_def(p).lock), None)
             compile_lock(source, image.folder / "requirements.lock", parent_lock)
             say(f"locked {image.folder / 'requirements.lock'}")
     return 0

@@ -13,6 +13,7 @@ from servingmatrix.building import wheelhouse as wheelhouse_module
 from servingmatrix.building.images import (
     APP_IMAGE_NAME,
     INPUTS_LABEL,
+    RUNTIME_IMAGE_NAME,
     SUPPORT_IMAGES,
     ImageDef,
     added_wheels,
@@ -91,14 +92,14 @@ def test_catalogue_puts_each_image_after_the_one_it_builds_on() -> None:
     names = [image.name for image in all_images()]
     assert names[0] == APP_IMAGE_NAME
     for image in all_images():
-        if image.parent is not None:
-            assert names.index(image.parent) < names.index(image.name)
-    assert {image.name for image in all_images() if image.parent == APP_IMAGE_NAME} == set(mode_names())
+        assert all(names.index(parent) < names.index(image.name) for parent in image.parents)
+    modes = {image.name for image in all_images() if image.parents == (APP_IMAGE_NAME, RUNTIME_IMAGE_NAME)}
+    assert modes == set(mode_names())
 
 
 def test_choosing_a_mode_brings_the_app_image_and_the_support_images() -> None:
     chosen = [image.name for image in select_images(["waitress"])]
-    assert chosen[0] == APP_IMAGE_NAME and "waitress" in chosen
+    assert chosen[:2] == [APP_IMAGE_NAME, RUNTIME_IMAGE_NAME] and "waitress" in chosen
     assert set(SUPPORT_IMAGES) <= set(chosen)
     assert [image.name for image in select_images(["locust"])] == list(SUPPORT_IMAGES)
 
@@ -123,8 +124,10 @@ def test_a_mode_locked_apart_from_the_app_is_refused(tmp_path: Path, monkeypatch
     (tmp_path / "mode" / "requirements.lock").write_text(f"flask==3.1.2 --hash=sha256:{HASH_B}\n")
     monkeypatch.setattr(images_module, "images_dir", lambda: tmp_path)
     monkeypatch.setattr(images_module, "image_def", lambda name: ImageDef(name))
-    with pytest.raises(UserError, match=r"has flask==3.1.2 but .* has flask==3.1.3: run `servingmatrix lock`"):
-        added_wheels(ImageDef("mode", parent="app"), [])
+    with pytest.raises(
+        UserError, match=r"has flask==3.1.2 but .* has flask==3.1.3: run `servingmatrix lock`"
+    ):
+        added_wheels(ImageDef("mode", parents=("app",)), [])
 
 
 @pytest.mark.usefixtures("offline")
@@ -132,7 +135,12 @@ def test_every_image_builds_once_and_the_app_image_before_any_mode() -> None:
     docker = BuildingDocker()
     outcomes = build_images(docker, None, lambda line: None, jobs=3)
     assert sorted(docker.built) == sorted(image.name for image in all_images())
-    assert all(docker.built.index(APP_IMAGE_NAME) < docker.built.index(mode) for mode in mode_names())
+    for mode in mode_names():
+        assert (
+            docker.built.index(APP_IMAGE_NAME)
+            < docker.built.index(RUNTIME_IMAGE_NAME)
+            < docker.built.index(mode)
+        )
     assert [outcome.name for outcome in outcomes] == [image.name for image in all_images()]
     assert docker.most_at_once <= 3
 
@@ -154,7 +162,7 @@ def test_an_unchanged_image_is_left_alone_and_a_new_app_image_rebuilds_the_modes
         lambda image, wheels, into: real_stage(image, wheels, into) + ("x" if image.name == "app" else ""),
     )
     build_images(docker, ["waitress"], lambda line: None)
-    assert sorted(docker.built) == ["app", "waitress"]
+    assert sorted(docker.built) == ["app", "runtime", "waitress"]
 
 
 @pytest.mark.usefixtures("offline")
@@ -162,7 +170,7 @@ def test_a_failed_app_image_fails_the_build_with_its_own_error() -> None:
     docker = BuildingDocker(fail=APP_IMAGE_NAME)
     with pytest.raises(DockerError, match="building servingmatrix/app:latest failed: boom"):
         build_images(docker, ["waitress", "uwsgi"], lambda line: None)
-    assert "waitress" not in docker.built and "uwsgi" not in docker.built
+    assert not {"runtime", "waitress", "uwsgi"} & set(docker.built)
 
 
 def test_prefetch_downloads_each_missing_wheel_once_across_locks(
@@ -180,4 +188,4 @@ def test_prefetch_downloads_each_missing_wheel_once_across_locks(
     monkeypatch.setattr(wheelhouse_module.Wheelhouse, "_pip_download", record)
     Wheelhouse(tmp_path / "wheels").prefetch([first, second], "x86_64", workers=2)
     assert len(fetched) == 2, "shared among the workers"
-    assert sorted(sum(fetched, [])) == ["flask==3.1.3", "gunicorn==27.0.1", "waitress==3.0.2"]
+    assert sorted(line for share in fetched for line in share) == ["flask==3.1.3", "gunicorn==27.0.1", "waitress==3.0.2"]

@@ -36,14 +36,19 @@ def test_lock_pins_what_the_registry_pins(mode: Mode) -> None:
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
 def test_dockerfile_is_hardened(mode: Mode) -> None:
     text = (images_dir() / mode.name / "Dockerfile").read_text()
-    assert text.count("FROM ${BASE_IMAGE}") == 1, "the final stage starts from the bare base"
     assert text.count("FROM ${APP_IMAGE} AS build") == 1, "the build stage starts from the shared app image"
-    assert "pip uninstall --yes pip" in text
-    assert "USER 10001" in text
-    assert "PYTHONUNBUFFERED" in text
-    assert "HEALTHCHECK" in text
+    assert text.count("FROM ${RUNTIME_IMAGE}") == 1, "the final stage starts from the shared runtime"
     assert "--no-index" in text and "--require-hashes" in text
+    assert "site-packages/pip " in text, "pip stays in the build stage"
     assert f'io.servingmatrix.mode="{mode.name}"' in text
+    assert "USER root" not in text or text.rindex("USER 10001:10001") > text.rindex("USER root")
+
+
+def test_runtime_is_hardened() -> None:
+    """What every mode's final stage starts from: an unprivileged user and a health check."""
+    text = (images_dir() / "runtime" / "Dockerfile").read_text()
+    assert "USER 10001:10001" in text and "HEALTHCHECK" in text and "PYTHONUNBUFFERED" in text
+    assert "COPY --from=app /srv /srv" in text
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)

@@ -42,8 +42,12 @@ MODE_BUILD_STAGE = (
     "COPY wheels/ /tmp/wheels/",
     "RUN /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels \\",
     "       --require-hashes --no-deps -r /tmp/requirements.lock \\",
-    "    && /opt/venv/bin/pip uninstall --yes pip",
+    "    && rm -rf /opt/venv/bin/pip /opt/venv/bin/pip3* /opt/venv/lib/python3*/site-packages/pip \\",
+    "       /opt/venv/lib/python3*/site-packages/pip-*.dist-info",
 )
+#: The image every mode's final stage starts from: the unprivileged user, the app and its data, the
+#: environment, the port and the health check, the same for every mode and so written once.
+RUNTIME_IMAGE = "servingmatrix/runtime:latest"
 #: The unprivileged user every image runs as; the group has the same id, so it reads 10001:10001.
 APP_USER = (
     f"RUN groupadd --system --gid {APP_UID} bench \\",
@@ -75,54 +79,83 @@ def mode_labels(mode: Mode) -> dict[str, str]:
 
 
 def render_mode_dockerfile(mode: Mode) -> str:
-    """The Dockerfile of one mode's image."""
+    """The Dockerfile of one mode's image: the app image plus its server, on the shared runtime."""
     launch = mode.resolve({}, DEFAULT_CPUS).launch("0.0.0.0", DEFAULT_PORT)
-    env = {
-        "PATH": VENV_PATH,
-        "PYTHONPATH": "/srv/app",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "SERVING_MODE": mode.resolve({}, DEFAULT_CPUS).spec,
-        "PORT": str(DEFAULT_PORT),
-        "SQLITE_PATH": "/srv/data/items.sqlite",
-        **dict(launch.env),
-    }
+    env = {"SERVING_MODE": mode.resolve({}, DEFAULT_CPUS).spec, **dict(launch.env)}
     lines = [
         f"# servingmatrix/{mode.name}: {mode.summary}.",
         "# Rendered from src/servingmatrix/modes.py by `servingmatrix generate`: edit the registry.",
-        "ARG BASE_IMAGE=servingmatrix/base:3.13",
         f"ARG APP_IMAGE={APP_IMAGE}",
+        f"ARG RUNTIME_IMAGE={RUNTIME_IMAGE}",
         "",
         *MODE_BUILD_STAGE,
         "",
-        "# Final stage: the interpreter, the environment and the app; no wheelhouse, no pip.",
-        "FROM ${BASE_IMAGE}",
+        "# Final stage: the shared runtime (user 10001, the app, its data, the environment and the health",
+        "# check: images/runtime/Dockerfile) and this mode's environment; no wheelhouse, no pip.",
+        "FROM ${RUNTIME_IMAGE}",
     ]
     if mode.debian_packages:
         lines += [
+            "USER root",
             "RUN apt-get update \\",
             f"    && apt-get install -y --no-install-recommends {' '.join(mode.debian_packages)} \\",
             "    && rm -rf /var/lib/apt/lists/*",
+            f"USER {APP_UID}:{APP_UID}",
         ]
-    lines += [
-        *APP_USER,
-        "COPY --from=build /opt/venv /opt/venv",
-        "COPY --from=build /srv /srv",
-    ]
+    lines.append("COPY --from=build /opt/venv /opt/venv")
     for extra in mode.extra_files:
         lines.append(f"COPY {extra} /srv/{mode.name}/{extra}")
     lines += [_instruction("ENV", env, "    "), _instruction("LABEL", mode_labels(mode), "      ")]
     lines += [
-        f"USER {APP_UID}:{APP_UID}",
-        "WORKDIR /srv/app",
-        f"EXPOSE {DEFAULT_PORT}",
-        "HEALTHCHECK --interval=2s --timeout=2s --start-period=2s --retries=15 \\",
-        f"    CMD {json.dumps(['python', '-c', _HEALTHCHECK])}",
         f"# The default command is sized for a budget of {DEFAULT_CPUS} CPU; the runner passes its own.",
         f"CMD {json.dumps(list(launch.argv))}",
         "",
     ]
     return "\n".join(lines)
+
+
+def render_runtime_dockerfile() -> str:
+    """The image every mode's final stage starts from: what a mode's image runs with, but its server."""
+    env = {
+        "PATH": VENV_PATH,
+        "PYTHONPATH": "/srv/app",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PORT": str(DEFAULT_PORT),
+        "SQLITE_PATH": "/srv/data/items.sqlite",
+    }
+    labels = {
+        "org.opencontainers.image.title": "servingmatrix/runtime",
+        "org.opencontainers.image.description": (
+            "Serving Matrix runtime: the unprivileged user, the app and its data every mode's image runs"
+        ),
+        "org.opencontainers.image.version": __version__,
+        "org.opencontainers.image.source": SOURCE_URL,
+        "org.opencontainers.image.licenses": "MIT",
+        "io.servingmatrix.project": "servingmatrix",
+        "io.servingmatrix.role": "runtime",
+    }
+    return "\n".join(
+        [
+            "# servingmatrix/runtime: what every mode's image runs with; each mode adds its environment.",
+            "# Rendered from src/servingmatrix/building/dockerfiles.py by `servingmatrix generate`.",
+            "ARG BASE_IMAGE=servingmatrix/base:3.13",
+            f"ARG APP_IMAGE={APP_IMAGE}",
+            "FROM ${APP_IMAGE} AS app",
+            "",
+            "FROM ${BASE_IMAGE}",
+            *APP_USER,
+            "COPY --from=app /srv /srv",
+            _instruction("ENV", env, "    "),
+            _instruction("LABEL", labels, "      "),
+            f"USER {APP_UID}:{APP_UID}",
+            "WORKDIR /srv/app",
+            f"EXPOSE {DEFAULT_PORT}",
+            "HEALTHCHECK --interval=2s --timeout=2s --start-period=2s --retries=15 \\",
+            f"    CMD {json.dumps(['python', '-c', _HEALTHCHECK])}",
+            "",
+        ]
+    )
 
 
 def render_app_dockerfile() -> str:

@@ -12,6 +12,7 @@ from servingmatrix.building.dockerfiles import (
     render_locust_dockerfile,
     render_mode_dockerfile,
     render_requirements_in,
+    render_runtime_dockerfile,
     render_wrk_dockerfile,
 )
 from servingmatrix.building.docs import render_readme
@@ -24,6 +25,7 @@ def rendered_files() -> dict[Path, str]:
     files: dict[Path, str] = {}
     files[images_dir() / "app" / "Dockerfile"] = render_app_dockerfile()
     files[images_dir() / "app" / "requirements.in"] = render_requirements_in("app", APP_PACKAGES)
+    files[images_dir() / "runtime" / "Dockerfile"] = render_runtime_dockerfile()
     for mode in MODES:
         folder = images_dir() / mode.name
         files[folder / "Dockerfile"] = render_mode_dockerfile(mode)

@@ -28,6 +28,8 @@ from servingmatrix.paths import cache_dir, images_dir, project_root
 INPUTS_LABEL = "io.servingmatrix.inputs"
 #: The shared image every mode's build starts from: the app, its data and Flask's packages.
 APP_IMAGE_NAME = "app"
+#: The shared image every mode's final stage starts from: the user, the app, the environment.
+RUNTIME_IMAGE_NAME = "runtime"
 #: Images of the backing services and the load generators (Locust and the wrk reference), beside one
 #: image per mode.
 SUPPORT_IMAGES = ("upstream", "postgres", "locust", "wrk")
@@ -42,8 +44,8 @@ class ImageDef:
     name: str
     with_app: bool = False
     with_locustfiles: bool = False
-    #: The project image its build stage starts from (the shared app image, for a mode), if any.
-    parent: str | None = None
+    #: The project images its stages start from (for a mode: the app image and the runtime).
+    parents: tuple[str, ...] = ()
 
     @property
     def ref(self) -> str:
@@ -60,10 +62,11 @@ class ImageDef:
 
 
 def all_images() -> list[ImageDef]:
-    """Every image, each after the image it builds on: the app image first, then the modes and the rest."""
+    """Every image, each after those it builds on: the app image, the runtime, the modes, the rest."""
     return [
         ImageDef(APP_IMAGE_NAME, with_app=True),
-        *(ImageDef(name, parent=APP_IMAGE_NAME) for name in mode_names()),
+        ImageDef(RUNTIME_IMAGE_NAME, parents=(APP_IMAGE_NAME,)),
+        *(ImageDef(name, parents=(APP_IMAGE_NAME, RUNTIME_IMAGE_NAME)) for name in mode_names()),
         *(ImageDef(name, with_locustfiles=name == "locust") for name in SUPPORT_IMAGES),
     ]
 
@@ -83,10 +86,7 @@ def select_images(names: Iterable[str] | None) -> list[ImageDef]:
         return list(catalogue.values())
     chosen: set[str] = set(SUPPORT_IMAGES)
     for name in names:
-        image = image_def(name)
-        chosen.add(name)
-        if image.parent is not None:
-            chosen.add(image.parent)
+        chosen |= {name, *image_def(name).parents}
     return [image for image in catalogue.values() if image.name in chosen]
 
 
@@ -144,10 +144,8 @@ def added_wheels(image: ImageDef, wheels: list[Path]) -> list[Path]:
     A package both locks name must be locked at the same version (``servingmatrix lock`` resolves
     each mode within the app's lock), or the parent's copy would silently win.
     """
-    if image.parent is None or image.lock is None:
-        return wheels
-    parent_lock = image_def(image.parent).lock
-    if parent_lock is None:
+    parent_lock = next((lock for lock in (image_def(p).lock for p in image.parents) if lock), None)
+    if image.lock is None or parent_lock is None:
         return wheels
     inherited = {package.key: package for package in parse_lock(parent_lock)}
     own = {package.key: package for package in parse_lock(image.lock)}
@@ -160,6 +158,14 @@ def added_wheels(image: ImageDef, wheels: list[Path]) -> list[Path]:
                 "run `servingmatrix lock` to resolve them together"
             )
     return [wheel for wheel in wheels if wheel_project(wheel) not in inherited]
+
+
+def _build_args(image: ImageDef) -> dict[str, str]:
+    """The base image, and the project images ``image`` starts from, by their ``ARG`` names."""
+    args = {"BASE_IMAGE": BASE_IMAGE}
+    for name in image.parents:
+        args[f"{name.upper()}_IMAGE"] = image_def(name).ref
+    return args
 
 
 def default_jobs() -> int:
@@ -183,24 +189,23 @@ class _Builds:
         self.done = 0
         self.lock = threading.Lock()
 
-    def build(self, image: ImageDef, parent: Future[BuildOutcome] | None) -> BuildOutcome:
-        parent_id = ""
-        if parent is not None:
+    def build(self, image: ImageDef, parents: list[Future[BuildOutcome]]) -> BuildOutcome:
+        for parent in parents:
             parent.result()  # a failed parent fails its children with its own error
-            parent_id = self.ids[image.parent or ""]
+        parent_ids = "".join(self.ids[name] for name in image.parents)
         started = time.monotonic()
         wheels = self.wheelhouse.wheels_for(image.lock, self.arch) if image.lock else []
         with tempfile.TemporaryDirectory(prefix=f"servingmatrix-{image.name}-") as tmp:
             context = Path(tmp)
             staged = stage_context(image, added_wheels(image, wheels), context)
-            inputs = hashlib.sha256((staged + self.base_id + parent_id).encode()).hexdigest()
+            inputs = hashlib.sha256((staged + self.base_id + parent_ids).encode()).hexdigest()
             built = self.docker.image_labels(image.ref).get(INPUTS_LABEL) != inputs or self.force
             if built:
                 self.say(f"{image.ref}: building")
                 self.docker.build(
                     context,
                     image.ref,
-                    build_args={"BASE_IMAGE": BASE_IMAGE, "APP_IMAGE": image_def(APP_IMAGE_NAME).ref},
+                    build_args=_build_args(image),
                     labels={INPUTS_LABEL: inputs},
                     log=self.logs / f"{image.name}.log",
                 )
@@ -235,10 +240,10 @@ def build_images(
     builds.wheelhouse.prefetch([image.lock for image in images if image.lock], builds.arch, workers)
     futures: dict[str, Future[BuildOutcome]] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="build") as pool:
-        # Parents come first in the catalogue, so a child waits only on a build already started.
-        for image in sorted(images, key=lambda image: image.parent is not None):
-            parent = futures.get(image.parent) if image.parent else None
-            futures[image.name] = pool.submit(builds.build, image, parent)
+        # Parents come first, so a child waits only on builds already started.
+        for image in sorted(images, key=lambda image: len(image.parents)):
+            parents = [futures[name] for name in image.parents]
+            futures[image.name] = pool.submit(builds.build, image, parents)
         try:
             return [futures[image.name].result() for image in images]
         except BaseException:
