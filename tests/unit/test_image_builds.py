@@ -188,4 +188,5 @@ def test_prefetch_downloads_each_missing_wheel_once_across_locks(
     monkeypatch.setattr(wheelhouse_module.Wheelhouse, "_pip_download", record)
     Wheelhouse(tmp_path / "wheels").prefetch([first, second], "x86_64", workers=2)
     assert len(fetched) == 2, "shared among the workers"
-    assert sorted(line for share in fetched for line in share) == ["flask==3.1.3", "gunicorn==27.0.1", "waitress==3.0.2"]
+    fetched_once = sorted(line for share in fetched for line in share)
+    assert fetched_once == ["flask==3.1.3", "gunicorn==27.0.1", "waitress==3.0.2"]
