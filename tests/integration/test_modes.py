@@ -30,3 +30,15 @@ def test_image_is_labelled_and_unprivileged(docker: Docker, images: None, mode: 
     assert config["Labels"]["io.servingmatrix.packages"] == " ".join(mode.packages)
     assert config["Healthcheck"]["Test"]
     assert any(e == "PYTHONUNBUFFERED=1" for e in config["Env"])
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
+def test_image_runs_its_server_without_pip(docker: Docker, images: None, mode: Mode) -> None:
+    """pip stays in the build stage; the server's package is in the final image's environment."""
+    server = mode.resolve({}, 1).launch("0.0.0.0", 8000).argv[0]
+    probe = (
+        "import importlib.util, shutil, sys; "
+        f"sys.exit(importlib.util.find_spec('pip') is not None or shutil.which({server!r}) is None)"
+    )
+    code, output = docker.run_once(["--entrypoint", "python", mode.image, "-c", probe])
+    assert code == 0, output
