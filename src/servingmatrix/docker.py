@@ -146,6 +146,11 @@ class Docker:
         proc = self._run(["exec", name, *argv], timeout=timeout, check=False)
         return proc.returncode == 0
 
+    def exec_output(self, name: str, argv: Sequence[str], timeout: float = 10.0) -> str | None:
+        """Run ``argv`` in the running container ``name``; its output, or None when it failed."""
+        proc = self._run(["exec", name, *argv], timeout=timeout, check=False)
+        return proc.stdout if proc.returncode == 0 else None
+
     def logs(self, name: str, tail: int = 20) -> str:
         proc = self._run(["logs", "--tail", str(tail), name], timeout=30, check=False)
         return (proc.stdout + proc.stderr).strip()

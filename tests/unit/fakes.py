@@ -35,6 +35,8 @@ class FakeDocker(Docker):
         #: What the reference generator (wrk) reaches against the fake server, req/s (the recording's
         #: Locust reaches 294 and 438: not below 0.90 of it); None: wrk writes nothing.
         self.reference_rps: float | None = 300.0
+        #: Rows written to the fake PostgreSQL's tables, as its statistics would count them.
+        self.db_writes = 0
 
     def ping(self) -> None:
         return None
@@ -59,6 +61,10 @@ class FakeDocker(Docker):
 
     def logs(self, name: str, tail: int = 20) -> str:
         return "last words"
+
+    def exec_output(self, name: str, argv: Any, timeout: float = 10.0) -> str | None:
+        """PostgreSQL's written-row count (``db_writes``) for the stack's check of its backing services."""
+        return f"{self.db_writes}\n" if name in self.running else None
 
     def run_detached(self, args: Any) -> str:
         args = [str(a) for a in args]
@@ -137,6 +143,7 @@ class FakeStack(Stack):
     def start_backing(self, placement: Placement, timeout_s: float = 60.0) -> float:
         for role in ("upstream", "postgres"):
             self._start(role, f"servingmatrix/{role}:latest", placement, [], [])
+        self.backing_writes = self.database_writes()
         return 0.0
 
     def start_upstream(self, placement: Placement, timeout_s: float = 60.0) -> float:

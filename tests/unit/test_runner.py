@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
+from servingmatrix.run.phases import PHASES
+from servingmatrix.run.progress import Progress
 from servingmatrix.run.runner import Runner, plan_sessions
 from servingmatrix.run.stack import StackPorts
 
@@ -124,10 +127,46 @@ def test_run_metadata_is_collected(tmp_path: Path) -> None:
     assert meta["images"]["gunicorn-sync"]["lock_sha256"]
     assert run["matrix"]["users"] == [1, 4]
     assert run["cpu_plan"]["server"]["cpuset"] == "0"
-    assert run["timings"]["sessions"] == 4
-    # The reference generator's seconds are a phase of their own (two per step here, the fake's).
-    assert run["timings"]["reference_s"] >= 0.0
-    assert set(run["timings"]) >= {"start_s", "warmup_s", "measured_s", "reference_s", "teardown_s"}
+    timings = run["timings"]
+    assert timings["sessions"] == 4
+    assert set(timings) == {"sessions", "backing_starts", "wall_s", "overhead_share", *PHASES}
+    # The reference generator's windows measure (the fake's wrk reports 5 s a step).
+    assert timings["reference_measured_s"] == 5.0 * 8
+    assert 0.0 <= timings["overhead_share"] <= 1.0
+
+
+def test_backing_services_start_once_and_serve_every_session(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    runner(tmp_path, docker).run()
+    started = [args[args.index("--name") + 1].rsplit("-", 1)[1] for args in docker.started]
+    assert started.count("postgres") == 1 and started.count("upstream") == 1
+    assert started.count("server") == 4
+    assert RunFolder(tmp_path / "run").read_run()["timings"]["backing_starts"] == 1
+    assert not docker.running, "nothing is left running"
+
+
+class WritingDocker(FakeDocker):
+    """A server that writes to the database: every Locust session adds rows."""
+
+    def run_detached(self, args: Any) -> str:
+        if "servingmatrix/locust:latest" in [str(a) for a in args]:
+            self.db_writes += 10
+        if "servingmatrix/postgres:latest" in [str(a) for a in args]:
+            self.db_writes = 0  # a new PostgreSQL counts from nothing
+        return super().run_detached(args)
+
+
+def test_backing_services_written_to_are_restarted_before_the_next_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    said: list[str] = []
+    monkeypatch.setattr(Progress, "line", lambda self, text: said.append(text))
+    docker = WritingDocker()
+    runner(tmp_path, docker).run()
+    started = [args[args.index("--name") + 1].rsplit("-", 1)[1] for args in docker.started]
+    assert started.count("postgres") == 4
+    restarted = "  backing services restarted: PostgreSQL's tables were written to (0 then 10 rows)"
+    assert said.count(restarted) == 3
 
 
 def test_a_different_matrix_in_the_same_folder_is_refused(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from servingmatrix.run.judge import RunFacts, judge_cell, measure_step, warning
 from servingmatrix.run.leftovers import remove_leftovers
 from servingmatrix.run.loadgen import Load
 from servingmatrix.run.metadata import collect_metadata
+from servingmatrix.run.phases import RunPhases
 from servingmatrix.run.preflight import check_same_matrix
 from servingmatrix.run.progress import Progress
 from servingmatrix.run.reference import REFERENCE_WARMUP_S, whole_seconds
@@ -99,6 +101,7 @@ class Runner:
         return Driver(self.docker, self.matrix.request_timeout_s, self.new_sampler)
 
     def _run(self) -> dict[str, Any]:
+        began = time.monotonic()
         self.docker.ping()
         removed = remove_leftovers(self.docker)
         if removed:
@@ -111,8 +114,11 @@ class Runner:
         skipped = len(sessions) - len(todo)
         if skipped:
             self.say(f"resuming: {skipped} of {len(sessions)} sessions already measured (--force to redo)")
+        phases = RunPhases(began, prepare_s=time.monotonic() - began)
         if todo and self.calibrate:
+            calibrating = time.monotonic()
             run_meta["calibration"] = self._calibrate(plan)
+            phases.calibration_s = time.monotonic() - calibrating
             self.folder.write_run(run_meta)
         self.ceiling = ceiling(run_meta.get("calibration"))
         facts = RunFacts(
@@ -126,12 +132,16 @@ class Runner:
         )
         progress = Progress(len(todo) * len(self.matrix.steps), planned_per_session * len(todo))
         timings: list[SessionTimings] = []
+        # One stack for every session: each has its own server, and the backing services are kept
+        # from one session to the next while they run and PostgreSQL's tables are unwritten.
+        stack = self.new_stack(self.docker, self.run_id, self.ports)
         try:
             for session in todo:
-                timings.append(self._run_session(session, plan, facts, progress, planned_per_session))
+                timings.append(self._run_session(session, plan, facts, progress, planned_per_session, stack))
         finally:
+            stack.stop()
             progress.finish()
-            self._close_run(run_meta, timings)
+            self._close_run(run_meta, phases.as_dict(timings))
         return run_meta
 
     def _plan(self) -> CpuPlan:
@@ -175,17 +185,10 @@ class Runner:
         self.folder.write_run(meta)
         return meta
 
-    def _close_run(self, meta: dict[str, Any], timings: list[SessionTimings]) -> None:
+    def _close_run(self, meta: dict[str, Any], timings: dict[str, Any]) -> None:
         meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         meta["load_average_at_end"] = _load_average()
-        meta["timings"] = {
-            "sessions": len(timings),
-            "start_s": sum(t.start_s for t in timings),
-            "warmup_s": sum(t.warmup_s for t in timings),
-            "measured_s": sum(t.measured_s for t in timings),
-            "reference_s": sum(t.reference_s for t in timings),
-            "teardown_s": sum(t.teardown_s for t in timings),
-        }
+        meta["timings"] = timings
         self.folder.write_run(meta)
 
     def _calibrate(self, plan: CpuPlan) -> dict[str, Any]:
@@ -199,14 +202,22 @@ class Runner:
         return result
 
     def _run_session(
-        self, session: Session, plan: CpuPlan, facts: RunFacts, progress: Progress, planned_s: float
+        self,
+        session: Session,
+        plan: CpuPlan,
+        facts: RunFacts,
+        progress: Progress,
+        planned_s: float,
+        stack: Stack,
     ) -> SessionTimings:
         sessions = SessionRunner(
-            self.docker, self.matrix, self.run_id, self.ports, self.driver, self.new_stack, self.conformance
+            self.docker, self.matrix, self.run_id, self.ports, self.driver, self.conformance
         )
         out_dir = self.folder.root / "sessions" / session.slug
-        result = sessions.run(session, plan, out_dir)
+        result = sessions.run(session, plan, out_dir, stack)
         timings = result.timings
+        if timings.backing_restarted and timings.backing_restarted != "not started":
+            progress.line(f"  backing services restarted: {timings.backing_restarted}")
         if result.swarm is None:
             self._fail_session(session, result.failure, progress, planned_s)
             return timings
@@ -215,8 +226,8 @@ class Runner:
             shutil.rmtree(out_dir, ignore_errors=True)
         label = f"{session.mode.spec} x {session.workload.spec} (trial {session.trial})"
         progress.line(
-            f"  {label}: start {timings.start_s:.1f} s, load {timings.loadgen_s:.1f} s, "
-            f"teardown {timings.teardown_s:.1f} s"
+            f"  {label}: start {timings.backing_s + timings.start_s:.1f} s, load {timings.loadgen_s:.1f} s, "
+            f"reference {timings.reference_s:.1f} s, teardown {timings.teardown_s:.1f} s"
         )
         return timings
 

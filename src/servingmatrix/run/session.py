@@ -67,13 +67,21 @@ def plan_sessions(matrix: Matrix) -> list[Session]:
 
 @dataclass
 class SessionTimings:
+    #: Starting (or checking) the backing services.
+    backing_s: float = 0.0
+    #: Starting the server, waiting until it answers, and its conformance check.
     start_s: float = 0.0
     warmup_s: float = 0.0
     measured_s: float = 0.0
     teardown_s: float = 0.0
+    #: The Locust container from start to end: its warm-ups, windows, and its own start and stop.
     loadgen_s: float = 0.0
-    #: The reference generator's runs after the Locust steps (its warm-ups and windows).
+    #: The reference generator's runs after the Locust steps (its warm-ups, windows, starts and stops).
     reference_s: float = 0.0
+    reference_warmup_s: float = 0.0
+    reference_measured_s: float = 0.0
+    #: Why the backing services were (re)started before this session; empty when they were kept.
+    backing_restarted: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,28 +123,28 @@ class SessionRunner:
     run_id: str
     ports: StackPorts
     driver: Driver
-    new_stack: Callable[[Docker, str, StackPorts], Stack] = Stack
     conformance: Callable[[str, str], list[str]] = check_server
 
-    def run(self, session: Session, plan: CpuPlan, out_dir: Path) -> SessionResult:
-        """Start the stack, check it, swarm it; always tear it down."""
+    def run(self, session: Session, plan: CpuPlan, out_dir: Path, stack: Stack) -> SessionResult:
+        """Start the server on ``stack`` (its backing services kept while unchanged), check it, swarm it;
+        always remove the session's containers, and leave the backing services for the next session."""
         timings = SessionTimings()
-        stack = self.new_stack(self.docker, self.run_id, self.ports)
         started = time.monotonic()
         try:
             try:
-                stack.start_backing(plan.backing)
+                timings.backing_restarted = stack.ensure_backing(plan.backing) or ""
+                timings.backing_s = time.monotonic() - started
                 stack.start_server(session.mode, plan.server)
             except NotReady as exc:
                 return SessionResult(timings, failure=f"not ready: {exc}")
             failures = self.conformance(stack.server_url, session.mode.spec)
             if failures:
                 return SessionResult(timings, failure=f"conformance check failed: {'; '.join(failures[:3])}")
-            timings.start_s = time.monotonic() - started
+            timings.start_s = time.monotonic() - started - timings.backing_s
             swarm = self._swarm(session, stack, plan, out_dir, timings)
         finally:
             torn = time.monotonic()
-            stack.stop()
+            stack.stop_session()
             timings.teardown_s = time.monotonic() - torn
         return SessionResult(timings, swarm)
 
@@ -175,6 +183,8 @@ class SessionRunner:
             began = time.monotonic()
             references = self._references(session, stack, plan, out_dir)
             timings.reference_s = time.monotonic() - began
+            timings.reference_warmup_s = sum(r.warmup_s or 0.0 for r in references.values())
+            timings.reference_measured_s = sum(r.duration_s or 0.0 for r in references.values())
         return Swarm(output, server_exit, drive.sampler, drive.applied, references)
 
     def _references(

@@ -27,6 +27,14 @@ HARDENING = ("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privi
 #: 250 ms on the load generator's took a third of its core). The harness polls readiness itself,
 #: only while it waits. The images keep their HEALTHCHECK for the compose stacks.
 NO_HEALTHCHECK = ("--no-healthcheck",)
+#: The services every session's server may call; kept from one session to the next while unchanged.
+BACKING_ROLES = ("upstream", "postgres")
+#: Rows written to PostgreSQL's tables since it started (inserted, updated, deleted): the workloads only
+#: read, so a count that moved means the next session would not find the data set as the last one did.
+WRITES_QUERY = (
+    "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_all_tables "
+    "WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+)
 
 
 def container_labels(run_id: str, role: str) -> list[str]:
@@ -79,6 +87,8 @@ class Stack:
     #: Generated per stack: no password is baked into an image or written to results.
     password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     started: list[str] = field(default_factory=list)
+    #: PostgreSQL's written-row count when the backing services became ready (None: not started).
+    backing_writes: int | None = None
 
     def name(self, role: str) -> str:
         return f"servingmatrix-{self.run_id}-{role}"
@@ -162,7 +172,59 @@ class Stack:
         ]
         # Both start at once; then each is waited for.
         upstream = self.start_upstream(placement, timeout_s)
-        return upstream + wait_command_ready(self.docker, postgres, ready, timeout_s)
+        seconds = upstream + wait_command_ready(self.docker, postgres, ready, timeout_s)
+        self.backing_writes = self.database_writes()
+        return seconds
+
+    def database_writes(self) -> int | None:
+        """Rows written to PostgreSQL's tables since it started; None when it cannot be asked."""
+        output = self.docker.exec_output(
+            self.name("postgres"),
+            [
+                "psql",
+                "--no-psqlrc",
+                "--quiet",
+                "--tuples-only",
+                "--no-align",
+                "--host=/var/run/postgresql",
+                f"--port={self.ports.postgres}",
+                "--username=postgres",
+                "--dbname=bench",
+                f"--command={WRITES_QUERY}",
+            ],
+        )
+        try:
+            return int((output or "").strip())
+        except ValueError:
+            return None
+
+    def backing_changed(self) -> str | None:
+        """Why the running backing services cannot serve another session as they are; None if they can."""
+        if self.backing_writes is None:
+            return "not started"
+        for role in BACKING_ROLES:
+            state = (self.docker.container_inspect(self.name(role)) or {}).get("State", {})
+            if not state.get("Running"):
+                return f"{role} is no longer running"
+        writes = self.database_writes()
+        if writes != self.backing_writes:
+            return f"PostgreSQL's tables were written to ({self.backing_writes} then {writes} rows)"
+        return None
+
+    def ensure_backing(self, placement: Placement, timeout_s: float = 60.0) -> str | None:
+        """Keep the backing services if unchanged, else (re)start them; None if kept, else why not."""
+        reason = self.backing_changed()
+        if reason is None:
+            return None
+        self.stop_backing()
+        self.start_backing(placement, timeout_s)
+        return reason
+
+    def stop_backing(self) -> None:
+        names = [self.name(role) for role in BACKING_ROLES]
+        self.docker.remove_containers(names)
+        self.started = [name for name in self.started if name not in names]
+        self.backing_writes = None
 
     def start_server(self, config: ModeConfig, placement: Placement, timeout_s: float = 60.0) -> float:
         """Start the server under test; return the seconds until it answered /healthz."""
@@ -191,9 +253,17 @@ class Stack:
         if name in self.started:
             self.started.remove(name)
 
+    def stop_session(self) -> None:
+        """Remove a session's containers (the server, the load generators), keeping the backing ones."""
+        backing = {self.name(role) for role in BACKING_ROLES}
+        gone = [name for name in reversed(self.started) if name not in backing]
+        self.docker.remove_containers(gone)
+        self.started = [name for name in self.started if name in backing]
+
     def stop(self) -> None:
         self.docker.remove_containers(list(reversed(self.started)))
         self.started.clear()
+        self.backing_writes = None
 
     def __enter__(self) -> Stack:
         return self
