@@ -111,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from servingmatrix.building.images import build_images
     from servingmatrix.matrix import Overrides, apply_overrides, load_matrix, load_profile
-    from servingmatrix.paths import project_root
+    from servingmatrix.paths import cache_dir, project_root
     from servingmatrix.report import write_report
     from servingmatrix.report.summary import summarize
     from servingmatrix.results.folder import RunFolder
@@ -137,6 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     runner = Runner(docker, matrix, folder, say, force=args.force, keep_samples=args.keep_samples)
     runner.calibrate = not args.no_calibration
+    runner.calibrations = None if args.recalibrate else cache_dir() / "calibration"
     runner.run()
     say(summarize(folder))
     say(f"results: {out}  (export: servingmatrix export {out} --format csv)")
@@ -358,6 +359,11 @@ def _add_run_command(sub: argparse._SubParsersAction[OneLineParser]) -> None:
     add_options(run)
     run.add_argument(
         "--no-calibration", action="store_true", help="skip measuring the load generator's maximum first"
+    )
+    run.add_argument(
+        "--recalibrate",
+        action="store_true",
+        help="measure the load generator's maximum even if a calibration of the last day matches",
     )
     run.add_argument("--out", help="run folder (default: reports/runs/<profile>); rerunning resumes it")
     run.add_argument("--force", action="store_true", help="measure again cells already on disk")

@@ -192,6 +192,27 @@ def test_a_port_already_taken_is_one_clear_line_before_anything_starts(tmp_path:
     assert docker.started == []
 
 
+def test_a_calibration_is_kept_and_reused_by_the_next_run_on_the_same_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fake machine is never busy here: a busy one's calibration is neither kept nor reused.
+    monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [0.0, 0.0, 0.0])
+    kept = tmp_path / "calibrations"
+    first = FakeDocker()
+    runner(tmp_path / "a", first, calibrate=True, calibrations=kept).run()
+    measured = RunFolder(tmp_path / "a" / "run").read_run()["calibration"]
+    assert "reused_from" not in measured and len(list(kept.glob("*.json"))) == 1
+    second = FakeDocker()
+    runner(tmp_path / "b", second, calibrate=True, calibrations=kept).run()
+    reused = RunFolder(tmp_path / "b" / "run").read_run()["calibration"]
+    assert reused == {**measured, "reused_from": reused["reused_from"]}
+    assert len(second.started) < len(first.started), "no calibration containers the second time"
+    busy = FakeDocker()
+    monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [9.0, 9.0, 9.0])
+    runner(tmp_path / "c", busy, calibrate=True, calibrations=kept).run()
+    assert "reused_from" not in RunFolder(tmp_path / "c" / "run").read_run()["calibration"]
+
+
 def test_calibration_is_recorded_and_a_cell_at_its_ceiling_is_generator_bound(tmp_path: Path) -> None:
     docker = FakeDocker()
     runner(tmp_path, docker, calibrate=True).run()

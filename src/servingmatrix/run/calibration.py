@@ -24,6 +24,12 @@ from servingmatrix.run.stack import Stack
 CALIBRATION_USERS = 64
 CALIBRATION_WARMUP_S = 2.0
 CALIBRATION_DURATION_S = 6.0
+#: What a calibration measures with: a kept calibration is reused only under the same settings.
+CALIBRATION_SETTINGS = {
+    "users_per_process": CALIBRATION_USERS,
+    "warmup_s": CALIBRATION_WARMUP_S,
+    "duration_s": CALIBRATION_DURATION_S,
+}
 
 
 def calibrate(
@@ -70,9 +76,11 @@ def calibration_text(result: dict[str, Any]) -> str:
         return f"calibration failed: {result['error']}"
     cpu = result["loadgen_cpu_pct"]
     used = f"CPU {cpu:.0f}%" if cpu is not None else "CPU not measured"
+    reused = result.get("reused_from")
+    where = f" (reused from {reused}: same machine, images and plan; --recalibrate measures again)"
     return (
-        f"calibration: the load generator sent {result['max_rps']:,.0f} req/s at most "
-        f"({used}, limited by: {result['limited_by']})"
+        f"calibration{where if reused else ''}: the load generator sent "
+        f"{result['max_rps']:,.0f} req/s at most ({used}, limited by: {result['limited_by']})"
     )
 
 

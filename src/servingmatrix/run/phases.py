@@ -9,8 +9,8 @@ and stop, and tearing down. ``overhead_share`` is that rest over the wall time.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from servingmatrix.docker import Docker
@@ -24,7 +25,14 @@ from servingmatrix.flags import Flag
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.run.calibration import CALIBRATION_USERS, calibrate, calibration_text, ceiling
+from servingmatrix.run.calibration import (
+    CALIBRATION_SETTINGS,
+    CALIBRATION_USERS,
+    calibrate,
+    calibration_text,
+    ceiling,
+)
+from servingmatrix.run.calibration_cache import CalibrationCache, calibration_key
 from servingmatrix.run.cgroups import Sampler
 from servingmatrix.run.conformance import check_server
 from servingmatrix.run.cpuplan import CpuPlan, plan_cpus
@@ -81,6 +89,9 @@ class Runner:
     run_id: str = field(default_factory=lambda: f"r{os.getpid()}")
     #: Calibrate the load generator before measuring (off only where a test has no use for it).
     calibrate: bool = True
+    #: Where calibrations are kept for the next run on the same machine, images and plan (None: not
+    #: kept, and none reused: a new calibration every run).
+    calibrations: Path | None = None
     # Seams for the unit tests, which replace the containers, the HTTP checks and the cgroups.
     new_stack: Callable[[Docker, str, StackPorts], Stack] = Stack
     conformance: Callable[[str, str], list[str]] = check_server
@@ -117,7 +128,7 @@ class Runner:
         phases = RunPhases(began, prepare_s=time.monotonic() - began)
         if todo and self.calibrate:
             calibrating = time.monotonic()
-            run_meta["calibration"] = self._calibrate(plan)
+            run_meta["calibration"] = self._calibrate(plan, run_meta)
             phases.calibration_s = time.monotonic() - calibrating
             self.folder.write_run(run_meta)
         self.ceiling = ceiling(run_meta.get("calibration"))
@@ -191,7 +202,23 @@ class Runner:
         meta["timings"] = timings
         self.folder.write_run(meta)
 
-    def _calibrate(self, plan: CpuPlan) -> dict[str, Any]:
+    def _calibrate(self, plan: CpuPlan, run_meta: dict[str, Any]) -> dict[str, Any]:
+        """A calibration of the last day on the same machine, images and plan, or a new one."""
+        settings = {**CALIBRATION_SETTINGS, "request_timeout_s": self.matrix.request_timeout_s}
+        key = calibration_key(run_meta["metadata"], plan.as_dict(), settings)
+        # A busy machine's calibration is neither reused nor kept: it measured the other work too.
+        busy = any(flag.code == "machine-busy" for flag in self.run_warnings)
+        cache = CalibrationCache(self.calibrations) if self.calibrations and key and not busy else None
+        kept = cache.load(key) if cache and key else None
+        if kept is not None:
+            self.say(calibration_text(kept))
+            return kept
+        result = self._measure_calibration(plan)
+        if cache and key:
+            cache.save(key, result)
+        return result
+
+    def _measure_calibration(self, plan: CpuPlan) -> dict[str, Any]:
         processes = plan.loadgen_processes
         users = CALIBRATION_USERS * processes
         self.say(f"calibrating the load generator ({processes} process(es), {users} users) ...")
