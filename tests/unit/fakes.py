@@ -7,6 +7,7 @@ appears to have just happened.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,7 @@ class FakeDocker(Docker):
     def _reference(self, name: str, args: list[str]) -> None:
         """wrk ends at once; its measured run (told where to write) leaves a result at ``reference_rps``."""
         self.inspections_left[name] = 0
-        writes = [a.split("=", 1)[1] for a in args if a.startswith("SM_WRK_OUT=")]
+        writes = re.findall(r"SM_WRK_OUT=(\S+)", " ".join(args))
         if not writes or self.reference_rps is None:
             return
         out = Path(args[args.index("--volume") + 1].split(":")[0]) / Path(writes[0]).name

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from servingmatrix.run.efficiency import (
 from servingmatrix.run.loadgen import Load, locust_args, requests_json
 from servingmatrix.run.metadata import collect_metadata
 from servingmatrix.run.reference import (
+    WARMUP_FAILED,
     WRK_IMAGE,
     ReferenceResult,
     parse_reference,
@@ -96,7 +98,7 @@ def test_script_writes_only_where_it_is_told() -> None:
         assert key in lua
 
 
-def args_for(measured: bool = True, **kwargs: Any) -> list[str]:
+def args_for(**kwargs: Any) -> list[str]:
     values: dict[str, Any] = {
         "name": "servingmatrix-r1-reference",
         "run_id": "r1",
@@ -105,7 +107,6 @@ def args_for(measured: bool = True, **kwargs: Any) -> list[str]:
         "duration_s": 5.0,
         "out_dir": Path("/tmp/cell"),
         "placement": PLACEMENT,
-        "measured": measured,
     }
     values.update(kwargs)
     return reference_args(**values)
@@ -138,10 +139,19 @@ def test_args_are_placed_limited_labelled_and_hardened_as_locust_is() -> None:
     assert "--privileged" not in args and "--cap-add" not in args
 
 
+def runs_of(args: list[str]) -> tuple[list[str], list[str]]:
+    """The warm-up's and the measured run's command lines out of the container's shell script."""
+    assert args[args.index("--entrypoint") + 1] == "sh" and args[-3:-1] == [WRK_IMAGE, "-c"]
+    warmup, _, measured = args[-1].partition(" >/dev/null || ")
+    return shlex.split(warmup), shlex.split(measured.split("; exec env ")[-1])
+
+
 def test_args_run_wrk_with_one_thread_a_connection_per_user_and_the_script() -> None:
     args = args_for(connections=32, duration_s=4.2)
-    command = args[args.index(WRK_IMAGE) + 1 :]
-    assert command == [
+    warmup, measured = runs_of(args)
+    assert measured == [
+        f"{OUTPUT_ENV}=/out/{RESULT_NAME}",
+        "wrk",
         "--threads",
         "1",
         "--connections",
@@ -155,13 +165,19 @@ def test_args_run_wrk_with_one_thread_a_connection_per_user_and_the_script() -> 
         f"/out/{SCRIPT_NAME}",
         "http://127.0.0.1:18000/",
     ]
-    assert contains(args, ["--env", f"{OUTPUT_ENV}=/out/{RESULT_NAME}"])
+    assert warmup == [*measured[1:7], "1s", *measured[8:]]
 
 
-def test_warm_up_args_write_nothing() -> None:
-    args = args_for(measured=False, duration_s=1.0)
-    assert not any(a.startswith(OUTPUT_ENV) for a in args)
-    assert contains(args, ["--duration", "1s"])
+def test_warm_up_writes_nothing_and_its_failure_is_its_own_exit_code() -> None:
+    script = args_for(warmup_s=2.0)[-1]
+    warmup = script.split("||")[0]
+    assert OUTPUT_ENV not in warmup and "--duration 2s" in warmup
+    assert f"exit {WARMUP_FAILED};" in script and script.count(OUTPUT_ENV) == 1
+
+
+def test_no_warm_up_is_the_measured_run_alone() -> None:
+    script = args_for(warmup_s=0.0)[-1]
+    assert script.startswith(f"exec env {OUTPUT_ENV}=") and script.count("wrk ") == 1
 
 
 def test_durations_and_connections_are_checked() -> None:
@@ -173,7 +189,7 @@ def test_durations_and_connections_are_checked() -> None:
         args_for(connections=0)
     with pytest.raises(ValueError, match="threads"):
         args_for(connections=2, threads=3)
-    assert contains(args_for(connections=2, threads=2), ["--threads", "2", "--connections", "2"])
+    assert contains(runs_of(args_for(connections=2, threads=2))[1], ["--threads", "2", "--connections", "2"])
 
 
 def test_reference_options_are_checked_in_one_line() -> None:
@@ -298,7 +314,7 @@ class WrkDocker(FakeDocker):
             self.inspections_left[name] = 1
             out = Path(args[args.index("--volume") + 1].split(":")[0])
             assert (out / SCRIPT_NAME).exists()
-            if f"{OUTPUT_ENV}=/out/{RESULT_NAME}" in args and self.result is not None:
+            if f"{OUTPUT_ENV}=/out/{RESULT_NAME}" in args[-1] and self.result is not None:
                 (out / RESULT_NAME).write_text(self.result)
         return name
 
@@ -324,11 +340,12 @@ def test_run_reference_warms_up_then_measures(tmp_path: Path) -> None:
     result = drive(docker, tmp_path / "ref")
     assert result.missing is None and result.throughput_rps == pytest.approx(174 / 2.009976)
     assert result.warmup_s == 1.0 and result.as_dict()["warmup_s"] == 1.0
-    warmup, measured = docker.started
-    assert contains(warmup, ["--duration", "1s"]) and not any(a.startswith(OUTPUT_ENV) for a in warmup)
+    (container,) = docker.started
+    warmup, measured = runs_of(container)
+    assert contains(warmup, ["--duration", "1s"]) and OUTPUT_ENV not in " ".join(warmup)
     assert contains(measured, ["--duration", "3s"]) and contains(measured, ["--connections", "16"])
-    assert "http://127.0.0.1:28000/" in measured
-    assert "servingmatrix-r1-reference" not in docker.running, "each wrk container is removed"
+    assert measured[-1] == "http://127.0.0.1:28000/"
+    assert "servingmatrix-r1-reference" not in docker.running, "the wrk container is removed"
     assert lua_entries((tmp_path / "ref" / SCRIPT_NAME).read_text()) == requests_of(resolve_workload("mixed"))
 
 
@@ -347,7 +364,7 @@ def test_no_warm_up_is_one_measured_run(tmp_path: Path) -> None:
     )
     assert result.missing is None and result.warmup_s == 0.0
     (measured,) = docker.started
-    assert f"{OUTPUT_ENV}=/out/{RESULT_NAME}" in measured
+    assert measured[-1].startswith(f"exec env {OUTPUT_ENV}=/out/{RESULT_NAME} wrk ")
 
 
 def test_stale_result_is_not_read_again(tmp_path: Path) -> None:
@@ -358,7 +375,9 @@ def test_stale_result_is_not_read_again(tmp_path: Path) -> None:
 
 def test_a_failing_wrk_is_a_reason(tmp_path: Path) -> None:
     result = drive(WrkDocker(exit_code=1), tmp_path / "ref")
-    assert result.missing == "warm-up: wrk exited with code 1 (last log line: last words)"
+    assert result.missing == "measured run: wrk exited with code 1 (last log line: last words)"
+    result = drive(WrkDocker(exit_code=WARMUP_FAILED), tmp_path / "ref")
+    assert result.missing == "warm-up failed (last log line: last words)"
 
 
 def test_docker_failure_is_a_reason(tmp_path: Path) -> None:
@@ -380,7 +399,7 @@ def test_wrk_that_never_ends_is_stopped(tmp_path: Path, monkeypatch: pytest.Monk
     clock = iter(range(0, 10_000, 10))
     monkeypatch.setattr("servingmatrix.run.reference.time.monotonic", lambda: float(next(clock)))
     result = drive(Hanging(), tmp_path / "ref")
-    assert result.missing is not None and "did not end within 21 s" in result.missing
+    assert result.missing is not None and "did not end within 24 s" in result.missing
 
 
 def test_wrk_image_is_rendered_hardened_and_built_with_the_others() -> None:

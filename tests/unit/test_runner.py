@@ -260,10 +260,11 @@ def test_the_reference_is_measured_after_each_closed_step_and_recorded(tmp_path:
     docker = FakeDocker()
     runner(tmp_path, docker, replace(MATRIX, trials=1)).run()
     wrk = [a for a in docker.started if "servingmatrix/wrk:latest" in a]
-    # Per session and step: a discarded warm-up run, then the measured run with as many connections as users.
-    assert len(wrk) == 2 * 2 * 2
-    measured = [a for a in wrk if any(x.startswith("SM_WRK_OUT=") for x in a)]
-    assert sorted(a[a.index("--connections") + 1] for a in measured) == ["1", "1", "4", "4"]
+    # Per session and step, one container: a discarded warm-up run, then the measured run with as many
+    # connections as users.
+    assert len(wrk) == 2 * 2
+    measured = [a[-1].split("exec env SM_WRK_OUT=")[1] for a in wrk]
+    assert sorted(m.split("--connections ")[1].split()[0] for m in measured) == ["1", "1", "4", "4"]
     locust = next(a for a in docker.started if "servingmatrix/locust:latest" in a)
     for args in wrk:
         assert args[args.index("--cpuset-cpus") + 1] == locust[locust.index("--cpuset-cpus") + 1]

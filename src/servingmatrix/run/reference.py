@@ -2,10 +2,11 @@
 
 It runs in its own container (``servingmatrix/wrk``) on the host's network, on the Locust container's
 cores and quota, with as many connections as the step had users, so its throughput says how much of
-the server Locust reached. Each measurement is two wrk runs: a short warm-up whose figures are thrown
-away (wrk's statistics cover its whole run and cannot be cut afterwards, so the warm-up is its own
-run), then the measured window, whose Lua ``done()`` writes the JSON read here. A reference that
-fails is a ``missing`` reason, never an exception: the Locust figures stand without it.
+the server Locust reached. Each measurement is two wrk runs in one container: a short warm-up whose
+figures are thrown away (wrk's statistics cover its whole run and cannot be cut afterwards, so the
+warm-up is its own run), then the measured window, whose Lua ``done()`` writes the JSON read here.
+A reference that fails is a ``missing`` reason, never an exception: the Locust figures stand
+without it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import dataclasses
 import json
 import math
 import os
+import shlex
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +32,8 @@ from servingmatrix.workloads import WorkloadConfig
 WRK_IMAGE = "servingmatrix/wrk:latest"
 #: The discarded warm-up run: new connections, the server's pools filled, before the window opens.
 REFERENCE_WARMUP_S = 1.0
+#: The exit code of a reference container whose warm-up run failed (wrk's own are 0 and 1).
+WARMUP_FAILED = 97
 #: Beyond its own duration, how long a wrk container may take to start and stop before it is stopped.
 REFERENCE_GRACE_S = 20.0
 ROLE = "reference"
@@ -81,43 +85,15 @@ def whole_seconds(seconds: float) -> int:
     return max(1, math.ceil(seconds))
 
 
-def reference_args(
-    *,
-    name: str,
-    run_id: str,
-    target: str,
-    connections: int,
-    duration_s: float,
-    out_dir: Path,
-    placement: Placement,
-    measured: bool = True,
-    threads: int = 1,
-    request_timeout_s: float = REQUEST_TIMEOUT_S,
+def wrk_command(
+    *, target: str, connections: int, duration_s: float, threads: int, request_timeout_s: float
 ) -> list[str]:
-    """The ``docker run`` arguments of one wrk run against ``target`` (a 127.0.0.1 URL).
-
-    ``out_dir`` holds the rendered script and receives the JSON; only a ``measured`` run is told where
-    to write it, so the warm-up leaves nothing behind.
-    """
+    """One wrk run's command line against ``target`` (a 127.0.0.1 URL), with the rendered script."""
     if not 1 <= threads <= connections:
         raise ValueError(f"wrk needs 1 to {connections} threads for {connections} connections, not {threads}")
     url = target if target.count("/") >= 3 else f"{target}/"
-    env = ["--env", f"{OUTPUT_ENV}={CONTAINER_DIR}/{RESULT_NAME}"] if measured else []
     return [
-        "--name",
-        name,
-        "--network",
-        "host",
-        *HARDENING,
-        *placement.docker_args(),
-        *container_labels(run_id, ROLE),
-        # The JSON is written as the invoking user, so the run folder stays theirs.
-        "--user",
-        f"{os.getuid()}:{os.getgid()}",
-        "--volume",
-        f"{out_dir.resolve()}:{CONTAINER_DIR}",
-        *env,
-        WRK_IMAGE,
+        "wrk",
         # One thread by default: as many as the Locust container has load processes on the same quota.
         "--threads",
         str(threads),
@@ -132,6 +108,65 @@ def reference_args(
         "--script",
         f"{CONTAINER_DIR}/{SCRIPT_NAME}",
         url,
+    ]
+
+
+def reference_args(
+    *,
+    name: str,
+    run_id: str,
+    target: str,
+    connections: int,
+    duration_s: float,
+    out_dir: Path,
+    placement: Placement,
+    warmup_s: float = REFERENCE_WARMUP_S,
+    threads: int = 1,
+    request_timeout_s: float = REQUEST_TIMEOUT_S,
+) -> list[str]:
+    """The ``docker run`` arguments of one reference measurement: a warm-up run, then the window.
+
+    Both runs are in one container (a shell runs one wrk after the other), so a measurement starts one
+    container, not two. Only the measured run is told where to write its JSON, so the warm-up leaves
+    nothing behind; a warm-up that fails ends the container with ``WARMUP_FAILED``. ``out_dir`` holds
+    the rendered script and receives the JSON.
+    """
+
+    def run_for(seconds: float) -> str:
+        return shlex.join(
+            wrk_command(
+                target=target,
+                connections=connections,
+                duration_s=seconds,
+                threads=threads,
+                request_timeout_s=request_timeout_s,
+            )
+        )
+
+    script = f"exec env {OUTPUT_ENV}={CONTAINER_DIR}/{RESULT_NAME} {run_for(duration_s)}"
+    if warmup_s > 0:
+        script = (
+            f'{run_for(warmup_s)} >/dev/null || {{ echo "warm-up: wrk exited with code $?" >&2; '
+            f"exit {WARMUP_FAILED}; }}; {script}"
+        )
+    return [
+        "--name",
+        name,
+        "--network",
+        "host",
+        *HARDENING,
+        *placement.docker_args(),
+        *container_labels(run_id, ROLE),
+        # The JSON is written as the invoking user, so the run folder stays theirs.
+        "--user",
+        f"{os.getuid()}:{os.getgid()}",
+        "--volume",
+        f"{out_dir.resolve()}:{CONTAINER_DIR}",
+        "--entrypoint",
+        "sh",
+        WRK_IMAGE,
+        "-c",
+        script,
     ]
 
 
@@ -225,7 +260,10 @@ def _wait(stack: Stack, name: str, budget_s: float, poll_s: float, sleep: Sleep)
     if code == 0:
         return None
     lines = stack.docker.logs(name, tail=5).splitlines()
-    return f"wrk exited with code {code} (last log line: {lines[-1] if lines else '(none)'})"
+    last = lines[-1] if lines else "(none)"
+    if code == WARMUP_FAILED:
+        return f"warm-up failed (last log line: {last})"
+    return f"measured run: wrk exited with code {code} (last log line: {last})"
 
 
 def run_reference(
@@ -255,27 +293,25 @@ def run_reference(
         write_script(config, out_dir)
         (out_dir / RESULT_NAME).unlink(missing_ok=True)
         # A warm-up of 0 s is none: the server is warm from the Locust step just before.
-        phases = [(False, warmup_s)] if warmup_s > 0 else []
-        for measured, seconds in [*phases, (True, duration_s)]:
-            args = reference_args(
-                name=name,
-                run_id=stack.run_id,
-                target=stack.server_url,
-                connections=connections,
-                duration_s=seconds,
-                out_dir=out_dir,
-                placement=placement,
-                measured=measured,
-                threads=threads,
-                request_timeout_s=request_timeout_s,
-            )
-            stack.docker.remove_containers([name])
-            stack.docker.run_detached(args)
-            failure = _wait(stack, name, whole_seconds(seconds) + REFERENCE_GRACE_S, poll_s, sleep)
-            stack.docker.remove_containers([name])
-            if failure is not None:
-                phase = "measured run" if measured else "warm-up"
-                return ReferenceResult(connections, missing=f"{phase}: {failure}")
+        args = reference_args(
+            name=name,
+            run_id=stack.run_id,
+            target=stack.server_url,
+            connections=connections,
+            duration_s=duration_s,
+            warmup_s=warmup_s,
+            out_dir=out_dir,
+            placement=placement,
+            threads=threads,
+            request_timeout_s=request_timeout_s,
+        )
+        planned = whole_seconds(duration_s) + (whole_seconds(warmup_s) if warmup_s > 0 else 0)
+        stack.docker.remove_containers([name])
+        stack.docker.run_detached(args)
+        failure = _wait(stack, name, planned + REFERENCE_GRACE_S, poll_s, sleep)
+        stack.docker.remove_containers([name])
+        if failure is not None:
+            return ReferenceResult(connections, missing=failure)
     except (DockerError, OSError, ValueError) as exc:
         with contextlib.suppress(DockerError):
             stack.docker.remove_containers([name])
