@@ -43,8 +43,8 @@ class Page(HTMLParser):
         classes = a.get("class", "").split()
         if tag == "body":
             self.body = a
-        elif "chart" in classes and "id" in a:
-            self.charts[a["id"]] = a.get("data-points", "")
+        elif tag == "svg" and "chart-svg" in classes:
+            self.charts[a["data-chart"]] = a.get("data-points", "")
         elif tag == "table" and classes:
             self._table = classes[0]
             self.tables.setdefault(self._table, 0)
