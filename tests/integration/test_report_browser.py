@@ -1,24 +1,32 @@
 """Reports rendered from recorded runs, opened in real headless Chromium (Debian's ``chromium``).
 
-No console message, every chart drawn with data, the verdict table present; and a screenshot in
-``reports/screenshots/`` for people to look at. ``make test`` installs chromium first
-(``servingmatrix tools``); this test installs nothing.
+No console message, every chart drawn with data, the verdict table present; then, driven as a reader
+would (the pointer moved onto a point, a legend entry and the log toggle pressed), every chart shows
+a point's figures on hover, hides and shows a series, and changes a log axis to linear and back;
+and a screenshot in ``reports/screenshots/`` for people to look at. ``make test`` installs chromium
+first (``servingmatrix tools``); this test installs nothing. None of it needs Docker: the runs are
+recorded (``tests/fixtures/runs/``) or written on the spot (``tests/unit/synthetic_runs.py``).
 """
 
 from __future__ import annotations
 
+import math
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from servingmatrix.analysis.compare import compare_runs
 from servingmatrix.building.chromium import find_chromium, install_hint, load, screenshot
+from servingmatrix.building.devtools import DevTools
 from servingmatrix.paths import project_root
 from servingmatrix.report import write_report
 from servingmatrix.report.compare_page import write_compare
-from tests.unit.synthetic_runs import SYNC, cell, closed_cells, write_run
+from tests.unit.chart_dom import page_charts, points, title
+from tests.unit.synthetic_runs import SYNC, cell, closed_cells, matrix_cells, write_run
 
 RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -43,8 +51,8 @@ class Page(HTMLParser):
         classes = a.get("class", "").split()
         if tag == "body":
             self.body = a
-        elif "chart" in classes and "id" in a:
-            self.charts[a["id"]] = a.get("data-points", "")
+        elif tag == "svg" and "chart-svg" in classes:
+            self.charts[a["data-chart"]] = a.get("data-points", "")
         elif tag == "table" and classes:
             self._table = classes[0]
             self.tables.setdefault(self._table, 0)
@@ -81,8 +89,8 @@ def opened(browser: str, page: Path) -> Page:
     expected = int(parsed.body["data-charts-expected"])
     assert expected == len(parsed.charts) > 0
     assert parsed.body.get("data-charts-ready") == str(expected), "not every chart drew with data"
-    for chart_id, points in parsed.charts.items():
-        assert points.isdigit() and int(points) > 0, f"chart {chart_id} drew no points"
+    for chart_id, drawn in parsed.charts.items():
+        assert drawn.isdigit() and int(drawn) > 0, f"chart {chart_id} drew no points"
     return parsed
 
 
@@ -122,3 +130,136 @@ def test_a_screenshot_is_written_for_people_to_look_at(browser: str, tmp_path: P
     screenshot(browser, page, out)
     data = out.read_bytes()
     assert data.startswith(PNG) and len(data) > 50_000
+
+
+#: Installed in the page: where a chart's elements are on screen, and what it shows, as a reader sees it.
+PROBE = (Path(__file__).resolve().parent / "chart_probe.js").read_text()
+
+
+def probe(page: DevTools, call: str) -> Any:
+    return page.evaluate(f"window.__probe.{call}")
+
+
+def centre(page: DevTools, element: str) -> tuple[float, float]:
+    x, y = page.evaluate(f"window.__probe.centre({element})")
+    return x, y
+
+
+def check_every_series_draws(page: DevTools, chart: str) -> list[dict[str, Any]]:
+    keys: list[dict[str, Any]] = probe(page, f"series({chart!r})")
+    assert keys, f"{chart}: no legend"
+    for key in keys:
+        assert key["drawn"] > 0, f"{chart}: {key['label']} draws nothing"
+        assert key["pressed"] == "true"
+    return keys
+
+
+def check_hover_shows_the_figures(page: DevTools, chart: str, mark: int, expected: str) -> None:
+    """The pointer beside a point (or on a bar) shows that point's figures."""
+    x, y = centre(page, f"window.__probe.mark({chart!r}, {mark})")
+    page.move(x + 1, y + 1)
+    assert probe(page, "tip()") == expected.split("\n"), chart
+    page.move(1, 1)
+    assert probe(page, "tip()") is None, f"{chart}: the tooltip outlived the pointer"
+
+
+def drawn(page: DevTools, chart: str) -> dict[str, dict[str, Any]]:
+    return {k["label"]: k for k in probe(page, f"series({chart!r})")}
+
+
+def check_a_legend_entry_hides_its_series(page: DevTools, chart: str, label: str) -> None:
+    """A click on the entry hides its series and only it, a second shows it; so does Enter."""
+    text = f"window.__probe.keyText({chart!r}, {label!r})"
+    x, y = centre(page, text)
+    page.click(x, y)
+    after = drawn(page, chart)
+    assert after[label]["drawn"] == 0 and after[label]["pressed"] == "false", f"{chart}: {label} still shows"
+    assert all(k["drawn"] > 0 for name, k in after.items() if name != label), (
+        f"{chart}: hid more than {label}"
+    )
+    page.click(x, y)
+    assert drawn(page, chart)[label]["drawn"] > 0, f"{chart}: {label} stays hidden"
+    page.evaluate(f"{text}.parentNode.focus()")
+    page.press("Enter", "Enter", 13)
+    assert drawn(page, chart)[label]["drawn"] == 0, f"{chart}: Enter did not hide {label}"
+    page.press("Enter", "Enter", 13)
+    assert drawn(page, chart)[label]["drawn"] > 0, f"{chart}: Enter did not show {label} again"
+
+
+def check_the_log_toggle_changes_the_axis(page: DevTools, chart: str) -> None:
+    button = f"document.querySelector('.scale-toggle[data-chart=\"{chart}\"]')"
+    first = f"window.__probe.mark({chart!r}, 0).getAttribute('cy')"
+    log_y, log_text = page.evaluate(first), probe(page, f"visibleText({chart!r})")
+    assert any(t.endswith("(log scale)") for t in log_text) and "0" not in log_text
+    page.click(*centre(page, button))
+    assert page.evaluate(f"window.__probe.svg({chart!r}).getAttribute('data-scale')") == "linear"
+    linear_text = probe(page, f"visibleText({chart!r})")
+    assert "0" in linear_text and not any(t.endswith("(log scale)") for t in linear_text), chart
+    assert page.evaluate(first) != log_y, f"{chart}: its points did not move"
+    assert page.evaluate(f"{button}.getAttribute('aria-pressed')") == "true"
+    page.click(*centre(page, button))
+    assert page.evaluate(first) == log_y and probe(page, f"visibleText({chart!r})") == log_text
+
+
+def drive(browser: str, html_path: Path) -> int:
+    """Every chart of the page hovered, a series hidden and shown, every log axis toggled."""
+    expected = hovered_marks(html_path.read_text())
+    with DevTools(browser, html_path) as page:
+        body = "document.body.getAttribute"
+        page.wait_for(f"{body}('data-charts-ready') === {body}('data-charts-expected')")
+        assert page.evaluate(PROBE)
+        toggles = probe(page, "toggles()")
+        for chart, (mark, hover) in expected.items():
+            keys = check_every_series_draws(page, chart)
+            check_hover_shows_the_figures(page, chart, mark, hover)
+            check_a_legend_entry_hides_its_series(page, chart, keys[0]["label"])
+            if chart in toggles:
+                check_the_log_toggle_changes_the_axis(page, chart)
+        assert page.evaluate("document.body.getAttribute('data-js-errors')") == "0"
+        assert page.console == [], f"the page logged to the console: {page.console}"
+        assert all(toggles) and toggles == [c for c in expected if c.startswith("latency-")]
+    return len(expected)
+
+
+def apart(marks: list[ET.Element]) -> tuple[int, ET.Element]:
+    """The point farthest from any other (the one a pointer on it can only mean), or the first bar."""
+    if marks[0].tag == "rect":
+        return 0, marks[0]
+
+    def room(mark: ET.Element) -> float:
+        x, y = float(mark.attrib["cx"]), float(mark.attrib["cy"])
+        others = [m for m in marks if m is not mark]
+        return min(
+            (math.dist((x, y), (float(m.attrib["cx"]), float(m.attrib["cy"]))) for m in others), default=1e9
+        )
+
+    best = max(marks, key=room)
+    return marks.index(best), best
+
+
+def hovered_marks(html: str) -> dict[str, tuple[int, str]]:
+    """Per chart, which of its points (or bars) to hover, and what its hover must say, as written."""
+    out = {}
+    for chart, svg in page_charts(html).items():
+        (plot,) = [g for g in svg.iter("g") if g.get("class") == "plot"]
+        marks = [*points(plot), *(r for r in plot.iter("rect") if r.get("class") == "bar")]
+        index, mark = apart(marks)
+        out[chart] = (index, title(mark))
+    return out
+
+
+@pytest.mark.parametrize("run", ["good", "default-profile-sized"])
+def test_every_chart_shows_figures_on_hover_hides_series_and_changes_its_log_axis(
+    browser: str, tmp_path: Path, run: str
+) -> None:
+    if run == "good":
+        root = RUNS / "good"
+    else:
+        root = write_run(tmp_path / "matrix", matrix_cells(13, 3, [1, 8, 64]), [1, 8, 64])
+    page = write_report(root, tmp_path / "report.html").path
+    assert drive(browser, page) == {"good": 10, "default-profile-sized": 3 * 4 + 2}[run]
+
+
+def test_a_comparison_shows_figures_on_hover_and_hides_series(browser: str, tmp_path: Path) -> None:
+    page, _, _ = write_compare(compare_runs(RUNS / "good", RUNS / "other-machine"), tmp_path / "compare.html")
+    assert drive(browser, page) == 4

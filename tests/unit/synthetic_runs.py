@@ -14,6 +14,10 @@ from servingmatrix.results.folder import CellKey, RunFolder
 SYNC = "gunicorn-sync[workers=3]"
 GEVENT = "gunicorn-gevent[workers=1,connections=1000]"
 BOUND = "the load generator set the pace (it used 95% of its 100% CPU): the throughput is a lower bound"
+SHARED = (
+    "cores shared: the load generator and the backing services (upstream, PostgreSQL) share core 1; "
+    "workloads that use the backing services measure them competing with the load"
+)
 CALIBRATION = {
     "max_rps": 4321.5,
     "loadgen_cpu_pct": 97.2,
@@ -140,3 +144,59 @@ def write_schema_1_cell(root: Path, mode: str, workload: str, step: int, trial: 
     path = RunFolder(root).cell_path(key)
     path.write_text(json.dumps({"schema": 1, **key.as_dict(), **data}))
     return path
+
+
+#: A mode spec per mode of the registry, plus tuned variants: a matrix as wide as any profile's.
+MATRIX_MODES = (
+    "werkzeug-single",
+    "werkzeug-threaded",
+    "werkzeug-processes[processes=4]",
+    SYNC,
+    "gunicorn-gthread[workers=2,threads=4]",
+    GEVENT,
+    "gunicorn-eventlet[workers=1,connections=1000]",
+    "gunicorn-tornado[workers=2]",
+    "waitress[threads=4]",
+    "uwsgi[processes=2,threads=2]",
+    "granian[workers=2]",
+    "uvicorn-a2wsgi[workers=2]",
+    "nginx-gunicorn-sync[workers=3]",
+    "gunicorn-sync[workers=6]",
+    "gunicorn-gthread[workers=4,threads=8]",
+    "waitress[threads=16]",
+)
+MATRIX_WORKLOADS = (
+    "json",
+    "io[ms=100]",
+    "mixed",
+    "cpu",
+    "db",
+    "upstream[ms=50]",
+    "db[ms=20]",
+    "sqlite",
+    "bytes[kb=64]",
+)
+
+
+def matrix_cells(
+    modes: int, workloads: int, steps: list[int], trials: int = 1
+) -> dict[tuple[str, str, int, int], dict[str, Any]]:
+    """A full matrix of cells whose figures vary by mode, workload and step, with a flag here and
+    there, and on every cell the run-wide flag a 2-core machine gives: a run of a profile's size, for
+    what the report costs to write and to send."""
+    cells = {}
+    for m, mode in enumerate(MATRIX_MODES[:modes]):
+        for w, workload in enumerate(MATRIX_WORKLOADS[:workloads]):
+            for s, step in enumerate(steps):
+                for trial in range(1, trials + 1):
+                    rps = 50.0 * (m + 1) * (s + 1) / (w + 1) + trial
+                    flagged = (m + w + s) % 7 == 0
+                    bound = [warning("generator-bound", BOUND)] if flagged else []
+                    cells[(mode, workload, step, trial)] = cell(
+                        rps,
+                        p99=2.0 * (s + 1) ** 2 * (w + 1) + m,
+                        warnings=[warning("cores-shared", SHARED), *bound],
+                        generator_bound=flagged,
+                        failures=trial if (m + s) % 5 == 0 else 0,
+                    )
+    return cells

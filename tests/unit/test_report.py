@@ -18,9 +18,11 @@ from servingmatrix.cli import main
 from servingmatrix.errors import UserError
 from servingmatrix.report import REPORT_FILE, write_report
 from servingmatrix.report.document import Cell, Flags, Paragraph, Table
-from servingmatrix.report.html import plotly_js, render_document
+from servingmatrix.report.html import chart_script, render_document
 from servingmatrix.report.sections import build_document
 from servingmatrix.results.run import load_run
+from tests.unit import chart_dom
+from tests.unit.chart_dom import flag_letters, legend, page_charts, points, series
 
 RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
 SYNC = "gunicorn-sync[workers=3]"
@@ -125,38 +127,36 @@ def test_sections_come_in_the_issue_order(good_html: str) -> None:
 
 
 def test_the_page_works_offline(good_html: str) -> None:
-    inlined = plotly_js().replace("</script", "<\\/script")
-    assert inlined in good_html
-    ours = good_html.replace(inlined, "")
-    assert not re.search(r"<script[^>]+src=", ours)
-    assert "<link" not in ours
-    assert not re.search(r"(src|href)=\"https?://", ours)
-
-
-def figures(html: str) -> dict[str, dict[str, Any]]:
-    blocks = re.findall(r'<script type="application/json" data-chart="([^"]+)">(.*?)</script>', html, re.S)
-    return {chart_id: json.loads(text) for chart_id, text in blocks}
+    assert good_html.count(chart_script()) == 1
+    assert not re.search(r"<script[^>]+src=", good_html)
+    assert "<link" not in good_html
+    assert not re.search(r"(src|href)=\"https?://", good_html)
 
 
 def test_every_chart_has_data_and_a_place_on_the_page(good_html: str) -> None:
-    charts = figures(good_html)
+    charts = page_charts(good_html)
     expected = int(re.search(r'data-charts-expected="(\d+)"', good_html).group(1))  # type: ignore[union-attr]
     # Per workload: throughput, latency, errors, efficiency; plus memory and io's concurrency.
     assert len(charts) == expected == 2 * 4 + 2
-    for chart_id, figure in charts.items():
-        assert f'id="{chart_id}"' in good_html
-        values = [y for trace in figure["data"] for y in trace["y"] if y is not None]
-        assert values, chart_id
+    for chart_id, svg in charts.items():
+        assert f'<div class="chart" id="{chart_id}">' in good_html
+        assert int(svg.attrib["data-points"]) > 0, chart_id
 
 
 def test_flagged_points_carry_their_letters_on_the_charts(good_html: str) -> None:
-    throughput = figures(good_html)["throughput-json"]
-    by_mode = {t["name"]: t for t in throughput["data"]}
-    gevent = by_mode[GEVENT]
-    assert gevent["text"][gevent["x"].index(64)] == "S"
-    assert "load generator saturated" in gevent["hovertext"][gevent["x"].index(64)]
-    assert by_mode[GTHREAD]["text"][by_mode[GTHREAD]["x"].index(8)] == "V"
-    assert by_mode[SYNC]["text"] == ["", "", ""]
+    throughput = page_charts(good_html)["throughput-json"]
+    (gevent,) = series(throughput, GEVENT)
+    # Its last point (64 users) is hollow, lettered, and says why on hover.
+    saturated = points(gevent)[-1]
+    assert saturated.get("fill") == "#fff" and flag_letters(gevent) == ["S"]
+    hover = chart_dom.title(saturated)
+    assert "json, 64 users: 1,154 req/s" in hover and "load generator saturated" in hover
+    (gthread,) = series(throughput, GTHREAD)
+    assert flag_letters(gthread) == ["V", "T"] and points(gthread)[1].get("fill") == "#fff"
+    (sync,) = series(throughput, SYNC)
+    assert flag_letters(sync) == [] and all(p.get("fill") is None for p in points(sync))
+    # The flag every figure carries is named by the caption, not on every point.
+    assert not any("cores shared" in chart_dom.title(p) for p in points(sync))
 
 
 def by_mode(table: Table, label: str) -> dict[str, Cell]:
@@ -223,8 +223,8 @@ def test_a_run_with_failed_cells_and_a_missing_mode(tmp_path: Path) -> None:
     assert "conformance check failed: /io answered 502" in html
     assert "the server stopped during the run (OOM-killed)" in html
     # Charts still draw every mode that has data, with a gap where the cells failed.
-    io_throughput = {t["name"]: t for t in figures(html)["throughput-io-ms-100"]["data"]}
-    assert GEVENT not in io_throughput
+    io_throughput = page_charts(html)["throughput-io-ms-100"]
+    assert GEVENT not in legend(io_throughput) and SYNC in legend(io_throughput)
     assert f"Not drawn, every cell failed: {GEVENT}" in html
     assert write_report(RUNS / "partial", tmp_path / "partial.html").size_bytes > 0
 

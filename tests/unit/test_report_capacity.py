@@ -3,10 +3,7 @@ report's context, its page and the Markdown export, from runs whose answers are 
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,6 +15,7 @@ from servingmatrix.report.export import export_markdown
 from servingmatrix.report.html import render_document
 from servingmatrix.report.sections import build_document
 from servingmatrix.results.run import load_run
+from tests.unit.chart_dom import legend, page_charts, points, series, title
 from tests.unit.synthetic_runs import CALIBRATION, GEVENT, SYNC, cell, closed_cells, warning, write_run
 
 JSON = "json"
@@ -38,11 +36,6 @@ def open_loop(tmp_path: Path) -> Path:
 
 def results(root: Path) -> Results:
     return aggregate(load_run(root))
-
-
-def charts(html: str) -> dict[str, dict[str, Any]]:
-    blocks = re.findall(r'<script type="application/json" data-chart="([^"]+)">(.*?)</script>', html, re.S)
-    return {chart_id: json.loads(text) for chart_id, text in blocks}
 
 
 def test_capacity_is_the_best_point_within_the_objective_and_the_knee_where_growth_stops(
@@ -80,9 +73,13 @@ def test_the_capacity_table_and_the_knee_on_the_page(closed: Path) -> None:
     html = render_document(document)
     assert 'class="capacity-table" data-workload="json"' in html
     assert "none within the objective: p99 above 500 ms at every step" in html
-    throughput = charts(html)["throughput-json"]
-    (knees,) = [t for t in throughput["data"] if t["name"].startswith("knee")]
-    assert (knees["x"], knees["y"]) == ([8, 8], [700.0, 900.0])
+    throughput = page_charts(html)["throughput-json"]
+    assert "knee (first step at 90% of the peak)" in legend(throughput)
+    for mode, says in ((SYNC, "knee at 8 users: 700 req/s"), (GEVENT, "knee at 8 users: 900 req/s")):
+        (group,) = series(throughput, mode)
+        (ring,) = [c for c in group.iter("circle") if c.get("class") == "knee"]
+        (at_knee,) = [p for p in points(group) if says in title(p)]
+        assert (ring.get("cx"), ring.get("cy")) == (at_knee.get("cx"), at_knee.get("cy"))
     assert "A ring marks each mode" in html
 
 
@@ -117,8 +114,8 @@ def test_a_closed_loop_run_labels_its_steps_as_users(closed: Path) -> None:
     res = results(closed)
     assert not res.open_loop and res.step_label == "users"
     assert res.step_text(1) == "1 user" and res.step_text(64) == "64 users"
-    figure = charts(render_document(build_document(res, Objective())))["throughput-json"]
-    assert figure["layout"]["xaxis"]["title"]["text"] == "concurrent users"
+    svg = page_charts(render_document(build_document(res, Objective())))["throughput-json"]
+    assert "concurrent users" in [t.text for t in svg.iter("text")]
 
 
 def test_an_open_loop_run_labels_its_steps_as_offered_rates(open_loop: Path, tmp_path: Path) -> None:
@@ -139,9 +136,11 @@ def test_an_open_loop_run_labels_its_steps_as_offered_rates(open_loop: Path, tmp
     html = render_document(document)
     assert '<th class="num">achieved req/s</th><th class="num">offered req/s</th>' in html
     assert '<th class="num">100 offered req/s</th>' in html and "1 user" not in html
-    figure = charts(html)["throughput-json"]
-    assert figure["layout"]["xaxis"]["title"]["text"] == "offered requests per second"
-    assert any(t["name"].startswith("offered") for t in figure["data"])
+    svg = page_charts(html)["throughput-json"]
+    assert "offered requests per second" in [t.text for t in svg.iter("text")]
+    assert legend(svg)["offered (achieved = offered)"] == "offered"
+    (offered,) = [g for g in svg.iter("g") if g.get("data-series") == "offered"]
+    assert offered.find("path") is not None
     export_markdown(open_loop, tmp_path / "m.md")
     text = (tmp_path / "m.md").read_text()
     assert "offered req/s 100, 200, 400 (open loop)" in text

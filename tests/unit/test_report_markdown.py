@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from servingmatrix.cli import main
+from servingmatrix.report.chart_specs import ChartPoint, Guide, LineChart, Panel, Series
 from servingmatrix.report.export import export_markdown
-from servingmatrix.report.svg import Guide, Line, line_chart
+from servingmatrix.report.svg import PRINT
+from servingmatrix.report.svg_lines import line_chart
 
 RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -33,7 +35,7 @@ def test_markdown_has_tables_and_charts_beside_it(tmp_path: Path) -> None:
         assert f"](matrix-charts/{chart.name})" in text
         root = ET.parse(chart).getroot()
         assert root.tag == f"{SVG}svg"
-        assert root.findall(f"{SVG}polyline") and root.findall(f"{SVG}circle")
+        assert list(root.iter(f"{SVG}path")) and list(root.iter(f"{SVG}circle"))
     assert "## Verdict" in text and "| workload | most served |" in text
     assert "![Throughput vs users: io\\[ms=100\\]](matrix-charts/throughput-io-ms-100.svg)" in text
 
@@ -65,17 +67,29 @@ def test_export_md_defaults_to_the_run_folder(tmp_path: Path, capsys: pytest.Cap
     assert f"wrote {run / 'report.md'}" in capsys.readouterr().out
 
 
+def one_line(
+    points: tuple[tuple[int, float | None, str], ...], log_y: bool = False, guide: Guide | None = None
+) -> LineChart:
+    line = Series("m", "#123456", tuple(ChartPoint(x, y, flags) for x, y, flags in points))
+    xs = tuple(x for x, _, _ in points)
+    return LineChart("c", "t", "", "users", "ms", xs, (Panel("p", (line,)),), 300, log_y=log_y, guide=guide)
+
+
 def test_a_line_chart_leaves_a_gap_where_a_cell_is_missing() -> None:
-    line = Line("m", "#123456", ((1.0, 10.0, ""), (8.0, 20.0, ""), (64.0, None, ""), (256.0, 30.0, "E")))
-    svg = line_chart("t", "users", "req/s", [1.0, 8.0, 64.0, 256.0], [line], guide=Guide(25.0, "limit"))
+    spec = one_line(
+        ((1, 10.0, ""), (8, 20.0, ""), (64, None, ""), (256, 30.0, "E")), guide=Guide(25.0, "limit")
+    )
+    svg = line_chart(spec, PRINT)
     root = ET.fromstring(svg)
-    assert len(root.findall(f"{SVG}polyline")) == 1  # the point after the gap stands alone
-    assert len(root.findall(f"{SVG}circle")) == 3
+    (line,) = [p for p in root.iter(f"{SVG}path") if p.get("d")]
+    # Two points, then a new stroke: the point after the gap stands alone.
+    assert line.attrib["d"].count("M") == 2 and line.attrib["d"].count("L") == 1
+    assert len([c for c in root.iter(f"{SVG}circle") if c.get("class") == "pt"]) == 3
     assert "limit" in svg and ">E</text>" in svg
 
 
 def test_log_scale_spans_powers_of_ten() -> None:
-    line = Line("m", "#123456", ((1.0, 2.0, ""), (8.0, 900.0, "")))
-    svg = line_chart("t", "users", "ms", [1.0, 8.0], [line], log_y=True)
+    svg = line_chart(one_line(((1, 2.0, ""), (8, 900.0, "")), log_y=True), PRINT)
     for label in (">1</text>", ">10</text>", ">100</text>", ">1,000</text>"):
         assert label in svg
+    assert ">ms (log scale)</text>" in svg

@@ -1,6 +1,7 @@
 """The report's charts as data: series of points with their flags and hover lines, in no format.
 
-The page draws them with Plotly (``charts.py``), the Markdown export as static SVG (``svg.py``).
+Both the page and the Markdown export draw them as SVG (``charts.py``): the page with what its script
+needs to show a point's figures, hide a series and change a log axis to linear.
 Each point carries its flags' letters (less the run-wide ones, named once in the caption) and its
 hover lines, so a flagged figure cannot be read off a chart without its flag.
 """
@@ -92,7 +93,8 @@ class Printed:
 
 @dataclass(frozen=True)
 class LineChart:
-    """Figures against the step (log axis), one line per mode, in one or more panels."""
+    """Figures against the step (log axis), one line per mode, in one or more panels; a log value
+    axis (``log_y``) is labelled as one by whatever draws it."""
 
     id: str
     title: str
@@ -110,6 +112,10 @@ class LineChart:
     offered_line: bool = False
     knee_label: str = ""
     printed: Printed | None = None
+    #: The value axis's extent when the values alone should not set it (intervals past it run off).
+    y_span: tuple[float, float] | None = None
+    #: A shaded band from -band to +band: changes within it are within the threshold.
+    band: float | None = None
 
 
 @dataclass(frozen=True)
@@ -142,11 +148,16 @@ def letters(point: Point, hide: frozenset[str]) -> str:
     return "".join(f.letter for f in point.flags if f.code not in hide)
 
 
-def hover(point: Point, headline: str, step: str) -> tuple[str, ...]:
+def hover(
+    point: Point, headline: str, step: str, hide: frozenset[str] = frozenset(), spread: bool = False
+) -> tuple[str, ...]:
+    """The series, where and what, the trials' spread when the figure is the throughput, and each
+    flag's message but those every figure of the run carries (the caption names them, the page's
+    top says them once)."""
     lines = [point.mode, f"{point.workload}, {step}: {headline}"]
-    if point.throughput is not None:
+    if spread and point.throughput is not None:
         lines.append(fmt.spread(point.throughput))
-    lines += [f"⚠ {f.kind.title}: {f.message}" for f in point.flags]
+    lines += [f"⚠ {f.kind.title}: {f.message}" for f in point.flags if f.code not in hide]
     return tuple(lines)
 
 
@@ -176,7 +187,13 @@ Label = Callable[[Point], str]
 
 
 def _series(
-    results: Results, workload: str, mode: str, value: Value, label: Label, hide: frozenset[str]
+    results: Results,
+    workload: str,
+    mode: str,
+    value: Value,
+    label: Label,
+    hide: frozenset[str],
+    spread: bool = False,
 ) -> Series:
     """One mode's line across the steps; a gap where the cell failed or is missing."""
     points = []
@@ -187,7 +204,12 @@ def _series(
             points.append(ChartPoint(users, None))
             continue
         points.append(
-            ChartPoint(users, y, letters(point, hide), hover(point, label(point), results.step_text(users)))
+            ChartPoint(
+                users,
+                y,
+                letters(point, hide),
+                hover(point, label(point), results.step_text(users), hide, spread),
+            )
         )
     return Series(mode, colours(results.modes)[mode], tuple(points))
 
@@ -211,6 +233,7 @@ def _throughput_series(results: Results, workload: str, mode: str, hide: frozens
         lambda p: p.throughput.median if p.throughput else None,
         lambda p: f"{fmt.rps(p.throughput.median if p.throughput else None)} req/s",
         hide,
+        spread=True,
     )
     points = []
     for chart_point in line.points:
@@ -286,7 +309,7 @@ def latency_chart(results: Results, workload: str, hide: frozenset[str], objecti
             workload,
         ),
         x_label=results.step_axis,
-        y_label="latency, ms (log scale)",
+        y_label="latency, ms",
         xs=results.users,
         panels=panels,
         height=400,
@@ -295,7 +318,7 @@ def latency_chart(results: Results, workload: str, hide: frozenset[str], objecti
         printed=Printed(
             chart_id("p99", workload),
             f"p99 latency vs {results.step_label}: {workload}",
-            "p99 latency, ms (log scale)",
+            "p99 latency, ms",
             panel=PANELS.index("p99"),
             notes=printed_notes(panels[PANELS.index("p99")], hide),
         ),

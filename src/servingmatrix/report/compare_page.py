@@ -11,7 +11,7 @@ from servingmatrix import fmt
 from servingmatrix.analysis.compare import CellChange, Comparison
 from servingmatrix.analysis.points import Point
 from servingmatrix.analysis.stats import Change
-from servingmatrix.report.charts import FONT, Chart, _users_axis, colours
+from servingmatrix.report.chart_specs import ChartPoint, LineChart, Panel, Series, chart_id, colours
 from servingmatrix.report.html import render
 from servingmatrix.report.output import write_text_atomic
 from servingmatrix.report.sections.common import badges
@@ -44,91 +44,72 @@ def _row(c: CellChange, hide: frozenset[str]) -> dict[str, Any]:
     }
 
 
-def _change_chart(comparison: Comparison, workload: str, which: str) -> Chart:
-    """Each mode's change by step, ± its 95% interval, over the threshold band."""
-    modes = [m for m in comparison.run.modes + comparison.baseline.modes if m]
-    palette = colours(tuple(dict.fromkeys(modes)))
-    users = tuple(sorted({c.users for c in comparison.changes if c.workload == workload}))
-    data, drawn = [], 0
-    for mode in dict.fromkeys(modes):
-        rows = {c.users: c for c in comparison.changes if c.workload == workload and c.mode == mode}
-        if not rows:
-            continue
-        ys, errors, hovers = [], [], []
-        for u in users:
-            c = rows.get(u)
-            change: Change | None = None if c is None else (c.throughput if which == "throughput" else c.p99)
-            ys.append(None if change is None else 100 * change.relative)
-            errors.append(None if change is None or change.uncertainty is None else 100 * change.uncertainty)
-            hovers.append(
-                f"<b>{mode}</b><br>{comparison.run.step_text(u)}: {which} {fmt.change(change)}"
-                + (f"<br>{c.status}" if c else "")
-            )
-            drawn += change is not None
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": mode,
-                "x": list(users),
-                "y": ys,
-                "error_y": {"type": "data", "array": errors, "visible": True, "thickness": 1, "width": 3},
-                "hovertext": hovers,
-                "hoverinfo": "text",
-                "marker": {"color": palette[mode], "size": 8},
-                "line": {"color": palette[mode], "width": 2},
-            }
+def _change_series(
+    comparison: Comparison, workload: str, which: str, mode: str, users: tuple[int, ...], colour: str
+) -> Series | None:
+    """A mode's change by step, ± its 95% interval, a gap where either run has no figure; None when
+    the mode has no cell here."""
+    rows = {c.users: c for c in comparison.changes if c.workload == workload and c.mode == mode}
+    if not rows:
+        return None
+    points = []
+    for u in users:
+        c = rows.get(u)
+        change: Change | None = None if c is None else (c.throughput if which == "throughput" else c.p99)
+        hover = (
+            mode,
+            f"{comparison.run.step_text(u)}: {which} {fmt.change(change)}",
+            *([c.status] if c else []),
         )
+        if change is None:
+            points.append(ChartPoint(u, None, hover=hover))
+            continue
+        y, spread = 100 * change.relative, change.uncertainty
+        low, high = (None, None) if spread is None else (y - 100 * spread, y + 100 * spread)
+        points.append(ChartPoint(u, y, hover=hover, low=low, high=high))
+    return Series(mode, colour, tuple(points))
+
+
+def _change_chart(comparison: Comparison, workload: str, which: str) -> LineChart:
+    """Each mode's change by step, ± its 95% interval, over the threshold band."""
+    modes = tuple(dict.fromkeys(m for m in comparison.run.modes + comparison.baseline.modes if m))
+    palette = colours(modes)
+    users = tuple(sorted({c.users for c in comparison.changes if c.workload == workload}))
+    found = (_change_series(comparison, workload, which, m, users, palette[m]) for m in modes)
+    series = tuple(s for s in found if s is not None)
     band = 100 * comparison.threshold
-    layout = {
-        "xaxis": _users_axis(users, comparison.run.step_axis),
-        "yaxis": {"title": {"text": f"{which} change, %"}, "zeroline": True, "range": _range(data, band)},
-        "height": 340,
-        "margin": {"l": 70, "r": 20, "t": 20, "b": 50},
-        "font": {"family": FONT, "size": 12},
-        "legend": {"title": {"text": "mode (click to hide)"}, "font": {"size": 11}},
-        "shapes": [
-            {
-                "type": "rect",
-                "xref": "x domain",
-                "x0": 0,
-                "x1": 1,
-                "yref": "y",
-                "y0": -band,
-                "y1": band,
-                "fillcolor": "rgba(120,120,120,0.12)",
-                "line": {"width": 0},
-            }
-        ],
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-    }
-    safe = "".join(ch if ch.isalnum() else "-" for ch in workload).strip("-")
     better = "up is better" if which == "throughput" else "down is better"
-    return Chart(
-        f"change-{which}-{safe}",
-        f"{which} change vs baseline: {workload}",
-        f"Median of trials against the baseline's, {better}; bars: the 95% interval (none: a single trial); "
-        f"shaded: the ±{fmt.share(comparison.threshold)} threshold.",
-        {"data": data, "layout": layout},
-        drawn,
+    return LineChart(
+        id=chart_id(f"change-{which}", workload),
+        title=f"{which} change vs baseline: {workload}",
+        caption=f"Median of trials against the baseline's, {better}; bars: the 95% interval (none: a single "
+        f"trial); shaded: the ±{fmt.share(comparison.threshold)} threshold. Hover for the figures; click a "
+        "mode in the legend to hide it.",
+        x_label=comparison.run.step_axis,
+        y_label=f"{which} change, %",
+        xs=users,
+        panels=(Panel(which, series),),
+        height=340,
+        intervals=True,
+        y_span=_span(series, band),
+        band=band,
     )
 
 
-def _range(data: list[dict[str, Any]], band: float) -> list[float]:
+def _span(series: tuple[Series, ...], band: float) -> tuple[float, float]:
     """Room for every change and the threshold band; intervals wider than that run off the chart
     (two trials give very wide ones), and their figures are in the hover text and the table."""
-    values = [y for trace in data for y in trace["y"] if y is not None]
+    values = [p.y for s in series for p in s.points if p.y is not None]
     low, high = min([*values, -band]), max([*values, band])
     pad = max(2.0, 0.25 * (high - low))
-    return [low - pad, high + pad]
+    return (low - pad, high + pad)
 
 
 def build_compare_context(comparison: Comparison) -> dict[str, Any]:
     hide = frozenset({"cores-shared"})
     workloads = list(dict.fromkeys(c.workload for c in comparison.changes))
     sections = []
-    charts: list[Chart] = []
+    charts: list[LineChart] = []
     for workload in workloads:
         section_charts = [
             _change_chart(comparison, workload, "throughput"),

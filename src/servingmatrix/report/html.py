@@ -1,27 +1,28 @@
-"""The HTML renderer: one Jinja environment for the pages, with Plotly's JavaScript inlined (no CDN,
-works offline); the report's sections are laid out by the templates, one macro per kind."""
+"""The HTML renderer: one Jinja environment for the pages, their sections laid out by the
+templates, one macro per kind. Charts are inline SVG drawn in Python (``charts.py``), so they show
+with no script; one small inline script (``templates/charts.js``) adds hover figures, legend
+toggles and the log/linear switch. Nothing is fetched: the page works offline."""
 
 from __future__ import annotations
 
-import json
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from servingmatrix.errors import UserError
-from servingmatrix.report.charts import Chart, page_chart
+from servingmatrix.report.chart_specs import BarChart, LineChart
+from servingmatrix.report.charts import page_svg
 from servingmatrix.report.document import Document
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+SCRIPT = TEMPLATES / "charts.js"
 
 
 @cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         extensions=["jinja2.ext.do"],
@@ -29,40 +30,25 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["svg"] = page_svg
+    return environment
 
 
 @cache
-def plotly_js() -> str:
-    """plotly.js as the ``plotly`` package ships it, to inline in the page."""
-    try:
-        source = resources.files("plotly") / "package_data" / "plotly.min.js"
-        return source.read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError) as exc:
-        raise UserError(
-            f"plotly's JavaScript is missing ({exc}); reinstall: pip install -e '.[dev]'"
-        ) from None
-
-
-def chart_json(chart: Chart) -> Markup:
-    """The figure as JSON safe inside a <script> element (no "</" can close it early)."""
-    text = json.dumps(chart.figure, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
-    return Markup(text.replace("</", "<\\/"))
+def chart_script() -> str:
+    """The charts' script as the page inlines it (no "</script" can close its element early)."""
+    return SCRIPT.read_text(encoding="utf-8").replace("</script", "<\\/script")
 
 
 def render(template: str, context: dict[str, Any]) -> str:
-    charts: list[Chart] = context.get("charts", [])
+    charts: list[LineChart | BarChart] = context.get("charts", [])
     return (
         _environment()
         .get_template(template)
-        .render(
-            **context,
-            figures=[{"id": c.id, "json": chart_json(c)} for c in charts],
-            plotly_js=Markup(plotly_js().replace("</script", "<\\/script")),
-        )
+        .render(**context, charts_expected=len(charts), chart_script=Markup(chart_script()))
     )
 
 
 def render_document(document: Document) -> str:
-    """The report's page: every section in its template, every chart drawn by Plotly."""
-    charts = [page_chart(spec) for spec in document.charts()]
-    return render("report.html.j2", {"doc": document, "title": document.title, "charts": charts})
+    """The report's page: every section in its template, every chart drawn as SVG."""
+    return render("report.html.j2", {"doc": document, "title": document.title, "charts": document.charts()})

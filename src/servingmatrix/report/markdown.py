@@ -16,6 +16,7 @@ from pathlib import Path
 from servingmatrix.analysis.points import Results
 from servingmatrix.analysis.verdict import Objective
 from servingmatrix.report.chart_specs import LineChart
+from servingmatrix.report.charts import printed_image
 from servingmatrix.report.document import (
     Cell,
     Chart,
@@ -32,7 +33,6 @@ from servingmatrix.report.document import (
 )
 from servingmatrix.report.output import write_text_atomic
 from servingmatrix.report.sections import build_document
-from servingmatrix.report.svg import Guide, Line, line_chart
 
 #: Characters that Markdown would read as markup in plain text.
 SPECIAL = "\\`*_[]<>|"
@@ -147,27 +147,12 @@ class Renderer:
     images: dict[str, str] = field(default_factory=dict)
 
     def chart(self, spec: LineChart) -> list[str]:
-        printed = spec.printed
-        if printed is None:
+        image = printed_image(spec)
+        if image is None or spec.printed is None:
             return []
-        panel = spec.panels[printed.panel]
-        lines = [
-            Line(
-                s.name,
-                s.colour,
-                tuple((float(p.x), p.y, p.flags) for p in s.points),
-                float(s.knee.x) if s.knee else None,
-            )
-            for s in panel.series
-        ]
-        last = printed.panel == len(spec.panels) - 1
-        guide = Guide(spec.guide.value, spec.guide.label) if spec.guide and last else None
-        xs = [float(x) for x in spec.xs]
-        svg = line_chart(
-            printed.title, spec.x_label, printed.y_label, xs, lines, spec.log_y, guide, printed.notes
-        )
-        self.images[f"{printed.name}.svg"] = svg
-        return [f"![{escape(printed.title)}]({self.charts_dir}/{printed.name}.svg)"]
+        self.images[image.name] = image.svg
+        title = escape(spec.printed.title)
+        return [f"![{title}]({self.charts_dir}/{image.name})"]
 
     def section(self, s: Section) -> list[str]:
         """One section's lines; each is followed by a blank line."""

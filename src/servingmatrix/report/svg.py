@@ -1,178 +1,146 @@
-"""Static line charts as SVG, for the Markdown export: no browser and no plotting library needed.
+"""SVG primitives for the report's charts: elements with their text escaped, the frame a chart is
+drawn in (the page's or a publication's), its legend and its ``<svg>`` element.
 
-Each flagged point is drawn hollow with its flags' letters beside it, as in the interactive report;
-a line's knee, when it has one, is ringed.
+The page and the Markdown export draw the same chart specs with these and the axes of
+``svg_axes.py`` (``svg_lines.py``, ``svg_bars.py``); nothing here needs a browser or a plotting
+library.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-WIDTH = 760
-LEFT, RIGHT, TOP, PLOT_BOTTOM = 70, 30, 40, 290
-FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
-
-Scale = Callable[[float], float]
-
-
-@dataclass(frozen=True)
-class Line:
-    name: str
-    colour: str
-    #: (x, y or None for a gap, flag letters) per x.
-    points: tuple[tuple[float, float | None, str], ...]
-    #: The x of the point to ring as the line's knee (the step past which more load only adds latency).
-    knee: float | None = None
+FONT = "system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', Helvetica, Arial, sans-serif"
+#: Characters XML forbids even escaped: a run's text holding one would make a chart unreadable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: What an attribute's value in double quotes must escape beyond ``&``, ``<`` and ``>``.
+_IN_ATTRIBUTE = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+#: About how wide a character of the charts' 12 px font is, to lay out labels without measuring them.
+CHAR_PX = 7.0
 
 
 @dataclass(frozen=True)
-class Guide:
-    """A horizontal reference line, such as the latency objective."""
+class Frame:
+    """How a chart is drawn beyond its spec: its width, a title inside it (a standalone image), and
+    the hooks the page's script uses (legend keys to press, the other scale of a log axis)."""
 
-    value: float
+    width: int
+    titled: bool
+    interactive: bool
+    legend_columns: int
+
+
+#: The page: as wide as its column, titled by its caption, with the script's hooks.
+PAGE = Frame(960, titled=False, interactive=True, legend_columns=3)
+#: The Markdown export: a standalone image with its title, nothing to press.
+PRINT = Frame(760, titled=True, interactive=False, legend_columns=2)
+
+
+def clean(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def number(value: float | int | str) -> str:
+    """A coordinate to a tenth of a pixel, with no ".0" to carry."""
+    if not isinstance(value, float):
+        return str(value)
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _attribute(value: object) -> str:
+    if isinstance(value, float):
+        return number(value)
+    if isinstance(value, int):
+        return str(value)
+    return escape(clean(str(value)), _IN_ATTRIBUTE)
+
+
+def start(tag: str, /, cls: str | None = None, **attrs: object) -> str:
+    """An element's start tag: ``stroke_width`` is written ``stroke-width``, ``cls`` is the class, and
+    an attribute given None is left out; every value is escaped."""
+    if cls is not None:
+        attrs = {"class": cls, **attrs}
+    rendered = "".join(f' {k.replace("_", "-")}="{_attribute(v)}"' for k, v in attrs.items() if v is not None)
+    return f"<{tag}{rendered}>"
+
+
+def el(tag: str, text: str | None = None, /, cls: str | None = None, **attrs: object) -> str:
+    """One SVG element, its text escaped."""
+    opened = start(tag, cls, **attrs)
+    return f"{opened[:-1]}/>" if text is None else f"{opened}{escape(clean(text))}</{tag}>"
+
+
+def titled(tag: str, title: Sequence[str], /, cls: str | None = None, **attrs: object) -> str:
+    """An element holding its own ``<title>``: what a hover shows, and what is read without a script."""
+    return f"{start(tag, cls, **attrs)}{el('title', chr(10).join(title))}</{tag}>"
+
+
+@dataclass(frozen=True)
+class Key:
+    """One legend entry: what the page's script hides and shows when it is pressed."""
+
+    key: str
     label: str
+    colour: str
+    #: "line", "ring", "dash" or "box".
+    mark: str = "line"
 
 
-def el(tag: str, text: str | None = None, **attrs: object) -> str:
-    """One SVG element; ``stroke_width`` is written ``stroke-width``."""
-    rendered = "".join(
-        f" {k.replace('_', '-')}={quoteattr(f'{v:.1f}' if isinstance(v, float) else str(v))}"
-        for k, v in attrs.items()
-    )
-    return f"<{tag}{rendered}/>" if text is None else f"<{tag}{rendered}>{escape(text)}</{tag}>"
+def legend_height(keys: Sequence[Key], frame: Frame) -> int:
+    return math.ceil(len(keys) / frame.legend_columns) * 18
 
 
-def _nice_step(span: float) -> float:
-    """A round tick step giving about five ticks over ``span``."""
-    raw = span / 5
-    power = 10.0 ** math.floor(math.log10(raw))
-    for factor in (1.0, 2.0, 2.5, 5.0):
-        if raw <= factor * power:
-            return factor * power
-    return 10.0 * power
-
-
-def ticks(low: float, high: float, log: bool) -> list[float]:
-    if log:
-        return [10.0**e for e in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)]
-    step = _nice_step(high - low if high > low else 1.0)
-    return [i * step for i in range(math.ceil(high / step) + 1)]
-
-
-def _label(value: float) -> str:
-    return f"{value:,.0f}" if value >= 1000 else f"{value:g}"
-
-
-def _scales(xs: list[float], y_ticks: list[float], log_y: bool) -> tuple[Scale, Scale]:
-    x_min, x_max = math.log10(min(xs)), math.log10(max(xs))
-    y_min, y_max = y_ticks[0], y_ticks[-1]
-    right = WIDTH - RIGHT
-
-    def px(x: float) -> float:
-        if x_max == x_min:
-            return (LEFT + right) / 2
-        return LEFT + (math.log10(x) - x_min) / (x_max - x_min) * (right - LEFT)
-
-    def py(y: float) -> float:
-        if log_y:
-            share = (math.log10(y) - math.log10(y_min)) / ((math.log10(y_max) - math.log10(y_min)) or 1.0)
-        else:
-            share = (y - y_min) / ((y_max - y_min) or 1.0)
-        return PLOT_BOTTOM - share * (PLOT_BOTTOM - TOP)
-
-    return px, py
-
-
-def line_chart(
-    title: str,
-    x_label: str,
-    y_label: str,
-    xs: list[float],
-    lines: list[Line],
-    log_y: bool = False,
-    guide: Guide | None = None,
-    notes: tuple[str, ...] = (),
-) -> str:
-    """An SVG line chart with a log x axis (user levels grow geometrically) and a legend below."""
-    ys = [y for line in lines for _, y, _ in line.points if y is not None and (y > 0 or not log_y)]
-    if guide is not None:
-        ys.append(guide.value)
-    high = max(ys) if ys and max(ys) > 0 else 1.0
-    y_ticks = ticks(min(ys) if log_y and ys else 0.0, high, log_y)
-    px, py = _scales(xs, y_ticks, log_y)
-    right = WIDTH - RIGHT
-    legend_end = PLOT_BOTTOM + 50 + math.ceil(len(lines) / 2) * 18
-    height = legend_end + 16 * len(notes) + 10
-    mid = (TOP + PLOT_BOTTOM) / 2
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-        f'viewBox="0 0 {WIDTH} {height}" font-family="{FONT}" font-size="12">',
-        el("rect", width=WIDTH, height=height, fill="white"),
-        el("text", title, x=LEFT, y=22, font_size=15, font_weight="bold"),
-    ]
-    for tick in y_ticks:
-        y = py(tick)
-        out.append(el("line", x1=LEFT, x2=right, y1=y, y2=y, stroke="#e3e6ea"))
-        out.append(el("text", _label(tick), x=LEFT - 6, y=y + 4, text_anchor="end", fill="#444"))
-    for x in xs:
-        out.append(el("line", x1=px(x), x2=px(x), y1=TOP, y2=PLOT_BOTTOM, stroke="#f0f2f4"))
-        out.append(el("text", _label(x), x=px(x), y=PLOT_BOTTOM + 16, text_anchor="middle", fill="#444"))
-    out.append(el("line", x1=LEFT, x2=right, y1=PLOT_BOTTOM, y2=PLOT_BOTTOM, stroke="#888"))
-    out.append(el("text", x_label, x=(LEFT + right) / 2, y=PLOT_BOTTOM + 34, text_anchor="middle"))
-    out.append(el("text", y_label, x=16, y=mid, text_anchor="middle", transform=f"rotate(-90 16 {mid:.0f})"))
-    if guide is not None:
-        y = py(guide.value)
-        out.append(el("line", x1=LEFT, x2=right, y1=y, y2=y, stroke="#b00", stroke_dasharray="6 4"))
-        out.append(el("text", guide.label, x=right, y=y - 4, text_anchor="end", fill="#b00", font_size=11))
-    for line in lines:
-        out += _series(line, px, py, log_y)
-    for i, line in enumerate(lines):
-        x, y = LEFT + (i % 2) * 340, PLOT_BOTTOM + 58 + (i // 2) * 18
-        out.append(el("line", x1=x, x2=x + 22, y1=y - 4, y2=y - 4, stroke=line.colour, stroke_width=2.5))
-        out.append(el("text", line.name, x=x + 28, y=y))
-    for i, note in enumerate(notes):
-        out.append(el("text", note, x=LEFT, y=legend_end + 8 + 16 * i, fill="#555", font_size=11))
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
-
-
-def _series(line: Line, px: Scale, py: Scale, log_y: bool) -> list[str]:
-    out: list[str] = []
-    # Separate segments at gaps: a failed or missing cell is not bridged by a line.
-    segment: list[str] = []
-    for x, y, _ in (*line.points, (0.0, None, "")):
-        if y is None or (log_y and y <= 0):
-            if len(segment) > 1:
-                out.append(
-                    el("polyline", points=" ".join(segment), fill="none", stroke=line.colour, stroke_width=2)
-                )
-            segment = []
-        else:
-            segment.append(f"{px(x):.1f},{py(y):.1f}")
-    for x, y, flags in line.points:
-        if y is None or (log_y and y <= 0):
-            continue
-        cx, cy = px(x), py(y)
-        fill = "white" if flags else line.colour
-        out.append(el("circle", cx=cx, cy=cy, r=4, fill=fill, stroke=line.colour, stroke_width=2))
-        if line.knee == x:
-            out.append(
-                el(
-                    "circle",
-                    cx=cx,
-                    cy=cy,
-                    r=9,
-                    fill="none",
-                    stroke=line.colour,
-                    stroke_width=1.5,
-                    **{"class": "knee"},
-                )
-            )
-        if flags:
-            out.append(
-                el("text", flags, x=cx + 6, y=cy - 6, fill=line.colour, font_size=11, font_weight="bold")
-            )
+def legend(keys: Sequence[Key], top: float, frame: Frame, left: float) -> list[str]:
+    """Entries in columns, read across; on the page each is a button hiding its series."""
+    column = (frame.width - left) / frame.legend_columns
+    out = ['<g class="legend" font-size="11">']
+    for i, key in enumerate(keys):
+        x, y = left + (i % frame.legend_columns) * column, top + (i // frame.legend_columns) * 18
+        press = {"tabindex": 0, "role": "button", "aria_pressed": "true"} if frame.interactive else {}
+        out.append(start("g", cls="key", data_key=key.key, **press))
+        out.append(_mark(key, x, y))
+        out.append(el("text", key.label, x=x + 28, y=y + 4))
+        out.append("</g>")
+    out.append("</g>")
     return out
+
+
+def _mark(key: Key, x: float, y: float) -> str:
+    if key.mark == "ring":
+        return el("circle", cx=x + 11, cy=y, r=6, fill="none", stroke=key.colour, stroke_width=1.5)
+    if key.mark == "box":
+        return el("rect", x=x + 4, y=y - 6, width=14, height=12, fill=key.colour)
+    dash = "2 3" if key.mark == "dash" else None
+    return el("line", x1=x, x2=x + 22, y1=y, y2=y, stroke=key.colour, stroke_width=2.5, stroke_dasharray=dash)
+
+
+def document(
+    frame: Frame, height: float, chart_id: str, title: str, body: list[str], points: int, log: bool = False
+) -> str:
+    """The ``<svg>`` around a chart's elements: named for assistive technology, and on the page
+    marked with its chart, how many points it drew and the scale its value axis is on."""
+    size = f"0 0 {frame.width} {height:.0f}"
+    if frame.interactive:
+        head = start(
+            "svg",
+            cls="chart-svg",
+            viewBox=size,
+            role="group",
+            aria_label=title,
+            data_chart=chart_id,
+            data_points=points,
+            data_scale="log" if log else None,
+            font_family=FONT,
+            font_size=12,
+        )
+        return f"{head}\n" + "\n".join(body) + "\n</svg>"
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{frame.width}" height="{height:.0f}" '
+        f'viewBox="{size}" font-family={quoteattr(FONT)} font-size="12">'
+    )
+    return "\n".join([head, el("title", title), *body, "</svg>"]) + "\n"
