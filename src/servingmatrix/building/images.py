@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servingmatrix.building.base_image import BASE_IMAGE, ensure_base_image
+from servingmatrix.building.inputs import ignored
 from servingmatrix.building.wheelhouse import Wheelhouse
 from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
 from servingmatrix.modes import mode_names
-from servingmatrix.paths import cache_dir, images_dir, project_root
+from servingmatrix.paths import cache_dir, images_dir, inputs_root
 
 INPUTS_LABEL = "io.servingmatrix.inputs"
 #: Images of the backing services and the load generators (Locust and the wrk reference), beside one
@@ -81,14 +82,10 @@ class BuildOutcome:
     seconds: float
 
 
-def _ignored(path: Path) -> bool:
-    return "__pycache__" in path.parts or path.suffix in {".pyc", ".pyo"}
-
-
 def _copy_tree(source: Path, target: Path) -> None:
     for path in sorted(source.rglob("*")):
         rel = path.relative_to(source)
-        if _ignored(rel) or not path.is_file():
+        if ignored(rel) or not path.is_file():
             continue
         dest = target / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -99,9 +96,9 @@ def stage_context(image: ImageDef, wheels: list[Path], into: Path) -> str:
     """Assemble the build context of ``image`` in ``into``; return the hash of its inputs."""
     _copy_tree(image.folder, into)
     if image.with_app:
-        _copy_tree(project_root() / "app", into / "app")
+        _copy_tree(inputs_root() / "app", into / "app")
     if image.with_locustfiles:
-        _copy_tree(project_root() / "locustfiles", into / "locustfiles")
+        _copy_tree(inputs_root() / "locustfiles", into / "locustfiles")
     wheel_dir = into / "wheels"
     wheel_dir.mkdir(exist_ok=True)
     for wheel in wheels:
