@@ -79,6 +79,8 @@ class Runner:
     run_id: str = field(default_factory=lambda: f"r{os.getpid()}")
     #: Calibrate the load generator before measuring (off only where a test has no use for it).
     calibrate: bool = True
+    #: The published run this one reproduces (``reproduce`` sets it), recorded in run.json.
+    reproduces: dict[str, Any] | None = None
     # Seams for the unit tests, which replace the containers, the HTTP checks and the cgroups.
     new_stack: Callable[[Docker, str, StackPorts], Stack] = Stack
     conformance: Callable[[str, str], list[str]] = check_server
@@ -172,6 +174,8 @@ class Runner:
             "load_average_at_start": _load_average(),
             "metadata": collect_metadata(self.docker, images),
         }
+        if self.reproduces is not None:
+            meta["reproduces"] = self.reproduces
         self.folder.write_run(meta)
         return meta
 
