@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servingmatrix.building.base_image import BASE_IMAGE, ensure_base_image
-from servingmatrix.building.inputs import ignored
+from servingmatrix.building.inputs import copy_tree
 from servingmatrix.building.wheelhouse import Wheelhouse
 from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
@@ -82,23 +82,13 @@ class BuildOutcome:
     seconds: float
 
 
-def _copy_tree(source: Path, target: Path) -> None:
-    for path in sorted(source.rglob("*")):
-        rel = path.relative_to(source)
-        if ignored(rel) or not path.is_file():
-            continue
-        dest = target / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, dest)
-
-
 def stage_context(image: ImageDef, wheels: list[Path], into: Path) -> str:
     """Assemble the build context of ``image`` in ``into``; return the hash of its inputs."""
-    _copy_tree(image.folder, into)
+    copy_tree(image.folder, into)
     if image.with_app:
-        _copy_tree(inputs_root() / "app", into / "app")
+        copy_tree(inputs_root() / "app", into / "app")
     if image.with_locustfiles:
-        _copy_tree(inputs_root() / "locustfiles", into / "locustfiles")
+        copy_tree(inputs_root() / "locustfiles", into / "locustfiles")
     wheel_dir = into / "wheels"
     wheel_dir.mkdir(exist_ok=True)
     for wheel in wheels:

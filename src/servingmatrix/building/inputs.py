@@ -59,16 +59,19 @@ def ignored(rel: Path) -> bool:
     return "__pycache__" in rel.parts or rel.suffix in {".pyc", ".pyo"}
 
 
+def copy_tree(source: Path, target: Path) -> None:
+    """Copy every file under ``source`` to ``target`` (modes kept), less what the build leaves out."""
+    for path in sorted(source.rglob("*")):
+        rel = path.relative_to(source)
+        if ignored(rel) or not path.is_file():
+            continue
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest)
+
+
 def export_worktree(root: Path, into: Path) -> None:
     """Write the input folders as they stand in ``root`` into ``into``: every file the build would stage."""
     for folder in INPUT_FOLDERS:
-        source = root / folder
-        if not source.is_dir():
-            continue
-        for path in sorted(source.rglob("*")):
-            rel = path.relative_to(root)
-            if ignored(rel) or not path.is_file():
-                continue
-            target = into / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+        if (root / folder).is_dir():
+            copy_tree(root / folder, into / folder)
