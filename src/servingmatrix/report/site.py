@@ -33,7 +33,7 @@ from servingmatrix.report.chart_specs import colours
 from servingmatrix.report.history_svg import HistoryMark, MachineLine, RunLabel, history_chart
 from servingmatrix.report.html import render_static
 from servingmatrix.report.output import write_text_atomic
-from servingmatrix.report.reproduce_view import HIDDEN_FLAGS, interval, letters
+from servingmatrix.report.reproduce_view import HIDDEN_FLAGS, letters
 from servingmatrix.report.sections.common import badges
 from servingmatrix.results.run import load_run
 
@@ -111,7 +111,8 @@ def _mark(history: History, cell: CellHistory, index: int, line_label: RunLabel)
     flags = letters(point)
     figure = f"{fmt.rps(est.median)} req/s" if est else "failed: " + "; ".join(point.failed_reasons)
     parts = [f"{results.run.name} ({line_label.date} {line_label.commit})", figure]
-    parts += [f"95% interval {interval(point)}"] if est and interval(point) != "single trial" else []
+    if est is not None and est.ci_low is not None and est.ci_high is not None:
+        parts.append(f"95% interval {fmt.rps(est.ci_low)} to {fmt.rps(est.ci_high)}")
     parts += [f"p99 {fmt.ms(point.p99)} ms"] if est else []
     parts += [f"flags: {flags}"] if flags else []
     return HistoryMark(
