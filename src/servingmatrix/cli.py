@@ -6,7 +6,8 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from typing import NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from servingmatrix import __version__
 from servingmatrix.docker import Docker
@@ -14,6 +15,10 @@ from servingmatrix.errors import UserError
 from servingmatrix.matrix_keys import MAX_SERVER_CPUS, positive_int_option
 from servingmatrix.modes import MODES, get_mode
 from servingmatrix.spec import parse_spec, shown, split_specs
+
+if TYPE_CHECKING:
+    from servingmatrix.matrix import Matrix
+    from servingmatrix.results.unbundle import OpenedBundle
 
 
 def say(line: str) -> None:
@@ -107,16 +112,8 @@ def cmd_workloads(_args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from servingmatrix.building.images import build_images
     from servingmatrix.matrix import Overrides, apply_overrides, load_matrix, load_profile
-    from servingmatrix.paths import cache_dir, project_root
-    from servingmatrix.report import write_report
-    from servingmatrix.report.summary import summarize
-    from servingmatrix.results.folder import RunFolder
-    from servingmatrix.run.preflight import preflight
-    from servingmatrix.run.runner import Runner
+    from servingmatrix.paths import project_root
 
     if args.matrix and args.profile:
         raise UserError("give --profile or --matrix, not both")
@@ -125,24 +122,62 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.out is not None and not args.out.strip():
         raise UserError("--out is empty; give the folder to write the run into")
     out = Path(args.out) if args.out is not None else project_root() / "reports" / "runs" / matrix.name
-    preflight(matrix, out, args.force)
-    docker = Docker()
-    needed = sorted({c.mode.name for c in matrix.mode_configs()})
-    build_images(docker, needed, say)
-    folder = RunFolder(out)
-    steps = f"{len(matrix.steps)} arrival rates" if matrix.open_loop else f"{len(matrix.steps)} user levels"
-    say(
-        f"run {matrix.name}: {len(matrix.modes)} modes x {len(matrix.workloads)} workloads x "
-        f"{steps} x {matrix.trials} trials, into {out}"
+    measure(
+        matrix,
+        out,
+        force=args.force,
+        keep_samples=args.keep_samples,
+        calibrate=not args.no_calibration,
+        recalibrate=args.recalibrate,
     )
-    runner = Runner(docker, matrix, folder, say, force=args.force, keep_samples=args.keep_samples)
-    runner.calibrate = not args.no_calibration
-    runner.calibrations = None if args.recalibrate else cache_dir() / "calibration"
-    runner.run()
+    return 0
+
+
+def measure(
+    matrix: Matrix,
+    out: Path,
+    *,
+    force: bool = False,
+    keep_samples: bool = False,
+    calibrate: bool = True,
+    recalibrate: bool = False,
+    inputs: Path | None = None,
+    reproduces: dict[str, Any] | None = None,
+) -> None:
+    """Check, build what the matrix needs (from ``inputs`` when given), run it into ``out``, report it;
+    ``reproduces`` names the published run a reproduction measures again."""
+    from contextlib import nullcontext
+
+    from servingmatrix.building.images import build_images
+    from servingmatrix.paths import cache_dir, inputs_from
+    from servingmatrix.report import write_report
+    from servingmatrix.report.summary import summarize
+    from servingmatrix.results.folder import RunFolder
+    from servingmatrix.run.preflight import preflight
+    from servingmatrix.run.runner import Runner
+
+    preflight(matrix, out, force)
+    docker = Docker()
+    folder = RunFolder(out)
+    with inputs_from(inputs) if inputs is not None else nullcontext():
+        build_images(docker, sorted({c.mode.name for c in matrix.mode_configs()}), say)
+        steps = (
+            f"{len(matrix.steps)} arrival rates" if matrix.open_loop else f"{len(matrix.steps)} user levels"
+        )
+        say(
+            f"run {matrix.name}: {len(matrix.modes)} modes x {len(matrix.workloads)} workloads x "
+            f"{steps} x {matrix.trials} trials, into {out}"
+        )
+        runner = Runner(
+            docker, matrix, folder, say, force=force, keep_samples=keep_samples, reproduces=reproduces
+        )
+        runner.calibrate = calibrate
+        # A kept calibration of the same machine, images and plan is reused, unless told otherwise.
+        runner.calibrations = None if recalibrate else cache_dir() / "calibration"
+        runner.run()
     say(summarize(folder))
     say(f"results: {out}  (export: servingmatrix export {out} --format csv)")
     say(f"report: {write_report(out).describe()}")
-    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -179,6 +214,105 @@ def cmd_compare(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    return 0
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from servingmatrix.building.inputs import export_at_commit, export_worktree, has_commit
+    from servingmatrix.paths import project_root
+    from servingmatrix.report.output import check_output_path, write_atomic
+    from servingmatrix.results.bundle import inputs_source, write_bundle
+    from servingmatrix.results.folder import RunFolder
+
+    run_dir, out, repo = Path(args.run), Path(args.output), project_root()
+    metadata = RunFolder(run_dir).read_run().get("metadata")
+    source = inputs_source(
+        str(run_dir),
+        metadata if isinstance(metadata, dict) else {},
+        lambda commit: has_commit(repo, commit),
+        args.inputs_from_worktree,
+    )
+    check_output_path(out)
+    with tempfile.TemporaryDirectory(prefix="servingmatrix-inputs-") as tmp:
+        inputs = Path(tmp) / "inputs"
+        if source.from_commit and source.commit is not None:
+            export_at_commit(repo, source.commit, inputs)
+        else:
+            export_worktree(repo, inputs)
+        written = write_atomic(
+            out, lambda handle: write_bundle(handle, run_dir, inputs, source, args.samples)
+        )
+    if args.samples and not written.info.samples:
+        say("note: the run kept no samples (run --keep-samples keeps them)")
+    say(f"wrote {out} ({written.members} files, {out.stat().st_size / 1e6:.2f} MB)")
+    say(f"image inputs: {source.describe()}")
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from servingmatrix.analysis.reproduction import judge_reproduction
+    from servingmatrix.report.reproduce_page import write_reproduction_page
+    from servingmatrix.report.reproduce_text import terminal_table
+    from servingmatrix.report.reproduce_view import Source
+    from servingmatrix.results.unbundle import open_bundle
+
+    if args.against is not None and args.out is not None:
+        raise UserError(
+            "give --against RUN (compare a run already made) or --out DIR (measure anew), not both"
+        )
+    bundle = Path(args.bundle)
+    with tempfile.TemporaryDirectory(prefix="servingmatrix-bundle-") as tmp:
+        opened = open_bundle(bundle, Path(tmp))
+        run_dir = (
+            Path(args.against) if args.against is not None else reproduce_bundle(bundle, opened, args.out)
+        )
+        reproduction = judge_reproduction(opened.run_dir, run_dir)
+        source = Source(bundle, opened.info)
+        sys.stdout.write(terminal_table(reproduction, source))
+        page = Path(args.output) if args.output else run_dir / "reproduce.html"
+        path, seconds, size = write_reproduction_page(reproduction, source, page)
+    say(f"wrote {path} ({size / 1e6:.1f} MB, rendered in {seconds:.2f} s)")
+    differing = len(reproduction.differing)
+    if args.fail_on_differ and differing:
+        print(f"servingmatrix: {differing} cell(s) differ from the published run", file=sys.stderr)
+        return 1
+    return 0
+
+
+def reproduce_bundle(bundle: Path, opened: OpenedBundle, out_text: str | None) -> Path:
+    """Measure the bundle's matrix anew, its images built from the bundle's inputs; return the run folder."""
+    from servingmatrix.matrix import matrix_from_record
+    from servingmatrix.paths import project_root
+    from servingmatrix.results.folder import RunFolder
+
+    if out_text is not None and not out_text.strip():
+        raise UserError("--out is empty; give the folder to write the reproduction into")
+    published = RunFolder(opened.run_dir).read_run()
+    matrix = matrix_from_record(f"{bundle}: run/run.json: matrix", published.get("matrix"))
+    info = opened.info
+    out = Path(out_text) if out_text else project_root() / "reports" / "runs" / f"{info.run_id}-reproduced"
+    if not info.inputs.from_commit:
+        say(f"warning: the bundle's image inputs are {info.inputs.describe()}")
+    reproduces = {
+        "bundle": str(bundle),
+        "run_id": info.run_id,
+        "commit": info.commit,
+        "inputs": info.inputs.source,
+    }
+    calibrated = published.get("calibration") is not None
+    measure(matrix, out, calibrate=calibrated, inputs=opened.inputs_dir, reproduces=reproduces)
+    return out
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    from servingmatrix.report.site import write_site
+
+    written = write_site([Path(run) for run in args.runs], Path(args.output))
+    say(f"wrote {written.describe()}")
     return 0
 
 
@@ -286,6 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_run_command(sub)
     _add_result_commands(sub)
+    _add_publication_commands(sub)
     _add_baseline_commands(sub)
 
     tools = sub.add_parser("tools", help="make sure the test suite's tools are installed (Debian's chromium)")
@@ -333,6 +468,48 @@ def _add_result_commands(sub: argparse._SubParsersAction[OneLineParser]) -> None
     )
     compare.add_argument("-o", "--output", help="the page to write (default: RUN/compare.html)")
     compare.set_defaults(func=cmd_compare)
+
+
+def _add_publication_commands(sub: argparse._SubParsersAction[OneLineParser]) -> None:
+    """The commands that publish runs: bundle, reproduce, site."""
+    bundle = sub.add_parser(
+        "bundle", help="pack a run, its matrix, its images' exact inputs and its environment into one file"
+    )
+    bundle.add_argument("run", metavar="RUN", help="the run folder")
+    bundle.add_argument("-o", "--output", required=True, metavar="FILE", help="the bundle to write (.tar.gz)")
+    bundle.add_argument("--samples", action="store_true", help="include the per-request samples the run kept")
+    bundle.add_argument(
+        "--inputs-from-worktree",
+        action="store_true",
+        help="when the run's commit cannot give the images' inputs (a dirty tree, a commit not here), take "
+        "them from the working tree, and say so in the bundle",
+    )
+    bundle.set_defaults(func=cmd_bundle)
+
+    reproduce = sub.add_parser(
+        "reproduce", help="check a bundle, measure its matrix again from its inputs, and compare cell by cell"
+    )
+    reproduce.add_argument("bundle", metavar="FILE", help="a bundle written by `servingmatrix bundle`")
+    reproduce.add_argument(
+        "--out", metavar="DIR", help="the reproduction's run folder (default: reports/runs/<run>-reproduced)"
+    )
+    reproduce.add_argument(
+        "--against", metavar="RUN", help="compare this run folder instead of building and measuring anew"
+    )
+    reproduce.add_argument(
+        "--fail-on-differ", action="store_true", help="exit with status 1 when any cell differs"
+    )
+    reproduce.add_argument(
+        "-o", "--output", metavar="FILE", help="the page to write (default: <run folder>/reproduce.html)"
+    )
+    reproduce.set_defaults(func=cmd_reproduce)
+
+    site = sub.add_parser("site", help="a static site of runs: an index, their reports, each cell's history")
+    site.add_argument("runs", metavar="RUN", nargs="+", help="run folders")
+    site.add_argument(
+        "-o", "--output", required=True, metavar="DIR", help="the folder to write the site into"
+    )
+    site.set_defaults(func=cmd_site)
 
 
 def _add_baseline_commands(sub: argparse._SubParsersAction[OneLineParser]) -> None:

@@ -225,6 +225,37 @@ class _MatrixLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+def matrix_from_record(where: str, recorded: object) -> Matrix:
+    """The matrix a run measured, rebuilt from its run.json's ``"matrix"``, every value checked as a
+    file's would be; a key the run predates takes its default."""
+    if not isinstance(recorded, dict):
+        raise UserError(f"{where}: no matrix recorded; the file is corrupt or not a run's")
+    name = recorded.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise UserError(f"{where}: the matrix has no name")
+    values: dict[str, Any] = {}
+    for key in MATRIX_KEYS:
+        if key.field in recorded:
+            values[key.field] = key.parse(f"{where}: {key.yaml}", key.written(recorded[key.field]))
+        elif key.required:
+            raise UserError(f"{where}: the matrix records no {key.yaml!r}")
+    return Matrix(name=name, **values).check(where)
+
+
+def matrix_file_text(matrix: Matrix) -> str:
+    """``matrix`` as a matrix file that ``load_matrix`` reads back to it (a key another one replaces,
+    such as users beside arrival rates, is left out)."""
+    data = {
+        key.yaml: key.written(key.record(getattr(matrix, key.field)))
+        for key in MATRIX_KEYS
+        if getattr(matrix, key.field) is not None
+    }
+    for key, other in exclusive_pairs():
+        if key.yaml in data:
+            data.pop(other.yaml, None)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None)
+
+
 def load_profile(name: str) -> Matrix:
     path = profiles_dir() / f"{name}.yml"
     if not path.exists():

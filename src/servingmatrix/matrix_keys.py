@@ -169,6 +169,19 @@ def _show_seconds(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+def _as_written(value: object) -> object:
+    """A recorded value as a matrix file writes it: lists, numbers and strings are already that."""
+    return value
+
+
+def _seconds_written(value: object) -> object:
+    """Recorded seconds as a duration a file writes (``20s``, ``0.25s``), exactly: parsing gives them back."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    text = f"{value:g}"
+    return f"{text if float(text) == value else repr(float(value))}s"
+
+
 @dataclass(frozen=True)
 class MatrixKey(Generic[T]):
     """One key of a matrix, in every place it appears."""
@@ -201,6 +214,8 @@ class MatrixKey(Generic[T]):
     excludes: str | None = None
     #: Two runs that differ here measured in different ways (``compare`` says so).
     compared: bool = False
+    #: A value as run.json's ``"matrix"`` records it, turned back into what a file writes.
+    written: Callable[[object], object] = _as_written
 
     @property
     def default_shown(self) -> str:
@@ -264,6 +279,7 @@ DURATION_KEY = MatrixKey[float](
     parse=_window,
     default=20.0,
     show=_show_seconds,
+    written=_seconds_written,
     flag="--duration",
     help="measured time per step, e.g. 20s",
     doc="measured time per step",
@@ -276,6 +292,7 @@ WARMUP_KEY = MatrixKey[float](
     parse=parse_duration,
     default=5.0,
     show=_show_seconds,
+    written=_seconds_written,
     flag="--warmup",
     help="discarded warm-up per step, e.g. 5s",
     doc="discarded at the start of each step",
@@ -348,6 +365,7 @@ REQUEST_TIMEOUT_KEY = MatrixKey[float](
     parse=parse_duration,
     default=30.0,
     show=_show_seconds,
+    written=_seconds_written,
     flag="--request-timeout",
     help="a request not answered by then fails, e.g. {default} (default)",
     doc="a request not answered by then fails",
@@ -374,6 +392,7 @@ REFERENCE_DURATION_KEY = MatrixKey[float](
     parse=_window,
     default=5.0,
     show=_show_seconds,
+    written=_seconds_written,
     flag="--reference-duration",
     help="the reference generator's measured window, e.g. {default} (default), after a 1 s warm-up",
     doc="the reference generator's measured window (wrk takes whole seconds: rounded up), after its own "

@@ -11,6 +11,7 @@ recorded (``tests/fixtures/runs/``) or written on the spot (``tests/unit/synthet
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -53,6 +54,9 @@ class Page(HTMLParser):
             self.body = a
         elif tag == "svg" and "chart-svg" in classes:
             self.charts[a["data-chart"]] = a.get("data-points", "")
+        elif tag == "div" and "chart" in classes and "data-svg" in a:
+            # A site's history chart: its page's script counts the marks the browser drew.
+            self.charts[a["id"]] = a.get("data-points", "")
         elif tag == "table" and classes:
             self._table = classes[0]
             self.tables.setdefault(self._table, 0)
@@ -263,3 +267,35 @@ def test_every_chart_shows_figures_on_hover_hides_series_and_changes_its_log_axi
 def test_a_comparison_shows_figures_on_hover_and_hides_series(browser: str, tmp_path: Path) -> None:
     page, _, _ = write_compare(compare_runs(RUNS / "good", RUNS / "other-machine"), tmp_path / "compare.html")
     assert drive(browser, page) == 4
+
+
+def test_a_site_s_history_charts_draw_in_the_browser(browser: str, tmp_path: Path) -> None:
+    """Two runs of the same cells a day apart: every history chart draws its points (SVG, no script
+    library), the index opens without errors, and the reproduction page too."""
+    from servingmatrix.analysis.reproduction import judge_reproduction
+    from servingmatrix.report.reproduce_page import write_reproduction_page
+    from servingmatrix.report.reproduce_view import Source
+    from servingmatrix.report.site import slug, write_site
+    from tests.unit.bundles import make_bundle, published_run
+    from tests.unit.test_site import second_run
+
+    first, second = published_run(tmp_path / "first"), second_run(tmp_path / "second")
+    site = write_site([first, second], tmp_path / "site").path
+    parsed = opened(browser, site / "history" / f"{slug('json')}.html")
+    assert len(parsed.charts) == 6
+    index = load(browser, site / "index.html")
+    assert index.console == () and 'data-js-errors="0"' in index.dom
+    assert 'data-run="2026-12-02-second"' in index.dom
+    screenshot(browser, site / "history" / f"{slug('json')}.html", tmp_path / "history.png", 1000, 1400)
+    assert (tmp_path / "history.png").read_bytes().startswith(PNG)
+
+    from servingmatrix.results.unbundle import open_bundle
+
+    opened_bundle = open_bundle(make_bundle(tmp_path / "b", first), tmp_path / "x")
+    reproduction = judge_reproduction(opened_bundle.run_dir, second)
+    source = Source(tmp_path / "b.tar.gz", opened_bundle.info)
+    page, _, _ = write_reproduction_page(reproduction, source, tmp_path / "r.html")
+    loaded = load(browser, page)
+    assert loaded.console == () and 'data-js-errors="0"' in loaded.dom
+    rows = re.findall(r'<tr data-status="([^"]+)"', loaded.dom)
+    assert len(rows) == 6 and "differs" not in rows and "not comparable" in rows

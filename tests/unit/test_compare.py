@@ -169,3 +169,11 @@ def test_an_open_loop_run_against_a_closed_loop_one_is_a_difference(tmp_path: Pa
     page, _, _ = write_compare(comparison, tmp_path / "compare.html")
     html = page.read_text()
     assert '<th class="num">offered req/s</th>' in html and "offered requests per second" in html
+
+
+def test_a_change_of_exactly_the_threshold_is_not_beyond_it() -> None:
+    # 110 against 100 is 10.000000000000009% in floating point: still 10%, not a regression at 10%.
+    change = Change(110.0 / 100.0 - 1.0, None)
+    assert change.relative > 0.10
+    assert not _worse(change, 0.10, +1)
+    assert _worse(Change(0.1001, None), 0.10, +1)

@@ -15,6 +15,7 @@ import pytest
 
 from servingmatrix.cli import MAX_ERROR_CHARS, main
 
+from . import bundles
 from .synthetic_runs import GOOD_CELL
 
 Setup = Callable[[Path], list[str]]
@@ -70,6 +71,33 @@ def with_bad_cell(text: str, *given: str) -> Setup:
         return argv
 
     return setup
+
+
+def with_bundle(spoil: Callable[[Path], Path], *given: str) -> Setup:
+    """A sound bundle of a synthetic run spoilt by ``spoil``; ``{bundle}`` and ``{root}`` in the arguments."""
+
+    def setup(root: Path) -> list[str]:
+        bad = spoil(bundles.make_bundle(root / "made"))
+        return [a.replace("{bundle}", str(bad)).replace("{root}", str(root)) for a in given]
+
+    return setup
+
+
+REPRODUCE = ("reproduce", "{bundle}", "--out", "{root}/reproduction")
+#: Bundles as a cut download, a hand edit or a hostile author leave them.
+BAD_BUNDLES = [
+    ("truncated", bundles.truncated, "truncated"),
+    ("sum-changed", lambda b: bundles.spoilt(b, bundles.replaced("run/report.html", b"forged")), "differs"),
+    ("lock-edited", lambda b: bundles.spoilt(b, bundles.replaced(bundles.LOCK, b"flask==0.1\n")), "differs"),
+    ("extra-member", lambda b: bundles.spoilt(b, bundles.added("run/cells/x.json")), "not in the manifest"),
+    ("newer-schema", lambda b: bundles.spoilt(b, bundles.with_schema(2)), "newer than this servingmatrix"),
+    ("traversal", lambda b: bundles.spoilt(b, bundles.added("../x")), "unsafe path"),
+    (
+        "no-bundle-json",
+        lambda b: bundles.spoilt(b, bundles.dropped("bundle.json")),
+        "not a servingmatrix bundle",
+    ),
+]
 
 
 def cell_with(**changes: object) -> str:
@@ -231,6 +259,37 @@ CASES = [
     ),
     Case("report-to-folder", with_run("report", "{run}", "-o", "{root}"), "is a folder"),
     Case("report-over-run-json", with_run("report", "{run}", "-o", "{run}/run.json"), "own result files"),
+    # Publishing: bundles, reproductions and sites.
+    Case("bundle-no-commit", with_run("bundle", "{run}", "-o", "{root}/b.tar.gz"), "records no git commit"),
+    Case(
+        "bundle-over-run-json",
+        with_run("bundle", "{run}", "-o", "{run}/run.json", "--inputs-from-worktree"),
+        "own result files",
+    ),
+    Case(
+        "bundle-to-folder",
+        with_run("bundle", "{run}", "-o", "{root}", "--inputs-from-worktree"),
+        "is a folder",
+    ),
+    Case("bundle-not-a-run", args("bundle", "/nonexistent/run", "-o", "b.tar.gz"), "not a run folder"),
+    Case("bundle-no-output", with_run("bundle", "{run}"), "-o/--output"),
+    *(Case(f"reproduce-{name}", with_bundle(spoil, *REPRODUCE), says) for name, spoil, says in BAD_BUNDLES),
+    Case("reproduce-missing", args("reproduce", "/nonexistent/b.tar.gz"), "no such file"),
+    Case("reproduce-a-folder", args("reproduce", "/"), "is a folder"),
+    Case("reproduce-not-a-tar", with_file("b.tar.gz", "notes", "reproduce", "{}"), "not a gzip file"),
+    Case(
+        "reproduce-against-and-out",
+        with_bundle(lambda b: b, "reproduce", "{bundle}", "--against", "{root}", "--out", "{root}/o"),
+        "not both",
+    ),
+    Case(
+        "reproduce-against-no-run",
+        with_bundle(lambda b: b, "reproduce", "{bundle}", "--against", "{root}/none"),
+        "not a run folder",
+    ),
+    Case("site-not-a-run", args("site", "/nonexistent/run", "-o", "site"), "not a run folder"),
+    Case("site-over-other-files", with_run("site", "{run}", "-o", "{root}"), "not a site"),
+    Case("site-twice", with_run("site", "{run}", "{run}", "-o", "{root}/site"), "given twice"),
 ]
 
 

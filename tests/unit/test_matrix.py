@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from servingmatrix.errors import UserError
 from servingmatrix.matrix import (
+    Matrix,
     Overrides,
     apply_overrides,
     load_matrix,
     load_profile,
+    matrix_file_text,
+    matrix_from_record,
     parse_duration,
     profile_names,
 )
@@ -252,3 +256,43 @@ def test_overrides_take_only_keys_with_an_option() -> None:
     with pytest.raises(TypeError, match="'description'"):
         Overrides(description="x")
     assert Overrides(users=None, trials=2).given == {"trials": 2}
+
+
+@pytest.mark.parametrize("name", profile_names())
+def test_a_profile_s_record_rebuilds_it_and_its_file_text_reads_back_to_it(name: str, tmp_path: Path) -> None:
+    matrix = load_profile(name)
+    assert matrix_from_record("run.json", matrix.as_dict()) == matrix
+    (tmp_path / "m.yml").write_text(matrix_file_text(matrix))
+    assert load_matrix(tmp_path / "m.yml", name) == matrix
+
+
+def test_odd_durations_and_an_open_loop_survive_the_record_and_the_file(tmp_path: Path) -> None:
+    matrix = Matrix(
+        name="odd",
+        modes=("waitress[threads=2]",),
+        workloads=("io[ms=7]",),
+        arrival_rates=(10, 20),
+        duration_s=1.234567891,
+        warmup_s=0.0015,
+        request_timeout_s=90.0,
+        loadgen_processes=2,
+        description='a "quoted": text # not a comment',
+    ).check("test")
+    assert matrix_from_record("run.json", matrix.as_dict()) == matrix
+    (tmp_path / "m.yml").write_text(matrix_file_text(matrix))
+    assert load_matrix(tmp_path / "m.yml", "odd") == matrix
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"duration_s": "fast"}, "run.json: duration: 'fast' is not a duration"),
+        ({"modes": ["apache"]}, "unknown mode"),
+        ({"name": ""}, "has no name"),
+        ({"workloads": None}, "workloads"),
+    ],
+)
+def test_a_bad_record_is_refused_in_one_line(change: dict[str, object], says: str) -> None:
+    record = {**load_profile("quick").as_dict(), **change}
+    with pytest.raises(UserError, match=re.escape(says)):
+        matrix_from_record("run.json", record)

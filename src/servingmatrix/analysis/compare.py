@@ -19,6 +19,8 @@ from servingmatrix.matrix_keys import METHOD_KEYS
 from servingmatrix.results.run import Run, load_run
 
 DEFAULT_THRESHOLD = 0.05
+#: A change this close to the threshold is the threshold: 110 against 100 is 10%, not 10.00000000000001%.
+ROUNDING = 1e-9
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,15 @@ def _worse(change: Change | None, threshold: float, sign: int) -> bool:
     """Worse than the threshold in the direction ``sign`` (-1: a drop is worse) and beyond the noise."""
     if change is None:
         return False
-    if sign * change.relative <= threshold:
+    if sign * change.relative <= threshold + ROUNDING:
         return False
     edge = change.low if sign > 0 else change.high
     return edge is None or sign * edge > 0
+
+
+def beyond_noise(change: Change | None, threshold: float) -> bool:
+    """Further than the threshold from no change, either way, and beyond the noise of both sides."""
+    return _worse(change, threshold, -1) or _worse(change, threshold, +1)
 
 
 def _change(

@@ -6,6 +6,7 @@ image whose label already matches is left alone, so an unchanged rebuild takes s
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import os
 import shutil
@@ -18,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servingmatrix.building.base_image import BASE_IMAGE, ensure_base_image
+from servingmatrix.building.inputs import copy_tree
 from servingmatrix.building.locks import parse_lock
 from servingmatrix.building.wheelhouse import Wheelhouse, wheel_project
 from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
 from servingmatrix.modes import mode_names
-from servingmatrix.paths import cache_dir, images_dir, project_root
+from servingmatrix.paths import cache_dir, images_dir, inputs_root
 
 INPUTS_LABEL = "io.servingmatrix.inputs"
 #: The shared image every mode's build starts from: the app, its data and Flask's packages.
@@ -98,27 +100,13 @@ class BuildOutcome:
     seconds: float
 
 
-def _ignored(path: Path) -> bool:
-    return "__pycache__" in path.parts or path.suffix in {".pyc", ".pyo"}
-
-
-def _copy_tree(source: Path, target: Path) -> None:
-    for path in sorted(source.rglob("*")):
-        rel = path.relative_to(source)
-        if _ignored(rel) or not path.is_file():
-            continue
-        dest = target / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, dest)
-
-
 def stage_context(image: ImageDef, wheels: list[Path], into: Path) -> str:
     """Assemble the build context of ``image`` in ``into``; return the hash of its inputs."""
-    _copy_tree(image.folder, into)
+    copy_tree(image.folder, into)
     if image.with_app:
-        _copy_tree(project_root() / "app", into / "app")
+        copy_tree(inputs_root() / "app", into / "app")
     if image.with_locustfiles:
-        _copy_tree(project_root() / "locustfiles", into / "locustfiles")
+        copy_tree(inputs_root() / "locustfiles", into / "locustfiles")
     wheel_dir = into / "wheels"
     wheel_dir.mkdir(exist_ok=True)
     for wheel in wheels:
@@ -243,7 +231,9 @@ def build_images(
         # Parents come first, so a child waits only on builds already started.
         for image in sorted(images, key=lambda image: len(image.parents)):
             parents = [futures[name] for name in image.parents]
-            futures[image.name] = pool.submit(builds.build, image, parents)
+            # Each build runs in a copy of this context, so it reads the inputs root chosen here.
+            context = contextvars.copy_context()
+            futures[image.name] = pool.submit(context.run, builds.build, image, parents)
         try:
             return [futures[image.name].result() for image in images]
         except BaseException:

@@ -49,6 +49,11 @@ def render(template: str, context: dict[str, Any]) -> str:
     )
 
 
+def render_static(template: str, context: dict[str, Any]) -> str:
+    """A page whose charts, if any, are SVG already (``static.html.j2``): no chart engine inlined."""
+    return _environment().get_template(template).render(**context, figures=[], plotly_js="")
+
+
 def render_document(document: Document) -> str:
     """The report's page: every section in its template, every chart drawn as SVG."""
     return render("report.html.j2", {"doc": document, "title": document.title, "charts": document.charts()})

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, TypeVar
 
 from servingmatrix.errors import UserError
 from servingmatrix.results.folder import is_run_file
 
 #: Pages and exports are meant to be published: readable by everyone, as a file made with `umask 022`.
 PUBLISHED_MODE = 0o644
+
+T = TypeVar("T")
 
 
 def check_output_path(path: Path) -> None:
@@ -23,19 +27,26 @@ def check_output_path(path: Path) -> None:
         raise UserError(f"{path}: is one of the run's own result files; write the output elsewhere")
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write beside ``path``, then rename over it; any refusal of the file system is one line."""
+def write_atomic(path: Path, produce: Callable[[IO[bytes]], T]) -> T:
+    """Let ``produce`` write the file beside ``path``, then rename it over ``path``; any refusal of the
+    file system is one line, and an error of ``produce`` leaves nothing behind."""
     check_output_path(path)
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            result = produce(handle)
         os.chmod(tmp, PUBLISHED_MODE)
         os.replace(tmp, path)
+        return result
     except OSError as exc:
         raise UserError(f"{path}: cannot write ({exc.strerror or exc}); nothing was written there") from None
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` beside ``path``, then rename over it."""
+    write_atomic(path, lambda handle: handle.write(text.encode("utf-8")))

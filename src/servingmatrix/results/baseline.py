@@ -120,12 +120,6 @@ def list_baselines() -> list[BaselineInfo]:
             saved = json.loads((folder / INFO_FILE).read_text()).get("saved_at", "—")
         except (OSError, ValueError, AttributeError):
             saved = "—"
-        meta = run.metadata
-        machine = ", ".join(
-            str(v)
-            for v in (meta.get("cpu_model"), meta.get("cpu_count") and f"{meta['cpu_count']} CPUs")
-            if v
-        )
         found.append(
             BaselineInfo(
                 name=folder.name,
@@ -133,7 +127,7 @@ def list_baselines() -> list[BaselineInfo]:
                 started_at=str(run.meta.get("started_at") or "—"),
                 modes=len({c.mode for c in run.cells}),
                 cells=len(run.cells),
-                machine=machine or "not recorded",
+                machine=run.machine,
             )
         )
     return found

@@ -196,6 +196,15 @@ class Run:
         return [u for u in self.matrix.get("users") or [] if isinstance(u, int) and not isinstance(u, bool)]
 
     @property
+    def machine(self) -> str:
+        """The machine in words, from its metadata: CPU model and count ("not recorded" when neither is)."""
+        meta = self.metadata
+        count = meta.get("cpu_count")
+        parts = [str(meta["cpu_model"])] if meta.get("cpu_model") else []
+        parts += [f"{count} CPUs"] if count else []
+        return ", ".join(parts) or "not recorded"
+
+    @property
     def calibration(self) -> dict[str, Any] | None:
         """The load generator's calibration as run.json holds it (figures, or an error); None before it."""
         value = self.meta.get("calibration")

@@ -92,6 +92,8 @@ class Runner:
     #: Where calibrations are kept for the next run on the same machine, images and plan (None: not
     #: kept, and none reused: a new calibration every run).
     calibrations: Path | None = None
+    #: The published run this one reproduces (``reproduce`` sets it), recorded in run.json.
+    reproduces: dict[str, Any] | None = None
     # Seams for the unit tests, which replace the containers, the HTTP checks and the cgroups.
     new_stack: Callable[[Docker, str, StackPorts], Stack] = Stack
     conformance: Callable[[str, str], list[str]] = check_server
@@ -193,6 +195,8 @@ class Runner:
             "load_average_at_start": _load_average(),
             "metadata": collect_metadata(self.docker, images),
         }
+        if self.reproduces is not None:
+            meta["reproduces"] = self.reproduces
         self.folder.write_run(meta)
         return meta
 
