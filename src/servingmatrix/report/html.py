@@ -50,8 +50,8 @@ def render(template: str, context: dict[str, Any]) -> str:
 
 
 def render_static(template: str, context: dict[str, Any]) -> str:
-    """A page whose charts, if any, are SVG already (``static.html.j2``): no chart engine inlined."""
-    return _environment().get_template(template).render(**context, figures=[], plotly_js="")
+    """A page of SVG charts without the report's interactions (``static.html.j2``): its own draw check."""
+    return _environment().get_template(template).render(**context, charts_expected=0, chart_script="")
 
 
 def render_document(document: Document) -> str:
