@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SM := $(BIN)/servingmatrix
 PROFILE ?= default
 
-.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator soak
+.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness soak
 
 # The virtual environment is rebuilt when pyproject.toml changes.
 $(BIN)/servingmatrix: pyproject.toml
@@ -64,3 +64,9 @@ bench-generator: images
 # The quick profile three times back to back in one process: memory per run, wall time, and nothing left.
 soak: images
 	$(BIN)/python bench/soak.py --profile quick --runs 3
+
+# The harness's own cost: the quick profile's phases twice (calibrating, then reusing the calibration)
+# and its report's size and render time. `make bench-harness COLD=1` first removes the project's images,
+# the wheelhouse and pip's cache, and times the cold build from nothing.
+bench-harness: $(SM)
+	$(BIN)/python bench/harness.py $(if $(COLD),--cold) --profile quick

@@ -173,7 +173,8 @@ def measure(
         )
         runner.calibrate = calibrate
         # A kept calibration of the same machine, images and plan is reused, unless told otherwise.
-        runner.calibrations = None if recalibrate else cache_dir() / "calibration"
+        runner.calibrations = cache_dir() / "calibration"
+        runner.recalibrate = recalibrate
         runner.run()
     say(summarize(folder))
     say(f"results: {out}  (export: servingmatrix export {out} --format csv)")
@@ -540,7 +541,7 @@ def _add_run_command(sub: argparse._SubParsersAction[OneLineParser]) -> None:
     run.add_argument(
         "--recalibrate",
         action="store_true",
-        help="measure the load generator's maximum even if a calibration of the last day matches",
+        help="calibrate the load generator (and keep it) even if a calibration of the last day matches",
     )
     run.add_argument("--out", help="run folder (default: reports/runs/<profile>); rerunning resumes it")
     run.add_argument("--force", action="store_true", help="measure again cells already on disk")

@@ -207,6 +207,9 @@ def test_a_calibration_is_kept_and_reused_by_the_next_run_on_the_same_machine(
     reused = RunFolder(tmp_path / "b" / "run").read_run()["calibration"]
     assert reused == {**measured, "reused_from": reused["reused_from"]}
     assert len(second.started) < len(first.started), "no calibration containers the second time"
+    again = FakeDocker()
+    runner(tmp_path / "d", again, calibrate=True, calibrations=kept, recalibrate=True).run()
+    assert "reused_from" not in RunFolder(tmp_path / "d" / "run").read_run()["calibration"]
     busy = FakeDocker()
     monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [9.0, 9.0, 9.0])
     runner(tmp_path / "c", busy, calibrate=True, calibrations=kept).run()

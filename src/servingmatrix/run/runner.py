@@ -92,6 +92,8 @@ class Runner:
     #: Where calibrations are kept for the next run on the same machine, images and plan (None: not
     #: kept, and none reused: a new calibration every run).
     calibrations: Path | None = None
+    #: Measure a new calibration even when a kept one matches (and keep the new one).
+    recalibrate: bool = False
     #: The published run this one reproduces (``reproduce`` sets it), recorded in run.json.
     reproduces: dict[str, Any] | None = None
     # Seams for the unit tests, which replace the containers, the HTTP checks and the cgroups.
@@ -213,7 +215,7 @@ class Runner:
         # A busy machine's calibration is neither reused nor kept: it measured the other work too.
         busy = any(flag.code == "machine-busy" for flag in self.run_warnings)
         cache = CalibrationCache(self.calibrations) if self.calibrations and key and not busy else None
-        kept = cache.load(key) if cache and key else None
+        kept = cache.load(key) if cache and key and not self.recalibrate else None
         if kept is not None:
             self.say(calibration_text(kept))
             return kept
