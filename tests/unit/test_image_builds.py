@@ -12,7 +12,7 @@ from servingmatrix.building import images as images_module
 from servingmatrix.building import wheelhouse as wheelhouse_module
 from servingmatrix.building.images import (
     APP_IMAGE_NAME,
-    INPUTS_LABEL,
+    INPUTS_TAG,
     RUNTIME_IMAGE_NAME,
     SUPPORT_IMAGES,
     ImageDef,
@@ -21,6 +21,7 @@ from servingmatrix.building.images import (
     build_images,
     image_def,
     select_images,
+    stage_context,
 )
 from servingmatrix.building.locks import parse_lock
 from servingmatrix.building.wheelhouse import Wheelhouse
@@ -33,13 +34,15 @@ HASH_B = "b" * 64
 
 
 class BuildingDocker(Docker):
-    """Records builds; an image's labels and id are what its last build gave it."""
+    """Records builds; images by id, each with its tags, as the engine keeps them."""
 
     def __init__(self, fail: str | None = None) -> None:
         super().__init__()
         self.fail = fail
-        self.labels: dict[str, dict[str, str]] = {}
+        self.tags: dict[str, str] = {}  # ref -> image id
         self.built: list[str] = []
+        self.builds = 0
+        self.removed: list[str] = []
         self.running = 0
         self.most_at_once = 0
         self.guard = threading.Lock()
@@ -50,12 +53,26 @@ class BuildingDocker(Docker):
     def architecture(self) -> str:
         return "x86_64"
 
-    def image_labels(self, ref: str) -> dict[str, str]:
-        return dict(self.labels.get(ref, {}))
-
     def image_inspect(self, ref: str) -> dict[str, Any] | None:
-        labels = self.labels.get(ref)
-        return None if labels is None else {"Id": f"sha256:{labels[INPUTS_LABEL][:12]}"}
+        with self.guard:
+            image = self.tags.get(ref)
+            if image is None:
+                return None
+            return {"Id": image, "RepoTags": [r for r, i in self.tags.items() if i == image]}
+
+    def tag(self, source: str, target: str) -> None:
+        with self.guard:
+            self.tags[target] = self.tags[source]
+
+    def list_ids(self, args: Any) -> list[str]:
+        repository = args[-1]
+        with self.guard:
+            return [ref for ref in self.tags if ref.startswith(f"{repository}:")]
+
+    def remove(self, args: Any) -> None:
+        with self.guard:
+            self.removed.append(args[-1])
+            del self.tags[args[-1]]
 
     def build(self, context: Path, ref: str, **kwargs: Any) -> None:
         with self.guard:
@@ -64,10 +81,11 @@ class BuildingDocker(Docker):
         try:
             if ref == f"servingmatrix/{self.fail}:latest":
                 raise DockerError(f"building {ref} failed: boom")
-            assert (context / "Dockerfile").exists()
+            assert (context / "Dockerfile").exists() and kwargs["labels"] == {}
             with self.guard:
                 self.built.append(ref.split("/")[1].split(":")[0])
-                self.labels[ref] = dict(kwargs["labels"])
+                self.builds += 1
+                self.tags[ref] = f"sha256:{ref}-{self.builds}"
         finally:
             with self.guard:
                 self.running -= 1
@@ -117,6 +135,31 @@ def test_a_mode_stages_only_the_wheels_the_app_image_lacks() -> None:
     assert added == {"gunicorn"}
 
 
+def test_a_mode_s_context_installs_only_its_server(tmp_path: Path) -> None:
+    mode = image_def("gunicorn-gevent")
+    assert mode.lock is not None
+    names = [f"{p.name.replace('-', '_')}-{p.version}-py3-none-any.whl" for p in parse_lock(mode.lock)]
+    wheels = [Path(name) for name in names]
+    staged = tmp_path / "context"
+    real = tmp_path / "wheels"
+    real.mkdir()
+    for wheel in wheels:
+        (real / wheel.name).write_text("wheel")
+    stage_context(mode, [real / wheel.name for wheel in wheels], staged)
+    lock = parse_lock(staged / "install" / "requirements.lock")
+    app = {p.key for p in parse_lock(image_def("app").lock or Path())}
+    assert {p.key for p in lock} == {p.key for p in parse_lock(mode.lock)} - app
+    assert "gevent" in {p.key for p in lock} and "flask" not in {p.key for p in lock}
+    assert sorted(w.name.split("-")[0] for w in (staged / "install").glob("*.whl")) == sorted(
+        p.key.replace("-", "_") for p in lock
+    )
+    # Flask's own server adds nothing: its image installs nothing.
+    werkzeug = tmp_path / "werkzeug"
+    stage_context(image_def("werkzeug-single"), [real / w.name for w in wheels], werkzeug)
+    assert (werkzeug / "install" / "requirements.lock").read_text() == ""
+    assert "COPY install/" not in (werkzeug / "Dockerfile").read_text()
+
+
 def test_a_mode_locked_apart_from_the_app_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "requirements.lock").write_text(f"flask==3.1.3 --hash=sha256:{HASH_A}\n")
@@ -163,6 +206,10 @@ def test_an_unchanged_image_is_left_alone_and_a_new_app_image_rebuilds_the_modes
     )
     build_images(docker, ["waitress"], lambda line: None)
     assert sorted(docker.built) == ["app", "runtime", "waitress"]
+    # Each rebuilt image keeps one inputs tag: the earlier one went, and its image with it.
+    waitress = [ref for ref in docker.tags if ref.startswith("servingmatrix/waitress:")]
+    assert len(waitress) == 2 and f"servingmatrix/waitress:{INPUTS_TAG}" in " ".join(waitress)
+    assert any(ref.startswith(f"servingmatrix/waitress:{INPUTS_TAG}") for ref in docker.removed)
 
 
 @pytest.mark.usefixtures("offline")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from servingmatrix.building.dockerfiles import server_packages
 from servingmatrix.building.generate import rendered_files, stale_files
 from servingmatrix.building.locks import canonical_name, parse_lock
 from servingmatrix.modes import MODES, Mode
@@ -36,10 +37,13 @@ def test_lock_pins_what_the_registry_pins(mode: Mode) -> None:
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
 def test_dockerfile_is_hardened(mode: Mode) -> None:
     text = (images_dir() / mode.name / "Dockerfile").read_text()
-    assert text.count("FROM ${APP_IMAGE} AS build") == 1, "the build stage starts from the shared app image"
     assert text.count("FROM ${RUNTIME_IMAGE}") == 1, "the final stage starts from the shared runtime"
-    assert "--no-index" in text and "--require-hashes" in text
-    assert "site-packages/pip " in text, "pip stays in the build stage"
+    if server_packages(mode):
+        assert text.count("FROM ${APP_IMAGE} AS build") == 1, "the server is installed in a build stage"
+        assert "--no-index" in text and "--require-hashes" in text and "--target /opt/server" in text
+        assert "COPY --from=build /opt/server /opt/server" in text
+    else:
+        assert "AS build" not in text and "pip install" not in text, "Flask's own server installs nothing"
     assert f'io.servingmatrix.mode="{mode.name}"' in text
     assert "USER root" not in text or text.rindex("USER 10001:10001") > text.rindex("USER root")
 
@@ -48,7 +52,9 @@ def test_runtime_is_hardened() -> None:
     """What every mode's final stage starts from: an unprivileged user and a health check."""
     text = (images_dir() / "runtime" / "Dockerfile").read_text()
     assert "USER 10001:10001" in text and "HEALTHCHECK" in text and "PYTHONUNBUFFERED" in text
-    assert "COPY --from=app /srv /srv" in text
+    assert "COPY --from=app /srv /srv" in text and "COPY --from=app /opt/venv /opt/venv" in text
+    app = (images_dir() / "app" / "Dockerfile").read_text()
+    assert "python3 -m venv --without-pip /opt/venv" in app, "the environment copied in holds no pip"
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
@@ -98,4 +104,4 @@ def test_app_image_holds_the_app_and_its_data() -> None:
     text = (images_dir() / "app" / "Dockerfile").read_text()
     assert "COPY app/ /srv/app/" in text and "benchapp.seed /srv/data/items.sqlite" in text
     assert "--no-index" in text and "--require-hashes" in text
-    assert "pip uninstall" not in text, "the modes install their server with the app image's pip"
+    assert "/opt/tools/bin/pip --python /opt/venv/bin/python" in text

@@ -18,35 +18,42 @@ DEFAULT_CPUS = 1
 APP_UID = 10001
 SOURCE_URL = "https://github.com/servingmatrix/servingmatrix"
 
-#: Shared by every Python image: a virtual environment filled offline from the host-built wheelhouse.
+#: Where a build's context holds what it installs: its ``requirements.lock`` and their wheels.
+INSTALL_DIR = "install"
+#: pip, from a tools environment of its own, installing into ``/opt/venv`` offline from the wheelhouse:
+#: the environment an image runs never holds pip.
+PIP_INSTALL = (
+    "/opt/tools/bin/pip --python /opt/venv/bin/python install --no-cache-dir --no-index \\",
+    f"       --find-links /tmp/{INSTALL_DIR} --require-hashes --no-deps \\",
+    f"       -r /tmp/{INSTALL_DIR}/requirements.lock",
+)
+#: The locust image's build stage: a virtual environment filled offline from the host-built wheelhouse.
 BUILD_STAGE = (
-    "# Build stage: a virtual environment filled offline from the host-built wheelhouse.",
+    "# Build stage: a virtual environment filled offline from the host-built wheelhouse, by the pip of",
+    "# a tools environment beside it, so the environment itself holds no pip.",
     "FROM ${BASE_IMAGE} AS build",
-    "COPY requirements.lock /tmp/requirements.lock",
-    "COPY wheels/ /tmp/wheels/",
-    "RUN python3 -m venv /opt/venv \\",
-    "    && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels \\",
-    "       --require-hashes --no-deps -r /tmp/requirements.lock \\",
-    "    && /opt/venv/bin/pip uninstall --yes pip",
+    f"COPY {INSTALL_DIR}/ /tmp/{INSTALL_DIR}/",
+    "RUN python3 -m venv /opt/tools && python3 -m venv --without-pip /opt/venv \\",
+    f"    && {PIP_INSTALL[0]}",
+    *PIP_INSTALL[1:],
 )
 #: The image every mode's build starts from: the app, its data and Flask's packages, built once.
 APP_IMAGE = "servingmatrix/app:latest"
-#: A mode's build stage: the shared app image plus this mode's server, offline from the wheelhouse.
-#: pip skips every locked package the app image already holds at that version, so ``wheels/`` carries
-#: only the server's own; the lock stays whole, so it still lists everything the image runs.
+#: Where a mode's server is installed (``pip --target``), beside the app's environment.
+SERVER_DIR = "/opt/server"
+#: A mode's build stage: its server's packages (those of its lock the app image does not hold, staged in
+#: ``install/``) installed into ``/opt/server`` by the app image's pip, offline from the wheelhouse.
 MODE_BUILD_STAGE = (
-    "# Build stage: the shared app image (the app, its data and Flask's packages, built once for every",
-    "# mode) plus this mode's server, installed offline from the host-built wheelhouse.",
+    "# Build stage: this mode's server (the packages of its lock the app image does not hold), installed",
+    "# into /opt/server offline from the host-built wheelhouse by the app image's tools environment.",
     "FROM ${APP_IMAGE} AS build",
-    "COPY requirements.lock /tmp/requirements.lock",
-    "COPY wheels/ /tmp/wheels/",
-    "RUN /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels \\",
-    "       --require-hashes --no-deps -r /tmp/requirements.lock \\",
-    "    && rm -rf /opt/venv/bin/pip /opt/venv/bin/pip3* /opt/venv/lib/python3*/site-packages/pip \\",
-    "       /opt/venv/lib/python3*/site-packages/pip-*.dist-info",
+    f"COPY {INSTALL_DIR}/ /tmp/{INSTALL_DIR}/",
+    "RUN /opt/tools/bin/pip --python /opt/venv/bin/python install --no-cache-dir --no-index \\",
+    f"       --find-links /tmp/{INSTALL_DIR} --require-hashes --no-deps --target {SERVER_DIR} \\",
+    f"       -r /tmp/{INSTALL_DIR}/requirements.lock",
 )
-#: The image every mode's final stage starts from: the unprivileged user, the app and its data, the
-#: environment, the port and the health check, the same for every mode and so written once.
+#: The image every mode's final stage starts from: the unprivileged user, the app, its environment
+#: and data, the port and the health check, the same for every mode and so written once.
 RUNTIME_IMAGE = "servingmatrix/runtime:latest"
 #: The unprivileged user every image runs as; the group has the same id, so it reads 10001:10001.
 APP_USER = (
@@ -55,6 +62,8 @@ APP_USER = (
     "       --shell /usr/sbin/nologin bench",
 )
 VENV_PATH = "/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: A mode image's search path: its server's commands first, then the app's environment.
+SERVER_PATH = f"{SERVER_DIR}/bin:{VENV_PATH}"
 LOCUST_PACKAGES = ("locust==2.47.0",)
 
 _HEALTHCHECK = (
@@ -78,20 +87,25 @@ def mode_labels(mode: Mode) -> dict[str, str]:
     }
 
 
+def server_packages(mode: Mode) -> tuple[str, ...]:
+    """The pins a mode adds to the app's: its server (none for Flask's own development server)."""
+    return tuple(package for package in mode.packages if package not in APP_PACKAGES)
+
+
 def render_mode_dockerfile(mode: Mode) -> str:
-    """The Dockerfile of one mode's image: the app image plus its server, on the shared runtime."""
+    """The Dockerfile of one mode's image: its server beside the app, on the shared runtime."""
     launch = mode.resolve({}, DEFAULT_CPUS).launch("0.0.0.0", DEFAULT_PORT)
     env = {"SERVING_MODE": mode.resolve({}, DEFAULT_CPUS).spec, **dict(launch.env)}
+    adds = bool(server_packages(mode))
     lines = [
         f"# servingmatrix/{mode.name}: {mode.summary}.",
         "# Rendered from src/servingmatrix/modes.py by `servingmatrix generate`: edit the registry.",
-        f"ARG APP_IMAGE={APP_IMAGE}",
+        *([f"ARG APP_IMAGE={APP_IMAGE}"] if adds else []),
         f"ARG RUNTIME_IMAGE={RUNTIME_IMAGE}",
         "",
-        *MODE_BUILD_STAGE,
-        "",
-        "# Final stage: the shared runtime (user 10001, the app, its data, the environment and the health",
-        "# check: images/runtime/Dockerfile) and this mode's environment; no wheelhouse, no pip.",
+        *([*MODE_BUILD_STAGE, ""] if adds else []),
+        "# Final stage: the shared runtime (user 10001, the app, its environment and data, the health",
+        "# check: images/runtime/Dockerfile)" + (" and this mode's server" if adds else "") + "; no pip.",
         "FROM ${RUNTIME_IMAGE}",
     ]
     if mode.debian_packages:
@@ -102,7 +116,8 @@ def render_mode_dockerfile(mode: Mode) -> str:
             "    && rm -rf /var/lib/apt/lists/*",
             f"USER {APP_UID}:{APP_UID}",
         ]
-    lines.append("COPY --from=build /opt/venv /opt/venv")
+    if adds:
+        lines.append(f"COPY --from=build {SERVER_DIR} {SERVER_DIR}")
     for extra in mode.extra_files:
         lines.append(f"COPY {extra} /srv/{mode.name}/{extra}")
     lines += [_instruction("ENV", env, "    "), _instruction("LABEL", mode_labels(mode), "      ")]
@@ -117,8 +132,8 @@ def render_mode_dockerfile(mode: Mode) -> str:
 def render_runtime_dockerfile() -> str:
     """The image every mode's final stage starts from: what a mode's image runs with, but its server."""
     env = {
-        "PATH": VENV_PATH,
-        "PYTHONPATH": "/srv/app",
+        "PATH": SERVER_PATH,
+        "PYTHONPATH": f"/srv/app:{SERVER_DIR}",
         "PYTHONUNBUFFERED": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PORT": str(DEFAULT_PORT),
@@ -145,6 +160,7 @@ def render_runtime_dockerfile() -> str:
             "",
             "FROM ${BASE_IMAGE}",
             *APP_USER,
+            "COPY --from=app /opt/venv /opt/venv",
             "COPY --from=app /srv /srv",
             _instruction("ENV", env, "    "),
             _instruction("LABEL", labels, "      "),
@@ -161,8 +177,8 @@ def render_runtime_dockerfile() -> str:
 def render_app_dockerfile() -> str:
     """The shared app image: a virtual environment with the app's packages, the app and its data.
 
-    It is a build stage only (every mode's image copies ``/opt/venv`` and ``/srv`` out of it, with its
-    server added), so it keeps pip for the modes' installs.
+    It is a build stage only (the runtime copies ``/opt/venv`` and ``/srv`` out of it, and each mode's
+    build installs its server with its ``/opt/tools`` pip), so it keeps the tools environment.
     """
     labels = {
         "org.opencontainers.image.title": "servingmatrix/app",
@@ -182,15 +198,16 @@ def render_app_dockerfile() -> str:
             "# Rendered from src/servingmatrix/building/dockerfiles.py by `servingmatrix generate`.",
             "ARG BASE_IMAGE=servingmatrix/base:3.13",
             "FROM ${BASE_IMAGE}",
-            "COPY requirements.lock /tmp/requirements.lock",
-            "COPY wheels/ /tmp/wheels/",
-            "RUN python3 -m venv /opt/venv \\",
-            "    && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels \\",
-            "       --require-hashes --no-deps -r /tmp/requirements.lock \\",
-            "    && rm -rf /tmp/wheels /tmp/requirements.lock",
+            f"COPY {INSTALL_DIR}/ /tmp/{INSTALL_DIR}/",
             "COPY app/ /srv/app/",
-            "# The SQLite data set is written at build time: the running container's root is read-only.",
-            "RUN PYTHONPATH=/srv/app /opt/venv/bin/python -m benchapp.seed /srv/data/items.sqlite \\",
+            "# The app's environment, filled by the pip of a tools environment beside it (the modes install",
+            "# their servers with it too), so /opt/venv holds no pip. The SQLite data set is written now:",
+            "# the running container's root is read-only.",
+            "RUN python3 -m venv /opt/tools && python3 -m venv --without-pip /opt/venv \\",
+            f"    && {PIP_INSTALL[0]}",
+            PIP_INSTALL[1],
+            f"{PIP_INSTALL[2]} \\",
+            "    && PYTHONPATH=/srv/app /opt/venv/bin/python -m benchapp.seed /srv/data/items.sqlite \\",
             "    && /opt/venv/bin/python -m compileall -q /srv/app",
             _instruction("LABEL", labels, "      "),
             "",

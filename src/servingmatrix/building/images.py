@@ -6,6 +6,7 @@ image whose label already matches is left alone, so an unchanged rebuild takes s
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import os
@@ -19,15 +20,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servingmatrix.building.base_image import BASE_IMAGE, ensure_base_image
+from servingmatrix.building.dockerfiles import INSTALL_DIR
 from servingmatrix.building.inputs import copy_tree
-from servingmatrix.building.locks import parse_lock
-from servingmatrix.building.wheelhouse import Wheelhouse, wheel_project
-from servingmatrix.docker import Docker
+from servingmatrix.building.locks import LockedPackage, parse_lock
+from servingmatrix.building.wheelhouse import Wheelhouse, requirement_line, wheel_project
+from servingmatrix.docker import Docker, DockerError
 from servingmatrix.errors import UserError
 from servingmatrix.modes import mode_names
 from servingmatrix.paths import cache_dir, images_dir, inputs_root
 
-INPUTS_LABEL = "io.servingmatrix.inputs"
+#: An image's inputs (its context, the base image, the images it starts from), hashed, are in a tag
+#: beside ``latest``: ``inputs-`` and the first ``INPUTS_DIGITS`` hex digits. A tag costs the build no
+#: step (a ``--label`` would add one, about 2 s on this engine), and an image whose tag matches is
+#: left alone.
+INPUTS_TAG = "inputs-"
+INPUTS_DIGITS = 32
 #: The shared image every mode's build starts from: the app, its data and Flask's packages.
 APP_IMAGE_NAME = "app"
 #: The shared image every mode's final stage starts from: the user, the app, the environment.
@@ -101,19 +108,27 @@ class BuildOutcome:
 
 
 def stage_context(image: ImageDef, wheels: list[Path], into: Path) -> str:
-    """Assemble the build context of ``image`` in ``into``; return the hash of its inputs."""
+    """Assemble the build context of ``image`` in ``into``; return the hash of its inputs.
+
+    What the build installs goes in ``install/``: the packages of its lock it does not inherit
+    (``requirements.lock``, rendered) and their wheels (of ``wheels``, those it installs).
+    """
     copy_tree(image.folder, into)
     if image.with_app:
         copy_tree(inputs_root() / "app", into / "app")
     if image.with_locustfiles:
         copy_tree(inputs_root() / "locustfiles", into / "locustfiles")
-    wheel_dir = into / "wheels"
-    wheel_dir.mkdir(exist_ok=True)
-    for wheel in wheels:
-        try:
-            os.link(wheel, wheel_dir / wheel.name)
-        except OSError:
-            shutil.copy2(wheel, wheel_dir / wheel.name)
+    if image.lock is not None:
+        install = into / INSTALL_DIR
+        install.mkdir(exist_ok=True)
+        packages = installed_packages(image)
+        (install / "requirements.lock").write_text("".join(requirement_line(p) for p in packages))
+        keys = {package.key for package in packages}
+        for wheel in (w for w in wheels if wheel_project(w) in keys):
+            try:
+                os.link(wheel, install / wheel.name)
+            except OSError:
+                shutil.copy2(wheel, install / wheel.name)
     digest = hashlib.sha256()
     for path in sorted(into.rglob("*")):
         if not path.is_file():
@@ -121,31 +136,40 @@ def stage_context(image: ImageDef, wheels: list[Path], into: Path) -> str:
         rel = path.relative_to(into).as_posix()
         digest.update(rel.encode() + b"\0")
         # Wheels were checked against the lock's hashes, and the lock is hashed: their names suffice.
-        if not rel.startswith("wheels/"):
+        if not rel.endswith(".whl"):
             digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 
-def added_wheels(image: ImageDef, wheels: list[Path]) -> list[Path]:
-    """The wheels ``image`` adds to the image it builds on: its lock's, less those its parent holds.
+def installed_packages(image: ImageDef) -> list[LockedPackage]:
+    """What ``image``'s build installs: its lock's packages, less those the image it builds on holds.
 
     A package both locks name must be locked at the same version (``servingmatrix lock`` resolves
     each mode within the app's lock), or the parent's copy would silently win.
     """
+    if image.lock is None:
+        return []
+    own = parse_lock(image.lock)
     parent_lock = next((lock for lock in (image_def(p).lock for p in image.parents) if lock), None)
-    if image.lock is None or parent_lock is None:
-        return wheels
+    if parent_lock is None:
+        return own
     inherited = {package.key: package for package in parse_lock(parent_lock)}
-    own = {package.key: package for package in parse_lock(image.lock)}
+    mine = {package.key: package for package in own}
     for key, package in inherited.items():
-        mine = own.get(key)
-        if mine is None or mine.version != package.version:
-            held = f"{mine.name}=={mine.version}" if mine else f"no {package.name}"
+        held = mine.get(key)
+        if held is None or held.version != package.version:
+            what = f"{held.name}=={held.version}" if held else f"no {package.name}"
             raise UserError(
-                f"{image.lock} has {held} but {parent_lock} has {package.name}=={package.version}: "
+                f"{image.lock} has {what} but {parent_lock} has {package.name}=={package.version}: "
                 "run `servingmatrix lock` to resolve them together"
             )
-    return [wheel for wheel in wheels if wheel_project(wheel) not in inherited]
+    return [package for package in own if package.key not in inherited]
+
+
+def added_wheels(image: ImageDef, wheels: list[Path]) -> list[Path]:
+    """The wheels ``image``'s build installs: those of ``installed_packages``."""
+    keys = {package.key for package in installed_packages(image)}
+    return [wheel for wheel in wheels if wheel_project(wheel) in keys]
 
 
 def _build_args(image: ImageDef) -> dict[str, str]:
@@ -164,14 +188,14 @@ def default_jobs() -> int:
 class _Builds:
     """Builds images on a pool of threads, each after the project image it starts from."""
 
-    def __init__(self, docker: Docker, say: Say, base_id: str, *, force: bool, total: int) -> None:
+    def __init__(self, docker: Docker, say: Say, wheelhouse: Wheelhouse, *, force: bool, total: int) -> None:
         self.docker = docker
         self.say = say
-        self.base_id = base_id
+        self.base_id = ""
         self.force = force
         self.total = total
         self.arch = docker.architecture()
-        self.wheelhouse = Wheelhouse(cache_dir() / "wheelhouse")
+        self.wheelhouse = wheelhouse
         self.logs = cache_dir() / "build-logs"
         self.ids: dict[str, str] = {}
         self.done = 0
@@ -185,18 +209,20 @@ class _Builds:
         wheels = self.wheelhouse.wheels_for(image.lock, self.arch) if image.lock else []
         with tempfile.TemporaryDirectory(prefix=f"servingmatrix-{image.name}-") as tmp:
             context = Path(tmp)
-            staged = stage_context(image, added_wheels(image, wheels), context)
+            staged = stage_context(image, wheels, context)
             inputs = hashlib.sha256((staged + self.base_id + parent_ids).encode()).hexdigest()
-            built = self.docker.image_labels(image.ref).get(INPUTS_LABEL) != inputs or self.force
+            marked = self.docker.image_inspect(inputs_ref(image, inputs))
+            built = self.force or marked is None or image.ref not in (marked.get("RepoTags") or [])
             if built:
                 self.say(f"{image.ref}: building")
                 self.docker.build(
                     context,
                     image.ref,
                     build_args=_build_args(image),
-                    labels={INPUTS_LABEL: inputs},
+                    labels={},
                     log=self.logs / f"{image.name}.log",
                 )
+                self._mark(image, inputs)
         info = self.docker.image_inspect(image.ref)
         seconds = time.monotonic() - started
         with self.lock:
@@ -205,6 +231,23 @@ class _Builds:
             state = f"built in {seconds:.0f} s" if built else "up to date"
             self.say(f"[{self.done}/{self.total}] {image.ref}: {state}")
         return BuildOutcome(image.name, image.ref, built, seconds)
+
+    def _mark(self, image: ImageDef, inputs: str) -> None:
+        """Tag the new image with its inputs, and drop the tags of earlier inputs (and so the images
+        nothing else tags)."""
+        mark = inputs_ref(image, inputs)
+        self.docker.tag(image.ref, mark)
+        repository = image.ref.rsplit(":", 1)[0]
+        listed = self.docker.list_ids(["images", "--format", "{{.Repository}}:{{.Tag}}", repository])
+        for ref in listed:
+            if ref.startswith(f"{repository}:{INPUTS_TAG}") and ref != mark:
+                with contextlib.suppress(DockerError):
+                    self.docker.remove(["rmi", ref])
+
+
+def inputs_ref(image: ImageDef, inputs: str) -> str:
+    """The tag that says which inputs an image was built from: ``servingmatrix/NAME:inputs-HASH``."""
+    return f"{image.ref.rsplit(':', 1)[0]}:{INPUTS_TAG}{inputs[:INPUTS_DIGITS]}"
 
 
 def build_images(
@@ -217,15 +260,18 @@ def build_images(
 ) -> list[BuildOutcome]:
     """Build the chosen images (all by default), skipping any whose inputs are unchanged.
 
-    Every image's wheels are fetched first, in parallel; then up to ``jobs`` images build at once, each
-    mode's after the app image it starts from.
+    Every image's wheels are fetched (in parallel) while the base image is made; then up to ``jobs``
+    images build at once, each after the images it starts from.
     """
     docker.ping()
     images = select_images(names)
-    base_id = ensure_base_image(docker, say)
-    builds = _Builds(docker, say, base_id, force=force, total=len(images))
     workers = jobs or default_jobs()
-    builds.wheelhouse.prefetch([image.lock for image in images if image.lock], builds.arch, workers)
+    builds = _Builds(docker, say, Wheelhouse(cache_dir() / "wheelhouse"), force=force, total=len(images))
+    locks = [image.lock for image in images if image.lock]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wheels") as side:
+        fetching = side.submit(builds.wheelhouse.prefetch, locks, builds.arch, workers)
+        builds.base_id = ensure_base_image(docker, say)
+        fetching.result()
     futures: dict[str, Future[BuildOutcome]] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="build") as pool:
         # Parents come first, so a child waits only on builds already started.

@@ -38,7 +38,8 @@ def wheel_project(path: Path) -> str:
     return canonical_name(path.name.split("-", 1)[0])
 
 
-def _requirement_line(package: LockedPackage) -> str:
+def requirement_line(package: LockedPackage) -> str:
+    """A lock's line for ``package``: its pin and the hashes of its distributions."""
     hashes = " ".join(f"--hash=sha256:{digest}" for digest in sorted(package.hashes))
     return f"{package.name}=={package.version} {hashes}\n"
 
@@ -70,7 +71,7 @@ class Wheelhouse:
                 continue
             for package in parse_lock(lock):
                 if self._present(package, arch) is None:
-                    wanted.setdefault((package.key, package.version), _requirement_line(package))
+                    wanted.setdefault((package.key, package.version), requirement_line(package))
         if not wanted:
             return
         lines = sorted(wanted.values())

@@ -86,6 +86,10 @@ def collect_images(meta: dict[str, Any], docker: Docker, names: Iterable[str]) -
             "created": info.get("Created"),
             "size_bytes": info.get("Size"),
             "labels": (info.get("Config") or {}).get("Labels") or {},
+            # The tag that names the hash of the inputs it was built from (see building/images.py).
+            "inputs": next(
+                (t.rsplit(":", 1)[1] for t in info.get("RepoTags") or [] if ":inputs-" in t), None
+            ),
         }
         lock = images_dir() / name / "requirements.lock"
         if lock.exists():
