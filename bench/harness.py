@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from typing import Any
 
 from servingmatrix.paths import cache_dir, project_root
 from servingmatrix.run.phases import MEASURING, PHASES, WARMING
+from servingmatrix.run.runner import BUSY_LOAD_PER_CORE
 
 SM = [sys.executable, "-m", "servingmatrix"]
 OUT = project_root() / "reports" / "bench"
@@ -67,7 +69,18 @@ def cold_build() -> dict[str, Any]:
     return {"cold_s": cold_s, "warm_s": warm_s, "lines": built}
 
 
+def settle(limit_s: float = 180.0) -> float:
+    """Wait (at most ``limit_s``) until the 1-minute load average is below the run's busy threshold:
+    a run started right after a build would otherwise flag its own machine busy. The seconds waited."""
+    began = time.monotonic()
+    threshold = BUSY_LOAD_PER_CORE * (os.cpu_count() or 1)
+    while os.getloadavg()[0] > threshold and time.monotonic() - began < limit_s:
+        time.sleep(5)
+    return time.monotonic() - began
+
+
 def run_phases(profile: str, out: Path, *options: str) -> dict[str, Any]:
+    settle()
     wall_s, _ = timed([*SM, "run", "--profile", profile, "--out", str(out), "--force", *options])
     run = json.loads((out / "run.json").read_text())
     timings = run["timings"]
