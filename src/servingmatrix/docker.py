@@ -141,6 +141,18 @@ class Docker:
         data: list[dict[str, Any]] = json.loads(proc.stdout)
         return data[0] if data else None
 
+    def wait_exit(self, name: str, timeout_s: float) -> int | None:
+        """Block until the container ``name`` stops (one call to the engine, no polling); its exit code,
+        or None when it still runs at the deadline or is gone."""
+        try:
+            proc = self._run(["wait", name], timeout=max(0.1, timeout_s), check=False)
+        except DockerError:
+            return None
+        try:
+            return int(proc.stdout.strip()) if proc.returncode == 0 else None
+        except ValueError:
+            return None
+
     def exec_ok(self, name: str, argv: Sequence[str], timeout: float = 10.0) -> bool:
         """Run ``argv`` in the running container ``name``; whether it exited 0."""
         proc = self._run(["exec", name, *argv], timeout=timeout, check=False)

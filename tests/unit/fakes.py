@@ -129,6 +129,16 @@ class FakeDocker(Docker):
             # Die at the given share of the recording's length.
             self.server_dies_at = self.window[0] + self.server_dies_at * (self.window[1] - self.window[0])
 
+    def wait_exit(self, name: str, timeout_s: float) -> int | None:
+        """The engine's wait, as this fake's containers end: after their inspections run out."""
+        for _ in range(1000):
+            info = self.container_inspect(name)
+            if info is None:
+                return None
+            if not info["State"].get("Running"):
+                return int(info["State"].get("ExitCode") or 0)
+        return None
+
     def container_inspect(self, name: str) -> dict[str, Any] | None:
         info = self.running.get(name)
         if info is not None and name in self.inspections_left:

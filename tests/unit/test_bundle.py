@@ -200,7 +200,9 @@ def test_the_build_reads_its_inputs_from_the_inputs_root_and_its_cache_from_the_
 ) -> None:
     inputs = write_inputs(tmp_path / "inputs")
     # Staging reads the lock (what the image installs): a well-formed one.
-    (inputs / "images/gunicorn-sync/requirements.lock").write_text(f"gunicorn==27.0.1 --hash=sha256:{'0' * 64}\n")
+    (inputs / "images/gunicorn-sync/requirements.lock").write_text(
+        f"gunicorn==27.0.1 --hash=sha256:{'0' * 64}\n"
+    )
     with inputs_from(inputs):
         image = next(i for i in all_images() if i.name == "gunicorn-sync")
         assert image.folder == inputs.resolve() / "images" / "gunicorn-sync"

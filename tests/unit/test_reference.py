@@ -328,8 +328,6 @@ def drive(docker: FakeDocker, out: Path) -> ReferenceResult:
         duration_s=3.0,
         placement=PLACEMENT,
         out_dir=out,
-        poll_s=0.0,
-        sleep=lambda s: None,
     )
     assert "servingmatrix-r1-reference" in stack.started
     return result
@@ -360,7 +358,6 @@ def test_no_warm_up_is_one_measured_run(tmp_path: Path) -> None:
         placement=PLACEMENT,
         out_dir=tmp_path,
         warmup_s=0.0,
-        sleep=lambda s: None,
     )
     assert result.missing is None and result.warmup_s == 0.0
     (measured,) = docker.started
@@ -389,17 +386,17 @@ def test_docker_failure_is_a_reason(tmp_path: Path) -> None:
     assert result.missing == "wrk could not run: docker run failed: no such image"
 
 
-def test_wrk_that_never_ends_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrk_that_never_ends_is_stopped(tmp_path: Path) -> None:
     class Hanging(WrkDocker):
         def run_detached(self, args: Any) -> str:
             name = FakeDocker.run_detached(self, args)
             self.inspections_left.pop(name, None)  # seen running at every look
             return name
 
-    clock = iter(range(0, 10_000, 10))
-    monkeypatch.setattr("servingmatrix.run.reference.time.monotonic", lambda: float(next(clock)))
-    result = drive(Hanging(), tmp_path / "ref")
+    docker = Hanging()
+    result = drive(docker, tmp_path / "ref")
     assert result.missing is not None and "did not end within 24 s" in result.missing
+    assert "servingmatrix-r1-reference" not in docker.running, "it is stopped and removed"
 
 
 def test_wrk_image_is_rendered_hardened_and_built_with_the_others() -> None:

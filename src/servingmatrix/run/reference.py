@@ -17,8 +17,7 @@ import json
 import math
 import os
 import shlex
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -242,23 +241,16 @@ def read_reference(out_dir: Path, connections: int) -> ReferenceResult:
     return parse_reference(data, connections)
 
 
-Sleep = Callable[[float], None]
-
-
-def _wait(stack: Stack, name: str, budget_s: float, poll_s: float, sleep: Sleep) -> str | None:
+def _wait(stack: Stack, name: str, budget_s: float) -> str | None:
     """Wait for the container ``name`` to end; None when wrk ended well, else why it did not."""
-    deadline = time.monotonic() + budget_s
-    while True:
-        info = stack.docker.container_inspect(name)
-        state = (info or {}).get("State", {})
-        if info is None or not state.get("Running"):
-            break
-        if time.monotonic() > deadline:
-            return f"wrk did not end within {budget_s:.0f} s and was stopped"
-        sleep(poll_s)
-    code = state.get("ExitCode")
+    code = stack.docker.wait_exit(name, budget_s)
     if code == 0:
         return None
+    if code is None:
+        state = (stack.docker.container_inspect(name) or {}).get("State", {})
+        if state.get("Running"):
+            return f"wrk did not end within {budget_s:.0f} s and was stopped"
+        code = state.get("ExitCode")
     lines = stack.docker.logs(name, tail=5).splitlines()
     last = lines[-1] if lines else "(none)"
     if code == WARMUP_FAILED:
@@ -277,8 +269,6 @@ def run_reference(
     warmup_s: float = REFERENCE_WARMUP_S,
     threads: int = 1,
     request_timeout_s: float = REQUEST_TIMEOUT_S,
-    poll_s: float = 0.25,
-    sleep: Sleep = time.sleep,
 ) -> ReferenceResult:
     """Warm up, then measure ``stack``'s server with wrk; a failure of any kind is a ``missing`` reason.
 
@@ -308,7 +298,7 @@ def run_reference(
         planned = whole_seconds(duration_s) + (whole_seconds(warmup_s) if warmup_s > 0 else 0)
         stack.docker.remove_containers([name])
         stack.docker.run_detached(args)
-        failure = _wait(stack, name, planned + REFERENCE_GRACE_S, poll_s, sleep)
+        failure = _wait(stack, name, planned + REFERENCE_GRACE_S)
         stack.docker.remove_containers([name])
         if failure is not None:
             return ReferenceResult(connections, missing=failure)
