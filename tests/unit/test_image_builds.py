@@ -237,3 +237,13 @@ def test_prefetch_downloads_each_missing_wheel_once_across_locks(
     assert len(fetched) == 2, "shared among the workers"
     fetched_once = sorted(line for share in fetched for line in share)
     assert fetched_once == ["flask==3.1.3", "gunicorn==27.0.1", "waitress==3.0.2"]
+
+
+@pytest.mark.usefixtures("offline")
+def test_builds_others_wait_for_go_first_then_the_longest() -> None:
+    docker = BuildingDocker()
+    build_images(docker, None, lambda line: None, jobs=1)
+    order = docker.built
+    assert order[:5] == ["app", "runtime", "postgres", "locust", "nginx-gunicorn-sync"]
+    assert order[-2:] == ["upstream", "wrk"] or order[-2:] == ["wrk", "upstream"]
+    assert set(order[5:-2]) == set(mode_names()) - {"nginx-gunicorn-sync"}

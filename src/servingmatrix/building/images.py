@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from servingmatrix.building.locks import LockedPackage, parse_lock
 from servingmatrix.building.wheelhouse import Wheelhouse, requirement_line, wheel_project
 from servingmatrix.docker import Docker, DockerError
 from servingmatrix.errors import UserError
-from servingmatrix.modes import mode_names
+from servingmatrix.modes import get_mode, mode_names
 from servingmatrix.paths import cache_dir, images_dir, inputs_root
 
 #: An image's inputs (its context, the base image, the images it starts from), hashed, are in a tag
@@ -201,9 +201,8 @@ class _Builds:
         self.done = 0
         self.lock = threading.Lock()
 
-    def build(self, image: ImageDef, parents: list[Future[BuildOutcome]]) -> BuildOutcome:
-        for parent in parents:
-            parent.result()  # a failed parent fails its children with its own error
+    def build(self, image: ImageDef) -> BuildOutcome:
+        """Build ``image`` unless its inputs are unchanged; the images it starts from are built."""
         parent_ids = "".join(self.ids[name] for name in image.parents)
         started = time.monotonic()
         wheels = self.wheelhouse.wheels_for(image.lock, self.arch) if image.lock else []
@@ -272,17 +271,42 @@ def build_images(
         fetching = side.submit(builds.wheelhouse.prefetch, locks, builds.arch, workers)
         builds.base_id = ensure_base_image(docker, say)
         fetching.result()
-    futures: dict[str, Future[BuildOutcome]] = {}
+    outcomes = schedule(images, workers, builds.build)
+    return [outcomes[image.name] for image in images]
+
+
+#: Among the builds ready to start, which go first: those others wait for (the app image, then the
+#: runtime), then the longest (PostgreSQL and Locust; a mode that adds Debian packages), so the
+#: short ones fill the gaps at the end rather than a long one running alone there.
+FIRST = {APP_IMAGE_NAME: 0, RUNTIME_IMAGE_NAME: 1, "postgres": 2, "locust": 3}
+
+
+def build_priority(image: ImageDef) -> int:
+    if image.name in FIRST:
+        return FIRST[image.name]
+    if image.parents:
+        return 4 if get_mode(image.name).debian_packages else 5
+    return 6
+
+
+def schedule(
+    images: list[ImageDef], workers: int, build: Callable[[ImageDef], BuildOutcome]
+) -> dict[str, BuildOutcome]:
+    """``build`` every image, at most ``workers`` at once, each once the images it starts from are
+    built; the first failure stops the rest (those running finish) and is raised."""
+    names = {image.name for image in images}
+    waiting = sorted(images, key=build_priority)
+    outcomes: dict[str, BuildOutcome] = {}
+    running: dict[Future[BuildOutcome], ImageDef] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="build") as pool:
-        # Parents come first, so a child waits only on builds already started.
-        for image in sorted(images, key=lambda image: len(image.parents)):
-            parents = [futures[name] for name in image.parents]
-            # Each build runs in a copy of this context, so it reads the inputs root chosen here.
-            context = contextvars.copy_context()
-            futures[image.name] = pool.submit(context.run, builds.build, image, parents)
-        try:
-            return [futures[image.name].result() for image in images]
-        except BaseException:
-            for future in futures.values():
-                future.cancel()
-            raise
+        while waiting or running:
+            ready = [i for i in waiting if all(p in outcomes or p not in names for p in i.parents)]
+            for image in ready[: workers - len(running)]:
+                waiting.remove(image)
+                # Each build runs in a copy of this context, so it reads the inputs root chosen here.
+                running[pool.submit(contextvars.copy_context().run, build, image)] = image
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                image = running.pop(future)
+                outcomes[image.name] = future.result()
+    return outcomes
