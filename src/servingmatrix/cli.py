@@ -404,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--jobs",
         type=_build_jobs,
-        help=f"images built at once, 1..{MAX_BUILD_JOBS} (default: the cores, at least 2 and at most 4)",
+        help=f"images built at once, 1..{MAX_BUILD_JOBS} (default: the cores plus one, at most 8)",
     )
     build.set_defaults(func=cmd_build)
 

@@ -181,8 +181,9 @@ def _build_args(image: ImageDef) -> dict[str, str]:
 
 
 def default_jobs() -> int:
-    """Builds at once: two on a 2-core machine (one build's I/O overlaps the other's CPU), up to four."""
-    return max(2, min(4, os.cpu_count() or 1))
+    """Builds at once: one more than the cores, so a build waiting on Debian's mirror leaves none idle
+    (on 2 cores a cold build took 235 s with 2 at once and 216 s with 3), and at most 8."""
+    return min(8, (os.cpu_count() or 1) + 1)
 
 
 class _Builds:
