@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from servingmatrix import __version__
-from servingmatrix.modes import APP_PACKAGES, Mode
+from servingmatrix.modes import APP_PACKAGES, BUNDLED_APP, AppTarget, Mode
 
 #: The port every mode image listens on when started by hand or by a compose stack.
 DEFAULT_PORT = 8000
@@ -57,15 +57,18 @@ APP_USER = (
 VENV_PATH = "/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOCUST_PACKAGES = ("locust==2.47.0",)
 
-_HEALTHCHECK = (
-    "import os, urllib.request; "
-    "urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=2)"
-)
+
+def healthcheck(path: str) -> str:
+    """The image's health check: a GET of ``path`` on the port the server listens on."""
+    return (
+        "import os, urllib.request; "
+        f"urllib.request.urlopen('http://127.0.0.1:%s{path}' % os.environ.get('PORT', '8000'), timeout=2)"
+    )
 
 
-def mode_labels(mode: Mode) -> dict[str, str]:
-    """The OCI and project labels a mode image carries."""
-    return {
+def mode_labels(mode: Mode, target: AppTarget = BUNDLED_APP) -> dict[str, str]:
+    """The OCI and project labels a mode image carries (and the app's name, serving a user's app)."""
+    labels = {
         "org.opencontainers.image.title": f"servingmatrix/{mode.name}",
         "org.opencontainers.image.description": mode.summary,
         "org.opencontainers.image.version": __version__,
@@ -76,17 +79,28 @@ def mode_labels(mode: Mode) -> dict[str, str]:
         "io.servingmatrix.mode": mode.name,
         "io.servingmatrix.packages": " ".join(mode.packages),
     }
+    if target.name is not None:
+        labels["org.opencontainers.image.title"] = f"servingmatrix/{mode.name}:{target.mode_tag}"
+        labels["io.servingmatrix.app"] = target.name
+        labels["io.servingmatrix.packages"] = " ".join(mode.server_packages)
+    return labels
 
 
-def render_mode_dockerfile(mode: Mode) -> str:
+def render_mode_dockerfile(mode: Mode, target: AppTarget = BUNDLED_APP) -> str:
     """The Dockerfile of one mode's image: the app image plus its server, on the shared runtime."""
-    launch = mode.resolve({}, DEFAULT_CPUS).launch("0.0.0.0", DEFAULT_PORT)
-    env = {"SERVING_MODE": mode.resolve({}, DEFAULT_CPUS).spec, **dict(launch.env)}
+    config = mode.resolve({}, DEFAULT_CPUS, target)
+    launch = config.launch("0.0.0.0", DEFAULT_PORT)
+    env = {"SERVING_MODE": config.spec, **dict(launch.env)}
+    source = (
+        "# Rendered from src/servingmatrix/modes.py by `servingmatrix generate`: edit the registry."
+        if target.name is None
+        else f"# Rendered from src/servingmatrix/modes.py for the app {target.name} by `servingmatrix build`."
+    )
     lines = [
         f"# servingmatrix/{mode.name}: {mode.summary}.",
-        "# Rendered from src/servingmatrix/modes.py by `servingmatrix generate`: edit the registry.",
-        f"ARG APP_IMAGE={APP_IMAGE}",
-        f"ARG RUNTIME_IMAGE={RUNTIME_IMAGE}",
+        source,
+        f"ARG APP_IMAGE=servingmatrix/app:{target.shared_tag}",
+        f"ARG RUNTIME_IMAGE=servingmatrix/runtime:{target.shared_tag}",
         "",
         *MODE_BUILD_STAGE,
         "",
@@ -105,7 +119,7 @@ def render_mode_dockerfile(mode: Mode) -> str:
     lines.append("COPY --from=build /opt/venv /opt/venv")
     for extra in mode.extra_files:
         lines.append(f"COPY {extra} /srv/{mode.name}/{extra}")
-    lines += [_instruction("ENV", env, "    "), _instruction("LABEL", mode_labels(mode), "      ")]
+    lines += [instruction("ENV", env, "    "), instruction("LABEL", mode_labels(mode, target), "      ")]
     lines += [
         f"# The default command is sized for a budget of {DEFAULT_CPUS} CPU; the runner passes its own.",
         f"CMD {json.dumps(list(launch.argv))}",
@@ -114,16 +128,17 @@ def render_mode_dockerfile(mode: Mode) -> str:
     return "\n".join(lines)
 
 
+RUNTIME_ENV = {
+    "PATH": VENV_PATH,
+    "PYTHONPATH": "/srv/app",
+    "PYTHONUNBUFFERED": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PORT": str(DEFAULT_PORT),
+}
+
+
 def render_runtime_dockerfile() -> str:
     """The image every mode's final stage starts from: what a mode's image runs with, but its server."""
-    env = {
-        "PATH": VENV_PATH,
-        "PYTHONPATH": "/srv/app",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PORT": str(DEFAULT_PORT),
-        "SQLITE_PATH": "/srv/data/items.sqlite",
-    }
     labels = {
         "org.opencontainers.image.title": "servingmatrix/runtime",
         "org.opencontainers.image.description": (
@@ -135,24 +150,39 @@ def render_runtime_dockerfile() -> str:
         "io.servingmatrix.project": "servingmatrix",
         "io.servingmatrix.role": "runtime",
     }
-    return "\n".join(
-        [
+    return runtime_dockerfile(
+        (
             "# servingmatrix/runtime: what every mode's image runs with; each mode adds its environment.",
             "# Rendered from src/servingmatrix/building/dockerfiles.py by `servingmatrix generate`.",
+        ),
+        APP_IMAGE,
+        {**RUNTIME_ENV, "SQLITE_PATH": "/srv/data/items.sqlite"},
+        labels,
+        BUNDLED_APP.health_path,
+    )
+
+
+def runtime_dockerfile(
+    header: tuple[str, ...], app_image: str, env: dict[str, str], labels: dict[str, str], health: str
+) -> str:
+    """A runtime image: the user 10001, ``/srv`` from ``app_image``, the environment, the health check."""
+    return "\n".join(
+        [
+            *header,
             "ARG BASE_IMAGE=servingmatrix/base:3.13",
-            f"ARG APP_IMAGE={APP_IMAGE}",
+            f"ARG APP_IMAGE={app_image}",
             "FROM ${APP_IMAGE} AS app",
             "",
             "FROM ${BASE_IMAGE}",
             *APP_USER,
             "COPY --from=app /srv /srv",
-            _instruction("ENV", env, "    "),
-            _instruction("LABEL", labels, "      "),
+            instruction("ENV", env, "    "),
+            instruction("LABEL", labels, "      "),
             f"USER {APP_UID}:{APP_UID}",
             "WORKDIR /srv/app",
             f"EXPOSE {DEFAULT_PORT}",
             "HEALTHCHECK --interval=2s --timeout=2s --start-period=2s --retries=15 \\",
-            f"    CMD {json.dumps(['python', '-c', _HEALTHCHECK])}",
+            f"    CMD {json.dumps(['python', '-c', healthcheck(health)])}",
             "",
         ]
     )
@@ -192,7 +222,7 @@ def render_app_dockerfile() -> str:
             "# The SQLite data set is written at build time: the running container's root is read-only.",
             "RUN PYTHONPATH=/srv/app /opt/venv/bin/python -m benchapp.seed /srv/data/items.sqlite \\",
             "    && /opt/venv/bin/python -m compileall -q /srv/app",
-            _instruction("LABEL", labels, "      "),
+            instruction("LABEL", labels, "      "),
             "",
         ]
     )
@@ -231,8 +261,8 @@ def render_locust_dockerfile() -> str:
         *APP_USER,
         "COPY --from=build /opt/venv /opt/venv",
         "COPY locustfiles/ /srv/locustfiles/",
-        _instruction("ENV", env, "    "),
-        _instruction("LABEL", labels, "      "),
+        instruction("ENV", env, "    "),
+        instruction("LABEL", labels, "      "),
         "# The runner passes --user <host uid>:<host gid> so the result files are the invoking user's.",
         f"USER {APP_UID}:{APP_UID}",
         "WORKDIR /srv/locustfiles",
@@ -272,7 +302,7 @@ def render_wrk_dockerfile() -> str:
             f"    && apt-get install -y --no-install-recommends {' '.join(WRK_PACKAGES)} \\",
             "    && rm -rf /var/lib/apt/lists/*",
             *APP_USER,
-            _instruction("LABEL", labels, "      "),
+            instruction("LABEL", labels, "      "),
             "# The runner passes --user <host uid>:<host gid> so the result file is the invoking user's.",
             f"USER {APP_UID}:{APP_UID}",
             # The rendered script and the JSON its done() writes are in the folder mounted here.
@@ -290,8 +320,11 @@ def render_requirements_in(name: str, packages: tuple[str, ...], source: str = "
     return header + "".join(f"{package}\n" for package in packages)
 
 
-def _instruction(keyword: str, values: dict[str, str], indent: str) -> str:
-    """An ENV or LABEL instruction, one quoted key=value per line."""
-    return f"{keyword} " + f" \\\n{indent}".join(
-        f"{key}={json.dumps(value)}" for key, value in values.items()
-    )
+def instruction(keyword: str, values: dict[str, str], indent: str) -> str:
+    """An ENV or LABEL instruction, one quoted key=value per line (``$`` kept as written, not expanded)."""
+    return f"{keyword} " + f" \\\n{indent}".join(f"{key}={_quoted(value)}" for key, value in values.items())
+
+
+def _quoted(value: str) -> str:
+    """A value in double quotes as Docker reads them: escapes as JSON's, and ``$`` escaped too."""
+    return json.dumps(value, ensure_ascii=False).replace("$", "\\$")

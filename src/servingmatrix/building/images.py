@@ -20,7 +20,7 @@ from pathlib import Path
 from servingmatrix.building.base_image import BASE_IMAGE, ensure_base_image
 from servingmatrix.building.locks import parse_lock
 from servingmatrix.building.wheelhouse import Wheelhouse, wheel_project
-from servingmatrix.docker import Docker
+from servingmatrix.docker import Docker, DockerError
 from servingmatrix.errors import UserError
 from servingmatrix.modes import mode_names
 from servingmatrix.paths import cache_dir, images_dir, project_root
@@ -34,7 +34,23 @@ RUNTIME_IMAGE_NAME = "runtime"
 #: image per mode.
 SUPPORT_IMAGES = ("upstream", "postgres", "locust", "wrk")
 
+#: A build step that fails on purpose (a user's app that cannot be imported) prints this, then why: the
+#: build's error is that line rather than the builder's last words.
+BUILD_ERROR_MARK = "servingmatrix-build-error:"
+
 Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ContextSource:
+    """A user's app's image: its tag, its lock, and what stages its context (not ``images/<name>/``)."""
+
+    tag: str
+    lock: Path | None
+    #: Writes the context's files (its Dockerfile first) into the folder it is given; wheels come after.
+    stage: Callable[[Path], None]
+    #: The command that resolves its locks again.
+    relock: str
 
 
 @dataclass(frozen=True)
@@ -46,10 +62,12 @@ class ImageDef:
     with_locustfiles: bool = False
     #: The project images its stages start from (for a mode: the app image and the runtime).
     parents: tuple[str, ...] = ()
+    #: A user's app's image, staged from its app rather than from ``images/<name>/``.
+    source: ContextSource | None = None
 
     @property
     def ref(self) -> str:
-        return f"servingmatrix/{self.name}:latest"
+        return f"servingmatrix/{self.name}:{self.source.tag if self.source else 'latest'}"
 
     @property
     def folder(self) -> Path:
@@ -57,8 +75,17 @@ class ImageDef:
 
     @property
     def lock(self) -> Path | None:
+        if self.source is not None:
+            return self.source.lock
         path = self.folder / "requirements.lock"
         return path if path.exists() else None
+
+    @property
+    def relock(self) -> str:
+        return self.source.relock if self.source is not None else "servingmatrix lock"
+
+
+Catalogue = dict[str, ImageDef]
 
 
 def all_images() -> list[ImageDef]:
@@ -78,16 +105,22 @@ def image_def(name: str) -> ImageDef:
     raise UserError(f"unknown image {name!r} (known: {', '.join(i.name for i in all_images())})")
 
 
-def select_images(names: Iterable[str] | None) -> list[ImageDef]:
+def _find(name: str, catalogue: Catalogue | None) -> ImageDef:
+    return image_def(name) if catalogue is None else catalogue[name]
+
+
+def select_images(names: Iterable[str] | None, catalogue: Catalogue | None = None) -> list[ImageDef]:
     """The images to build, in catalogue order: support images always come along, since every stack
     needs them, and so does the image each chosen one builds on."""
-    catalogue = {image.name: image for image in all_images()}
+    images = catalogue if catalogue is not None else {image.name: image for image in all_images()}
     if names is None:
-        return list(catalogue.values())
+        return list(images.values())
     chosen: set[str] = set(SUPPORT_IMAGES)
     for name in names:
-        chosen |= {name, *image_def(name).parents}
-    return [image for image in catalogue.values() if image.name in chosen]
+        if name not in images:
+            raise UserError(f"unknown image {name!r} (known: {', '.join(images)})")
+        chosen |= {name, *images[name].parents}
+    return [image for image in images.values() if image.name in chosen]
 
 
 @dataclass(frozen=True)
@@ -114,7 +147,10 @@ def _copy_tree(source: Path, target: Path) -> None:
 
 def stage_context(image: ImageDef, wheels: list[Path], into: Path) -> str:
     """Assemble the build context of ``image`` in ``into``; return the hash of its inputs."""
-    _copy_tree(image.folder, into)
+    if image.source is not None:
+        image.source.stage(into)
+    else:
+        _copy_tree(image.folder, into)
     if image.with_app:
         _copy_tree(project_root() / "app", into / "app")
     if image.with_locustfiles:
@@ -138,13 +174,14 @@ def stage_context(image: ImageDef, wheels: list[Path], into: Path) -> str:
     return digest.hexdigest()
 
 
-def added_wheels(image: ImageDef, wheels: list[Path]) -> list[Path]:
+def added_wheels(image: ImageDef, wheels: list[Path], catalogue: Catalogue | None = None) -> list[Path]:
     """The wheels ``image`` adds to the image it builds on: its lock's, less those its parent holds.
 
     A package both locks name must be locked at the same version (``servingmatrix lock`` resolves
     each mode within the app's lock), or the parent's copy would silently win.
     """
-    parent_lock = next((lock for lock in (image_def(p).lock for p in image.parents) if lock), None)
+    parents = (_find(p, catalogue).lock for p in image.parents)
+    parent_lock = next((lock for lock in parents if lock), None)
     if image.lock is None or parent_lock is None:
         return wheels
     inherited = {package.key: package for package in parse_lock(parent_lock)}
@@ -155,17 +192,27 @@ def added_wheels(image: ImageDef, wheels: list[Path]) -> list[Path]:
             held = f"{mine.name}=={mine.version}" if mine else f"no {package.name}"
             raise UserError(
                 f"{image.lock} has {held} but {parent_lock} has {package.name}=={package.version}: "
-                "run `servingmatrix lock` to resolve them together"
+                f"run `{image.relock}` to resolve them together"
             )
     return [wheel for wheel in wheels if wheel_project(wheel) not in inherited]
 
 
-def _build_args(image: ImageDef) -> dict[str, str]:
+def _build_args(image: ImageDef, catalogue: Catalogue | None = None) -> dict[str, str]:
     """The base image, and the project images ``image`` starts from, by their ``ARG`` names."""
     args = {"BASE_IMAGE": BASE_IMAGE}
     for name in image.parents:
-        args[f"{name.upper()}_IMAGE"] = image_def(name).ref
+        args[f"{name.upper()}_IMAGE"] = _find(name, catalogue).ref
     return args
+
+
+def explained(error: DockerError, log: Path) -> UserError:
+    """A failed build's error: the line a step marked as its reason, when one did (see BUILD_ERROR_MARK)."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return error
+    reasons = [line.split(BUILD_ERROR_MARK, 1)[1].strip() for line in lines if BUILD_ERROR_MARK in line]
+    return UserError(f"{error.args[0].split(' failed:', 1)[0]} failed: {reasons[-1]}") if reasons else error
 
 
 def default_jobs() -> int:
@@ -176,8 +223,11 @@ def default_jobs() -> int:
 class _Builds:
     """Builds images on a pool of threads, each after the project image it starts from."""
 
-    def __init__(self, docker: Docker, say: Say, base_id: str, *, force: bool, total: int) -> None:
+    def __init__(
+        self, docker: Docker, say: Say, base_id: str, *, force: bool, total: int, catalogue: Catalogue
+    ) -> None:
         self.docker = docker
+        self.catalogue = catalogue
         self.say = say
         self.base_id = base_id
         self.force = force
@@ -197,18 +247,12 @@ class _Builds:
         wheels = self.wheelhouse.wheels_for(image.lock, self.arch) if image.lock else []
         with tempfile.TemporaryDirectory(prefix=f"servingmatrix-{image.name}-") as tmp:
             context = Path(tmp)
-            staged = stage_context(image, added_wheels(image, wheels), context)
+            staged = stage_context(image, added_wheels(image, wheels, self.catalogue), context)
             inputs = hashlib.sha256((staged + self.base_id + parent_ids).encode()).hexdigest()
             built = self.docker.image_labels(image.ref).get(INPUTS_LABEL) != inputs or self.force
             if built:
                 self.say(f"{image.ref}: building")
-                self.docker.build(
-                    context,
-                    image.ref,
-                    build_args=_build_args(image),
-                    labels={INPUTS_LABEL: inputs},
-                    log=self.logs / f"{image.name}.log",
-                )
+                self._build(image, context, inputs)
         info = self.docker.image_inspect(image.ref)
         seconds = time.monotonic() - started
         with self.lock:
@@ -218,6 +262,19 @@ class _Builds:
             self.say(f"[{self.done}/{self.total}] {image.ref}: {state}")
         return BuildOutcome(image.name, image.ref, built, seconds)
 
+    def _build(self, image: ImageDef, context: Path, inputs: str) -> None:
+        log = self.logs / (f"{image.name}-{image.source.tag}.log" if image.source else f"{image.name}.log")
+        try:
+            self.docker.build(
+                context,
+                image.ref,
+                build_args=_build_args(image, self.catalogue),
+                labels={INPUTS_LABEL: inputs},
+                log=log,
+            )
+        except DockerError as exc:
+            raise explained(exc, log) from None
+
 
 def build_images(
     docker: Docker,
@@ -226,16 +283,19 @@ def build_images(
     *,
     force: bool = False,
     jobs: int | None = None,
+    catalogue: Catalogue | None = None,
 ) -> list[BuildOutcome]:
     """Build the chosen images (all by default), skipping any whose inputs are unchanged.
 
     Every image's wheels are fetched first, in parallel; then up to ``jobs`` images build at once, each
-    mode's after the app image it starts from.
+    mode's after the app image it starts from. ``catalogue`` is a user's app's images (default: the
+    project's own).
     """
     docker.ping()
-    images = select_images(names)
+    images = select_images(names, catalogue)
     base_id = ensure_base_image(docker, say)
-    builds = _Builds(docker, say, base_id, force=force, total=len(images))
+    known = catalogue if catalogue is not None else {image.name: image for image in all_images()}
+    builds = _Builds(docker, say, base_id, force=force, total=len(images), catalogue=known)
     workers = jobs or default_jobs()
     builds.wheelhouse.prefetch([image.lock for image in images if image.lock], builds.arch, workers)
     futures: dict[str, Future[BuildOutcome]] = {}
