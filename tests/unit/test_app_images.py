@@ -304,3 +304,30 @@ def test_building_every_mode_builds_those_that_can_serve_the_app(notes: UserApp)
     servers = {mode.name for mode in MODES if not mode.from_app}
     assert built == {"app", "runtime", *servers, "upstream", "postgres", "locust", "wrk"}
     assert "werkzeug-single" not in built and len(servers) == len(MODES) - 3
+
+
+def test_a_requirement_without_a_wheel_for_the_platform_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from servingmatrix.building import wheelhouse as wheelhouse_module
+    from servingmatrix.building.wheelhouse import Wheelhouse
+
+    def pip(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        assert "--only-binary" in args and ":all:" in args
+        stderr = (
+            "ERROR: Could not find a version (from versions: none)\n"
+            "ERROR: No matching distribution found for sdistonly==1.0\n"
+        )
+        return subprocess.CompletedProcess(args, 1, "", stderr)
+
+    monkeypatch.setattr(wheelhouse_module.subprocess, "run", pip)
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(_lock_text({"sdistonly": "1.0"}))
+    with pytest.raises(UserError) as refused:
+        Wheelhouse(tmp_path / "wheels").prefetch([lock], "x86_64", workers=2)
+    assert str(refused.value) == (
+        f"{tmp_path / 'wheels'}: downloading wheels for CPython 3.13/x86_64 failed: "
+        "ERROR: No matching distribution found for sdistonly==1.0"
+    )
