@@ -215,3 +215,21 @@ def test_a_lua_string_carries_any_text(text: str) -> None:
     assert all(" " <= c <= "~" for c in literal)
     assert _lua_decode(literal) == text
 
+
+def test_the_readme_s_app_yml_loads_as_the_example_s(tmp_path: Path, notes: UserApp) -> None:
+    import shutil
+
+    readme = (project_root() / "README.md").read_text()
+    example = re.search(r"```yaml\n(name: notes-api.*?)```", readme, re.S)
+    assert example is not None
+    folder = tmp_path / "notes-api"
+    shutil.copytree(EXAMPLE, folder)
+    (folder / "app.yml").write_text(example.group(1))
+    shortened = load_app(folder)
+    assert (shortened.name, shortened.wsgi, shortened.health, shortened.env) == (
+        notes.name,
+        notes.wsgi,
+        notes.health,
+        notes.env,
+    )
+    assert shortened.requests == (notes.requests[0], notes.requests[-1])
