@@ -233,3 +233,12 @@ def test_the_readme_s_app_yml_loads_as_the_example_s(tmp_path: Path, notes: User
         notes.env,
     )
     assert shortened.requests == (notes.requests[0], notes.requests[-1])
+
+
+def test_the_workloads_command_lists_the_app_s(capsys: pytest.CaptureFixture[str]) -> None:
+    from servingmatrix.cli import main
+
+    assert main(["workloads", "--app", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["app:list", "    GET /notes?limit=20"]
+    assert "app:mixed" in out and "      5%  create    POST /notes" in out
