@@ -291,6 +291,7 @@ CASES = [
     Case("app-name-latest", app_with("name: shop", "name: latest"), "not 'latest'"),
     Case("app-name-number", app_with("name: shop", "name: 42"), "name: 42 is not text"),
     Case("app-version-number", with_app(APP_YML + "version: 1.10\n"), "version: 1.1 is not text"),
+    Case("app-version-long", with_app(APP_YML + f"version: {'v' * 65}\n"), "1 to 64 printable characters"),
     Case("app-wsgi-no-callable", app_with("wsgi: shop:app", "wsgi: shop"), "is not module:callable"),
     Case("app-wsgi-no-module", app_with("wsgi: shop:app", "wsgi: store.wsgi:app"), "no store/ or store.py"),
     Case(

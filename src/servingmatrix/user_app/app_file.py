@@ -64,7 +64,7 @@ def load_app(folder: Path) -> UserApp:
     fields.known(KEYS, REQUIRED)
     # Checked in the order the keys are listed, so the first wrong one is the one reported.
     name = _name(fields)
-    version = fields.text("version", data["version"]) if "version" in data else None
+    version = _version(fields) if "version" in data else None
     wsgi = _wsgi(fields, folder)
     health = _health(fields)
     requirements = _requirements(fields, folder)
@@ -87,6 +87,15 @@ def _name(fields: Fields) -> str:
     if not _NAME.fullmatch(name) or name == "latest":
         raise fields.refuse("name", f"{shown(name)} is not allowed (allowed: {NAME_ALLOWED})")
     return name
+
+
+def _version(fields: Fields) -> str:
+    version = fields.text("version", fields.data["version"])
+    if not 1 <= len(version) <= 64 or not version.isprintable():
+        raise fields.refuse(
+            "version", f"{shown(version)} is not allowed (allowed: 1 to 64 printable characters)"
+        )
+    return version
 
 
 def _wsgi(fields: Fields, folder: Path) -> str:
