@@ -311,7 +311,6 @@ def test_a_requirement_without_a_wheel_for_the_platform_is_named(
 ) -> None:
     import subprocess
 
-    from servingmatrix.building import wheelhouse as wheelhouse_module
     from servingmatrix.building.wheelhouse import Wheelhouse
 
     def pip(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -322,7 +321,7 @@ def test_a_requirement_without_a_wheel_for_the_platform_is_named(
         )
         return subprocess.CompletedProcess(args, 1, "", stderr)
 
-    monkeypatch.setattr(wheelhouse_module.subprocess, "run", pip)
+    monkeypatch.setattr(subprocess, "run", pip)
     lock = tmp_path / "requirements.lock"
     lock.write_text(_lock_text({"sdistonly": "1.0"}))
     with pytest.raises(UserError) as refused:
