@@ -15,7 +15,7 @@ import random
 import re
 from array import array
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +39,28 @@ class ConfigError(ValueError):
     """A setting the load generator refuses; the message names the offending variable."""
 
 
+#: The methods a request may use (the harness's own workloads are all GETs).
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+#: Each entry of SM_REQUESTS: these keys, and optionally the others.
+REQUEST_KEYS = ("name", "path", "weight")
+OPTIONAL_KEYS = ("method", "headers", "body")
+
+
 @dataclass(frozen=True)
 class Target:
-    """One kind of request: the name its samples carry and the path (with query) it asks for."""
+    """One kind of request: the name its samples carry, the path (with query) it asks for, and for a
+    user's app its method, headers and body."""
 
     name: str
     path: str
+    method: str = "GET"
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+
+    @property
+    def plain(self) -> bool:
+        """A GET without headers or body, sent the cheapest way."""
+        return self.method == "GET" and not self.headers and self.body is None
 
 
 @dataclass(frozen=True)
@@ -144,7 +160,8 @@ def _json(key: str, raw: str) -> Any:
 
 
 def parse_requests(raw: str | None) -> tuple[tuple[Target, ...], tuple[int, ...]]:
-    """``SM_REQUESTS``: a JSON list of ``{"name", "path", "weight"}``; returns the targets and their weights.
+    """``SM_REQUESTS``: a JSON list of ``{"name", "path", "weight"}`` (and, for a user's app's requests,
+    ``"method"``, ``"headers"``, ``"body"``); returns the targets and their weights.
 
     The harness renders it from its workload registry: a single-endpoint workload is one entry.
     """
@@ -157,9 +174,14 @@ def parse_requests(raw: str | None) -> tuple[tuple[Target, ...], tuple[int, ...]
     weights: list[int] = []
     for index, entry in enumerate(data):
         where = f"SM_REQUESTS[{index}]"
-        if not isinstance(entry, dict) or set(entry) != {"name", "path", "weight"}:
+        if (
+            not isinstance(entry, dict)
+            or not set(REQUEST_KEYS) <= set(entry)
+            or not set(entry) <= {*REQUEST_KEYS, *OPTIONAL_KEYS}
+        ):
             raise ConfigError(
-                f"{where}: expected exactly the keys name, path, weight; got {json.dumps(entry)}"
+                f"{where}: expected exactly the keys name, path, weight (and optionally method, headers, "
+                f"body); got {json.dumps(entry)[:200]}"
             )
         name, path, weight = entry["name"], entry["path"], entry["weight"]
         if not isinstance(name, str) or not _NAME.fullmatch(name):
@@ -170,9 +192,23 @@ def parse_requests(raw: str | None) -> tuple[tuple[Target, ...], tuple[int, ...]
             raise ConfigError(f"{where}.path: {path!r} must be a path starting with '/'")
         if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
             raise ConfigError(f"{where}.weight: {weight!r} must be a positive integer")
-        targets.append(Target(name, path))
+        targets.append(Target(name, path, *_sent(where, entry)))
         weights.append(weight)
     return tuple(targets), tuple(weights)
+
+
+def _sent(where: str, entry: dict[str, Any]) -> tuple[str, dict[str, str], bytes | None]:
+    """An entry's method, headers and body, checked (a GET without either by default)."""
+    method, headers, body = entry.get("method", "GET"), entry.get("headers", {}), entry.get("body")
+    if method not in METHODS:
+        raise ConfigError(f"{where}.method: {method!r} is not one of {', '.join(METHODS)}")
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise ConfigError(f"{where}.headers: expected an object of header names and text values")
+    if body is not None and not isinstance(body, str):
+        raise ConfigError(f"{where}.body: expected text or null, got {json.dumps(body)[:80]}")
+    return method, dict(headers), body.encode() if body is not None else None
 
 
 def picker(

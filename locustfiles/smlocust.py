@@ -151,7 +151,12 @@ class WorkloadUser(FastHttpUser):
             self._send_on_schedule(target)
             return
         # HTTP >= 400 and transport errors are reported to the request event as failures.
-        self.client.get(target.path, name=target.name)
+        if target.plain:
+            self.client.get(target.path, name=target.name)
+        else:
+            self.client.request(
+                target.method, target.path, name=target.name, headers=target.headers, data=target.body
+            )
 
     def _send_on_schedule(self, target: Target) -> None:
         if self.clock is None:
@@ -169,7 +174,15 @@ class WorkloadUser(FastHttpUser):
             _InFlight.refuse(planned, target)
             return
         context = {"planned": planned}
-        _InFlight.pool.spawn(self.client.get, target.path, name=target.name, context=context)
+        _InFlight.pool.spawn(
+            self.client.request,
+            target.method,
+            target.path,
+            name=target.name,
+            headers=target.headers or None,
+            data=target.body,
+            context=context,
+        )
 
 
 class StepShape(LoadTestShape):

@@ -19,6 +19,7 @@ from servingmatrix.spec import parse_spec, shown, split_specs
 if TYPE_CHECKING:
     from servingmatrix.matrix import Matrix
     from servingmatrix.results.unbundle import OpenedBundle
+    from servingmatrix.user_app import UserApp
 
 
 def say(line: str) -> None:
@@ -56,21 +57,45 @@ def _build_jobs(text: str) -> int:
     return value
 
 
+def _user_app(folder: str | None) -> UserApp | None:
+    """The app of ``--app DIR``, its app.yml checked; None without the option."""
+    from pathlib import Path
+
+    from servingmatrix.matrix_keys import APP_KEY
+    from servingmatrix.user_app import load_app
+
+    checked = APP_KEY.parse("--app", folder)
+    return load_app(Path(checked)) if checked is not None else None
+
+
 def cmd_build(args: argparse.Namespace) -> int:
+    from servingmatrix.building.app_images import build_app_images
     from servingmatrix.building.images import build_images
 
     started = time.monotonic()
-    outcomes = build_images(Docker(), _mode_names(args.modes), say, force=args.force, jobs=args.jobs)
+    app = _user_app(args.app)
+    modes = _mode_names(args.modes)
+    if app is not None:
+        outcomes = build_app_images(Docker(), app, modes, say, force=args.force, jobs=args.jobs)
+    else:
+        outcomes = build_images(Docker(), modes, say, force=args.force, jobs=args.jobs)
     built = sum(1 for o in outcomes if o.built)
     say(f"{len(outcomes)} images ready ({built} built) in {time.monotonic() - started:.0f} s")
     return 0
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
+    from servingmatrix.building.app_locks import lock_app
     from servingmatrix.building.generate import write_rendered
     from servingmatrix.building.images import all_images, image_def
     from servingmatrix.building.locks import compile_lock
 
+    app = _user_app(args.app)
+    if app is not None:
+        chosen = _mode_names(args.modes)
+        modes = [get_mode(name) for name in chosen] if chosen is not None else list(MODES)
+        lock_app(app, modes, say, every_mode=chosen is None)
+        return 0
     write_rendered()
     names = set(_mode_names(args.modes) or []) or None
     # The app image's lock first: every mode's lock is resolved within it (see building/images.py), so
@@ -97,9 +122,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_workloads(_args: argparse.Namespace) -> int:
+def cmd_workloads(args: argparse.Namespace) -> int:
+    from servingmatrix.user_app import app_workloads
     from servingmatrix.workloads import MIX, WORKLOADS
 
+    app = _user_app(args.app)
+    if app is not None:
+        for spec, workload in app_workloads(app).items():
+            total = sum(r.weight for r in workload.fixed)
+            say(f"{spec}\n    {workload.summary}")
+            for request in workload.fixed if len(workload.fixed) > 1 else ():
+                say(f"    {request.weight / total:>4.0%}  {request.name:<9} {request.method} {request.path}")
+        return 0
     for workload in WORKLOADS:
         say(f"{workload.name}\n    {workload.summary}; endpoint {workload.endpoint}")
         for param in workload.params:
@@ -148,29 +182,32 @@ def measure(
     ``reproduces`` names the published run a reproduction measures again."""
     from contextlib import nullcontext
 
-    from servingmatrix.building.images import build_images
     from servingmatrix.paths import cache_dir, inputs_from
     from servingmatrix.report import write_report
     from servingmatrix.report.summary import summarize
     from servingmatrix.results.folder import RunFolder
+    from servingmatrix.run.app_stack import serve_app
     from servingmatrix.run.preflight import preflight
     from servingmatrix.run.runner import Runner
 
     preflight(matrix, out, force)
     docker = Docker()
     folder = RunFolder(out)
+    app = matrix.user_app
     with inputs_from(inputs) if inputs is not None else nullcontext():
-        build_images(docker, sorted({c.mode.name for c in matrix.mode_configs()}), say)
+        _build_for(docker, matrix)
         steps = (
             f"{len(matrix.steps)} arrival rates" if matrix.open_loop else f"{len(matrix.steps)} user levels"
         )
+        of_app = f" of the app {app.name}" if app is not None else ""
         say(
-            f"run {matrix.name}: {len(matrix.modes)} modes x {len(matrix.workloads)} workloads x "
+            f"run {matrix.name}{of_app}: {len(matrix.modes)} modes x {len(matrix.workloads)} workloads x "
             f"{steps} x {matrix.trials} trials, into {out}"
         )
         runner = Runner(
             docker, matrix, folder, say, force=force, keep_samples=keep_samples, reproduces=reproduces
         )
+        serve_app(runner, app)
         runner.calibrate = calibrate
         # A kept calibration of the same machine, images and plan is reused, unless told otherwise.
         runner.calibrations = cache_dir() / "calibration"
@@ -179,6 +216,18 @@ def measure(
     say(summarize(folder))
     say(f"results: {out}  (export: servingmatrix export {out} --format csv)")
     say(f"report: {write_report(out).describe()}")
+
+
+def _build_for(docker: Docker, matrix: Matrix) -> None:
+    """Build the images the matrix's modes need: the bundled app's, or its user app's."""
+    from servingmatrix.building.app_images import build_app_images
+    from servingmatrix.building.images import build_images
+
+    needed = sorted({c.mode.name for c in matrix.mode_configs()})
+    if matrix.user_app is not None:
+        build_app_images(docker, matrix.user_app, needed, say)
+    else:
+        build_images(docker, needed, say)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -201,7 +250,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from servingmatrix.results.baseline import resolve_baseline
 
     run_dir = Path(args.run)
-    comparison = compare_runs(resolve_baseline(args.baseline), run_dir, args.threshold)
+    comparison = compare_runs(
+        resolve_baseline(args.baseline),
+        run_dir,
+        args.threshold,
+        allow_different_apps=args.allow_different_apps,
+    )
     sys.stdout.write(terminal_table(comparison))
     path, seconds, size = write_compare(
         comparison, Path(args.output) if args.output else run_dir / "compare.html"
@@ -401,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="build the base image, the wheelhouse and every image")
     build.add_argument("--modes", help="comma-separated modes to build (default: all)")
     build.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    _app_option(build, "build your own app's images (its locks written by `lock --app`)")
     build.add_argument(
         "--jobs",
         type=_build_jobs,
@@ -410,6 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lock = sub.add_parser("lock", help="re-resolve the images' lock files from their pins")
     lock.add_argument("--modes", help="comma-separated modes to lock (default: all images)")
+    _app_option(lock, "lock your own app: its lock beside its requirements, its modes' in .cache/apps/")
     lock.set_defaults(func=cmd_lock)
 
     generate = sub.add_parser("generate", help="render Dockerfiles, pins and compose files from the registry")
@@ -417,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.set_defaults(func=cmd_generate)
 
     workloads = sub.add_parser("workloads", help="list the workloads with their parameters and defaults")
+    _app_option(workloads, "list your own app's workloads (app:NAME, app:mixed)")
     workloads.set_defaults(func=cmd_workloads)
 
     _add_run_command(sub)
@@ -468,6 +525,11 @@ def _add_result_commands(sub: argparse._SubParsersAction[OneLineParser]) -> None
         "--fail-on-regression", action="store_true", help="exit with status 1 when any cell regressed"
     )
     compare.add_argument("-o", "--output", help="the page to write (default: RUN/compare.html)")
+    compare.add_argument(
+        "--allow-different-apps",
+        action="store_true",
+        help="compare runs that measured different apps (refused otherwise)",
+    )
     compare.set_defaults(func=cmd_compare)
 
 
@@ -547,6 +609,10 @@ def _add_run_command(sub: argparse._SubParsersAction[OneLineParser]) -> None:
     run.add_argument("--force", action="store_true", help="measure again cells already on disk")
     run.add_argument("--keep-samples", action="store_true", help="keep Locust's per-request timings")
     run.set_defaults(func=cmd_run)
+
+
+def _app_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--app", metavar="DIR", help=f"{help_text}; DIR holds the app and its app.yml")
 
 
 def _slo_option(parser: argparse.ArgumentParser) -> None:

@@ -163,6 +163,13 @@ class Docker:
         proc = self._run(["exec", name, *argv], timeout=timeout, check=False)
         return proc.stdout if proc.returncode == 0 else None
 
+    def exec_input(
+        self, name: str, argv: Sequence[str], stdin: bytes, timeout: float = 120.0
+    ) -> tuple[int, str]:
+        """Run ``argv`` in the running container ``name`` with ``stdin``; its exit code and its output."""
+        proc = self._run(["exec", "--interactive", name, *argv], timeout=timeout, check=False, stdin=stdin)
+        return proc.returncode, proc.stdout + proc.stderr
+
     def logs(self, name: str, tail: int = 20) -> str:
         proc = self._run(["logs", "--tail", str(tail), name], timeout=30, check=False)
         return (proc.stdout + proc.stderr).strip()

@@ -8,6 +8,7 @@ defaults and options, are declared once in :mod:`servingmatrix.matrix_keys`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import yaml
 
 from servingmatrix.errors import UserError
 from servingmatrix.matrix_keys import (
+    APP_KEY,
     ARRIVAL_RATES_KEY,
     BY_YAML,
     DESCRIPTION_KEY,
@@ -38,7 +40,9 @@ from servingmatrix.matrix_keys import parse_duration as parse_duration
 from servingmatrix.matrix_keys import parse_memory as parse_memory
 from servingmatrix.modes import ModeConfig, resolve_mode
 from servingmatrix.paths import project_root
-from servingmatrix.workloads import WorkloadConfig, resolve_workload
+from servingmatrix.user_app import UserApp, load_app, resolve_workload_for
+from servingmatrix.workloads import WorkloadConfig
+from servingmatrix.yaml_files import read_yaml
 
 #: The keys a matrix file may hold, in the order the messages list them.
 KEYS = tuple(key.yaml for key in MATRIX_KEYS)
@@ -69,6 +73,13 @@ class Matrix:
     #: The native generator measured after each closed-loop step (``none``: no reference).
     reference: str = REFERENCE_KEY.default
     reference_duration_s: float = REFERENCE_DURATION_KEY.default
+    #: A user's app, its folder (None: the bundled app).
+    app: str | None = APP_KEY.default
+
+    @cached_property
+    def user_app(self) -> UserApp | None:
+        """The user's app this matrix measures, its ``app.yml`` checked; None for the bundled app."""
+        return load_app(Path(self.app)) if self.app is not None else None
 
     @property
     def open_loop(self) -> bool:
@@ -80,10 +91,15 @@ class Matrix:
         return self.arrival_rates if self.arrival_rates is not None else self.users
 
     def mode_configs(self) -> list[ModeConfig]:
-        return [resolve_mode(spec, self.server_cpus) for spec in self.modes]
+        """Each mode serving this matrix's app (the user's, or the bundled one)."""
+        app = self.user_app
+        if app is None:
+            return [resolve_mode(spec, self.server_cpus) for spec in self.modes]
+        return [resolve_mode(spec, self.server_cpus, app.target) for spec in self.modes]
 
     def workload_configs(self) -> list[WorkloadConfig]:
-        return [resolve_workload(spec) for spec in self.workloads]
+        """The registry's workloads, or with a user's app its own (``app:NAME``, ``app:mixed``)."""
+        return [resolve_workload_for(spec, self.user_app) for spec in self.workloads]
 
     def check(self, where: str) -> Matrix:
         """Resolve every spec now, so a bad one stops the run before anything starts."""
@@ -153,76 +169,10 @@ def load_matrix(path: Path, name: str | None = None) -> Matrix:
 
 def _read_mapping(path: Path) -> dict[Any, Any]:
     """The file's YAML mapping, refusing what a matrix has no use for, each in one line."""
-    where = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{where}: cannot read the matrix file ({exc.strerror})") from None
-    try:
-        if b"\0" in raw:
-            raise UnicodeError("a NUL byte")
-        text = raw.decode("utf-8")
-    except UnicodeError:
-        raise UserError(f"{where}: not a text file; a matrix file is YAML written in UTF-8") from None
-    loader: _MatrixLoader | None = None
-    try:
-        # The reader checks every character as the loader is made: a control character fails there.
-        loader = _MatrixLoader(text, where)
-        data = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise UserError(f"{where}: not valid YAML{line}") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
+    data = read_yaml(path, "matrix file")
     if not isinstance(data, dict):
-        raise UserError(f"{where}: expected a mapping of {', '.join(KEYS)}")
+        raise UserError(f"{path}: expected a mapping of {', '.join(KEYS)}")
     return data
-
-
-class _MatrixLoader(yaml.SafeLoader):
-    """Safe YAML that also refuses a key given twice, and anchors and aliases.
-
-    PyYAML keeps the last of two equal keys without a word; and a matrix has no use for aliases,
-    whose expansion ("billion laughs") can take all memory.
-    """
-
-    def __init__(self, text: str, where: str) -> None:
-        super().__init__(text)
-        self.where = where
-        self.key: str | None = None
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        if isinstance(parent, yaml.MappingNode):
-            # A mapping's value is composed with its key node as index; its key, with None.
-            self.key = str(index.value) if isinstance(index, yaml.ScalarNode) else None
-        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None:
-            written = f"*{anchor}" if isinstance(event, yaml.AliasEvent) else f"&{anchor}"
-            key = f"key {self.key!r}, " if self.key is not None else ""
-            line = event.start_mark.line + 1 if event.start_mark is not None else "?"
-            raise UserError(
-                f"{self.where}: {key}line {line}: YAML anchors and aliases ({written}) are not allowed "
-                "in a matrix file; write the value out"
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[tuple[str, str], int] = {}
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                continue
-            line = key_node.start_mark.line + 1
-            first = seen.get((key_node.tag, key_node.value))
-            if first is not None:
-                lines = f"line {line}" if first == line else f"lines {first} and {line}"
-                raise UserError(
-                    f"{self.where}: key {key_node.value!r} is given twice ({lines}); give each key once"
-                )
-            seen[(key_node.tag, key_node.value)] = line
-        return super().construct_mapping(node, deep)
 
 
 def matrix_from_record(where: str, recorded: object) -> Matrix:

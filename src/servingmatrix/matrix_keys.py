@@ -148,6 +148,16 @@ def _text(_where: str, value: object) -> str:
     return str(value)
 
 
+def _app_folder(where: str, value: object) -> str | None:
+    """A user's app: its folder, as given; what it holds is checked when the matrix is (``user_app``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 4096 or not value.isprintable():
+        shown_value = shown(value) if isinstance(value, str) else repr(value)
+        raise UserError(f"{where}: {shown_value} is not a folder (allowed: an app's folder and app.yml)")
+    return value.strip()
+
+
 def positive_int_option(text: str) -> int:
     """An option's integer, before its key checks the bound: argparse says what is wrong with it."""
     value = parse_int(text)
@@ -400,6 +410,21 @@ REFERENCE_DURATION_KEY = MatrixKey[float](
     allowed=f"a duration with its unit (ms, s, m), {MIN_WINDOW_S:g}s to {MAX_DURATION_S:.0f}s",
 )
 
+APP_KEY = MatrixKey[str | None](
+    field="app",
+    yaml="app",
+    parse=_app_folder,
+    default=None,
+    shown="none: the bundled app (`app/benchapp`)",
+    flag="--app",
+    metavar="DIR",
+    help="measure your own WSGI app: the folder holding it and its app.yml (its workloads: app:NAME, "
+    "app:mixed)",
+    doc="the app measured: a folder (relative to the current directory) holding a WSGI app and its "
+    "`app.yml`; its workloads are `app:NAME` and `app:mixed` (see [Your own app](#your-own-app))",
+    allowed="a folder with an `app.yml`",
+)
+
 #: Every key, in the order of the ``run`` options and of run.json's ``"matrix"``.
 MATRIX_KEYS: tuple[MatrixKey[Any], ...] = (
     DESCRIPTION_KEY,
@@ -416,6 +441,7 @@ MATRIX_KEYS: tuple[MatrixKey[Any], ...] = (
     REQUEST_TIMEOUT_KEY,
     REFERENCE_KEY,
     REFERENCE_DURATION_KEY,
+    APP_KEY,
 )
 BY_YAML: dict[str, MatrixKey[Any]] = {key.yaml: key for key in MATRIX_KEYS}
 #: The keys ``servingmatrix run`` takes as options.

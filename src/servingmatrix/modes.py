@@ -25,6 +25,39 @@ MAX_COUNT = 10_000
 
 
 @dataclass(frozen=True)
+class AppTarget:
+    """The app a mode serves: its WSGI callable, the entry points around it, its health path, its images.
+
+    The bundled app (``app/benchapp``) is the default; a user's app (``--app DIR``) brings its own WSGI
+    callable and health path, and its images carry its name in their tags, so the bundled app's images
+    are never replaced.
+    """
+
+    #: The WSGI callable, ``module:callable``, as gunicorn, waitress, uWSGI and granian take it.
+    wsgi: str = WSGI_TARGET
+    #: The same app as ASGI, for uvicorn: a2wsgi's thread pool around the WSGI callable.
+    asgi: str = "benchapp.asgi:app"
+    #: The module ``python -m`` runs for Werkzeug's development server.
+    devserver: str = "benchapp.devserver"
+    health_path: str = "/healthz"
+    #: The user's app's name; None for the bundled app.
+    name: str | None = None
+
+    @property
+    def mode_tag(self) -> str:
+        """The tag of a mode's image serving this app: ``latest``, or ``app-NAME``."""
+        return "latest" if self.name is None else f"app-{self.name}"
+
+    @property
+    def shared_tag(self) -> str:
+        """The tag of the app and runtime images every mode's image of this app starts from."""
+        return "latest" if self.name is None else self.name
+
+
+BUNDLED_APP = AppTarget()
+
+
+@dataclass(frozen=True)
 class Tunable:
     """One knob of a mode, with its default derived from the CPU budget."""
 
@@ -52,7 +85,8 @@ class Mode:
     summary: str
     packages: tuple[str, ...]
     tunables: tuple[Tunable, ...]
-    launch: Callable[[Mapping[str, int], str, int], Launch]
+    #: The command serving ``AppTarget`` with these tunables on host and port.
+    launch: Callable[[Mapping[str, int], str, int, AppTarget], Launch]
     #: How many `/io` requests the folk wisdom says this configuration serves at once (None: unbounded).
     promised_concurrency: Callable[[Mapping[str, int]], int | None]
     #: The folk claim in words, set against the measured concurrency in the report.
@@ -67,16 +101,24 @@ class Mode:
     extra_files: tuple[str, ...] = ()
     notes: str = ""
     tags: tuple[str, ...] = field(default=())
+    #: Packages the server comes with in the app's own lock, rather than its own pins (Werkzeug's
+    #: development server comes with Flask): an app whose lock lacks them cannot be served this way.
+    from_app: tuple[str, ...] = ()
 
     @property
     def image(self) -> str:
         return f"servingmatrix/{self.name}:latest"
 
+    @property
+    def server_packages(self) -> tuple[str, ...]:
+        """The mode's own pins, beside the app's: what a user's app is locked with for this mode."""
+        return tuple(package for package in self.packages if package not in APP_PACKAGES)
+
     def defaults(self, cpus: int) -> dict[str, int]:
         """Each tunable's default at ``cpus``, never above the tunable's own maximum."""
         return {t.name: min(t.default(cpus), t.maximum) for t in self.tunables}
 
-    def resolve(self, overrides: Mapping[str, str], cpus: int) -> ModeConfig:
+    def resolve(self, overrides: Mapping[str, str], cpus: int, target: AppTarget = BUNDLED_APP) -> ModeConfig:
         """Defaults for ``cpus`` with ``overrides`` applied, each checked; one clear line on error."""
         known = {t.name: t for t in self.tunables}
         values = self.defaults(cpus)
@@ -86,7 +128,7 @@ class Mode:
                 allowed = ", ".join(known) or "nothing"
                 raise SpecError(f"{self.name}: unknown tunable {key!r} (allowed: {allowed})")
             values[key] = parse_positive_int(self.name, key, raw, tunable.maximum)
-        return ModeConfig(self, values, cpus)
+        return ModeConfig(self, values, cpus, target)
 
 
 @dataclass(frozen=True)
@@ -96,6 +138,8 @@ class ModeConfig:
     mode: Mode
     values: Mapping[str, int]
     cpus: int
+    #: The app this configuration serves.
+    target: AppTarget = BUNDLED_APP
 
     @property
     def spec(self) -> str:
@@ -106,7 +150,12 @@ class ModeConfig:
         return f"{self.mode.name}[{inner}]"
 
     def launch(self, host: str, port: int) -> Launch:
-        return self.mode.launch(self.values, host, port)
+        return self.mode.launch(self.values, host, port, self.target)
+
+    @property
+    def image(self) -> str:
+        """The image serving this configuration's app: ``servingmatrix/<mode>:latest`` or ``:app-NAME``."""
+        return f"servingmatrix/{self.mode.name}:{self.target.mode_tag}"
 
     @property
     def promised_concurrency(self) -> int | None:
@@ -122,11 +171,11 @@ def _one_per_core(cpus: int) -> int:
     return cpus
 
 
-def _gunicorn(values: Mapping[str, int], host: str, port: int, *worker: str) -> Launch:
-    return Launch(_gunicorn_argv(values, f"{host}:{port}", *worker))
+def _gunicorn(values: Mapping[str, int], host: str, port: int, target: AppTarget, *worker: str) -> Launch:
+    return Launch(_gunicorn_argv(values, f"{host}:{port}", target, *worker))
 
 
-def _gunicorn_argv(values: Mapping[str, int], bind: str, *worker: str) -> tuple[str, ...]:
+def _gunicorn_argv(values: Mapping[str, int], bind: str, target: AppTarget, *worker: str) -> tuple[str, ...]:
     return (
         "gunicorn",
         "--bind",
@@ -142,12 +191,12 @@ def _gunicorn_argv(values: Mapping[str, int], bind: str, *worker: str) -> tuple[
         "/dev/shm/gunicorn.ctl",
         "--graceful-timeout",
         "5",
-        WSGI_TARGET,
+        target.wsgi,
     )
 
 
-def _devserver(host: str, port: int, *extra: str) -> Launch:
-    return Launch(("python", "-m", "benchapp.devserver", "--host", host, "--port", str(port), *extra))
+def _devserver(target: AppTarget, host: str, port: int, *extra: str) -> Launch:
+    return Launch(("python", "-m", target.devserver, "--host", host, "--port", str(port), *extra))
 
 
 WORKERS_SYNC = Tunable("workers", "worker processes", _sync_workers, "2 x cpus + 1")
@@ -162,40 +211,43 @@ MODES: tuple[Mode, ...] = (
         summary="Flask's development server, app.run(threaded=False): one request at a time",
         packages=APP_PACKAGES,
         tunables=(),
-        launch=lambda v, h, p: _devserver(h, p),
+        launch=lambda v, h, p, t: _devserver(t, h, p),
         promised_concurrency=lambda v: 1,
         claim="handles one request at a time",
         keeps_alive=False,
         defaults_reason="nothing to tune: a single thread in a single process",
+        from_app=("werkzeug",),
     ),
     Mode(
         name="werkzeug-threaded",
         summary="Flask's development server, app.run(threaded=True): a new thread per request",
         packages=APP_PACKAGES,
         tunables=(),
-        launch=lambda v, h, p: _devserver(h, p, "--threaded"),
+        launch=lambda v, h, p, t: _devserver(t, h, p, "--threaded"),
         promised_concurrency=lambda v: None,
         claim="handles each request in its own thread (no limit)",
         keeps_alive=False,
         defaults_reason="nothing to tune: Werkzeug starts one thread per request, unbounded",
+        from_app=("werkzeug",),
     ),
     Mode(
         name="werkzeug-processes",
         summary="Flask's development server, app.run(processes=N): a fork per request, N at once",
         packages=APP_PACKAGES,
         tunables=(Tunable("processes", "most child processes at once", _sync_workers, "2 x cpus + 1"),),
-        launch=lambda v, h, p: _devserver(h, p, "--processes", str(v["processes"])),
+        launch=lambda v, h, p, t: _devserver(t, h, p, "--processes", str(v["processes"])),
         promised_concurrency=lambda v: v["processes"],
         claim="forks up to N children, so N requests at once",
         keeps_alive=False,
         defaults_reason="gunicorn's sync worker count, for a like-for-like comparison",
+        from_app=("werkzeug",),
     ),
     Mode(
         name="gunicorn-sync",
         summary="gunicorn's default sync worker: each worker process serves one request at a time",
         packages=(*APP_PACKAGES, GUNICORN),
         tunables=(WORKERS_SYNC,),
-        launch=lambda v, h, p: _gunicorn(v, h, p, "--worker-class", "sync"),
+        launch=lambda v, h, p, t: _gunicorn(v, h, p, t, "--worker-class", "sync"),
         promised_concurrency=lambda v: v["workers"],
         claim="N workers serve N requests at once",
         keeps_alive=False,
@@ -209,8 +261,8 @@ MODES: tuple[Mode, ...] = (
             Tunable("workers", "worker processes", lambda c: 2 * c, "2 x cpus"),
             Tunable("threads", "threads per worker", lambda _c: 4, "4"),
         ),
-        launch=lambda v, h, p: _gunicorn(
-            v, h, p, "--worker-class", "gthread", "--threads", str(v["threads"])
+        launch=lambda v, h, p, t: _gunicorn(
+            v, h, p, t, "--worker-class", "gthread", "--threads", str(v["threads"])
         ),
         promised_concurrency=lambda v: v["workers"] * v["threads"],
         claim="workers x threads requests at once (2 x 4 = 8)",
@@ -223,8 +275,8 @@ MODES: tuple[Mode, ...] = (
         # The extra brings `packaging`, which gunicorn's gevent worker imports.
         packages=(*APP_PACKAGES, "gunicorn[gevent]==27.0.1", "gevent==26.9.0"),
         tunables=(WORKERS_LOOP, CONNECTIONS),
-        launch=lambda v, h, p: _gunicorn(
-            v, h, p, "--worker-class", "gevent", "--worker-connections", str(v["connections"])
+        launch=lambda v, h, p, t: _gunicorn(
+            v, h, p, t, "--worker-class", "gevent", "--worker-connections", str(v["connections"])
         ),
         promised_concurrency=lambda v: v["workers"] * v["connections"],
         claim="each worker serves many requests while they wait on I/O",
@@ -237,8 +289,8 @@ MODES: tuple[Mode, ...] = (
         summary="gunicorn's eventlet worker (gunicorn 25.x: removed in 26.0)",
         packages=(*APP_PACKAGES, GUNICORN_WITH_EVENTLET, "eventlet==0.41.3"),
         tunables=(WORKERS_LOOP, CONNECTIONS),
-        launch=lambda v, h, p: _gunicorn(
-            v, h, p, "--worker-class", "eventlet", "--worker-connections", str(v["connections"])
+        launch=lambda v, h, p, t: _gunicorn(
+            v, h, p, t, "--worker-class", "eventlet", "--worker-connections", str(v["connections"])
         ),
         promised_concurrency=lambda v: v["workers"] * v["connections"],
         claim="each worker serves many requests while they wait on I/O",
@@ -251,7 +303,7 @@ MODES: tuple[Mode, ...] = (
         summary="gunicorn's tornado worker, running the WSGI app in tornado's WSGIContainer",
         packages=(*APP_PACKAGES, "gunicorn[tornado]==27.0.1", "tornado==6.6.1"),
         tunables=(WORKERS_LOOP,),
-        launch=lambda v, h, p: _gunicorn(v, h, p, "--worker-class", "tornado"),
+        launch=lambda v, h, p, t: _gunicorn(v, h, p, t, "--worker-class", "tornado"),
         promised_concurrency=lambda v: v["workers"],
         claim="an async worker, but a WSGI app runs synchronously in it: one request per worker",
         keeps_alive=True,
@@ -264,8 +316,8 @@ MODES: tuple[Mode, ...] = (
         tunables=(
             Tunable("threads", "worker threads", lambda c: 4 * c, "4 x cpus (waitress's default is 4)"),
         ),
-        launch=lambda v, h, p: Launch(
-            ("waitress-serve", "--listen", f"{h}:{p}", "--threads", str(v["threads"]), WSGI_TARGET)
+        launch=lambda v, h, p, t: Launch(
+            ("waitress-serve", "--listen", f"{h}:{p}", "--threads", str(v["threads"]), t.wsgi)
         ),
         promised_concurrency=lambda v: v["threads"],
         claim="threads requests at once",
@@ -280,7 +332,7 @@ MODES: tuple[Mode, ...] = (
             Tunable("processes", "worker processes", _sync_workers, "2 x cpus + 1"),
             Tunable("threads", "threads per process", lambda _c: 1, "1"),
         ),
-        launch=lambda v, h, p: Launch(
+        launch=lambda v, h, p, t: Launch(
             (
                 "uwsgi",
                 # HTTP/1.1 with keep-alive: --http-socket answers every request with the connection
@@ -288,7 +340,7 @@ MODES: tuple[Mode, ...] = (
                 "--http11-socket",
                 f"{h}:{p}",
                 "--module",
-                WSGI_TARGET,
+                t.wsgi,
                 "--master",
                 "--processes",
                 str(v["processes"]),
@@ -313,7 +365,7 @@ MODES: tuple[Mode, ...] = (
             Tunable("workers", "worker processes", _one_per_core, "cpus"),
             Tunable("threads", "blocking threads per worker", _sync_workers, "2 x cpus + 1"),
         ),
-        launch=lambda v, h, p: Launch(
+        launch=lambda v, h, p, t: Launch(
             (
                 "granian",
                 "--interface",
@@ -327,7 +379,7 @@ MODES: tuple[Mode, ...] = (
                 "--blocking-threads",
                 str(v["threads"]),
                 "--no-ws",
-                WSGI_TARGET,
+                t.wsgi,
             )
         ),
         promised_concurrency=lambda v: v["workers"] * v["threads"],
@@ -343,10 +395,10 @@ MODES: tuple[Mode, ...] = (
             Tunable("workers", "worker processes", _one_per_core, "cpus"),
             Tunable("threads", "a2wsgi threads per worker", lambda _c: 10, "10 (a2wsgi's default)"),
         ),
-        launch=lambda v, h, p: Launch(
+        launch=lambda v, h, p, t: Launch(
             (
                 "uvicorn",
-                "benchapp.asgi:app",
+                t.asgi,
                 "--host",
                 h,
                 "--port",
@@ -368,7 +420,7 @@ MODES: tuple[Mode, ...] = (
         packages=(*APP_PACKAGES, GUNICORN),
         tunables=(WORKERS_SYNC,),
         # nginx listens; the launcher starts it and, after `--`, gunicorn on the socket nginx proxies to.
-        launch=lambda v, h, p: Launch(
+        launch=lambda v, h, p, t: Launch(
             (
                 "python",
                 "/srv/nginx-gunicorn-sync/launch.py",
@@ -377,7 +429,7 @@ MODES: tuple[Mode, ...] = (
                 "--port",
                 str(p),
                 "--",
-                *_gunicorn_argv(v, f"unix:{NGINX_UPSTREAM_SOCKET}", "--worker-class", "sync"),
+                *_gunicorn_argv(v, f"unix:{NGINX_UPSTREAM_SOCKET}", t, "--worker-class", "sync"),
             )
         ),
         promised_concurrency=lambda v: v["workers"],
@@ -403,7 +455,7 @@ def get_mode(name: str) -> Mode:
         raise SpecError(f"unknown mode {shown(name)} (known: {', '.join(_BY_NAME)})") from None
 
 
-def resolve_mode(text: str, cpus: int) -> ModeConfig:
+def resolve_mode(text: str, cpus: int, target: AppTarget = BUNDLED_APP) -> ModeConfig:
     """Turn a spec such as ``gunicorn-gthread[workers=2,threads=4]`` into a checked configuration."""
     spec = parse_spec(text)
-    return get_mode(spec.name).resolve(spec.as_dict(), cpus)
+    return get_mode(spec.name).resolve(spec.as_dict(), cpus, target)

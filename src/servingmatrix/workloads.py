@@ -27,15 +27,25 @@ class Param:
 
 @dataclass(frozen=True)
 class Request:
-    """One kind of request a workload sends: the name its samples carry, its path, its share.
+    """One kind of request a workload sends: the name its samples carry, what it sends, its share.
 
-    Weights are relative: a request of weight 2 is sent twice as often as one of weight 1.
+    Weights are relative: a request of weight 2 is sent twice as often as one of weight 1. The
+    registry's workloads are GETs without a body; a user's app may declare any method, headers and body.
     """
 
     name: str
     #: The path with its query string, exactly as sent.
     path: str
     weight: int = 1
+    method: str = "GET"
+    #: Headers beside those every client sends (Host, and Content-Length with a body), in order.
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str | None = None
+
+    @property
+    def plain(self) -> bool:
+        """A GET without headers or body: what the registry's workloads send."""
+        return self.method == "GET" and not self.headers and self.body is None
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,8 @@ class Workload:
     summary: str
     endpoint: str
     params: tuple[Param, ...] = ()
+    #: Requests given whole (a user's app's declared requests) rather than built from the endpoint.
+    fixed: tuple[Request, ...] = ()
 
     @property
     def is_mixed(self) -> bool:
@@ -99,6 +111,8 @@ class WorkloadConfig:
         A single-endpoint workload is one request named after the workload, its parameters as the
         query; the mixed workload is ``MIX`` with its parameters filled in.
         """
+        if self.workload.fixed:
+            return self.workload.fixed
         if self.workload.is_mixed:
             return tuple(Request(e.name, e.path.format(**self.values), e.weight) for e in MIX)
         return (Request(self.workload.name, query_path(self.workload.endpoint, self.values)),)

@@ -103,6 +103,7 @@ def write_run(
     open_loop: bool = False,
     trials: int = 1,
     calibration: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> Path:
     """A run folder holding ``cells`` by (mode, workload, step, trial); an open-loop run's steps are
     its arrival rates, and its matrix keeps the default users as the runner writes them."""
@@ -121,7 +122,7 @@ def write_run(
         "trials": trials,
         "server_cpus": 1,
     }
-    meta: dict[str, Any] = {"matrix": matrix, "metadata": {"cpu_count": 2}}
+    meta: dict[str, Any] = {"matrix": matrix, "metadata": {"cpu_count": 2, **(metadata or {})}}
     if calibration is not None:
         meta["calibration"] = calibration
     folder.write_run(meta)

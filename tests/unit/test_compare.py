@@ -177,3 +177,86 @@ def test_a_change_of_exactly_the_threshold_is_not_beyond_it() -> None:
     assert change.relative > 0.10
     assert not _worse(change, 0.10, +1)
     assert _worse(Change(0.1001, None), 0.10, +1)
+
+
+def _app_run(root: Path, app: dict[str, object] | None) -> Path:
+    return write_run(
+        root, {(SYNC, "app:get", 1, 1): cell(100.0)}, [1], metadata={"app": app} if app else None
+    )
+
+
+NOTES = {"name": "notes-api", "bundled": False, "version": "1.0.0", "lock_sha256": "a" * 64}
+
+
+def test_runs_of_different_apps_are_refused_unless_asked(tmp_path: Path) -> None:
+    notes = _app_run(tmp_path / "notes", NOTES)
+    bundled = _app_run(tmp_path / "bundled", None)
+    with pytest.raises(
+        UserError,
+        match=r"measured the bundled app benchapp and .* measured notes-api 1\.0\.0 "
+        r"\(lock sha256 aaaaaaaaaaaa\): different apps, so no figure is comparable "
+        r"\(--allow-different-apps compares them anyway\)",
+    ):
+        compare_runs(bundled, notes)
+    allowed = compare_runs(bundled, notes, allow_different_apps=True)
+    assert (
+        allowed.differences[0]
+        == "different apps: the bundled app benchapp vs notes-api 1.0.0 (lock sha256 aaaaaaaaaaaa)"
+    )
+
+
+def test_another_version_of_the_same_app_is_compared_under_a_warning(tmp_path: Path) -> None:
+    old = _app_run(tmp_path / "old", NOTES)
+    new = _app_run(tmp_path / "new", {**NOTES, "version": "1.1.0", "lock_sha256": "b" * 64})
+    differences = compare_runs(old, new).differences
+    assert differences[:2] == (
+        "app notes-api version: 1.0.0 vs 1.1.0",
+        f"app notes-api lock sha256: {'a' * 64} vs {'b' * 64}",
+    )
+
+
+def test_compare_says_in_one_line_that_the_apps_differ(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = _app_run(tmp_path / "notes", NOTES)
+    bundled = _app_run(tmp_path / "bundled", None)
+    assert main(["compare", str(bundled), str(notes)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "different apps" in err[0]
+    assert not (notes / "compare.html").exists()
+    assert main(["compare", str(bundled), str(notes), "--allow-different-apps"]) == 0
+    assert "different apps: the bundled app benchapp vs notes-api" in capsys.readouterr().out
+
+
+def test_the_summary_and_the_report_name_the_app(tmp_path: Path) -> None:
+    from servingmatrix.analysis.points import aggregate
+    from servingmatrix.analysis.verdict import Objective
+    from servingmatrix.report.environment import mode_info
+    from servingmatrix.report.markdown import render_markdown
+    from servingmatrix.report.summary import summarize
+    from servingmatrix.results.folder import RunFolder
+    from servingmatrix.results.run import load_run
+
+    record = {
+        **NOTES,
+        "git_commit": "c" * 40,
+        "folder": "examples/notes-api",
+        "wsgi": "notes_api.wsgi:app",
+        "health": "/healthz",
+        "requests": [
+            {"name": "get", "method": "GET", "path": "/notes/42", "weight": 3, "statuses": [200]},
+            {"name": "create", "method": "POST", "path": "/notes", "weight": 1, "statuses": [201]},
+        ],
+    }
+    run = _app_run(tmp_path / "notes", record)
+    assert summarize(RunFolder(run)).splitlines()[0] == (
+        "app: notes-api 1.0.0 (git cccccccccccc; lock sha256 aaaaaaaaaaaa)"
+    )
+    text = render_markdown(aggregate(load_run(run)), Objective(), "charts").text
+    assert "App under test" in text and "notes-api 1.0.0 (git cccccccccccc; lock sha256 aaaaaaaaaaaa)" in text
+    assert "WSGI callable: notes\\_api.wsgi:app" in text and "| create | 25% | `POST /notes` | 201 |" in text
+    # Each mode's command is the one that served the app.
+    assert mode_info(load_run(run), SYNC).command.endswith(" notes_api.wsgi:app")
+    assert mode_info(load_run(RUNS / "good"), SYNC).command.endswith(" benchapp.wsgi:app")
+    old = summarize(RunFolder(RUNS / "good")).splitlines()[0]
+    assert old == "app: the bundled app benchapp"

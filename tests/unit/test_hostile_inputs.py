@@ -83,6 +83,39 @@ def with_bundle(spoil: Callable[[Path], Path], *given: str) -> Setup:
     return setup
 
 
+#: A user's app that loads: every refusal below changes one thing of it.
+APP_YML = """name: shop
+wsgi: shop:app
+health: /healthz
+requirements: requirements.txt
+requests:
+  home:
+    path: /
+"""
+APP_FILES = {"requirements.txt": "flask==3.1.3\n", "shop.py": "app = None\n"}
+RUN_APP = ("run", "--app", "{app}", "--modes", "waitress", "--workloads", "app:home", "--out", "{root}/out")
+
+
+def with_app(app_yml: str | None, *given: str, files: dict[str, str | bytes] | None = None) -> Setup:
+    """An app folder at ROOT/app holding ``app_yml`` (None: no app.yml) and the files (``APP_FILES`` by
+    default); ``{app}`` and ``{root}`` in the arguments."""
+
+    def setup(root: Path) -> list[str]:
+        folder = root / "app"
+        folder.mkdir()
+        written = {"app.yml": app_yml} if app_yml is not None else {}
+        for name, content in {**written, **(APP_FILES if files is None else files)}.items():
+            path = folder / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
+        return [a.replace("{app}", str(folder)).replace("{root}", str(root)) for a in given or RUN_APP]
+
+    return setup
+
+
 REPRODUCE = ("reproduce", "{bundle}", "--out", "{root}/reproduction")
 #: Bundles as a cut download, a hand edit or a hostile author leave them.
 BAD_BUNDLES = [
@@ -98,6 +131,17 @@ BAD_BUNDLES = [
         "not a servingmatrix bundle",
     ),
 ]
+
+
+def app_with(old: str, new: str, *given: str) -> Setup:
+    """The app with ``old`` replaced by ``new`` in its app.yml."""
+    assert old in APP_YML
+    return with_app(APP_YML.replace(old, new), *given)
+
+
+def request_with(extra: str) -> Setup:
+    """The app whose one request carries ``extra`` (YAML lines under it)."""
+    return with_app(APP_YML + "".join(f"    {line}\n" for line in extra.splitlines()))
 
 
 def cell_with(**changes: object) -> str:
@@ -290,6 +334,125 @@ CASES = [
     Case("site-not-a-run", args("site", "/nonexistent/run", "-o", "site"), "not a run folder"),
     Case("site-over-other-files", with_run("site", "{run}", "-o", "{root}"), "not a site"),
     Case("site-twice", with_run("site", "{run}", "{run}", "-o", "{root}/site"), "given twice"),
+    # A user's app: its folder, its app.yml, its requirements, its requests.
+    Case(
+        "app-not-a-folder", args("run", "--app", "/nonexistent/app", "--workloads", "app:x"), "not a folder"
+    ),
+    Case("app-empty-option", args("run", "--app", " ", "--workloads", "app:x"), "is not a folder"),
+    Case("app-yml-missing", with_app(None), "app.yml: missing"),
+    Case("app-yml-a-list", with_app("- shop\n"), "expected a mapping of name, version, wsgi"),
+    Case("app-yml-binary", with_app("", files={**APP_FILES, "app.yml": b"\x00\xff"}), "not a text file"),
+    Case("app-yml-alias", with_app(APP_YML + "version: &v x\n"), "anchors and aliases"),
+    Case("app-yml-key-twice", with_app(APP_YML + "name: again\n"), "given twice"),
+    Case("app-unknown-key", with_app(APP_YML + "port: 8000\n"), "unknown key 'port' (allowed: name, version"),
+    Case("app-missing-wsgi", app_with("wsgi: shop:app\n", ""), "missing key 'wsgi'"),
+    Case("app-name-spaces", app_with("name: shop", "name: My Shop"), "name: 'My Shop' is not allowed"),
+    Case("app-name-latest", app_with("name: shop", "name: latest"), "not 'latest'"),
+    Case("app-name-number", app_with("name: shop", "name: 42"), "name: 42 is not text"),
+    Case("app-version-number", with_app(APP_YML + "version: 1.10\n"), "version: 1.1 is not text"),
+    Case("app-version-long", with_app(APP_YML + f"version: {'v' * 65}\n"), "1 to 64 printable characters"),
+    Case("app-wsgi-no-callable", app_with("wsgi: shop:app", "wsgi: shop"), "is not module:callable"),
+    Case("app-wsgi-no-module", app_with("wsgi: shop:app", "wsgi: store.wsgi:app"), "no store/ or store.py"),
+    Case(
+        "app-wsgi-harness-package",
+        app_with("wsgi: shop:app", "wsgi: servingmatrix_entry:app"),
+        "the harness's own package",
+    ),
+    Case("app-health-relative", app_with("health: /healthz", "health: healthz"), "health: 'healthz' is not"),
+    Case("app-health-quote", app_with("health: /healthz", 'health: "/it\'s"'), "allowed: a path of"),
+    Case(
+        "app-requirements-missing",
+        app_with("requirements.txt", "reqs.txt"),
+        "requirements: 'reqs.txt': no such file",
+    ),
+    Case(
+        "app-requirements-outside",
+        app_with("requirements.txt", "../requirements.txt"),
+        "is outside",
+    ),
+    Case(
+        "app-requirements-a-lock",
+        with_app(
+            APP_YML.replace("requirements.txt", "r.lock"), files={**APP_FILES, "r.lock": "flask==3.1.3\n"}
+        ),
+        "not a .lock",
+    ),
+    *(
+        Case(
+            f"app-requirement-{name}",
+            with_app(APP_YML, files={**APP_FILES, "requirements.txt": text}),
+            says,
+        )
+        for name, text, says in (
+            ("unpinned", "flask>=3.1\n", "line 1: 'flask>=3.1' is not pinned with =="),
+            ("bare", "# the app\nflask\n", "line 2: 'flask' is not pinned with =="),
+            ("wildcard", "flask==3.*\n", "is not pinned with =="),
+            ("url", "-e git+https://example.org/app.git\n", "is not pinned with =="),
+            ("marker", "flask==3.1.3; python_version > '3'\n", "is not pinned with =="),
+            ("twice", "flask==3.1.3\nFlask==3.1.2\n", "line 2: Flask is pinned twice"),
+            ("none", "# nothing\n", "no requirement"),
+        )
+    ),
+    Case("app-env-a-list", with_app(APP_YML + "env: [A]\n"), "env: ['A'] is not a mapping"),
+    Case("app-env-harness", with_app(APP_YML + "env:\n  DATABASE_URL: x\n"), "set by the harness"),
+    Case("app-env-number", with_app(APP_YML + "env:\n  DEBUG: 1\n"), "env.DEBUG: 1 is not text"),
+    Case("app-env-name", with_app(APP_YML + "env:\n  1X: y\n"), "not a variable name"),
+    Case(
+        "app-seed-missing", with_app(APP_YML + "seed_sql: seed.sql\n"), "seed_sql: 'seed.sql': no such file"
+    ),
+    Case(
+        "app-requests-empty", app_with("requests:\n  home:\n    path: /\n", "requests: {}\n"), "at least one"
+    ),
+    Case("app-request-unknown-key", request_with("timeout: 5"), "requests.home: unknown key 'timeout'"),
+    Case("app-request-no-path", app_with("    path: /\n", "    weight: 1\n"), "missing key 'path'"),
+    Case(
+        "app-request-method", request_with("method: FETCH"), "requests.home.method: 'FETCH' is not a method"
+    ),
+    Case("app-request-path", app_with("path: /", "path: home"), "requests.home.path: 'home' is not a path"),
+    Case("app-request-path-space", app_with("path: /", "path: /a b"), "is not a path"),
+    Case("app-request-weight-zero", request_with("weight: 0"), "requests.home.weight: 0 is not allowed"),
+    Case("app-request-weight-text", request_with("weight: lots"), "allowed: an integer in 1..10000"),
+    Case("app-request-status-404", request_with("statuses: [200, 404]"), "statuses[1]: 404 is not allowed"),
+    Case("app-request-statuses-empty", request_with("statuses: []"), "statuses: [] is not allowed"),
+    Case("app-request-status-repeated", request_with("statuses: [200, 200]"), "repeats a status"),
+    Case("app-request-header-host", request_with("headers:\n  Host: x"), "set by the load generators"),
+    Case(
+        "app-request-header-newline",
+        request_with('headers:\n  X-A: "a\\nb"'),
+        "not one line of printable ASCII",
+    ),
+    Case("app-request-body-huge", request_with(f"body: {'x' * 20_000}"), "bytes (allowed: at most 16384)"),
+    Case("app-request-named-mixed", app_with("  home:", "  mixed:"), "not 'mixed'"),
+    Case("app-request-name-colon", app_with("  home:", '  "a:b":'), "not a request name"),
+    # The workloads of a run go with its app.
+    Case(
+        "app-workload-of-the-registry",
+        with_app(APP_YML, *RUN_APP[:-4], "--workloads", "json"),
+        "not a workload of the app shop (allowed: app:home, app:mixed)",
+    ),
+    Case(
+        "app-workload-without-app", args("run", "--workloads", "app:mixed"), "needs its app: give --app DIR"
+    ),
+    Case(
+        "app-workload-in-a-matrix-without-app",
+        with_file("m.yml", "modes: [waitress]\nworkloads: [app:home]\n", "run", "--matrix", "{}"),
+        "needs its app",
+    ),
+    # Its locks: checked before anything is built (no engine is reached here).
+    Case("app-run-unlocked", with_app(APP_YML), "requirements.lock: missing, the lock of"),
+    Case(
+        "app-run-stale-lock",
+        with_app(
+            APP_YML, files={**APP_FILES, "requirements.lock": f"flask==3.1.2 --hash=sha256:{'a' * 64}\n"}
+        ),
+        "holds no flask==3.1.3",
+    ),
+    Case(
+        "app-build-unlocked", with_app(APP_YML, "build", "--app", "{app}", "--modes", "waitress"), "missing"
+    ),
+    Case("app-build-bad-yml", with_app(APP_YML + "x: 1\n", "build", "--app", "{app}"), "unknown key 'x'"),
+    Case("app-lock-bad-yml", with_app(APP_YML + "x: 1\n", "lock", "--app", "{app}"), "unknown key 'x'"),
+    Case("app-workloads-bad-yml", with_app(APP_YML + "x: 1\n", "workloads", "--app", "{app}"), "unknown key"),
 ]
 
 

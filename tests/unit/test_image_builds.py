@@ -202,7 +202,9 @@ def test_an_unchanged_image_is_left_alone_and_a_new_app_image_rebuilds_the_modes
     monkeypatch.setattr(
         images_module,
         "stage_context",
-        lambda image, wheels, into: real_stage(image, wheels, into) + ("x" if image.name == "app" else ""),
+        lambda image, wheels, into, *known: (
+            real_stage(image, wheels, into, *known) + ("x" if image.name == "app" else "")
+        ),
     )
     build_images(docker, ["waitress"], lambda line: None)
     assert sorted(docker.built) == ["app", "runtime", "waitress"]

@@ -34,6 +34,8 @@ RECORDED = {
     "server_memory",
     "loadgen_processes",
     "request_timeout_s",
+    # A user's app (a run without it measured the bundled app).
+    "app",
 }
 
 
@@ -95,6 +97,12 @@ RUN_OPTIONS = [
         "REFERENCE_DURATION",
         "the reference generator's measured window, e.g. 5s (default), after a 1 s warm-up",
     ),
+    (
+        "--app",
+        "DIR",
+        "measure your own WSGI app: the folder holding it and its app.yml (its workloads: app:NAME, "
+        "app:mixed)",
+    ),
 ]
 
 
@@ -113,13 +121,14 @@ def test_the_run_options_are_as_they_were(
 def test_every_option_replaces_its_key(tmp_path: Path) -> None:
     path = tmp_path / "m.yml"
     path.write_text("modes: [gunicorn-sync]\nworkloads: [json]\n")
-    argv = ["run", "--modes", "waitress", "--workloads", "io[ms=5]", "--arrival-rate", "10,20"]
+    app = str(project_root() / "examples" / "notes-api")
+    argv = ["run", "--modes", "waitress", "--workloads", "app:get", "--arrival-rate", "10,20"]
     argv += ["--duration", "3s", "--warmup", "1s", "--trials", "2", "--server-cpus", "2"]
     argv += ["--server-memory", "512m", "--loadgen-processes", "3", "--request-timeout", "4s"]
-    argv += ["--reference", "none", "--reference-duration", "7s"]
+    argv += ["--reference", "none", "--reference-duration", "7s", "--app", app]
     matrix = apply_overrides(load_matrix(path), Overrides.from_options(build_parser().parse_args(argv)))
-    assert (matrix.reference, matrix.reference_duration_s) == ("none", 7.0)
-    assert (matrix.modes, matrix.workloads, matrix.arrival_rates) == (("waitress",), ("io[ms=5]",), (10, 20))
+    assert (matrix.reference, matrix.reference_duration_s, matrix.app) == ("none", 7.0, app)
+    assert (matrix.modes, matrix.workloads, matrix.arrival_rates) == (("waitress",), ("app:get",), (10, 20))
     assert (matrix.duration_s, matrix.warmup_s, matrix.trials, matrix.server_cpus) == (3.0, 1.0, 2, 2)
     assert (matrix.server_memory, matrix.loadgen_processes, matrix.request_timeout_s) == ("512m", 3, 4.0)
     assert len(argv[1::2]) == len(OPTION_KEYS) - 1  # every option but --users, which excludes the rates

@@ -14,9 +14,11 @@ from typing import Any
 from servingmatrix import fmt
 from servingmatrix.analysis.points import Point, Results, aggregate
 from servingmatrix.analysis.stats import Change, relative_change
+from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
 from servingmatrix.matrix_keys import METHOD_KEYS
 from servingmatrix.results.run import Run, load_run
+from servingmatrix.user_app import AppIdentity
 
 DEFAULT_THRESHOLD = 0.05
 #: A change this close to the threshold is the threshold: 110 against 100 is 10%, not 10.00000000000001%.
@@ -131,6 +133,20 @@ def _change(
     return CellChange(workload, mode, users, base, new, throughput, p99, tuple(problems), tuple(gains))
 
 
+def app_differences(a: Run, b: Run, allow_different_apps: bool = False) -> list[str]:
+    """How the two runs' apps differ: another version of the same app is a difference to name; another
+    app altogether is refused, in one line, unless ``allow_different_apps``."""
+    mine, theirs = AppIdentity.from_metadata(a.metadata), AppIdentity.from_metadata(b.metadata)
+    if mine.name == theirs.name:
+        return mine.changes(theirs)
+    if not allow_different_apps:
+        raise UserError(
+            f"{a.root} measured {mine.describe()} and {b.root} measured {theirs.describe()}: different apps, "
+            "so no figure is comparable (--allow-different-apps compares them anyway)"
+        )
+    return [f"different apps: {mine.describe()} vs {theirs.describe()}"]
+
+
 def run_differences(a: Run, b: Run) -> list[str]:
     """Machine, image and method differences between two runs (empty: comparable as they are)."""
     out = differences(a.metadata, b.metadata)
@@ -148,8 +164,15 @@ def _plan(plan: dict[str, Any]) -> str:
     return ", ".join(f"{role} {entry.get('cpuset', '?')}" for role, entry in plan.items())
 
 
-def compare_runs(baseline_dir: Path, run_dir: Path, threshold: float = DEFAULT_THRESHOLD) -> Comparison:
+def compare_runs(
+    baseline_dir: Path,
+    run_dir: Path,
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    allow_different_apps: bool = False,
+) -> Comparison:
     base, new = aggregate(load_run(baseline_dir)), aggregate(load_run(run_dir))
+    apps = app_differences(base.run, new.run, allow_different_apps)
     workloads = [*new.workloads, *(w for w in base.workloads if w not in new.workloads)]
     modes = [*new.modes, *(m for m in base.modes if m not in new.modes)]
     users = sorted(set(new.users) | set(base.users))
@@ -160,7 +183,7 @@ def compare_runs(baseline_dir: Path, run_dir: Path, threshold: float = DEFAULT_T
                 b, n = base.point(w, m, u), new.point(w, m, u)
                 if b is not None or n is not None:
                     changes.append(_change(w, m, u, b, n, threshold))
-    return Comparison(base, new, threshold, tuple(changes), tuple(run_differences(base.run, new.run)))
+    return Comparison(base, new, threshold, tuple(changes), (*apps, *run_differences(base.run, new.run)))
 
 
 #: Metadata keys whose difference makes two runs' figures not comparable as they are.

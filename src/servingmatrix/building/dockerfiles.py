@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from servingmatrix import __version__
-from servingmatrix.modes import APP_PACKAGES, Mode
+from servingmatrix.modes import APP_PACKAGES, BUNDLED_APP, AppTarget, Mode
 
 #: The port every mode image listens on when started by hand or by a compose stack.
 DEFAULT_PORT = 8000
@@ -66,15 +66,18 @@ VENV_PATH = "/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 SERVER_PATH = f"{SERVER_DIR}/bin:{VENV_PATH}"
 LOCUST_PACKAGES = ("locust==2.47.0",)
 
-_HEALTHCHECK = (
-    "import os, urllib.request; "
-    "urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=2)"
-)
+
+def healthcheck(path: str) -> str:
+    """The image's health check: a GET of ``path`` on the port the server listens on."""
+    return (
+        "import os, urllib.request; "
+        f"urllib.request.urlopen('http://127.0.0.1:%s{path}' % os.environ.get('PORT', '8000'), timeout=2)"
+    )
 
 
-def mode_labels(mode: Mode) -> dict[str, str]:
-    """The OCI and project labels a mode image carries."""
-    return {
+def mode_labels(mode: Mode, target: AppTarget = BUNDLED_APP) -> dict[str, str]:
+    """The OCI and project labels a mode image carries (and the app's name, serving a user's app)."""
+    labels = {
         "org.opencontainers.image.title": f"servingmatrix/{mode.name}",
         "org.opencontainers.image.description": mode.summary,
         "org.opencontainers.image.version": __version__,
@@ -85,23 +88,34 @@ def mode_labels(mode: Mode) -> dict[str, str]:
         "io.servingmatrix.mode": mode.name,
         "io.servingmatrix.packages": " ".join(mode.packages),
     }
+    if target.name is not None:
+        labels["org.opencontainers.image.title"] = f"servingmatrix/{mode.name}:{target.mode_tag}"
+        labels["io.servingmatrix.app"] = target.name
+        labels["io.servingmatrix.packages"] = " ".join(mode.server_packages)
+    return labels
 
 
 def server_packages(mode: Mode) -> tuple[str, ...]:
     """The pins a mode adds to the app's: its server (none for Flask's own development server)."""
-    return tuple(package for package in mode.packages if package not in APP_PACKAGES)
+    return mode.server_packages
 
 
-def render_mode_dockerfile(mode: Mode) -> str:
+def render_mode_dockerfile(mode: Mode, target: AppTarget = BUNDLED_APP) -> str:
     """The Dockerfile of one mode's image: its server beside the app, on the shared runtime."""
-    launch = mode.resolve({}, DEFAULT_CPUS).launch("0.0.0.0", DEFAULT_PORT)
-    env = {"SERVING_MODE": mode.resolve({}, DEFAULT_CPUS).spec, **dict(launch.env)}
+    config = mode.resolve({}, DEFAULT_CPUS, target)
+    launch = config.launch("0.0.0.0", DEFAULT_PORT)
+    env = {"SERVING_MODE": config.spec, **dict(launch.env)}
     adds = bool(server_packages(mode))
+    source = (
+        "# Rendered from src/servingmatrix/modes.py by `servingmatrix generate`: edit the registry."
+        if target.name is None
+        else f"# Rendered from src/servingmatrix/modes.py for the app {target.name} by `servingmatrix build`."
+    )
     lines = [
         f"# servingmatrix/{mode.name}: {mode.summary}.",
-        "# Rendered from src/servingmatrix/modes.py by `servingmatrix generate`: edit the registry.",
-        *([f"ARG APP_IMAGE={APP_IMAGE}"] if adds else []),
-        f"ARG RUNTIME_IMAGE={RUNTIME_IMAGE}",
+        source,
+        *([f"ARG APP_IMAGE=servingmatrix/app:{target.shared_tag}"] if adds else []),
+        f"ARG RUNTIME_IMAGE=servingmatrix/runtime:{target.shared_tag}",
         "",
         *([*MODE_BUILD_STAGE, ""] if adds else []),
         "# Final stage: the shared runtime (user 10001, the app, its environment and data, the health",
@@ -120,7 +134,7 @@ def render_mode_dockerfile(mode: Mode) -> str:
         lines.append(f"COPY --from=build {SERVER_DIR} {SERVER_DIR}")
     for extra in mode.extra_files:
         lines.append(f"COPY {extra} /srv/{mode.name}/{extra}")
-    lines += [_instruction("ENV", env, "    "), _instruction("LABEL", mode_labels(mode), "      ")]
+    lines += [instruction("ENV", env, "    "), instruction("LABEL", mode_labels(mode, target), "      ")]
     lines += [
         f"# The default command is sized for a budget of {DEFAULT_CPUS} CPU; the runner passes its own.",
         f"CMD {json.dumps(list(launch.argv))}",
@@ -129,16 +143,18 @@ def render_mode_dockerfile(mode: Mode) -> str:
     return "\n".join(lines)
 
 
+#: What every runtime image sets; a runtime adds the app's own (the bundled app's SQLite path).
+RUNTIME_ENV = {
+    "PATH": SERVER_PATH,
+    "PYTHONPATH": f"/srv/app:{SERVER_DIR}",
+    "PYTHONUNBUFFERED": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PORT": str(DEFAULT_PORT),
+}
+
+
 def render_runtime_dockerfile() -> str:
     """The image every mode's final stage starts from: what a mode's image runs with, but its server."""
-    env = {
-        "PATH": SERVER_PATH,
-        "PYTHONPATH": f"/srv/app:{SERVER_DIR}",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PORT": str(DEFAULT_PORT),
-        "SQLITE_PATH": "/srv/data/items.sqlite",
-    }
     labels = {
         "org.opencontainers.image.title": "servingmatrix/runtime",
         "org.opencontainers.image.description": (
@@ -150,25 +166,41 @@ def render_runtime_dockerfile() -> str:
         "io.servingmatrix.project": "servingmatrix",
         "io.servingmatrix.role": "runtime",
     }
-    return "\n".join(
-        [
+    return runtime_dockerfile(
+        (
             "# servingmatrix/runtime: what every mode's image runs with; each mode adds its environment.",
             "# Rendered from src/servingmatrix/building/dockerfiles.py by `servingmatrix generate`.",
+        ),
+        APP_IMAGE,
+        {**RUNTIME_ENV, "SQLITE_PATH": "/srv/data/items.sqlite"},
+        labels,
+        BUNDLED_APP.health_path,
+    )
+
+
+def runtime_dockerfile(
+    header: tuple[str, ...], app_image: str, env: dict[str, str], labels: dict[str, str], health: str
+) -> str:
+    """A runtime image: the user 10001, ``/opt/venv`` and ``/srv`` from ``app_image``, the environment,
+    the health check."""
+    return "\n".join(
+        [
+            *header,
             "ARG BASE_IMAGE=servingmatrix/base:3.13",
-            f"ARG APP_IMAGE={APP_IMAGE}",
+            f"ARG APP_IMAGE={app_image}",
             "FROM ${APP_IMAGE} AS app",
             "",
             "FROM ${BASE_IMAGE}",
             *APP_USER,
             "COPY --from=app /opt/venv /opt/venv",
             "COPY --from=app /srv /srv",
-            _instruction("ENV", env, "    "),
-            _instruction("LABEL", labels, "      "),
+            instruction("ENV", env, "    "),
+            instruction("LABEL", labels, "      "),
             f"USER {APP_UID}:{APP_UID}",
             "WORKDIR /srv/app",
             f"EXPOSE {DEFAULT_PORT}",
             "HEALTHCHECK --interval=2s --timeout=2s --start-period=2s --retries=15 \\",
-            f"    CMD {json.dumps(['python', '-c', _HEALTHCHECK])}",
+            f"    CMD {json.dumps(['python', '-c', healthcheck(health)])}",
             "",
         ]
     )
@@ -209,7 +241,7 @@ def render_app_dockerfile() -> str:
             f"{PIP_INSTALL[2]} \\",
             "    && PYTHONPATH=/srv/app /opt/venv/bin/python -m benchapp.seed /srv/data/items.sqlite \\",
             "    && /opt/venv/bin/python -m compileall -q /srv/app",
-            _instruction("LABEL", labels, "      "),
+            instruction("LABEL", labels, "      "),
             "",
         ]
     )
@@ -248,8 +280,8 @@ def render_locust_dockerfile() -> str:
         *APP_USER,
         "COPY --from=build /opt/venv /opt/venv",
         "COPY locustfiles/ /srv/locustfiles/",
-        _instruction("ENV", env, "    "),
-        _instruction("LABEL", labels, "      "),
+        instruction("ENV", env, "    "),
+        instruction("LABEL", labels, "      "),
         "# The runner passes --user <host uid>:<host gid> so the result files are the invoking user's.",
         f"USER {APP_UID}:{APP_UID}",
         "WORKDIR /srv/locustfiles",
@@ -289,7 +321,7 @@ def render_wrk_dockerfile() -> str:
             f"    && apt-get install -y --no-install-recommends {' '.join(WRK_PACKAGES)} \\",
             "    && rm -rf /var/lib/apt/lists/*",
             *APP_USER,
-            _instruction("LABEL", labels, "      "),
+            instruction("LABEL", labels, "      "),
             "# The runner passes --user <host uid>:<host gid> so the result file is the invoking user's.",
             f"USER {APP_UID}:{APP_UID}",
             # The rendered script and the JSON its done() writes are in the folder mounted here.
@@ -307,8 +339,11 @@ def render_requirements_in(name: str, packages: tuple[str, ...], source: str = "
     return header + "".join(f"{package}\n" for package in packages)
 
 
-def _instruction(keyword: str, values: dict[str, str], indent: str) -> str:
-    """An ENV or LABEL instruction, one quoted key=value per line."""
-    return f"{keyword} " + f" \\\n{indent}".join(
-        f"{key}={json.dumps(value)}" for key, value in values.items()
-    )
+def instruction(keyword: str, values: dict[str, str], indent: str) -> str:
+    """An ENV or LABEL instruction, one quoted key=value per line (``$`` kept as written, not expanded)."""
+    return f"{keyword} " + f" \\\n{indent}".join(f"{key}={_quoted(value)}" for key, value in values.items())
+
+
+def _quoted(value: str) -> str:
+    """A value in double quotes as Docker reads them: escapes as JSON's, and ``$`` escaped too."""
+    return json.dumps(value, ensure_ascii=False).replace("$", "\\$")

@@ -43,7 +43,23 @@ RUNTIME_IMAGE_NAME = "runtime"
 #: image per mode.
 SUPPORT_IMAGES = ("upstream", "postgres", "locust", "wrk")
 
+#: A build step that fails on purpose (a user's app that cannot be imported) prints this, then why: the
+#: build's error is that line rather than the builder's last words.
+BUILD_ERROR_MARK = "servingmatrix-build-error:"
+
 Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ContextSource:
+    """A user's app's image: its tag, its lock, and what stages its context (not ``images/<name>/``)."""
+
+    tag: str
+    lock: Path | None
+    #: Writes the context's files (its Dockerfile first) into the folder it is given; wheels come after.
+    stage: Callable[[Path], None]
+    #: The command that resolves its locks again.
+    relock: str
 
 
 @dataclass(frozen=True)
@@ -55,10 +71,12 @@ class ImageDef:
     with_locustfiles: bool = False
     #: The project images its stages start from (for a mode: the app image and the runtime).
     parents: tuple[str, ...] = ()
+    #: A user's app's image, staged from its app rather than from ``images/<name>/``.
+    source: ContextSource | None = None
 
     @property
     def ref(self) -> str:
-        return f"servingmatrix/{self.name}:latest"
+        return f"servingmatrix/{self.name}:{self.source.tag if self.source else 'latest'}"
 
     @property
     def folder(self) -> Path:
@@ -66,8 +84,17 @@ class ImageDef:
 
     @property
     def lock(self) -> Path | None:
+        if self.source is not None:
+            return self.source.lock
         path = self.folder / "requirements.lock"
         return path if path.exists() else None
+
+    @property
+    def relock(self) -> str:
+        return self.source.relock if self.source is not None else "servingmatrix lock"
+
+
+Catalogue = dict[str, ImageDef]
 
 
 def all_images() -> list[ImageDef]:
@@ -87,16 +114,22 @@ def image_def(name: str) -> ImageDef:
     raise UserError(f"unknown image {name!r} (known: {', '.join(i.name for i in all_images())})")
 
 
-def select_images(names: Iterable[str] | None) -> list[ImageDef]:
+def _find(name: str, catalogue: Catalogue | None) -> ImageDef:
+    return image_def(name) if catalogue is None else catalogue[name]
+
+
+def select_images(names: Iterable[str] | None, catalogue: Catalogue | None = None) -> list[ImageDef]:
     """The images to build, in catalogue order: support images always come along, since every stack
     needs them, and so does the image each chosen one builds on."""
-    catalogue = {image.name: image for image in all_images()}
+    images = catalogue if catalogue is not None else {image.name: image for image in all_images()}
     if names is None:
-        return list(catalogue.values())
+        return list(images.values())
     chosen: set[str] = set(SUPPORT_IMAGES)
     for name in names:
-        chosen |= {name, *image_def(name).parents}
-    return [image for image in catalogue.values() if image.name in chosen]
+        if name not in images:
+            raise UserError(f"unknown image {name!r} (known: {', '.join(images)})")
+        chosen |= {name, *images[name].parents}
+    return [image for image in images.values() if image.name in chosen]
 
 
 @dataclass(frozen=True)
@@ -107,13 +140,18 @@ class BuildOutcome:
     seconds: float
 
 
-def stage_context(image: ImageDef, wheels: list[Path], into: Path) -> str:
+def stage_context(image: ImageDef, wheels: list[Path], into: Path, catalogue: Catalogue | None = None) -> str:
     """Assemble the build context of ``image`` in ``into``; return the hash of its inputs.
 
     What the build installs goes in ``install/``: the packages of its lock it does not inherit
     (``requirements.lock``, rendered) and their wheels (of ``wheels``, those it installs).
+    ``catalogue`` holds the images it builds on (default: the project's own).
     """
-    copy_tree(image.folder, into)
+    if image.source is not None:
+        into.mkdir(parents=True, exist_ok=True)
+        image.source.stage(into)
+    else:
+        copy_tree(image.folder, into)
     if image.with_app:
         copy_tree(inputs_root() / "app", into / "app")
     if image.with_locustfiles:
@@ -121,7 +159,7 @@ def stage_context(image: ImageDef, wheels: list[Path], into: Path) -> str:
     if image.lock is not None:
         install = into / INSTALL_DIR
         install.mkdir(exist_ok=True)
-        packages = installed_packages(image)
+        packages = installed_packages(image, catalogue)
         (install / "requirements.lock").write_text("".join(requirement_line(p) for p in packages))
         keys = {package.key for package in packages}
         for wheel in (w for w in wheels if wheel_project(w) in keys):
@@ -141,7 +179,7 @@ def stage_context(image: ImageDef, wheels: list[Path], into: Path) -> str:
     return digest.hexdigest()
 
 
-def installed_packages(image: ImageDef) -> list[LockedPackage]:
+def installed_packages(image: ImageDef, catalogue: Catalogue | None = None) -> list[LockedPackage]:
     """What ``image``'s build installs: its lock's packages, less those the image it builds on holds.
 
     A package both locks name must be locked at the same version (``servingmatrix lock`` resolves
@@ -150,7 +188,7 @@ def installed_packages(image: ImageDef) -> list[LockedPackage]:
     if image.lock is None:
         return []
     own = parse_lock(image.lock)
-    parent_lock = next((lock for lock in (image_def(p).lock for p in image.parents) if lock), None)
+    parent_lock = next((lock for lock in (_find(p, catalogue).lock for p in image.parents) if lock), None)
     if parent_lock is None:
         return own
     inherited = {package.key: package for package in parse_lock(parent_lock)}
@@ -161,23 +199,33 @@ def installed_packages(image: ImageDef) -> list[LockedPackage]:
             what = f"{held.name}=={held.version}" if held else f"no {package.name}"
             raise UserError(
                 f"{image.lock} has {what} but {parent_lock} has {package.name}=={package.version}: "
-                "run `servingmatrix lock` to resolve them together"
+                f"run `{image.relock}` to resolve them together"
             )
     return [package for package in own if package.key not in inherited]
 
 
-def added_wheels(image: ImageDef, wheels: list[Path]) -> list[Path]:
+def added_wheels(image: ImageDef, wheels: list[Path], catalogue: Catalogue | None = None) -> list[Path]:
     """The wheels ``image``'s build installs: those of ``installed_packages``."""
-    keys = {package.key for package in installed_packages(image)}
+    keys = {package.key for package in installed_packages(image, catalogue)}
     return [wheel for wheel in wheels if wheel_project(wheel) in keys]
 
 
-def _build_args(image: ImageDef) -> dict[str, str]:
+def _build_args(image: ImageDef, catalogue: Catalogue | None = None) -> dict[str, str]:
     """The base image, and the project images ``image`` starts from, by their ``ARG`` names."""
     args = {"BASE_IMAGE": BASE_IMAGE}
     for name in image.parents:
-        args[f"{name.upper()}_IMAGE"] = image_def(name).ref
+        args[f"{name.upper()}_IMAGE"] = _find(name, catalogue).ref
     return args
+
+
+def explained(error: DockerError, log: Path) -> UserError:
+    """A failed build's error: the line a step marked as its reason, when one did (see BUILD_ERROR_MARK)."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return error
+    reasons = [line.split(BUILD_ERROR_MARK, 1)[1].strip() for line in lines if BUILD_ERROR_MARK in line]
+    return UserError(f"{error.args[0].split(' failed:', 1)[0]} failed: {reasons[-1]}") if reasons else error
 
 
 def default_jobs() -> int:
@@ -189,8 +237,18 @@ def default_jobs() -> int:
 class _Builds:
     """Builds images on a pool of threads, each after the project image it starts from."""
 
-    def __init__(self, docker: Docker, say: Say, wheelhouse: Wheelhouse, *, force: bool, total: int) -> None:
+    def __init__(
+        self,
+        docker: Docker,
+        say: Say,
+        wheelhouse: Wheelhouse,
+        *,
+        force: bool,
+        total: int,
+        catalogue: Catalogue,
+    ) -> None:
         self.docker = docker
+        self.catalogue = catalogue
         self.say = say
         self.base_id = ""
         self.force = force
@@ -209,19 +267,13 @@ class _Builds:
         wheels = self.wheelhouse.wheels_for(image.lock, self.arch) if image.lock else []
         with tempfile.TemporaryDirectory(prefix=f"servingmatrix-{image.name}-") as tmp:
             context = Path(tmp)
-            staged = stage_context(image, wheels, context)
+            staged = stage_context(image, wheels, context, self.catalogue)
             inputs = hashlib.sha256((staged + self.base_id + parent_ids).encode()).hexdigest()
             marked = self.docker.image_inspect(inputs_ref(image, inputs))
             built = self.force or marked is None or image.ref not in (marked.get("RepoTags") or [])
             if built:
                 self.say(f"{image.ref}: building")
-                self.docker.build(
-                    context,
-                    image.ref,
-                    build_args=_build_args(image),
-                    labels={},
-                    log=self.logs / f"{image.name}.log",
-                )
+                self._build(image, context)
                 self._mark(image, inputs)
         info = self.docker.image_inspect(image.ref)
         seconds = time.monotonic() - started
@@ -232,22 +284,54 @@ class _Builds:
             self.say(f"[{self.done}/{self.total}] {image.ref}: {state}")
         return BuildOutcome(image.name, image.ref, built, seconds)
 
+    def _build(self, image: ImageDef, context: Path) -> None:
+        log = self.logs / (f"{image.name}-{image.source.tag}.log" if image.source else f"{image.name}.log")
+        try:
+            self.docker.build(
+                context,
+                image.ref,
+                build_args=_build_args(image, self.catalogue),
+                labels={},
+                log=log,
+            )
+        except DockerError as exc:
+            raise explained(exc, log) from None
+
     def _mark(self, image: ImageDef, inputs: str) -> None:
         """Tag the new image with its inputs, and drop the tags of earlier inputs (and so the images
-        nothing else tags)."""
+        nothing else tags): those of this image only, never another app's."""
         mark = inputs_ref(image, inputs)
         self.docker.tag(image.ref, mark)
         repository = image.ref.rsplit(":", 1)[0]
+        earlier = f"{repository}:{inputs_prefix(image)}"
         listed = self.docker.list_ids(["images", "--format", "{{.Repository}}:{{.Tag}}", repository])
         for ref in listed:
-            if ref.startswith(f"{repository}:{INPUTS_TAG}") and ref != mark:
+            if ref.startswith(earlier) and len(ref) == len(mark) and ref != mark:
                 with contextlib.suppress(DockerError):
                     self.docker.remove(["rmi", ref])
 
 
+def inputs_prefix(image: ImageDef) -> str:
+    """The start of an image's inputs tag: ``inputs-``, or for a user's app's image its tag first
+    (``notes-api-inputs-``), so one app's inputs tags are never another's."""
+    return f"{image.source.tag}-{INPUTS_TAG}" if image.source else INPUTS_TAG
+
+
+def inputs_tag(image: ImageDef, refs: Iterable[str]) -> str | None:
+    """Of an image's tags (``RepoTags``), the one naming its inputs (``inputs-HASH``, or for a user's
+    app's image ``notes-api-inputs-HASH``); None when it has none."""
+    repository = image.ref.rsplit(":", 1)[0]
+    prefix = inputs_prefix(image)
+    for ref in refs:
+        name, _, tag = ref.rpartition(":")
+        if name == repository and tag.startswith(prefix) and len(tag) == len(prefix) + INPUTS_DIGITS:
+            return tag
+    return None
+
+
 def inputs_ref(image: ImageDef, inputs: str) -> str:
     """The tag that says which inputs an image was built from: ``servingmatrix/NAME:inputs-HASH``."""
-    return f"{image.ref.rsplit(':', 1)[0]}:{INPUTS_TAG}{inputs[:INPUTS_DIGITS]}"
+    return f"{image.ref.rsplit(':', 1)[0]}:{inputs_prefix(image)}{inputs[:INPUTS_DIGITS]}"
 
 
 def build_images(
@@ -257,16 +341,20 @@ def build_images(
     *,
     force: bool = False,
     jobs: int | None = None,
+    catalogue: Catalogue | None = None,
 ) -> list[BuildOutcome]:
     """Build the chosen images (all by default), skipping any whose inputs are unchanged.
 
     Every image's wheels are fetched (in parallel) while the base image is made; then up to ``jobs``
-    images build at once, each after the images it starts from.
+    images build at once, each after the images it starts from. ``catalogue`` is a user's app's
+    images (default: the project's own).
     """
     docker.ping()
-    images = select_images(names)
+    images = select_images(names, catalogue)
+    known = catalogue if catalogue is not None else {image.name: image for image in all_images()}
     workers = jobs or default_jobs()
-    builds = _Builds(docker, say, Wheelhouse(cache_dir() / "wheelhouse"), force=force, total=len(images))
+    wheelhouse = Wheelhouse(cache_dir() / "wheelhouse")
+    builds = _Builds(docker, say, wheelhouse, force=force, total=len(images), catalogue=known)
     locks = [image.lock for image in images if image.lock]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wheels") as side:
         fetching = side.submit(builds.wheelhouse.prefetch, locks, builds.arch, workers)

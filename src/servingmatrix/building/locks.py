@@ -65,11 +65,14 @@ def lock_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def compile_lock(requirements_in: Path, lock: Path, constraints: Path | None = None) -> None:
+def compile_lock(
+    requirements_in: Path, lock: Path, constraints: Path | None = None, cwd: Path | None = None
+) -> None:
     """Resolve ``requirements_in`` into ``lock`` with uv, for CPython 3.13 on Linux.
 
     ``constraints`` (the app image's lock, for a mode) holds every package it names at that version,
-    so a mode's image can start from the shared app image and add only its server.
+    so a mode's image can start from the shared app image and add only its server. Paths are
+    relative to ``cwd`` when given (the lock's comments then name the files as the folder sees them).
     """
     uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
     if not Path(uv).exists():
@@ -97,7 +100,9 @@ def compile_lock(requirements_in: Path, lock: Path, constraints: Path | None = N
         text=True,
         timeout=600,
         check=False,
+        cwd=cwd,
     )
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["(no output)"]
-        raise UserError(f"{requirements_in}: resolving the lock failed: {tail[0]}")
+        where = cwd / requirements_in if cwd is not None else requirements_in
+        raise UserError(f"{where}: resolving the lock failed: {tail[0]}")

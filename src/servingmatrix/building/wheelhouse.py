@@ -83,7 +83,8 @@ class Wheelhouse:
                 path.write_text("".join(share))
                 requirement_files.append(path)
             with ThreadPoolExecutor(max_workers=len(requirement_files)) as pool:
-                list(pool.map(lambda path: self._pip_download(path, arch, path.name), requirement_files))
+                # pip's last line names the requirement it could not fetch (no wheel for the platform).
+                list(pool.map(lambda path: self._pip_download(path, arch, str(self.root)), requirement_files))
 
     def _manifest(self, lock: Path, arch: str) -> Path:
         return self.manifests / f"{lock_digest(lock)}-{arch}.txt"

@@ -12,6 +12,8 @@ from servingmatrix import fmt
 from servingmatrix.errors import SpecError
 from servingmatrix.modes import resolve_mode
 from servingmatrix.results.run import Run
+from servingmatrix.user_app import AppIdentity
+from servingmatrix.user_app.identity import recorded_app, recorded_target
 from servingmatrix.workloads import MIX, resolve_workload
 
 Row = tuple[str, str]
@@ -34,7 +36,7 @@ LABELS = (
     ("command_line", "command line"),
     ("metadata_errors", "could not collect"),
 )
-HIDDEN = {"images", "git_dirty"}
+HIDDEN = {"images", "git_dirty", "app"}
 
 
 def _text(value: Any) -> str:
@@ -60,6 +62,40 @@ def metadata_rows(meta: dict[str, Any]) -> list[Row]:
             rows.append((label, _text(value)))
     known = {k for k, _ in LABELS} | HIDDEN
     rows += [(key, _text(value)) for key, value in sorted(meta.items()) if key not in known]
+    return rows
+
+
+def app_rows(meta: dict[str, Any]) -> list[Row]:
+    """The app the run measured: its name and version, where it came from, how it is served, its lock."""
+    identity = AppIdentity.from_metadata(meta)
+    record = recorded_app(meta)
+    if identity.bundled:
+        name = f"{identity.name}, the bundled app (app/{identity.name})"
+    else:
+        name = identity.name + (f" {identity.version}" if identity.version else "")
+    rows: list[Row] = [("app", name)]
+    for key, label in (("folder", "folder"), ("wsgi", "WSGI callable"), ("health", "health path")):
+        if record.get(key):
+            rows.append((label, _text(record[key])))
+    if identity.git_commit:
+        rows.append(
+            ("git commit", identity.git_commit + (" (uncommitted changes)" if identity.git_dirty else ""))
+        )
+    if identity.lock_sha256:
+        rows.append(("lock sha256", identity.lock_sha256))
+    return rows
+
+
+def app_request_rows(meta: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """A user's app's declared requests: name, share of ``app:mixed``, what is sent, the statuses accepted."""
+    requests = [r for r in recorded_app(meta).get("requests") or [] if isinstance(r, dict)]
+    weights = [r.get("weight") for r in requests]
+    total = sum(w for w in weights if isinstance(w, int) and not isinstance(w, bool))
+    rows = []
+    for request, weight in zip(requests, weights, strict=True):
+        share = f"{weight / total:.0%}" if isinstance(weight, int) and total else "—"
+        sent = f"{_text(request.get('method'))} {_text(request.get('path'))}"
+        rows.append((_text(request.get("name")), share, sent, _text(request.get("statuses"))))
     return rows
 
 
@@ -221,7 +257,7 @@ def mode_info(run: Run, spec: str) -> ModeInfo:
     """What a mode ran: its command and tunables from the registry, its image from the run's metadata."""
     name = spec.split("[", 1)[0]
     try:
-        config = resolve_mode(spec, run.server_cpus)
+        config = resolve_mode(spec, run.server_cpus, recorded_target(run.metadata))
     except SpecError:
         config = None
     port = _obj(run.meta.get("ports")).get("server", 8000)

@@ -12,6 +12,7 @@ from servingmatrix.analysis.rows import trials
 from servingmatrix.flags import kind
 from servingmatrix.metrics import Trial, metric
 from servingmatrix.results.folder import RunFolder
+from servingmatrix.user_app import AppIdentity
 
 #: What each figure of the grid is, and whether its trials disagree.
 FIGURE = metric("cell_throughput_median")
@@ -44,9 +45,11 @@ def summarize(folder: RunFolder) -> str:
         grid[(trial.record.workload, trial.record.mode)][trial.record.users].append(trial)
     legend = {**FLAGS, "noisy": kind(NOISY).letter}
     what = "offered req/s" if steps is rates else "users"
+    metadata = run.get("metadata")
     lines = [
+        f"app: {AppIdentity.from_metadata(metadata if isinstance(metadata, dict) else {}).describe()}",
         f"throughput, requests/s (median of trials) by {what}; "
-        f"flags: {', '.join(f'{v}={k}' for k, v in legend.items())}"
+        f"flags: {', '.join(f'{v}={k}' for k, v in legend.items())}",
     ]
     width = max((len(mode) for _, mode in grid), default=10)
     counts: dict[str, set[tuple[str, str, int]]] = defaultdict(set)

@@ -149,8 +149,16 @@ def locust_args(
 
 
 def requests_json(requests: tuple[Request, ...]) -> str:
-    """``SM_REQUESTS``: the requests as the locustfile reads them, a JSON list of name, path, weight."""
-    return json.dumps([{"name": r.name, "path": r.path, "weight": r.weight} for r in requests])
+    """``SM_REQUESTS``: the requests as the locustfile reads them, a JSON list of name, path, weight, and
+    for a request that is not a plain GET its method, headers and body."""
+    return json.dumps([_request_entry(r) for r in requests])
+
+
+def _request_entry(request: Request) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": request.name, "path": request.path, "weight": request.weight}
+    if not request.plain:
+        entry.update(method=request.method, headers=dict(request.headers), body=request.body)
+    return entry
 
 
 def read_output(out_dir: Path, kind: LoadKind = "closed") -> LoadgenOutput:

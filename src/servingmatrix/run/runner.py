@@ -195,7 +195,7 @@ class Runner:
             },
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "load_average_at_start": _load_average(),
-            "metadata": collect_metadata(self.docker, images),
+            "metadata": collect_metadata(self.docker, images, self.matrix.user_app),
         }
         if self.reproduces is not None:
             meta["reproduces"] = self.reproduces

@@ -240,12 +240,13 @@ class Stack:
         env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
         server = self._start(
             "server",
-            config.mode.image,
+            config.image,
             placement,
             [*env_args, "--tmpfs", "/tmp:rw,mode=1777,size=64m", *NO_HEALTHCHECK],
             list(launch.argv),
         )
-        return wait_http_ready(self.docker, server, f"{self.server_url}/healthz", timeout_s)
+        health = f"{self.server_url}{config.target.health_path}"
+        return wait_http_ready(self.docker, server, health, timeout_s)
 
     def stop_server(self) -> None:
         name = self.name("server")

@@ -1,8 +1,9 @@
 """The reference generator's Lua script, rendered from the workload registry.
 
-wrk asks for the same requests Locust does: the same paths (built as the locustfiles build them)
-and, for the mixed workload, the same weights. The registry is the one place they are written; the
-script only carries a copy of them in its ``ENTRIES`` table.
+wrk asks for the same requests Locust does: the same paths (built as the locustfiles build them),
+methods, headers and bodies (a user's app's declared requests), and, for a blend, the same weights.
+The registry is the one place they are written; the script only carries a copy of them in its
+``ENTRIES`` table.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from servingmatrix.workloads import WorkloadConfig
+from servingmatrix.workloads import Request, WorkloadConfig
 
 #: Where the rendered script and the JSON its ``done()`` writes live inside the wrk container.
 CONTAINER_DIR = "/out"
@@ -20,23 +21,33 @@ RESULT_NAME = "reference.json"
 OUTPUT_ENV = "SM_WRK_OUT"
 #: Each wrk thread seeds its own generator from this plus its number: the sequence of picks repeats.
 SEED = 16_001
-#: What a path may hold to be written into a Lua string literal as it is.
-_SAFE_PATH = re.compile(r"/[A-Za-z0-9/?&=%._~+,;:@!*'()-]*")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
-Request = tuple[str, str, int]
 
-
-def requests_of(config: WorkloadConfig) -> list[Request]:
+def requests_of(config: WorkloadConfig) -> list[tuple[str, str, int]]:
     """Each request type of ``config`` as (name, path, weight): the registry's, as Locust is given them."""
     return [(r.name, r.path, r.weight) for r in config.requests()]
 
 
+def lua_string(text: str) -> str:
+    """``text`` as a Lua string literal: printable ASCII as it is, every other byte as a decimal escape."""
+    out = []
+    for byte in text.encode():
+        char = chr(byte)
+        out.append(char if 0x20 <= byte < 0x7F and char not in '"\\' else f"\\{byte:03d}")
+    return '"' + "".join(out) + '"'
+
+
 def _lua_entry(request: Request) -> str:
-    name, path, weight = request
-    if not _SAFE_NAME.fullmatch(name) or not _SAFE_PATH.fullmatch(path) or weight < 1:
+    if not _SAFE_NAME.fullmatch(request.name) or request.weight < 1:
         raise ValueError(f"cannot put {request!r} into the wrk script")
-    return f'  {{name = "{name}", path = "{path}", weight = {weight}}},'
+    fields = [f'name = "{request.name}"', f"path = {lua_string(request.path)}", f"weight = {request.weight}"]
+    if not request.plain:
+        headers = ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in request.headers)
+        fields += [f"method = {lua_string(request.method)}", f"headers = {{{headers}}}"]
+        if request.body is not None:
+            fields.append(f"body = {lua_string(request.body)}")
+    return f"  {{{', '.join(fields)}}},"
 
 
 # Why no response(): wrk already counts every answer with a status above 399 in errors.status, and
@@ -47,7 +58,11 @@ local SEED = %(seed)d
 local OUTPUT = os.getenv("%(output_env)s")
 
 if #ENTRIES == 1 then
-  wrk.path = ENTRIES[1].path
+  local entry = ENTRIES[1]
+  wrk.path = entry.path
+  wrk.method = entry.method or "GET"
+  wrk.body = entry.body
+  for key, value in pairs(entry.headers or {}) do wrk.headers[key] = value end
 else
   local requests, bounds, total = {}, {}, 0
   local count = 0
@@ -60,7 +75,7 @@ else
   function init(args)
     math.randomseed(SEED + (thread_number or 0))
     for i, entry in ipairs(ENTRIES) do
-      requests[i] = wrk.format("GET", entry.path)
+      requests[i] = wrk.format(entry.method or "GET", entry.path, entry.headers, entry.body)
       total = total + entry.weight
       bounds[i] = total
     end
@@ -108,7 +123,7 @@ end
 
 def render_lua(config: WorkloadConfig) -> str:
     """The wrk script of ``config``: its request types, a weighted ``request()``, a JSON ``done()``."""
-    entries = "\n".join(_lua_entry(r) for r in requests_of(config))
+    entries = "\n".join(_lua_entry(r) for r in config.requests())
     header = (
         f"-- wrk script for {config.spec}, rendered from src/servingmatrix/workloads.py.\n"
         "-- ENTRIES: each request type, its path and its weight, as the registry gives them.\n"

@@ -16,6 +16,7 @@ from servingmatrix.report.sections.modes import modes_part
 from servingmatrix.report.sections.performance import performance_part
 from servingmatrix.report.sections.verdict import verdict_part
 from servingmatrix.report.sections.warnings import warnings_part
+from servingmatrix.user_app import AppIdentity
 
 __all__ = ["build_document"]
 
@@ -44,7 +45,12 @@ def _run_line(results: Results) -> Paragraph:
 def _preface(results: Results, hide: frozenset[str]) -> tuple[Section, ...]:
     description = str(results.run.matrix.get("description") or "")
     out: list[Section] = [Paragraph((description,), "lead")] if description else []
-    out += [_run_line(results), *run_wide_banners(results, hide)]
+    app = AppIdentity.from_metadata(results.run.metadata)
+    out += [
+        Paragraph((Strong(("App under test",)), f": {app.describe()}."), "note"),
+        _run_line(results),
+        *run_wide_banners(results, hide),
+    ]
     missing = results.missing_modes()
     if missing:
         it = "it" if len(missing) == 1 else "them"

@@ -24,6 +24,8 @@ from servingmatrix.report.document import (
     Table,
 )
 from servingmatrix.report.environment import (
+    app_request_rows,
+    app_rows,
     applied_rows,
     calibration_rows,
     cpu_plan_rows,
@@ -61,6 +63,16 @@ def _plan(results: Results) -> list[Section]:
 
 
 def _mix(results: Results) -> list[Section]:
+    requests = app_request_rows(results.run.metadata)
+    if requests:
+        return [
+            Heading(3, ("The app's requests and their shares of ", Code("app:mixed"))),
+            Table(
+                "",
+                (Column("request"), num("share"), Column("sent"), Column("statuses")),
+                tuple((Cell(n), Cell(s), Cell(p, code=True), Cell(st)) for n, s, p, st in requests),
+            ),
+        ]
     return [
         Heading(3, ("The ", Code("mixed"), " workload's weights")),
         Table(
@@ -74,6 +86,7 @@ def _mix(results: Results) -> list[Section]:
 def environment_part(results: Results) -> Part:
     run = results.run
     right: list[Section] = [
+        KeyValues("App under test", tuple(app_rows(run.metadata)), level=3),
         KeyValues("Matrix", tuple(matrix_rows(run)), level=3),
         KeyValues("Load generator calibration", tuple(calibration_rows(run.calibration)), level=3),
         *_plan(results),

@@ -1,0 +1,83 @@
+"""Which app a run measured, as run.json records it: its name, version, git commit and lock hash.
+
+``compare`` refuses two runs of different apps, and the report and the summary name the app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from servingmatrix.modes import BUNDLED_APP, AppTarget
+from servingmatrix.user_app.config import app_target
+
+#: The app the project bundles (``app/benchapp``): what a run without ``--app`` measures.
+BUNDLED_NAME = "benchapp"
+
+
+@dataclass(frozen=True)
+class AppIdentity:
+    name: str = BUNDLED_NAME
+    bundled: bool = True
+    version: str | None = None
+    git_commit: str | None = None
+    git_dirty: bool = False
+    lock_sha256: str | None = None
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any]) -> AppIdentity:
+        """The app of a run's metadata; a run recorded before apps were named measured the bundled one."""
+        record = recorded_app(metadata)
+        if not record:
+            return cls()
+
+        def text(key: str) -> str | None:
+            value = record.get(key)
+            return value if isinstance(value, str) and value else None
+
+        return cls(
+            name=text("name") or BUNDLED_NAME,
+            bundled=record.get("bundled") is True,
+            version=text("version"),
+            git_commit=text("git_commit"),
+            git_dirty=record.get("git_dirty") is True,
+            lock_sha256=text("lock_sha256"),
+        )
+
+    def describe(self) -> str:
+        """``notes-api 1.2 (git 1a2b3c4d5e6f, uncommitted changes; lock sha256 0123456789ab)``."""
+        parts = []
+        if self.git_commit:
+            parts.append(f"git {self.git_commit[:12]}" + (", uncommitted changes" if self.git_dirty else ""))
+        if self.lock_sha256:
+            parts.append(f"lock sha256 {self.lock_sha256[:12]}")
+        what = f"the bundled app {self.name}" if self.bundled else self.name
+        version = f" {self.version}" if self.version else ""
+        return f"{what}{version}" + (f" ({'; '.join(parts)})" if parts else "")
+
+    def changes(self, other: AppIdentity) -> list[str]:
+        """How ``other``, the same app, differs: its version, commit or lock, in words."""
+        out = []
+        for label, mine, theirs in (
+            ("version", self.version, other.version),
+            ("git commit", self.git_commit, other.git_commit),
+            ("lock sha256", self.lock_sha256, other.lock_sha256),
+        ):
+            if mine != theirs:
+                out.append(f"app {self.name} {label}: {mine or '-'} vs {theirs or '-'}")
+        return out
+
+
+def recorded_app(metadata: dict[str, Any]) -> dict[str, Any]:
+    """run.json's record of the app (empty for a run recorded before apps were named)."""
+    record = metadata.get("app")
+    return record if isinstance(record, dict) else {}
+
+
+def recorded_target(metadata: dict[str, Any]) -> AppTarget:
+    """How the run's modes served its app, from its record: the commands the report shows."""
+    record = recorded_app(metadata)
+    name, wsgi, health = record.get("name"), record.get("wsgi"), record.get("health")
+    if record.get("bundled") is not False or not all(isinstance(v, str) for v in (name, wsgi, health)):
+        return BUNDLED_APP
+    return app_target(str(name), str(wsgi), str(health))
