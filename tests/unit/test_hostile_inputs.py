@@ -5,6 +5,7 @@ a check that came after touching it would show the engine's error instead of its
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Callable
@@ -16,7 +17,7 @@ import pytest
 from servingmatrix.cli import MAX_ERROR_CHARS, main
 
 from . import bundles
-from .synthetic_runs import GOOD_CELL
+from .synthetic_runs import GOOD_CELL, GOOD_RUN
 
 Setup = Callable[[Path], list[str]]
 
@@ -119,6 +120,154 @@ BAD_CELLS = [
     ("truncated", cell_with()[:40], "corrupt or truncated"),
     ("binary", "\x00\xff\xfe", "corrupt"),
 ]
+INF, NAN = float("inf"), float("nan")
+#: Takes a key out of the good run.json.
+REMOVED = object()
+
+
+def run_with(field: str, value: object) -> str:
+    """The good run.json with ``field`` (dotted, ``matrix.users``) set to ``value``, as its file's text
+    (NaN and infinities as Python's JSON writes them)."""
+    data = copy.deepcopy(GOOD_RUN)
+    *outer, last = field.split(".")
+    target = data
+    for name in outer:
+        target = target[name]
+    if value is REMOVED:
+        del target[last]
+    else:
+        target[last] = value
+    return json.dumps(data)
+
+
+def with_bad_run(text: str, *given: str) -> Setup:
+    """A run folder whose run.json holds ``text``, with one good cell; ``{run}`` and ``{root}`` in the
+    arguments."""
+
+    def setup(root: Path) -> list[str]:
+        run = root / "run"
+        (run / "cells").mkdir(parents=True)
+        (run / "run.json").write_text(text)
+        (run / "cells" / "waitress-json-u1-t1-00000000.json").write_text(json.dumps(GOOD_CELL))
+        return [a.replace("{run}", str(run)).replace("{root}", str(root)) for a in given]
+
+    return setup
+
+
+#: run.json as a disk, a crash or a hand edit leave it: every field the reader knows, each wrong, and
+#: the file and the field the one line must name.
+BAD_RUNS = [
+    ("no-matrix", run_with("matrix", REMOVED), "run.json: 'matrix' is missing"),
+    ("matrix-a-list", run_with("matrix", ["waitress"]), "run.json: 'matrix' is missing or not an object"),
+    ("users-missing", run_with("matrix.users", REMOVED), "run.json: 'matrix.users' is missing"),
+    ("users-text", run_with("matrix.users", "1,8"), "'matrix.users' is missing or not a list of non-neg"),
+    ("users-negative", run_with("matrix.users", [1, -8]), "run.json: 'matrix.users'"),
+    ("users-true", run_with("matrix.users", [True]), "run.json: 'matrix.users'"),
+    ("arrival-rates-float", run_with("matrix.arrival_rates", [1.5]), "run.json: 'matrix.arrival_rates'"),
+    ("modes-a-string", run_with("matrix.modes", "waitress"), "run.json: 'matrix.modes'"),
+    ("workloads-numbers", run_with("matrix.workloads", [1]), "run.json: 'matrix.workloads'"),
+    ("name-a-number", run_with("matrix.name", 7), "run.json: 'matrix.name'"),
+    ("description-an-object", run_with("matrix.description", {"a": 1}), "run.json: 'matrix.description'"),
+    ("server-memory-a-number", run_with("matrix.server_memory", 2), "run.json: 'matrix.server_memory'"),
+    ("reference-a-list", run_with("matrix.reference", ["wrk"]), "run.json: 'matrix.reference'"),
+    ("duration-nan", run_with("matrix.duration_s", NAN), "run.json: 'matrix.duration_s'"),
+    ("warmup-negative", run_with("matrix.warmup_s", -5.0), "run.json: 'matrix.warmup_s'"),
+    ("timeout-infinite", run_with("matrix.request_timeout_s", INF), "run.json: 'matrix.request_timeout_s'"),
+    (
+        "reference-duration-text",
+        run_with("matrix.reference_duration_s", "5s"),
+        "'matrix.reference_duration_s'",
+    ),
+    ("trials-text", run_with("matrix.trials", "3"), "run.json: 'matrix.trials'"),
+    ("server-cpus-negative", run_with("matrix.server_cpus", -1), "run.json: 'matrix.server_cpus'"),
+    ("processes-float", run_with("matrix.loadgen_processes", 1.5), "run.json: 'matrix.loadgen_processes'"),
+    ("cpu-plan-a-list", run_with("cpu_plan", []), "run.json: 'cpu_plan'"),
+    ("host-cores-text", run_with("cpu_plan.host_cores", "2"), "run.json: 'cpu_plan.host_cores'"),
+    ("plan-processes-negative", run_with("cpu_plan.loadgen_processes", -1), "'cpu_plan.loadgen_processes'"),
+    ("server-cpus-infinite", run_with("cpu_plan.server.cpus", INF), "run.json: 'cpu_plan.server.cpus'"),
+    ("loadgen-cpuset-number", run_with("cpu_plan.loadgen.cpuset", 1), "run.json: 'cpu_plan.loadgen.cpuset'"),
+    ("backing-a-string", run_with("cpu_plan.backing", "1"), "run.json: 'cpu_plan.backing'"),
+    ("plan-warnings-numbers", run_with("cpu_plan.warnings", [1]), "run.json: 'cpu_plan.warnings'"),
+    ("port-text", run_with("ports.server", "18000"), "run.json: 'ports.server'"),
+    ("port-negative", run_with("ports.postgres", -1), "run.json: 'ports.postgres'"),
+    ("ports-a-list", run_with("ports", [18000]), "run.json: 'ports'"),
+    ("started-at-number", run_with("started_at", 5), "run.json: 'started_at'"),
+    ("finished-at-a-list", run_with("finished_at", []), "run.json: 'finished_at'"),
+    ("load-average-negative", run_with("load_average_at_start", [-1.0]), "'load_average_at_start'"),
+    ("load-average-text", run_with("load_average_at_end", "high"), "run.json: 'load_average_at_end'"),
+    ("metadata-a-list", run_with("metadata", []), "run.json: 'metadata'"),
+    ("cpu-count-text", run_with("metadata.cpu_count", "2"), "run.json: 'metadata.cpu_count'"),
+    ("docker-cpus-negative", run_with("metadata.docker_cpus", -2), "run.json: 'metadata.docker_cpus'"),
+    ("memory-float", run_with("metadata.memory_total_kb", 1.5), "run.json: 'metadata.memory_total_kb'"),
+    ("cpu-model-number", run_with("metadata.cpu_model", 5), "run.json: 'metadata.cpu_model'"),
+    ("kernel-a-list", run_with("metadata.kernel", ["6"]), "run.json: 'metadata.kernel'"),
+    ("git-commit-number", run_with("metadata.git_commit", 123), "run.json: 'metadata.git_commit'"),
+    ("git-dirty-text", run_with("metadata.git_dirty", "yes"), "run.json: 'metadata.git_dirty'"),
+    ("command-line-a-string", run_with("metadata.command_line", "run"), "'metadata.command_line'"),
+    ("images-a-list", run_with("metadata.images", []), "run.json: 'metadata.images'"),
+    ("image-a-string", run_with("metadata.images.waitress", "x"), "run.json: 'metadata.images.waitress'"),
+    (
+        "image-size-negative",
+        run_with("metadata.images.waitress.size_bytes", -1),
+        "'metadata.images.waitress.size",
+    ),
+    (
+        "image-labels-a-list",
+        run_with("metadata.images.waitress.labels", []),
+        "'metadata.images.waitress.labels'",
+    ),
+    (
+        "image-packages-text",
+        run_with("metadata.images.waitress.packages", "x"),
+        "'metadata.images.waitress.pack",
+    ),
+    ("calibration-a-list", run_with("calibration", []), "run.json: 'calibration'"),
+    ("calibration-error-number", run_with("calibration.error", 1), "run.json: 'calibration.error'"),
+    ("limited-by-number", run_with("calibration.limited_by", 1), "run.json: 'calibration.limited_by'"),
+    ("target-a-list", run_with("calibration.target", []), "run.json: 'calibration.target'"),
+    ("max-rps-nan", run_with("calibration.max_rps", NAN), "run.json: 'calibration.max_rps'"),
+    ("p99-negative", run_with("calibration.p99_ms", -1.0), "run.json: 'calibration.p99_ms'"),
+    ("loadgen-cpu-text", run_with("calibration.loadgen_cpu_pct", "97%"), "'calibration.loadgen_cpu_pct'"),
+    (
+        "quota-infinite",
+        run_with("calibration.loadgen_cpu_quota_pct", INF),
+        "'calibration.loadgen_cpu_quota_pct'",
+    ),
+    ("server-cpu-negative", run_with("calibration.server_cpu_pct", -1), "'calibration.server_cpu_pct'"),
+    ("calibration-duration-text", run_with("calibration.duration_s", "6s"), "'calibration.duration_s'"),
+    ("calibration-failures-float", run_with("calibration.failures", 0.5), "'calibration.failures'"),
+    ("calibration-processes-negative", run_with("calibration.processes", -1), "'calibration.processes'"),
+    ("calibration-users-text", run_with("calibration.users", "64"), "run.json: 'calibration.users'"),
+    ("timings-a-list", run_with("timings", []), "run.json: 'timings'"),
+    ("sessions-negative", run_with("timings.sessions", -1), "run.json: 'timings.sessions'"),
+    ("start-nan", run_with("timings.start_s", NAN), "run.json: 'timings.start_s'"),
+    ("warmup-text", run_with("timings.warmup_s", "5"), "run.json: 'timings.warmup_s'"),
+    ("measured-negative", run_with("timings.measured_s", -20.0), "run.json: 'timings.measured_s'"),
+    ("reference-infinite", run_with("timings.reference_s", INF), "run.json: 'timings.reference_s'"),
+    ("teardown-true", run_with("timings.teardown_s", True), "run.json: 'timings.teardown_s'"),
+    ("schema-newer", run_with("schema", 99), "run.json: schema 99 is newer than this servingmatrix"),
+    ("schema-zero", run_with("schema", 0), "run.json: schema 0 is not one servingmatrix ever wrote"),
+    ("schema-missing", run_with("schema", REMOVED), "run.json: no schema version"),
+    ("schema-text", run_with("schema", "3"), "run.json: no schema version"),
+    ("schema-true", run_with("schema", True), "run.json: no schema version"),
+    ("truncated", run_with("started_at", "x")[:60], "run.json: not valid JSON"),
+    ("binary", "\x00\xff\xfe", "run.json: not valid JSON"),
+    ("a-list", "[]", "run.json: expected a JSON object"),
+]
+#: The bad run.json files also read by every command: one for each part of the file.
+EVERY_COMMAND = {
+    "no-matrix",
+    "users-negative",
+    "duration-nan",
+    "server-cpus-infinite",
+    "port-text",
+    "load-average-negative",
+    "git-dirty-text",
+    "max-rps-nan",
+    "measured-negative",
+    "schema-newer",
+    "truncated",
+}
 RESULT_COMMANDS = [
     ("export", ("export", "{run}")),
     ("export-md", ("export", "{run}", "--format", "md", "-o", "{root}/out.md")),
@@ -133,6 +282,15 @@ CASES = [
         Case(f"{bad}-{command}", with_bad_cell(text, *argv), says)
         for bad, text, says in BAD_CELLS
         for command, argv in RESULT_COMMANDS
+    ),
+    # Every bad run.json through export; one of each part of the file through every command.
+    *(Case(f"run-{bad}-export", with_bad_run(text, "export", "{run}"), says) for bad, text, says in BAD_RUNS),
+    *(
+        Case(f"run-{bad}-{command}", with_bad_run(text, *argv), says)
+        for bad, text, says in BAD_RUNS
+        if bad in EVERY_COMMAND
+        for command, argv in RESULT_COMMANDS
+        if command != "export"
     ),
     # Numbers as people do not write them.
     Case("users-zero", args("run", "--users", "0"), "out of range"),
@@ -320,3 +478,14 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     assert "Docker engine" not in lines[0]
     assert len(lines[0]) <= MAX_ERROR_CHARS + 100
     assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", RESULT_COMMANDS, ids=[c for c, _ in RESULT_COMMANDS])
+def test_the_good_run_json_is_read_by_every_command(
+    command: tuple[str, tuple[str, ...]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bad run.json files above are this one with one field wrong: each is refused for that field."""
+    monkeypatch.setenv("SERVINGMATRIX_BASELINES", str(tmp_path / "baselines"))
+    monkeypatch.chdir(tmp_path)
+    argv = with_bad_run(json.dumps(GOOD_RUN), *command[1])(tmp_path)
+    assert main(argv) == 0
