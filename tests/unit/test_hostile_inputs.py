@@ -8,16 +8,18 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import markupsafe
 import pytest
 
 from servingmatrix.cli import MAX_ERROR_CHARS, main
 
 from . import bundles
-from .synthetic_runs import GOOD_CELL, GOOD_RUN
+from .synthetic_runs import GOOD_CELL, GOOD_RUN, SYNC, cell, write_run
 
 Setup = Callable[[Path], list[str]]
 
@@ -489,3 +491,88 @@ def test_the_good_run_json_is_read_by_every_command(
     monkeypatch.chdir(tmp_path)
     argv = with_bad_run(json.dumps(GOOD_RUN), *command[1])(tmp_path)
     assert main(argv) == 0
+
+
+# Hostile text in a run: a description, a mode's name or a machine string that holds markup is shown
+# as text in every page made from the run, never run as script or read as markup.
+SCRIPT, IMG = "<script>alert(1)</script>", "<img src=x onerror=alert(1)>"
+#: What a place holds, ``{}`` the place's name (so a page's text says which place it shows).
+MARKUP = {
+    "script": SCRIPT + " in the {}",
+    "img": IMG + " in the {}",
+    # A run of backticks as long as a code span's fence would end the span early.
+    "script-in-backticks": "``" + SCRIPT + " in the {}``",
+    # A line break would end a Markdown table row, and the next line would open an HTML block.
+    "img-after-a-line-break": "a\n" + IMG + " in the {}",
+}
+#: Where a run's text reaches the pages: each place's payload names the place in its alert.
+PLACES = ("description", "mode", "cpu_model", "kernel", "docker_version")
+
+
+def hostile_run(root: Path, markup: str) -> dict[str, str]:
+    """A run whose description, one mode and machine strings each hold ``markup`` naming the place;
+    returns the text of each place."""
+    texts = {place: markup.format(place) for place in PLACES}
+    hostile_mode = texts["mode"]
+    cells = {
+        (mode, "json", step, 1): cell(rps * step, p99=5.0)
+        for mode, rps in ((SYNC, 100.0), (hostile_mode, 90.0))
+        for step in (1, 8)
+    }
+    write_run(root, cells, [1, 8])
+    meta = json.loads((root / "run.json").read_text())
+    meta["matrix"]["description"] = texts["description"]
+    meta["matrix"]["modes"] = [SYNC, hostile_mode]
+    meta["metadata"].update({place: texts[place] for place in PLACES[2:]})
+    (root / "run.json").write_text(json.dumps(meta))
+    return texts
+
+
+def code_spans_removed(line: str) -> str:
+    """A Markdown line without its code spans (CommonMark: a span ends at the next run of backticks
+    as long as the one that opened it); an unclosed run stays, as Markdown leaves it."""
+    out, i = [], 0
+    while i < len(line):
+        if line[i] != "`" or (i and line[i - 1] == "\\"):
+            out.append(line[i])
+            i += 1
+            continue
+        fence = re.match(r"`+", line[i:])
+        assert fence is not None
+        closing = re.compile(rf"(?<!`){fence.group()}(?!`)")
+        end = closing.search(line, i + len(fence.group()))
+        if end is None:
+            out.append(fence.group())
+            i += len(fence.group())
+        else:
+            i = end.end()
+    return "".join(out)
+
+
+@pytest.mark.parametrize("name", MARKUP, ids=list(MARKUP))
+def test_markup_in_a_run_is_shown_escaped_in_every_page(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    texts = hostile_run(run, MARKUP[name])
+    assert main(["report", str(run), "-o", str(tmp_path / "report.html")]) == 0
+    assert main(["compare", str(run), str(run), "-o", str(tmp_path / "compare.html")]) == 0
+    assert main(["export", str(run), "--format", "md", "-o", str(tmp_path / "post.md")]) == 0
+    report = (tmp_path / "report.html").read_text()
+    compare = (tmp_path / "compare.html").read_text()
+    markdown = (tmp_path / "post.md").read_text()
+    svgs = [p.read_text() for p in sorted((tmp_path / "post-charts").glob("*.svg"))]
+    assert svgs
+    for place, text in texts.items():
+        shown = str(markupsafe.escape(text.splitlines()[-1].strip("`")))
+        assert shown in report, place
+    assert str(markupsafe.escape(texts["mode"].splitlines()[-1].strip("`"))) in compare
+    for page in (report, compare, *svgs):
+        # Not even in the charts' data, where Plotly would read the tags of a name.
+        assert "<script>alert" not in page
+        assert "<img src" not in page
+    # Markdown: outside code spans, every "<" is escaped; a code span never holds a line break.
+    for line in markdown.splitlines():
+        assert not re.search(r"(?<!\\)<", code_spans_removed(line)), line
+    assert "the description" in markdown
