@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -242,6 +243,8 @@ FULL = CellRecord(
 def test_a_file_with_every_figure_reads_back_as_the_record_that_wrote_it() -> None:
     written = json.loads(json.dumps(FULL.as_json()))
     assert CellRecord.from_json(PATH, written) == FULL
+    failed_reference = replace(FULL, reference=Reference("wrk", 16, missing="wrk got no answer"))
+    assert CellRecord.from_json(PATH, json.loads(json.dumps(failed_reference.as_json()))) == failed_reference
     closed = {**written, "load": "closed"}
     assert CellRecord.from_json(PATH, closed).load == "closed"
     assert CellRecord.from_json(PATH, {**written, "load": None}).load is None

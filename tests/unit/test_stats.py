@@ -194,3 +194,10 @@ def test_a_change_against_a_single_trial_has_no_interval() -> None:
         assert change is not None and change.uncertainty is None and change.low is None
     both = relative_change(three, three)
     assert both is not None and both.relative == 0.0 and both.uncertainty is not None
+
+
+def test_a_modified_z_score_of_exactly_three_and_a_half_is_not_an_outlier() -> None:
+    at = [-0.6745, 0.0, 0.0, 0.6745, 3.5]
+    assert modified_z_scores(at) == (-0.6745, 0.0, 0.0, 0.6745, 3.5)
+    assert outlier_indices(at) == ()
+    assert outlier_indices([*at[:4], 3.6]) == (4,)
