@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -382,3 +383,45 @@ def test_overrides_show_what_was_given() -> None:
 def test_a_control_character_is_invalid_yaml_without_a_line(tmp_path: Path) -> None:
     path = write(tmp_path, "modes: [waitress]\x01\n")
     assert error_of(path) == f"{path}: not valid YAML"
+
+
+def test_a_matrix_file_written_out_lists_its_keys_as_the_table_does() -> None:
+    matrix = Matrix(
+        name="x", modes=("waitress[threads=4]",), workloads=("json",), users=(1, 8), description="café ☕"
+    )
+    assert matrix_file_text(matrix) == (
+        "description: café ☕\nmodes: ['waitress[threads=4]']\nworkloads: [json]\nusers: [1, 8]\n"
+        "duration: 20s\nwarmup: 5s\ntrials: 1\nserver_cpus: 1\nserver_memory: 2g\nrequest_timeout: 30s\n"
+        "reference: wrk\nreference_duration: 5s\n"
+    )
+    rates = matrix_file_text(replace(matrix, arrival_rates=(10, 20)))
+    assert "arrival_rates: [10, 20]\n" in rates and "users" not in rates
+
+
+@pytest.mark.parametrize(
+    ("record", "says"),
+    [
+        (["waitress"], "run.json: no matrix recorded; the file is corrupt or not a run's"),
+        ({"name": "  ", "modes": ["waitress"], "workloads": ["json"]}, "run.json: the matrix has no name"),
+        ({"name": 5, "modes": ["waitress"], "workloads": ["json"]}, "run.json: the matrix has no name"),
+        ({"name": "x", "workloads": ["json"]}, "run.json: the matrix records no 'modes'"),
+        ({"name": "x", "modes": ["waitress"]}, "run.json: the matrix records no 'workloads'"),
+        (
+            {"name": "x", "modes": ["waitress"], "workloads": ["json"], "trials": 0},
+            "run.json: trials: 0 is out of range (allowed: 1..100)",
+        ),
+        (
+            {"name": "x", "modes": ["waitress", "waitress"], "workloads": ["json"]},
+            "run.json: modes lists waitress[threads=4] twice",
+        ),
+    ],
+)
+def test_a_bad_record_is_refused_in_exactly_one_line(record: object, says: str) -> None:
+    with pytest.raises(UserError) as caught:
+        matrix_from_record("run.json", record)
+    assert str(caught.value) == says
+
+
+def test_a_key_the_record_predates_takes_its_default() -> None:
+    matrix = matrix_from_record("run.json", {"name": "old", "modes": ["waitress"], "workloads": ["json"]})
+    assert matrix == Matrix(name="old", modes=("waitress",), workloads=("json",))
