@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SM := $(BIN)/servingmatrix
 PROFILE ?= default
 
-.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness soak
+.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness soak mutation
 
 # The virtual environment is rebuilt when pyproject.toml changes.
 $(BIN)/servingmatrix: pyproject.toml
@@ -36,6 +36,19 @@ test: $(SM) tools
 
 unit: $(SM)
 	$(BIN)/pytest tests/unit
+
+# Mutation testing of the pure modules, one module at a time, then a score per module (about ten minutes
+# on 2 cores; not part of `make test` nor CI). The modules are [tool.mutmut]'s only_mutate too.
+MUTATION_MODULES := \
+	src/servingmatrix/spec.py \
+	src/servingmatrix/matrix.py \
+	src/servingmatrix/run/latency.py \
+	src/servingmatrix/analysis/stats.py \
+	src/servingmatrix/flags.py \
+	src/servingmatrix/results/cell.py \
+	src/servingmatrix/results/run.py
+mutation: $(SM)
+	$(BIN)/python tests/mutation.py $(MUTATION_MODULES)
 
 lint: $(SM)
 	$(BIN)/ruff check .

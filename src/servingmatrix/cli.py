@@ -280,9 +280,10 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     from servingmatrix.report.output import check_output_path, write_atomic
     from servingmatrix.results.bundle import inputs_source, write_bundle
     from servingmatrix.results.folder import RunFolder
+    from servingmatrix.results.run import read_run_meta
 
     run_dir, out, repo = Path(args.run), Path(args.output), project_root()
-    metadata = RunFolder(run_dir).read_run().get("metadata")
+    metadata = read_run_meta(RunFolder(run_dir)).get("metadata")
     source = inputs_source(
         str(run_dir),
         metadata if isinstance(metadata, dict) else {},
@@ -343,10 +344,11 @@ def reproduce_bundle(bundle: Path, opened: OpenedBundle, out_text: str | None) -
     from servingmatrix.matrix import matrix_from_record
     from servingmatrix.paths import project_root
     from servingmatrix.results.folder import RunFolder
+    from servingmatrix.results.run import read_run_meta
 
     if out_text is not None and not out_text.strip():
         raise UserError("--out is empty; give the folder to write the reproduction into")
-    published = RunFolder(opened.run_dir).read_run()
+    published = read_run_meta(RunFolder(opened.run_dir))
     matrix = matrix_from_record(f"{bundle}: run/run.json: matrix", published.get("matrix"))
     info = opened.info
     out = Path(out_text) if out_text else project_root() / "reports" / "runs" / f"{info.run_id}-reproduced"

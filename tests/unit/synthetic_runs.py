@@ -47,6 +47,73 @@ GOOD_CELL: dict[str, Any] = {
 }
 
 
+#: A run.json with every field the runner writes, each as it writes it (``read_run_meta`` checks them).
+GOOD_RUN: dict[str, Any] = {
+    "schema": SCHEMA_VERSION,
+    "matrix": {
+        "name": "good",
+        "description": "a run written by a unit test",
+        "modes": ["waitress"],
+        "workloads": ["json"],
+        "users": [1],
+        "duration_s": 20.0,
+        "warmup_s": 5.0,
+        "trials": 1,
+        "server_cpus": 1,
+        "arrival_rates": None,
+        "server_memory": "2g",
+        "loadgen_processes": None,
+        "request_timeout_s": 10.0,
+        "reference": "wrk",
+        "reference_duration_s": 5.0,
+    },
+    "cpu_plan": {
+        "host_cores": 2,
+        "server": {"cpuset": "0", "cpus": 1.0},
+        "loadgen": {"cpuset": "1", "cpus": 1.0},
+        "backing": {"cpuset": "1", "cpus": 1.0},
+        "loadgen_processes": 1,
+        "warnings": ["the load generator shares core 1 with the backing services"],
+    },
+    "ports": {"server": 18000, "upstream": 18001, "postgres": 18002},
+    "started_at": "2026-11-21T19:48:40+00:00",
+    "load_average_at_start": [0.5, 0.25, 0.1],
+    "metadata": {
+        "cpu_count": 2,
+        "cpu_model": "a CPU",
+        "kernel": "6.1.0",
+        "memory_total_kb": 24000000,
+        "docker_cpus": 2,
+        "git_commit": "0123abcd",
+        "git_dirty": False,
+        "command_line": ["servingmatrix", "run"],
+        "images": {"waitress": {"id": "sha256:0", "size_bytes": 1000, "labels": {}, "packages": {}}},
+    },
+    "calibration": {**CALIBRATION, "reused_from": "2026-11-21T18:00:00+00:00"},
+    "finished_at": "2026-11-21T19:58:12+00:00",
+    "load_average_at_end": [1.0, 0.5, 0.25],
+    "timings": {
+        "sessions": 1,
+        "backing_starts": 1,
+        "wall_s": 60.0,
+        "prepare_s": 2.0,
+        "calibration_s": 8.0,
+        "backing_s": 3.0,
+        "start_s": 1.0,
+        "warmup_s": 5.0,
+        "measured_s": 20.0,
+        "loadgen_other_s": 4.0,
+        "reference_warmup_s": 1.0,
+        "reference_measured_s": 5.0,
+        "reference_other_s": 2.0,
+        "teardown_s": 1.0,
+        "other_s": 8.0,
+        "overhead_share": 0.5,
+    },
+    "reproduces": {"bundle": "published.tar.gz", "run_id": "published", "commit": None, "inputs": "git"},
+}
+
+
 def warning(code: str, message: str = "") -> dict[str, str]:
     return {"code": code, "message": message or code}
 

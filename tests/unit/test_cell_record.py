@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from servingmatrix.errors import UserError
-from servingmatrix.results.cell import SCHEMA_VERSION, CellRecord, upgrade
+from servingmatrix.flags import Flag
+from servingmatrix.results.cell import (
+    SCHEMA_VERSION,
+    CellRecord,
+    Endpoint,
+    Fields,
+    Latency,
+    Limits,
+    Loadgen,
+    Process,
+    Reference,
+    Server,
+    ServerExit,
+    Timings,
+    Window,
+    upgrade,
+    upgrade_to_2,
+    upgrade_to_3,
+)
 from servingmatrix.results.folder import RunFolder, read_json
 from tests.unit.synthetic_runs import cell
 
@@ -157,3 +176,184 @@ def test_a_bad_reference_is_named(key: str, value: object) -> None:
     reference = {"generator": "wrk", "connections": 32, key: value}
     with pytest.raises(UserError, match=f"'reference.{key}'"):
         CellRecord.from_json(PATH, {**data(), "reference": reference})
+
+
+#: A cell with every figure the record holds, each a value of its own, as a record built by hand.
+FULL = CellRecord(
+    mode="gunicorn-sync[workers=3]",
+    workload="mixed",
+    users=16,
+    trial=2,
+    status="ok",
+    reason="a note",
+    window=Window(start=100.0, end=120.0, seconds=20.0, warmup_s=5.0),
+    requests=2000,
+    failures=3,
+    error_rate=0.0015,
+    throughput_rps=99.85,
+    latency_ms=Latency(p50=1.5, p90=2.5, p95=3.5, p99=4.5, p999=5.5, mean=1.75, max=9.5),
+    endpoints={
+        "json": Endpoint(1000, 1, 49.9, Latency(p50=1.0, p99=4.0)),
+        "io": Endpoint(1000, 2, None, Latency(max=7.0)),
+    },
+    server=Server(
+        cpu_pct=87.5,
+        throttled_s=0.25,
+        throttled_periods=12,
+        mem_mb=120.5,
+        mem_mb_mean=110.25,
+        processes=(Process(7, "gunicorn: master", 20.5), Process(8, "gunicorn: worker", 30.5)),
+        exit=ServerExit(oom_killed=True, exit_code=-9, finished_at=118.5, last_log=("a", "b")),
+    ),
+    loadgen=Loadgen(
+        cpu_pct=45.5,
+        cpu_quota_pct=100.0,
+        processes=2,
+        saturated=False,
+        generator_bound=True,
+        sent_rps=101.5,
+        calibrated_max_rps=4000.5,
+        generator_efficiency=0.875,
+    ),
+    load="open",
+    offered_rps=100.0,
+    effective_concurrency=1.25,
+    effective_concurrency_basis="mean latency",
+    promised_concurrency=3,
+    keeps_alive=False,
+    cpu_plan_applied={
+        "server": Limits(cpuset="0", cpus=1.0, memory_bytes=2**31, pids_limit=512),
+        "loadgen": Limits(cpuset="1", cpus=0.5, memory_bytes=-1, pids_limit=-1),
+    },
+    session_timings=Timings(start_s=2.5, loadgen_s=30.5, teardown_s=1.5),
+    reference=Reference(
+        generator="wrk",
+        connections=16,
+        duration_s=5.0,
+        requests=600,
+        errors=4,
+        throughput_rps=119.2,
+        latency_ms=Latency(p50=1.25, p99=3.25),
+        missing=None,
+    ),
+    warnings=(Flag("generator-bound", "the generator set the pace"), Flag("errors", "3 failed")),
+)
+
+
+def test_a_file_with_every_figure_reads_back_as_the_record_that_wrote_it() -> None:
+    written = json.loads(json.dumps(FULL.as_json()))
+    assert CellRecord.from_json(PATH, written) == FULL
+    failed_reference = replace(FULL, reference=Reference("wrk", 16, missing="wrk got no answer"))
+    assert CellRecord.from_json(PATH, json.loads(json.dumps(failed_reference.as_json()))) == failed_reference
+    closed = {**written, "load": "closed"}
+    assert CellRecord.from_json(PATH, closed).load == "closed"
+    assert CellRecord.from_json(PATH, {**written, "load": None}).load is None
+
+
+def test_a_file_holds_every_figure_by_its_name() -> None:
+    written = FULL.as_json()
+    assert written["server"]["exit"] == {
+        "oom_killed": True,
+        "exit_code": -9,
+        "finished_at": 118.5,
+        "last_log": ["a", "b"],
+    }
+    assert written["cpu_plan_applied"]["loadgen"] == {
+        "cpuset": "1",
+        "cpus": 0.5,
+        "memory_bytes": -1,
+        "pids_limit": -1,
+    }
+    assert written["warnings"] == [
+        {"code": "generator-bound", "message": "the generator set the pace"},
+        {"code": "errors", "message": "3 failed"},
+    ]
+    assert written["session_timings"] == {"start_s": 2.5, "loadgen_s": 30.5, "teardown_s": 1.5}
+
+
+def test_a_latency_lists_the_figures_it_has() -> None:
+    assert Latency(p50=1.0, max=0.0).figures() == {"p50": 1.0, "max": 0.0}
+    assert Latency().figures() == {}
+
+
+def test_a_warning_without_a_text_message_reads_as_an_empty_one() -> None:
+    assert CellRecord.from_json(PATH, data(warnings=[{"code": "errors"}])).warnings == (Flag("errors", ""),)
+    assert CellRecord.from_json(PATH, data(warnings=[{"code": "errors", "message": 5}])).warnings == (
+        Flag("errors", ""),
+    )
+
+
+@pytest.mark.parametrize("missing", ["requests", "failures", "throughput_rps"])
+def test_a_successful_cell_must_have_its_figures(missing: str) -> None:
+    with pytest.raises(UserError) as raised:
+        CellRecord.from_json(PATH, {k: v for k, v in data().items() if k != missing})
+    assert str(raised.value) == f"{PATH}: '{missing}' is missing or not a" + (
+        " number; the file is corrupt or truncated"
+        if missing == "throughput_rps"
+        else "n integer; the file is corrupt or truncated"
+    )
+    failed = {k: v for k, v in data(status="failed").items() if k != missing}
+    assert getattr(CellRecord.from_json(PATH, failed), missing) is None
+
+
+#: One change to a good cell file, and the exact line that refuses it.
+EXACT = [
+    ({"reason": 5}, "'reason' is missing or not a string"),
+    ({"mode": ""}, "'mode' is missing or not a string"),
+    (
+        {"server": {"exit": {"last_log": "one line"}}},
+        "'server.exit.last_log' is missing or not a list of strings",
+    ),
+    ({"server": {"exit": {"last_log": [1]}}}, "'server.exit.last_log' is missing or not a list of strings"),
+    ({"server": {"exit": {"exit_code": 1.5}}}, "'server.exit.exit_code' is missing or not an integer"),
+    ({"server": []}, "'server' is missing or not an object"),
+    ({"endpoints": {"json": 5}}, "'endpoints.json' is missing or not an object"),
+    ({"warnings": {}}, "'warnings' is missing or not a list of objects"),
+    ({"warnings": [5]}, "'warnings' is missing or not a list of objects"),
+    ({"keeps_alive": 1}, "'keeps_alive' is missing or not true or false"),
+    ({"users": True}, "'users' is missing or not an integer"),
+    ({"offered_rps": True}, "'offered_rps' is missing or not a number"),
+    ({"offered_rps": float("inf")}, "'offered_rps' is missing or not a finite non-negative number"),
+    ({"cpu_plan_applied": {"server": {"memory_bytes": "2g"}}}, "'cpu_plan_applied.server.memory_bytes'"),
+]
+
+
+@pytest.mark.parametrize(("changes", "says"), EXACT, ids=[s.split("'")[1] for _, s in EXACT])
+def test_a_bad_figure_is_refused_in_exactly_one_line(changes: dict[str, Any], says: str) -> None:
+    with pytest.raises(UserError) as raised:
+        CellRecord.from_json(PATH, data(**changes))
+    message = str(raised.value)
+    assert message.startswith(f"{PATH}: {says}")
+    if "is missing" in says:
+        assert message == f"{PATH}: {says}; the file is corrupt or truncated"
+
+
+def test_each_upgrade_restamps_its_own_version() -> None:
+    assert upgrade_to_2({"schema": 1, "x": 1}) == {"schema": 2, "x": 1}
+    assert upgrade_to_3({"schema": 2, "x": 1}) == {"schema": 3, "x": 1}
+    assert upgrade(PATH, {"schema": 3, "x": 1}) == {"schema": 3, "x": 1}
+
+
+def test_lists_of_counts_and_figures_take_zero_and_refuse_the_rest() -> None:
+    fields = Fields(PATH, {"counts": [0, 3], "figures": [0, 0.5, 2], "none": None}, "outer.")
+    assert fields.integers("counts") == (0, 3)
+    assert fields.numbers("figures") == (0, 0.5, 2)
+    assert fields.integers("none") is None and fields.numbers("absent") is None
+    with pytest.raises(UserError) as raised:
+        fields.integers("none", required=True)
+    assert str(raised.value) == (
+        f"{PATH}: 'outer.none' is missing or not a list of non-negative integers; "
+        "the file is corrupt or truncated"
+    )
+    not_counts: tuple[object, ...] = ([-1], [True], [1.0], "1", {})
+    for bad in not_counts:
+        with pytest.raises(UserError, match=r"'outer\.x' is missing or not a list of non-negative integers"):
+            Fields(PATH, {"x": bad}, "outer.").integers("x")
+    not_figures: tuple[object, ...] = ([-0.5], [False], [float("inf")], [float("nan")], ["1"], 1.0)
+    for wrong in not_figures:
+        with pytest.raises(UserError) as raised:
+            Fields(PATH, {"x": wrong}).numbers("x")
+        assert str(raised.value) == (
+            f"{PATH}: 'x' is missing or not a list of finite non-negative numbers; "
+            "the file is corrupt or truncated"
+        )

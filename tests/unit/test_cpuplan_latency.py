@@ -9,7 +9,7 @@ import pytest
 from servingmatrix.errors import UserError
 from servingmatrix.run.cgroups import Sample, window_usage
 from servingmatrix.run.cpuplan import plan_cpus
-from servingmatrix.run.latency import RequestSample, percentile, window_stats
+from servingmatrix.run.latency import RequestSample, WindowStats, per_name, percentile, window_stats
 
 
 def test_two_cores_share_with_a_warning() -> None:
@@ -52,6 +52,52 @@ def test_window_counts_requests_that_complete_inside() -> None:
     assert stats.requests == 2 and stats.failures == 1
     assert stats.throughput_rps == 0.5
     assert stats.latency_ms["p50"] == 20.0 and stats.latency_ms["max"] == 20.0
+
+
+def test_the_window_holds_its_start_not_its_end() -> None:
+    at_start = RequestSample(start=9.0, ms=1000.0, ok=True, name="a", bytes=1)
+    at_end = RequestSample(start=11.0, ms=1000.0, ok=True, name="a", bytes=1)
+    assert (at_start.end, at_end.end) == (10.0, 12.0)
+    stats = window_stats([at_start, at_end], 10.0, 12.0)
+    assert (stats.requests, stats.seconds) == (1, 2.0)
+
+
+def test_window_figures_are_exact() -> None:
+    samples = [RequestSample(start=10.0, ms=ms, ok=True, name="a", bytes=1) for ms in (6.0, 1.0, 2.0)]
+    samples.append(RequestSample(start=10.0, ms=500.0, ok=False, name="a", bytes=0))
+    stats = window_stats(samples, 10.0, 12.0)
+    assert stats.latency_ms == {
+        "p50": 2.0,
+        "p90": 6.0,
+        "p95": 6.0,
+        "p99": 6.0,
+        "p999": 6.0,
+        "mean": 3.0,
+        "max": 6.0,
+    }
+    assert (stats.requests, stats.failures, stats.error_rate, stats.throughput_rps) == (4, 1, 0.25, 1.5)
+
+
+def test_an_empty_window_has_no_latency_and_no_rates() -> None:
+    stats = window_stats([], 10.0, 12.0)
+    assert sorted(stats.latency_ms) == ["max", "mean", "p50", "p90", "p95", "p99", "p999"]
+    assert all(math.isnan(v) for v in stats.latency_ms.values())
+    assert (stats.error_rate, stats.throughput_rps) == (0.0, 0.0)
+    assert WindowStats(3, 0, 0.0, {}).throughput_rps == 0.0
+
+
+def test_each_request_name_has_its_own_figures() -> None:
+    samples = [
+        RequestSample(start=10.0, ms=4.0, ok=True, name="b", bytes=1),
+        RequestSample(start=10.0, ms=2.0, ok=False, name="a", bytes=1),
+        RequestSample(start=10.0, ms=8.0, ok=True, name="a", bytes=1),
+        RequestSample(start=20.0, ms=8.0, ok=True, name="c", bytes=1),
+    ]
+    by_name = per_name(samples, 10.0, 11.0)
+    assert list(by_name) == ["a", "b", "c"]
+    assert (by_name["a"].requests, by_name["a"].failures, by_name["a"].latency_ms["max"]) == (2, 1, 8.0)
+    assert (by_name["b"].requests, by_name["b"].latency_ms["p50"], by_name["b"].seconds) == (1, 4.0, 1.0)
+    assert by_name["c"].requests == 0
 
 
 def test_cgroup_window_interpolates_counters() -> None:

@@ -5,18 +5,21 @@ a check that came after touching it would show the engine's error instead of its
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import markupsafe
 import pytest
 
 from servingmatrix.cli import MAX_ERROR_CHARS, main
 
 from . import bundles
-from .synthetic_runs import GOOD_CELL
+from .synthetic_runs import GOOD_CELL, GOOD_RUN, SYNC, cell, write_run
 
 Setup = Callable[[Path], list[str]]
 
@@ -163,6 +166,163 @@ BAD_CELLS = [
     ("truncated", cell_with()[:40], "corrupt or truncated"),
     ("binary", "\x00\xff\xfe", "corrupt"),
 ]
+INF, NAN = float("inf"), float("nan")
+#: Takes a key out of the good run.json.
+REMOVED = object()
+
+
+def run_with(field: str, value: object) -> str:
+    """The good run.json with ``field`` (dotted, ``matrix.users``) set to ``value``, as its file's text
+    (NaN and infinities as Python's JSON writes them)."""
+    data = copy.deepcopy(GOOD_RUN)
+    *outer, last = field.split(".")
+    target = data
+    for name in outer:
+        target = target[name]
+    if value is REMOVED:
+        del target[last]
+    else:
+        target[last] = value
+    return json.dumps(data)
+
+
+def with_bad_run(text: str, *given: str) -> Setup:
+    """A run folder whose run.json holds ``text``, with one good cell; ``{run}`` and ``{root}`` in the
+    arguments."""
+
+    def setup(root: Path) -> list[str]:
+        run = root / "run"
+        (run / "cells").mkdir(parents=True)
+        (run / "run.json").write_text(text)
+        (run / "cells" / "waitress-json-u1-t1-00000000.json").write_text(json.dumps(GOOD_CELL))
+        return [a.replace("{run}", str(run)).replace("{root}", str(root)) for a in given]
+
+    return setup
+
+
+#: run.json as a disk, a crash or a hand edit leave it: every field the reader knows, each wrong, and
+#: the file and the field the one line must name.
+BAD_RUNS = [
+    ("no-matrix", run_with("matrix", REMOVED), "run.json: 'matrix' is missing"),
+    ("matrix-a-list", run_with("matrix", ["waitress"]), "run.json: 'matrix' is missing or not an object"),
+    ("users-missing", run_with("matrix.users", REMOVED), "run.json: 'matrix.users' is missing"),
+    ("users-text", run_with("matrix.users", "1,8"), "'matrix.users' is missing or not a list of non-neg"),
+    ("users-negative", run_with("matrix.users", [1, -8]), "run.json: 'matrix.users'"),
+    ("users-true", run_with("matrix.users", [True]), "run.json: 'matrix.users'"),
+    ("arrival-rates-float", run_with("matrix.arrival_rates", [1.5]), "run.json: 'matrix.arrival_rates'"),
+    ("modes-a-string", run_with("matrix.modes", "waitress"), "run.json: 'matrix.modes'"),
+    ("workloads-numbers", run_with("matrix.workloads", [1]), "run.json: 'matrix.workloads'"),
+    ("name-a-number", run_with("matrix.name", 7), "run.json: 'matrix.name'"),
+    ("description-an-object", run_with("matrix.description", {"a": 1}), "run.json: 'matrix.description'"),
+    ("server-memory-a-number", run_with("matrix.server_memory", 2), "run.json: 'matrix.server_memory'"),
+    ("reference-a-list", run_with("matrix.reference", ["wrk"]), "run.json: 'matrix.reference'"),
+    ("duration-nan", run_with("matrix.duration_s", NAN), "run.json: 'matrix.duration_s'"),
+    ("warmup-negative", run_with("matrix.warmup_s", -5.0), "run.json: 'matrix.warmup_s'"),
+    ("timeout-infinite", run_with("matrix.request_timeout_s", INF), "run.json: 'matrix.request_timeout_s'"),
+    (
+        "reference-duration-text",
+        run_with("matrix.reference_duration_s", "5s"),
+        "'matrix.reference_duration_s'",
+    ),
+    ("trials-text", run_with("matrix.trials", "3"), "run.json: 'matrix.trials'"),
+    ("server-cpus-negative", run_with("matrix.server_cpus", -1), "run.json: 'matrix.server_cpus'"),
+    ("processes-float", run_with("matrix.loadgen_processes", 1.5), "run.json: 'matrix.loadgen_processes'"),
+    ("cpu-plan-a-list", run_with("cpu_plan", []), "run.json: 'cpu_plan'"),
+    ("host-cores-text", run_with("cpu_plan.host_cores", "2"), "run.json: 'cpu_plan.host_cores'"),
+    ("plan-processes-negative", run_with("cpu_plan.loadgen_processes", -1), "'cpu_plan.loadgen_processes'"),
+    ("server-cpus-infinite", run_with("cpu_plan.server.cpus", INF), "run.json: 'cpu_plan.server.cpus'"),
+    ("loadgen-cpuset-number", run_with("cpu_plan.loadgen.cpuset", 1), "run.json: 'cpu_plan.loadgen.cpuset'"),
+    ("backing-a-string", run_with("cpu_plan.backing", "1"), "run.json: 'cpu_plan.backing'"),
+    ("plan-warnings-numbers", run_with("cpu_plan.warnings", [1]), "run.json: 'cpu_plan.warnings'"),
+    ("port-text", run_with("ports.server", "18000"), "run.json: 'ports.server'"),
+    ("port-negative", run_with("ports.postgres", -1), "run.json: 'ports.postgres'"),
+    ("ports-a-list", run_with("ports", [18000]), "run.json: 'ports'"),
+    ("started-at-number", run_with("started_at", 5), "run.json: 'started_at'"),
+    ("finished-at-a-list", run_with("finished_at", []), "run.json: 'finished_at'"),
+    ("load-average-negative", run_with("load_average_at_start", [-1.0]), "'load_average_at_start'"),
+    ("load-average-text", run_with("load_average_at_end", "high"), "run.json: 'load_average_at_end'"),
+    ("metadata-a-list", run_with("metadata", []), "run.json: 'metadata'"),
+    ("cpu-count-text", run_with("metadata.cpu_count", "2"), "run.json: 'metadata.cpu_count'"),
+    ("docker-cpus-negative", run_with("metadata.docker_cpus", -2), "run.json: 'metadata.docker_cpus'"),
+    ("memory-float", run_with("metadata.memory_total_kb", 1.5), "run.json: 'metadata.memory_total_kb'"),
+    ("cpu-model-number", run_with("metadata.cpu_model", 5), "run.json: 'metadata.cpu_model'"),
+    ("kernel-a-list", run_with("metadata.kernel", ["6"]), "run.json: 'metadata.kernel'"),
+    ("git-commit-number", run_with("metadata.git_commit", 123), "run.json: 'metadata.git_commit'"),
+    ("git-dirty-text", run_with("metadata.git_dirty", "yes"), "run.json: 'metadata.git_dirty'"),
+    ("command-line-a-string", run_with("metadata.command_line", "run"), "'metadata.command_line'"),
+    ("images-a-list", run_with("metadata.images", []), "run.json: 'metadata.images'"),
+    ("image-a-string", run_with("metadata.images.waitress", "x"), "run.json: 'metadata.images.waitress'"),
+    (
+        "image-size-negative",
+        run_with("metadata.images.waitress.size_bytes", -1),
+        "'metadata.images.waitress.size",
+    ),
+    (
+        "image-labels-a-list",
+        run_with("metadata.images.waitress.labels", []),
+        "'metadata.images.waitress.labels'",
+    ),
+    (
+        "image-packages-text",
+        run_with("metadata.images.waitress.packages", "x"),
+        "'metadata.images.waitress.pack",
+    ),
+    ("calibration-a-list", run_with("calibration", []), "run.json: 'calibration'"),
+    ("calibration-error-number", run_with("calibration.error", 1), "run.json: 'calibration.error'"),
+    ("limited-by-number", run_with("calibration.limited_by", 1), "run.json: 'calibration.limited_by'"),
+    ("target-a-list", run_with("calibration.target", []), "run.json: 'calibration.target'"),
+    ("max-rps-nan", run_with("calibration.max_rps", NAN), "run.json: 'calibration.max_rps'"),
+    ("p99-negative", run_with("calibration.p99_ms", -1.0), "run.json: 'calibration.p99_ms'"),
+    ("loadgen-cpu-text", run_with("calibration.loadgen_cpu_pct", "97%"), "'calibration.loadgen_cpu_pct'"),
+    (
+        "quota-infinite",
+        run_with("calibration.loadgen_cpu_quota_pct", INF),
+        "'calibration.loadgen_cpu_quota_pct'",
+    ),
+    ("server-cpu-negative", run_with("calibration.server_cpu_pct", -1), "'calibration.server_cpu_pct'"),
+    ("calibration-duration-text", run_with("calibration.duration_s", "6s"), "'calibration.duration_s'"),
+    ("calibration-failures-float", run_with("calibration.failures", 0.5), "'calibration.failures'"),
+    ("calibration-processes-negative", run_with("calibration.processes", -1), "'calibration.processes'"),
+    ("calibration-users-text", run_with("calibration.users", "64"), "run.json: 'calibration.users'"),
+    ("timings-a-list", run_with("timings", []), "run.json: 'timings'"),
+    ("sessions-negative", run_with("timings.sessions", -1), "run.json: 'timings.sessions'"),
+    ("start-nan", run_with("timings.start_s", NAN), "run.json: 'timings.start_s'"),
+    ("warmup-text", run_with("timings.warmup_s", "5"), "run.json: 'timings.warmup_s'"),
+    ("measured-negative", run_with("timings.measured_s", -20.0), "run.json: 'timings.measured_s'"),
+    ("reference-infinite", run_with("timings.reference_measured_s", INF), "'timings.reference_measured_s'"),
+    ("teardown-true", run_with("timings.teardown_s", True), "run.json: 'timings.teardown_s'"),
+    ("wall-negative", run_with("timings.wall_s", -60.0), "run.json: 'timings.wall_s'"),
+    ("backing-starts-float", run_with("timings.backing_starts", 1.5), "run.json: 'timings.backing_starts'"),
+    ("overhead-text", run_with("timings.overhead_share", "half"), "run.json: 'timings.overhead_share'"),
+    ("reused-from-number", run_with("calibration.reused_from", 5), "run.json: 'calibration.reused_from'"),
+    ("reproduces-a-list", run_with("reproduces", []), "run.json: 'reproduces'"),
+    ("reproduced-bundle-number", run_with("reproduces.bundle", 1), "run.json: 'reproduces.bundle'"),
+    ("reproduced-run-id-list", run_with("reproduces.run_id", []), "run.json: 'reproduces.run_id'"),
+    ("reproduced-commit-number", run_with("reproduces.commit", 5), "run.json: 'reproduces.commit'"),
+    ("reproduced-inputs-object", run_with("reproduces.inputs", {}), "run.json: 'reproduces.inputs'"),
+    ("schema-newer", run_with("schema", 99), "run.json: schema 99 is newer than this servingmatrix"),
+    ("schema-zero", run_with("schema", 0), "run.json: schema 0 is not one servingmatrix ever wrote"),
+    ("schema-missing", run_with("schema", REMOVED), "run.json: no schema version"),
+    ("schema-text", run_with("schema", "3"), "run.json: no schema version"),
+    ("schema-true", run_with("schema", True), "run.json: no schema version"),
+    ("truncated", run_with("started_at", "x")[:60], "run.json: not valid JSON"),
+    ("binary", "\x00\xff\xfe", "run.json: not valid JSON"),
+    ("a-list", "[]", "run.json: expected a JSON object"),
+]
+#: The bad run.json files also read by every command: one for each part of the file.
+EVERY_COMMAND = {
+    "no-matrix",
+    "users-negative",
+    "duration-nan",
+    "server-cpus-infinite",
+    "port-text",
+    "load-average-negative",
+    "git-dirty-text",
+    "max-rps-nan",
+    "measured-negative",
+    "schema-newer",
+    "truncated",
+}
 RESULT_COMMANDS = [
     ("export", ("export", "{run}")),
     ("export-md", ("export", "{run}", "--format", "md", "-o", "{root}/out.md")),
@@ -177,6 +337,15 @@ CASES = [
         Case(f"{bad}-{command}", with_bad_cell(text, *argv), says)
         for bad, text, says in BAD_CELLS
         for command, argv in RESULT_COMMANDS
+    ),
+    # Every bad run.json through export; one of each part of the file through every command.
+    *(Case(f"run-{bad}-export", with_bad_run(text, "export", "{run}"), says) for bad, text, says in BAD_RUNS),
+    *(
+        Case(f"run-{bad}-{command}", with_bad_run(text, *argv), says)
+        for bad, text, says in BAD_RUNS
+        if bad in EVERY_COMMAND
+        for command, argv in RESULT_COMMANDS
+        if command != "export"
     ),
     # Numbers as people do not write them.
     Case("users-zero", args("run", "--users", "0"), "out of range"),
@@ -483,3 +652,99 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     assert "Docker engine" not in lines[0]
     assert len(lines[0]) <= MAX_ERROR_CHARS + 100
     assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", RESULT_COMMANDS, ids=[c for c, _ in RESULT_COMMANDS])
+def test_the_good_run_json_is_read_by_every_command(
+    command: tuple[str, tuple[str, ...]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bad run.json files above are this one with one field wrong: each is refused for that field."""
+    monkeypatch.setenv("SERVINGMATRIX_BASELINES", str(tmp_path / "baselines"))
+    monkeypatch.chdir(tmp_path)
+    argv = with_bad_run(json.dumps(GOOD_RUN), *command[1])(tmp_path)
+    assert main(argv) == 0
+
+
+# Hostile text in a run: a description, a mode's name or a machine string that holds markup is shown
+# as text in every page made from the run, never run as script or read as markup.
+SCRIPT, IMG = "<script>alert(1)</script>", "<img src=x onerror=alert(1)>"
+#: What a place holds, ``{}`` the place's name (so a page's text says which place it shows).
+MARKUP = {
+    "script": SCRIPT + " in the {}",
+    "img": IMG + " in the {}",
+    # A run of backticks as long as a code span's fence would end the span early.
+    "script-in-backticks": "``" + SCRIPT + " in the {}``",
+    # A line break would end a Markdown table row, and the next line would open an HTML block.
+    "img-after-a-line-break": "a\n" + IMG + " in the {}",
+}
+#: Where a run's text reaches the pages: each place's payload names the place in its alert.
+PLACES = ("description", "mode", "cpu_model", "kernel", "docker_version")
+
+
+def hostile_run(root: Path, markup: str) -> dict[str, str]:
+    """A run whose description, one mode and machine strings each hold ``markup`` naming the place;
+    returns the text of each place."""
+    texts = {place: markup.format(place) for place in PLACES}
+    hostile_mode = texts["mode"]
+    cells = {
+        (mode, "json", step, 1): cell(rps * step, p99=5.0)
+        for mode, rps in ((SYNC, 100.0), (hostile_mode, 90.0))
+        for step in (1, 8)
+    }
+    write_run(root, cells, [1, 8])
+    meta = json.loads((root / "run.json").read_text())
+    meta["matrix"]["description"] = texts["description"]
+    meta["matrix"]["modes"] = [SYNC, hostile_mode]
+    meta["metadata"].update({place: texts[place] for place in PLACES[2:]})
+    (root / "run.json").write_text(json.dumps(meta))
+    return texts
+
+
+def code_spans_removed(line: str) -> str:
+    """A Markdown line without its code spans (CommonMark: a span ends at the next run of backticks
+    as long as the one that opened it); an unclosed run stays, as Markdown leaves it."""
+    out, i = [], 0
+    while i < len(line):
+        if line[i] != "`" or (i and line[i - 1] == "\\"):
+            out.append(line[i])
+            i += 1
+            continue
+        fence = re.match(r"`+", line[i:])
+        assert fence is not None
+        closing = re.compile(rf"(?<!`){fence.group()}(?!`)")
+        end = closing.search(line, i + len(fence.group()))
+        if end is None:
+            out.append(fence.group())
+            i += len(fence.group())
+        else:
+            i = end.end()
+    return "".join(out)
+
+
+@pytest.mark.parametrize("name", MARKUP, ids=list(MARKUP))
+def test_markup_in_a_run_is_shown_escaped_in_every_page(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    texts = hostile_run(run, MARKUP[name])
+    assert main(["report", str(run), "-o", str(tmp_path / "report.html")]) == 0
+    assert main(["compare", str(run), str(run), "-o", str(tmp_path / "compare.html")]) == 0
+    assert main(["export", str(run), "--format", "md", "-o", str(tmp_path / "post.md")]) == 0
+    report = (tmp_path / "report.html").read_text()
+    compare = (tmp_path / "compare.html").read_text()
+    markdown = (tmp_path / "post.md").read_text()
+    svgs = [p.read_text() for p in sorted((tmp_path / "post-charts").glob("*.svg"))]
+    assert svgs
+    for place, text in texts.items():
+        shown = str(markupsafe.escape(text.splitlines()[-1].strip("`")))
+        assert shown in report, place
+    assert str(markupsafe.escape(texts["mode"].splitlines()[-1].strip("`"))) in compare
+    for page in (report, compare, *svgs):
+        # Not even in the charts' data, where Plotly would read the tags of a name.
+        assert "<script>alert" not in page
+        assert "<img src" not in page
+    # Markdown: outside code spans, every "<" is escaped; a code span never holds a line break.
+    for line in markdown.splitlines():
+        assert not re.search(r"(?<!\\)<", code_spans_removed(line)), line
+    assert "the description" in markdown

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from servingmatrix.errors import UserError
 from servingmatrix.matrix import (
+    KEYS,
     Matrix,
     Overrides,
     apply_overrides,
@@ -296,3 +298,130 @@ def test_a_bad_record_is_refused_in_one_line(change: dict[str, object], says: st
     record = {**load_profile("quick").as_dict(), **change}
     with pytest.raises(UserError, match=re.escape(says)):
         matrix_from_record("run.json", record)
+
+
+def error_of(path: Path) -> str:
+    with pytest.raises(UserError) as caught:
+        load_matrix(path)
+    return str(caught.value)
+
+
+def test_a_matrix_is_named_after_its_file_unless_named(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    assert load_matrix(path).name == "m"
+    assert load_matrix(path, "nightly").name == "nightly"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("modes: [waitress, waitress]\nworkloads: [json]\n", "modes lists waitress[threads=4] twice"),
+        ("modes: [waitress]\nworkloads: [json, json]\n", "workloads lists json twice"),
+    ],
+)
+def test_a_spec_listed_twice_names_the_file_and_the_key(tmp_path: Path, text: str, said: str) -> None:
+    path = write(tmp_path, text)
+    assert error_of(path) == f"{path}: {said}"
+
+
+def test_refusals_list_what_is_allowed(tmp_path: Path) -> None:
+    path = write(tmp_path, "threads: 4\n")
+    allowed = ", ".join(KEYS)
+    assert allowed.startswith("description, modes, workloads, users, duration, warmup, trials")
+    assert error_of(path) == f"{path}: unknown key 'threads' (allowed: {allowed})"
+    write(tmp_path, "- json\n")
+    assert error_of(path) == f"{path}: expected a mapping of {allowed}"
+    assert error_of(write(tmp_path, GOOD.replace("trials: 2", "trials: many"))) == (
+        f"{path}: trials: 'many' is not an integer (allowed: 1..100)"
+    )
+
+
+def test_invalid_yaml_names_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "modes: [waitress]\nworkloads: [json\n")
+    assert error_of(path) == f"{path}: not valid YAML at line 3"
+
+
+def test_an_anchor_on_the_whole_file_names_no_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "&top\nmodes: [waitress]\nworkloads: [json]\n")
+    assert error_of(path) == (
+        f"{path}: line 1: YAML anchors and aliases (&top) are not allowed in a matrix file; "
+        "write the value out"
+    )
+
+
+def test_a_key_twice_is_found_after_a_complex_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "? [a, b]\n: 1\nmodes: [waitress]\nmodes: [uwsgi]\n")
+    assert error_of(path) == f"{path}: key 'modes' is given twice (lines 3 and 4); give each key once"
+
+
+def test_an_unknown_profile_lists_the_known_ones() -> None:
+    with pytest.raises(UserError) as caught:
+        load_profile("nope")
+    assert str(caught.value) == f"unknown profile 'nope' (known: {', '.join(profile_names())})"
+    assert load_profile("quick").name == "quick"
+
+
+def test_an_override_refusal_names_the_option(tmp_path: Path) -> None:
+    matrix = load_matrix(write(tmp_path, GOOD))
+    with pytest.raises(UserError) as caught:
+        apply_overrides(matrix, Overrides(trials=0))
+    assert str(caught.value) == "--trials: 0 is out of range (allowed: 1..100)"
+    with pytest.raises(UserError) as caught:
+        apply_overrides(matrix, Overrides(modes="waitress,waitress"))
+    assert str(caught.value) == "command line: modes lists waitress[threads=4] twice"
+
+
+def test_an_override_of_another_key_keeps_the_files_rates(tmp_path: Path) -> None:
+    open_loop = load_matrix(write(tmp_path, GOOD.replace("users: [1, 16]", "arrival_rates: [100, 200]")))
+    assert apply_overrides(open_loop, Overrides(trials=3)).arrival_rates == (100, 200)
+
+
+def test_overrides_show_what_was_given() -> None:
+    assert repr(Overrides(users="1,8", trials=2)) == "Overrides(users='1,8', trials=2)"
+
+
+def test_a_control_character_is_invalid_yaml_without_a_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "modes: [waitress]\x01\n")
+    assert error_of(path) == f"{path}: not valid YAML"
+
+
+def test_a_matrix_file_written_out_lists_its_keys_as_the_table_does() -> None:
+    matrix = Matrix(
+        name="x", modes=("waitress[threads=4]",), workloads=("json",), users=(1, 8), description="café ☕"
+    )
+    assert matrix_file_text(matrix) == (
+        "description: café ☕\nmodes: ['waitress[threads=4]']\nworkloads: [json]\nusers: [1, 8]\n"
+        "duration: 20s\nwarmup: 5s\ntrials: 1\nserver_cpus: 1\nserver_memory: 2g\nrequest_timeout: 30s\n"
+        "reference: wrk\nreference_duration: 5s\n"
+    )
+    rates = matrix_file_text(replace(matrix, arrival_rates=(10, 20)))
+    assert "arrival_rates: [10, 20]\n" in rates and "users" not in rates
+
+
+@pytest.mark.parametrize(
+    ("record", "says"),
+    [
+        (["waitress"], "run.json: no matrix recorded; the file is corrupt or not a run's"),
+        ({"name": "  ", "modes": ["waitress"], "workloads": ["json"]}, "run.json: the matrix has no name"),
+        ({"name": 5, "modes": ["waitress"], "workloads": ["json"]}, "run.json: the matrix has no name"),
+        ({"name": "x", "workloads": ["json"]}, "run.json: the matrix records no 'modes'"),
+        ({"name": "x", "modes": ["waitress"]}, "run.json: the matrix records no 'workloads'"),
+        (
+            {"name": "x", "modes": ["waitress"], "workloads": ["json"], "trials": 0},
+            "run.json: trials: 0 is out of range (allowed: 1..100)",
+        ),
+        (
+            {"name": "x", "modes": ["waitress", "waitress"], "workloads": ["json"]},
+            "run.json: modes lists waitress[threads=4] twice",
+        ),
+    ],
+)
+def test_a_bad_record_is_refused_in_exactly_one_line(record: object, says: str) -> None:
+    with pytest.raises(UserError) as caught:
+        matrix_from_record("run.json", record)
+    assert str(caught.value) == says
+
+
+def test_a_key_the_record_predates_takes_its_default() -> None:
+    matrix = matrix_from_record("run.json", {"name": "old", "modes": ["waitress"], "workloads": ["json"]})
+    assert matrix == Matrix(name="old", modes=("waitress",), workloads=("json",))

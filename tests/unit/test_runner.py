@@ -11,6 +11,7 @@ import pytest
 
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
+from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.phases import PHASES
 from servingmatrix.run.progress import Progress
 from servingmatrix.run.runner import Runner, plan_sessions
@@ -119,7 +120,7 @@ def test_server_dying_mid_session_fails_the_later_cells(tmp_path: Path) -> None:
 
 def test_run_metadata_is_collected(tmp_path: Path) -> None:
     runner(tmp_path, FakeDocker()).run()
-    run = RunFolder(tmp_path / "run").read_run()
+    run = read_run_meta(RunFolder(tmp_path / "run"))
     meta = run["metadata"]
     assert meta["docker_version"] == "fake"
     assert meta["cpu_count"] and meta["kernel"] and meta["harness_version"]
@@ -141,7 +142,7 @@ def test_backing_services_start_once_and_serve_every_session(tmp_path: Path) -> 
     started = [args[args.index("--name") + 1].rsplit("-", 1)[1] for args in docker.started]
     assert started.count("postgres") == 1 and started.count("upstream") == 1
     assert started.count("server") == 4
-    assert RunFolder(tmp_path / "run").read_run()["timings"]["backing_starts"] == 1
+    assert read_run_meta(RunFolder(tmp_path / "run"))["timings"]["backing_starts"] == 1
     assert not docker.running, "nothing is left running"
 
 
@@ -200,27 +201,27 @@ def test_a_calibration_is_kept_and_reused_by_the_next_run_on_the_same_machine(
     kept = tmp_path / "calibrations"
     first = FakeDocker()
     runner(tmp_path / "a", first, calibrate=True, calibrations=kept).run()
-    measured = RunFolder(tmp_path / "a" / "run").read_run()["calibration"]
+    measured = read_run_meta(RunFolder(tmp_path / "a" / "run"))["calibration"]
     assert "reused_from" not in measured and len(list(kept.glob("*.json"))) == 1
     second = FakeDocker()
     runner(tmp_path / "b", second, calibrate=True, calibrations=kept).run()
-    reused = RunFolder(tmp_path / "b" / "run").read_run()["calibration"]
+    reused = read_run_meta(RunFolder(tmp_path / "b" / "run"))["calibration"]
     assert reused == {**measured, "reused_from": reused["reused_from"]}
     assert len(second.started) < len(first.started), "no calibration containers the second time"
     again = FakeDocker()
     runner(tmp_path / "d", again, calibrate=True, calibrations=kept, recalibrate=True).run()
-    assert "reused_from" not in RunFolder(tmp_path / "d" / "run").read_run()["calibration"]
+    assert "reused_from" not in read_run_meta(RunFolder(tmp_path / "d" / "run"))["calibration"]
     busy = FakeDocker()
     monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [9.0, 9.0, 9.0])
     runner(tmp_path / "c", busy, calibrate=True, calibrations=kept).run()
-    assert "reused_from" not in RunFolder(tmp_path / "c" / "run").read_run()["calibration"]
+    assert "reused_from" not in read_run_meta(RunFolder(tmp_path / "c" / "run"))["calibration"]
 
 
 def test_calibration_is_recorded_and_a_cell_at_its_ceiling_is_generator_bound(tmp_path: Path) -> None:
     docker = FakeDocker()
     runner(tmp_path, docker, calibrate=True).run()
     folder = RunFolder(tmp_path / "run")
-    calibration = folder.read_run()["calibration"]
+    calibration = read_run_meta(folder)["calibration"]
     # The fake replays the same recording for the calibration: its last step is the ceiling.
     assert calibration["max_rps"] > 0
     assert calibration["loadgen_cpu_pct"] == pytest.approx(25.0, abs=1)

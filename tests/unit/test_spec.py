@@ -6,7 +6,7 @@ import pytest
 
 from servingmatrix.errors import SpecError
 from servingmatrix.modes import MODES, get_mode, resolve_mode
-from servingmatrix.spec import parse_spec, split_specs
+from servingmatrix.spec import SHOWN_CHARS, parse_int, parse_positive_int, parse_spec, shown, split_specs
 
 
 def test_parse_plain_and_bracketed() -> None:
@@ -50,6 +50,43 @@ def test_bad_specs_are_refused_with_one_line(text: str, fragment: str) -> None:
     message = str(caught.value)
     assert fragment in message
     assert "\n" not in message
+
+
+def test_a_value_may_hold_an_equals_sign_a_key_may_not() -> None:
+    assert parse_spec("io[path=a=b]").params == (("path", "a=b"),)
+    with pytest.raises(SpecError, match="'1k=2' is not key=value"):
+        parse_spec("io[1k=2]")
+    with pytest.raises(SpecError, match="'Ms=2' is not key=value"):
+        parse_spec("io[Ms=2]")
+
+
+def test_split_counts_nested_brackets() -> None:
+    assert split_specs(" a[b[c],d] , e ") == ["a[b[c],d]", "e"]
+
+
+def test_a_long_input_is_shown_cut_short() -> None:
+    at_most = "x" * SHOWN_CHARS
+    assert shown(at_most) == repr(at_most)
+    assert shown(at_most + "y") == repr(at_most + "...")
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("7", 7), (" 42 ", 42), ("-1", -1), ("0", 0), ("9" * 12, 10**12 - 1), ("9" * 13, None), ("1_0", None)],
+)
+def test_integers_as_people_write_them(text: str, number: int | None) -> None:
+    assert parse_int(text) == number
+
+
+def test_a_positive_integer_takes_both_ends_of_its_range() -> None:
+    assert parse_positive_int("m", "workers", "1", 8) == 1
+    assert parse_positive_int("m", "workers", "8", 8) == 8
+    with pytest.raises(SpecError) as caught:
+        parse_positive_int("m", "workers", "9", 8)
+    assert str(caught.value) == "m: workers=9 is out of range (allowed: 1..8)"
+    with pytest.raises(SpecError) as caught:
+        parse_positive_int("m", "workers", "many", 8)
+    assert str(caught.value) == "m: workers='many' is not an integer (allowed: 1..8)"
 
 
 def test_empty_list_entry_is_refused() -> None:

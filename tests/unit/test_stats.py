@@ -12,11 +12,14 @@ import pytest
 
 from servingmatrix.analysis.stats import (
     Estimate,
+    _at_least,
     bootstrap_median_distribution,
     bootstrap_median_interval,
     knee,
     modified_z_scores,
     outlier_indices,
+    relative_change,
+    t95,
 )
 
 SEED = 20_240_601
@@ -146,3 +149,55 @@ def test_a_difference_within_two_percent_of_the_median_is_never_an_outlier() -> 
     assert outlier_indices([1000.0, 1000.1, 999.9, 1000.0, 1003.0]) == ()
     # The same shape 5% away is one.
     assert outlier_indices([1000.0, 1000.1, 999.9, 1000.0, 1050.0]) == (4,)
+
+
+def test_the_binomial_tail_at_its_ends() -> None:
+    # Exactly 1 and 0, not a sum of probabilities that rounds near them.
+    assert _at_least(5, 0.3, 0) == 1.0
+    assert _at_least(5, 0.3, -1) == 1.0
+    assert _at_least(5, 0.3, 6) == 0.0
+    assert _at_least(2, 0.5, 2) == 0.25
+
+
+def test_the_distribution_of_no_values_and_of_one() -> None:
+    assert bootstrap_median_distribution([]) == []
+    assert bootstrap_median_distribution([7.0]) == [(7.0, 1.0)]
+    four = bootstrap_median_distribution([4.0, 1.0, 3.0, 2.0])
+    assert [value for value, _ in four] == [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]
+    assert all(p > 0 for _, p in four) and math.isclose(sum(p for _, p in four), 1.0)
+
+
+def test_a_value_exactly_two_percent_from_the_median_is_not_an_outlier() -> None:
+    assert outlier_indices([100.0] * 5 + [102.0]) == ()
+    assert outlier_indices([100.0] * 5 + [102.5]) == (5,)
+
+
+def test_student_t_needs_a_degree_of_freedom_and_widens_below_each_row() -> None:
+    with pytest.raises(ValueError, match=r"^at least one degree of freedom is needed$"):
+        t95(0)
+    assert (t95(1), t95(9), t95(10), t95(14), t95(15), t95(59), t95(60), t95(1000)) == (
+        12.706,
+        2.262,
+        2.228,
+        2.228,
+        2.131,
+        2.042,
+        2.0,
+        2.0,
+    )
+
+
+def test_a_change_against_a_single_trial_has_no_interval() -> None:
+    three, one = Estimate((100.0, 110.0, 90.0)), Estimate((120.0,))
+    for base, new in ((three, one), (one, three)):
+        change = relative_change(base, new)
+        assert change is not None and change.uncertainty is None and change.low is None
+    both = relative_change(three, three)
+    assert both is not None and both.relative == 0.0 and both.uncertainty is not None
+
+
+def test_a_modified_z_score_of_exactly_three_and_a_half_is_not_an_outlier() -> None:
+    at = [-0.6745, 0.0, 0.0, 0.6745, 3.5]
+    assert modified_z_scores(at) == (-0.6745, 0.0, 0.0, 0.6745, 3.5)
+    assert outlier_indices(at) == ()
+    assert outlier_indices([*at[:4], 3.6]) == (4,)

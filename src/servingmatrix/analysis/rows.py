@@ -13,6 +13,7 @@ from servingmatrix.analysis.stats import estimate
 from servingmatrix.metrics import CellTrials, Trial, row
 from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
+from servingmatrix.results.run import read_run_meta
 
 
 def _ok(cell: CellRecord) -> bool:
@@ -42,7 +43,7 @@ def cell_trials(cell: CellRecord, trials: list[CellRecord]) -> CellTrials:
 
 def trials(folder: RunFolder) -> list[Trial]:
     """Every trial of a run with its cell's figures, by workload, mode, step and trial."""
-    run = folder.read_run()
+    run = read_run_meta(folder)
     rates = (run.get("matrix") or {}).get("arrival_rates")
     open_loop = isinstance(rates, list) and bool(rates)
     cells = folder.read_cells()

@@ -73,10 +73,13 @@ def line(text: str) -> str:
 
 
 def code(text: str) -> str:
-    """A code span; one holding backticks is fenced by more of them."""
-    fence = "``" if "`" in text else "`"
-    pad = " " if fence == "``" else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+    """A code span on one line, fenced by more backticks than the longest run inside it (a run as
+    long as the fence would end the span early, and what follows would be read as Markdown)."""
+    flat = " ".join(text.splitlines())
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if longest else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
 
 
 def inline(parts: tuple[Inline, ...]) -> str:

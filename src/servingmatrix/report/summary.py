@@ -12,6 +12,7 @@ from servingmatrix.analysis.rows import trials
 from servingmatrix.flags import kind
 from servingmatrix.metrics import Trial, metric
 from servingmatrix.results.folder import RunFolder
+from servingmatrix.results.run import read_run_meta
 from servingmatrix.user_app import AppIdentity
 
 #: What each figure of the grid is, and whether its trials disagree.
@@ -35,7 +36,7 @@ COUNTED = {"generator-bound": "generator-bound", "loadgen-saturated": "generator
 
 
 def summarize(folder: RunFolder) -> str:
-    run = folder.read_run()
+    run = read_run_meta(folder)
     matrix = run["matrix"]
     rates = matrix.get("arrival_rates")
     steps = rates if isinstance(rates, list) and rates else matrix["users"]

@@ -280,7 +280,7 @@ class CellRecord:
     @classmethod
     def from_json(cls, path: Path, data: dict[str, Any]) -> CellRecord:
         """A cell file's content, upgraded and checked; one line naming ``path`` and the key if wrong."""
-        return _read_cell(_Fields(path, upgrade(path, data)))
+        return _read_cell(Fields(path, upgrade(path, data)))
 
 
 def _fields(obj: Any) -> dict[str, Any]:
@@ -308,7 +308,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-class _Fields:
+class Fields:
     """Typed access to one JSON object, naming the file and the key on a mismatch."""
 
     def __init__(self, path: Path, data: dict[str, Any], where: str = "") -> None:
@@ -362,24 +362,24 @@ class _Fields:
             raise self.bad(key, "true or false")
         return value
 
-    def obj(self, key: str) -> _Fields:
+    def obj(self, key: str) -> Fields:
         value = self.data.get(key)
         if value is None:
             value = {}
         if not isinstance(value, dict):
             raise self.bad(key, "an object")
-        return _Fields(self.path, value, f"{self.where}{key}.")
+        return Fields(self.path, value, f"{self.where}{key}.")
 
-    def items(self, key: str) -> list[_Fields]:
+    def items(self, key: str) -> list[Fields]:
         """A list of objects (absent: empty)."""
         value = self.data.get(key)
         if value is None:
             return []
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise self.bad(key, "a list of objects")
-        return [_Fields(self.path, v, f"{self.where}{key}[].") for v in value]
+        return [Fields(self.path, v, f"{self.where}{key}[].") for v in value]
 
-    def entries(self, key: str) -> dict[str, _Fields]:
+    def entries(self, key: str) -> dict[str, Fields]:
         """An object of objects, by name (absent: empty)."""
         outer = self.obj(key)
         return {name: outer.obj(name) for name in outer.data}
@@ -390,8 +390,36 @@ class _Fields:
             raise self.bad(key, "a list of strings")
         return tuple(value)
 
+    def integers(self, key: str, required: bool = False) -> tuple[int, ...] | None:
+        """A list of non-negative integers (absent: None, unless ``required``)."""
+        value = self.data.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, list) or not all(_is_count(v) for v in value):
+            raise self.bad(key, "a list of non-negative integers")
+        return tuple(value)
 
-def _read_cell(f: _Fields) -> CellRecord:
+    def numbers(self, key: str) -> tuple[float, ...] | None:
+        """A list of finite non-negative numbers (absent: None)."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(_is_figure(v) for v in value):
+            raise self.bad(key, "a list of finite non-negative numbers")
+        return tuple(value)
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_figure(value: object) -> bool:
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    )
+
+
+def _read_cell(f: Fields) -> CellRecord:
     status = f.text("status")
     if status not in ("ok", "failed"):
         raise UserError(f"{f.path}: status {status!r} is neither 'ok' nor 'failed'")
@@ -428,7 +456,7 @@ def _read_cell(f: _Fields) -> CellRecord:
     )
 
 
-def _reference(f: _Fields) -> Reference:
+def _reference(f: Fields) -> Reference:
     return Reference(
         generator=f.text("generator"),
         connections=f.integer("connections"),
@@ -441,22 +469,22 @@ def _reference(f: _Fields) -> Reference:
     )
 
 
-def _flag(f: _Fields) -> Flag:
+def _flag(f: Fields) -> Flag:
     message = f.data.get("message")
     return Flag(f.text("code"), message if isinstance(message, str) else "")
 
 
-def _window(f: _Fields) -> Window:
+def _window(f: Fields) -> Window:
     return Window(f.number("start"), f.number("end"), f.number("seconds"), f.number("warmup_s"))
 
 
-def _latency(f: _Fields, required: bool = False) -> Latency:
+def _latency(f: Fields, required: bool = False) -> Latency:
     """The latency figures; a successful cell must have the percentiles the report draws."""
     names = Latency.__dataclass_fields__
     return Latency(**{name: f.optional_number(name, required and name in PERCENTILES) for name in names})
 
 
-def _endpoint(f: _Fields) -> Endpoint:
+def _endpoint(f: Fields) -> Endpoint:
     return Endpoint(
         requests=f.integer("requests"),
         failures=f.integer("failures"),
@@ -465,7 +493,7 @@ def _endpoint(f: _Fields) -> Endpoint:
     )
 
 
-def _server(f: _Fields) -> Server:
+def _server(f: Fields) -> Server:
     return Server(
         cpu_pct=f.optional_number("cpu_pct"),
         throttled_s=f.optional_number("throttled_s"),
@@ -480,7 +508,7 @@ def _server(f: _Fields) -> Server:
     )
 
 
-def _exit(f: _Fields) -> ServerExit:
+def _exit(f: Fields) -> ServerExit:
     return ServerExit(
         oom_killed=bool(f.boolean("oom_killed")),
         exit_code=f.optional_integer("exit_code", signed=True),
@@ -489,7 +517,7 @@ def _exit(f: _Fields) -> ServerExit:
     )
 
 
-def _loadgen(f: _Fields) -> Loadgen:
+def _loadgen(f: Fields) -> Loadgen:
     return Loadgen(
         cpu_pct=f.optional_number("cpu_pct"),
         cpu_quota_pct=f.optional_number("cpu_quota_pct"),
@@ -502,7 +530,7 @@ def _loadgen(f: _Fields) -> Loadgen:
     )
 
 
-def _limits(f: _Fields) -> Limits:
+def _limits(f: Fields) -> Limits:
     return Limits(
         cpuset=f.optional_text("cpuset"),
         cpus=f.optional_number("cpus"),
@@ -512,7 +540,7 @@ def _limits(f: _Fields) -> Limits:
     )
 
 
-def _timings(f: _Fields) -> Timings:
+def _timings(f: Fields) -> Timings:
     return Timings(
         f.optional_number("start_s"), f.optional_number("loadgen_s"), f.optional_number("teardown_s")
     )

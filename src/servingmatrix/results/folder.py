@@ -1,6 +1,7 @@
 """Run folders and cell results on disk: written atomically the moment a cell ends, read back checked.
 
-A run folder holds ``run.json`` (the matrix, the plan and the collected metadata) and one
+A run folder holds ``run.json`` (the matrix, the plan and the collected metadata; read back checked
+by ``results/run.py``'s ``read_run_meta``) and one
 ``cells/<key>.json`` per cell, each a ``CellRecord`` (``results/cell.py``, where the layout, its
 schema history and the upgrades live). Every file carries ``schema``; older schemas are upgraded on
 read, newer ones are refused with one line.
@@ -123,11 +124,6 @@ class RunFolder:
 
     def exists(self) -> bool:
         return self.run_file.exists()
-
-    def read_run(self) -> dict[str, Any]:
-        if not self.exists():
-            raise UserError(f"{self.root}: not a run folder (no {RUN_FILE})")
-        return read_json(self.run_file)
 
     def write_run(self, data: dict[str, Any]) -> None:
         write_json_atomic(self.run_file, clean_floats({"schema": SCHEMA_VERSION, **data}))

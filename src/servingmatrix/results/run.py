@@ -1,7 +1,9 @@
 """A run read back for reporting: run.json and its cells, checked and typed.
 
 Anything malformed is refused with one line naming the file, never a traceback: a truncated or
-hand-edited result must not turn into a wrong chart. Cells are read through ``CellRecord``.
+hand-edited result must not turn into a wrong chart. Cells are read through ``CellRecord``; run.json
+through ``read_run_meta``, which checks its schema and every field it knows as the cell reader does
+(types, finite numbers that are not negative) and keeps the rest, collected metadata, as written.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from typing import Any
 
 from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
-from servingmatrix.results.cell import CellRecord
-from servingmatrix.results.folder import RunFolder
+from servingmatrix.results.cell import CellRecord, Fields
+from servingmatrix.results.folder import RUN_FILE, RunFolder, read_json
 
 
 @dataclass(frozen=True)
@@ -211,13 +213,97 @@ class Run:
         return value if isinstance(value, dict) else None
 
 
+def read_run_meta(folder: RunFolder) -> dict[str, Any]:
+    """run.json, upgraded and checked; one line naming the file and the first bad field."""
+    if not folder.exists():
+        raise UserError(f"{folder.root}: not a run folder (no {RUN_FILE})")
+    data = read_json(folder.run_file)
+    f = Fields(folder.run_file, data)
+    if not isinstance(data.get("matrix"), dict):
+        raise f.bad("matrix", "an object")
+    _check_matrix(f.obj("matrix"))
+    _check_cpu_plan(f.obj("cpu_plan"))
+    for port in f.obj("ports").data:
+        f.obj("ports").integer(port)
+    f.optional_text("started_at")
+    f.optional_text("finished_at")
+    f.numbers("load_average_at_start")
+    f.numbers("load_average_at_end")
+    _check_metadata(f.obj("metadata"))
+    _check_calibration(f.obj("calibration"))
+    _check_timings(f.obj("timings"))
+    _check_reproduces(f.obj("reproduces"))
+    return data
+
+
+def _check_matrix(f: Fields) -> None:
+    for key in ("name", "description", "server_memory", "reference"):
+        f.optional_text(key)
+    f.strings("modes")
+    f.strings("workloads")
+    f.integers("users", required=True)
+    f.integers("arrival_rates")
+    for key in ("duration_s", "warmup_s", "request_timeout_s", "reference_duration_s"):
+        f.optional_number(key)
+    for key in ("trials", "server_cpus", "loadgen_processes"):
+        f.optional_integer(key)
+
+
+def _check_cpu_plan(f: Fields) -> None:
+    f.optional_integer("host_cores")
+    f.optional_integer("loadgen_processes")
+    for role in ("server", "loadgen", "backing"):
+        entry = f.obj(role)
+        entry.optional_text("cpuset")
+        entry.optional_number("cpus")
+    f.strings("warnings")
+
+
+def _check_metadata(f: Fields) -> None:
+    """Collected rather than typed: the figures the report reads, and each image an object."""
+    for key in ("cpu_count", "docker_cpus", "memory_total_kb"):
+        f.optional_integer(key)
+    for key in ("cpu_model", "kernel", "git_commit"):
+        f.optional_text(key)
+    f.boolean("git_dirty")
+    f.strings("command_line")
+    for image in f.entries("images").values():
+        image.optional_integer("size_bytes")
+        image.obj("labels")
+        image.obj("packages")
+
+
+def _check_calibration(f: Fields) -> None:
+    f.optional_text("error")
+    f.optional_text("limited_by")
+    f.optional_text("target")
+    f.optional_text("reused_from")
+    for key in ("max_rps", "p99_ms", "loadgen_cpu_pct", "loadgen_cpu_quota_pct", "server_cpu_pct"):
+        f.optional_number(key)
+    f.optional_number("duration_s")
+    for key in ("failures", "processes", "users"):
+        f.optional_integer(key)
+
+
+def _check_timings(f: Fields) -> None:
+    """The sessions and backing starts counted, every phase's seconds and the overhead's share."""
+    f.optional_integer("sessions")
+    f.optional_integer("backing_starts")
+    f.optional_number("overhead_share")
+    for key in f.data:
+        if key.endswith("_s"):
+            f.optional_number(key)
+
+
+def _check_reproduces(f: Fields) -> None:
+    for key in ("bundle", "run_id", "commit", "inputs"):
+        f.optional_text(key)
+
+
 def load_run(root: Path) -> Run:
     """Read and check a run folder; one clear error naming the first bad file."""
     folder = RunFolder(root)
-    meta = folder.read_run()
-    matrix = meta.get("matrix")
-    if not isinstance(matrix, dict) or not isinstance(matrix.get("users"), list):
-        raise UserError(f"{folder.run_file}: no 'matrix' with its 'users'; the file is corrupt or truncated")
+    meta = read_run_meta(folder)
     cells = tuple(Cell(path, folder.read_cell(path)) for path in folder.cell_paths())
     seen: dict[tuple[str, str, int, int], Path] = {}
     for cell in cells:

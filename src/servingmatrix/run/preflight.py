@@ -13,6 +13,7 @@ from pathlib import Path
 from servingmatrix.errors import UserError
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
+from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.cpuplan import CpuPlan, plan_cpus
 
 
@@ -22,7 +23,7 @@ def check_out(out: Path, matrix: Matrix, force: bool) -> None:
         raise UserError(f"--out {out}: is a file; give a folder (new, or a run of the same matrix to resume)")
     folder = RunFolder(out)
     if folder.exists():
-        check_same_matrix(out, folder.read_run().get("matrix"), matrix, force)
+        check_same_matrix(out, read_run_meta(folder).get("matrix"), matrix, force)
 
 
 def check_same_matrix(out: Path, recorded: object, matrix: Matrix, force: bool) -> None:

@@ -25,6 +25,7 @@ from servingmatrix.flags import Flag
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
+from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.calibration import (
     CALIBRATION_SETTINGS,
     CALIBRATION_USERS,
@@ -182,7 +183,9 @@ class Runner:
     def _open_run(self, plan: CpuPlan) -> dict[str, Any]:
         matrix = self.matrix.as_dict()
         if self.folder.exists():
-            check_same_matrix(self.folder.root, self.folder.read_run().get("matrix"), self.matrix, self.force)
+            check_same_matrix(
+                self.folder.root, read_run_meta(self.folder).get("matrix"), self.matrix, self.force
+            )
         support = {"upstream", "postgres", "locust"} | ({"wrk"} if self.matrix.measures_reference else set())
         images = sorted({c.mode.name for c in self.matrix.mode_configs()} | support)
         meta: dict[str, Any] = {

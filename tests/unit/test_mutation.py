@@ -1,0 +1,75 @@
+"""``make mutation``: the modules it mutates are the ones the README scores, and pyproject's, and its
+score counts every mutant."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+
+from servingmatrix.paths import project_root
+from tests.mutation import Score, configured_modules, dotted, main, score, table
+
+#: The pure modules whose mutation scores the README states.
+MODULES = [
+    "src/servingmatrix/spec.py",
+    "src/servingmatrix/matrix.py",
+    "src/servingmatrix/run/latency.py",
+    "src/servingmatrix/analysis/stats.py",
+    "src/servingmatrix/flags.py",
+    "src/servingmatrix/results/cell.py",
+    "src/servingmatrix/results/run.py",
+]
+
+
+def makefile_variable(name: str) -> list[str]:
+    text = (project_root() / "Makefile").read_text().replace("\\\n", " ")
+    found = re.search(rf"^{name} :=(.*)$", text, re.MULTILINE)
+    assert found, name
+    return found.group(1).split()
+
+
+def test_the_target_mutates_exactly_the_pure_modules() -> None:
+    assert makefile_variable("MUTATION_MODULES") == MODULES
+    assert configured_modules() == MODULES
+    recipe = re.search(r"^mutation: .*\n\t(.*)$", (project_root() / "Makefile").read_text(), re.MULTILINE)
+    assert recipe and recipe.group(1) == "$(BIN)/python tests/mutation.py $(MUTATION_MODULES)"
+
+
+def test_the_readme_scores_exactly_those_modules() -> None:
+    readme = (project_root() / "README.md").read_text()
+    section = readme.split("### Mutation testing", 1)[1].split("\n#", 1)[0]
+    assert re.findall(r"^\| `(src/[^`]+)` \| \d+ / \d+ \| [\d.]+% \|", section, re.MULTILINE) == MODULES
+    assert "make mutation" in section
+
+
+def test_neither_make_test_nor_ci_mutates() -> None:
+    makefile = (project_root() / "Makefile").read_text()
+    test_recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert "mutation" not in test_recipe
+    assert "mutation" not in (project_root() / ".ci" / "run").read_text()
+
+
+def test_the_tests_the_mutants_face_exist() -> None:
+    config = tomllib.loads((project_root() / "pyproject.toml").read_text())["tool"]["mutmut"]
+    for path in config["pytest_add_cli_args_test_selection"]:
+        assert (project_root() / path).is_file(), path
+
+
+def test_a_module_is_named_as_its_mutants_are() -> None:
+    assert dotted("src/servingmatrix/run/latency.py") == "servingmatrix.run.latency"
+
+
+def test_the_score_counts_every_mutant() -> None:
+    codes: dict[str, int | None] = {"k1": 1, "k3": 3, "t": 36, "s": 0, "n": 33, "n5": 5, "u": None}
+    result = score("src/servingmatrix/spec.py", codes)
+    assert result == Score("src/servingmatrix/spec.py", 2, 1, ("s",), ("n", "n5"), ("u",))
+    assert (result.caught, result.total) == (3, 7)
+    assert result.row() == "| `src/servingmatrix/spec.py` | 3 / 7 | 42.9% |"
+    assert table([result]).splitlines()[:2] == ["| module | killed / total | score |", "|---|---|---|"]
+
+
+def test_a_module_outside_the_configuration_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["src/servingmatrix/cli.py"]) == 2
+    assert "src/servingmatrix/cli.py is not in [tool.mutmut] only_mutate" in capsys.readouterr().err
