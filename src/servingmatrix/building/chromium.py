@@ -64,16 +64,22 @@ def ensure_chromium(say: Callable[[str], None]) -> str:
     return found
 
 
+#: How every headless Chromium of the suite starts. --no-sandbox: the suite runs as root in
+#: containers, where Chromium's sandbox cannot start.
+HEADLESS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--no-first-run",
+)
+
+
 def _headless(browser: str, *args: str) -> list[str]:
-    # --no-sandbox: the suite runs as root in containers, where Chromium's sandbox cannot start.
     return [
         browser,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-        "--no-first-run",
+        *HEADLESS,
         f"--virtual-time-budget={VIRTUAL_TIME_MS}",
         *args,
     ]

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from servingmatrix.building.chromium import TIMEOUT_S
+from servingmatrix.building.chromium import HEADLESS, TIMEOUT_S
 from servingmatrix.errors import UserError
 
 #: The browser reads commands on fd 3 and writes answers on fd 4, each message ended by a NUL: this
@@ -38,12 +38,7 @@ class DevTools:
     def __init__(self, browser: str, page: Path, width: int = 1400, height: int = 1000) -> None:
         self._argv = [
             browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--hide-scrollbars",
-            "--no-first-run",
+            *HEADLESS,
             "--remote-debugging-pipe",
             f"--window-size={width},{height}",
             page.resolve().as_uri(),
