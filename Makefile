@@ -37,7 +37,7 @@ test: $(SM) tools
 unit: $(SM)
 	$(BIN)/pytest tests/unit
 
-# Mutation testing of the pure modules, one module at a time, then a score per module (about ten minutes
+# Mutation testing of the pure modules, one module at a time, then a score per module (about fifteen minutes
 # on 2 cores; not part of `make test` nor CI). The modules are [tool.mutmut]'s only_mutate too.
 MUTATION_MODULES := \
 	src/servingmatrix/spec.py \
