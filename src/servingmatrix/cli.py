@@ -182,6 +182,7 @@ def measure(
     ``reproduces`` names the published run a reproduction measures again."""
     from contextlib import nullcontext
 
+    from servingmatrix.hosts.hostplan import HostsPlan
     from servingmatrix.paths import cache_dir, inputs_from
     from servingmatrix.report import write_report
     from servingmatrix.report.summary import summarize
@@ -190,7 +191,7 @@ def measure(
     from servingmatrix.run.preflight import preflight
     from servingmatrix.run.runner import Runner
 
-    preflight(matrix, out, force)
+    plan = preflight(matrix, out, force)
     docker = Docker()
     folder = RunFolder(out)
     app = matrix.user_app
@@ -204,6 +205,9 @@ def measure(
             f"run {matrix.name}{of_app}: {len(matrix.modes)} modes x {len(matrix.workloads)} workloads x "
             f"{steps} x {matrix.trials} trials, into {out}"
         )
+        if isinstance(plan, HostsPlan):
+            for line in [*plan.describe(), *(f"warning: {text}" for text in plan.warnings)]:
+                say(line)
         runner = Runner(
             docker, matrix, folder, say, force=force, keep_samples=keep_samples, reproduces=reproduces
         )
