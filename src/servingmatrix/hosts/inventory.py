@@ -159,8 +159,10 @@ class _HostReader:
         where = f"{self.path}: hosts[{index}]"
         if not isinstance(entry, dict):
             raise UserError(f"{where}: expected a mapping with {_listed(REQUIRED_HOST_KEYS)}")
-        _refuse_unknown(where, entry, HOST_KEYS)
         name = entry.get("name")
+        # A host named as allowed is named by its name from here on, the first refusal included.
+        named = isinstance(name, str) and _NAME.fullmatch(name) is not None
+        _refuse_unknown(f"{self.path}: host {name!r}" if named else where, entry, HOST_KEYS)
         if name is None:
             raise UserError(f"{where}: missing key 'name' (a host needs {_listed(REQUIRED_HOST_KEYS)})")
         if not isinstance(name, str) or not _NAME.fullmatch(name):
