@@ -191,10 +191,11 @@ def _split(inventory: Inventory, host: Host, server_cpus: int) -> _Split:
                 f"(allowed: 1..{len(cores)})"
             )
         whom = "load generator" if host.has("loadgen") else "backing services"
+        roles = f"{' and '.join(others)} role{'s' if len(others) > 1 else ''}"
         allowed = (
             f"allowed: 1..{len(cores) - 1}"
             if len(cores) > 1
-            else f"give the host more cores, or its {' and '.join(others)} role to another host"
+            else f"give the host more cores, or its {roles} to another host"
         )
         raise UserError(
             f"{where}: --server-cpus {server_cpus} leaves no core for the {whom} on its {len(cores)} "
