@@ -123,7 +123,9 @@ def load_inventory(path: Path, cores_here: int | None = None) -> Inventory:
     _refuse_unknown(where, data, TOP_KEYS)
     simulated = data.get("simulated", False)
     if not isinstance(simulated, bool):
-        raise UserError(f"{where}: simulated: {simulated!r} is not a boolean (allowed: true, false)")
+        raise UserError(
+            f"{where}: simulated: {_shown_value(simulated)} is not a boolean (allowed: true, false)"
+        )
     entries = data.get("hosts")
     if entries is None or entries == []:
         raise UserError(
