@@ -44,6 +44,9 @@ FRESH_RUN = str(Path(tempfile.mkdtemp(prefix="servingmatrix-cli-")) / "run")
         (["run", "--workloads", "io[ms=-1]"], None, "out of range"),
         (["run", "--profile", "quick", "--matrix", "x.yml"], None, "not both"),
         (["export", "/nonexistent/run"], None, "not a run folder"),
+        (["hosts", "up", "9", "--out", "hosts.yml"], None, "9 is out of range (allowed: 1..8)"),
+        (["hosts", "up", "two", "--out", "hosts.yml"], None, "'two' is not an integer"),
+        (["hosts", "up", "2"], None, "required: --out"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], env: dict[str, str] | None, fragment: str) -> None:
