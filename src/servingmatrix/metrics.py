@@ -196,11 +196,34 @@ METRICS: tuple[Metric, ...] = (
         _record(lambda r: r.server.throttled_s),
     ),
     Metric(
+        "server_host",
+        "several hosts: the inventory's name of the host whose server the cell measured (empty on one "
+        "machine)",
+        "",
+        _text,
+        _record(lambda r: r.server_host),
+    ),
+    Metric(
         "loadgen_cpu_pct",
         "load generator CPU over the window, % of one core",
         "% of a core",
         fmt.num,
         _record(lambda r: r.loadgen.cpu_pct),
+    ),
+    Metric(
+        "loadgen_workers",
+        "Locust worker processes that sent the load, over every host (the cell's `loadgen.processes`)",
+        "processes",
+        fmt.num,
+        _record(lambda r: r.loadgen.processes),
+    ),
+    Metric(
+        "loadgen_hosts",
+        "hosts the load came from: 1 on one machine (and in results before schema 4); empty for a cell "
+        "that measured nothing",
+        "hosts",
+        fmt.num,
+        _record(lambda r: r.loadgen.hosts if r.measured else None),
     ),
     Metric(
         "loadgen_saturated",

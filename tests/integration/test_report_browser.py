@@ -27,7 +27,15 @@ from servingmatrix.paths import project_root
 from servingmatrix.report import write_report
 from servingmatrix.report.compare_page import write_compare
 from tests.unit.chart_dom import page_charts, points, title
-from tests.unit.synthetic_runs import SYNC, cell, closed_cells, matrix_cells, write_run
+from tests.unit.synthetic_runs import (
+    SYNC,
+    cell,
+    closed_cells,
+    hosts_records,
+    matrix_cells,
+    on_hosts,
+    write_run,
+)
 
 RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -118,6 +126,19 @@ def test_three_trials_and_an_open_loop_run_draw_without_errors(browser: str, tmp
     for run in (closed, open_loop):
         parsed = opened(browser, write_report(run, tmp_path / f"{run.name}.html").path)
         assert parsed.tables["capacity-table"] > 0
+
+
+def test_a_run_on_simulated_hosts_draws_with_its_method_and_hosts_table(browser: str, tmp_path: Path) -> None:
+    """The banner naming the simulated hosts, the hosts table, and a comparison with one machine."""
+    cells = {key: on_hosts(data, 2, 4, "main") for key, data in closed_cells().items()}
+    simulated = write_run(tmp_path / "simulated", cells, [1, 8, 64], trials=3, records=hosts_records(True))
+    parsed = opened(browser, write_report(simulated, tmp_path / "simulated.html").path)
+    assert parsed.tables["hosts-table"] == 1 + 3
+    assert "Method: simulated (one kernel)" in (tmp_path / "simulated.html").read_text()
+    one = write_run(tmp_path / "one", closed_cells(), [1, 8, 64], trials=3)
+    page, _, _ = write_compare(compare_runs(one, simulated), tmp_path / "compare.html")
+    opened(browser, page)
+    assert "method: one machine vs simulated (one kernel)" in page.read_text()
 
 
 def test_a_comparison_of_two_machines_draws_without_errors(browser: str, tmp_path: Path) -> None:

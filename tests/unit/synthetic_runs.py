@@ -1,5 +1,6 @@
 """Small run folders written on the spot, with figures chosen so the report's answers are known:
-closed or open loop, any number of trials, any warnings, a calibration or none."""
+closed or open loop, any number of trials, any warnings, a calibration or none, one machine or
+several hosts (simulated or not)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from servingmatrix.hosts.hostplan import plan_hosts
+from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.results.cell import SCHEMA_VERSION, CellRecord
 from servingmatrix.results.folder import CellKey, RunFolder
 
@@ -171,9 +174,11 @@ def write_run(
     trials: int = 1,
     calibration: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
+    records: dict[str, Any] | None = None,
 ) -> Path:
     """A run folder holding ``cells`` by (mode, workload, step, trial); an open-loop run's steps are
-    its arrival rates, and its matrix keeps the default users as the runner writes them."""
+    its arrival rates, and its matrix keeps the default users as the runner writes them. ``metadata``
+    is added to run.json's metadata, ``records`` to run.json itself (``hosts_records``)."""
     folder = RunFolder(root)
     modes = sorted({m.split("[")[0] for m, _, _, _ in cells})
     workloads = sorted({w for _, w, _, _ in cells})
@@ -190,6 +195,8 @@ def write_run(
         "server_cpus": 1,
     }
     meta: dict[str, Any] = {"matrix": matrix, "metadata": {"cpu_count": 2, **(metadata or {})}}
+    for key, value in (records or {}).items():
+        meta[key] = {**meta[key], **value} if key == "metadata" else value
     if calibration is not None:
         meta["calibration"] = calibration
     folder.write_run(meta)
@@ -268,3 +275,72 @@ def matrix_cells(
                         failures=trial if (m + s) % 5 == 0 else 0,
                     )
     return cells
+
+
+#: Three hosts: the server and backing services on ``main``, the load from ``gen-a`` and ``gen-b``.
+HOSTS = (
+    Host("main", "unix:///var/run/docker.sock", "10.213.0.1", (0, 1), ("server", "backing")),
+    Host("gen-a", "tcp://10.213.0.2:2375", "10.213.0.2", (0, 1), ("loadgen",)),
+    Host("gen-b", "ssh://bench@10.213.0.3", "10.213.0.3", (0, 1), ("loadgen",)),
+)
+#: Each host's clock against the harness's: ``gen-b``'s offset is beyond its uncertainty, so applied.
+CLOCKS = {
+    "main": {"offset_ms": 0.0, "uncertainty_ms": 0.05, "applied_ms": 0.0},
+    "gen-a": {"offset_ms": 0.12, "uncertainty_ms": 0.4, "applied_ms": 0.0},
+    "gen-b": {"offset_ms": -1250.5, "uncertainty_ms": 0.8, "applied_ms": -1250.5},
+}
+
+
+def hosts_records(simulated: bool, hosts: tuple[Host, ...] = HOSTS) -> dict[str, Any]:
+    """What the runner writes into run.json of a run across ``hosts``: ``cpu_plan_hosts`` (the real
+    plan's record), ``distributed`` and the metadata's ``hosts``."""
+    plan = plan_hosts(Inventory(hosts, simulated=simulated), server_cpus=1)
+    loaders = [p for p in plan.hosts if p.loadgen is not None]
+    distributed = {
+        "master": {"host": plan.master.name, "address": plan.master.host.address, "port": 5557},
+        "hosts": [
+            {
+                "name": p.name,
+                "address": p.host.address,
+                "workers": p.loadgen_workers,
+                "cores": [int(c) for c in p.loadgen.cpuset.split(",")] if p.loadgen else [],
+                "clock": dict(CLOCKS.get(p.name, CLOCKS["main"])),
+            }
+            for p in loaders
+        ],
+        "workers": sum(p.loadgen_workers for p in loaders),
+    }
+    described = {
+        "simulated": simulated,
+        "method": "simulated (one kernel)" if simulated else "several hosts",
+        "hosts": [
+            {
+                "name": h.name,
+                "docker": h.docker,
+                "address": h.address,
+                "roles": list(h.roles),
+                "docker_version": "27.3.1",
+                "images": {"gunicorn-sync": "sha256:5a5a", "locust": "sha256:1c1c"},
+                "clock": dict(CLOCKS.get(h.name, CLOCKS["main"])),
+            }
+            for h in hosts
+        ],
+    }
+    return {"cpu_plan_hosts": plan.as_dict(), "distributed": distributed, "metadata": {"hosts": described}}
+
+
+def on_hosts(data: dict[str, Any], hosts: int, workers: int, server_host: str) -> dict[str, Any]:
+    """A cell as a run across several hosts writes it: the load from ``hosts`` hosts' ``workers``."""
+    return {
+        **data,
+        "loadgen": {**data["loadgen"], "processes": workers, "hosts": hosts},
+        "server_host": server_host,
+    }
+
+
+def _with_hosts(run: dict[str, Any], records: dict[str, Any]) -> dict[str, Any]:
+    return {**run, **records, "metadata": {**run["metadata"], **records["metadata"]}}
+
+
+#: ``GOOD_RUN`` as a run across ``HOSTS`` writes it: with the three records of its hosts.
+GOOD_HOSTS_RUN: dict[str, Any] = _with_hosts(GOOD_RUN, hosts_records(False))

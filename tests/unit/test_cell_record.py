@@ -28,6 +28,7 @@ from servingmatrix.results.cell import (
     upgrade,
     upgrade_to_2,
     upgrade_to_3,
+    upgrade_to_4,
 )
 from servingmatrix.results.folder import RunFolder, read_json
 from tests.unit.synthetic_runs import cell
@@ -147,8 +148,8 @@ def test_the_folder_reads_and_writes_records(tmp_path: Path) -> None:
 
 
 def test_upgrading_restamps_an_old_file() -> None:
-    assert upgrade(PATH, {"schema": 1, "x": 1}) == {"schema": 3, "x": 1}
-    assert upgrade(PATH, {"schema": 2, "x": 1}) == {"schema": 3, "x": 1}
+    for version in (1, 2, 3):
+        assert upgrade(PATH, {"schema": version, "x": 1}) == {"schema": 4, "x": 1}
 
 
 def test_a_reference_is_read_back_as_written(tmp_path: Path) -> None:
@@ -214,6 +215,7 @@ FULL = CellRecord(
         sent_rps=101.5,
         calibrated_max_rps=4000.5,
         generator_efficiency=0.875,
+        hosts=2,
     ),
     load="open",
     offered_rps=100.0,
@@ -236,6 +238,7 @@ FULL = CellRecord(
         latency_ms=Latency(p50=1.25, p99=3.25),
         missing=None,
     ),
+    server_host="main",
     warnings=(Flag("generator-bound", "the generator set the pace"), Flag("errors", "3 failed")),
 )
 
@@ -315,6 +318,17 @@ EXACT = [
     ({"offered_rps": True}, "'offered_rps' is missing or not a number"),
     ({"offered_rps": float("inf")}, "'offered_rps' is missing or not a finite non-negative number"),
     ({"cpu_plan_applied": {"server": {"memory_bytes": "2g"}}}, "'cpu_plan_applied.server.memory_bytes'"),
+    ({"server_host": ""}, "'server_host' is missing or not a string"),
+    ({"server_host": ["main"]}, "'server_host' is missing or not a string"),
+    ({"loadgen": {"hosts": 0}}, "'loadgen.hosts' is missing or not an integer of at least 1"),
+    ({"loadgen": {"hosts": -2}}, "'loadgen.hosts' is missing or not a non-negative integer"),
+    ({"loadgen": {"hosts": 1.5}}, "'loadgen.hosts' is missing or not an integer"),
+    ({"loadgen": {"hosts": True}}, "'loadgen.hosts' is missing or not an integer"),
+    (
+        {"loadgen": {"processes": 2, "hosts": 3}},
+        "'loadgen.hosts' 3 is more than 'loadgen.processes' 2: every host that sent load ran at least one "
+        "worker; the file is corrupt",
+    ),
 ]
 
 
@@ -331,7 +345,8 @@ def test_a_bad_figure_is_refused_in_exactly_one_line(changes: dict[str, Any], sa
 def test_each_upgrade_restamps_its_own_version() -> None:
     assert upgrade_to_2({"schema": 1, "x": 1}) == {"schema": 2, "x": 1}
     assert upgrade_to_3({"schema": 2, "x": 1}) == {"schema": 3, "x": 1}
-    assert upgrade(PATH, {"schema": 3, "x": 1}) == {"schema": 3, "x": 1}
+    assert upgrade_to_4({"schema": 3, "x": 1}) == {"schema": 4, "x": 1}
+    assert upgrade(PATH, {"schema": 4, "x": 1}) == {"schema": 4, "x": 1}
 
 
 def test_lists_of_counts_and_figures_take_zero_and_refuse_the_rest() -> None:
@@ -357,3 +372,58 @@ def test_lists_of_counts_and_figures_take_zero_and_refuse_the_rest() -> None:
             f"{PATH}: 'x' is missing or not a list of finite non-negative numbers; "
             "the file is corrupt or truncated"
         )
+
+
+def test_where_the_load_came_from_and_which_host_served_are_written_and_read_back() -> None:
+    written = FULL.as_json()
+    assert written["loadgen"]["hosts"] == 2 and written["loadgen"]["processes"] == 2
+    assert written["server_host"] == "main"
+    assert list(written)[-2:] == ["server_host", "warnings"]
+    again = CellRecord.from_json(PATH, json.loads(json.dumps(written)))
+    assert again.loadgen.hosts == 2 and again.server_host == "main"
+
+
+def test_a_cell_of_one_machine_says_one_host_and_no_server_host() -> None:
+    record = CellRecord.from_json(PATH, data())
+    assert record.loadgen.hosts == 1 and record.server_host is None
+    written = record.as_json()
+    assert written["loadgen"]["hosts"] == 1 and "server_host" not in written
+    assert CellRecord.from_json(PATH, data(server_host=None)).server_host is None
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_a_cell_before_schema_4_was_loaded_from_one_host(version: int) -> None:
+    old = {k: v for k, v in data(schema=version).items() if k != "server_host"}
+    assert "hosts" not in old["loadgen"]
+    record = CellRecord.from_json(PATH, old)
+    assert record.loadgen.hosts == 1 and record.server_host is None
+
+
+@pytest.mark.parametrize("run", ["good", "partial", "other-machine", "recorded"])
+def test_every_fixture_cell_is_of_one_host(run: str) -> None:
+    for record in RunFolder(FIXTURES / run).read_cells():
+        assert record.loadgen.hosts == 1 and record.server_host is None
+
+
+def test_a_failed_cell_keeps_the_host_whose_server_failed() -> None:
+    record = CellRecord("m", "w", 1, 1, "failed", "not ready", server_host="gen-a")
+    written = record.as_json()
+    assert written == {
+        "schema": SCHEMA_VERSION,
+        "mode": "m",
+        "workload": "w",
+        "users": 1,
+        "trial": 1,
+        "status": "failed",
+        "reason": "not ready",
+        "server_host": "gen-a",
+        "warnings": [],
+    }
+    assert CellRecord.from_json(PATH, written) == record
+
+
+def test_as_many_hosts_as_workers_is_allowed() -> None:
+    record = CellRecord.from_json(PATH, data(loadgen={"processes": 3, "hosts": 3}))
+    assert record.loadgen.hosts == 3
+    # Without a count of processes (a cell before it was recorded), the hosts alone are kept.
+    assert CellRecord.from_json(PATH, data(loadgen={"hosts": 4})).loadgen.hosts == 4

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import markupsafe
 import pytest
@@ -19,7 +20,7 @@ import pytest
 from servingmatrix.cli import MAX_ERROR_CHARS, main
 
 from . import bundles
-from .synthetic_runs import GOOD_CELL, GOOD_RUN, SYNC, cell, write_run
+from .synthetic_runs import GOOD_CELL, GOOD_HOSTS_RUN, GOOD_RUN, SYNC, cell, write_run
 
 Setup = Callable[[Path], list[str]]
 
@@ -171,19 +172,24 @@ INF, NAN = float("inf"), float("nan")
 REMOVED = object()
 
 
-def run_with(field: str, value: object) -> str:
-    """The good run.json with ``field`` (dotted, ``matrix.users``) set to ``value``, as its file's text
-    (NaN and infinities as Python's JSON writes them)."""
-    data = copy.deepcopy(GOOD_RUN)
+def run_with(field: str, value: object, good: dict[str, Any] = GOOD_RUN) -> str:
+    """The good run.json with ``field`` (dotted, ``matrix.users``; a number is a list's index) set to
+    ``value``, as its file's text (NaN and infinities as Python's JSON writes them)."""
+    data = copy.deepcopy(good)
     *outer, last = field.split(".")
-    target = data
+    target: Any = data
     for name in outer:
-        target = target[name]
+        target = target[int(name)] if isinstance(target, list) else target[name]
     if value is REMOVED:
         del target[last]
     else:
         target[last] = value
     return json.dumps(data)
+
+
+def hosts_run_with(field: str, value: object) -> str:
+    """The good run.json of a run across several hosts with ``field`` set to ``value``."""
+    return run_with(field, value, GOOD_HOSTS_RUN)
 
 
 def with_bad_run(text: str, *given: str) -> Setup:
@@ -300,6 +306,71 @@ BAD_RUNS = [
     ("reproduced-run-id-list", run_with("reproduces.run_id", []), "run.json: 'reproduces.run_id'"),
     ("reproduced-commit-number", run_with("reproduces.commit", 5), "run.json: 'reproduces.commit'"),
     ("reproduced-inputs-object", run_with("reproduces.inputs", {}), "run.json: 'reproduces.inputs'"),
+    ("hosts-a-list", run_with("metadata.hosts", []), "run.json: 'metadata.hosts'"),
+    ("simulated-text", hosts_run_with("metadata.hosts.simulated", "no"), "'metadata.hosts.simulated'"),
+    ("method-number", hosts_run_with("metadata.hosts.method", 3), "run.json: 'metadata.hosts.method'"),
+    (
+        "host-name-missing",
+        hosts_run_with("metadata.hosts.hosts.0.name", REMOVED),
+        "'metadata.hosts.hosts[].name'",
+    ),
+    (
+        "host-docker-number",
+        hosts_run_with("metadata.hosts.hosts.0.docker", 2375),
+        "'metadata.hosts.hosts[].docker'",
+    ),
+    (
+        "host-roles-text",
+        hosts_run_with("metadata.hosts.hosts.1.roles", "loadgen"),
+        "'metadata.hosts.hosts[].roles'",
+    ),
+    (
+        "host-image-an-object",
+        hosts_run_with("metadata.hosts.hosts.1.images.locust", {}),
+        "'metadata.hosts.hosts[].images.locust'",
+    ),
+    (
+        "clock-offset-infinite",
+        hosts_run_with("metadata.hosts.hosts.2.clock.offset_ms", INF),
+        "'metadata.hosts.hosts[].clock.offset_ms'",
+    ),
+    (
+        "clock-uncertainty-negative",
+        hosts_run_with("metadata.hosts.hosts.2.clock.uncertainty_ms", -1),
+        "'metadata.hosts.hosts[].clock.uncertainty_ms'",
+    ),
+    ("plan-hosts-a-string", run_with("cpu_plan_hosts", "main"), "run.json: 'cpu_plan_hosts'"),
+    (
+        "plan-host-workers-float",
+        hosts_run_with("cpu_plan_hosts.hosts.1.loadgen_workers", 0.5),
+        "'cpu_plan_hosts.hosts[].loadgen_workers'",
+    ),
+    (
+        "plan-host-cpus-nan",
+        hosts_run_with("cpu_plan_hosts.hosts.0.server.cpus", NAN),
+        "'cpu_plan_hosts.hosts[].server.cpus'",
+    ),
+    (
+        "plan-host-warnings-object",
+        hosts_run_with("cpu_plan_hosts.hosts.0.warnings", {"a": 1}),
+        "'cpu_plan_hosts.hosts[].warnings'",
+    ),
+    ("distributed-a-list", run_with("distributed", []), "run.json: 'distributed'"),
+    (
+        "master-port-negative",
+        hosts_run_with("distributed.master.port", -1),
+        "run.json: 'distributed.master.port'",
+    ),
+    (
+        "load-host-cores-text",
+        hosts_run_with("distributed.hosts.0.cores", "0,1"),
+        "'distributed.hosts[].cores'",
+    ),
+    (
+        "load-host-clock-text",
+        hosts_run_with("distributed.hosts.1.clock.applied_ms", "-1"),
+        "'distributed.hosts[].clock.applied_ms'",
+    ),
     ("schema-newer", run_with("schema", 99), "run.json: schema 99 is newer than this servingmatrix"),
     ("schema-zero", run_with("schema", 0), "run.json: schema 0 is not one servingmatrix ever wrote"),
     ("schema-missing", run_with("schema", REMOVED), "run.json: no schema version"),
@@ -320,6 +391,9 @@ EVERY_COMMAND = {
     "git-dirty-text",
     "max-rps-nan",
     "measured-negative",
+    "clock-offset-infinite",
+    "plan-host-workers-float",
+    "load-host-cores-text",
     "schema-newer",
     "truncated",
 }
@@ -662,6 +736,17 @@ def test_the_good_run_json_is_read_by_every_command(
     monkeypatch.setenv("SERVINGMATRIX_BASELINES", str(tmp_path / "baselines"))
     monkeypatch.chdir(tmp_path)
     argv = with_bad_run(json.dumps(GOOD_RUN), *command[1])(tmp_path)
+    assert main(argv) == 0
+
+
+@pytest.mark.parametrize("command", RESULT_COMMANDS, ids=[c for c, _ in RESULT_COMMANDS])
+def test_the_good_run_json_of_several_hosts_is_read_by_every_command(
+    command: tuple[str, tuple[str, ...]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bad hosts' records above are this one's with one field wrong."""
+    monkeypatch.setenv("SERVINGMATRIX_BASELINES", str(tmp_path / "baselines"))
+    monkeypatch.chdir(tmp_path)
+    argv = with_bad_run(json.dumps(GOOD_HOSTS_RUN), *command[1])(tmp_path)
     assert main(argv) == 0
 
 

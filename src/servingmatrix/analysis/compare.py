@@ -2,7 +2,8 @@
 
 A regression is a change worse than the threshold whose 95% interval, when the trials give one,
 lies wholly on the worse side of no change; a cell that failed now but not before is one too. Runs
-from different machines, images or matrices are compared only under a warning naming what differs.
+from different machines, images, matrices or methods (one machine, simulated hosts, several hosts) are
+compared only under a warning naming what differs.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from servingmatrix.analysis.stats import Change, relative_change
 from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
 from servingmatrix.matrix_keys import METHOD_KEYS
+from servingmatrix.results.hosts import RunHost, describe_layout, layout
 from servingmatrix.results.run import Run, load_run
 from servingmatrix.user_app import AppIdentity
 
@@ -150,6 +152,7 @@ def app_differences(a: Run, b: Run, allow_different_apps: bool = False) -> list[
 def run_differences(a: Run, b: Run) -> list[str]:
     """Machine, image and method differences between two runs (empty: comparable as they are)."""
     out = differences(a.metadata, b.metadata)
+    out += host_differences(a, b)
     for key in METHOD_KEYS:
         if a.matrix.get(key) != b.matrix.get(key):
             out.append(f"matrix {key}: {a.matrix.get(key)!r} vs {b.matrix.get(key)!r}")
@@ -158,6 +161,35 @@ def run_differences(a: Run, b: Run) -> list[str]:
     if plan_a != plan_b:
         out.append(f"CPU plan: {_plan(plan_a)} vs {_plan(plan_b)}")
     return out
+
+
+def host_differences(a: Run, b: Run) -> list[str]:
+    """How the runs were spread over hosts, where that differs: the method (``one machine``,
+    ``simulated (one kernel)``, ``N hosts``), and of two runs on several hosts, the hosts' count and
+    roles, or else each host's cores and Locust workers."""
+    out: list[str] = []
+    if a.method != b.method:
+        out.append(f"method: {a.method} vs {b.method}")
+    hosts_a, hosts_b = a.hosts, b.hosts
+    if not hosts_a or not hosts_b:
+        return out
+    if layout(hosts_a) != layout(hosts_b):
+        out.append(f"hosts: {describe_layout(hosts_a)} vs {describe_layout(hosts_b)}")
+    elif _host_plan(hosts_a) != _host_plan(hosts_b):
+        out.append(f"CPU plan per host: {_describe_host_plan(hosts_a)} vs {_describe_host_plan(hosts_b)}")
+    return out
+
+
+def _host_plan(hosts: tuple[RunHost, ...]) -> tuple[tuple[tuple[tuple[str, str], ...], int | None], ...]:
+    """Each host's cores by role and its workers, in the inventory's order and whatever its name."""
+    return tuple((h.cores, h.workers) for h in hosts)
+
+
+def _describe_host_plan(hosts: tuple[RunHost, ...]) -> str:
+    return "; ".join(
+        f"{h.name}: {h.describe_cores()}" + ("" if h.workers is None else f" ({h.workers} workers)")
+        for h in hosts
+    )
 
 
 def _plan(plan: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from servingmatrix import fmt
 from servingmatrix.errors import SpecError
 from servingmatrix.modes import resolve_mode
+from servingmatrix.results.hosts import RunHost
 from servingmatrix.results.run import Run
 from servingmatrix.user_app import AppIdentity
 from servingmatrix.user_app.identity import recorded_app, recorded_target
@@ -36,7 +37,8 @@ LABELS = (
     ("command_line", "command line"),
     ("metadata_errors", "could not collect"),
 )
-HIDDEN = {"images", "git_dirty", "app"}
+#: Shown elsewhere: the images per mode, the app on its own, the hosts in their own table.
+HIDDEN = {"images", "git_dirty", "app", "hosts"}
 
 
 def _text(value: Any) -> str:
@@ -304,3 +306,25 @@ def applied_rows(applied: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 )
             )
     return rows
+
+
+#: The hosts table's columns: what each host was and did, and how its clock stood to the harness's.
+HOST_COLUMNS = ("host", "address", "roles", "cores per role", "Locust workers", "clock offset", "applied")
+
+
+def hosts_rows(hosts: tuple[RunHost, ...]) -> list[tuple[str, str, str, str, str, str, str]]:
+    """Per host of a run with an inventory: its name, address, roles (and the Locust master), each
+    role's cores as planned, its Locust workers, its clock's offset ± uncertainty and whether that
+    offset was applied to its times."""
+    return [
+        (
+            host.name,
+            host.address or fmt.DASH,
+            host.describe_roles(),
+            host.describe_cores(),
+            fmt.DASH if host.workers is None else str(host.workers),
+            fmt.DASH if host.clock is None else host.clock.describe(),
+            fmt.DASH if host.clock is None else host.clock.describe_applied(),
+        )
+        for host in hosts
+    ]

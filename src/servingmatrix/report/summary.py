@@ -1,4 +1,5 @@
-"""A plain-text summary of a run: throughput per mode and step, with every flag beside its figure.
+"""A plain-text summary of a run: its method, and throughput per mode and step, with every flag beside
+its figure. A run on simulated hosts says so, and why its figures are not those of separate machines.
 
 The figure is the registry's ``cell_throughput_median`` as it formats it, the ``V`` its ``noisy``.
 """
@@ -12,6 +13,7 @@ from servingmatrix.analysis.rows import trials
 from servingmatrix.flags import kind
 from servingmatrix.metrics import Trial, metric
 from servingmatrix.results.folder import RunFolder
+from servingmatrix.results.hosts import SIMULATED, SIMULATED_CAVEAT, method, method_line
 from servingmatrix.results.run import read_run_meta
 from servingmatrix.user_app import AppIdentity
 
@@ -49,6 +51,8 @@ def summarize(folder: RunFolder) -> str:
     metadata = run.get("metadata")
     lines = [
         f"app: {AppIdentity.from_metadata(metadata if isinstance(metadata, dict) else {}).describe()}",
+        f"method: {method_line(run)}",
+        *([f"simulated: {SIMULATED_CAVEAT}"] if method(run) == SIMULATED else []),
         f"throughput, requests/s (median of trials) by {what}; "
         f"flags: {', '.join(f'{v}={k}' for k, v in legend.items())}",
     ]

@@ -3,7 +3,8 @@
 Every command reads cells through ``CellRecord.from_json``: it checks each figure's type, that every
 number is finite and not negative, the status and the schema, and names the file and the key of the
 first thing wrong in one line. Its figures nest as the JSON does; one missing is ``None`` (unknown),
-as for a failed cell, which holds only its key, status, reason and warnings.
+as for a failed cell, which holds only its key, status, reason, warnings and, on several hosts, the
+host whose server it was.
 
 JSON format history (every file of a run, ``run.json`` and ``cells/*.json``, carries ``schema``):
 
@@ -25,6 +26,12 @@ JSON format history (every file of a run, ``run.json`` and ``cells/*.json``, car
   throughput over the reference's); ``run.json``'s matrix gains ``reference`` and
   ``reference_duration_s``. Added only: ``upgrade_to_3`` restamps the version, and a cell of an older
   schema has no reference (unknown).
+- 4: a run may spread over several hosts (Docker engines): ``loadgen`` gains ``hosts`` (how many hosts
+  sent the load; ``processes`` stays the number of Locust worker processes over all of them) and the
+  cell gains ``server_host`` (the inventory's name of the host whose server it measured; absent on
+  one machine). ``run.json`` gains ``cpu_plan_hosts``, ``distributed`` and its metadata's ``hosts``
+  when the run had an inventory. Added only: ``upgrade_to_4`` restamps the version, and a cell of an
+  older schema was measured on one machine, so its load came from one host.
 
 A change of layout adds a version here, its ``upgrade_to_N`` below, and bumps ``SCHEMA_VERSION``.
 """
@@ -41,7 +48,7 @@ from typing import Any, Literal
 from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: The percentiles a successful cell must have: those the report draws.
 PERCENTILES = ("p50", "p95", "p99")
 
@@ -64,6 +71,8 @@ def upgrade(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         data = upgrade_to_2(data)
     if version < 3:
         data = upgrade_to_3(data)
+    if version < 4:
+        data = upgrade_to_4(data)
     return data
 
 
@@ -75,6 +84,11 @@ def upgrade_to_2(data: dict[str, Any]) -> dict[str, Any]:
 def upgrade_to_3(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 3 only added the reference generator's figures: restamp the version."""
     return {**data, "schema": 3}
+
+
+def upgrade_to_4(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 4 only added where the load came from and which host served: restamp the version."""
+    return {**data, "schema": 4}
 
 
 @dataclass(frozen=True)
@@ -178,6 +192,8 @@ class Loadgen:
     calibrated_max_rps: float | None = None
     #: Locust's throughput / the reference generator's against the same server (schema 3).
     generator_efficiency: float | None = None
+    #: How many hosts sent the load (schema 4): 1 on one machine, and in every result before schema 4.
+    hosts: int = 1
 
     @property
     def bound(self) -> bool | None:
@@ -250,6 +266,8 @@ class CellRecord:
     cpu_plan_applied: dict[str, Limits] = field(default_factory=dict)
     session_timings: Timings = field(default_factory=Timings)
     reference: Reference | None = None
+    #: The inventory's name of the host whose server this cell measured (schema 4); None on one machine.
+    server_host: str | None = None
     warnings: tuple[Flag, ...] = ()
 
     @property
@@ -269,12 +287,14 @@ class CellRecord:
         """The cell file's content; NaN and infinities, which JSON lacks, become null."""
         head = {"schema": SCHEMA_VERSION, **self.key.as_dict(), "status": self.status, "reason": self.reason}
         warnings = [{"code": w.code, "message": w.message} for w in self.warnings]
+        # Which host served is said even of a cell that measured nothing, and left out on one machine.
+        served = {} if self.server_host is None else {"server_host": self.server_host}
         if not self.measured:
-            return {**head, "warnings": warnings}
+            return {**head, **served, "warnings": warnings}
         body = _fields(self)
-        for name in ("mode", "workload", "users", "trial", "status", "reason", "warnings"):
+        for name in ("mode", "workload", "users", "trial", "status", "reason", "server_host", "warnings"):
             del body[name]
-        document: dict[str, Any] = _clean({**head, **_as_json(body), "warnings": warnings})
+        document: dict[str, Any] = _clean({**head, **_as_json(body), **served, "warnings": warnings})
         return document
 
     @classmethod
@@ -334,27 +354,33 @@ class Fields:
             raise self.bad(key, "a string")
         return value
 
-    def integer(self, key: str, signed: bool = False) -> int:
+    def integer(self, key: str, signed: bool = False, least: int = 0) -> int:
+        """An integer: not negative (unless ``signed``), and at least ``least`` when that is above 0."""
         value = self.data.get(key)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.bad(key, "an integer")
         if value < 0 and not signed:
             raise self.bad(key, "a non-negative integer")
+        if least > 0 and value < least:
+            raise self.bad(key, f"an integer of at least {least}")
         return value
 
     def optional_integer(self, key: str, required: bool = False, signed: bool = False) -> int | None:
         return self.integer(key, signed) if required or self.present(key) else None
 
-    def number(self, key: str) -> float:
+    def number(self, key: str, signed: bool = False) -> float:
+        """A finite number, not negative unless ``signed`` (a clock's offset may be either way)."""
         value = self.data.get(key)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.bad(key, "a number")
-        if not math.isfinite(value) or value < 0:
+        if not math.isfinite(value):
+            raise self.bad(key, "a finite number" if signed else "a finite non-negative number")
+        if value < 0 and not signed:
             raise self.bad(key, "a finite non-negative number")
         return value
 
-    def optional_number(self, key: str, required: bool = False) -> float | None:
-        return self.number(key) if required or self.present(key) else None
+    def optional_number(self, key: str, required: bool = False, signed: bool = False) -> float | None:
+        return self.number(key, signed) if required or self.present(key) else None
 
     def boolean(self, key: str) -> bool | None:
         value = self.data.get(key)
@@ -452,6 +478,7 @@ def _read_cell(f: Fields) -> CellRecord:
         cpu_plan_applied={role: _limits(e) for role, e in f.entries("cpu_plan_applied").items()},
         session_timings=_timings(f.obj("session_timings")),
         reference=_reference(f.obj("reference")) if f.present("reference") else None,
+        server_host=f.text("server_host") if f.present("server_host") else None,
         warnings=tuple(_flag(w) for w in f.items("warnings")),
     )
 
@@ -518,15 +545,24 @@ def _exit(f: Fields) -> ServerExit:
 
 
 def _loadgen(f: Fields) -> Loadgen:
+    processes = f.optional_integer("processes")
+    hosts = f.integer("hosts", least=1) if f.present("hosts") else 1
+    if processes is not None and hosts > processes:
+        # Every host that sent load ran at least one of the Locust worker processes counted.
+        raise UserError(
+            f"{f.path}: 'loadgen.hosts' {hosts} is more than 'loadgen.processes' {processes}: every host "
+            "that sent load ran at least one worker; the file is corrupt"
+        )
     return Loadgen(
         cpu_pct=f.optional_number("cpu_pct"),
         cpu_quota_pct=f.optional_number("cpu_quota_pct"),
-        processes=f.optional_integer("processes"),
+        processes=processes,
         saturated=f.boolean("saturated"),
         generator_bound=f.boolean("generator_bound"),
         sent_rps=f.optional_number("sent_rps"),
         calibrated_max_rps=f.optional_number("calibrated_max_rps"),
         generator_efficiency=f.optional_number("generator_efficiency"),
+        hosts=hosts,
     )
 
 

@@ -16,6 +16,7 @@ from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
 from servingmatrix.results.cell import CellRecord, Fields
 from servingmatrix.results.folder import RUN_FILE, RunFolder, read_json
+from servingmatrix.results.hosts import RunHost, method, run_hosts
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,16 @@ class Run:
         return ", ".join(parts) or "not recorded"
 
     @property
+    def method(self) -> str:
+        """``one machine``, ``simulated (one kernel)`` or ``N hosts`` (``results.hosts.method``)."""
+        return method(self.meta)
+
+    @property
+    def hosts(self) -> tuple[RunHost, ...]:
+        """The hosts of a run with an inventory, in its order; empty on one machine."""
+        return run_hosts(self.meta)
+
+    @property
     def calibration(self) -> dict[str, Any] | None:
         """The load generator's calibration as run.json holds it (figures, or an error); None before it."""
         value = self.meta.get("calibration")
@@ -230,6 +241,8 @@ def read_run_meta(folder: RunFolder) -> dict[str, Any]:
     f.numbers("load_average_at_start")
     f.numbers("load_average_at_end")
     _check_metadata(f.obj("metadata"))
+    _check_cpu_plan_hosts(f.obj("cpu_plan_hosts"))
+    _check_distributed(f.obj("distributed"))
     _check_calibration(f.obj("calibration"))
     _check_timings(f.obj("timings"))
     _check_reproduces(f.obj("reproduces"))
@@ -237,7 +250,7 @@ def read_run_meta(folder: RunFolder) -> dict[str, Any]:
 
 
 def _check_matrix(f: Fields) -> None:
-    for key in ("name", "description", "server_memory", "reference"):
+    for key in ("name", "description", "server_memory", "reference", "hosts"):
         f.optional_text(key)
     f.strings("modes")
     f.strings("workloads")
@@ -271,6 +284,61 @@ def _check_metadata(f: Fields) -> None:
         image.optional_integer("size_bytes")
         image.obj("labels")
         image.obj("packages")
+    _check_metadata_hosts(f.obj("hosts"))
+
+
+def _check_metadata_hosts(f: Fields) -> None:
+    """The metadata's ``hosts`` of a run with an inventory: each host's engine, roles, images, clock."""
+    f.boolean("simulated")
+    f.optional_text("method")
+    for host in f.items("hosts"):
+        host.text("name")
+        for key in ("docker", "address", "docker_version"):
+            host.optional_text(key)
+        host.strings("roles")
+        images = host.obj("images")
+        for name in images.data:
+            images.optional_text(name)
+        _check_clock(host.obj("clock"))
+
+
+def _check_clock(f: Fields) -> None:
+    """A host's clock offset from the harness's and the offset applied: either way; the uncertainty: >= 0."""
+    f.optional_number("offset_ms", signed=True)
+    f.optional_number("uncertainty_ms")
+    f.optional_number("applied_ms", signed=True)
+
+
+def _check_cpu_plan_hosts(f: Fields) -> None:
+    """``cpu_plan_hosts`` (``HostsPlan.as_dict``): each host's cores by role, its workers, the warnings."""
+    f.boolean("simulated")
+    for host in f.items("hosts"):
+        host.text("host")
+        for key in ("address", "docker", "cores", "idle"):
+            host.optional_text(key)
+        host.strings("roles")
+        for role in ("server", "backing", "loadgen", "locust_master"):
+            entry = host.obj(role)
+            entry.optional_text("cpuset")
+            entry.optional_number("cpus")
+        host.optional_integer("loadgen_workers")
+        host.strings("warnings")
+    f.strings("warnings")
+
+
+def _check_distributed(f: Fields) -> None:
+    """``distributed``: the Locust master's host and port, each load host's workers, cores and clock."""
+    master = f.obj("master")
+    master.optional_text("host")
+    master.optional_text("address")
+    master.optional_integer("port")
+    for host in f.items("hosts"):
+        host.text("name")
+        host.optional_text("address")
+        host.optional_integer("workers")
+        host.integers("cores")
+        _check_clock(host.obj("clock"))
+    f.optional_integer("workers")
 
 
 def _check_calibration(f: Fields) -> None:

@@ -9,7 +9,7 @@ from servingmatrix.analysis.points import Results
 from servingmatrix.analysis.run_wide import run_wide_codes
 from servingmatrix.analysis.verdict import Objective
 from servingmatrix.report.document import Document, Paragraph, Section, Strong
-from servingmatrix.report.sections.common import run_wide_banners
+from servingmatrix.report.sections.common import method_paragraph, run_wide_banners
 from servingmatrix.report.sections.cost import cost_part
 from servingmatrix.report.sections.environment import environment_part
 from servingmatrix.report.sections.modes import modes_part
@@ -48,6 +48,7 @@ def _preface(results: Results, hide: frozenset[str]) -> tuple[Section, ...]:
     app = AppIdentity.from_metadata(results.run.metadata)
     out += [
         Paragraph((Strong(("App under test",)), f": {app.describe()}."), "note"),
+        method_paragraph(results.run),
         _run_line(results),
         *run_wide_banners(results, hide),
     ]

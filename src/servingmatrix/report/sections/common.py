@@ -7,6 +7,8 @@ from servingmatrix.analysis.points import Point, Results
 from servingmatrix.analysis.run_wide import run_wide_message
 from servingmatrix.flags import Flag, kind
 from servingmatrix.report.document import Badge, Cell, Column, Flags, Paragraph, Strong
+from servingmatrix.results.hosts import SIMULATED, SIMULATED_CAVEAT, method_line
+from servingmatrix.results.run import Run
 
 
 def badges(flags: tuple[Flag, ...], hide: frozenset[str]) -> tuple[Badge, ...]:
@@ -79,3 +81,13 @@ def reference(rps_value: float | None, efficiency: float | None) -> Cell:
 
 #: The column of the reference figure.
 REFERENCE_COLUMN = "wrk req/s (Locust's share)"
+
+
+def method_paragraph(run: Run) -> Paragraph:
+    """The run's method, said at the top and over the hosts table: ``one machine``, ``N hosts`` and
+    where each role ran, or, as a banner a reader cannot miss, ``simulated (one kernel)`` and why its
+    figures are not those of separate machines."""
+    line = method_line(run.meta)
+    if run.method == SIMULATED:
+        return Paragraph((Strong((f"Method: {line}",)), f". Simulated: {SIMULATED_CAVEAT}."), "banner")
+    return Paragraph((Strong(("Method",)), f": {line}."), "note")

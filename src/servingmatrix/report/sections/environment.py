@@ -1,6 +1,6 @@
 """The environment and methodology part: the machine, the matrix, the calibration, the CPU plan as
-planned and as applied, the mixed workload's weights, how each derived figure is computed, and
-what each flag means."""
+planned and as applied, the hosts of a run across several engines, the mixed workload's weights, how
+each derived figure is computed, and what each flag means."""
 
 from __future__ import annotations
 
@@ -24,28 +24,34 @@ from servingmatrix.report.document import (
     Table,
 )
 from servingmatrix.report.environment import (
+    HOST_COLUMNS,
     app_request_rows,
     app_rows,
     applied_rows,
     calibration_rows,
     cpu_plan_rows,
+    hosts_rows,
     matrix_rows,
     metadata_rows,
     mix_rows,
 )
-from servingmatrix.report.sections.common import num
+from servingmatrix.report.sections.common import method_paragraph, num
 
 
 def _plan(results: Results) -> list[Section]:
     run = results.run
-    out: list[Section] = [
-        Heading(3, ("CPU plan",)),
-        Table(
-            "",
-            (Column("role"), Column("cores"), Column("quota")),
-            tuple((Cell(r), Cell(c, code=True), Cell(q)) for r, c, q in cpu_plan_rows(run.cpu_plan)),
-        ),
-    ]
+    planned = cpu_plan_rows(run.cpu_plan)
+    out: list[Section] = []
+    # A run across several hosts plans per host (its hosts table); one machine's plan when it has one.
+    if planned or not run.hosts:
+        out += [
+            Heading(3, ("CPU plan",)),
+            Table(
+                "",
+                (Column("role"), Column("cores"), Column("quota")),
+                tuple((Cell(r), Cell(c, code=True), Cell(q)) for r, c, q in planned),
+            ),
+        ]
     out += [Paragraph((str(w),), "banner") for w in run.cpu_plan.get("warnings") or []]
     # The limits Docker actually applied, as read back for the first measured cell.
     cell = next((c for c in run.cells if c.ok and c.applied), None)
@@ -60,6 +66,37 @@ def _plan(results: Results) -> list[Section]:
             ),
         ]
     return out
+
+
+def _hosts(results: Results) -> list[Section]:
+    """The hosts of a run with an inventory: the method, then one row per host; nothing on one machine."""
+    run = results.run
+    hosts = run.hosts
+    if not hosts:
+        return []
+    plan = run.meta.get("cpu_plan_hosts")
+    warnings = plan.get("warnings") if isinstance(plan, dict) else None
+    return [
+        Heading(3, ("Hosts",)),
+        method_paragraph(run),
+        Table(
+            "hosts-table",
+            tuple(Column(label, numeric=label == "Locust workers") for label in HOST_COLUMNS),
+            tuple(
+                (
+                    Cell(name, code=True),
+                    Cell(address, code=True),
+                    Cell(roles),
+                    Cell(cores, code=True),
+                    Cell(workers),
+                    Cell(clock),
+                    Cell(applied),
+                )
+                for name, address, roles, cores, workers, clock, applied in hosts_rows(hosts)
+            ),
+        ),
+        *(Paragraph((str(w),), "banner") for w in (warnings if isinstance(warnings, list) else [])),
+    ]
 
 
 def _mix(results: Results) -> list[Section]:
@@ -104,6 +141,7 @@ def environment_part(results: Results) -> Part:
     )
     children = (
         columns,
+        *_hosts(results),
         Heading(3, ("How each derived number is computed",)),
         Definitions(tuple(((Strong((name,)),), how) for name, how in DERIVED)),
         Heading(3, ("Flags",)),
