@@ -140,17 +140,8 @@ class Docker:
         return self.client.api
 
     def _connect(self) -> docker.DockerClient:
-        timeout = _whole(self.timeout_s)
         try:
-            if self.base_url is None:
-                return docker.from_env(timeout=timeout, use_ssh_client=True)
-            return docker.DockerClient(
-                base_url=self.base_url,
-                version="auto",
-                timeout=timeout,
-                tls=tls_config(self.tls) if self.tls is not None else False,
-                use_ssh_client=True,
-            )
+            return sdk_client(self.base_url, self.tls, self.timeout_s)
         except DockerException as exc:
             raise DockerError(f"{self}: not reachable ({_last_line(_reason(exc))})") from None
 
@@ -161,7 +152,7 @@ class Docker:
         except DockerError:
             raise
         except requests.exceptions.Timeout:
-            raise DockerError(f"{self}: {what} did not finish within {self.timeout_s:.0f} s") from None
+            raise DockerError(f"{self}: {what} did not finish within {self.timeout_s:g} s") from None
         except (DockerException, requests.exceptions.RequestException, OSError) as exc:
             raise self.failed(what, exc) from None
 
@@ -171,7 +162,7 @@ class Docker:
         return DockerError(f"{self}: {what} failed: {_last_line(text)}")
 
     def _overran(self, what: str, seconds: float) -> DockerError:
-        return DockerError(f"{self}: {what} did not finish within {seconds:.0f} s")
+        return DockerError(f"{self}: {what} did not finish within {seconds:g} s")
 
     # -- the engine -------------------------------------------------------------------------------
 
@@ -618,6 +609,24 @@ class Docker:
                 continue
             except (DockerException, requests.exceptions.RequestException, OSError) as exc:
                 raise self.failed(f"removing volume {volume}", exc) from None
+
+
+def sdk_client(
+    base_url: str | None, tls: TlsFiles | None, timeout_s: float, version: str = "auto"
+) -> docker.DockerClient:
+    """The SDK's client of one engine: the environment's (``docker.from_env``) when ``base_url`` is None.
+    With ``version`` "auto" the engine is asked for its API version, so it is reached at once; ssh runs
+    the system's ssh client (its configuration, keys and agent), not a Python ssh implementation."""
+    timeout = _whole(timeout_s)
+    if base_url is None:
+        return docker.from_env(version=version, timeout=timeout, use_ssh_client=True)
+    return docker.DockerClient(
+        base_url=base_url,
+        version=version,
+        timeout=timeout,
+        tls=tls_config(tls) if tls is not None else False,
+        use_ssh_client=True,
+    )
 
 
 def tls_config(files: TlsFiles) -> TLSConfig:
