@@ -66,7 +66,9 @@ def agree(engine: float, files: float) -> bool:
     return abs(engine - files) <= AGREEMENT * files
 
 
-def test_stats_and_cgroup_files_agree_on_cpu_and_throttling(docker: Docker, spinning: ContainerCgroup) -> None:
+def test_stats_and_cgroup_files_agree_on_cpu_and_throttling(
+    docker: Docker, spinning: ContainerCgroup
+) -> None:
     time.sleep(WARMUP_S)
     first = bracketed(docker, spinning)
     time.sleep(WINDOW_S)
