@@ -31,6 +31,7 @@ from docker.utils import version_lt
 from servingmatrix.archive import extract_stream
 from servingmatrix.container_spec import ContainerSpec as ContainerSpec
 from servingmatrix.container_spec import run_kwargs
+from servingmatrix.engine_stream import Deadline, close_write, demultiplex, raw_socket, read_to_end
 from servingmatrix.engine_time import engine_seconds
 from servingmatrix.errors import UserError
 from servingmatrix.usage import Sample, sample_from_stats
@@ -47,8 +48,6 @@ SHIP_TIMEOUT_S = 900.0
 ONE_SHOT_API = "1.41"
 #: Bytes of an image or an archive read from the engine at a time.
 CHUNK_BYTES = 1 << 20
-#: stdout and stderr in the engine's multiplexed stream: an 8-byte header (stream, 0, 0, 0, size).
-STDOUT, STDERR = 1, 2
 
 T = TypeVar("T")
 
@@ -83,20 +82,6 @@ class ExecResult:
     exit_code: int
     stdout: str
     stderr: str
-
-
-class Deadline:
-    """A moment past which a long call gives up, checked between the chunks it reads or writes."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return self.end - time.monotonic()
-
-    def passed(self) -> bool:
-        return self.remaining() <= 0
 
 
 class Docker:
@@ -196,10 +181,13 @@ class Docker:
     # -- images -----------------------------------------------------------------------------------
 
     def image_inspect(self, ref: str) -> dict[str, Any] | None:
+        """The engine's record of the image ``ref``; None when there is no such image."""
         try:
-            info: dict[str, Any] = self._call(f"inspecting {ref}", lambda: self.api.inspect_image(ref))  # type: ignore[no-untyped-call]
-        except DockerError:
+            info: dict[str, Any] = self.api.inspect_image(ref)  # type: ignore[no-untyped-call]
+        except NotFound:
             return None
+        except (DockerException, requests.exceptions.RequestException, OSError) as exc:
+            raise self.failed(f"inspecting {ref}", exc) from None
         return info
 
     def image_labels(self, ref: str) -> dict[str, str]:
@@ -510,7 +498,7 @@ class Docker:
         except (DockerException, requests.exceptions.RequestException, OSError) as exc:
             raise self.failed(what, exc) from None
         try:
-            raw = _raw_socket(stream)
+            raw = raw_socket(stream)
         except OSError as exc:
             stream.close()
             raise self.failed(what, exc) from None
@@ -518,8 +506,8 @@ class Docker:
             if stdin is not None:
                 raw.settimeout(max(0.001, deadline.remaining()))
                 raw.sendall(stdin)
-                _close_write(raw)
-            received = _read_to_end(raw, deadline)
+                close_write(raw)
+            received = read_to_end(raw, deadline)
         except TimeoutError:
             raise self._overran(what, timeout) from None
         except OSError as exc:
@@ -655,52 +643,6 @@ def split_ref(ref: str) -> tuple[str, str]:
     if not sep or "/" in tag:
         return ref, "latest"
     return repository, tag
-
-
-def demultiplex(data: bytes) -> tuple[bytes, bytes]:
-    """stdout and stderr of the engine's multiplexed stream (frames of an 8-byte header, then data)."""
-    out, err = bytearray(), bytearray()
-    at = 0
-    while at + 8 <= len(data):
-        kind, size = data[at], int.from_bytes(data[at + 4 : at + 8], "big")
-        frame = data[at + 8 : at + 8 + size]
-        (err if kind == STDERR else out).extend(frame)
-        at += 8 + size
-    return bytes(out), bytes(err)
-
-
-def _raw_socket(stream: Any) -> socket.socket:
-    """The socket under what ``exec_start(socket=True)`` returns (a SocketIO over a local socket, a TLS
-    socket, or the ssh client's stand-in), for reads with a deadline, writes, and the half-close."""
-    if isinstance(stream, socket.socket):
-        return stream
-    if isinstance(stream, socket.SocketIO):
-        return stream._sock  # type: ignore[attr-defined, no-any-return]
-    raise OSError(f"an exec stream of type {type(stream).__name__} cannot be read")
-
-
-def _close_write(raw: socket.socket) -> None:
-    """Tell the command its stdin has ended: shut down the write side (the ssh client's stand-in has
-    no socket of its own, so its pipe to ssh is closed instead)."""
-    process = getattr(raw, "proc", None)
-    if process is not None and process.stdin is not None:
-        process.stdin.close()
-        return
-    raw.shutdown(socket.SHUT_WR)
-
-
-def _read_to_end(raw: socket.socket, deadline: Deadline) -> bytes:
-    """Everything the engine sends until it closes the stream; TimeoutError past ``deadline``."""
-    received = bytearray()
-    while True:
-        remaining = deadline.remaining()
-        if remaining <= 0:
-            raise TimeoutError
-        raw.settimeout(remaining)
-        chunk = raw.recv(65536)
-        if not chunk:
-            return bytes(received)
-        received.extend(chunk)
 
 
 def _whole(seconds: float) -> int:

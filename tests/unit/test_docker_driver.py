@@ -19,11 +19,11 @@ from servingmatrix.docker import (
     Docker,
     DockerError,
     TlsFiles,
-    demultiplex,
     engine_filters,
     sdk_client,
     split_ref,
 )
+from servingmatrix.engine_stream import demultiplex
 from servingmatrix.usage import Sample
 
 ENGINE = "docker engine 'sim1' (tcp://127.0.0.1:2375)"
