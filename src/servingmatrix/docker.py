@@ -465,7 +465,8 @@ class Docker:
 
     def copy_out(self, name: str, path_in_container: str, dest_dir: Path) -> list[Path]:
         """``docker cp``: ``path_in_container`` (a file or a folder) into ``dest_dir``; the paths written.
-        Nothing is written outside ``dest_dir``, whatever the archive holds."""
+        Nothing is written outside ``dest_dir``, whatever the archive holds. The engine copies from the
+        container's root and its volumes, not from a tmpfs: files to be copied out go to a volume."""
         what = f"copying {path_in_container} out of {name}"
         chunks, _ = self._call(
             what, lambda: self.api.get_archive(name, path_in_container, chunk_size=CHUNK_BYTES)

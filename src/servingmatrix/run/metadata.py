@@ -130,6 +130,7 @@ def collect_wrk_version(meta: dict[str, Any], docker: Docker) -> None:
         command=("--version",),
         network="none",
     )
+    docker.remove_containers([spec.name])
     _, output = docker.run_once(spec, timeout=60)
     first = output.strip().splitlines()[0] if output.strip() else ""
     found = _WRK_VERSION.match(first)
