@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from servingmatrix import __version__
 from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
+from servingmatrix.hosts.simulated.plan import MAX_HOSTS
 from servingmatrix.matrix_keys import MAX_SERVER_CPUS, positive_int_option
 from servingmatrix.modes import MODES, get_mode
-from servingmatrix.spec import parse_spec, shown, split_specs
+from servingmatrix.spec import parse_int, parse_spec, shown, split_specs
 
 if TYPE_CHECKING:
     from servingmatrix.matrix import Matrix
@@ -182,6 +183,7 @@ def measure(
     ``reproduces`` names the published run a reproduction measures again."""
     from contextlib import nullcontext
 
+    from servingmatrix.hosts.hostplan import HostsPlan
     from servingmatrix.paths import cache_dir, inputs_from
     from servingmatrix.report import write_report
     from servingmatrix.report.summary import summarize
@@ -190,7 +192,7 @@ def measure(
     from servingmatrix.run.preflight import preflight
     from servingmatrix.run.runner import Runner
 
-    preflight(matrix, out, force)
+    plan = preflight(matrix, out, force)
     docker = Docker()
     folder = RunFolder(out)
     app = matrix.user_app
@@ -204,6 +206,9 @@ def measure(
             f"run {matrix.name}{of_app}: {len(matrix.modes)} modes x {len(matrix.workloads)} workloads x "
             f"{steps} x {matrix.trials} trials, into {out}"
         )
+        if isinstance(plan, HostsPlan):
+            for line in [*plan.describe(), *(f"warning: {text}" for text in plan.warnings)]:
+                say(line)
         runner = Runner(
             docker, matrix, folder, say, force=force, keep_samples=keep_samples, reproduces=reproduces
         )
@@ -436,6 +441,27 @@ def cmd_clean(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hosts_up(args: argparse.Namespace) -> int:
+    from servingmatrix.hosts.simulated.hosts import hosts_up
+
+    hosts_up(args.count, Path(args.out), say)
+    return 0
+
+
+def cmd_hosts_down(_args: argparse.Namespace) -> int:
+    from servingmatrix.hosts.simulated.hosts import hosts_down
+
+    hosts_down(say)
+    return 0
+
+
+def cmd_hosts_status(_args: argparse.Namespace) -> int:
+    from servingmatrix.hosts.simulated.hosts import hosts_status
+
+    hosts_status(say)
+    return 0
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Argument errors as every other error: one line naming what was wrong, and exit status 2."""
 
@@ -482,6 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_result_commands(sub)
     _add_publication_commands(sub)
     _add_baseline_commands(sub)
+    _add_hosts_commands(sub)
 
     tools = sub.add_parser("tools", help="make sure the test suite's tools are installed (Debian's chromium)")
     tools.set_defaults(func=cmd_tools)
@@ -591,6 +618,23 @@ def _add_baseline_commands(sub: argparse._SubParsersAction[OneLineParser]) -> No
     listing.set_defaults(func=cmd_baseline_list)
 
 
+def _add_hosts_commands(sub: argparse._SubParsersAction[OneLineParser]) -> None:
+    hosts = sub.add_parser(
+        "hosts", help="simulated hosts: Docker engines in network namespaces of this machine (root)"
+    )
+    hosts_sub = hosts.add_subparsers(dest="hosts_command", required=True, metavar="ACTION")
+    up = hosts_sub.add_parser("up", help="start N engines, each at its own address, and write the inventory")
+    up.add_argument("count", metavar="N", type=_host_count, help=f"how many simulated hosts, 1..{MAX_HOSTS}")
+    up.add_argument("--out", required=True, metavar="FILE", help="the inventory YAML to write")
+    up.set_defaults(func=cmd_hosts_up)
+    down = hosts_sub.add_parser(
+        "down", help="remove the simulated hosts and everything they made (also after a failed `up`)"
+    )
+    down.set_defaults(func=cmd_hosts_down)
+    status = hosts_sub.add_parser("status", help="each simulated host's address, core and whether it answers")
+    status.set_defaults(func=cmd_hosts_status)
+
+
 def _add_run_command(sub: argparse._SubParsersAction[OneLineParser]) -> None:
     """``run``: where the matrix comes from, one option per matrix key, and how the run goes."""
     from servingmatrix.matrix_keys import add_options
@@ -645,6 +689,15 @@ def _percent(text: str) -> float:
     if not 0 <= value < 100:
         raise argparse.ArgumentTypeError(f"{text} is out of range (allowed: 0% to under 100%)")
     return value / 100.0
+
+
+def _host_count(text: str) -> int:
+    value = parse_int(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not an integer (allowed: 1..{MAX_HOSTS})")
+    if not 1 <= value <= MAX_HOSTS:
+        raise argparse.ArgumentTypeError(f"{value} is out of range (allowed: 1..{MAX_HOSTS})")
+    return value
 
 
 def _cpu_budget(text: str) -> int:

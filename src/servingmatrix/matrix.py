@@ -15,12 +15,14 @@ from typing import Any
 import yaml
 
 from servingmatrix.errors import UserError
+from servingmatrix.hosts.inventory import Inventory, load_inventory
 from servingmatrix.matrix_keys import (
     APP_KEY,
     ARRIVAL_RATES_KEY,
     BY_YAML,
     DESCRIPTION_KEY,
     DURATION_KEY,
+    HOSTS_KEY,
     LOADGEN_PROCESSES_KEY,
     MATRIX_KEYS,
     OPTION_KEYS,
@@ -32,6 +34,7 @@ from servingmatrix.matrix_keys import (
     TRIALS_KEY,
     USERS_KEY,
     WARMUP_KEY,
+    MatrixKey,
     exclusive_pairs,
 )
 
@@ -75,11 +78,18 @@ class Matrix:
     reference_duration_s: float = REFERENCE_DURATION_KEY.default
     #: A user's app, its folder (None: the bundled app).
     app: str | None = APP_KEY.default
+    #: A multi-host run's inventory file (None: this machine's engine alone).
+    hosts: str | None = HOSTS_KEY.default
 
     @cached_property
     def user_app(self) -> UserApp | None:
         """The user's app this matrix measures, its ``app.yml`` checked; None for the bundled app."""
         return load_app(Path(self.app)) if self.app is not None else None
+
+    @cached_property
+    def inventory(self) -> Inventory | None:
+        """The hosts this matrix runs on, the inventory checked; None for this machine's engine alone."""
+        return load_inventory(Path(self.hosts)) if self.hosts is not None else None
 
     @property
     def open_loop(self) -> bool:
@@ -160,11 +170,18 @@ def load_matrix(path: Path, name: str | None = None) -> Matrix:
                 f"({key.yaml} replaces {other.yaml})"
             )
     values = {
-        key.field: key.parse(f"{where}: {key.yaml}", data[key.yaml])
+        key.field: key.parse(f"{where}: {key.yaml}", _relative_to(path, key, data[key.yaml]))
         for key in MATRIX_KEYS
         if key.yaml in data
     }
     return Matrix(name=name or path.stem, **values).check(where)
+
+
+def _relative_to(path: Path, key: MatrixKey[Any], value: object) -> object:
+    """A path the matrix file ``path`` gives, as relative to the file's folder (an absolute one stays)."""
+    if key.file_relative and isinstance(value, str) and value.strip():
+        return str(path.parent / value.strip())
+    return value
 
 
 def _read_mapping(path: Path) -> dict[Any, Any]:

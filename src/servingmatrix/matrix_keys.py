@@ -10,6 +10,7 @@ overrides, the record written to run.json and the README's table of keys are bui
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -158,6 +159,17 @@ def _app_folder(where: str, value: object) -> str | None:
     return value.strip()
 
 
+def _inventory_file(where: str, value: object) -> str | None:
+    """A host inventory: its file, made absolute, so a run resumed from another folder finds it; what it
+    holds is checked before the run starts (``Matrix.inventory``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 4096 or not value.isprintable():
+        shown_value = shown(value) if isinstance(value, str) else repr(value)
+        raise UserError(f"{where}: {shown_value} is not a file (allowed: a host inventory, YAML)")
+    return os.path.abspath(value.strip())
+
+
 def positive_int_option(text: str) -> int:
     """An option's integer, before its key checks the bound: argparse says what is wrong with it."""
     value = parse_int(text)
@@ -226,6 +238,8 @@ class MatrixKey(Generic[T]):
     compared: bool = False
     #: A value as run.json's ``"matrix"`` records it, turned back into what a file writes.
     written: Callable[[object], object] = _as_written
+    #: A path that a matrix file gives relative to its own folder (an option's, to the current one).
+    file_relative: bool = False
 
     @property
     def default_shown(self) -> str:
@@ -424,6 +438,21 @@ APP_KEY = MatrixKey[str | None](
     "`app.yml`; its workloads are `app:NAME` and `app:mixed` (see [Your own app](#your-own-app))",
     allowed="a folder with an `app.yml`",
 )
+HOSTS_KEY = MatrixKey[str | None](
+    field="hosts",
+    yaml="hosts",
+    parse=_inventory_file,
+    default=None,
+    shown="none: this machine's Docker engine alone",
+    flag="--hosts",
+    metavar="FILE",
+    help="run across the Docker engines of a host inventory (YAML: each host's engine, address, cores "
+    "and roles)",
+    doc="a multi-host run: the host inventory (relative to the matrix file) listing each host's Docker "
+    "engine, address, cores and roles (see [Several hosts](#several-hosts))",
+    allowed="a host inventory file",
+    file_relative=True,
+)
 
 #: Every key, in the order of the ``run`` options and of run.json's ``"matrix"``.
 MATRIX_KEYS: tuple[MatrixKey[Any], ...] = (
@@ -442,6 +471,7 @@ MATRIX_KEYS: tuple[MatrixKey[Any], ...] = (
     REFERENCE_KEY,
     REFERENCE_DURATION_KEY,
     APP_KEY,
+    HOSTS_KEY,
 )
 BY_YAML: dict[str, MatrixKey[Any]] = {key.yaml: key for key in MATRIX_KEYS}
 #: The keys ``servingmatrix run`` takes as options.

@@ -44,6 +44,9 @@ FRESH_RUN = str(Path(tempfile.mkdtemp(prefix="servingmatrix-cli-")) / "run")
         (["run", "--workloads", "io[ms=-1]"], None, "out of range"),
         (["run", "--profile", "quick", "--matrix", "x.yml"], None, "not both"),
         (["export", "/nonexistent/run"], None, "not a run folder"),
+        (["hosts", "up", "9", "--out", "hosts.yml"], None, "9 is out of range (allowed: 1..8)"),
+        (["hosts", "up", "two", "--out", "hosts.yml"], None, "'two' is not an integer"),
+        (["hosts", "up", "2"], None, "required: --out"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], env: dict[str, str] | None, fragment: str) -> None:
@@ -101,3 +104,52 @@ def test_users_and_rates_as_options_are_refused() -> None:
     assert proc.stderr.strip() == (
         "servingmatrix: error: give --users or --arrival-rate, not both (--arrival-rate replaces --users)"
     )
+
+
+INVENTORY = (
+    "hosts:\n"
+    "  - {name: main, docker: 'unix:///var/run/docker.sock', address: 10.0.0.1, cores: 2,\n"
+    "     roles: [server, backing]}\n"
+    "  - {name: lg, docker: 'ssh://bench@10.0.0.2', address: 10.0.0.2, cores: 2, roles: [loadgen]}\n"
+)
+
+
+def refused_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """The one line a refused command printed (it must be refused, before anything started)."""
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("servingmatrix: error: "), proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    return lines[0].removeprefix("servingmatrix: error: ")
+
+
+def test_a_missing_host_inventory_is_refused(tmp_path: Path) -> None:
+    missing = tmp_path / "hosts.yml"
+    line = refused_line(cli("run", "--hosts", str(missing), "--out", FRESH_RUN, env=UNREACHABLE))
+    assert line == f"{missing}: cannot read the host inventory (No such file or directory)"
+
+
+def test_an_invalid_host_inventory_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "hosts.yml"
+    path.write_text(INVENTORY.replace("cores: 2, roles: [loadgen]", "core: 2, roles: [loadgen]"))
+    line = refused_line(cli("run", "--hosts", str(path), "--out", FRESH_RUN, env=UNREACHABLE))
+    assert line.startswith(f"{path}: host 'lg': unknown key 'core' (did you mean 'cores'?")
+
+
+def test_a_matrix_s_host_inventory_is_read_beside_it(tmp_path: Path) -> None:
+    (tmp_path / "lab").mkdir()
+    path = tmp_path / "lab" / "hosts.yml"
+    path.write_text(INVENTORY.replace("roles: [loadgen]", "roles: [loadgen, database]"))
+    matrix = tmp_path / "lab" / "m.yml"
+    matrix.write_text("modes: [waitress]\nworkloads: [json]\nhosts: hosts.yml\n")
+    line = refused_line(cli("run", "--matrix", str(matrix), "--out", FRESH_RUN, env=UNREACHABLE))
+    assert line == f"{path}: host 'lg': unknown role 'database' (allowed: server, backing, loadgen)"
+
+
+def test_a_plan_the_hosts_cannot_give_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "hosts.yml"
+    path.write_text(INVENTORY)
+    line = refused_line(
+        cli("run", "--hosts", str(path), "--server-cpus", "2", "--out", FRESH_RUN, env=UNREACHABLE)
+    )
+    assert line.startswith(f"{path}: host 'main': --server-cpus 2 leaves no core for the backing services")

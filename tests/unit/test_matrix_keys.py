@@ -36,6 +36,8 @@ RECORDED = {
     "request_timeout_s",
     # A user's app (a run without it measured the bundled app).
     "app",
+    # A multi-host run's inventory (a run without it ran on one machine).
+    "hosts",
 }
 
 
@@ -103,6 +105,12 @@ RUN_OPTIONS = [
         "measure your own WSGI app: the folder holding it and its app.yml (its workloads: app:NAME, "
         "app:mixed)",
     ),
+    (
+        "--hosts",
+        "FILE",
+        "run across the Docker engines of a host inventory (YAML: each host's engine, address, cores and "
+        "roles)",
+    ),
 ]
 
 
@@ -126,8 +134,10 @@ def test_every_option_replaces_its_key(tmp_path: Path) -> None:
     argv += ["--duration", "3s", "--warmup", "1s", "--trials", "2", "--server-cpus", "2"]
     argv += ["--server-memory", "512m", "--loadgen-processes", "3", "--request-timeout", "4s"]
     argv += ["--reference", "none", "--reference-duration", "7s", "--app", app]
+    argv += ["--hosts", str(tmp_path / "hosts.yml")]
     matrix = apply_overrides(load_matrix(path), Overrides.from_options(build_parser().parse_args(argv)))
     assert (matrix.reference, matrix.reference_duration_s, matrix.app) == ("none", 7.0, app)
+    assert matrix.hosts == str(tmp_path / "hosts.yml")
     assert (matrix.modes, matrix.workloads, matrix.arrival_rates) == (("waitress",), ("app:get",), (10, 20))
     assert (matrix.duration_s, matrix.warmup_s, matrix.trials, matrix.server_cpus) == (3.0, 1.0, 2, 2)
     assert (matrix.server_memory, matrix.loadgen_processes, matrix.request_timeout_s) == ("512m", 3, 4.0)

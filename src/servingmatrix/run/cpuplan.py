@@ -38,6 +38,31 @@ class CpuPlan:
         }
 
 
+def split_generator_and_backing(rest: list[int]) -> tuple[list[int], list[int], list[str]]:
+    """The cores left after the server's, split between the load generator and the backing services:
+    ``(loadgen, backing, warnings)``. A single core is shared, with a warning."""
+    if len(rest) == 1:
+        shared = (
+            f"cores shared: the load generator and the backing services (upstream, PostgreSQL) share core "
+            f"{rest[0]}; workloads that use the backing services measure them competing with the load"
+        )
+        return rest, rest, [shared]
+    # The backing services get a third of what is left (at least one core), the generator the rest:
+    # the generator is what most often runs out first.
+    n_backing = max(1, len(rest) // 3)
+    return rest[: len(rest) - n_backing], rest[len(rest) - n_backing :], []
+
+
+def crowded_processes_warning(processes: int, loadgen: list[int]) -> str | None:
+    """The warning for more load generator processes than it has cores, or None."""
+    if processes <= len(loadgen):
+        return None
+    return (
+        f"load processes share cores: {processes} load generator processes on "
+        f"{len(loadgen)} core(s) ({_cpuset(loadgen)}); more processes than cores add no CPU"
+    )
+
+
 def plan_cpus(
     host_cores: list[int], server_cpus: int, server_memory: str = "2g", loadgen_processes: int | None = None
 ) -> CpuPlan:
@@ -48,25 +73,11 @@ def plan_cpus(
             f"{len(host_cores)}-core machine (allowed: 1..{max(1, len(host_cores) - 1)})"
         )
     server = host_cores[:server_cpus]
-    rest = host_cores[server_cpus:]
-    warnings: list[str] = []
-    if len(rest) == 1:
-        loadgen = backing = rest
-        warnings.append(
-            f"cores shared: the load generator and the backing services (upstream, PostgreSQL) share core "
-            f"{rest[0]}; workloads that use the backing services measure them competing with the load"
-        )
-    else:
-        # The backing services get a third of what is left (at least one core), the generator the rest:
-        # the generator is what most often runs out first.
-        n_backing = max(1, len(rest) // 3)
-        loadgen, backing = rest[: len(rest) - n_backing], rest[len(rest) - n_backing :]
+    loadgen, backing, warnings = split_generator_and_backing(host_cores[server_cpus:])
     processes = loadgen_processes or len(loadgen)
-    if processes > len(loadgen):
-        warnings.append(
-            f"load processes share cores: {processes} load generator processes on "
-            f"{len(loadgen)} core(s) ({_cpuset(loadgen)}); more processes than cores add no CPU"
-        )
+    crowded = crowded_processes_warning(processes, loadgen)
+    if crowded is not None:
+        warnings.append(crowded)
     return CpuPlan(
         server=Placement(_cpuset(server), float(len(server)), memory=server_memory),
         loadgen=Placement(_cpuset(loadgen), float(len(loadgen)), memory="2g"),

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from servingmatrix.errors import UserError
+from servingmatrix.hosts.hostplan import HostsPlan, plan_hosts
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import read_run_meta
@@ -44,8 +45,18 @@ def check_plan(matrix: Matrix) -> CpuPlan:
     )
 
 
-def preflight(matrix: Matrix, out: Path, force: bool) -> CpuPlan:
-    """Everything checkable before Docker is touched; returns the CPU plan."""
-    plan = check_plan(matrix)
+def check_hosts(matrix: Matrix) -> HostsPlan | None:
+    """The plan of every host of the matrix's inventory (its file checked, a server budget a host
+    cannot give refused); None without an inventory."""
+    inventory = matrix.inventory
+    if inventory is None:
+        return None
+    return plan_hosts(inventory, matrix.server_cpus, matrix.server_memory, matrix.loadgen_processes)
+
+
+def preflight(matrix: Matrix, out: Path, force: bool) -> CpuPlan | HostsPlan:
+    """Everything checkable before Docker is touched; returns the CPU plan, of every host of the
+    matrix's inventory when it has one (this machine's cores then are not the run's)."""
+    plan = check_hosts(matrix) or check_plan(matrix)
     check_out(out, matrix, force)
     return plan

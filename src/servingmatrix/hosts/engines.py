@@ -1,0 +1,76 @@
+"""Whether every engine of an inventory answers, asked before a run builds or starts anything.
+
+A remote engine that does not answer (a host down, a firewall, a TLS file of another engine) would
+otherwise fail the run minutes in, after the images are built. Every engine is pinged at once, each
+within a deadline, and the first one that does not answer is refused in one line naming the host and
+its URL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from servingmatrix.errors import UserError
+from servingmatrix.hosts.inventory import Host, Inventory
+
+#: How long an engine may take to answer a ping: an engine that answers at all does so within a second.
+PING_TIMEOUT_S = 15.0
+
+
+class Engine(Protocol):
+    """What the check needs of a Docker engine: a ping that raises UserError when it does not answer."""
+
+    def ping(self) -> None: ...
+
+
+def connect_engine(host: Host) -> Engine:
+    """The Docker driver for ``host``'s engine, with its TLS files when it has them."""
+    from servingmatrix.docker import Docker
+
+    # The driver takes the engine's URL, a name for its messages and the TLS files from the
+    # Docker SDK driver on; the command-line driver before it takes none of them.
+    return Docker(base_url=host.docker, name=host.name, tls=host.tls)  # type: ignore[call-arg]
+
+
+def check_engines(
+    inventory: Inventory, connect: Callable[[Host], Engine], timeout_s: float = PING_TIMEOUT_S
+) -> None:
+    """Ping every host's engine in parallel, each within ``timeout_s``; refuse the first that fails.
+
+    The pings run in daemon threads: one stuck on a host that never answers is left behind when the
+    deadline passes, and cannot keep the command from exiting.
+    """
+    failures: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def ping(host: Host) -> None:
+        try:
+            connect(host).ping()
+        except (UserError, OSError) as exc:
+            with lock:
+                failures[host.name] = str(exc) or type(exc).__name__
+
+    threads = {
+        host.name: threading.Thread(target=ping, args=(host,), name=f"ping-{host.name}", daemon=True)
+        for host in inventory.hosts
+    }
+    for thread in threads.values():
+        thread.start()
+    deadline = time.monotonic() + timeout_s
+    for thread in threads.values():
+        thread.join(max(0.0, deadline - time.monotonic()))
+    for host in inventory.hosts:
+        # A thread still alive has not answered; one that is not wrote its failure, if any, before it ended.
+        if threads[host.name].is_alive():
+            failure: str | None = f"no answer within {timeout_s:g} s"
+        else:
+            with lock:
+                failure = failures.get(host.name)
+        if failure is not None:
+            raise UserError(
+                f"{inventory.source}: host {host.name!r}: the Docker engine at {host.docker} does not "
+                f"answer: {failure}"
+            )
