@@ -29,11 +29,6 @@ from servingmatrix.results.folder import RunFolder
 from servingmatrix.run.runner import Runner
 
 #: What a soak lists at the end: each kind of object the project creates, and how to list their names.
-LISTINGS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("containers", ("ps", "-a", "--format", "{{.Names}}")),
-    ("networks", ("network", "ls", "--format", "{{.Name}}")),
-    ("volumes", ("volume", "ls", "--format", "{{.Name}}")),
-)
 
 
 @dataclass(frozen=True)
@@ -84,15 +79,17 @@ class RunRecord:
 
 def list_leftovers(docker: Docker, say: Callable[[str], None]) -> int:
     """Print every labelled container, network and volume; return how many there are."""
-    label = f"label={PROJECT_LABEL}"
-    total = 0
-    for kind, command in LISTINGS:
-        names = docker.list_ids([*command, "--filter", label])
-        total += len(names)
-        say(f"docker {' '.join(command[:2])} --filter {label}: {len(names)} {kind} left")
+    ours = {PROJECT_LABEL: None}
+    listings = {
+        "containers": [listed.name for listed in docker.container_listing(ours)],
+        "networks": docker.list_networks(ours),
+        "volumes": docker.list_volumes(ours),
+    }
+    for kind, names in listings.items():
+        say(f"{kind} labelled {PROJECT_LABEL}: {len(names)} left")
         for name in names:
             say(f"    {name}")
-    return total
+    return sum(len(names) for names in listings.values())
 
 
 def soak_matrix(args: argparse.Namespace) -> Matrix:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from servingmatrix.docker import PROJECT_LABEL, Docker
+from servingmatrix.docker import PROJECT_LABEL, ContainerSpec, Docker
 from servingmatrix.run.cleanup import clean_project_objects
 
 pytestmark = pytest.mark.docker
@@ -16,31 +16,30 @@ pytestmark = pytest.mark.docker
 
 def test_clean_removes_labelled_objects_only(docker: Docker, images: None) -> None:
     ours = docker.run_detached(
-        [
-            "--name",
-            "smtest-clean-ours",
-            "--label",
-            f"{PROJECT_LABEL}=servingmatrix",
-            "servingmatrix/base:3.13",
-            "sleep",
-            "60",
-        ]
+        ContainerSpec(
+            name="smtest-clean-ours",
+            image="servingmatrix/base:3.13",
+            command=("sleep", "60"),
+            labels={PROJECT_LABEL: "servingmatrix"},
+            network="none",
+        )
     )
-    docker.remove(["network", "create", "--label", f"{PROJECT_LABEL}=servingmatrix", "smtest-clean-net"])
-    docker.remove(["volume", "create", "--label", f"{PROJECT_LABEL}=servingmatrix", "smtest-clean-vol"])
+    project = {PROJECT_LABEL: "servingmatrix"}
+    docker.create_network("smtest-clean-net", project)
+    docker.create_volume("smtest-clean-vol", project)
     # Every image of the project carries the label, so a container not ours is made unlabelled here
     # only as a network and a volume: those are what `clean` must leave alone.
-    docker.remove(["network", "create", "smtest-clean-other-net"])
-    docker.remove(["volume", "create", "smtest-clean-other-vol"])
+    docker.create_network("smtest-clean-other-net", {})
+    docker.create_volume("smtest-clean-other-vol", {})
     try:
         removed = clean_project_objects(docker)
         assert removed.containers >= 1 and removed.networks >= 1 and removed.volumes >= 1
         assert docker.container_inspect(ours) is None
-        assert docker.list_ids(["network", "ls", "-q", "--filter", "name=smtest-clean-net"]) == []
-        assert docker.list_ids(["volume", "ls", "-q", "--filter", "name=smtest-clean-vol"]) == []
-        assert docker.list_ids(["network", "ls", "-q", "--filter", "name=smtest-clean-other-net"]) != []
-        assert docker.list_ids(["volume", "ls", "-q", "--filter", "name=smtest-clean-other-vol"]) != []
+        assert docker.list_networks(name="smtest-clean-net") == []
+        assert docker.list_volumes(name="smtest-clean-vol") == []
+        assert docker.list_networks(name="smtest-clean-other-net") != []
+        assert docker.list_volumes(name="smtest-clean-other-vol") != []
     finally:
         docker.remove_containers([ours])
-        docker.remove(["network", "rm", "smtest-clean-other-net"])
-        docker.remove(["volume", "rm", "--force", "smtest-clean-other-vol"])
+        docker.remove_networks(docker.list_networks(name="smtest-clean-other-net"))
+        docker.remove_volumes(docker.list_volumes(name="smtest-clean-other-vol"))

@@ -64,5 +64,6 @@ def test_compose_stack_answers_on_loopback_and_tears_down_clean(docker: Docker, 
     finally:
         down = compose("down", "--volumes", "--timeout", "10")
     assert down.returncode == 0, down.stderr
-    assert docker.list_ids(["ps", "-aq", "--filter", label]) == []
-    assert docker.list_ids(["network", "ls", "-q", "--filter", label]) == []
+    compose_project = {"com.docker.compose.project": PROJECT}
+    assert docker.list_containers(compose_project) == []
+    assert docker.list_networks(compose_project) == []

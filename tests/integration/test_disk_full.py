@@ -128,4 +128,4 @@ def test_disk_full_mid_run_is_one_line_and_keeps_what_was_written(
     assert cell["mode"] == "gunicorn-sync[workers=1]" and cell["status"] == "ok"
     json.loads((tiny_cells / "run.json").read_text())
     # The run's containers went with it.
-    assert docker.list_ids(["ps", "-aq", "--filter", f"label={OWNER_LABEL}={proc.pid}"]) == []
+    assert docker.list_containers({OWNER_LABEL: str(proc.pid)}) == []

@@ -29,7 +29,7 @@ def kill_during_second_step(docker: Docker, runner: Runner, done: threading.Even
                 steps = []
             if len(steps) >= 2:
                 time.sleep(max(0.0, (steps[1]["measure_from"] + steps[1]["end"]) / 2 - time.time()))
-                docker.remove(["kill", f"servingmatrix-{runner.run_id}-server"])
+                docker.kill(f"servingmatrix-{runner.run_id}-server")
                 return
         time.sleep(0.1)
 

@@ -35,7 +35,7 @@ def pause_mid_window(docker: Docker, runner: Runner, done: threading.Event, paus
     if window is None:
         return
     sleep_until(window[0] + 1.0)
-    docker.remove(["pause", f"servingmatrix-{runner.run_id}-server"])
+    docker.pause(f"servingmatrix-{runner.run_id}-server")
     paused.append(time.time())
 
 
@@ -82,4 +82,4 @@ def test_hung_server_fails_requests_on_time_and_the_run_ends_clean(
     # The paused container went with its stack, and the next mode ran on the same port.
     assert cells["gunicorn-sync[workers=1]"]["status"] == "ok"
     assert cells["gunicorn-sync[workers=1]"]["failures"] == 0
-    assert docker.list_ids(["ps", "-aq", "--filter", f"label={RUN_LABEL}={runner.run_id}"]) == []
+    assert docker.list_containers({RUN_LABEL: runner.run_id}) == []

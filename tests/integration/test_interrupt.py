@@ -53,7 +53,7 @@ def _default_sigint() -> None:
 
 
 def owned_by(docker: Docker, pid: int) -> list[str]:
-    return docker.list_ids(["ps", "-aq", "--filter", f"label={OWNER_LABEL}={pid}"])
+    return docker.list_containers({OWNER_LABEL: str(pid)})
 
 
 def wait_for_second_session(docker: Docker, proc: subprocess.Popen[str], out: Path) -> None:

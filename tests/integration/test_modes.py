@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from servingmatrix.docker import Docker
+from servingmatrix.docker import ContainerSpec, Docker
 from servingmatrix.modes import MODES, Mode
 from servingmatrix.run.conformance import check_server
 from servingmatrix.run.stack import Stack
@@ -40,5 +40,12 @@ def test_image_runs_its_server_without_pip(docker: Docker, images: None, mode: M
         "import importlib.util, shutil, sys; "
         f"sys.exit(importlib.util.find_spec('pip') is not None or shutil.which({server!r}) is None)"
     )
-    code, output = docker.run_once(["--entrypoint", "python", mode.image, "-c", probe])
+    spec = ContainerSpec(
+        name=f"smtest-probe-{mode.name}",
+        image=mode.image,
+        entrypoint=("python",),
+        command=("-c", probe),
+        network="none",
+    )
+    code, output = docker.run_once(spec)
     assert code == 0, output

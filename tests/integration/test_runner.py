@@ -74,9 +74,7 @@ def test_the_applied_cpu_plan_is_read_back_and_recorded(tiny_run: RunFolder) -> 
 def test_no_container_is_left_behind(docker: Docker, tiny_run: RunFolder) -> None:
     run_containers = [
         name
-        for name in docker.list_ids(
-            ["ps", "-a", "--format", "{{.Names}}", "--filter", f"label={PROJECT_LABEL}"]
-        )
+        for name in (listed.name for listed in docker.container_listing({PROJECT_LABEL: None}))
         if "-r" in name and "-test-" not in name
     ]
     assert run_containers == []

@@ -11,7 +11,7 @@ import pytest
 from servingmatrix.building.app_images import app_catalogue, build_app_images
 from servingmatrix.building.app_locks import check_locks, lock_modes
 from servingmatrix.building.images import build_images
-from servingmatrix.docker import Docker
+from servingmatrix.docker import ContainerSpec, Docker
 from servingmatrix.errors import UserError
 from servingmatrix.matrix import Matrix
 from servingmatrix.modes import get_mode
@@ -116,7 +116,13 @@ def test_its_mode_images_add_only_their_server(docker: Docker, notes: UserApp) -
     catalogue = app_catalogue(notes)
     assert [p.key for p in installed_packages(catalogue["waitress"], catalogue)] == ["waitress"]
     code, listing = docker.run_once(
-        ["--entrypoint", "ls", "servingmatrix/waitress:app-notes-api", "/opt/server", "/opt/venv/bin"]
+        ContainerSpec(
+            name="smtest-app-listing",
+            image="servingmatrix/waitress:app-notes-api",
+            entrypoint=("ls",),
+            command=("/opt/server", "/opt/venv/bin"),
+            network="none",
+        )
     )
     assert code == 0, listing
     assert "waitress" in listing and "pip" not in listing.split()

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.docker import Docker
+from servingmatrix.docker import ContainerListing, ContainerSpec, Docker
 from servingmatrix.modes import ModeConfig
 from servingmatrix.run.cgroups import Sample, Sampler
 from servingmatrix.run.stack import Placement, Stack, StackPorts
@@ -20,16 +20,21 @@ from servingmatrix.run.stack import Placement, Stack, StackPorts
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "locust"
 
 
+def bound_at(spec: ContainerSpec, inside: str) -> Path:
+    """The host folder ``spec`` mounts at ``inside``."""
+    return Path(next(host for host, path in spec.binds.items() if path == inside))
+
+
 class FakeDocker(Docker):
-    """Answers the runner's calls from memory; `run --detach` of Locust replays a recording."""
+    """Answers the runner's calls from memory; starting Locust replays a recording."""
 
     def __init__(self, recording: str = "json-steps-1-4") -> None:
         super().__init__()
         self.recording = FIXTURES / recording
         self.running: dict[str, dict[str, Any]] = {}
         self.removed: list[str] = []
-        self.started: list[list[str]] = []
-        self.ran_once: list[list[str]] = []
+        self.started: list[ContainerSpec] = []
+        self.ran_once: list[ContainerSpec] = []
         self.window: tuple[float, float] = (0.0, 0.0)
         self.server_dies_at: float | None = None
         self.inspections_left: dict[str, int] = {}
@@ -48,11 +53,17 @@ class FakeDocker(Docker):
     def image_inspect(self, ref: str) -> dict[str, Any] | None:
         return {"Id": f"sha256:{ref}", "RepoDigests": [], "Config": {"Labels": {}}}
 
-    def list_ids(self, args: Any) -> list[str]:
+    def container_listing(self, label_filters: Any) -> list[ContainerListing]:
         return []
 
-    def run_once(self, args: Any, timeout: float = 60.0) -> tuple[int, str]:
-        self.ran_once.append([str(a) for a in args])
+    def list_networks(self, label_filters: Any = None, *, name: str | None = None) -> list[str]:
+        return []
+
+    def list_volumes(self, label_filters: Any = None, *, name: str | None = None) -> list[str]:
+        return []
+
+    def run_once(self, spec: ContainerSpec, timeout: float = 60.0) -> tuple[int, str]:
+        self.ran_once.append(spec)
         return 1, "wrk debian/4.1.0-4 [epoll] Copyright (C) 2012 Will Glozer\nUsage: wrk <options> <url>\n"
 
     def remove_containers(self, names: Any) -> None:
@@ -60,26 +71,24 @@ class FakeDocker(Docker):
             self.removed.append(name)
             self.running.pop(name, None)
 
-    def logs(self, name: str, tail: int = 20) -> str:
+    def logs(self, name: str, tail: int | None = 20) -> str:
         return "last words"
 
     def exec_output(self, name: str, argv: Any, timeout: float = 10.0) -> str | None:
         """PostgreSQL's written-row count (``db_writes``) for the stack's check of its backing services."""
         return f"{self.db_writes}\n" if name in self.running else None
 
-    def run_detached(self, args: Any) -> str:
-        args = [str(a) for a in args]
-        self.started.append(args)
-        name: str = args[args.index("--name") + 1]
+    def run_detached(self, spec: ContainerSpec) -> str:
+        self.started.append(spec)
+        name = spec.name
         self.running[name] = {
             "State": {"Running": True, "Pid": 4242, "Health": {"Status": "healthy"}, "ExitCode": 0},
-            "HostConfig": {"CpusetCpus": args[args.index("--cpuset-cpus") + 1], "NanoCpus": 1_000_000_000},
+            "HostConfig": {"CpusetCpus": spec.cpuset, "NanoCpus": 1_000_000_000},
         }
-        if "servingmatrix/wrk:latest" in args:
-            self._reference(name, args)
-        if "servingmatrix/locust:latest" in args:
-            out = Path(args[args.index("--volume") + 1].split(":")[0])
-            self._replay(out)
+        if spec.image == "servingmatrix/wrk:latest":
+            self._reference(name, spec)
+        if spec.image == "servingmatrix/locust:latest":
+            self._replay(bound_at(spec, "/out"))
             # The generator is seen running once (when the runner reads its pid), then finished.
             self.inspections_left[name] = 1
             if self.server_dies_at is not None:
@@ -92,13 +101,13 @@ class FakeDocker(Docker):
                 )
         return name
 
-    def _reference(self, name: str, args: list[str]) -> None:
+    def _reference(self, name: str, spec: ContainerSpec) -> None:
         """wrk ends at once; its measured run (told where to write) leaves a result at ``reference_rps``."""
         self.inspections_left[name] = 0
-        writes = re.findall(r"SM_WRK_OUT=(\S+)", " ".join(args))
+        writes = re.findall(r"SM_WRK_OUT=(\S+)", " ".join(spec.command))
         if not writes or self.reference_rps is None:
             return
-        out = Path(args[args.index("--volume") + 1].split(":")[0]) / Path(writes[0]).name
+        out = bound_at(spec, "/out") / Path(writes[0]).name
         seconds = 5
         result = {
             "requests": round(self.reference_rps * seconds),
@@ -153,16 +162,16 @@ class FakeStack(Stack):
 
     def start_backing(self, placement: Placement, timeout_s: float = 60.0) -> float:
         for role in ("upstream", "postgres"):
-            self._start(role, f"servingmatrix/{role}:latest", placement, [], [])
+            self._start(role, f"servingmatrix/{role}:latest", placement, {})
         self.backing_writes = self.database_writes()
         return 0.0
 
     def start_upstream(self, placement: Placement, timeout_s: float = 60.0) -> float:
-        self._start("upstream", "servingmatrix/upstream:latest", placement, [], [])
+        self._start("upstream", "servingmatrix/upstream:latest", placement, {})
         return 0.0
 
     def start_server(self, config: ModeConfig, placement: Placement, timeout_s: float = 60.0) -> float:
-        self._start("server", config.mode.image, placement, [], [])
+        self._start("server", config.mode.image, placement, {})
         return 0.0
 
 

@@ -77,11 +77,10 @@ def test_the_server_runs_the_app_s_image_polled_on_its_health_path(
 ) -> None:
     docker = FakeDocker()
     Stack(docker, "r1", PORTS).start_server(resolve_mode("waitress", 1, notes.target), Placement("0", 1.0))
-    (args,) = docker.started
-    assert "servingmatrix/waitress:app-notes-api" in args
-    assert args[-1] == "notes_api.wsgi:app"
-    env = {args[i + 1].split("=", 1)[0] for i, a in enumerate(args) if a == "--env"}
-    assert {"DATABASE_URL", "UPSTREAM_URL", "PGPASSWORD"} <= env
+    (spec,) = docker.started
+    assert spec.image == "servingmatrix/waitress:app-notes-api"
+    assert spec.command[-1] == "notes_api.wsgi:app"
+    assert {"DATABASE_URL", "UPSTREAM_URL", "PGPASSWORD"} <= set(spec.env)
     assert waits == [("servingmatrix-r1-server", "http://127.0.0.1:28000/healthz")]
 
 

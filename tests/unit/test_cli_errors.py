@@ -33,10 +33,10 @@ FRESH_RUN = str(Path(tempfile.mkdtemp(prefix="servingmatrix-cli-")) / "run")
         (
             ["run", "--profile", "quick", "--out", FRESH_RUN],
             UNREACHABLE,
-            "the Docker engine is not reachable",
+            "(unix:///nonexistent/docker.sock): not reachable",
         ),
-        (["build"], UNREACHABLE, "the Docker engine is not reachable"),
-        (["clean"], UNREACHABLE, "the Docker engine is not reachable"),
+        (["build"], UNREACHABLE, "(unix:///nonexistent/docker.sock): not reachable"),
+        (["clean"], UNREACHABLE, "(unix:///nonexistent/docker.sock): not reachable"),
         (["run", "--profile", "nope"], None, "unknown profile 'nope'"),
         (["run", "--modes", "gunicorn-sync[threads=4]"], None, "unknown tunable 'threads'"),
         (["run", "--users", "0"], None, "out of range"),

@@ -64,15 +64,14 @@ class BuildingDocker(Docker):
         with self.guard:
             self.tags[target] = self.tags[source]
 
-    def list_ids(self, args: Any) -> list[str]:
-        repository = args[-1]
+    def list_image_refs(self, repository: str) -> list[str]:
         with self.guard:
             return [ref for ref in self.tags if ref.startswith(f"{repository}:")]
 
-    def remove(self, args: Any) -> None:
+    def remove_image(self, ref: str) -> None:
         with self.guard:
-            self.removed.append(args[-1])
-            del self.tags[args[-1]]
+            self.removed.append(ref)
+            del self.tags[ref]
 
     def build(self, context: Path, ref: str, **kwargs: Any) -> None:
         with self.guard:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
+from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
 from servingmatrix.hosts import engines
 from servingmatrix.hosts.engines import Engine, check_engines, connect_engine
@@ -433,23 +433,11 @@ def test_the_first_failing_host_in_the_file_is_named(tmp_path: Path) -> None:
         check_engines(inventory, lambda host: FakeEngine(fails=f"down: {host.name}"))
 
 
-def test_connect_engine_gives_the_driver_the_url_name_and_tls(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    made: list[dict[str, Any]] = []
-
-    class Driver:
-        def __init__(self, **kwargs: Any) -> None:
-            made.append(kwargs)
-
-        def ping(self) -> None:
-            pass
-
-    import servingmatrix.docker
-
-    monkeypatch.setattr(servingmatrix.docker, "Docker", Driver)
+def test_connect_engine_gives_the_driver_the_url_name_and_tls(tmp_path: Path) -> None:
     remote = load_inventory(write(tmp_path, SIMULATED), cores_here=8).hosts[1]
     engine = engines.connect_engine(remote)
-    assert isinstance(engine, Driver)
-    assert made == [{"base_url": "tcp://10.0.0.5:2376", "name": "remote", "tls": remote.tls}]
+    # The driver reaches its engine on first use only: nothing is asked of 10.0.0.5 here.
+    assert isinstance(engine, Docker) and engine._client is None
+    assert (engine.base_url, engine.name, engine.tls) == ("tcp://10.0.0.5:2376", "remote", remote.tls)
+    assert str(engine) == "docker engine 'remote' (tcp://10.0.0.5:2376)"
     assert connect_engine is engines.connect_engine

@@ -29,7 +29,7 @@ from locustfiles.smconfig import (
     picker,
     plan_windows,
 )
-from servingmatrix.run.loadgen import CALIBRATION_REQUESTS, Load, locust_args
+from servingmatrix.run.loadgen import CALIBRATION_REQUESTS, Load, locust_spec
 from servingmatrix.run.stack import Placement
 from servingmatrix.workloads import WORKLOADS as REGISTRY
 from servingmatrix.workloads import Request, WorkloadConfig, resolve_workload
@@ -448,8 +448,8 @@ def test_fixed_stepper_keeps_the_planned_windows_whatever_the_polls() -> None:
 
 
 def _locust_env(workload: WorkloadConfig | None, *, open_loop: bool = False) -> dict[str, str]:
-    """The environment the harness gives the Locust container, taken from its ``docker run`` arguments."""
-    args = locust_args(
+    """The environment the harness gives the Locust container, taken from its spec."""
+    spec = locust_spec(
         name="loadgen",
         run_id="run",
         workload=workload,
@@ -460,8 +460,7 @@ def _locust_env(workload: WorkloadConfig | None, *, open_loop: bool = False) -> 
         out_dir=Path("/tmp/out"),
         placement=Placement("1", 1.0),
     )
-    pairs = [args[i + 1] for i, arg in enumerate(args) if arg == "--env"]
-    return dict(pair.split("=", 1) for pair in pairs)
+    return dict(spec.env)
 
 
 def _registry(requests: tuple[Request, ...]) -> tuple[tuple[Target, ...], tuple[int, ...]]:

@@ -16,7 +16,7 @@ from locustfiles.smconfig import parse_requests
 from servingmatrix.building.dockerfiles import render_wrk_dockerfile
 from servingmatrix.building.generate import rendered_files
 from servingmatrix.building.images import SUPPORT_IMAGES, select_images
-from servingmatrix.docker import DockerError
+from servingmatrix.docker import ContainerSpec, DockerError
 from servingmatrix.errors import UserError
 from servingmatrix.matrix import Matrix, Overrides, apply_overrides
 from servingmatrix.paths import images_dir
@@ -26,7 +26,7 @@ from servingmatrix.run.efficiency import (
     generator_efficiency,
     is_generator_bound,
 )
-from servingmatrix.run.loadgen import Load, locust_args, requests_json
+from servingmatrix.run.loadgen import Load, locust_spec, requests_json
 from servingmatrix.run.metadata import collect_metadata
 from servingmatrix.run.reference import (
     WARMUP_FAILED,
@@ -34,15 +34,15 @@ from servingmatrix.run.reference import (
     ReferenceResult,
     parse_reference,
     read_reference,
-    reference_args,
+    reference_spec,
     run_reference,
     whole_seconds,
 )
-from servingmatrix.run.stack import HARDENING, Placement, StackPorts, container_labels
+from servingmatrix.run.stack import Placement, StackPorts, container_labels
 from servingmatrix.run.wrk_lua import OUTPUT_ENV, RESULT_NAME, SCRIPT_NAME, render_lua, requests_of
 from servingmatrix.workloads import MIX, WORKLOADS, WorkloadConfig, resolve_workload
 
-from .fakes import FakeDocker, fake_stack
+from .fakes import FakeDocker, bound_at, fake_stack
 
 CONFIGS = [w.resolve({}) for w in WORKLOADS] + [
     resolve_workload(text)
@@ -77,7 +77,7 @@ def test_lua_entries_are_the_registrys_requests(config: WorkloadConfig) -> None:
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.spec)
 def test_paths_are_the_ones_locust_asks_for(config: WorkloadConfig) -> None:
-    # As locust_args passes SM_REQUESTS and the locustfile reads it.
+    # As locust_spec passes SM_REQUESTS and the locustfile reads it.
     targets, weights = parse_requests(requests_json(config.requests()))
     expected = [(t.name, t.path, w) for t, w in zip(targets, weights, strict=True)]
     assert requests_of(config) == expected
@@ -98,7 +98,7 @@ def test_script_writes_only_where_it_is_told() -> None:
         assert key in lua
 
 
-def args_for(**kwargs: Any) -> list[str]:
+def spec_for(**kwargs: Any) -> ContainerSpec:
     values: dict[str, Any] = {
         "name": "servingmatrix-r1-reference",
         "run_id": "r1",
@@ -109,16 +109,16 @@ def args_for(**kwargs: Any) -> list[str]:
         "placement": PLACEMENT,
     }
     values.update(kwargs)
-    return reference_args(**values)
+    return reference_spec(**values)
 
 
 def contains(args: list[str], part: list[str]) -> bool:
     return any(args[i : i + len(part)] == part for i in range(len(args) - len(part) + 1))
 
 
-def test_args_are_placed_limited_labelled_and_hardened_as_locust_is() -> None:
-    args = args_for()
-    locust = locust_args(
+def test_spec_is_placed_limited_labelled_and_hardened_as_locust_is() -> None:
+    spec = spec_for()
+    locust = locust_spec(
         name="x",
         run_id="r1",
         workload=resolve_workload("json"),
@@ -129,26 +129,30 @@ def test_args_are_placed_limited_labelled_and_hardened_as_locust_is() -> None:
         out_dir=Path("/tmp/cell"),
         placement=PLACEMENT,
     )
-    for part in (list(HARDENING), PLACEMENT.docker_args(), ["--network", "host"]):
-        assert contains(args, part) and contains(locust, part)
-    assert contains(args, ["--cpuset-cpus", "1", "--cpus", "1"])
-    assert "--read-only" in args and contains(args, ["--cap-drop", "ALL"])
-    labels = container_labels("r1", "reference")
-    assert contains(args, labels[:6]) and "io.servingmatrix.role=reference" in args
-    assert contains(args, ["--volume", "/tmp/cell:/out"])
-    assert "--privileged" not in args and "--cap-add" not in args
+    for container in (spec, locust):
+        assert (container.cpuset, container.cpus, container.memory, container.pids_limit) == (
+            "1",
+            1.0,
+            "1g",
+            4096,
+        )
+        assert container.network == "host"
+        assert container.read_only and container.cap_drop_all and container.no_new_privileges
+    assert dict(spec.labels) == container_labels("r1", "reference")
+    assert spec.labels["io.servingmatrix.role"] == "reference"
+    assert dict(spec.binds) == {"/tmp/cell": "/out"}
 
 
-def runs_of(args: list[str]) -> tuple[list[str], list[str]]:
+def runs_of(spec: ContainerSpec) -> tuple[list[str], list[str]]:
     """The warm-up's and the measured run's command lines out of the container's shell script."""
-    assert args[args.index("--entrypoint") + 1] == "sh" and args[-3:-1] == [WRK_IMAGE, "-c"]
-    warmup, _, measured = args[-1].partition(" >/dev/null || ")
+    assert spec.entrypoint == ("sh",) and spec.image == WRK_IMAGE and spec.command[0] == "-c"
+    warmup, _, measured = spec.command[-1].partition(" >/dev/null || ")
     return shlex.split(warmup), shlex.split(measured.split("; exec env ")[-1])
 
 
 def test_args_run_wrk_with_one_thread_a_connection_per_user_and_the_script() -> None:
-    args = args_for(connections=32, duration_s=4.2)
-    warmup, measured = runs_of(args)
+    spec = spec_for(connections=32, duration_s=4.2)
+    warmup, measured = runs_of(spec)
     assert measured == [
         f"{OUTPUT_ENV}=/out/{RESULT_NAME}",
         "wrk",
@@ -169,14 +173,14 @@ def test_args_run_wrk_with_one_thread_a_connection_per_user_and_the_script() -> 
 
 
 def test_warm_up_writes_nothing_and_its_failure_is_its_own_exit_code() -> None:
-    script = args_for(warmup_s=2.0)[-1]
+    script = spec_for(warmup_s=2.0).command[-1]
     warmup = script.split("||")[0]
     assert OUTPUT_ENV not in warmup and "--duration 2s" in warmup
     assert f"exit {WARMUP_FAILED};" in script and script.count(OUTPUT_ENV) == 1
 
 
 def test_no_warm_up_is_the_measured_run_alone() -> None:
-    script = args_for(warmup_s=0.0)[-1]
+    script = spec_for(warmup_s=0.0).command[-1]
     assert script.startswith(f"exec env {OUTPUT_ENV}=") and script.count("wrk ") == 1
 
 
@@ -186,10 +190,10 @@ def test_durations_and_connections_are_checked() -> None:
         with pytest.raises(ValueError):
             whole_seconds(bad)
     with pytest.raises(ValueError, match="threads"):
-        args_for(connections=0)
+        spec_for(connections=0)
     with pytest.raises(ValueError, match="threads"):
-        args_for(connections=2, threads=3)
-    assert contains(runs_of(args_for(connections=2, threads=2))[1], ["--threads", "2", "--connections", "2"])
+        spec_for(connections=2, threads=3)
+    assert contains(runs_of(spec_for(connections=2, threads=2))[1], ["--threads", "2", "--connections", "2"])
 
 
 def test_reference_options_are_checked_in_one_line() -> None:
@@ -307,14 +311,14 @@ class WrkDocker(FakeDocker):
         self.result = result
         self.exit_code = exit_code
 
-    def run_detached(self, args: Any) -> str:
-        name = super().run_detached(args)
-        if WRK_IMAGE in args:
+    def run_detached(self, spec: ContainerSpec) -> str:
+        name = super().run_detached(spec)
+        if spec.image == WRK_IMAGE:
             self.running[name]["State"]["ExitCode"] = self.exit_code
             self.inspections_left[name] = 1
-            out = Path(args[args.index("--volume") + 1].split(":")[0])
+            out = bound_at(spec, "/out")
             assert (out / SCRIPT_NAME).exists()
-            if f"{OUTPUT_ENV}=/out/{RESULT_NAME}" in args[-1] and self.result is not None:
+            if f"{OUTPUT_ENV}=/out/{RESULT_NAME}" in spec.command[-1] and self.result is not None:
                 (out / RESULT_NAME).write_text(self.result)
         return name
 
@@ -361,7 +365,7 @@ def test_no_warm_up_is_one_measured_run(tmp_path: Path) -> None:
     )
     assert result.missing is None and result.warmup_s == 0.0
     (measured,) = docker.started
-    assert measured[-1].startswith(f"exec env {OUTPUT_ENV}=/out/{RESULT_NAME} wrk ")
+    assert measured.command[-1].startswith(f"exec env {OUTPUT_ENV}=/out/{RESULT_NAME} wrk ")
 
 
 def test_stale_result_is_not_read_again(tmp_path: Path) -> None:
@@ -379,7 +383,7 @@ def test_a_failing_wrk_is_a_reason(tmp_path: Path) -> None:
 
 def test_docker_failure_is_a_reason(tmp_path: Path) -> None:
     class Broken(WrkDocker):
-        def run_detached(self, args: Any) -> str:
+        def run_detached(self, spec: ContainerSpec) -> str:
             raise DockerError("docker run failed: no such image")
 
     result = drive(Broken(), tmp_path / "ref")
@@ -388,8 +392,8 @@ def test_docker_failure_is_a_reason(tmp_path: Path) -> None:
 
 def test_wrk_that_never_ends_is_stopped(tmp_path: Path) -> None:
     class Hanging(WrkDocker):
-        def run_detached(self, args: Any) -> str:
-            name = FakeDocker.run_detached(self, args)
+        def run_detached(self, spec: ContainerSpec) -> str:
+            name = FakeDocker.run_detached(self, spec)
             self.inspections_left.pop(name, None)  # seen running at every look
             return name
 
@@ -416,8 +420,9 @@ def test_wrk_version_goes_into_the_metadata() -> None:
     meta = collect_metadata(docker, ["locust", "wrk"])
     assert meta["images"]["wrk"]["packages"] == {"wrk": "debian/4.1.0-4"}
     assert meta["images"]["wrk"]["version_line"].startswith("wrk debian/4.1.0-4 [epoll]")
-    (args,) = docker.ran_once
-    assert args[-2:] == [WRK_IMAGE, "--version"] and contains(args, ["--network", "none"])
+    (spec,) = docker.ran_once
+    assert (spec.image, spec.command, spec.network) == (WRK_IMAGE, ("--version",), "none")
+    assert spec.read_only and spec.cap_drop_all and spec.no_new_privileges
     assert "metadata_errors" not in meta
 
 
@@ -433,7 +438,7 @@ def test_wrk_version_is_left_out_when_the_image_is_absent() -> None:
 
 def test_wrk_that_cannot_run_costs_the_metadata_nothing_else() -> None:
     class Broken(FakeDocker):
-        def run_once(self, args: Any, timeout: float = 60.0) -> tuple[int, str]:
+        def run_once(self, spec: ContainerSpec, timeout: float = 60.0) -> tuple[int, str]:
             raise DockerError("docker run did not finish within 60 s")
 
     meta = collect_metadata(Broken(), ["wrk"])

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from servingmatrix.docker import ContainerSpec
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import read_run_meta
+from servingmatrix.run.loadgen import LOCUST_IMAGE
 from servingmatrix.run.phases import PHASES
 from servingmatrix.run.progress import Progress
+from servingmatrix.run.reference import WRK_IMAGE
 from servingmatrix.run.runner import Runner, plan_sessions
 from servingmatrix.run.stack import StackPorts
 
@@ -73,7 +75,7 @@ def test_every_cell_is_computed_from_the_recording(tmp_path: Path) -> None:
         assert [p["rss_mb"] for p in cell["server"]["processes"]] == [20.0, 40.0]
         assert cell["cpu_plan_applied"]["server"]["cpuset"] == "0"
     # Every container the runner started was removed again.
-    started = {a[a.index("--name") + 1] for a in docker.started}
+    started = {spec.name for spec in docker.started}
     assert started <= set(docker.removed)
 
 
@@ -84,7 +86,7 @@ def test_rerun_resumes_and_force_measures_again(tmp_path: Path) -> None:
     assert again.started == []
     forced = FakeDocker()
     runner(tmp_path, forced, force=True).run()
-    assert len([a for a in forced.started if "servingmatrix/locust:latest" in a]) == 4
+    assert len([s for s in forced.started if s.image == LOCUST_IMAGE]) == 4
 
 
 def test_partly_measured_run_measures_only_what_is_missing(tmp_path: Path) -> None:
@@ -93,7 +95,7 @@ def test_partly_measured_run_measures_only_what_is_missing(tmp_path: Path) -> No
     cells[0].unlink()
     again = FakeDocker()
     runner(tmp_path, again).run()
-    assert len([a for a in again.started if "servingmatrix/locust:latest" in a]) == 1
+    assert len([s for s in again.started if s.image == LOCUST_IMAGE]) == 1
 
 
 def test_broken_stack_is_recorded_failed_not_measured(tmp_path: Path) -> None:
@@ -102,7 +104,7 @@ def test_broken_stack_is_recorded_failed_not_measured(tmp_path: Path) -> None:
     cells = [r.as_json() for r in RunFolder(tmp_path / "run").read_cells()]
     assert {c["status"] for c in cells} == {"failed"}
     assert "conformance check failed: GET /db: status 500" in cells[0]["reason"]
-    assert not [a for a in docker.started if "servingmatrix/locust:latest" in a]
+    assert not [s for s in docker.started if s.image == LOCUST_IMAGE]
 
 
 def test_server_dying_mid_session_fails_the_later_cells(tmp_path: Path) -> None:
@@ -139,7 +141,7 @@ def test_run_metadata_is_collected(tmp_path: Path) -> None:
 def test_backing_services_start_once_and_serve_every_session(tmp_path: Path) -> None:
     docker = FakeDocker()
     runner(tmp_path, docker).run()
-    started = [args[args.index("--name") + 1].rsplit("-", 1)[1] for args in docker.started]
+    started = [spec.name.rsplit("-", 1)[1] for spec in docker.started]
     assert started.count("postgres") == 1 and started.count("upstream") == 1
     assert started.count("server") == 4
     assert read_run_meta(RunFolder(tmp_path / "run"))["timings"]["backing_starts"] == 1
@@ -149,12 +151,12 @@ def test_backing_services_start_once_and_serve_every_session(tmp_path: Path) -> 
 class WritingDocker(FakeDocker):
     """A server that writes to the database: every Locust session adds rows."""
 
-    def run_detached(self, args: Any) -> str:
-        if "servingmatrix/locust:latest" in [str(a) for a in args]:
+    def run_detached(self, spec: ContainerSpec) -> str:
+        if spec.image == LOCUST_IMAGE:
             self.db_writes += 10
-        if "servingmatrix/postgres:latest" in [str(a) for a in args]:
+        if spec.image == "servingmatrix/postgres:latest":
             self.db_writes = 0  # a new PostgreSQL counts from nothing
-        return super().run_detached(args)
+        return super().run_detached(spec)
 
 
 def test_backing_services_written_to_are_restarted_before_the_next_session(
@@ -164,7 +166,7 @@ def test_backing_services_written_to_are_restarted_before_the_next_session(
     monkeypatch.setattr(Progress, "line", lambda self, text: said.append(text))
     docker = WritingDocker()
     runner(tmp_path, docker).run()
-    started = [args[args.index("--name") + 1].rsplit("-", 1)[1] for args in docker.started]
+    started = [spec.name.rsplit("-", 1)[1] for spec in docker.started]
     assert started.count("postgres") == 4
     restarted = "  backing services restarted: PostgreSQL's tables were written to (0 then 10 rows)"
     assert said.count(restarted) == 3
@@ -243,18 +245,18 @@ def test_loadgen_processes_and_the_request_timeout_reach_locust(tmp_path: Path) 
     docker = FakeDocker()
     matrix = replace(MATRIX, loadgen_processes=2, request_timeout_s=5.0, trials=1)
     runner(tmp_path, docker, matrix).run()
-    locust = [a for a in docker.started if "servingmatrix/locust:latest" in a]
-    assert locust and all(a[a.index("--processes") + 1] == "2" for a in locust)
-    assert all("SM_REQUEST_TIMEOUT_S=5" in a for a in locust)
-    assert all("SM_LOAD=closed" in a for a in locust)
+    locust = [s for s in docker.started if s.image == LOCUST_IMAGE]
+    assert locust and all(s.command[s.command.index("--processes") + 1] == "2" for s in locust)
+    assert all(s.env["SM_REQUEST_TIMEOUT_S"] == "5" for s in locust)
+    assert all(s.env["SM_LOAD"] == "closed" for s in locust)
 
 
 def test_open_loop_offers_rates_and_records_them(tmp_path: Path) -> None:
     docker = FakeDocker()
     matrix = replace(MATRIX, arrival_rates=(1, 4), trials=1)
     runner(tmp_path, docker, matrix).run()
-    locust = [a for a in docker.started if "servingmatrix/locust:latest" in a]
-    assert all("SM_LOAD=open" in a and "SM_STEPS=1,4" in a for a in locust)
+    locust = [s for s in docker.started if s.image == LOCUST_IMAGE]
+    assert all(s.env["SM_LOAD"] == "open" and s.env["SM_STEPS"] == "1,4" for s in locust)
     cells = [r.as_json() for r in RunFolder(tmp_path / "run").read_cells()]
     assert {c["offered_rps"] for c in cells} == {1.0, 4.0}
     assert {c["load"] for c in cells} == {"open"}
@@ -263,16 +265,15 @@ def test_open_loop_offers_rates_and_records_them(tmp_path: Path) -> None:
 def test_the_reference_is_measured_after_each_closed_step_and_recorded(tmp_path: Path) -> None:
     docker = FakeDocker()
     runner(tmp_path, docker, replace(MATRIX, trials=1)).run()
-    wrk = [a for a in docker.started if "servingmatrix/wrk:latest" in a]
+    wrk = [s for s in docker.started if s.image == WRK_IMAGE]
     # Per session and step, one container: a discarded warm-up run, then the measured run with as many
     # connections as users.
     assert len(wrk) == 2 * 2
-    measured = [a[-1].split("exec env SM_WRK_OUT=")[1] for a in wrk]
+    measured = [s.command[-1].split("exec env SM_WRK_OUT=")[1] for s in wrk]
     assert sorted(m.split("--connections ")[1].split()[0] for m in measured) == ["1", "1", "4", "4"]
-    locust = next(a for a in docker.started if "servingmatrix/locust:latest" in a)
-    for args in wrk:
-        assert args[args.index("--cpuset-cpus") + 1] == locust[locust.index("--cpuset-cpus") + 1]
-        assert args[args.index("--cpus") + 1] == locust[locust.index("--cpus") + 1]
+    locust = next(s for s in docker.started if s.image == LOCUST_IMAGE)
+    for spec in wrk:
+        assert (spec.cpuset, spec.cpus) == (locust.cpuset, locust.cpus)
     for cell in RunFolder(tmp_path / "run").read_cells():
         assert cell.reference is not None and cell.reference.throughput_rps == pytest.approx(300.0)
         assert cell.throughput_rps is not None
@@ -308,5 +309,5 @@ def test_a_failed_reference_is_missing_and_leaves_locusts_figures(tmp_path: Path
 def test_no_reference_without_one_asked_or_in_an_open_loop(tmp_path: Path, matrix: Matrix) -> None:
     docker = FakeDocker()
     runner(tmp_path, docker, matrix).run()
-    assert not [a for a in docker.started if "servingmatrix/wrk:latest" in a]
+    assert not [s for s in docker.started if s.image == WRK_IMAGE]
     assert all(cell.reference is None for cell in RunFolder(tmp_path / "run").read_cells())

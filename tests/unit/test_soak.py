@@ -9,6 +9,8 @@ from types import ModuleType
 
 import pytest
 
+from servingmatrix.docker import PROJECT_LABEL, ContainerListing
+
 SOAK = Path(__file__).resolve().parents[2] / "bench" / "soak.py"
 
 
@@ -61,20 +63,31 @@ def test_runs_must_be_positive(soak: ModuleType, capsys: pytest.CaptureFixture[s
 
 
 class _Listing:
-    """Answers `docker ... ls` with a left-over container and nothing else."""
+    """Lists a left-over container and nothing else, and records the labels asked for."""
 
     def __init__(self) -> None:
-        self.asked: list[list[str]] = []
+        self.asked: list[tuple[str, dict[str, str | None]]] = []
 
-    def list_ids(self, args: list[str]) -> list[str]:
-        self.asked.append(args)
-        return ["servingmatrix-r1-server"] if args[0] == "ps" else []
+    def container_listing(self, labels: dict[str, str | None]) -> list[ContainerListing]:
+        self.asked.append(("containers", labels))
+        return [ContainerListing("c1", "servingmatrix-r1-server", {PROJECT_LABEL: "servingmatrix"})]
+
+    def list_networks(self, labels: dict[str, str | None]) -> list[str]:
+        self.asked.append(("networks", labels))
+        return []
+
+    def list_volumes(self, labels: dict[str, str | None]) -> list[str]:
+        self.asked.append(("volumes", labels))
+        return []
 
 
 def test_leftovers_are_listed_by_the_project_label_and_counted(soak: ModuleType) -> None:
     docker = _Listing()
     lines: list[str] = []
     assert soak.list_leftovers(docker, lines.append) == 1
-    assert all("label=io.servingmatrix.project" in args for args in docker.asked)
-    assert [args[:2] for args in docker.asked] == [["ps", "-a"], ["network", "ls"], ["volume", "ls"]]
-    assert "1 containers left" in lines[0] and lines[1] == "    servingmatrix-r1-server"
+    assert docker.asked == [(kind, {PROJECT_LABEL: None}) for kind in ("containers", "networks", "volumes")]
+    assert (
+        "1 left" in lines[0]
+        and lines[0].startswith("containers")
+        and lines[1] == "    servingmatrix-r1-server"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from servingmatrix.container_spec import run_kwargs
 from servingmatrix.modes import resolve_mode
 from servingmatrix.run import stack as stack_module
 from servingmatrix.run.stack import Placement, Stack, StackPorts
@@ -37,9 +38,9 @@ def test_no_container_of_a_measured_stack_runs_a_health_check(waits: list[tuple[
     stack.start_backing(Placement("1", 1.0))
     stack.start_server(resolve_mode("gunicorn-sync[workers=1]", 1), Placement("0", 1.0))
     assert len(docker.started) == 3
-    for args in docker.started:
-        assert "--no-healthcheck" in args
-        assert not [a for a in args if a.startswith("--health-")]
+    for spec in docker.started:
+        assert spec.no_healthcheck and run_kwargs(spec)["healthcheck"] == {"test": ["NONE"]}
+        assert spec.network == "host" and spec.read_only and spec.cap_drop_all and spec.no_new_privileges
     assert waits == [
         ("servingmatrix-r1-upstream", "http://127.0.0.1:28081/healthz"),
         ("servingmatrix-r1-postgres", "pg_isready"),

@@ -14,7 +14,7 @@ from servingmatrix.errors import SpecError
 from servingmatrix.matrix import Matrix, load_matrix
 from servingmatrix.modes import BUNDLED_APP, resolve_mode
 from servingmatrix.paths import project_root
-from servingmatrix.run.loadgen import Load, locust_args, requests_json
+from servingmatrix.run.loadgen import Load, locust_spec, requests_json
 from servingmatrix.run.stack import Placement
 from servingmatrix.run.wrk_lua import lua_string, render_lua
 from servingmatrix.user_app import UserApp, app_workloads, load_app, resolve_workload_for
@@ -127,7 +127,7 @@ def test_every_mode_serves_the_user_app_by_its_target(notes: UserApp) -> None:
 
 def _locust_env(requests: tuple[Request, ...]) -> dict[str, str]:
     workload = resolve_workload("json")
-    args = locust_args(
+    spec = locust_spec(
         name="l",
         run_id="r",
         workload=workload,
@@ -138,8 +138,7 @@ def _locust_env(requests: tuple[Request, ...]) -> dict[str, str]:
         out_dir=Path("/tmp/out"),
         placement=Placement("1", 1.0),
     )
-    env = dict(args[i + 1].split("=", 1) for i, arg in enumerate(args) if arg == "--env")
-    return {**env, "SM_REQUESTS": requests_json(requests)}
+    return {**spec.env, "SM_REQUESTS": requests_json(requests)}
 
 
 def test_locust_is_given_every_declared_request_as_declared(notes: UserApp) -> None:

@@ -304,11 +304,10 @@ class _Builds:
         self.docker.tag(image.ref, mark)
         repository = image.ref.rsplit(":", 1)[0]
         earlier = f"{repository}:{inputs_prefix(image)}"
-        listed = self.docker.list_ids(["images", "--format", "{{.Repository}}:{{.Tag}}", repository])
-        for ref in listed:
+        for ref in self.docker.list_image_refs(repository):
             if ref.startswith(earlier) and len(ref) == len(mark) and ref != mark:
                 with contextlib.suppress(DockerError):
-                    self.docker.remove(["rmi", ref])
+                    self.docker.remove_image(ref)
 
 
 def inputs_prefix(image: ImageDef) -> str:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
 from servingmatrix.hosts.inventory import Host, Inventory
 
@@ -28,11 +29,7 @@ class Engine(Protocol):
 
 def connect_engine(host: Host) -> Engine:
     """The Docker driver for ``host``'s engine, with its TLS files when it has them."""
-    from servingmatrix.docker import Docker
-
-    # The driver takes the engine's URL, a name for its messages and the TLS files from the
-    # Docker SDK driver on; the command-line driver before it takes none of them.
-    return Docker(base_url=host.docker, name=host.name, tls=host.tls)  # type: ignore[call-arg]
+    return Docker(base_url=host.docker, name=host.name, tls=host.tls)
 
 
 def check_engines(

@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+# The driver's own TLS files, so a host's reach its engine as they are (resolved against the
+# inventory's folder).
+from servingmatrix.docker import TlsFiles as TlsFiles
 from servingmatrix.errors import UserError
 from servingmatrix.spec import SHOWN_CHARS, shown
 from servingmatrix.yaml_files import read_yaml
@@ -43,16 +46,6 @@ MAX_CORES = 1024
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _HOSTNAME_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _CORE_RANGE = re.compile(r"(?P<first>[0-9]{1,6})(?:-(?P<last>[0-9]{1,6}))?")
-
-
-@dataclass(frozen=True)
-class TlsFiles:
-    """The client's TLS files for a ``tcp://`` engine: the CA that signed the engine, and the client's
-    certificate and key (resolved against the inventory's folder)."""
-
-    ca: Path
-    cert: Path
-    key: Path
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from servingmatrix.run.cpuplan import CpuPlan
 from servingmatrix.run.drive import Drive, Driver
 from servingmatrix.run.judge import SATURATION_SHARE
 from servingmatrix.run.latency import window_stats
-from servingmatrix.run.loadgen import CALIBRATION_LOCUSTFILE, Load, locust_args
+from servingmatrix.run.loadgen import CALIBRATION_LOCUSTFILE, Load, locust_spec
 from servingmatrix.run.readiness import NotReady
 from servingmatrix.run.stack import Stack
 
@@ -44,7 +44,7 @@ def calibrate(
         except NotReady as exc:
             return {"error": f"the calibration target did not start: {exc}"}
         target = {"upstream": driver.pid_of(stack.name("upstream"))}
-        args = locust_args(
+        spec = locust_spec(
             name=stack.name("loadgen"),
             run_id=stack.run_id,
             workload=None,
@@ -58,7 +58,7 @@ def calibrate(
             processes=processes,
             request_timeout_s=driver.request_timeout_s,
         )
-        drive = driver.drive(stack, args, target, out_dir, CALIBRATION_WARMUP_S + CALIBRATION_DURATION_S)
+        drive = driver.drive(stack, spec, target, out_dir, CALIBRATION_WARMUP_S + CALIBRATION_DURATION_S)
     finally:
         stack.stop()
     if isinstance(drive.output, str):

@@ -12,17 +12,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+# Sample is named here too: the samplers' callers know it as this module's.
+from servingmatrix.usage import Sample as Sample
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PAGE_SIZE = 4096
-
-
-@dataclass(frozen=True)
-class Sample:
-    t: float
-    cpu_ns: int
-    throttled_ns: int
-    throttled_periods: int
-    mem_bytes: int
 
 
 def _read_kv(path: Path) -> dict[str, int]:

@@ -17,14 +17,11 @@ class Removed:
 def clean_project_objects(docker: Docker) -> Removed:
     """Remove every container, network and volume labelled as the project's."""
     docker.ping()
-    label = f"label={PROJECT_LABEL}"
-    containers = docker.list_ids(["ps", "-aq", "--filter", label])
-    if containers:
-        docker.remove(["rm", "-f", "-v", *containers])
-    networks = docker.list_ids(["network", "ls", "-q", "--filter", label])
-    if networks:
-        docker.remove(["network", "rm", *networks])
-    volumes = docker.list_ids(["volume", "ls", "-q", "--filter", label])
-    if volumes:
-        docker.remove(["volume", "rm", "-f", *volumes])
+    ours = {PROJECT_LABEL: None}
+    containers = docker.list_containers(ours)
+    docker.remove_containers(containers)
+    networks = docker.list_networks(ours)
+    docker.remove_networks(networks)
+    volumes = docker.list_volumes(ours)
+    docker.remove_volumes(volumes)
     return Removed(len(containers), len(networks), len(volumes))

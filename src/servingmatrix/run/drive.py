@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.docker import Docker
+from servingmatrix.docker import ContainerSpec, Docker
 from servingmatrix.errors import UserError
 from servingmatrix.run.cgroups import ContainerCgroup, Sampler
 from servingmatrix.run.loadgen import LoadgenOutput, LoadKind, read_output
@@ -71,7 +71,7 @@ class Driver:
     def drive(
         self,
         stack: Stack,
-        args: list[str],
+        spec: ContainerSpec,
         pids: dict[str, int | None],
         out_dir: Path,
         load_s: float,
@@ -83,7 +83,7 @@ class Driver:
         out_dir.mkdir(parents=True)
         name = stack.name("loadgen")
         stack.started.append(name)
-        self.docker.run_detached(args)
+        self.docker.run_detached(spec)
         watched = {role: pid for role, pid in pids.items() if pid is not None}
         loadgen_pid = self.pid_of(name)
         if loadgen_pid is not None:

@@ -10,17 +10,8 @@ from servingmatrix.run.stack import OWNER_LABEL
 
 def remove_leftovers(docker: Docker) -> int:
     """Remove containers of runs whose process has died; return how many."""
-    listing = docker.list_ids(
-        [
-            "ps",
-            "-a",
-            "--filter",
-            f"label={PROJECT_LABEL}",
-            "--format",
-            f'{{{{.ID}}}}:{{{{.Label "{OWNER_LABEL}"}}}}',
-        ]
-    )
-    orphans = [cid for cid, _, owner in (line.partition(":") for line in listing) if not _alive(owner)]
+    listing = docker.container_listing({PROJECT_LABEL: None})
+    orphans = [c.id for c in listing if not _alive(c.labels.get(OWNER_LABEL, ""))]
     docker.remove_containers(orphans)
     return len(orphans)
 

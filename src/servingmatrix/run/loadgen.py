@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from servingmatrix.docker import ContainerSpec
 from servingmatrix.errors import UserError
 from servingmatrix.run.latency import RequestSample
-from servingmatrix.run.stack import HARDENING, Placement, container_labels
+from servingmatrix.run.stack import Placement, container_labels
 from servingmatrix.workloads import Request, WorkloadConfig
 
 LOCUST_IMAGE = "servingmatrix/locust:latest"
@@ -79,7 +80,7 @@ class LoadgenOutput:
     processes: int
 
 
-def locust_args(
+def locust_spec(
     *,
     name: str,
     run_id: str,
@@ -93,8 +94,8 @@ def locust_args(
     processes: int = 1,
     request_timeout_s: float = REQUEST_TIMEOUT_S,
     locustfile: str | None = None,
-) -> list[str]:
-    """The ``docker run`` arguments of one Locust session stepping through ``loads``, all of one kind.
+) -> ContainerSpec:
+    """The container of one Locust session stepping through ``loads``, all of one kind.
 
     It sends ``workload``'s requests, or without one the calibration's. Open loop, each step's arrival
     rate is shared by the ``processes``.
@@ -111,7 +112,6 @@ def locust_args(
         "SM_LOAD": "open" if open_loop else "closed",
         "SM_MAX_IN_FLIGHT": str(MAX_IN_FLIGHT),
     }
-    env_args = [a for k, v in env.items() for a in ("--env", f"{k}={v}")]
     command = [
         "-f",
         locustfile or LOCUSTFILE,
@@ -127,25 +127,18 @@ def locust_args(
     ]
     if processes > 1:
         command += ["--processes", str(processes)]
-    return [
-        "--name",
-        name,
-        "--network",
-        "host",
-        *HARDENING,
-        "--tmpfs",
-        "/tmp:rw,mode=1777,size=64m",
-        *placement.docker_args(),
-        *container_labels(run_id, "loadgen"),
+    spec = ContainerSpec(
+        name=name,
+        image=LOCUST_IMAGE,
+        command=tuple(command),
+        env=env,
+        labels=container_labels(run_id, "loadgen"),
+        tmpfs={"/tmp": "rw,mode=1777,size=64m"},
         # The samples are written as the invoking user, so the run folder stays theirs.
-        "--user",
-        f"{os.getuid()}:{os.getgid()}",
-        "--volume",
-        f"{out_dir.resolve()}:/out",
-        *env_args,
-        LOCUST_IMAGE,
-        *command,
-    ]
+        user=f"{os.getuid()}:{os.getgid()}",
+        binds={str(out_dir.resolve()): "/out"},
+    )
+    return placement.applied_to(spec)
 
 
 def requests_json(requests: tuple[Request, ...]) -> str:

@@ -21,9 +21,8 @@ from servingmatrix.building.app_images import app_catalogue
 from servingmatrix.building.app_locks import app_lock
 from servingmatrix.building.images import APP_IMAGE_NAME, Catalogue, all_images, image_def, inputs_tag
 from servingmatrix.building.locks import parse_lock
-from servingmatrix.docker import Docker
+from servingmatrix.docker import ContainerSpec, Docker
 from servingmatrix.paths import project_root
-from servingmatrix.run.stack import HARDENING
 from servingmatrix.user_app import BUNDLED_NAME, UserApp
 
 #: Keys that must agree before two runs' figures may be set side by side without a warning.
@@ -125,9 +124,14 @@ def collect_wrk_version(meta: dict[str, Any], docker: Docker) -> None:
     if entry is None:
         return
     # wrk prints its version, then its usage, and exits 1: the output is what counts, not the code.
-    _, output = docker.run_once(
-        ["--network", "none", *HARDENING, "servingmatrix/wrk:latest", "--version"], timeout=60
+    spec = ContainerSpec(
+        name=f"servingmatrix-wrk-version-{os.getpid()}",
+        image="servingmatrix/wrk:latest",
+        command=("--version",),
+        network="none",
     )
+    docker.remove_containers([spec.name])
+    _, output = docker.run_once(spec, timeout=60)
     first = output.strip().splitlines()[0] if output.strip() else ""
     found = _WRK_VERSION.match(first)
     if found:

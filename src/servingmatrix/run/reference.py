@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.docker import DockerError
+from servingmatrix.docker import ContainerSpec, DockerError
 from servingmatrix.run.loadgen import REQUEST_TIMEOUT_S
-from servingmatrix.run.stack import HARDENING, Placement, Stack, container_labels
+from servingmatrix.run.stack import Placement, Stack, container_labels
 from servingmatrix.run.wrk_lua import CONTAINER_DIR, OUTPUT_ENV, RESULT_NAME, SCRIPT_NAME, write_script
 from servingmatrix.workloads import WorkloadConfig
 
@@ -110,7 +110,7 @@ def wrk_command(
     ]
 
 
-def reference_args(
+def reference_spec(
     *,
     name: str,
     run_id: str,
@@ -122,8 +122,8 @@ def reference_args(
     warmup_s: float = REFERENCE_WARMUP_S,
     threads: int = 1,
     request_timeout_s: float = REQUEST_TIMEOUT_S,
-) -> list[str]:
-    """The ``docker run`` arguments of one reference measurement: a warm-up run, then the window.
+) -> ContainerSpec:
+    """The container of one reference measurement: a warm-up run, then the window.
 
     Both runs are in one container (a shell runs one wrk after the other), so a measurement starts one
     container, not two. Only the measured run is told where to write its JSON, so the warm-up leaves
@@ -148,25 +148,17 @@ def reference_args(
             f'{run_for(warmup_s)} >/dev/null || {{ echo "warm-up: wrk exited with code $?" >&2; '
             f"exit {WARMUP_FAILED}; }}; {script}"
         )
-    return [
-        "--name",
-        name,
-        "--network",
-        "host",
-        *HARDENING,
-        *placement.docker_args(),
-        *container_labels(run_id, ROLE),
+    spec = ContainerSpec(
+        name=name,
+        image=WRK_IMAGE,
+        entrypoint=("sh",),
+        command=("-c", script),
+        labels=container_labels(run_id, ROLE),
         # The JSON is written as the invoking user, so the run folder stays theirs.
-        "--user",
-        f"{os.getuid()}:{os.getgid()}",
-        "--volume",
-        f"{out_dir.resolve()}:{CONTAINER_DIR}",
-        "--entrypoint",
-        "sh",
-        WRK_IMAGE,
-        "-c",
-        script,
-    ]
+        user=f"{os.getuid()}:{os.getgid()}",
+        binds={str(out_dir.resolve()): CONTAINER_DIR},
+    )
+    return placement.applied_to(spec)
 
 
 def _count(data: Mapping[str, Any], key: str) -> int:
@@ -283,7 +275,7 @@ def run_reference(
         write_script(config, out_dir)
         (out_dir / RESULT_NAME).unlink(missing_ok=True)
         # A warm-up of 0 s is none: the server is warm from the Locust step just before.
-        args = reference_args(
+        spec = reference_spec(
             name=name,
             run_id=stack.run_id,
             target=stack.server_url,
@@ -297,7 +289,7 @@ def run_reference(
         )
         planned = whole_seconds(duration_s) + (whole_seconds(warmup_s) if warmup_s > 0 else 0)
         stack.docker.remove_containers([name])
-        stack.docker.run_detached(args)
+        stack.docker.run_detached(spec)
         failure = _wait(stack, name, planned + REFERENCE_GRACE_S)
         stack.docker.remove_containers([name])
         if failure is not None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from servingmatrix.docker import Docker
+from servingmatrix.engine_time import engine_seconds
 from servingmatrix.matrix import Matrix
 from servingmatrix.modes import ModeConfig
 from servingmatrix.results.cell import ServerExit
@@ -24,7 +24,7 @@ from servingmatrix.run.cgroups import Sampler
 from servingmatrix.run.conformance import check_server
 from servingmatrix.run.cpuplan import CpuPlan
 from servingmatrix.run.drive import Driver
-from servingmatrix.run.loadgen import Load, LoadgenOutput, LoadKind, locust_args
+from servingmatrix.run.loadgen import Load, LoadgenOutput, LoadKind, locust_spec
 from servingmatrix.run.readiness import NotReady
 from servingmatrix.run.reference import ReferenceResult, run_reference
 from servingmatrix.run.stack import Stack, StackPorts
@@ -105,15 +105,6 @@ class SessionResult:
     failure: str = ""
 
 
-def _docker_time(text: str) -> float | None:
-    """Docker's RFC 3339 time with nanoseconds, as epoch seconds."""
-    if not text or text.startswith("0001-"):
-        return None
-    head, _, frac = text.rstrip("Z").partition(".")
-    stamp = datetime.fromisoformat(head).replace(tzinfo=UTC).timestamp()
-    return stamp + float(f"0.{frac[:6] or 0}")
-
-
 @dataclass
 class SessionRunner:
     """Runs sessions on one machine: their stacks, their checks, their load."""
@@ -155,7 +146,7 @@ class SessionRunner:
         server_pid = self.driver.pid_of(stack.name("server"))
         if server_pid is None:
             return Swarm("the server container vanished before the load started")
-        args = locust_args(
+        spec = locust_spec(
             name=stack.name("loadgen"),
             run_id=self.run_id,
             workload=session.workload,
@@ -170,7 +161,7 @@ class SessionRunner:
         )
         load_s = len(session.loads) * (self.matrix.warmup_s + self.matrix.duration_s)
         kind = session.loads[0].kind if session.loads else "closed"
-        drive = self.driver.drive(stack, args, {"server": server_pid}, out_dir, load_s, kind)
+        drive = self.driver.drive(stack, spec, {"server": server_pid}, out_dir, load_s, kind)
         timings.loadgen_s = drive.elapsed_s
         server_exit = self._server_exit(stack)
         output = drive.output
@@ -216,6 +207,6 @@ class SessionRunner:
         return ServerExit(
             oom_killed=bool(state.get("OOMKilled")),
             exit_code=state.get("ExitCode"),
-            finished_at=_docker_time(str(state.get("FinishedAt", ""))),
+            finished_at=engine_seconds(str(state.get("FinishedAt", ""))),
             last_log=tuple(self.docker.logs(stack.name("server"), tail=10).splitlines()[-10:]),
         )

@@ -8,11 +8,13 @@ privileges, memory and pids limits.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from servingmatrix.docker import PROJECT_LABEL, Docker
+from servingmatrix.docker import PROJECT_LABEL, ContainerSpec, Docker
 from servingmatrix.modes import ModeConfig
 from servingmatrix.run.readiness import wait_command_ready, wait_http_ready
 
@@ -21,12 +23,11 @@ RUN_LABEL = "io.servingmatrix.run"
 OWNER_LABEL = "io.servingmatrix.owner"
 ROLE_LABEL = "io.servingmatrix.role"
 LOOPBACK = "127.0.0.1"
-HARDENING = ("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges")
-#: No Docker health check runs in a measured stack: its command would start in the container every
-#: interval, on the cores being measured (a Python process a second on the server's core, two every
-#: 250 ms on the load generator's took a third of its core). The harness polls readiness itself,
-#: only while it waits. The images keep their HEALTHCHECK for the compose stacks.
-NO_HEALTHCHECK = ("--no-healthcheck",)
+# Every container is hardened by ContainerSpec's defaults: a read-only root, no capabilities, no new
+# privileges. No Docker health check runs in a measured stack (``no_healthcheck``): its command would
+# start in the container every interval, on the cores being measured (a Python process a second on the
+# server's core, two every 250 ms on the load generator's took a third of its core). The harness polls
+# readiness itself, only while it waits. The images keep their HEALTHCHECK for the compose stacks.
 #: The services every session's server may call; kept from one session to the next while unchanged.
 BACKING_ROLES = ("upstream", "postgres")
 #: Rows written to PostgreSQL's tables since it started (inserted, updated, deleted): the workloads only
@@ -37,15 +38,14 @@ WRITES_QUERY = (
 )
 
 
-def container_labels(run_id: str, role: str) -> list[str]:
-    """The ``--label`` arguments every container of a run carries."""
-    labels = {
+def container_labels(run_id: str, role: str) -> dict[str, str]:
+    """The labels every container of a run carries."""
+    return {
         PROJECT_LABEL: "servingmatrix",
         RUN_LABEL: run_id,
         ROLE_LABEL: role,
         OWNER_LABEL: str(os.getpid()),
     }
-    return [arg for key, value in labels.items() for arg in ("--label", f"{key}={value}")]
 
 
 @dataclass(frozen=True)
@@ -57,17 +57,11 @@ class Placement:
     memory: str = "1g"
     pids: int = 4096
 
-    def docker_args(self) -> list[str]:
-        return [
-            "--cpuset-cpus",
-            self.cpuset,
-            "--cpus",
-            f"{self.cpus:g}",
-            "--memory",
-            self.memory,
-            "--pids-limit",
-            str(self.pids),
-        ]
+    def applied_to(self, spec: ContainerSpec) -> ContainerSpec:
+        """``spec`` placed here: its cpuset, CPU quota, memory and pids limits these."""
+        return dataclasses.replace(
+            spec, cpuset=self.cpuset, cpus=self.cpus, memory=self.memory, pids_limit=self.pids
+        )
 
 
 @dataclass(frozen=True)
@@ -93,27 +87,33 @@ class Stack:
     def name(self, role: str) -> str:
         return f"servingmatrix-{self.run_id}-{role}"
 
-    def _labels(self, role: str) -> list[str]:
-        return container_labels(self.run_id, role)
-
-    def _start(self, role: str, image: str, placement: Placement, extra: list[str], cmd: list[str]) -> str:
+    def _start(
+        self,
+        role: str,
+        image: str,
+        placement: Placement,
+        env: Mapping[str, str],
+        command: tuple[str, ...] = (),
+        *,
+        tmpfs: Mapping[str, str] | None = None,
+        shm_size: str | None = None,
+    ) -> str:
+        """Start the stack's container of ``role``: on the host's network, hardened, placed, labelled,
+        without a health check."""
         name = self.name(role)
         self.docker.remove_containers([name])
         self.started.append(name)
-        self.docker.run_detached(
-            [
-                "--name",
-                name,
-                "--network",
-                "host",
-                *HARDENING,
-                *placement.docker_args(),
-                *self._labels(role),
-                *extra,
-                image,
-                *cmd,
-            ]
+        spec = ContainerSpec(
+            name=name,
+            image=image,
+            command=command,
+            env=env,
+            labels=container_labels(self.run_id, role),
+            tmpfs=tmpfs or {},
+            shm_size=shm_size,
+            no_healthcheck=True,
         )
+        self.docker.run_detached(placement.applied_to(spec))
         return name
 
     @property
@@ -134,8 +134,7 @@ class Stack:
             "upstream",
             "servingmatrix/upstream:latest",
             placement,
-            ["--env", f"HOST={LOOPBACK}", "--env", f"PORT={self.ports.upstream}", *NO_HEALTHCHECK],
-            [],
+            {"HOST": LOOPBACK, "PORT": str(self.ports.upstream)},
         )
         return wait_http_ready(self.docker, upstream, f"{self.upstream_url}/healthz", timeout_s)
 
@@ -145,22 +144,12 @@ class Stack:
             "postgres",
             "servingmatrix/postgres:latest",
             placement,
-            [
-                "--env",
-                f"POSTGRES_PASSWORD={self.password}",
-                "--env",
-                f"PGPORT={self.ports.postgres}",
-                "--env",
-                f"PG_LISTEN={LOOPBACK}",
-                "--tmpfs",
-                "/var/run/postgresql:rw,uid=10001,gid=10001,mode=0700,size=256m",
-                "--tmpfs",
-                "/tmp:rw,mode=1777,size=16m",
-                "--shm-size",
-                "128m",
-                *NO_HEALTHCHECK,
-            ],
-            [],
+            {"POSTGRES_PASSWORD": self.password, "PGPORT": str(self.ports.postgres), "PG_LISTEN": LOOPBACK},
+            tmpfs={
+                "/var/run/postgresql": "rw,uid=10001,gid=10001,mode=0700,size=256m",
+                "/tmp": "rw,mode=1777,size=16m",
+            },
+            shm_size="128m",
         )
         ready = [
             "pg_isready",
@@ -237,13 +226,13 @@ class Stack:
             "PGPASSWORD": self.password,
             **dict(launch.env),
         }
-        env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
         server = self._start(
             "server",
             config.image,
             placement,
-            [*env_args, "--tmpfs", "/tmp:rw,mode=1777,size=64m", *NO_HEALTHCHECK],
-            list(launch.argv),
+            env,
+            tuple(launch.argv),
+            tmpfs={"/tmp": "rw,mode=1777,size=64m"},
         )
         health = f"{self.server_url}{config.target.health_path}"
         return wait_http_ready(self.docker, server, health, timeout_s)
