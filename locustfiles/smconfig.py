@@ -79,6 +79,9 @@ class Settings:
     #: Open loop: the steps are arrival rates, sent on schedule whatever the answers' latency.
     open_loop: bool = False
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    #: Distributed (workers on several hosts): how many worker processes there are in all, so each
+    #: takes its share of the open-loop rate and of the request cap. None: the local ``--processes``.
+    workers: int | None = None
 
     @property
     def hold_s(self) -> float:
@@ -109,6 +112,7 @@ class Settings:
                 "SM_REQUEST_TIMEOUT_S", environ.get("SM_REQUEST_TIMEOUT_S", str(DEFAULT_TIMEOUT_S))
             ),
             out_dir=Path(environ.get("SM_OUT") or DEFAULT_OUT),
+            workers=parse_count("SM_WORKERS", environ["SM_WORKERS"]) if environ.get("SM_WORKERS") else None,
         )
 
 

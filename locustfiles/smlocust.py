@@ -87,7 +87,9 @@ class _InFlight:
 
 
 def _senders(runner: object) -> int:
-    """How many open-loop senders share the offered rate: one per load process."""
+    """How many open-loop senders share the offered rate: one per load process, on every host."""
+    if SETTINGS.workers is not None:
+        return SETTINGS.workers
     if isinstance(runner, WorkerRunner):
         options = runner.environment.parsed_options
         return max(1, int(getattr(options, "processes", 0) or 1))
@@ -260,8 +262,10 @@ def _on_init(environment: Environment, **_: Any) -> None:
     runner = environment.runner
     options = environment.parsed_options
     if isinstance(runner, WorkerRunner) and options is not None:
-        # Forked workers share one budget; a worker started on its own (no --processes) takes it all.
-        _Budget.limit = budget_per_process(SETTINGS.max_requests, int(getattr(options, "processes", 0) or 1))
+        # Workers share one budget: forked ones (--processes), or those of every host (SM_WORKERS); a
+        # worker started on its own takes it all.
+        workers = SETTINGS.workers or int(getattr(options, "processes", 0) or 1)
+        _Budget.limit = budget_per_process(SETTINGS.max_requests, workers)
 
 
 def _quit_on_sigterm(environment: Environment) -> None:

@@ -69,6 +69,14 @@ def test_settings_overrides() -> None:
     assert settings.out_dir == Path("/tmp/run")
 
 
+def test_settings_count_the_workers_of_every_host() -> None:
+    """Distributed, every worker takes its share of the rate and the cap from SM_WORKERS."""
+    assert Settings.from_env(BASE_ENV).workers is None
+    assert Settings.from_env({**BASE_ENV, "SM_WORKERS": "3"}).workers == 3
+    with pytest.raises(ConfigError, match="^SM_WORKERS: 0 must be at least 1$"):
+        Settings.from_env({**BASE_ENV, "SM_WORKERS": "0"})
+
+
 @pytest.mark.parametrize("key", ["SM_STEPS", "SM_WARMUP_S", "SM_DURATION_S"])
 def test_settings_require_the_schedule(key: str) -> None:
     env = {k: v for k, v in BASE_ENV.items() if k != key}

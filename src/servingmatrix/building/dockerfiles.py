@@ -277,7 +277,11 @@ def render_locust_dockerfile() -> str:
         "",
         "# Final stage: the interpreter, the environment and the locustfiles; no wheelhouse, no pip.",
         "FROM ${BASE_IMAGE}",
-        *APP_USER,
+        # /out is the user's: a volume mounted there (a worker's samples on a remote engine, copied
+        # out when it ends) starts with the mount point's owner.
+        *APP_USER[:-1],
+        f"{APP_USER[-1]} \\",
+        f"    && install --directory --owner {APP_UID} --group {APP_UID} /out",
         "COPY --from=build /opt/venv /opt/venv",
         "COPY locustfiles/ /srv/locustfiles/",
         instruction("ENV", env, "    "),
