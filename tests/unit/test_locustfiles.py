@@ -29,7 +29,7 @@ from locustfiles.smconfig import (
     picker,
     plan_windows,
 )
-from servingmatrix.run.loadgen import CALIBRATION_REQUESTS, Load, locust_spec
+from servingmatrix.run.loadgen import CALIBRATION_REQUESTS, Load, LocustJob, locust_spec
 from servingmatrix.run.stack import Placement
 from servingmatrix.workloads import WORKLOADS as REGISTRY
 from servingmatrix.workloads import Request, WorkloadConfig, resolve_workload
@@ -458,13 +458,15 @@ def test_fixed_stepper_keeps_the_planned_windows_whatever_the_polls() -> None:
 def _locust_env(workload: WorkloadConfig | None, *, open_loop: bool = False) -> dict[str, str]:
     """The environment the harness gives the Locust container, taken from its spec."""
     spec = locust_spec(
+        LocustJob(
+            workload=workload,
+            target="http://127.0.0.1:18000",
+            loads=tuple(Load(n, "open" if open_loop else "closed") for n in (1, 4)),
+            warmup_s=1.0,
+            duration_s=2.0,
+        ),
         name="loadgen",
         run_id="run",
-        workload=workload,
-        target="http://127.0.0.1:18000",
-        loads=tuple(Load(n, "open" if open_loop else "closed") for n in (1, 4)),
-        warmup_s=1.0,
-        duration_s=2.0,
         out_dir=Path("/tmp/out"),
         placement=Placement("1", 1.0),
     )

@@ -26,7 +26,7 @@ from servingmatrix.run.efficiency import (
     generator_efficiency,
     is_generator_bound,
 )
-from servingmatrix.run.loadgen import Load, locust_spec, requests_json
+from servingmatrix.run.loadgen import Load, LocustJob, locust_spec, requests_json
 from servingmatrix.run.metadata import collect_metadata
 from servingmatrix.run.reference import (
     WARMUP_FAILED,
@@ -119,13 +119,15 @@ def contains(args: list[str], part: list[str]) -> bool:
 def test_spec_is_placed_limited_labelled_and_hardened_as_locust_is() -> None:
     spec = spec_for()
     locust = locust_spec(
+        LocustJob(
+            workload=resolve_workload("json"),
+            target="http://127.0.0.1:18000",
+            loads=(Load(32),),
+            warmup_s=1,
+            duration_s=5,
+        ),
         name="x",
         run_id="r1",
-        workload=resolve_workload("json"),
-        target="http://127.0.0.1:18000",
-        loads=(Load(32),),
-        warmup_s=1,
-        duration_s=5,
         out_dir=Path("/tmp/cell"),
         placement=PLACEMENT,
     )

@@ -14,7 +14,7 @@ from servingmatrix.errors import SpecError
 from servingmatrix.matrix import Matrix, load_matrix
 from servingmatrix.modes import BUNDLED_APP, resolve_mode
 from servingmatrix.paths import project_root
-from servingmatrix.run.loadgen import Load, locust_spec, requests_json
+from servingmatrix.run.loadgen import Load, LocustJob, locust_spec, requests_json
 from servingmatrix.run.stack import Placement
 from servingmatrix.run.wrk_lua import lua_string, render_lua
 from servingmatrix.user_app import UserApp, app_workloads, load_app, resolve_workload_for
@@ -128,13 +128,15 @@ def test_every_mode_serves_the_user_app_by_its_target(notes: UserApp) -> None:
 def _locust_env(requests: tuple[Request, ...]) -> dict[str, str]:
     workload = resolve_workload("json")
     spec = locust_spec(
+        LocustJob(
+            workload=workload,
+            target="http://127.0.0.1:18000",
+            loads=(Load(1),),
+            warmup_s=1.0,
+            duration_s=2.0,
+        ),
         name="l",
         run_id="r",
-        workload=workload,
-        target="http://127.0.0.1:18000",
-        loads=(Load(1),),
-        warmup_s=1.0,
-        duration_s=2.0,
         out_dir=Path("/tmp/out"),
         placement=Placement("1", 1.0),
     )

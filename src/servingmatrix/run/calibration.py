@@ -16,7 +16,7 @@ from servingmatrix.run.cpuplan import CpuPlan
 from servingmatrix.run.drive import Drive, Driver
 from servingmatrix.run.judge import SATURATION_SHARE
 from servingmatrix.run.latency import window_stats
-from servingmatrix.run.loadgen import CALIBRATION_LOCUSTFILE, Load, locust_spec
+from servingmatrix.run.loadgen import CALIBRATION_LOCUSTFILE, Load, LocustJob, locust_spec
 from servingmatrix.run.readiness import NotReady
 from servingmatrix.run.stack import Stack
 
@@ -45,18 +45,20 @@ def calibrate(
             return {"error": f"the calibration target did not start: {exc}"}
         target = {"upstream": driver.pid_of(stack.name("upstream"))}
         spec = locust_spec(
+            LocustJob(
+                workload=None,
+                locustfile=CALIBRATION_LOCUSTFILE,
+                target=stack.upstream_url,
+                loads=(Load(users),),
+                warmup_s=CALIBRATION_WARMUP_S,
+                duration_s=CALIBRATION_DURATION_S,
+                request_timeout_s=driver.request_timeout_s,
+            ),
             name=stack.name("loadgen"),
             run_id=stack.run_id,
-            workload=None,
-            locustfile=CALIBRATION_LOCUSTFILE,
-            target=stack.upstream_url,
-            loads=(Load(users),),
-            warmup_s=CALIBRATION_WARMUP_S,
-            duration_s=CALIBRATION_DURATION_S,
             out_dir=out_dir,
             placement=plan.loadgen,
             processes=processes,
-            request_timeout_s=driver.request_timeout_s,
         )
         drive = driver.drive(stack, spec, target, out_dir, CALIBRATION_WARMUP_S + CALIBRATION_DURATION_S)
     finally:

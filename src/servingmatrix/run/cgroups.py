@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 # Sample is named here too: the samplers' callers know it as this module's.
 from servingmatrix.usage import Sample as Sample
@@ -26,6 +28,14 @@ def _read_kv(path: Path) -> dict[str, int]:
         if value.strip().isdigit():
             out[key] = int(value)
     return out
+
+
+class UsageReader(Protocol):
+    """Where a container's usage is read from: its cgroup files here, or its engine's API."""
+
+    def sample(self) -> Sample: ...
+
+    def process_rss(self) -> list[tuple[int, str, int]]: ...
 
 
 class ContainerCgroup:
@@ -89,8 +99,8 @@ class ContainerCgroup:
 class Sampler:
     """Samples several containers' cgroups every ``interval_s`` in a background thread."""
 
-    def __init__(self, cgroups: dict[str, ContainerCgroup], interval_s: float = 0.5) -> None:
-        self.cgroups = cgroups
+    def __init__(self, cgroups: Mapping[str, UsageReader], interval_s: float = 0.5) -> None:
+        self.cgroups = dict(cgroups)
         self.interval_s = interval_s
         self.samples: dict[str, list[Sample]] = {name: [] for name in cgroups}
         self.processes: dict[str, list[tuple[float, list[tuple[int, str, int]]]]] = {n: [] for n in cgroups}
@@ -159,4 +169,24 @@ def window_usage(samples: list[Sample], start: float, end: float) -> WindowUsage
         throttled_periods=round(periods),
         mem_bytes_max=max(inside),
         mem_bytes_mean=sum(inside) / len(inside),
+    )
+
+
+def combined_usage(usages: list[WindowUsage | None]) -> WindowUsage | None:
+    """Several containers' usage over one window as one: CPU, throttling and memory added up.
+
+    A distributed load generator's workers, each on its own core: their CPU against their quotas
+    added up says whether the generator as a whole ran out. None when none was measured.
+    """
+    measured = [u for u in usages if u is not None]
+    if not measured:
+        return None
+    if len(measured) == 1:
+        return measured[0]
+    return WindowUsage(
+        cpu_pct=sum(u.cpu_pct for u in measured),
+        throttled_s=sum(u.throttled_s for u in measured),
+        throttled_periods=sum(u.throttled_periods for u in measured),
+        mem_bytes_max=sum(u.mem_bytes_max for u in measured),
+        mem_bytes_mean=sum(u.mem_bytes_mean for u in measured),
     )

@@ -27,10 +27,10 @@ from servingmatrix.results.cell import (
     Timings,
     Window,
 )
-from servingmatrix.run.cgroups import Sampler, WindowUsage, window_usage
+from servingmatrix.run.cgroups import Sampler, WindowUsage, combined_usage, window_usage
 from servingmatrix.run.efficiency import efficiency_reason, generator_efficiency
 from servingmatrix.run.latency import WindowStats, per_name, window_stats
-from servingmatrix.run.loadgen import Load, LoadgenOutput, Step
+from servingmatrix.run.loadgen import Load, LoadgenOutput, Step, is_loadgen_role
 from servingmatrix.run.reference import ReferenceResult
 from servingmatrix.run.session import Session, SessionTimings, Swarm
 
@@ -82,7 +82,13 @@ def measure_step(output: LoadgenOutput, sampler: Sampler, step: Step) -> StepFig
         stats=window_stats(output.samples, start, end),
         endpoints=per_name(output.samples, start, end),
         server=window_usage(sampler.samples.get("server", []), start, end),
-        loadgen=window_usage(sampler.samples.get("loadgen", []), start, end),
+        loadgen=combined_usage(
+            [
+                window_usage(samples, start, end)
+                for role, samples in sampler.samples.items()
+                if is_loadgen_role(role)
+            ]
+        ),
         server_processes=_processes_at(sampler.processes.get("server", []), end),
         loadgen_processes=output.processes,
     )

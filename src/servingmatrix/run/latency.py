@@ -30,6 +30,10 @@ class RequestSample:
     def end(self) -> float:
         return self.start + self.ms / 1000.0
 
+    def shifted(self, seconds: float) -> RequestSample:
+        """The same request with its start moved by ``seconds`` (onto another host's clock)."""
+        return RequestSample(self.start + seconds, self.ms, self.ok, self.name, self.bytes)
+
 
 @dataclass(frozen=True)
 class WindowStats:

@@ -32,6 +32,16 @@ CALIBRATION_LOCUSTFILE = LOCUSTFILE
 CALIBRATION_REQUESTS = (Request("calibrate", "/delay?ms=0"),)
 
 
+#: The role of a distributed worker's figures in the cgroup samples and the applied limits:
+#: ``loadgen@<host>/<n>``; a single load container's is ``loadgen``.
+WORKER_ROLE_PREFIX = "loadgen@"
+
+
+def is_loadgen_role(role: str) -> bool:
+    """The generator's own figures: one container's (``loadgen``) or a worker's (``loadgen@h/n``)."""
+    return role == "loadgen" or role.startswith(WORKER_ROLE_PREFIX)
+
+
 #: A closed loop holds a number of users (each sends its next request when the last is answered);
 #: an open loop offers a number of requests per second, whatever the answers' latency.
 LoadKind = Literal["closed", "open"]
@@ -72,6 +82,10 @@ class Step:
     measure_from: float
     end: float
 
+    def shifted(self, seconds: float) -> Step:
+        """The same step with its times moved by ``seconds`` (onto another host's clock)."""
+        return Step(self.load, self.start + seconds, self.measure_from + seconds, self.end + seconds)
+
 
 @dataclass(frozen=True)
 class LoadgenOutput:
@@ -80,58 +94,71 @@ class LoadgenOutput:
     processes: int
 
 
-def locust_spec(
-    *,
-    name: str,
-    run_id: str,
-    workload: WorkloadConfig | None,
-    target: str,
-    loads: tuple[Load, ...],
-    warmup_s: float,
-    duration_s: float,
-    out_dir: Path,
-    placement: Placement,
-    processes: int = 1,
-    request_timeout_s: float = REQUEST_TIMEOUT_S,
-    locustfile: str | None = None,
-) -> ContainerSpec:
-    """The container of one Locust session stepping through ``loads``, all of one kind.
+@dataclass(frozen=True)
+class LocustJob:
+    """What one Locust session sends, wherever it runs: the requests, the target, the steps, the times.
 
-    It sends ``workload``'s requests, or without one the calibration's. Open loop, each step's arrival
-    rate is shared by the ``processes``.
+    One container (``locust_args``) or a master and its workers on several hosts (``distributed``)
+    are made from the same job.
     """
-    open_loop = any(load.open_loop for load in loads)
-    requests = workload.requests() if workload is not None else CALIBRATION_REQUESTS
-    env = {
-        "SM_STEPS": ",".join(str(load.amount) for load in loads),
-        "SM_WARMUP_S": f"{warmup_s:g}",
-        "SM_DURATION_S": f"{duration_s:g}",
-        "SM_REQUESTS": requests_json(requests),
-        "SM_REQUEST_TIMEOUT_S": f"{request_timeout_s:g}",
-        "SM_OUT": "/out",
-        "SM_LOAD": "open" if open_loop else "closed",
-        "SM_MAX_IN_FLIGHT": str(MAX_IN_FLIGHT),
-    }
-    command = [
-        "-f",
-        locustfile or LOCUSTFILE,
-        "--headless",
-        "--host",
-        target,
-        "--only-summary",
-        "--loglevel",
-        "WARNING",
-        # Failed requests are results to record, not a reason for Locust to report failure.
-        "--exit-code-on-error",
-        "0",
-    ]
-    if processes > 1:
-        command += ["--processes", str(processes)]
+
+    workload: WorkloadConfig | None
+    target: str
+    loads: tuple[Load, ...]
+    warmup_s: float
+    duration_s: float
+    request_timeout_s: float = REQUEST_TIMEOUT_S
+    locustfile: str = LOCUSTFILE
+
+    @property
+    def open_loop(self) -> bool:
+        return any(load.open_loop for load in self.loads)
+
+    def env(self, workers: int | None = None, out: str = "/out") -> dict[str, str]:
+        """The locustfile's settings; ``workers``: how many workers on every host share the load."""
+        requests = self.workload.requests() if self.workload is not None else CALIBRATION_REQUESTS
+        env = {
+            "SM_STEPS": ",".join(str(load.amount) for load in self.loads),
+            "SM_WARMUP_S": f"{self.warmup_s:g}",
+            "SM_DURATION_S": f"{self.duration_s:g}",
+            "SM_REQUESTS": requests_json(requests),
+            "SM_REQUEST_TIMEOUT_S": f"{self.request_timeout_s:g}",
+            "SM_OUT": out,
+            "SM_LOAD": "open" if self.open_loop else "closed",
+            "SM_MAX_IN_FLIGHT": str(MAX_IN_FLIGHT),
+        }
+        if workers is not None:
+            env["SM_WORKERS"] = str(workers)
+        return env
+
+    def command(self) -> tuple[str, ...]:
+        """Locust's arguments for the process that runs the steps (alone, or as the master)."""
+        return (
+            "-f",
+            self.locustfile,
+            "--headless",
+            "--host",
+            self.target,
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            # Failed requests are results to record, not a reason for Locust to report failure.
+            "--exit-code-on-error",
+            "0",
+        )
+
+
+def locust_spec(
+    job: LocustJob, *, name: str, run_id: str, out_dir: Path, placement: Placement, processes: int = 1
+) -> ContainerSpec:
+    """The one container of a Locust session on this machine: ``processes`` load processes forked by
+    Locust itself, writing into ``out_dir``. Open loop, each step's arrival rate is shared by them."""
+    command = job.command() + (("--processes", str(processes)) if processes > 1 else ())
     spec = ContainerSpec(
         name=name,
         image=LOCUST_IMAGE,
-        command=tuple(command),
-        env=env,
+        command=command,
+        env=job.env(),
         labels=container_labels(run_id, "loadgen"),
         tmpfs={"/tmp": "rw,mode=1777,size=64m"},
         # The samples are written as the invoking user, so the run folder stays theirs.
@@ -157,16 +184,28 @@ def _request_entry(request: Request) -> dict[str, Any]:
 def read_output(out_dir: Path, kind: LoadKind = "closed") -> LoadgenOutput:
     """Read what a finished Locust session of ``kind`` wrote; one clear line if it wrote nothing usable."""
     schedule_file = out_dir / "schedule.json"
+    steps = read_schedule(out_dir, kind)
+    processes = int(json.loads(schedule_file.read_text()).get("processes", 1))
+    return LoadgenOutput(steps, read_samples(out_dir), processes)
+
+
+def read_schedule(out_dir: Path, kind: LoadKind = "closed") -> list[Step]:
+    """The steps as the session (or its master) ran them, from ``schedule.json``."""
+    schedule_file = out_dir / "schedule.json"
     if not schedule_file.exists():
         raise UserError(f"{out_dir}: the load generator wrote no schedule.json (it did not start)")
     try:
         schedule: dict[str, Any] = json.loads(schedule_file.read_text())
-        steps = [
+        return [
             Step(Load(int(s["users"]), kind), float(s["start"]), float(s["measure_from"]), float(s["end"]))
             for s in schedule["steps"]
         ]
     except (ValueError, KeyError, TypeError) as exc:
         raise UserError(f"{schedule_file}: unreadable schedule ({exc})") from None
+
+
+def read_samples(out_dir: Path) -> list[RequestSample]:
+    """Every request of every ``samples-*.csv`` in ``out_dir``; one line naming a malformed one."""
     samples: list[RequestSample] = []
     files = sorted(out_dir.glob("samples-*.csv"))
     if not files:
@@ -186,4 +225,4 @@ def read_output(out_dir: Path, kind: LoadKind = "closed") -> LoadgenOutput:
                     )
                 except (KeyError, ValueError, TypeError):
                     raise UserError(f"{path}: malformed sample line {row!r:.80}") from None
-    return LoadgenOutput(steps, samples, int(schedule.get("processes", 1)))
+    return samples

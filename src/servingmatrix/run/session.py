@@ -24,7 +24,7 @@ from servingmatrix.run.cgroups import Sampler
 from servingmatrix.run.conformance import check_server
 from servingmatrix.run.cpuplan import CpuPlan
 from servingmatrix.run.drive import Driver
-from servingmatrix.run.loadgen import Load, LoadgenOutput, LoadKind, locust_spec
+from servingmatrix.run.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, locust_spec
 from servingmatrix.run.readiness import NotReady
 from servingmatrix.run.reference import ReferenceResult, run_reference
 from servingmatrix.run.stack import Stack, StackPorts
@@ -147,17 +147,19 @@ class SessionRunner:
         if server_pid is None:
             return Swarm("the server container vanished before the load started")
         spec = locust_spec(
+            LocustJob(
+                workload=session.workload,
+                target=stack.server_url,
+                loads=session.loads,
+                warmup_s=self.matrix.warmup_s,
+                duration_s=self.matrix.duration_s,
+                request_timeout_s=self.matrix.request_timeout_s,
+            ),
             name=stack.name("loadgen"),
             run_id=self.run_id,
-            workload=session.workload,
-            target=stack.server_url,
-            loads=session.loads,
-            warmup_s=self.matrix.warmup_s,
-            duration_s=self.matrix.duration_s,
             out_dir=out_dir,
             placement=plan.loadgen,
             processes=plan.loadgen_processes,
-            request_timeout_s=self.matrix.request_timeout_s,
         )
         load_s = len(session.loads) * (self.matrix.warmup_s + self.matrix.duration_s)
         kind = session.loads[0].kind if session.loads else "closed"
