@@ -1,0 +1,214 @@
+"""Locust across engines, with fake engines: the containers asked for, the merge on one clock, lost workers.
+
+The real thing runs in tests/integration/test_distributed_load.py on simulated hosts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from servingmatrix.docker import ContainerSpec, Docker
+from servingmatrix.run.cgroups import Sample, Sampler
+from servingmatrix.run.clocks import LOCAL, ClockOffset, measure_offset
+from servingmatrix.run.distributed import (
+    DistributedDriver,
+    DistributedLoad,
+    LoadHost,
+    master_spec,
+    merge_output,
+    worker_spec,
+)
+from servingmatrix.run.loadgen import Load, LocustJob
+
+JOB = LocustJob(workload=None, target="http://10.213.0.1:18081", loads=(Load(8), Load(16)), warmup_s=1, duration_s=2)
+T0 = 1_700_000_000.0
+
+
+class FakeEngine:
+    """One engine: containers run when asked and end as told; their /out is written on copy-out."""
+
+    def __init__(self, name: str, clock_ahead_s: float = 0.0) -> None:
+        self.name = name
+        self.clock_ahead_s = clock_ahead_s
+        self.specs: dict[str, ContainerSpec] = {}
+        self.removed: list[str] = []
+        #: A container's exit code, by a part of its name (137: killed).
+        self.exit_codes: dict[str, int] = {}
+        self.gone: set[str] = set()
+
+    def remove_containers(self, names: list[str]) -> None:
+        self.removed.extend(names)
+
+    def run_detached(self, spec: ContainerSpec) -> str:
+        self.specs[spec.name] = spec
+        return spec.name
+
+    def _code(self, name: str) -> int:
+        return next((code for part, code in self.exit_codes.items() if part in name), 0)
+
+    def container_inspect(self, name: str) -> dict[str, Any] | None:
+        if name in self.gone or name not in self.specs:
+            return None
+        spec = self.specs[name]
+        return {
+            "State": {"Running": False, "ExitCode": self._code(name), "OOMKilled": False, "Pid": 0},
+            "HostConfig": {"CpusetCpus": spec.cpuset, "NanoCpus": int((spec.cpus or 0) * 1e9)},
+        }
+
+    def wait_exit(self, name: str, timeout_s: float) -> int | None:
+        return None if name in self.gone else self._code(name)
+
+    def copy_out(self, name: str, path: str, dest: Path) -> None:
+        out = dest / "out"
+        out.mkdir(parents=True, exist_ok=True)
+        if name.endswith("-master"):
+            steps = [
+                {"users": 8, "start": T0, "measure_from": T0 + 1, "end": T0 + 3},
+                {"users": 16, "start": T0 + 3, "measure_from": T0 + 4, "end": T0 + 6},
+            ]
+            (out / "schedule.json").write_text(json.dumps({"steps": steps, "processes": 3}))
+            return
+        if self._code(name) != 0:
+            return
+        # Each worker stamps its requests on its own clock: ahead by ``clock_ahead_s``.
+        rows = ["start,ms,ok,name,bytes"]
+        rows += [f"{T0 + self.clock_ahead_s + 1.5 + i * 0.5},2.0,1,calibrate,10" for i in range(6)]
+        (out / "samples-1.csv").write_text("\n".join(rows) + "\n")
+
+    def logs(self, name: str, tail: int = 20) -> str:
+        return "last words"
+
+    def container_stats(self, name: str) -> Sample | None:
+        return Sample(T0, 0, 0, 0, 0)
+
+    def system_time(self) -> float:
+        return T0 + self.clock_ahead_s
+
+
+class StillSampler(Sampler):
+    def start(self) -> Sampler:
+        return self
+
+    def stop(self) -> None:
+        return None
+
+
+def hosts(ahead_s: float = 0.0) -> tuple[FakeEngine, FakeEngine, DistributedLoad]:
+    one, two = FakeEngine("sim1"), FakeEngine("sim2", ahead_s)
+    load = DistributedLoad(
+        (
+            LoadHost("sim1", cast(Docker, one), "10.213.0.2", (1,), LOCAL),
+            LoadHost("sim2", cast(Docker, two), "10.213.0.3", (0, 1), ClockOffset(ahead_s, 0.001)),
+        )
+    )
+    return one, two, load
+
+
+def drive(load: DistributedLoad, tmp_path: Path) -> Any:
+    driver = DistributedDriver(load, 5.0, new_sampler=StillSampler)
+    return driver.drive("r1", "servingmatrix-r1", JOB, {}, tmp_path / "out", 6.0)
+
+
+def test_a_worker_per_core_and_the_master_on_the_first_host() -> None:
+    _, _, load = hosts()
+    assert [w.label for w in load.workers] == ["sim1/1", "sim2/1", "sim2/2"]
+    assert [w.core for w in load.workers] == [1, 0, 1]
+    master = master_spec(load, JOB, "m", "r1")
+    command = list(master.command)
+    assert command[command.index("--expect-workers") + 1] == "3"
+    assert command[command.index("--master-bind-host") + 1] == "10.213.0.2"
+    assert "--expect-workers-max-wait" in command
+    assert master.env["SM_WORKERS"] == "3"
+    worker = worker_spec(load, load.workers[2], JOB, "w", "r1")
+    wcommand = list(worker.command)
+    assert wcommand[wcommand.index("--master-host") + 1] == "10.213.0.2"
+    assert (worker.cpuset, worker.cpus, worker.network) == ("1", 1.0, "host")
+    assert worker.anonymous_volumes == ("/out",)
+    # Hardened as every other container of a run.
+    assert worker.read_only and worker.cap_drop_all and worker.no_new_privileges
+
+
+def test_samples_of_every_worker_are_merged_on_the_harness_clock(tmp_path: Path) -> None:
+    one, two, load = hosts(ahead_s=30.0)
+    result = drive(load, tmp_path)
+    assert not isinstance(result.output, str), result.output
+    output = result.output
+    assert output.processes == 3
+    assert len(output.samples) == 18
+    # sim2's clock is 30 s ahead: its samples are moved back onto the harness's clock.
+    assert max(s.start for s in output.samples) < T0 + 5
+    assert [s.load.amount for s in output.steps] == [8, 16]
+    assert set(result.applied) == {"loadgen@sim1/1", "loadgen@sim2/1", "loadgen@sim2/2"}
+    # Every container removed from the engine that ran it.
+    assert "servingmatrix-r1-loadgen-master" in one.removed
+    assert {"servingmatrix-r1-loadgen-sim2-1", "servingmatrix-r1-loadgen-sim2-2"} <= set(two.removed)
+
+
+def test_a_killed_worker_fails_the_session_with_its_name_and_why(tmp_path: Path) -> None:
+    _, two, load = hosts()
+    two.exit_codes["sim2-2"] = 137
+    result = drive(load, tmp_path)
+    assert isinstance(result.output, str)
+    assert "1 of 3 load generator workers lost" in result.output
+    assert "sim2/2: it exited with code 137 (killed)" in result.output
+
+
+def test_a_worker_whose_container_is_gone_is_lost(tmp_path: Path) -> None:
+    one, _, load = hosts()
+    one.gone.add("servingmatrix-r1-loadgen-sim1-1")
+    result = drive(load, tmp_path)
+    assert isinstance(result.output, str)
+    assert "sim1/1: its container is gone" in result.output
+
+
+def test_a_master_that_overran_is_stopped(tmp_path: Path) -> None:
+    one, _, load = hosts()
+    one.gone.add("servingmatrix-r1-loadgen-master")
+    result = drive(load, tmp_path)
+    assert result.output == "the load generator's master overran its time budget and was stopped"
+
+
+def test_merge_refuses_a_worker_without_samples(tmp_path: Path) -> None:
+    _, _, load = hosts()
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "schedule.json").write_text(json.dumps({"steps": []}))
+    (tmp_path / "w").mkdir()
+    with pytest.raises(Exception, match="wrote no samples"):
+        merge_output(tmp_path / "m", {"sim1/1": tmp_path / "w"}, load, "closed")
+
+
+class Clock:
+    """An engine whose answers take the given round trips; its clock is 2 s ahead."""
+
+    def __init__(self, trips: list[float]) -> None:
+        self.trips = iter(trips)
+        self.t = 100.0
+
+    def now(self) -> float:
+        return self.t
+
+    def system_time(self) -> float:
+        trip = next(self.trips)
+        self.t += trip / 2
+        value = self.t + 2.0
+        self.t += trip / 2
+        return value
+
+
+def test_the_offset_is_read_off_the_shortest_round_trip() -> None:
+    clock = Clock([0.2, 0.01, 0.1])
+    offset = measure_offset(clock, readings=3, now=clock.now)
+    assert offset.offset_s == pytest.approx(2.0)
+    assert offset.uncertainty_s == pytest.approx(0.005)
+    assert offset.applied_s == pytest.approx(2.0)
+
+
+def test_an_offset_within_its_uncertainty_is_not_applied() -> None:
+    assert ClockOffset(0.004, 0.01).applied_s == 0.0
+    assert ClockOffset(-0.02, 0.01).applied_s == -0.02
+    assert ClockOffset(0.02, 0.01).to_local(10.0) == pytest.approx(9.98)
+    assert ClockOffset(0.004, 0.01).as_dict() == {"offset_ms": 4.0, "uncertainty_ms": 10.0, "applied_ms": 0.0}
