@@ -24,7 +24,7 @@ from servingmatrix.run.distributed import (
 )
 from servingmatrix.run.loadgen import Load, LocustJob
 
-JOB = LocustJob(workload=None, target="http://10.213.0.1:18081", loads=(Load(8), Load(16)), warmup_s=1, duration_s=2)
+JOB = LocustJob(None, "http://10.213.0.1:18081", (Load(8), Load(16)), warmup_s=1, duration_s=2)
 T0 = 1_700_000_000.0
 
 

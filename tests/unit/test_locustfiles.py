@@ -73,7 +73,7 @@ def test_settings_count_the_workers_of_every_host() -> None:
     """Distributed, every worker takes its share of the rate and the cap from SM_WORKERS."""
     assert Settings.from_env(BASE_ENV).workers is None
     assert Settings.from_env({**BASE_ENV, "SM_WORKERS": "3"}).workers == 3
-    with pytest.raises(ConfigError, match="^SM_WORKERS: 0 must be at least 1$"):
+    with pytest.raises(ConfigError, match=r"^SM_WORKERS: 0 must be at least 1$"):
         Settings.from_env({**BASE_ENV, "SM_WORKERS": "0"})
 
 

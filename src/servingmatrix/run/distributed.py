@@ -25,6 +25,7 @@ from servingmatrix.errors import UserError
 from servingmatrix.run.cgroups import ContainerCgroup, Sample, Sampler, UsageReader
 from servingmatrix.run.clocks import ClockOffset
 from servingmatrix.run.drive import LOCUST_GRACE_S, Drive
+from servingmatrix.run.latency import RequestSample
 from servingmatrix.run.loadgen import (
     LOCUST_IMAGE,
     WORKER_ROLE_PREFIX,
@@ -364,7 +365,7 @@ def merge_output(
     by_label = {w.label: w for w in load.workers}
     master_clock = load.master.clock
     steps = [step.shifted(-master_clock.applied_s) for step in read_schedule(master_dir, kind)]
-    samples = []
+    samples: list[RequestSample] = []
     for label, folder in sorted(worker_dirs.items()):
         shift = -by_label[label].host.clock.applied_s
         samples.extend(s.shifted(shift) if shift else s for s in read_samples(folder))

@@ -91,10 +91,11 @@ class RunHosts:
     def ship(self, mode_images: list[str], say: Say, catalogue: dict[str, ImageDef] | None = None) -> None:
         """Every host's engine holds the images of its roles, as built on this machine's."""
         source = next(iter(self.engines[name] for name in self.local), None)
+        source_hint = "unix:///var/run/docker.sock"
         if source is None:
             raise UserError(
-                f"{self.inventory.source}: no host names this machine's engine (unix:///var/run/docker.sock): "
-                "the images are built here and shipped from it"
+                f"{self.inventory.source}: no host names this machine's engine ({source_hint}): the "
+                "images are built here and shipped from it"
             )
         for host_plan in self.plan.hosts:
             names: list[str] = []

@@ -33,11 +33,16 @@ def ship_images(source: Docker, target: Docker, images: Iterable[ImageDef], say:
     for image in images:
         local = source.image_inspect(image.ref)
         if local is None:
-            raise UserError(f"{image.ref} is not built on this machine's engine: run `servingmatrix build` first")
+            raise UserError(
+                f"{image.ref} is not built on this machine's engine: `servingmatrix build` builds it"
+            )
         inputs = inputs_tag(image, local.get("RepoTags") or [])
         remote = target.image_inspect(image.ref)
-        same = remote is not None and remote.get("Id") == local.get("Id")
-        if same and (inputs is None or inputs_tag(image, remote.get("RepoTags") or []) == inputs):
+        if (
+            remote is not None
+            and remote.get("Id") == local.get("Id")
+            and (inputs is None or inputs_tag(image, remote.get("RepoTags") or []) == inputs)
+        ):
             out.append(Shipped(image.name, str(local.get("Id")), shipped=False))
             continue
         say(f"shipping {image.ref} to host {target.name} ...")
@@ -49,4 +54,3 @@ def ship_images(source: Docker, target: Docker, images: Iterable[ImageDef], say:
             raise UserError(f"{image.ref} did not arrive on host {target.name} as built here")
         out.append(Shipped(image.name, str(local.get("Id")), shipped=True))
     return out
-
