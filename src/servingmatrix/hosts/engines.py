@@ -27,7 +27,7 @@ class Engine(Protocol):
     def ping(self) -> None: ...
 
 
-def connect_engine(host: Host) -> Engine:
+def connect_engine(host: Host) -> Docker:
     """The Docker driver for ``host``'s engine, with its TLS files when it has them."""
     return Docker(base_url=host.docker, name=host.name, tls=host.tls)
 

@@ -11,12 +11,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.run.cgroups import window_usage
+from servingmatrix.run.cgroups import combined_usage, window_usage
 from servingmatrix.run.cpuplan import CpuPlan
+from servingmatrix.run.distributed import DistributedDriver, DistributedLoad, server_reader
 from servingmatrix.run.drive import Drive, Driver
 from servingmatrix.run.judge import SATURATION_SHARE
 from servingmatrix.run.latency import window_stats
-from servingmatrix.run.loadgen import CALIBRATION_LOCUSTFILE, Load, LocustJob, locust_spec
+from servingmatrix.run.loadgen import CALIBRATION_LOCUSTFILE, Load, LocustJob, is_loadgen_role, locust_spec
 from servingmatrix.run.readiness import NotReady
 from servingmatrix.run.stack import Stack
 
@@ -33,34 +34,53 @@ CALIBRATION_SETTINGS = {
 
 
 def calibrate(
-    stack: Stack, driver: Driver, plan: CpuPlan, out_dir: Path, keep_samples: bool
+    stack: Stack,
+    driver: Driver,
+    plan: CpuPlan,
+    out_dir: Path,
+    keep_samples: bool,
+    load: DistributedLoad | None = None,
+    here: bool = True,
 ) -> dict[str, Any]:
-    """The calibration's figures (``calibration_result``), or ``{"error": why}``; ``stack`` is stopped."""
+    """The calibration's figures (``calibration_result``), or ``{"error": why}``; ``stack`` is stopped.
+
+    With ``load``, Locust's master and workers on the load hosts send it, against the upstream on the
+    server host's cores (``here``: that host is this machine).
+    """
     processes = plan.loadgen_processes
     users = CALIBRATION_USERS * processes
+    load_s = CALIBRATION_WARMUP_S + CALIBRATION_DURATION_S
     try:
         try:
             stack.start_upstream(plan.server)
         except NotReady as exc:
             return {"error": f"the calibration target did not start: {exc}"}
-        target = {"upstream": driver.pid_of(stack.name("upstream"))}
-        spec = locust_spec(
-            LocustJob(
-                workload=None,
-                locustfile=CALIBRATION_LOCUSTFILE,
-                target=stack.upstream_url,
-                loads=(Load(users),),
-                warmup_s=CALIBRATION_WARMUP_S,
-                duration_s=CALIBRATION_DURATION_S,
-                request_timeout_s=driver.request_timeout_s,
-            ),
-            name=stack.name("loadgen"),
-            run_id=stack.run_id,
-            out_dir=out_dir,
-            placement=plan.loadgen,
-            processes=processes,
+        job = LocustJob(
+            workload=None,
+            locustfile=CALIBRATION_LOCUSTFILE,
+            target=stack.upstream_url,
+            loads=(Load(users),),
+            warmup_s=CALIBRATION_WARMUP_S,
+            duration_s=CALIBRATION_DURATION_S,
+            request_timeout_s=driver.request_timeout_s,
         )
-        drive = driver.drive(stack, spec, target, out_dir, CALIBRATION_WARMUP_S + CALIBRATION_DURATION_S)
+        if load is not None:
+            name = stack.name("upstream")
+            reader = server_reader(stack.engine("upstream"), name, here)
+            watched = {"upstream": reader} if reader is not None else {}
+            hosts = DistributedDriver(load, driver.request_timeout_s)
+            drive = hosts.drive(stack.run_id, f"servingmatrix-{stack.run_id}", job, watched, out_dir, load_s)
+        else:
+            target = {"upstream": driver.pid_of(stack.name("upstream"))}
+            spec = locust_spec(
+                job,
+                name=stack.name("loadgen"),
+                run_id=stack.run_id,
+                out_dir=out_dir,
+                placement=plan.loadgen,
+                processes=processes,
+            )
+            drive = driver.drive(stack, spec, target, out_dir, load_s)
     finally:
         stack.stop()
     if isinstance(drive.output, str):
@@ -91,7 +111,13 @@ def calibration_result(drive: Drive, plan: CpuPlan, processes: int, users: int) 
     assert not isinstance(drive.output, str)
     step = drive.output.steps[-1]
     stats = window_stats(drive.output.samples, step.measure_from, step.end)
-    loadgen = window_usage(drive.sampler.samples.get("loadgen", []), step.measure_from, step.end)
+    loadgen = combined_usage(
+        [
+            window_usage(samples, step.measure_from, step.end)
+            for role, samples in drive.sampler.samples.items()
+            if is_loadgen_role(role)
+        ]
+    )
     target = window_usage(drive.sampler.samples.get("upstream", []), step.measure_from, step.end)
     loadgen_quota = plan.loadgen.cpus * 100.0
     target_quota = plan.server.cpus * 100.0

@@ -186,6 +186,17 @@ def reader_for(host: LoadHost, name: str) -> UsageReader:
     return EngineStats(host.engine, name)
 
 
+def server_reader(engine: Docker, name: str, here: bool) -> UsageReader | None:
+    """How the server's usage is read: its cgroup files when its engine is this machine's, else the
+    engine's API; None when its container is not running."""
+    state = (engine.container_inspect(name) or {}).get("State") or {}
+    if not state.get("Running"):
+        return None
+    if here and state.get("Pid"):
+        return ContainerCgroup(int(state["Pid"]))
+    return EngineStats(engine, name)
+
+
 @dataclass
 class EngineStats:
     """A container's usage from its engine's API (a remote engine's cgroup files are not ours to read)."""

@@ -56,7 +56,7 @@ class Driver:
         """The CPU and memory limits Docker actually applied, read back from each container."""
         applied: dict[str, Any] = {}
         for role in ("server", "upstream", "postgres", "loadgen"):
-            info = self.docker.container_inspect(stack.name(role))
+            info = stack.engine(role).container_inspect(stack.name(role))
             if info is None:
                 continue
             host = info["HostConfig"]

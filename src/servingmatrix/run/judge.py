@@ -52,6 +52,10 @@ class RunFacts:
     ceiling: float | None
     #: Warnings every cell of the run carries (cores shared, a busy machine).
     warnings: tuple[Flag, ...] = ()
+    #: On several hosts: the inventory's name of the host whose server the cells measure.
+    server_host: str | None = None
+    #: How many hosts send the load (1 on one machine).
+    loadgen_hosts: int = 1
 
 
 @dataclass(frozen=True)
@@ -229,7 +233,9 @@ def judge_cell(
             sent_rps=sent_rps(stats),
             calibrated_max_rps=facts.ceiling,
             generator_efficiency=generator_efficiency(stats.throughput_rps, reference_rps),
+            hosts=facts.loadgen_hosts,
         ),
+        server_host=facts.server_host,
         load=figures.load.kind,
         offered_rps=figures.load.offered_rps,
         effective_concurrency=concurrency,

@@ -6,6 +6,7 @@ On a terminal one line is redrawn in place; otherwise (CI, a log file) plain lin
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import TextIO
 
@@ -24,6 +25,8 @@ class Progress:
         self.started = time.monotonic()
         self.done_cells = 0
         self.spent_planned_s = 0.0
+        # Sessions on several hosts at once report from their own threads.
+        self._lock = threading.RLock()
 
     def eta_s(self) -> float:
         """Remaining planned time, scaled by how far the real time has run over the plan so far."""
@@ -35,28 +38,31 @@ class Progress:
 
     def line(self, text: str) -> None:
         """A message that stays (a warning, a failure)."""
-        if self.tty:
-            self.stream.write("\r\033[K")
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        with self._lock:
+            if self.tty:
+                self.stream.write("\r\033[K")
+            self.stream.write(text + "\n")
+            self.stream.flush()
 
     def spend(self, planned_s: float) -> None:
         """Count ``planned_s`` of the plan as done (a session, whose cells are then reported)."""
-        self.spent_planned_s += planned_s
+        with self._lock:
+            self.spent_planned_s += planned_s
 
     def cell_done(self, label: str, throughput: float | None, planned_s: float = 0.0) -> None:
-        self.done_cells += 1
-        self.spent_planned_s += planned_s
-        rate = f"{throughput:,.0f} req/s" if throughput is not None else "failed"
-        text = (
-            f"cell {self.done_cells}/{self.total_cells}  {label}: {rate}  "
-            f"elapsed {_clock(time.monotonic() - self.started)}  ETA {_clock(self.eta_s())}"
-        )
-        if self.tty:
-            self.stream.write("\r\033[K" + text)
-            self.stream.flush()
-        else:
-            self.line(text)
+        with self._lock:
+            self.done_cells += 1
+            self.spent_planned_s += planned_s
+            rate = f"{throughput:,.0f} req/s" if throughput is not None else "failed"
+            text = (
+                f"cell {self.done_cells}/{self.total_cells}  {label}: {rate}  "
+                f"elapsed {_clock(time.monotonic() - self.started)}  ETA {_clock(self.eta_s())}"
+            )
+            if self.tty:
+                self.stream.write("\r\033[K" + text)
+                self.stream.flush()
+            else:
+                self.line(text)
 
     def finish(self) -> None:
         if self.tty:

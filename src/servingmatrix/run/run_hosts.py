@@ -23,6 +23,7 @@ from servingmatrix.run.clocks import ClockOffset, measure_offset
 from servingmatrix.run.cpuplan import CpuPlan
 from servingmatrix.run.distributed import MASTER_PORT, DistributedLoad, LoadHost
 from servingmatrix.run.ship import ship_images
+from servingmatrix.run.stack import Placement
 
 Say = Callable[[str], None]
 #: How a run's figures were produced, in words: the report, the summary and ``compare`` say it.
@@ -116,7 +117,7 @@ class RunHosts:
             shipped = ship_images(source, engine, defs, say)
             self.images[host_plan.name] = {s.name: s.id for s in shipped}
 
-    def shares(self, base: CpuPlan) -> list[ServerShare]:
+    def shares(self) -> list[ServerShare]:
         """Each server host with its backing host and its share of the load hosts (round robin)."""
         servers = [p for p in self.plan.hosts if p.server is not None]
         loaders = [p for p in self.plan.hosts if p.loadgen is not None]
@@ -142,9 +143,11 @@ class RunHosts:
             )
             load = DistributedLoad(hosts, port=MASTER_PORT + 2 * slot)
             assert server.server is not None and backing.backing is not None
+            # The generator as a whole: every worker's core, on each of its hosts.
+            cores = " ".join(f"{p.name}:{p.loadgen.cpuset}" for p in mine if p.loadgen is not None)
             plan = CpuPlan(
                 server=server.server,
-                loadgen=mine[0].loadgen or base.loadgen,
+                loadgen=Placement(cores, float(len(load.workers)), memory="2g"),
                 backing=backing.backing,
                 host_cores=server.host.cores,
                 warnings=self.plan.warnings,

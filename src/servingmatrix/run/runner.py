@@ -19,9 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from servingmatrix.building.app_images import app_catalogue
 from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
+from servingmatrix.hosts.engines import connect_engine
+from servingmatrix.hosts.hostplan import plan_hosts
+from servingmatrix.hosts.inventory import Host
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
@@ -39,6 +43,7 @@ from servingmatrix.run.conformance import check_server
 from servingmatrix.run.cpuplan import CpuPlan, plan_cpus
 from servingmatrix.run.drive import Driver, sampler_for
 from servingmatrix.run.judge import RunFacts, judge_cell, measure_step, warning
+from servingmatrix.run.lanes import Lane, lane_ports, run_lanes
 from servingmatrix.run.leftovers import remove_leftovers
 from servingmatrix.run.loadgen import Load
 from servingmatrix.run.metadata import collect_metadata
@@ -46,6 +51,7 @@ from servingmatrix.run.phases import RunPhases
 from servingmatrix.run.preflight import check_same_matrix
 from servingmatrix.run.progress import Progress
 from servingmatrix.run.reference import REFERENCE_WARMUP_S, whole_seconds
+from servingmatrix.run.run_hosts import SIMULATED_METHOD, RunHosts, ServerShare
 from servingmatrix.run.session import Session, SessionRunner, SessionTimings, Swarm, plan_sessions
 from servingmatrix.run.stack import Stack, StackPorts
 
@@ -103,6 +109,8 @@ class Runner:
     new_sampler: Callable[[dict[str, int]], Sampler] = field(default=lambda pids: sampler_for(pids))
     #: Changes the CPU plan after it is made (a test starves the generator with it).
     adjust_plan: Callable[[CpuPlan], CpuPlan] = field(default=lambda plan: plan)
+    #: The driver of a host's engine, for a run on the hosts of an inventory.
+    connect: Callable[[Host], Docker] = connect_engine
 
     def run(self) -> dict[str, Any]:
         """Measure every cell not yet on disk; on SIGINT or SIGTERM, tear down and keep what is done."""
@@ -123,8 +131,10 @@ class Runner:
         if removed:
             self.say(f"removed {removed} containers left by an earlier run")
         check_ports_free(self.ports)
-        plan = self._plan()
-        run_meta = self._open_run(plan)
+        hosts = self._connect_hosts()
+        shares = hosts.shares() if hosts is not None else []
+        plan = shares[0].plan if shares else self._plan()
+        run_meta = self._open_run(plan, hosts, shares)
         sessions = plan_sessions(self.matrix)
         todo = [s for s in sessions if self.force or not all(self.folder.has_cell(s.key(x)) for x in s.loads)]
         skipped = len(sessions) - len(todo)
@@ -133,32 +143,94 @@ class Runner:
         phases = RunPhases(began, prepare_s=time.monotonic() - began)
         if todo and self.calibrate:
             calibrating = time.monotonic()
-            run_meta["calibration"] = self._calibrate(plan, run_meta)
+            run_meta["calibration"] = self._calibrate(plan, run_meta, shares[0] if shares else None, hosts)
             phases.calibration_s = time.monotonic() - calibrating
             self.folder.write_run(run_meta)
         self.ceiling = ceiling(run_meta.get("calibration"))
-        facts = RunFacts(
-            loadgen_quota_pct=plan.loadgen.cpus * 100.0,
-            ceiling=self.ceiling,
-            warnings=(*(warning("cores-shared", w) for w in plan.warnings), *self.run_warnings),
-        )
+        lanes = self._lanes(plan, hosts, shares)
         step_s = self.matrix.warmup_s + self.matrix.duration_s
         planned_per_session = (
             len(self.matrix.steps) * (step_s + reference_seconds(self.matrix)) + OVERHEAD_GUESS_S
         )
-        progress = Progress(len(todo) * len(self.matrix.steps), planned_per_session * len(todo))
+        # Lanes run their sessions at the same time: the plan, and each session's share of it, counts that.
+        per_lane = -(-len(todo) // len(lanes))
+        progress = Progress(len(todo) * len(self.matrix.steps), planned_per_session * per_lane)
         timings: list[SessionTimings] = []
-        # One stack for every session: each has its own server, and the backing services are kept
-        # from one session to the next while they run and PostgreSQL's tables are unwritten.
-        stack = self.new_stack(self.docker, self.run_id, self.ports)
+        planned_s = planned_per_session * per_lane / max(1, len(todo))
         try:
-            for session in todo:
-                timings.append(self._run_session(session, plan, facts, progress, planned_per_session, stack))
+            timings = run_lanes(
+                lanes, todo, lambda session, lane: self._run_session(session, lane, progress, planned_s)
+            )
         finally:
-            stack.stop()
+            for lane in lanes:
+                lane.stop()
             progress.finish()
             self._close_run(run_meta, phases.as_dict(timings))
         return run_meta
+
+    def _connect_hosts(self) -> RunHosts | None:
+        """With an inventory: every engine pinged, its leftovers removed, the plan per host said, the
+        images shipped where they differ; None on this machine alone."""
+        inventory = self.matrix.inventory
+        if inventory is None:
+            return None
+        plan = plan_hosts(
+            inventory, self.matrix.server_cpus, self.matrix.server_memory, self.matrix.loadgen_processes
+        )
+        hosts = RunHosts.connect(inventory, plan, self.docker, self.connect)
+        for name, engine in hosts.engines.items():
+            if name not in hosts.local and remove_leftovers(engine):
+                self.say(f"removed containers left by an earlier run on host {name}")
+        for line in plan.describe():
+            self.say(line)
+        for text in plan.warnings:
+            self.say(f"warning: {text}")
+        if hosts.simulated:
+            self.say(f"the hosts are {SIMULATED_METHOD}: they share this machine's cores and memory")
+        app = self.matrix.user_app
+        hosts.ship(self._mode_images(), self.say, app_catalogue(app) if app is not None else None)
+        return hosts
+
+    def _mode_images(self) -> list[str]:
+        return sorted({c.mode.name for c in self.matrix.mode_configs()})
+
+    def _lanes(self, plan: CpuPlan, hosts: RunHosts | None, shares: list[ServerShare]) -> list[Lane]:
+        """One lane on this machine, or one per server host; each with its stack (kept for every
+        session: its backing services are kept while they run and PostgreSQL's tables are unwritten)."""
+        flags = tuple(self.run_warnings)
+        if hosts is None:
+            facts = RunFacts(plan.loadgen.cpus * 100.0, self.ceiling, (*_cores_shared(plan), *flags))
+            stack = self.new_stack(self.docker, self.run_id, self.ports)
+            return [Lane(stack, plan, facts, self._session_runner(self.docker, self.ports))]
+        lanes = []
+        fleet = len(shares) > 1
+        for share in shares:
+            run_id = f"{self.run_id}h{share.slot}" if fleet else self.run_id
+            ports = lane_ports(self.ports, share.slot)
+            server = hosts.engines[share.server.name]
+            backing = hosts.engines[share.backing.name]
+            stack = Stack(
+                server,
+                run_id,
+                ports,
+                address=share.server.host.address,
+                backing_docker=backing if backing is not server else None,
+                backing_address=share.backing.host.address,
+            )
+            facts = RunFacts(
+                share.plan.loadgen.cpus * 100.0,
+                self.ceiling,
+                (*_cores_shared(share.plan), *flags),
+                server_host=share.name,
+                loadgen_hosts=len(share.load.hosts),
+            )
+            runner = self._session_runner(server, ports)
+            runner.load, runner.server_here = share.load, share.name in hosts.local
+            lanes.append(Lane(stack, share.plan, facts, runner, share.name))
+        return lanes
+
+    def _session_runner(self, docker: Docker, ports: StackPorts) -> SessionRunner:
+        return SessionRunner(docker, self.matrix, self.run_id, ports, self.driver, self.conformance)
 
     def _plan(self) -> CpuPlan:
         """The CPU plan, and the warnings of a machine that shares cores or is busy, said once."""
@@ -180,7 +252,9 @@ class Runner:
             self.say(f"warning: {text}")
         return plan
 
-    def _open_run(self, plan: CpuPlan) -> dict[str, Any]:
+    def _open_run(
+        self, plan: CpuPlan, hosts: RunHosts | None = None, shares: list[ServerShare] | None = None
+    ) -> dict[str, Any]:
         matrix = self.matrix.as_dict()
         if self.folder.exists():
             check_same_matrix(
@@ -202,6 +276,15 @@ class Runner:
         }
         if self.reproduces is not None:
             meta["reproduces"] = self.reproduces
+        if hosts is not None:
+            meta["cpu_plan_hosts"] = hosts.plan.as_dict()
+            meta["metadata"]["hosts"] = hosts.metadata()
+            if shares:
+                meta["distributed"] = shares[0].load.as_dict()
+                if len(shares) > 1:
+                    meta["distributed"]["fleet"] = [
+                        {"server_host": share.name, **share.load.as_dict()} for share in shares
+                    ]
         self.folder.write_run(meta)
         return meta
 
@@ -211,8 +294,17 @@ class Runner:
         meta["timings"] = timings
         self.folder.write_run(meta)
 
-    def _calibrate(self, plan: CpuPlan, run_meta: dict[str, Any]) -> dict[str, Any]:
-        """A calibration of the last day on the same machine, images and plan, or a new one."""
+    def _calibrate(
+        self,
+        plan: CpuPlan,
+        run_meta: dict[str, Any],
+        share: ServerShare | None = None,
+        hosts: RunHosts | None = None,
+    ) -> dict[str, Any]:
+        """A calibration of the last day on the same machine, images and plan, or a new one; on
+        several hosts always a new one (their engines, clocks and network are not this machine's)."""
+        if share is not None and hosts is not None:
+            return self._measure_calibration(plan, share, hosts)
         settings = {**CALIBRATION_SETTINGS, "request_timeout_s": self.matrix.request_timeout_s}
         key = calibration_key(run_meta["metadata"], plan.as_dict(), settings)
         # A busy machine's calibration is neither reused nor kept: it measured the other work too.
@@ -227,53 +319,56 @@ class Runner:
             cache.save(key, result)
         return result
 
-    def _measure_calibration(self, plan: CpuPlan) -> dict[str, Any]:
+    def _measure_calibration(
+        self, plan: CpuPlan, share: ServerShare | None = None, hosts: RunHosts | None = None
+    ) -> dict[str, Any]:
         processes = plan.loadgen_processes
         users = CALIBRATION_USERS * processes
         self.say(f"calibrating the load generator ({processes} process(es), {users} users) ...")
-        stack = self.new_stack(self.docker, self.run_id, self.ports)
         out_dir = self.folder.root / "sessions" / "calibration"
-        result = calibrate(stack, self.driver, plan, out_dir, self.keep_samples)
+        if share is not None and hosts is not None:
+            # The target, the upstream, on the first server host's cores and at its address.
+            server = hosts.engines[share.server.name]
+            stack = Stack(server, self.run_id, self.ports, address=share.server.host.address)
+            here = share.name in hosts.local
+            result = calibrate(stack, self.driver, plan, out_dir, self.keep_samples, share.load, here)
+        else:
+            stack = self.new_stack(self.docker, self.run_id, self.ports)
+            result = calibrate(stack, self.driver, plan, out_dir, self.keep_samples)
         self.say(calibration_text(result))
         return result
 
     def _run_session(
-        self,
-        session: Session,
-        plan: CpuPlan,
-        facts: RunFacts,
-        progress: Progress,
-        planned_s: float,
-        stack: Stack,
+        self, session: Session, lane: Lane, progress: Progress, planned_s: float
     ) -> SessionTimings:
-        sessions = SessionRunner(
-            self.docker, self.matrix, self.run_id, self.ports, self.driver, self.conformance
-        )
         out_dir = self.folder.root / "sessions" / session.slug
-        result = sessions.run(session, plan, out_dir, stack)
+        result = lane.sessions.run(session, lane.plan, out_dir, lane.stack)
         timings = result.timings
+        where = f" on host {lane.server_host}" if lane.server_host else ""
         if timings.backing_restarted and timings.backing_restarted != "not started":
-            progress.line(f"  backing services restarted: {timings.backing_restarted}")
+            progress.line(f"  backing services restarted{where}: {timings.backing_restarted}")
         if result.swarm is None:
-            self._fail_session(session, result.failure, progress, planned_s)
+            self._fail_session(session, result.failure, progress, planned_s, lane.facts)
             return timings
-        self._record(session, result.swarm, timings, facts, progress, planned_s)
+        self._record(session, result.swarm, timings, lane.facts, progress, planned_s)
         if not self.keep_samples:
             shutil.rmtree(out_dir, ignore_errors=True)
-        label = f"{session.mode.spec} x {session.workload.spec} (trial {session.trial})"
+        label = f"{session.mode.spec} x {session.workload.spec} (trial {session.trial}){where}"
         progress.line(
             f"  {label}: start {timings.backing_s + timings.start_s:.1f} s, load {timings.loadgen_s:.1f} s, "
             f"reference {timings.reference_s:.1f} s, teardown {timings.teardown_s:.1f} s"
         )
         return timings
 
-    def _fail_session(self, session: Session, reason: str, progress: Progress, planned_s: float) -> None:
+    def _fail_session(
+        self, session: Session, reason: str, progress: Progress, planned_s: float, facts: RunFacts
+    ) -> None:
         progress.line(f"  failed: {session.mode.spec} x {session.workload.spec}: {reason}")
         # The whole session's planned time is spent now: counting it cell by cell would make the ETA
         # after a session's first cell take the whole session for one cell's worth.
         progress.spend(planned_s)
         for load in session.loads:
-            self.folder.write_cell(_failed(session, load, reason))
+            self.folder.write_cell(_failed(session, load, reason, facts.server_host))
             progress.cell_done(session.label(load), None)
 
     def _record(
@@ -288,14 +383,15 @@ class Runner:
         """Judge and write each cell of a session that took load."""
         output = swarm.output
         if isinstance(output, str) or swarm.sampler is None:
-            self._fail_session(session, str(output), progress, planned_s)
+            self._fail_session(session, str(output), progress, planned_s, facts)
             return
         by_amount = {step.load.amount: step for step in output.steps}
         progress.spend(planned_s)
         for load in session.loads:
             step = by_amount.get(load.amount)
             if step is None:
-                self.folder.write_cell(_failed(session, load, "the load generator never reached this step"))
+                never = "the load generator never reached this step"
+                self.folder.write_cell(_failed(session, load, never, facts.server_host))
                 progress.cell_done(session.label(load), None)
                 continue
             cell = judge_cell(session, measure_step(output, swarm.sampler, step), swarm, timings, facts)
@@ -310,10 +406,14 @@ def reference_seconds(matrix: Matrix) -> float:
     return REFERENCE_WARMUP_S + whole_seconds(matrix.reference_duration_s) + REFERENCE_START_S
 
 
-def _failed(session: Session, load: Load, reason: str) -> CellRecord:
-    """A cell of a session that measured nothing for it: only why."""
+def _failed(session: Session, load: Load, reason: str, server_host: str | None = None) -> CellRecord:
+    """A cell of a session that measured nothing for it: only why (and on several hosts, where)."""
     key = session.key(load)
-    return CellRecord(key.mode, key.workload, key.users, key.trial, "failed", reason)
+    return CellRecord(key.mode, key.workload, key.users, key.trial, "failed", reason, server_host=server_host)
+
+
+def _cores_shared(plan: CpuPlan) -> tuple[Flag, ...]:
+    return tuple(warning("cores-shared", text) for text in plan.warnings)
 
 
 def _interrupt(signum: int, _frame: object) -> None:

@@ -23,12 +23,18 @@ from servingmatrix.results.folder import CellKey
 from servingmatrix.run.cgroups import Sampler
 from servingmatrix.run.conformance import check_server
 from servingmatrix.run.cpuplan import CpuPlan
+from servingmatrix.run.distributed import DistributedDriver, DistributedLoad, server_reader
 from servingmatrix.run.drive import Driver
 from servingmatrix.run.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, locust_spec
 from servingmatrix.run.readiness import NotReady
 from servingmatrix.run.reference import ReferenceResult, run_reference
 from servingmatrix.run.stack import Stack, StackPorts
 from servingmatrix.workloads import WorkloadConfig
+
+#: Why a cell measured across hosts has no reference figure.
+REFERENCE_ACROSS_HOSTS = (
+    "not measured: the reference generator runs beside a load generator on this machine only"
+)
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,11 @@ class SessionRunner:
     ports: StackPorts
     driver: Driver
     conformance: Callable[[str, str], list[str]] = check_server
+    #: With several hosts: the load hosts that swarm this runner's server (None: one Locust container
+    #: on this machine).
+    load: DistributedLoad | None = None
+    #: The server's engine shares this machine's kernel: its cgroup files are read directly.
+    server_here: bool = True
 
     def run(self, session: Session, plan: CpuPlan, out_dir: Path, stack: Stack) -> SessionResult:
         """Start the server on ``stack`` (its backing services kept while unchanged), check it, swarm it;
@@ -143,6 +154,8 @@ class SessionRunner:
         self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path, timings: SessionTimings
     ) -> Swarm:
         """Run Locust through every step; return its output (or why there is none)."""
+        if self.load is not None:
+            return self._swarm_hosts(session, stack, self.load, out_dir, timings)
         server_pid = self.driver.pid_of(stack.name("server"))
         if server_pid is None:
             return Swarm("the server container vanished before the load started")
@@ -180,6 +193,55 @@ class SessionRunner:
             timings.reference_measured_s = sum(r.duration_s or 0.0 for r in references.values())
         return Swarm(output, server_exit, drive.sampler, drive.applied, references)
 
+    def _job(self, session: Session, stack: Stack) -> LocustJob:
+        return LocustJob(
+            workload=session.workload,
+            target=stack.server_url,
+            loads=session.loads,
+            warmup_s=self.matrix.warmup_s,
+            duration_s=self.matrix.duration_s,
+            request_timeout_s=self.matrix.request_timeout_s,
+        )
+
+    def _swarm_hosts(
+        self, session: Session, stack: Stack, load: DistributedLoad, out_dir: Path, timings: SessionTimings
+    ) -> Swarm:
+        """Locust's master and workers on the load hosts through every step; the server sampled alongside."""
+        server = stack.name("server")
+        reader = server_reader(stack.docker, server, self.server_here)
+        if reader is None:
+            return Swarm("the server container vanished before the load started")
+        load_s = len(session.loads) * (self.matrix.warmup_s + self.matrix.duration_s)
+        kind = session.loads[0].kind if session.loads else "closed"
+        driver = DistributedDriver(load, self.matrix.request_timeout_s)
+        drive = driver.drive(
+            self.run_id,
+            f"servingmatrix-{stack.run_id}",
+            self._job(session, stack),
+            {"server": reader},
+            out_dir,
+            load_s,
+            kind,
+        )
+        timings.loadgen_s = drive.elapsed_s
+        server_exit = self._server_exit(stack)
+        output = drive.output
+        if isinstance(output, str):
+            return Swarm(output, server_exit)
+        timings.warmup_s = sum(s.measure_from - s.start for s in output.steps)
+        timings.measured_s = sum(s.end - s.measure_from for s in output.steps)
+        # The reference generator runs beside a load generator on this machine only.
+        references = (
+            {
+                step.amount: ReferenceResult(step.amount, missing=REFERENCE_ACROSS_HOSTS)
+                for step in session.loads
+            }
+            if self.matrix.measures_reference
+            else {}
+        )
+        applied = {**self.driver.applied(stack), **drive.applied}
+        return Swarm(output, server_exit, drive.sampler, applied, references)
+
     def _references(
         self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path
     ) -> dict[int, ReferenceResult]:
@@ -203,12 +265,12 @@ class SessionRunner:
 
     def _server_exit(self, stack: Stack) -> ServerExit | None:
         """How the server ended, if it has: OOM-killed or its exit code, when, and its last words."""
-        state = (self.docker.container_inspect(stack.name("server")) or {}).get("State", {})
+        state = (stack.docker.container_inspect(stack.name("server")) or {}).get("State", {})
         if state.get("Running"):
             return None
         return ServerExit(
             oom_killed=bool(state.get("OOMKilled")),
             exit_code=state.get("ExitCode"),
             finished_at=engine_seconds(str(state.get("FinishedAt", ""))),
-            last_log=tuple(self.docker.logs(stack.name("server"), tail=10).splitlines()[-10:]),
+            last_log=tuple(stack.docker.logs(stack.name("server"), tail=10).splitlines()[-10:]),
         )

@@ -1,9 +1,10 @@
 """A stack: the backing services (upstream, PostgreSQL) and one server under test, as containers.
 
 Every container uses the host's network and listens on 127.0.0.1 only (as TechEmpower runs its
-benchmarks: no NAT, no userland proxy in the measured path), carries the project's labels so a
-crashed run's leftovers can be found, and runs hardened: read-only root, no capabilities, no new
-privileges, memory and pids limits.
+benchmarks: no NAT, no userland proxy in the measured path), or with several hosts on its host's
+address in the inventory (the backing services may then be on another host's engine); it carries
+the project's labels so a crashed run's leftovers can be found, and runs hardened: read-only root,
+no capabilities, no new privileges, memory and pids limits.
 """
 
 from __future__ import annotations
@@ -83,9 +84,32 @@ class Stack:
     started: list[str] = field(default_factory=list)
     #: PostgreSQL's written-row count when the backing services became ready (None: not started).
     backing_writes: int | None = None
+    #: Where the server listens and is reached: 127.0.0.1, or its host's address with several hosts.
+    address: str = LOOPBACK
+    #: The engine and address of the backing services when they are on another host (None: the server's).
+    backing_docker: Docker | None = None
+    backing_address: str | None = None
 
     def name(self, role: str) -> str:
         return f"servingmatrix-{self.run_id}-{role}"
+
+    def engine(self, role: str) -> Docker:
+        """The engine a role's container runs on: the backing services' own, or the server's."""
+        if role in BACKING_ROLES and self.backing_docker is not None:
+            return self.backing_docker
+        return self.docker
+
+    @property
+    def backing_host(self) -> str:
+        """The address the backing services listen on and the server calls them at."""
+        return self.backing_address or self.address
+
+    def _remove(self, names: list[str]) -> None:
+        """Remove containers of this stack, each from the engine it runs on."""
+        for engine in {id(e): e for e in (self.docker, self.backing_docker) if e is not None}.values():
+            mine = [n for n in names if self.engine(n.rsplit("-", 1)[-1]) is engine]
+            if mine:
+                engine.remove_containers(mine)
 
     def _start(
         self,
@@ -101,7 +125,8 @@ class Stack:
         """Start the stack's container of ``role``: on the host's network, hardened, placed, labelled,
         without a health check."""
         name = self.name(role)
-        self.docker.remove_containers([name])
+        engine = self.engine(role)
+        engine.remove_containers([name])
         self.started.append(name)
         spec = ContainerSpec(
             name=name,
@@ -113,20 +138,20 @@ class Stack:
             shm_size=shm_size,
             no_healthcheck=True,
         )
-        self.docker.run_detached(placement.applied_to(spec))
+        engine.run_detached(placement.applied_to(spec))
         return name
 
     @property
     def upstream_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.ports.upstream}"
+        return f"http://{self.backing_host}:{self.ports.upstream}"
 
     @property
     def database_url(self) -> str:
-        return f"postgresql://bench@{LOOPBACK}:{self.ports.postgres}/bench"
+        return f"postgresql://bench@{self.backing_host}:{self.ports.postgres}/bench"
 
     @property
     def server_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.ports.server}"
+        return f"http://{self.address}:{self.ports.server}"
 
     def start_upstream(self, placement: Placement, timeout_s: float = 60.0) -> float:
         """Start the upstream HTTP service; return the seconds until it was healthy."""
@@ -134,9 +159,9 @@ class Stack:
             "upstream",
             "servingmatrix/upstream:latest",
             placement,
-            {"HOST": LOOPBACK, "PORT": str(self.ports.upstream)},
+            {"HOST": self.backing_host, "PORT": str(self.ports.upstream)},
         )
-        return wait_http_ready(self.docker, upstream, f"{self.upstream_url}/healthz", timeout_s)
+        return wait_http_ready(self.engine("upstream"), upstream, f"{self.upstream_url}/healthz", timeout_s)
 
     def start_backing(self, placement: Placement, timeout_s: float = 60.0) -> float:
         """Start upstream and PostgreSQL; return the seconds until both were healthy."""
@@ -144,7 +169,11 @@ class Stack:
             "postgres",
             "servingmatrix/postgres:latest",
             placement,
-            {"POSTGRES_PASSWORD": self.password, "PGPORT": str(self.ports.postgres), "PG_LISTEN": LOOPBACK},
+            {
+                "POSTGRES_PASSWORD": self.password,
+                "PGPORT": str(self.ports.postgres),
+                "PG_LISTEN": self.backing_host,
+            },
             tmpfs={
                 "/var/run/postgresql": "rw,uid=10001,gid=10001,mode=0700,size=256m",
                 "/tmp": "rw,mode=1777,size=16m",
@@ -161,13 +190,13 @@ class Stack:
         ]
         # Both start at once; then each is waited for.
         upstream = self.start_upstream(placement, timeout_s)
-        seconds = upstream + wait_command_ready(self.docker, postgres, ready, timeout_s)
+        seconds = upstream + wait_command_ready(self.engine("postgres"), postgres, ready, timeout_s)
         self.backing_writes = self.database_writes()
         return seconds
 
     def database_writes(self) -> int | None:
         """Rows written to PostgreSQL's tables since it started; None when it cannot be asked."""
-        output = self.docker.exec_output(
+        output = self.engine("postgres").exec_output(
             self.name("postgres"),
             [
                 "psql",
@@ -192,7 +221,7 @@ class Stack:
         if self.backing_writes is None:
             return "not started"
         for role in BACKING_ROLES:
-            state = (self.docker.container_inspect(self.name(role)) or {}).get("State", {})
+            state = (self.engine(role).container_inspect(self.name(role)) or {}).get("State", {})
             if not state.get("Running"):
                 return f"{role} is no longer running"
         writes = self.database_writes()
@@ -211,13 +240,13 @@ class Stack:
 
     def stop_backing(self) -> None:
         names = [self.name(role) for role in BACKING_ROLES]
-        self.docker.remove_containers(names)
+        self._remove(names)
         self.started = [name for name in self.started if name not in names]
         self.backing_writes = None
 
     def start_server(self, config: ModeConfig, placement: Placement, timeout_s: float = 60.0) -> float:
         """Start the server under test; return the seconds until it answered /healthz."""
-        launch = config.launch(LOOPBACK, self.ports.server)
+        launch = config.launch(self.address, self.ports.server)
         env = {
             "SERVING_MODE": config.spec,
             "PORT": str(self.ports.server),
@@ -247,11 +276,11 @@ class Stack:
         """Remove a session's containers (the server, the load generators), keeping the backing ones."""
         backing = {self.name(role) for role in BACKING_ROLES}
         gone = [name for name in reversed(self.started) if name not in backing]
-        self.docker.remove_containers(gone)
+        self._remove(gone)
         self.started = [name for name in self.started if name in backing]
 
     def stop(self) -> None:
-        self.docker.remove_containers(list(reversed(self.started)))
+        self._remove(list(reversed(self.started)))
         self.started.clear()
         self.backing_writes = None
 

@@ -1,0 +1,100 @@
+"""Lanes: where a run's sessions go. One lane on one machine; with several server hosts, one per host.
+
+A lane is one server host with its stack, its CPU plan, what its cells are judged against and its
+load hosts. One lane runs its sessions in the run's own thread, as a run always has. Several (a fleet)
+run at the same time, each in a thread of its own taking the next session from one queue, so a slow
+host takes fewer; Ctrl-C or SIGTERM stops them all, each tearing down its own containers.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from servingmatrix.run.cpuplan import CpuPlan
+from servingmatrix.run.judge import RunFacts
+from servingmatrix.run.session import Session, SessionRunner, SessionTimings
+from servingmatrix.run.stack import RUN_LABEL, Stack, StackPorts
+
+#: How long the run's thread waits between looks at its lanes (it must stay able to take a signal).
+JOIN_SLICE_S = 0.5
+#: Beyond the session it is in, how long a lane may take to end once the run is interrupted.
+STOP_GRACE_S = 120.0
+
+
+@dataclass
+class Lane:
+    stack: Stack
+    plan: CpuPlan
+    facts: RunFacts
+    sessions: SessionRunner
+    #: The inventory's name of the lane's server host (None: this machine, no inventory).
+    server_host: str | None = None
+
+    def stop(self) -> None:
+        """Remove every container of the lane: its stack's, and its Locust master's and workers' on
+        the load hosts (found by the stack's run label)."""
+        self.stack.stop()
+        load = self.sessions.load
+        if load is None:
+            return
+        for host in load.hosts:
+            mine = host.engine.list_containers({RUN_LABEL: self.stack.run_id})
+            host.engine.remove_containers(mine)
+
+
+def lane_ports(base: StackPorts, slot: int) -> StackPorts:
+    """A lane's ports: its own where lanes may share a host's network (its backing host's, say)."""
+    step = 10 * slot
+    return StackPorts(base.server + step, base.upstream + step, base.postgres + step)
+
+
+def run_lanes(
+    lanes: list[Lane], todo: list[Session], run_one: Callable[[Session, Lane], SessionTimings]
+) -> list[SessionTimings]:
+    """Every session of ``todo`` on one of ``lanes``; the timings of those that ran."""
+    if len(lanes) == 1:
+        return [run_one(session, lanes[0]) for session in todo]
+    pending: queue.SimpleQueue[Session] = queue.SimpleQueue()
+    for session in todo:
+        pending.put(session)
+    stopping = threading.Event()
+    timings: list[SessionTimings] = []
+    errors: list[BaseException] = []
+
+    def work(lane: Lane) -> None:
+        while not stopping.is_set():
+            try:
+                session = pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                timings.append(run_one(session, lane))
+            except BaseException as exc:  # a lane's failure ends the run, as it would with one lane
+                errors.append(exc)
+                stopping.set()
+                return
+
+    threads = [
+        threading.Thread(target=work, args=(lane,), name=f"lane-{lane.server_host}", daemon=True)
+        for lane in lanes
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        while any(thread.is_alive() for thread in threads):
+            for thread in threads:
+                thread.join(JOIN_SLICE_S)
+    except BaseException:
+        stopping.set()
+        # Removing a lane's containers ends the session it is in: its Locust and server are gone.
+        for lane in lanes:
+            lane.stop()
+        for thread in threads:
+            thread.join(STOP_GRACE_S)
+        raise
+    if errors:
+        raise errors[0]
+    return timings
