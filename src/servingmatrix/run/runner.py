@@ -181,10 +181,7 @@ class Runner:
         for name, engine in hosts.engines.items():
             if name not in hosts.local and remove_leftovers(engine):
                 self.say(f"removed containers left by an earlier run on host {name}")
-        for line in plan.describe():
-            self.say(line)
-        for text in plan.warnings:
-            self.say(f"warning: {text}")
+        # The plan per host and its warnings were said when the run was checked (``preflight``).
         if hosts.simulated:
             self.say(f"the hosts are {SIMULATED_METHOD}: they share this machine's cores and memory")
         app = self.matrix.user_app
