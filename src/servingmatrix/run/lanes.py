@@ -2,13 +2,13 @@
 
 A lane is one server host with its stack, its CPU plan, what its cells are judged against and its
 load hosts. One lane runs its sessions in the run's own thread, as a run always has. Several (a fleet)
-run at the same time, each in a thread of its own taking the next session from one queue, so a slow
-host takes fewer; Ctrl-C or SIGTERM stops them all, each tearing down its own containers.
+run at the same time, each in a thread of its own. Every trial of a cell (a mode x workload) goes to
+the same lane, so a cell's trials are never a mix of two machines' figures; cells are dealt to the
+lanes in turn. Ctrl-C or SIGTERM stops them all, each tearing down its own containers.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,24 +51,32 @@ def lane_ports(base: StackPorts, slot: int) -> StackPorts:
     return StackPorts(base.server + step, base.upstream + step, base.postgres + step)
 
 
+def deal(todo: list[Session], lanes: int) -> list[list[Session]]:
+    """Each lane's sessions, in the run's order: the cells (mode x workload) dealt in turn, every
+    trial of a cell to the same lane."""
+    cells: dict[tuple[str, str], int] = {}
+    out: list[list[Session]] = [[] for _ in range(lanes)]
+    for session in todo:
+        cell = (session.mode.spec, session.workload.spec)
+        lane = cells.setdefault(cell, len(cells) % lanes)
+        out[lane].append(session)
+    return out
+
+
 def run_lanes(
     lanes: list[Lane], todo: list[Session], run_one: Callable[[Session, Lane], SessionTimings]
 ) -> list[SessionTimings]:
     """Every session of ``todo`` on one of ``lanes``; the timings of those that ran."""
     if len(lanes) == 1:
         return [run_one(session, lanes[0]) for session in todo]
-    pending: queue.SimpleQueue[Session] = queue.SimpleQueue()
-    for session in todo:
-        pending.put(session)
+    queues = deal(todo, len(lanes))
     stopping = threading.Event()
     timings: list[SessionTimings] = []
     errors: list[BaseException] = []
 
-    def work(lane: Lane) -> None:
-        while not stopping.is_set():
-            try:
-                session = pending.get_nowait()
-            except queue.Empty:
+    def work(lane: Lane, sessions: list[Session]) -> None:
+        for session in sessions:
+            if stopping.is_set():
                 return
             try:
                 timings.append(run_one(session, lane))
@@ -78,8 +86,8 @@ def run_lanes(
                 return
 
     threads = [
-        threading.Thread(target=work, args=(lane,), name=f"lane-{lane.server_host}", daemon=True)
-        for lane in lanes
+        threading.Thread(target=work, args=(lane, mine), name=f"lane-{lane.server_host}", daemon=True)
+        for lane, mine in zip(lanes, queues, strict=True)
     ]
     for thread in threads:
         thread.start()
