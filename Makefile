@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SM := $(BIN)/servingmatrix
 PROFILE ?= default
 
-.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness soak mutation
+.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness bench-hosts soak mutation
 
 # The virtual environment is rebuilt when pyproject.toml changes.
 $(BIN)/servingmatrix: pyproject.toml
@@ -73,6 +73,10 @@ bench-headroom: images
 bench-generator: images
 	$(SM) run --matrix bench/generator.yml --force --out reports/bench/generator
 	$(BIN)/python bench/generator.py reports/bench/generator
+
+# The load generator's calibrated most on this machine, on one simulated load host and on two (root).
+bench-hosts: images
+	$(BIN)/python bench/hosts.py --trials 3
 
 # The quick profile three times back to back in one process: memory per run, wall time, and nothing left.
 soak: images
