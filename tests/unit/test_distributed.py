@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import pytest
 
-from servingmatrix.docker import ContainerSpec, Docker
+from servingmatrix.docker import ContainerSpec, Docker, DockerError
 from servingmatrix.run.cgroups import Sample, Sampler
 from servingmatrix.run.clocks import LOCAL, ClockOffset, measure_offset
 from servingmatrix.run.distributed import (
@@ -39,11 +39,17 @@ class FakeEngine:
         #: A container's exit code, by a part of its name (137: killed).
         self.exit_codes: dict[str, int] = {}
         self.gone: set[str] = set()
+        #: The engine stops answering (its host gone): every call fails.
+        self.down = False
 
     def remove_containers(self, names: list[str]) -> None:
+        if self.down:
+            raise DockerError(f"docker engine {self.name!r}: not reachable (connection refused)")
         self.removed.extend(names)
 
     def run_detached(self, spec: ContainerSpec) -> str:
+        if self.down:
+            raise DockerError(f"docker engine {self.name!r}: not reachable (connection refused)")
         self.specs[spec.name] = spec
         return spec.name
 
@@ -163,6 +169,16 @@ def test_a_worker_whose_container_is_gone_is_lost(tmp_path: Path) -> None:
     result = drive(load, tmp_path)
     assert isinstance(result.output, str)
     assert "sim1/1: its container is gone" in result.output
+
+
+def test_a_load_host_whose_engine_is_gone_fails_the_session_not_the_run(tmp_path: Path) -> None:
+    one, two, load = hosts()
+    two.down = True
+    result = drive(load, tmp_path)
+    assert isinstance(result.output, str)
+    assert result.output.startswith("the load generator could not run: docker engine 'sim2'")
+    # What did start elsewhere is removed all the same.
+    assert "servingmatrix-r1-loadgen-master" in one.removed
 
 
 def test_a_master_that_overran_is_stopped(tmp_path: Path) -> None:

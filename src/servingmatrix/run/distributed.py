@@ -251,9 +251,15 @@ class DistributedDriver:
         started: list[tuple[Docker, str]] = []
         try:
             return self._drive(run_id, job, watched, out_dir, load_s, kind, master_name, names, started)
+        except UserError as exc:
+            # An engine that stopped answering (its host gone): the session fails, the run goes on.
+            return Drive(f"the load generator could not run: {exc}", Sampler({}))
         finally:
             for engine, name in reversed(started):
-                engine.remove_containers([name])
+                try:
+                    engine.remove_containers([name])
+                except UserError:
+                    continue
 
     def _drive(
         self,
@@ -299,7 +305,10 @@ class DistributedDriver:
             sampler.stop()
         elapsed = time.monotonic() - began
         master_dir = out_dir / "master"
-        master_engine.copy_out(master_name, CONTAINER_OUT, master_dir)
+        try:
+            master_engine.copy_out(master_name, CONTAINER_OUT, master_dir)
+        except UserError as exc:
+            return Drive(f"the load generator's master left no schedule ({exc})", sampler, applied, elapsed)
         lost: list[Lost] = []
         worker_dirs: dict[str, Path] = {}
         for worker in load.workers:
