@@ -8,6 +8,7 @@ generator's cgroups are sampled; everything is torn down whatever happened. What
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from servingmatrix.run.cgroups import Sampler
 from servingmatrix.run.conformance import check_server
 from servingmatrix.run.cpuplan import CpuPlan
 from servingmatrix.run.distributed import DistributedDriver, DistributedLoad, server_reader
-from servingmatrix.run.drive import Driver
+from servingmatrix.run.drive import Drive, Driver
 from servingmatrix.run.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, locust_spec
 from servingmatrix.run.readiness import NotReady
 from servingmatrix.run.reference import ReferenceResult, run_reference
@@ -153,30 +154,16 @@ class SessionRunner:
     def _swarm(
         self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path, timings: SessionTimings
     ) -> Swarm:
-        """Run Locust through every step; return its output (or why there is none)."""
-        if self.load is not None:
-            return self._swarm_hosts(session, stack, self.load, out_dir, timings)
-        server_pid = self.driver.pid_of(stack.name("server"))
-        if server_pid is None:
-            return Swarm("the server container vanished before the load started")
-        spec = locust_spec(
-            LocustJob(
-                workload=session.workload,
-                target=stack.server_url,
-                loads=session.loads,
-                warmup_s=self.matrix.warmup_s,
-                duration_s=self.matrix.duration_s,
-                request_timeout_s=self.matrix.request_timeout_s,
-            ),
-            name=stack.name("loadgen"),
-            run_id=self.run_id,
-            out_dir=out_dir,
-            placement=plan.loadgen,
-            processes=plan.loadgen_processes,
-        )
+        """Run Locust through every step (one container here, or a master and workers on the load
+        hosts); return its output (or why there is none)."""
         load_s = len(session.loads) * (self.matrix.warmup_s + self.matrix.duration_s)
         kind = session.loads[0].kind if session.loads else "closed"
-        drive = self.driver.drive(stack, spec, {"server": server_pid}, out_dir, load_s, kind)
+        if self.load is not None:
+            drive = self._drive_hosts(session, stack, self.load, out_dir, load_s, kind)
+        else:
+            drive = self._drive_here(session, stack, plan, out_dir, load_s, kind)
+        if drive is None:
+            return Swarm("the server container vanished before the load started")
         timings.loadgen_s = drive.elapsed_s
         server_exit = self._server_exit(stack)
         output = drive.output
@@ -184,8 +171,13 @@ class SessionRunner:
             return Swarm(output, server_exit)
         timings.warmup_s = sum(s.measure_from - s.start for s in output.steps)
         timings.measured_s = sum(s.end - s.measure_from for s in output.steps)
-        references = {}
-        if self.matrix.measures_reference and server_exit is None:
+        references: dict[int, ReferenceResult] = {}
+        if self.matrix.measures_reference and self.load is not None:
+            # The reference generator runs beside a load generator on this machine only.
+            references = {
+                x.amount: ReferenceResult(x.amount, missing=REFERENCE_ACROSS_HOSTS) for x in session.loads
+            }
+        elif self.matrix.measures_reference and server_exit is None:
             began = time.monotonic()
             references = self._references(session, stack, plan, out_dir)
             timings.reference_s = time.monotonic() - began
@@ -203,44 +195,42 @@ class SessionRunner:
             request_timeout_s=self.matrix.request_timeout_s,
         )
 
-    def _swarm_hosts(
-        self, session: Session, stack: Stack, load: DistributedLoad, out_dir: Path, timings: SessionTimings
-    ) -> Swarm:
-        """Locust's master and workers on the load hosts through every step; the server sampled alongside."""
-        server = stack.name("server")
-        reader = server_reader(stack.docker, server, self.server_here)
-        if reader is None:
-            return Swarm("the server container vanished before the load started")
-        load_s = len(session.loads) * (self.matrix.warmup_s + self.matrix.duration_s)
-        kind = session.loads[0].kind if session.loads else "closed"
-        driver = DistributedDriver(load, self.matrix.request_timeout_s)
-        drive = driver.drive(
-            self.run_id,
-            f"servingmatrix-{stack.run_id}",
+    def _drive_here(
+        self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path, load_s: float, kind: LoadKind
+    ) -> Drive | None:
+        """One Locust container on this machine, its processes forked by Locust; None: no server."""
+        server_pid = self.driver.pid_of(stack.name("server"))
+        if server_pid is None:
+            return None
+        spec = locust_spec(
             self._job(session, stack),
-            {"server": reader},
-            out_dir,
-            load_s,
-            kind,
+            name=stack.name("loadgen"),
+            run_id=self.run_id,
+            out_dir=out_dir,
+            placement=plan.loadgen,
+            processes=plan.loadgen_processes,
         )
-        timings.loadgen_s = drive.elapsed_s
-        server_exit = self._server_exit(stack)
-        output = drive.output
-        if isinstance(output, str):
-            return Swarm(output, server_exit)
-        timings.warmup_s = sum(s.measure_from - s.start for s in output.steps)
-        timings.measured_s = sum(s.end - s.measure_from for s in output.steps)
-        # The reference generator runs beside a load generator on this machine only.
-        references = (
-            {
-                step.amount: ReferenceResult(step.amount, missing=REFERENCE_ACROSS_HOSTS)
-                for step in session.loads
-            }
-            if self.matrix.measures_reference
-            else {}
+        return self.driver.drive(stack, spec, {"server": server_pid}, out_dir, load_s, kind)
+
+    def _drive_hosts(
+        self,
+        session: Session,
+        stack: Stack,
+        load: DistributedLoad,
+        out_dir: Path,
+        load_s: float,
+        kind: LoadKind,
+    ) -> Drive | None:
+        """Locust's master and workers on the load hosts, the server sampled alongside; None: no server."""
+        reader = server_reader(stack.docker, stack.name("server"), self.server_here)
+        if reader is None:
+            return None
+        driver = DistributedDriver(load, self.matrix.request_timeout_s)
+        job = self._job(session, stack)
+        drive = driver.drive(
+            self.run_id, f"servingmatrix-{stack.run_id}", job, {"server": reader}, out_dir, load_s, kind
         )
-        applied = {**self.driver.applied(stack), **drive.applied}
-        return Swarm(output, server_exit, drive.sampler, applied, references)
+        return dataclasses.replace(drive, applied={**self.driver.applied(stack), **drive.applied})
 
     def _references(
         self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path
