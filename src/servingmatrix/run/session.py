@@ -228,7 +228,7 @@ class SessionRunner:
         driver = DistributedDriver(load, self.matrix.request_timeout_s)
         job = self._job(session, stack)
         drive = driver.drive(
-            self.run_id, f"servingmatrix-{stack.run_id}", job, {"server": reader}, out_dir, load_s, kind
+            stack.run_id, f"servingmatrix-{stack.run_id}", job, {"server": reader}, out_dir, load_s, kind
         )
         return dataclasses.replace(drive, applied={**self.driver.applied(stack), **drive.applied})
 
