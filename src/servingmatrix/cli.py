@@ -194,6 +194,12 @@ def measure(
 
     plan = preflight(matrix, out, force)
     docker = Docker()
+    inventory = matrix.inventory
+    if inventory is not None:
+        from servingmatrix.hosts.engines import check_engines, connect_engine
+
+        # Before anything is built: an engine that does not answer is named now, not minutes in.
+        check_engines(inventory, connect_engine)
     folder = RunFolder(out)
     app = matrix.user_app
     with inputs_from(inputs) if inputs is not None else nullcontext():
