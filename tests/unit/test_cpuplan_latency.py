@@ -100,6 +100,17 @@ def test_each_request_name_has_its_own_figures() -> None:
     assert by_name["c"].requests == 0
 
 
+def test_a_request_moved_onto_another_clock_keeps_everything_but_its_times() -> None:
+    sample = RequestSample(start=100.0, ms=250.0, ok=False, name="io", bytes=17)
+    moved = sample.shifted(-30.5)
+    assert moved == RequestSample(start=69.5, ms=250.0, ok=False, name="io", bytes=17)
+    assert moved.end == pytest.approx(69.75)
+    assert sample.shifted(2.0) == RequestSample(start=102.0, ms=250.0, ok=False, name="io", bytes=17)
+    # A window cut on the harness's clock takes the request where it now ends.
+    assert window_stats([moved], 69.0, 70.0).requests == 1
+    assert window_stats([sample], 69.0, 70.0).requests == 0
+
+
 def test_cgroup_window_interpolates_counters() -> None:
     samples = [
         Sample(t=0.0, cpu_ns=0, throttled_ns=0, throttled_periods=0, mem_bytes=100),

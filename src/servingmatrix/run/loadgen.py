@@ -214,6 +214,8 @@ def read_samples(out_dir: Path) -> list[RequestSample]:
         with path.open(newline="") as handle:
             for row in csv.DictReader(handle):
                 try:
+                    if None in row.values():  # a line cut short: csv gives its missing fields as None
+                        raise ValueError("missing fields")
                     samples.append(
                         RequestSample(
                             float(row["start"]),

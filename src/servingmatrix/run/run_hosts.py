@@ -87,7 +87,8 @@ class RunHosts:
 
     @property
     def method(self) -> str:
-        return SIMULATED_METHOD if self.simulated else f"{len(self.inventory.hosts)} hosts"
+        count = len(self.inventory.hosts)
+        return SIMULATED_METHOD if self.simulated else f"{count} host{'' if count == 1 else 's'}"
 
     def ship(self, mode_images: list[str], say: Say, catalogue: dict[str, ImageDef] | None = None) -> None:
         """Every host's engine holds the images of its roles, as built on this machine's."""
