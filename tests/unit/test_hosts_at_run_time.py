@@ -21,7 +21,7 @@ from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.run import run_hosts as run_hosts_module
 from servingmatrix.run.clocks import ClockOffset
 from servingmatrix.run.distributed import MASTER_PORT
-from servingmatrix.run.run_hosts import SIMULATED_METHOD, RunHosts, is_this_machine
+from servingmatrix.run.run_hosts import SIMULATED_METHOD, RunHosts, is_this_machine, worker_cores
 from servingmatrix.run.ship import Shipped
 from servingmatrix.run.stack import Placement
 
@@ -355,3 +355,14 @@ def test_simulated_hosts_say_so_in_the_metadata() -> None:
     one, _ = run_hosts(inventory(host("main", LOCAL_SOCKET, "10.0.0.1", 4, *SERVER_BACKING, "loadgen")))
     # One host is said as results.hosts.method reads it back: "1 host".
     assert one.metadata()["method"] == "1 host"
+
+
+def test_a_load_hosts_workers_follow_the_plans_count_on_its_cores_in_turn() -> None:
+    """One worker per core by default; ``--loadgen-processes`` more or fewer, on the host's cores in turn."""
+    loader = Host("lg", "tcp://10.0.0.9:2375", "10.0.0.9", (2, 3), ("loadgen",))
+    server = Host("main", LOCAL_SOCKET, "10.0.0.1", (0, 1), ("server", "backing"))
+    inventory = Inventory((server, loader), source=Path("hosts.yml"))
+    assert worker_cores(plan_hosts(inventory, 1).host("lg")) == (2, 3)
+    assert worker_cores(plan_hosts(inventory, 1, loadgen_processes=3).host("lg")) == (2, 3, 2)
+    assert worker_cores(plan_hosts(inventory, 1, loadgen_processes=1).host("lg")) == (2,)
+    assert worker_cores(plan_hosts(inventory, 1).host("main")) == ()

@@ -146,7 +146,8 @@ def test_the_load_hosts_swarm_the_server_at_its_hosts_address(tmp_path: Path, fa
     (driver,) = fake_driver.made
     assert driver.load is LOAD and driver.request_timeout_s == 7.5
     (call,) = driver.calls
-    assert (call.run_id, call.name_prefix) == ("r1", "servingmatrix-r1h0")
+    # The lane's run label, so stopping the lane finds its Locust containers on the load hosts.
+    assert (call.run_id, call.name_prefix) == ("r1h0", "servingmatrix-r1h0")
     assert call.job.target == "http://10.0.0.1:28000"
     assert call.job.loads == (Load(1), Load(4))
     assert (call.job.warmup_s, call.job.duration_s, call.job.request_timeout_s) == (1.0, 2.0, 7.5)

@@ -77,12 +77,14 @@ def test_an_image_of_another_id_is_shipped() -> None:
     assert target.images[LOCUST.ref]["Id"] == "sha256:new"
 
 
-def test_an_image_of_the_same_id_but_other_inputs_is_shipped() -> None:
+def test_an_image_of_the_same_id_but_without_its_inputs_tag_is_tagged_not_shipped() -> None:
+    """The id is the digest of the image's content: the same id is the same image, whatever its tags."""
     source = ImageEngine("main", {LOCUST.ref: built(LOCUST, "sha256:1")})
     for there in (built(LOCUST, "sha256:1", OLD_INPUTS), built(LOCUST, "sha256:1", None)):
         target = ImageEngine("gen-a", {LOCUST.ref: there})
         shipped, _ = ship(source, target, LOCUST)
-        assert shipped == [Shipped("locust", "sha256:1", shipped=True)]
+        assert shipped == [Shipped("locust", "sha256:1", shipped=False)]
+        assert source.shipped == []
         assert target.tags == [(LOCUST.ref, f"servingmatrix/locust:{INPUTS}")]
 
 

@@ -89,9 +89,9 @@ def run_lanes(
         threading.Thread(target=work, args=(lane, mine), name=f"lane-{lane.server_host}", daemon=True)
         for lane, mine in zip(lanes, queues, strict=True)
     ]
-    for thread in threads:
-        thread.start()
     try:
+        for thread in threads:
+            thread.start()
         while any(thread.is_alive() for thread in threads):
             for thread in threads:
                 thread.join(JOIN_SLICE_S)

@@ -38,6 +38,15 @@ def is_this_machine(host: Host, local: Docker) -> bool:
     return host.docker.startswith("unix://") and host.docker == local.address
 
 
+def worker_cores(plan: HostPlan) -> tuple[int, ...]:
+    """The core of each of a load host's workers: its load generator cores in turn, as many workers
+    as the plan gives it (one per core, or ``--loadgen-processes`` spread over the load hosts)."""
+    if plan.loadgen is None:
+        return ()
+    cores = [int(c) for c in plan.loadgen.cpuset.split(",")]
+    return tuple(cores[i % len(cores)] for i in range(plan.loadgen_workers))
+
+
 @dataclass(frozen=True)
 class ServerShare:
     """One server host of the run and what serves it: its slot (ports, master port), the backing
@@ -136,7 +145,7 @@ class RunHosts:
                     name=p.name,
                     engine=self.engines[p.name],
                     address=p.host.address,
-                    cores=tuple(int(c) for c in p.loadgen.cpuset.split(",")) if p.loadgen else (),
+                    cores=worker_cores(p),
                     clock=self.clocks[p.name],
                     local=p.name in self.local,
                 )

@@ -38,11 +38,10 @@ def ship_images(source: Docker, target: Docker, images: Iterable[ImageDef], say:
             )
         inputs = inputs_tag(image, local.get("RepoTags") or [])
         remote = target.image_inspect(image.ref)
-        if (
-            remote is not None
-            and remote.get("Id") == local.get("Id")
-            and (inputs is None or inputs_tag(image, remote.get("RepoTags") or []) == inputs)
-        ):
+        if remote is not None and remote.get("Id") == local.get("Id"):
+            # The same image (its id is its content's digest): at most its inputs tag is missing.
+            if inputs is not None and inputs_tag(image, remote.get("RepoTags") or []) != inputs:
+                target.tag(image.ref, f"{image.ref.rsplit(':', 1)[0]}:{inputs}")
             out.append(Shipped(image.name, str(local.get("Id")), shipped=False))
             continue
         say(f"shipping {image.ref} to host {target.name} ...")
