@@ -147,6 +147,9 @@ def test_an_app_that_cannot_be_imported_stops_its_build_saying_why(docker: Docke
     with pytest.raises(UserError) as refused:
         build_images(docker, ["app"], say, catalogue=app_catalogue(app))
     message = str(refused.value)
-    assert message.startswith("building servingmatrix/app:broken failed: wsgi 'notes_api.wsgi:app': ")
+    # One line naming the engine, the image, the app's entry point and why it cannot be imported.
+    assert message.startswith(
+        f"{docker}: building servingmatrix/app:broken failed: wsgi 'notes_api.wsgi:app': "
+    )
     assert "cannot import notes_api.wsgi (ModuleNotFoundError: No module named 'redis')" in message
     assert "\n" not in message
