@@ -29,13 +29,13 @@ import yaml
 
 from servingmatrix.docker import Docker
 from servingmatrix.hosts.engines import connect_engine
-from servingmatrix.hosts.hostplan import plan_hosts
 from servingmatrix.hosts.inventory import load_inventory
 from servingmatrix.hosts.simulated.hosts import hosts_down, hosts_up
 from servingmatrix.paths import project_root
 from servingmatrix.run.calibration import calibrate
 from servingmatrix.run.cpuplan import plan_cpus
 from servingmatrix.run.drive import Driver
+from servingmatrix.run.hostplan import plan_hosts
 from servingmatrix.run.run_hosts import RunHosts
 from servingmatrix.run.stack import Stack, StackPorts
 

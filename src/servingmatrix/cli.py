@@ -183,12 +183,12 @@ def measure(
     ``reproduces`` names the published run a reproduction measures again."""
     from contextlib import nullcontext
 
-    from servingmatrix.hosts.hostplan import HostsPlan
     from servingmatrix.paths import cache_dir, inputs_from
     from servingmatrix.report import write_report
     from servingmatrix.report.summary import summarize
     from servingmatrix.results.folder import RunFolder
     from servingmatrix.run.app_stack import serve_app
+    from servingmatrix.run.hostplan import HostsPlan
     from servingmatrix.run.preflight import preflight
     from servingmatrix.run.runner import Runner
 

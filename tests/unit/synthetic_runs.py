@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.hosts.hostplan import plan_hosts
 from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.results.cell import SCHEMA_VERSION, CellRecord
 from servingmatrix.results.folder import CellKey, RunFolder
+from servingmatrix.run.hostplan import plan_hosts
 
 SYNC = "gunicorn-sync[workers=3]"
 GEVENT = "gunicorn-gevent[workers=1,connections=1000]"

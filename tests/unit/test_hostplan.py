@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from servingmatrix.errors import UserError
-from servingmatrix.hosts.hostplan import METADATA_KEY, HostsPlan, plan_hosts
 from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.matrix import Matrix
 from servingmatrix.run.cpuplan import plan_cpus
+from servingmatrix.run.hostplan import METADATA_KEY, HostsPlan, plan_hosts
 from servingmatrix.run.preflight import preflight
 from servingmatrix.run.stack import Placement
 

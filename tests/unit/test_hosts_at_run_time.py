@@ -16,11 +16,11 @@ import pytest
 from servingmatrix.building.images import ImageDef
 from servingmatrix.docker import LOCAL_SOCKET, Docker
 from servingmatrix.errors import UserError
-from servingmatrix.hosts.hostplan import plan_hosts
 from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.run import run_hosts as run_hosts_module
 from servingmatrix.run.clocks import ClockOffset
 from servingmatrix.run.distributed import MASTER_PORT
+from servingmatrix.run.hostplan import plan_hosts
 from servingmatrix.run.run_hosts import SIMULATED_METHOD, RunHosts, is_this_machine, worker_cores
 from servingmatrix.run.ship import Shipped
 from servingmatrix.run.stack import Placement

@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 
 from servingmatrix.errors import UserError
-from servingmatrix.hosts.hostplan import HostsPlan, plan_hosts
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.cpuplan import CpuPlan, plan_cpus
+from servingmatrix.run.hostplan import HostsPlan, plan_hosts
 
 
 def check_out(out: Path, matrix: Matrix, force: bool) -> None:

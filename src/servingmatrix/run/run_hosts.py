@@ -17,11 +17,11 @@ from servingmatrix.building.images import ImageDef, image_def
 from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
 from servingmatrix.hosts.engines import check_engines
-from servingmatrix.hosts.hostplan import HostPlan, HostsPlan
 from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.run.clocks import ClockOffset, measure_offset
 from servingmatrix.run.cpuplan import CpuPlan
 from servingmatrix.run.distributed import MASTER_PORT, DistributedLoad, LoadHost
+from servingmatrix.run.hostplan import HostPlan, HostsPlan
 from servingmatrix.run.ship import ship_images
 from servingmatrix.run.stack import Placement
 

@@ -24,7 +24,6 @@ from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
 from servingmatrix.hosts.engines import connect_engine
-from servingmatrix.hosts.hostplan import plan_hosts
 from servingmatrix.hosts.inventory import Host
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.cell import CellRecord
@@ -42,6 +41,7 @@ from servingmatrix.run.cgroups import Sampler
 from servingmatrix.run.conformance import check_server
 from servingmatrix.run.cpuplan import CpuPlan, plan_cpus
 from servingmatrix.run.drive import Driver, sampler_for
+from servingmatrix.run.hostplan import plan_hosts
 from servingmatrix.run.judge import RunFacts, judge_cell, measure_step, warning
 from servingmatrix.run.lanes import Lane, lane_ports, run_lanes
 from servingmatrix.run.leftovers import remove_leftovers
