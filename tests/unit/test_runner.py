@@ -311,3 +311,25 @@ def test_no_reference_without_one_asked_or_in_an_open_loop(tmp_path: Path, matri
     runner(tmp_path, docker, matrix).run()
     assert not [s for s in docker.started if s.image == WRK_IMAGE]
     assert all(cell.reference is None for cell in RunFolder(tmp_path / "run").read_cells())
+
+
+def test_an_interrupted_run_records_the_timings_of_the_sessions_it_finished(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    run = runner(tmp_path, docker)
+    servers = 0
+    start_server = docker.run_detached
+
+    def interrupt_on_the_third_server(spec: ContainerSpec) -> str:
+        nonlocal servers
+        if spec.name.endswith("-server"):
+            servers += 1
+            if servers == 3:
+                raise KeyboardInterrupt
+        return start_server(spec)
+
+    docker.run_detached = interrupt_on_the_third_server  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        run.run()
+    timings = read_run_meta(RunFolder(tmp_path / "run"))["timings"]
+    assert timings["sessions"] == 2
+    assert timings["measured_s"] > 0

@@ -155,12 +155,17 @@ class Runner:
         # Lanes run their sessions at the same time: the plan, and each session's share of it, counts that.
         per_lane = -(-len(todo) // len(lanes))
         progress = Progress(len(todo) * len(self.matrix.steps), planned_per_session * per_lane)
+        # Each session's timings as it ends: an interrupted run records those it finished.
         timings: list[SessionTimings] = []
         planned_s = planned_per_session * per_lane / max(1, len(todo))
+
+        def run_one(session: Session, lane: Lane) -> SessionTimings:
+            done = self._run_session(session, lane, progress, planned_s)
+            timings.append(done)
+            return done
+
         try:
-            timings = run_lanes(
-                lanes, todo, lambda session, lane: self._run_session(session, lane, progress, planned_s)
-            )
+            run_lanes(lanes, todo, run_one)
         finally:
             for lane in lanes:
                 lane.stop()
