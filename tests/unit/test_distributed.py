@@ -6,6 +6,7 @@ The real thing runs in tests/integration/test_distributed_load.py on simulated h
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any, cast
 
@@ -228,3 +229,30 @@ def test_an_offset_within_its_uncertainty_is_not_applied() -> None:
     assert ClockOffset(-0.02, 0.01).applied_s == -0.02
     assert ClockOffset(0.02, 0.01).to_local(10.0) == pytest.approx(9.98)
     assert ClockOffset(0.004, 0.01).as_dict() == {"offset_ms": 4.0, "uncertainty_ms": 10.0, "applied_ms": 0.0}
+
+
+class FlakyEngineStats:
+    """A remote engine's statistics that fail once (the engine did not answer), then come again."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def sample(self) -> Sample:
+        self.calls += 1
+        if self.calls == 1:
+            raise DockerError("docker engine 'sim2': reading the stats of w failed: connection reset")
+        return Sample(T0 + self.calls, self.calls * 1_000_000, 0, 0, 1)
+
+    def process_rss(self) -> list[tuple[int, str, int]]:
+        return []
+
+
+def test_an_engine_that_fails_a_statistics_call_does_not_end_the_sampling() -> None:
+    flaky = FlakyEngineStats()
+    sampler = Sampler({"loadgen@sim2/1": flaky}, interval_s=0.01).start()
+    deadline = time.monotonic() + 5.0
+    while flaky.calls < 3 and time.monotonic() < deadline:  # the thread goes on past the failure
+        time.sleep(0.01)
+    sampler.stop()
+    cpu = [s.cpu_ns for s in sampler.samples["loadgen@sim2/1"]]
+    assert cpu[:2] == [2_000_000, 3_000_000] and len(cpu) == flaky.calls - 1

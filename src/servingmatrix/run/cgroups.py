@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 # Sample is named here too: the samplers' callers know it as this module's.
+from servingmatrix.errors import UserError
 from servingmatrix.usage import Sample as Sample
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -112,8 +113,10 @@ class Sampler:
             try:
                 self.samples[name].append(cgroup.sample())
                 self.processes[name].append((time.time(), cgroup.process_rss()))
-            except (OSError, ValueError):
-                # The container has gone (a fault mid-run): stop sampling it, keep what was taken.
+            except (OSError, ValueError, UserError):
+                # The container has gone (a fault mid-run), or its engine did not answer this once
+                # (a remote one's statistics API): skip this reading, keep what was taken. Raised
+                # here, it would end the sampling thread, and every later reading of every role.
                 continue
 
     def _loop(self) -> None:
