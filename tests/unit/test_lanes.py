@@ -13,7 +13,7 @@ from typing import cast
 
 import pytest
 
-from servingmatrix.docker import Docker
+from servingmatrix.docker import Docker, DockerError
 from servingmatrix.matrix import Matrix
 from servingmatrix.run import lanes as lanes_module
 from servingmatrix.run.clocks import LOCAL
@@ -21,7 +21,7 @@ from servingmatrix.run.cpuplan import plan_cpus
 from servingmatrix.run.distributed import DistributedLoad, LoadHost
 from servingmatrix.run.drive import Driver
 from servingmatrix.run.judge import RunFacts
-from servingmatrix.run.lanes import Lane, deal, lane_ports, run_lanes
+from servingmatrix.run.lanes import Lane, deal, lane_ports, run_lanes, stop_lanes
 from servingmatrix.run.session import Session, SessionRunner, SessionTimings, plan_sessions
 from servingmatrix.run.stack import RUN_LABEL, Stack, StackPorts
 
@@ -314,3 +314,29 @@ def run_one_unused(session: Session, on: Lane) -> SessionTimings:
 def test_no_sessions_run_nothing() -> None:
     assert run_lanes([lane("a"), lane("b")], [], run_one_unused) == []
     assert run_lanes([lane("a")], [], run_one_unused) == []
+
+
+class GoneEngine(LoadEngine):
+    """A load host's engine that stopped answering."""
+
+    def list_containers(self, label_filters: dict[str, str | None]) -> list[str]:
+        raise DockerError(f"docker engine {self.name!r}: listing containers failed: connection refused")
+
+
+class GoneStack(Stack):
+    def stop(self) -> None:
+        raise DockerError("docker engine 'srv-a': removing servingmatrix-r1a-server failed: gone")
+
+
+def test_an_engine_that_does_not_answer_keeps_no_other_from_being_cleaned() -> None:
+    gone, gen_a = GoneEngine("gone", {}), LoadEngine("gen-a", {"w1": "r1a"})
+    gen_b = LoadEngine("gen-b", {"w2": "r1b"})
+    first = lane("a", load_of(gone, gen_a))
+    first.stack = GoneStack(FakeDocker(), "r1a", PORTS)
+    second_docker = FakeDocker()
+    second = lane("b", load_of(gen_b), second_docker)
+    second.stack.started.append(second.stack.name("server"))
+    with pytest.raises(DockerError, match="srv-a"):
+        stop_lanes([first, second])
+    assert gen_a.removed == ["w1"], "the lane's other load host is cleaned"
+    assert gen_b.removed == ["w2"] and second_docker.removed == ["servingmatrix-r1b-server"]

@@ -9,10 +9,12 @@ lanes in turn. Ctrl-C or SIGTERM stops them all, each tearing down its own conta
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from servingmatrix.errors import UserError
 from servingmatrix.run.cpuplan import CpuPlan
 from servingmatrix.run.judge import RunFacts
 from servingmatrix.run.session import Session, SessionRunner, SessionTimings
@@ -35,14 +37,33 @@ class Lane:
 
     def stop(self) -> None:
         """Remove every container of the lane: its stack's, and its Locust master's and workers' on
-        the load hosts (found by the stack's run label)."""
-        self.stack.stop()
+        the load hosts (found by the stack's run label). Every engine is asked even when one does not
+        answer (its host gone); the first failure is raised once all were asked."""
+        failures: list[UserError] = []
+        try:
+            self.stack.stop()
+        except UserError as exc:
+            failures.append(exc)
         load = self.sessions.load
-        if load is None:
-            return
-        for host in load.hosts:
-            mine = host.engine.list_containers({RUN_LABEL: self.stack.run_id})
-            host.engine.remove_containers(mine)
+        for host in load.hosts if load is not None else ():
+            try:
+                host.engine.remove_containers(host.engine.list_containers({RUN_LABEL: self.stack.run_id}))
+            except UserError as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+
+
+def stop_lanes(lanes: list[Lane]) -> None:
+    """Stop every lane, each even when another's engine does not answer; then raise the first failure."""
+    failures: list[UserError] = []
+    for lane in lanes:
+        try:
+            lane.stop()
+        except UserError as exc:
+            failures.append(exc)
+    if failures:
+        raise failures[0]
 
 
 def lane_ports(base: StackPorts, slot: int) -> StackPorts:
@@ -97,9 +118,10 @@ def run_lanes(
                 thread.join(JOIN_SLICE_S)
     except BaseException:
         stopping.set()
-        # Removing a lane's containers ends the session it is in: its Locust and server are gone.
-        for lane in lanes:
-            lane.stop()
+        # Removing a lane's containers ends the session it is in: its Locust and server are gone. An
+        # engine that does not answer is said by the run's own stop, after; the interrupt is raised.
+        with contextlib.suppress(UserError):
+            stop_lanes(lanes)
         for thread in threads:
             thread.join(STOP_GRACE_S)
         raise

@@ -43,7 +43,7 @@ from servingmatrix.run.cpuplan import CpuPlan, plan_cpus
 from servingmatrix.run.drive import Driver, sampler_for
 from servingmatrix.run.hostplan import plan_hosts
 from servingmatrix.run.judge import RunFacts, judge_cell, measure_step, warning
-from servingmatrix.run.lanes import Lane, lane_ports, run_lanes
+from servingmatrix.run.lanes import Lane, lane_ports, run_lanes, stop_lanes
 from servingmatrix.run.leftovers import remove_leftovers
 from servingmatrix.run.loadgen import Load
 from servingmatrix.run.metadata import collect_metadata
@@ -167,10 +167,11 @@ class Runner:
         try:
             run_lanes(lanes, todo, run_one)
         finally:
-            for lane in lanes:
-                lane.stop()
-            progress.finish()
-            self._close_run(run_meta, phases.as_dict(timings))
+            try:
+                stop_lanes(lanes)
+            finally:
+                progress.finish()
+                self._close_run(run_meta, phases.as_dict(timings))
         return run_meta
 
     def _connect_hosts(self) -> RunHosts | None:
