@@ -40,6 +40,8 @@ class FakeEngine:
         #: A container's exit code, by a part of its name (137: killed).
         self.exit_codes: dict[str, int] = {}
         self.gone: set[str] = set()
+        #: Containers still running when their wait's deadline passes.
+        self.stuck: set[str] = set()
         #: The engine stops answering (its host gone): every call fails.
         self.down = False
 
@@ -62,20 +64,27 @@ class FakeEngine:
             return None
         spec = self.specs[name]
         return {
-            "State": {"Running": False, "ExitCode": self._code(name), "OOMKilled": False, "Pid": 0},
+            "State": {
+                "Running": name in self.stuck,
+                "ExitCode": self._code(name),
+                "OOMKilled": False,
+                "Pid": 0,
+            },
             "HostConfig": {"CpusetCpus": spec.cpuset, "NanoCpus": int((spec.cpus or 0) * 1e9)},
         }
 
     def wait_exit(self, name: str, timeout_s: float) -> int | None:
-        return None if name in self.gone else self._code(name)
+        return None if name in self.gone or name in self.stuck else self._code(name)
 
     def copy_out(self, name: str, path: str, dest: Path) -> None:
         out = dest / "out"
         out.mkdir(parents=True, exist_ok=True)
         if name.endswith("-master"):
+            # The master stamps its steps on its own host's clock too.
+            t = T0 + self.clock_ahead_s
             steps = [
-                {"users": 8, "start": T0, "measure_from": T0 + 1, "end": T0 + 3},
-                {"users": 16, "start": T0 + 3, "measure_from": T0 + 4, "end": T0 + 6},
+                {"users": 8, "start": t, "measure_from": t + 1, "end": t + 3},
+                {"users": 16, "start": t + 3, "measure_from": t + 4, "end": t + 6},
             ]
             (out / "schedule.json").write_text(json.dumps({"steps": steps, "processes": 3}))
             return
@@ -104,11 +113,14 @@ class StillSampler(Sampler):
         return None
 
 
-def hosts(ahead_s: float = 0.0) -> tuple[FakeEngine, FakeEngine, DistributedLoad]:
-    one, two = FakeEngine("sim1"), FakeEngine("sim2", ahead_s)
+def hosts(
+    ahead_s: float = 0.0, master_ahead_s: float = 0.0
+) -> tuple[FakeEngine, FakeEngine, DistributedLoad]:
+    one, two = FakeEngine("sim1", master_ahead_s), FakeEngine("sim2", ahead_s)
+    master_clock = ClockOffset(master_ahead_s, 0.001) if master_ahead_s else LOCAL
     load = DistributedLoad(
         (
-            LoadHost("sim1", cast(Docker, one), "10.213.0.2", (1,), LOCAL),
+            LoadHost("sim1", cast(Docker, one), "10.213.0.2", (1,), master_clock),
             LoadHost("sim2", cast(Docker, two), "10.213.0.3", (0, 1), ClockOffset(ahead_s, 0.001)),
         )
     )
@@ -155,6 +167,21 @@ def test_samples_of_every_worker_are_merged_on_the_harness_clock(tmp_path: Path)
     assert {"servingmatrix-r1-loadgen-sim2-1", "servingmatrix-r1-loadgen-sim2-2"} <= set(two.removed)
 
 
+def test_the_masters_steps_and_each_workers_samples_land_on_one_clock(tmp_path: Path) -> None:
+    """The master's host 10 s ahead, the other host 30 s ahead: every time is moved back by its own
+    host's offset, so the windows and the samples line up on the harness's clock."""
+    _, _, load = hosts(ahead_s=30.0, master_ahead_s=10.0)
+    output = drive(load, tmp_path).output
+    assert not isinstance(output, str), output
+    assert [(s.start, s.measure_from, s.end) for s in output.steps] == [
+        (pytest.approx(T0), pytest.approx(T0 + 1), pytest.approx(T0 + 3)),
+        (pytest.approx(T0 + 3), pytest.approx(T0 + 4), pytest.approx(T0 + 6)),
+    ]
+    # Each of the three workers sent at T0 + 1.5, 2.0, ... 4.0 on its own clock.
+    expected = sorted(T0 + 1.5 + i * 0.5 for i in range(6) for _ in range(3))
+    assert [s.start for s in output.samples] == pytest.approx(expected)
+
+
 def test_a_killed_worker_fails_the_session_with_its_name_and_why(tmp_path: Path) -> None:
     _, two, load = hosts()
     two.exit_codes["sim2-2"] = 137
@@ -184,9 +211,17 @@ def test_a_load_host_whose_engine_is_gone_fails_the_session_not_the_run(tmp_path
 
 def test_a_master_that_overran_is_stopped(tmp_path: Path) -> None:
     one, _, load = hosts()
-    one.gone.add("servingmatrix-r1-loadgen-master")
+    one.stuck.add("servingmatrix-r1-loadgen-master")
     result = drive(load, tmp_path)
     assert result.output == "the load generator's master overran its time budget and was stopped"
+    assert "servingmatrix-r1-loadgen-master" in one.removed
+
+
+def test_a_master_gone_without_an_exit_code_is_not_said_to_have_overran(tmp_path: Path) -> None:
+    one, _, load = hosts()
+    one.gone.add("servingmatrix-r1-loadgen-master")
+    result = drive(load, tmp_path)
+    assert result.output == "the load generator's master on sim1 ended unseen"
 
 
 def test_merge_refuses_a_worker_without_samples(tmp_path: Path) -> None:

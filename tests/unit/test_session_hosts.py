@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import pytest
 
-from servingmatrix.docker import Docker
+from servingmatrix.docker import Docker, DockerError
 from servingmatrix.matrix import Matrix
 from servingmatrix.modes import ModeConfig
 from servingmatrix.run import distributed as distributed_module
@@ -246,3 +246,19 @@ def test_the_sessions_containers_are_removed_and_the_backing_services_kept(tmp_p
     _, docker, stack = run(tmp_path)
     assert SERVER in docker.removed and SERVER not in docker.running
     assert stack.started == ["servingmatrix-r1h0-upstream", "servingmatrix-r1h0-postgres"]
+
+
+class UnansweringStack(FakeStack):
+    """The server host's engine stops answering as the server starts (its host gone)."""
+
+    def start_server(self, config: ModeConfig, placement: Placement, timeout_s: float = 60.0) -> float:
+        raise DockerError("docker engine 'sim1' (tcp://10.0.0.1:2375): not reachable (connection refused)")
+
+
+def test_a_server_host_whose_engine_stops_answering_fails_the_session_not_the_run(tmp_path: Path) -> None:
+    result, _, _ = run(tmp_path, stack_type=UnansweringStack)
+    assert result.swarm is None
+    assert result.failure == (
+        "a host's engine failed: docker engine 'sim1' (tcp://10.0.0.1:2375): "
+        "not reachable (connection refused)"
+    )

@@ -295,6 +295,10 @@ class DistributedDriver:
         try:
             exit_code = master_engine.wait_exit(master_name, budget)
             if exit_code is None:
+                # No exit code: it still runs at the deadline, or its engine stopped answering.
+                state = (master_engine.container_inspect(master_name) or {}).get("State") or {}
+                if not state.get("Running"):
+                    return Drive(f"the load generator's master on {load.master.name} ended unseen", sampler)
                 return Drive("the load generator's master overran its time budget and was stopped", sampler)
             deadline = time.monotonic() + WORKER_EXIT_S
             codes = {

@@ -17,6 +17,7 @@ from typing import Any
 
 from servingmatrix.docker import Docker
 from servingmatrix.engine_time import engine_seconds
+from servingmatrix.errors import UserError
 from servingmatrix.matrix import Matrix
 from servingmatrix.modes import ModeConfig
 from servingmatrix.results.cell import ServerExit
@@ -131,6 +132,16 @@ class SessionRunner:
     def run(self, session: Session, plan: CpuPlan, out_dir: Path, stack: Stack) -> SessionResult:
         """Start the server on ``stack`` (its backing services kept while unchanged), check it, swarm it;
         always remove the session's containers, and leave the backing services for the next session."""
+        if self.load is not None:
+            try:
+                return self._run(session, plan, out_dir, stack)
+            except UserError as exc:
+                # An engine of another host that stopped answering (its host gone): this session fails
+                # with why, and the run goes on. On one machine the engine is the run's own: it stops.
+                return SessionResult(SessionTimings(), failure=f"a host's engine failed: {exc}")
+        return self._run(session, plan, out_dir, stack)
+
+    def _run(self, session: Session, plan: CpuPlan, out_dir: Path, stack: Stack) -> SessionResult:
         timings = SessionTimings()
         started = time.monotonic()
         try:
