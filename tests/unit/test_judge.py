@@ -118,6 +118,17 @@ def test_an_empty_window_fails() -> None:
     assert cell["reason"] == "no request completed in the measured window"
 
 
+def test_an_empty_window_says_the_server_stopped_after_it() -> None:
+    """Stalled at its memory limit through the window, then OOM-killed: both are said."""
+    later = ServerExit(oom_killed=True, exit_code=137, finished_at=120.0, last_log=("Killed",))
+    cell = judge(figures(requests=0), server_exit=later)
+    assert cell["status"] == "failed"
+    assert (
+        cell["reason"]
+        == "no request completed in the measured window; the server stopped after it (OOM-killed)"
+    )
+
+
 def test_effective_concurrency_takes_the_io_sleep_or_the_client_mean() -> None:
     io = judge(figures(), workload="io[ms=100]")
     assert io["effective_concurrency"] == 10.0 and io["effective_concurrency_basis"] == "io sleep"

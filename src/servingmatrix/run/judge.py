@@ -111,12 +111,17 @@ def server_died(server_exit: ServerExit | None, end: float) -> bool:
 
 def status(figures: StepFigures, server_exit: ServerExit | None) -> tuple[Status, str | None]:
     """``ok``, or ``failed`` and why."""
-    if server_exit is not None and server_died(server_exit, figures.end):
+    cause = None
+    if server_exit is not None:
         cause = "OOM-killed" if server_exit.oom_killed else f"exit code {server_exit.exit_code}"
+    if server_exit is not None and server_died(server_exit, figures.end):
         return "failed", f"the server stopped during the run ({cause})"
     stats = figures.stats
     if stats.requests == 0:
-        return "failed", "no request completed in the measured window"
+        # A server at its memory limit can stall in the kernel's reclaim before the OOM killer ends it:
+        # it answers nothing in the window, and is killed after it.
+        after = f"; the server stopped after it ({cause})" if cause is not None else ""
+        return "failed", f"no request completed in the measured window{after}"
     if stats.failures >= stats.requests:
         # No answer to measure: there is no throughput or latency, only that every request failed.
         return "failed", f"every request failed ({stats.failures} of {stats.requests} in the measured window)"
