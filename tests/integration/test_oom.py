@@ -44,10 +44,16 @@ def test_server_oom_killed_mid_session_is_recorded_and_the_matrix_goes_on(
     assert first["cpu_plan_applied"]["server"]["memory_bytes"] == 64 * 2**20
     killed = cells[("waitress[threads=4]", 64)]
     assert killed["status"] == "failed"
-    # At its limit the server may first stall in the kernel's reclaim, answering nothing in the
-    # window, and be killed after it: the cell fails all the same, saying so.
-    stalled = "no request completed in the measured window; the server stopped after it (OOM-killed)"
-    if killed["reason"] != stalled:
+    # At its limit the server may instead stall in the kernel's reclaim, answering nothing in the
+    # window, and be killed after it or not at all while the session lasts: the cell fails all the
+    # same, saying so, with the server's memory at its limit.
+    if killed["reason"].startswith("no request completed in the measured window"):
+        assert killed["server"]["mem_mb"] >= 0.9 * 64
+        assert killed["reason"] in (
+            "no request completed in the measured window",
+            "no request completed in the measured window; the server stopped after it (OOM-killed)",
+        )
+    else:
         assert killed["reason"] == "the server stopped during the run (OOM-killed)"
         fate = killed["server"]["exit"]
         assert fate["oom_killed"] is True
