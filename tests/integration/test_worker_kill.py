@@ -25,6 +25,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,9 +126,13 @@ def kill_workers(docker: Docker, runner: Runner, done: threading.Event, log: dic
             time.sleep(0.05)
 
 
-def test_a_killed_worker_is_replaced_and_its_failed_requests_are_counted(
-    docker: Docker, images: None, tmp_path: Path
-) -> None:
+#: Runs tried until a kill lands on a request in flight: every kill can miss (the worker answered just
+#: before), and then there is no failed request whose counting could be checked.
+ATTEMPTS = 3
+
+
+def killed_run(docker: Docker, tmp_path: Path, attempt: int) -> tuple[dict[str, Any], dict[str, list[int]]]:
+    """One run of the matrix with workers killed in its window: its cell and what the killer did."""
     matrix = Matrix(
         name="worker-kill",
         modes=("gunicorn-sync[workers=2]",),
@@ -136,7 +141,7 @@ def test_a_killed_worker_is_replaced_and_its_failed_requests_are_counted(
         duration_s=4.0,
         warmup_s=1.0,
     ).check("test")
-    folder = RunFolder(tmp_path / "run")
+    folder = RunFolder(tmp_path / f"run-{attempt}")
     runner = Runner(docker, matrix, folder, lambda line: None, calibrate=False)
     done = threading.Event()
     log: dict[str, list[int]] = {"killed": [], "replacements": []}
@@ -147,17 +152,27 @@ def test_a_killed_worker_is_replaced_and_its_failed_requests_are_counted(
     finally:
         done.set()
         killer.join(10)
-    # How many kills land depends on the machine's timing (a busy worker must be caught between
-    # accepting and answering): the test asserts on the kills that happened, not on their number.
-    assert log["killed"], f"no worker was caught busy in the window: {log}"
-    # The master forked a new worker for every one killed.
-    assert len(log["replacements"]) == len(log["killed"]), log
-
     (cell,) = [r.as_json() for r in folder.read_cells()]
-    assert cell["status"] == "ok", cell.get("reason")
-    assert cell["server"]["exit"] is None
-    # Each kill cost the one request its worker held, or none when it died just after answering.
-    assert 0 < cell["failures"] <= len(log["killed"])
+    return cell, log
+
+
+def test_a_killed_worker_is_replaced_and_its_failed_requests_are_counted(
+    docker: Docker, images: None, tmp_path: Path
+) -> None:
+    for attempt in range(1, ATTEMPTS + 1):
+        cell, log = killed_run(docker, tmp_path, attempt)
+        # How many kills land depends on the machine's timing (a busy worker must be caught between
+        # accepting and answering): the test asserts on the kills that happened, not on their number.
+        assert log["killed"], f"no worker was caught busy in the window: {log}"
+        # The master forked a new worker for every one killed.
+        assert len(log["replacements"]) == len(log["killed"]), log
+        assert cell["status"] == "ok", cell.get("reason")
+        assert cell["server"]["exit"] is None
+        # Each kill cost the one request its worker held, or none when it died just after answering.
+        assert cell["failures"] <= len(log["killed"])
+        if cell["failures"] > 0:
+            break
+    assert cell["failures"] > 0, f"in {ATTEMPTS} runs every kill came just after an answer: {log}"
     assert cell["requests"] > 10 * cell["failures"]
     errors = [w["message"] for w in cell["warnings"] if w["code"] == "errors"]
     share = f"{100 * cell['error_rate']:.1f}%"
