@@ -313,9 +313,28 @@ class DistributedDriver:
             master_engine.copy_out(master_name, CONTAINER_OUT, master_dir)
         except UserError as exc:
             return Drive(f"the load generator's master left no schedule ({exc})", sampler, applied, elapsed)
+        lost, worker_dirs = self._collect_workers(names, codes, out_dir)
+        if exit_code != 0 and not lost:
+            logs = master_engine.logs(master_name, tail=5)
+            last = logs.splitlines()[-1] if logs else "(none)"
+            return Drive(
+                f"the load generator's master exited with code {exit_code}: {last}", sampler, applied, elapsed
+            )
+        if lost:
+            return Drive(lost_reason(lost, len(load.workers)), sampler, applied, elapsed)
+        try:
+            output = merge_output(master_dir / "out", worker_dirs, load, kind)
+        except UserError as exc:
+            return Drive(str(exc), sampler, applied, elapsed)
+        return Drive(output, sampler, applied, elapsed)
+
+    def _collect_workers(
+        self, names: Mapping[str, str], codes: Mapping[str, int | None], out_dir: Path
+    ) -> tuple[list[Lost], dict[str, Path]]:
+        """Each worker's samples copied out into a folder of its own, or why it is lost."""
         lost: list[Lost] = []
         worker_dirs: dict[str, Path] = {}
-        for worker in load.workers:
+        for worker in self.load.workers:
             name = names[worker.label]
             folder = out_dir / f"worker-{worker.host.name}-{worker.index}"
             why = _fate(worker.host.engine, name, codes[worker.label])
@@ -330,19 +349,7 @@ class DistributedDriver:
                 lost.append(Lost(worker, why))
             else:
                 worker_dirs[worker.label] = folder / "out"
-        if exit_code != 0 and not lost:
-            logs = master_engine.logs(master_name, tail=5)
-            last = logs.splitlines()[-1] if logs else "(none)"
-            return Drive(
-                f"the load generator's master exited with code {exit_code}: {last}", sampler, applied, elapsed
-            )
-        if lost:
-            return Drive(lost_reason(lost, len(load.workers)), sampler, applied, elapsed)
-        try:
-            output = merge_output(master_dir / "out", worker_dirs, load, kind)
-        except UserError as exc:
-            return Drive(str(exc), sampler, applied, elapsed)
-        return Drive(output, sampler, applied, elapsed)
+        return lost, worker_dirs
 
 
 def _fate(engine: Docker, name: str, code: int | None) -> str | None:
