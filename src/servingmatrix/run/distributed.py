@@ -24,7 +24,7 @@ from servingmatrix.docker import ContainerSpec, Docker
 from servingmatrix.errors import UserError
 from servingmatrix.run.cgroups import ContainerCgroup, Sample, Sampler, UsageReader
 from servingmatrix.run.clocks import ClockOffset
-from servingmatrix.run.drive import LOCUST_GRACE_S, Drive
+from servingmatrix.run.drive import LOCUST_GRACE_S, Drive, applied_limits
 from servingmatrix.run.latency import RequestSample
 from servingmatrix.run.loadgen import (
     LOCUST_IMAGE,
@@ -177,18 +177,14 @@ def _locust_container(
 
 def reader_for(host: LoadHost, name: str) -> UsageReader:
     """How a worker's CPU, throttling and memory are read: its cgroup files on this machine's
-    kernel, else the engine's statistics API."""
-    if host.local:
-        info = host.engine.container_inspect(name) or {}
-        pid = int((info.get("State") or {}).get("Pid") or 0)
-        if pid:
-            return ContainerCgroup(pid)
-    return EngineStats(host.engine, name)
+    kernel, else the engine's statistics API (also for a worker no longer running: its readings
+    are then skipped)."""
+    return server_reader(host.engine, name, host.local) or EngineStats(host.engine, name)
 
 
 def server_reader(engine: Docker, name: str, here: bool) -> UsageReader | None:
-    """How the server's usage is read: its cgroup files when its engine is this machine's, else the
-    engine's API; None when its container is not running."""
+    """How a running container's usage (the server's, a worker's) is read: its cgroup files when
+    its engine is this machine's, else the engine's API; None when it is not running."""
     state = (engine.container_inspect(name) or {}).get("State") or {}
     if not state.get("Running"):
         return None
@@ -288,7 +284,7 @@ class DistributedDriver:
         for worker in load.workers:
             name = names[worker.label]
             readers[worker.role] = reader_for(worker.host, name)
-            applied[worker.role] = _applied(worker.host.engine, name)
+            applied[worker.role] = applied_limits(worker.host.engine.container_inspect(name) or {})
         sampler = self.new_sampler(readers).start()
         began = time.monotonic()
         budget = load_s + LOCUST_GRACE_S + self.request_timeout_s + EXPECT_WORKERS_WAIT_S
@@ -377,16 +373,6 @@ def lost_reason(lost: list[Lost], workers: int) -> str:
         f"{len(lost)} of {workers} load generator workers lost ({named}); "
         "their samples went with them, so the session's load is not known"
     )
-
-
-def _applied(engine: Docker, name: str) -> dict[str, Any]:
-    host = (engine.container_inspect(name) or {}).get("HostConfig") or {}
-    return {
-        "cpuset": host.get("CpusetCpus"),
-        "cpus": (host.get("NanoCpus") or 0) / 1e9,
-        "memory_bytes": host.get("Memory"),
-        "pids_limit": host.get("PidsLimit"),
-    }
 
 
 def merge_output(

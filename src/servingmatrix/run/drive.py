@@ -38,6 +38,17 @@ def sampler_for(pids: dict[str, int]) -> Sampler:
     return Sampler({role: ContainerCgroup(pid) for role, pid in pids.items()})
 
 
+def applied_limits(info: dict[str, Any]) -> dict[str, Any]:
+    """The cpuset, CPU quota, memory and pids limits a container's engine applied (its inspection)."""
+    host = info.get("HostConfig") or {}
+    return {
+        "cpuset": host.get("CpusetCpus"),
+        "cpus": (host.get("NanoCpus") or 0) / 1e9,
+        "memory_bytes": host.get("Memory"),
+        "pids_limit": host.get("PidsLimit"),
+    }
+
+
 @dataclass
 class Driver:
     docker: Docker
@@ -59,13 +70,7 @@ class Driver:
             info = stack.engine(role).container_inspect(stack.name(role))
             if info is None:
                 continue
-            host = info["HostConfig"]
-            applied[role] = {
-                "cpuset": host.get("CpusetCpus"),
-                "cpus": (host.get("NanoCpus") or 0) / 1e9,
-                "memory_bytes": host.get("Memory"),
-                "pids_limit": host.get("PidsLimit"),
-            }
+            applied[role] = applied_limits(info)
         return applied
 
     def drive(
