@@ -41,6 +41,14 @@ KINDS: tuple[FlagKind, ...] = (
         "CPU throttled",
         "the server was held back by its CPU quota for more than 5% of the window",
     ),
+    FlagKind(
+        "memory-bound",
+        "M",
+        "short of memory",
+        "the server was short of memory: its processes faulted more than 100 pages a second back in from "
+        "disk, the kernel dropping their code and files to stay under the memory limit (thrashing), so its "
+        "memory, not its code, set the pace",
+    ),
     FlagKind("errors", "E", "errors", "some requests failed; throughput and latency count only the others"),
     FlagKind(
         "high-variance",

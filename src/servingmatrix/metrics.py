@@ -196,6 +196,15 @@ METRICS: tuple[Metric, ...] = (
         _record(lambda r: r.server.throttled_s),
     ),
     Metric(
+        "server_major_faults",
+        "pages the server's processes faulted back in from disk during the window: thousands a second "
+        "when it thrashes at its memory limit (flagged memory-bound above 100 a second; empty before "
+        "schema 5)",
+        "pages",
+        fmt.num,
+        _record(lambda r: r.server.major_faults),
+    ),
+    Metric(
         "server_host",
         "several hosts: the inventory's name of the host whose server the cell measured (empty on one "
         "machine)",
@@ -303,7 +312,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "warnings",
         "the cell's flag codes, `;`-separated: generator-bound, loadgen-saturated (before schema 2), "
-        "cpu-throttled, errors, machine-busy, cores-shared",
+        "cpu-throttled, memory-bound, errors, machine-busy, cores-shared",
         "",
         _text,
         _record(lambda r: ";".join(w.code for w in r.warnings)),

@@ -1,4 +1,5 @@
-"""A container's resource counters at one instant: cumulative CPU time and throttling, memory in use.
+"""A container's resource counters at one instant: cumulative CPU time and throttling, memory in use,
+and the pages its processes faulted back in from disk (major faults).
 
 Two sources fill them alike: the cgroup files on the host (``run/cgroups.py``), exact and cheap where
 the engine is local, and the engine's stats API (``docker.py``), which is what an engine on another
@@ -21,6 +22,18 @@ class Sample:
     throttled_ns: int
     throttled_periods: int
     mem_bytes: int
+    #: Major page faults so far: pages read back from disk, the sign of a container thrashing at its
+    #: memory limit (the kernel drops its code and file pages, and they fault straight back in).
+    major_faults: int = 0
+
+
+def major_faults(stats: Mapping[str, Any]) -> int:
+    """The memory statistics' major faults (cgroup v1 names them ``total_pgmajfault``, v2 ``pgmajfault``)."""
+    for key in ("total_pgmajfault", "pgmajfault"):
+        count = stats.get(key)
+        if isinstance(count, int):
+            return count
+    return 0
 
 
 def memory_in_use(usage: int, stats: Mapping[str, Any]) -> int:
@@ -43,10 +56,12 @@ def sample_from_stats(stats: Mapping[str, Any], t: float) -> Sample | None:
     if not isinstance(total, int) or not isinstance(usage, int):
         return None
     throttling = cpu.get("throttling_data") or {}
+    memory_stats = memory.get("stats") or {}
     return Sample(
         t,
         total,
         int(throttling.get("throttled_time") or 0),
         int(throttling.get("throttled_periods") or 0),
-        memory_in_use(usage, memory.get("stats") or {}),
+        memory_in_use(usage, memory_stats),
+        major_faults(memory_stats),
     )

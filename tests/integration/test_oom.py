@@ -4,13 +4,17 @@ waitress copies every response into its connection's output buffer (in memory up
 temporary file on the container's /tmp, a tmpfs, so memory again) and keeps it until the client has
 read it all. One user reading 4 MiB responses costs a few MiB; 64 users hold up to 256 MiB of
 buffers, far over a 64 MiB limit, and the kernel's OOM killer ends the server (the container's only
-process), which Docker records as OOMKilled. Werkzeug's threaded server writes each response
-straight to its socket, so the same limit and load leave it standing: the matrix goes on.
+process), which Docker records as OOMKilled. Before that, the kernel keeps it under the limit by
+dropping its code and file pages, which fault straight back in from disk: it thrashes, thousands of
+major faults a second. Werkzeug's threaded server writes each response straight to its socket, so the
+same limit and load leave it standing and not thrashing (it reaches the limit too, with page cache the
+kernel drops for free): the matrix goes on.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,12 +46,19 @@ def test_server_oom_killed_mid_session_is_recorded_and_the_matrix_goes_on(
     first = cells[("waitress[threads=4]", 1)]
     assert first["status"] == "ok", first.get("reason")
     assert first["cpu_plan_applied"]["server"]["memory_bytes"] == 64 * 2**20
+    # At one user it is near its limit already (about 60 of 64 MiB here): the kernel may drop a few of
+    # its pages, faulting back in at a few hundred a second, and the figure says so.
+    if "memory-bound" in codes(first):
+        assert first["server"]["mem_mb"] >= 0.9 * 64
     killed = cells[("waitress[threads=4]", 64)]
-    assert killed["status"] == "failed"
-    # At its limit the server may instead stall in the kernel's reclaim, answering nothing in the
-    # window, and be killed after it or not at all while the session lasts: the cell fails all the
-    # same, saying so, with the server's memory at its limit.
-    if killed["reason"].startswith("no request completed in the measured window"):
+    # Thrashing at its limit, the server is killed in the window, or answers nothing in it (and is
+    # killed after it or not at all while the session lasts), or answers a few requests: the cell
+    # fails, or its figure carries the memory-bound flag. It is never a clean figure.
+    if killed["status"] == "ok":
+        assert "memory-bound" in codes(killed), killed["warnings"]
+        assert killed["server"]["major_faults"] > 100 * killed["window"]["seconds"]
+        assert killed["server"]["exit"] is None
+    elif killed["reason"].startswith("no request completed in the measured window"):
         assert killed["server"]["mem_mb"] >= 0.9 * 64
         assert killed["reason"] in (
             "no request completed in the measured window",
@@ -65,3 +76,8 @@ def test_server_oom_killed_mid_session_is_recorded_and_the_matrix_goes_on(
         assert cell["status"] == "ok", cell.get("reason")
         assert cell["failures"] == 0
         assert cell["server"]["exit"] is None
+        assert "memory-bound" not in codes(cell), cell["warnings"]
+
+
+def codes(cell: dict[str, Any]) -> list[str]:
+    return [w["code"] for w in cell["warnings"]]

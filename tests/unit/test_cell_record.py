@@ -29,6 +29,7 @@ from servingmatrix.results.cell import (
     upgrade_to_2,
     upgrade_to_3,
     upgrade_to_4,
+    upgrade_to_5,
 )
 from servingmatrix.results.folder import RunFolder, read_json
 from tests.unit.synthetic_runs import cell
@@ -148,8 +149,16 @@ def test_the_folder_reads_and_writes_records(tmp_path: Path) -> None:
 
 
 def test_upgrading_restamps_an_old_file() -> None:
-    for version in (1, 2, 3):
-        assert upgrade(PATH, {"schema": version, "x": 1}) == {"schema": 4, "x": 1}
+    for version in (1, 2, 3, 4):
+        assert upgrade(PATH, {"schema": version, "x": 1}) == {"schema": 5, "x": 1}
+
+
+def test_the_servers_major_faults_are_read_back_and_unknown_before_schema_5() -> None:
+    record = CellRecord.from_json(PATH, data(server={"cpu_pct": 50.0, "major_faults": 4321}))
+    assert record.server.major_faults == 4321
+    assert CellRecord.from_json(PATH, record.as_json()) == record
+    older = CellRecord.from_json(PATH, data(schema=4, server={"cpu_pct": 50.0}))
+    assert older.server.major_faults is None
 
 
 def test_a_reference_is_read_back_as_written(tmp_path: Path) -> None:
@@ -318,6 +327,8 @@ EXACT = [
     ({"offered_rps": True}, "'offered_rps' is missing or not a number"),
     ({"offered_rps": float("inf")}, "'offered_rps' is missing or not a finite non-negative number"),
     ({"cpu_plan_applied": {"server": {"memory_bytes": "2g"}}}, "'cpu_plan_applied.server.memory_bytes'"),
+    ({"server": {"major_faults": -1}}, "'server.major_faults' is missing or not a non-negative integer"),
+    ({"server": {"major_faults": 2.5}}, "'server.major_faults' is missing or not an integer"),
     ({"server_host": ""}, "'server_host' is missing or not a string"),
     ({"server_host": ["main"]}, "'server_host' is missing or not a string"),
     ({"loadgen": {"hosts": 0}}, "'loadgen.hosts' is missing or not an integer of at least 1"),
@@ -346,7 +357,8 @@ def test_each_upgrade_restamps_its_own_version() -> None:
     assert upgrade_to_2({"schema": 1, "x": 1}) == {"schema": 2, "x": 1}
     assert upgrade_to_3({"schema": 2, "x": 1}) == {"schema": 3, "x": 1}
     assert upgrade_to_4({"schema": 3, "x": 1}) == {"schema": 4, "x": 1}
-    assert upgrade(PATH, {"schema": 4, "x": 1}) == {"schema": 4, "x": 1}
+    assert upgrade_to_5({"schema": 4, "x": 1}) == {"schema": 5, "x": 1}
+    assert upgrade(PATH, {"schema": 5, "x": 1}) == {"schema": 5, "x": 1}
 
 
 def test_lists_of_counts_and_figures_take_zero_and_refuse_the_rest() -> None:

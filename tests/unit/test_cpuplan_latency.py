@@ -113,13 +113,21 @@ def test_a_request_moved_onto_another_clock_keeps_everything_but_its_times() -> 
 
 def test_cgroup_window_interpolates_counters() -> None:
     samples = [
-        Sample(t=0.0, cpu_ns=0, throttled_ns=0, throttled_periods=0, mem_bytes=100),
-        Sample(t=2.0, cpu_ns=2_000_000_000, throttled_ns=200_000_000, throttled_periods=4, mem_bytes=300),
+        Sample(t=0.0, cpu_ns=0, throttled_ns=0, throttled_periods=0, mem_bytes=100, major_faults=50),
+        Sample(
+            t=2.0,
+            cpu_ns=2_000_000_000,
+            throttled_ns=200_000_000,
+            throttled_periods=4,
+            mem_bytes=300,
+            major_faults=4050,
+        ),
     ]
     usage = window_usage(samples, 0.5, 1.5)
     assert usage is not None
     assert usage.cpu_pct == pytest.approx(100.0)
     assert usage.throttled_s == pytest.approx(0.1)
+    assert usage.major_faults == 2000, "half the 4,000 faulted between the samples"
     assert window_usage(samples[:1], 0.0, 1.0) is None
 
 

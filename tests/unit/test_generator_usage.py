@@ -13,8 +13,12 @@ from servingmatrix.run.loadgen import Load, LoadgenOutput, Step
 from servingmatrix.run.session import Session, SessionTimings, Swarm
 from servingmatrix.workloads import resolve_workload
 
-A = WindowUsage(cpu_pct=60.0, throttled_s=0.25, throttled_periods=3, mem_bytes_max=100, mem_bytes_mean=80.0)
-B = WindowUsage(cpu_pct=35.5, throttled_s=1.0, throttled_periods=10, mem_bytes_max=40, mem_bytes_mean=30.0)
+A = WindowUsage(
+    60.0, throttled_s=0.25, throttled_periods=3, mem_bytes_max=100, mem_bytes_mean=80.0, major_faults=7
+)
+B = WindowUsage(
+    35.5, throttled_s=1.0, throttled_periods=10, mem_bytes_max=40, mem_bytes_mean=30.0, major_faults=2
+)
 #: Two workers of one core each: the quota of the generator as a whole (``RunHosts.shares``' plan has
 #: as many CPUs as workers).
 TWO_CORES = RunFacts(loadgen_quota_pct=200.0, ceiling=None, loadgen_hosts=2)
@@ -33,11 +37,16 @@ def test_one_measured_is_itself() -> None:
 
 def test_several_are_added_up_field_by_field() -> None:
     both = WindowUsage(
-        cpu_pct=95.5, throttled_s=1.25, throttled_periods=13, mem_bytes_max=140, mem_bytes_mean=110.0
+        cpu_pct=95.5,
+        throttled_s=1.25,
+        throttled_periods=13,
+        mem_bytes_max=140,
+        mem_bytes_mean=110.0,
+        major_faults=9,
     )
     assert combined_usage([A, B]) == both
     assert combined_usage([A, None, B]) == both
-    assert combined_usage([A, B, A]) == WindowUsage(155.5, 1.5, 16, 240, 190.0)
+    assert combined_usage([A, B, A]) == WindowUsage(155.5, 1.5, 16, 240, 190.0, 16)
 
 
 def busy(share: float) -> list[Sample]:

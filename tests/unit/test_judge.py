@@ -22,8 +22,8 @@ FACTS = RunFacts(loadgen_quota_pct=100.0, ceiling=None)
 EIGHT_USERS = Load(8)
 
 
-def usage(cpu_pct: float, throttled_s: float = 0.0) -> WindowUsage:
-    return WindowUsage(cpu_pct, throttled_s, 0, 64 * 2**20, 60 * 2**20)
+def usage(cpu_pct: float, throttled_s: float = 0.0, major_faults: int = 0) -> WindowUsage:
+    return WindowUsage(cpu_pct, throttled_s, 0, 64 * 2**20, 60 * 2**20, major_faults)
 
 
 def figures(
@@ -54,12 +54,14 @@ def judge(
     workload: str = "json",
     server_exit: ServerExit | None = None,
     reference: ReferenceResult | None = None,
+    applied: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     session = Session(
         resolve_mode("gunicorn-sync[workers=3]", 1), resolve_workload(workload), 1, (step.load,)
     )
     references = {step.load.amount: reference} if reference is not None else {}
-    swarm = Swarm("unused: the figures are given", server_exit, None, {"server": {"cpuset": "0"}}, references)
+    limits = applied if applied is not None else {"server": {"cpuset": "0"}}
+    swarm = Swarm("unused: the figures are given", server_exit, None, limits, references)
     return judge_cell(session, step, swarm, SessionTimings(start_s=1.0), facts).as_json()
 
 
@@ -79,11 +81,11 @@ def test_a_clean_window_is_ok_and_unflagged() -> None:
 
 def test_run_warnings_come_first_then_each_flag_in_order() -> None:
     facts = RunFacts(100.0, None, (Flag("cores-shared", "shared"),))
-    step = figures(failures=10, loadgen=usage(95.0), server=usage(99.0, throttled_s=2.0))
+    step = figures(failures=10, loadgen=usage(95.0), server=usage(99.0, throttled_s=2.0, major_faults=5000))
     cell = judge(step, facts)
-    assert codes(cell) == ["cores-shared", "generator-bound", "cpu-throttled", "errors"]
+    assert codes(cell) == ["cores-shared", "generator-bound", "cpu-throttled", "memory-bound", "errors"]
     assert "it used 95% of its 100% CPU" in cell["warnings"][1]["message"]
-    assert cell["warnings"][3]["message"] == "10 of 1000 requests failed (1.0%)"
+    assert cell["warnings"][4]["message"] == "10 of 1000 requests failed (1.0%)"
     assert cell["throughput_rps"] == 99.0 and cell["error_rate"] == 0.01
 
 
@@ -176,3 +178,31 @@ def test_a_window_where_every_request_failed_is_a_failed_cell() -> None:
     cell = judge(figures(requests=50, failures=50))
     assert cell["status"] == "failed"
     assert cell["reason"] == "every request failed (50 of 50 in the measured window)"
+
+
+def test_a_server_faulting_pages_back_in_from_disk_is_memory_bound_and_says_how_fast() -> None:
+    """Thrashing at its memory limit: 10 s of window, 3,210 major faults a second, 64 MiB of 64."""
+    limit = {"server": {"cpuset": "0", "memory_bytes": 64 * 2**20}}
+    cell = judge(figures(server=usage(40.0, major_faults=32_100)), applied=limit)
+    assert cell["status"] == "ok" and codes(cell) == ["memory-bound"]
+    assert cell["warnings"][0]["message"] == (
+        "the server was short of memory: 3,210 pages a second faulted back in from disk "
+        "(memory 64 MiB of its 64 MiB limit)"
+    )
+    assert cell["server"]["major_faults"] == 32_100
+
+
+def test_memory_bound_starts_just_above_100_major_faults_a_second() -> None:
+    assert codes(judge(figures(server=usage(40.0, major_faults=1000)))) == []
+    above = judge(figures(server=usage(40.0, major_faults=1001)))
+    assert codes(above) == ["memory-bound"]
+    # No limit read back (or none set, 0): the message gives the memory alone.
+    assert above["warnings"][0]["message"].endswith("(memory 64 MiB)")
+    unlimited = judge(figures(server=usage(40.0, major_faults=1001)), applied={"server": {"memory_bytes": 0}})
+    assert unlimited["warnings"][0]["message"].endswith("(memory 64 MiB)")
+
+
+def test_a_server_not_measured_has_its_major_faults_unknown_and_no_memory_flag() -> None:
+    step = replace(figures(), server=None)
+    cell = judge(step)
+    assert cell["server"]["major_faults"] is None and "memory-bound" not in codes(cell)

@@ -26,6 +26,21 @@ def test_a_cgroup_v2_answer_is_a_sample() -> None:
     assert sample_from_stats(stats, 12.5) == Sample(12.5, 7_000, 0, 0, 3072)
 
 
+def test_an_answer_carries_the_major_faults_of_either_cgroup_version() -> None:
+    def answer(memory: dict[str, int]) -> dict[str, object]:
+        return {
+            "cpu_stats": {"cpu_usage": {"total_usage": 1}},
+            "memory_stats": {"usage": 4096, "stats": memory},
+        }
+
+    v1 = sample_from_stats(answer({"pgmajfault": 1, "total_pgmajfault": 900}), 1.0)
+    v2 = sample_from_stats(answer({"pgmajfault": 450}), 1.0)
+    assert v1 is not None and v1.major_faults == 900, "v1: the hierarchy's total"
+    assert v2 is not None and v2.major_faults == 450
+    none = sample_from_stats(answer({}), 1.0)
+    assert none is not None and none.major_faults == 0
+
+
 def test_an_answer_without_figures_is_none() -> None:
     assert sample_from_stats({}, 1.0) is None
     assert (

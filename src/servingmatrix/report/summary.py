@@ -28,7 +28,14 @@ NOISY_FIGURE = metric("noisy")
 #: The flags shown beside a figure, lettered as in the report; cores-shared is noted once instead.
 FLAGS = {
     code: kind(code).letter
-    for code in ("generator-bound", "loadgen-saturated", "cpu-throttled", "errors", "machine-busy")
+    for code in (
+        "generator-bound",
+        "loadgen-saturated",
+        "cpu-throttled",
+        "memory-bound",
+        "errors",
+        "machine-busy",
+    )
 }
 #: The trials disagree (CV above 10%): computed here, as the report does.
 NOISY = "high-variance"

@@ -32,6 +32,9 @@ JSON format history (every file of a run, ``run.json`` and ``cells/*.json``, car
   one machine). ``run.json`` gains ``cpu_plan_hosts``, ``distributed`` and its metadata's ``hosts``
   when the run had an inventory. Added only: ``upgrade_to_4`` restamps the version, and a cell of an
   older schema was measured on one machine, so its load came from one host.
+- 5: ``server`` gains ``major_faults`` (pages the server's processes faulted back in from disk over the
+  window: a server thrashing at its memory limit) and a cell may carry the ``memory-bound`` flag.
+  Added only: ``upgrade_to_5`` restamps the version, and a cell of an older schema has them unknown.
 
 A change of layout adds a version here, its ``upgrade_to_N`` below, and bumps ``SCHEMA_VERSION``.
 """
@@ -48,7 +51,7 @@ from typing import Any, Literal
 from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: The percentiles a successful cell must have: those the report draws.
 PERCENTILES = ("p50", "p95", "p99")
 
@@ -73,6 +76,8 @@ def upgrade(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         data = upgrade_to_3(data)
     if version < 4:
         data = upgrade_to_4(data)
+    if version < 5:
+        data = upgrade_to_5(data)
     return data
 
 
@@ -89,6 +94,11 @@ def upgrade_to_3(data: dict[str, Any]) -> dict[str, Any]:
 def upgrade_to_4(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 4 only added where the load came from and which host served: restamp the version."""
     return {**data, "schema": 4}
+
+
+def upgrade_to_5(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 5 only added the server's major faults: restamp the version."""
+    return {**data, "schema": 5}
 
 
 @dataclass(frozen=True)
@@ -177,6 +187,8 @@ class Server:
     mem_mb_mean: float | None = None
     processes: tuple[Process, ...] = ()
     exit: ServerExit | None = None
+    #: Pages faulted back in from disk over the window (schema 5; unknown before).
+    major_faults: int | None = None
 
 
 @dataclass(frozen=True)
@@ -532,6 +544,7 @@ def _server(f: Fields) -> Server:
             for p in f.items("processes")
         ),
         exit=_exit(f.obj("exit")) if f.present("exit") else None,
+        major_faults=f.optional_integer("major_faults"),
     )
 
 

@@ -1,4 +1,5 @@
-"""Reads a container's CPU time, CPU throttling and memory from its cgroup, on the host's clock.
+"""Reads a container's CPU time, CPU throttling, memory and major faults from its cgroup, on the host's
+clock.
 
 Reading the cgroup files directly is exact and cheap (``docker stats`` rounds and takes a second a
 call). The container's cgroup is found from ``/proc/<pid>/cgroup`` of its first process, so both
@@ -42,10 +43,10 @@ class UsageReader(Protocol):
 class ContainerCgroup:
     """The cgroup files of one running container."""
 
-    def __init__(self, pid: int, root: Path = CGROUP_ROOT) -> None:
+    def __init__(self, pid: int, root: Path = CGROUP_ROOT, proc: Path = Path("/proc")) -> None:
         self.version = 2 if (root / "cgroup.controllers").exists() else 1
         paths: dict[str, str] = {}
-        for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        for line in (proc / str(pid) / "cgroup").read_text().splitlines():
             _, controllers, rel = line.split(":", 2)
             for controller in controllers.split(",") if controllers else [""]:
                 paths[controller] = rel.lstrip("/")
@@ -68,6 +69,7 @@ class ContainerCgroup:
                 cpu.get("throttled_usec", 0) * 1000,
                 cpu.get("nr_throttled", 0),
                 current - mem.get("inactive_file", 0),
+                mem.get("pgmajfault", 0),
             )
         stat = _read_kv(self.cpu / "cpu.stat")
         usage = int((self.cpuacct / "cpuacct.usage").read_text())
@@ -80,6 +82,7 @@ class ContainerCgroup:
             stat.get("throttled_time", 0),
             stat.get("nr_throttled", 0),
             current - mem.get("total_inactive_file", 0),
+            mem.get("total_pgmajfault", 0),
         )
 
     def process_rss(self) -> list[tuple[int, str, int]]:
@@ -156,15 +159,18 @@ class WindowUsage:
     throttled_periods: int
     mem_bytes_max: int
     mem_bytes_mean: float
+    #: Pages faulted back in from disk over the window (see ``Sample.major_faults``).
+    major_faults: int = 0
 
 
 def window_usage(samples: list[Sample], start: float, end: float) -> WindowUsage | None:
-    """CPU (as % of one core), throttling and memory of a container over [start, end]."""
+    """CPU (as % of one core), throttling, memory and major faults of a container over [start, end]."""
     if len(samples) < 2 or end <= start:
         return None
     cpu = _at(samples, end, "cpu_ns") - _at(samples, start, "cpu_ns")
     throttled = _at(samples, end, "throttled_ns") - _at(samples, start, "throttled_ns")
     periods = _at(samples, end, "throttled_periods") - _at(samples, start, "throttled_periods")
+    faults = _at(samples, end, "major_faults") - _at(samples, start, "major_faults")
     inside = [s.mem_bytes for s in samples if start <= s.t <= end] or [samples[-1].mem_bytes]
     return WindowUsage(
         cpu_pct=100.0 * cpu / ((end - start) * 1e9),
@@ -172,6 +178,7 @@ def window_usage(samples: list[Sample], start: float, end: float) -> WindowUsage
         throttled_periods=round(periods),
         mem_bytes_max=max(inside),
         mem_bytes_mean=sum(inside) / len(inside),
+        major_faults=round(faults),
     )
 
 
@@ -192,4 +199,5 @@ def combined_usage(usages: list[WindowUsage | None]) -> WindowUsage | None:
         throttled_periods=sum(u.throttled_periods for u in measured),
         mem_bytes_max=sum(u.mem_bytes_max for u in measured),
         mem_bytes_mean=sum(u.mem_bytes_mean for u in measured),
+        major_faults=sum(u.major_faults for u in measured),
     )

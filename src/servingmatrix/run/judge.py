@@ -5,7 +5,8 @@ the cell comes out. A cell fails when the server died in or before its window, o
 completed in it. It is flagged ``generator-bound`` when the load generator, not the server, set the
 pace (its CPU near its quota, held back by the quota, its rate near the calibrated most, or below
 0.90 of what a native generator drew from the same server on the same cores),
-``cpu-throttled`` when the server's quota held it back, ``errors`` when requests failed.
+``cpu-throttled`` when the server's quota held it back, ``memory-bound`` when it thrashed at its
+memory limit (its pages faulting back in from disk), ``errors`` when requests failed.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ SATURATION_SHARE = 0.9
 THROTTLE_SHARE = 0.05
 #: Within this share of the calibrated maximum, a cell's throughput is taken as set by the generator.
 CEILING_SHARE = 0.9
+#: More major faults than this per second of the window: the server was thrashing, short of memory. A
+#: server with the memory it needs faults none once started; one thrashing at its limit, thousands.
+MAJOR_FAULTS_PER_S = 100
 
 
 @dataclass(frozen=True)
@@ -168,8 +172,23 @@ def generator_bound_reasons(
     return reasons
 
 
-def warnings(figures: StepFigures, facts: RunFacts, bound_by: list[str]) -> tuple[Flag, ...]:
-    """The cell's flags with their messages: the run's, then generator-bound, cpu-throttled, errors."""
+def memory_bound_reason(server: WindowUsage | None, seconds: float, limit_bytes: int | None) -> str | None:
+    """Why the server was short of memory in a window of ``seconds``; None when it was not (or unknown)."""
+    if server is None or seconds <= 0 or server.major_faults <= MAJOR_FAULTS_PER_S * seconds:
+        return None
+    peak = f"{server.mem_bytes_max / 2**20:.0f} MiB"
+    if limit_bytes:  # 0 or None: no limit, or not read back
+        peak += f" of its {limit_bytes / 2**20:.0f} MiB limit"
+    rate = server.major_faults / seconds
+    faulted = f"{rate:,.0f} pages a second faulted back in from disk"
+    return f"the server was short of memory: {faulted} (memory {peak})"
+
+
+def warnings(
+    figures: StepFigures, facts: RunFacts, bound_by: list[str], memory_limit_bytes: int | None = None
+) -> tuple[Flag, ...]:
+    """The cell's flags with their messages: the run's, then generator-bound, cpu-throttled,
+    memory-bound, errors."""
     stats, server = figures.stats, figures.server
     out = list(facts.warnings)
     if bound_by:
@@ -179,6 +198,9 @@ def warnings(figures: StepFigures, facts: RunFacts, bound_by: list[str]) -> tupl
     if server is not None and server.throttled_s > THROTTLE_SHARE * stats.seconds:
         span = f"{server.throttled_s:.1f} s of {stats.seconds:.0f} s"
         out.append(warning("cpu-throttled", f"the server was CPU-throttled for {span}"))
+    short_of_memory = memory_bound_reason(server, stats.seconds, memory_limit_bytes)
+    if short_of_memory is not None:
+        out.append(warning("memory-bound", short_of_memory))
     if stats.failures:
         share = f"{100 * stats.error_rate:.1f}%"
         out.append(warning("errors", f"{stats.failures} of {stats.requests} requests failed ({share})"))
@@ -228,6 +250,7 @@ def judge_cell(
             mem_mb_mean=server.mem_bytes_mean / 2**20 if server else None,
             processes=tuple(Process(pid, comm, rss / 2**20) for pid, comm, rss in figures.server_processes),
             exit=swarm.server_exit if server_died(swarm.server_exit, figures.end) else None,
+            major_faults=server.major_faults if server else None,
         ),
         loadgen=Loadgen(
             cpu_pct=loadgen.cpu_pct if loadgen else None,
@@ -250,7 +273,7 @@ def judge_cell(
         cpu_plan_applied={role: Limits(**limits) for role, limits in swarm.applied.items()},
         session_timings=Timings(timings.start_s, timings.loadgen_s, timings.teardown_s),
         reference=_reference(reference) if reference is not None else None,
-        warnings=warnings(figures, facts, bound_by),
+        warnings=warnings(figures, facts, bound_by, swarm.applied.get("server", {}).get("memory_bytes")),
     )
 
 
