@@ -129,6 +129,17 @@ def test_a_baseline_is_a_copy_of_the_results_kept_by_name(store: Path) -> None:
     assert compare_runs(resolve_baseline("prod-2026"), RUNS / "good").regressions == []
 
 
+def test_a_baseline_of_a_simulated_run_is_listed_with_its_method(store: Path, tmp_path: Path) -> None:
+    run = tmp_path / "simulated"
+    shutil.copytree(RUNS / "good", run)
+    meta = json.loads((run / "run.json").read_text())
+    meta["metadata"]["hosts"] = {"simulated": True, "method": "simulated (one kernel)"}
+    (run / "run.json").write_text(json.dumps(meta))
+    save_baseline(run, "sim")
+    (listed,) = list_baselines()
+    assert "Intel(R) Xeon(R)" in listed.machine and listed.machine.endswith("; simulated (one kernel)")
+
+
 def test_baselines_are_not_overwritten_unless_asked(store: Path) -> None:
     save_baseline(RUNS / "good", "prod")
     with pytest.raises(UserError, match="exists"):

@@ -101,6 +101,27 @@ def test_figures_of_different_machines_are_never_joined(tmp_path: Path) -> None:
     assert len(lines) == 2 and all(len(points.split()) == 2 for points in lines)
 
 
+def test_a_simulated_run_is_never_joined_with_one_machines_and_the_index_names_its_method(
+    tmp_path: Path,
+) -> None:
+    """The same CPU, but the second run's hosts were engines in namespaces of one kernel: its own line."""
+    first = published_run(tmp_path / "first")
+    simulated = second_run(tmp_path / "second", hosts={"simulated": True, "method": "simulated (one kernel)"})
+    third = second_run(tmp_path / "third")
+    meta = json.loads((third / "run.json").read_text())
+    meta["started_at"] = "2026-12-03T08:00:00+00:00"
+    (third / "run.json").write_text(json.dumps(meta))
+    assert main(["site", str(first), str(simulated), str(third), "-o", str(tmp_path / "site")]) == 0
+    chart = svgs(tmp_path / "site" / "history" / f"{slug('json')}.html")[slug("json", SYNC, "closed", 1)]
+    assert "a CPU, 2 CPUs; simulated (one kernel)" in chart
+    lines = re.findall(r'<polyline points="([^"]+)"', chart)
+    assert len(lines) == 2 and all(len(points.split()) == 2 for points in lines)
+    index = (tmp_path / "site" / "index.html").read_text()
+    rows = dict(re.findall(r'<tr data-run="([^"]+)">(.*?)</tr>', index, re.S))
+    assert "a CPU, 2 CPUs; simulated (one kernel)" in rows["2026-12-02-second"]
+    assert "simulated" not in rows["2026-12-03-third"]
+
+
 def test_the_site_needs_no_network(site: Path) -> None:
     pages = list(site.rglob("*.html"))
     assert len(pages) == 1 + 2 + 1  # the index, two reports, the one workload's history

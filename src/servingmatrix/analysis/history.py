@@ -3,8 +3,9 @@
 A cell is mode x workload x step, a step being users (closed loop) or offered requests per second
 (open loop), which are never the same cell. Runs are ordered by when they started; a cell's figure
 in each run is that run's point (the median of its trials, with its interval), or None where the
-run did not measure it. Figures from different machines are kept apart by ``machine``, never
-joined: asv publishes one line per machine for the same reason.
+run did not measure it. Figures from different testbeds (machines, and how a run was spread over
+hosts) are kept apart by ``testbed``, never joined: asv publishes one line per machine for the same
+reason, and a simulated run's figures are not one machine's.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ class History:
     def modes_of(self, workload: str) -> list[str]:
         return list(dict.fromkeys(c.key.mode for c in self.of_workload(workload)))
 
-    def machines(self) -> list[str]:
-        return list(dict.fromkeys(r.run.machine for r in self.runs))
+    def testbeds(self) -> list[str]:
+        return list(dict.fromkeys(r.run.testbed for r in self.runs))
 
 
 def started(results: Results) -> str:

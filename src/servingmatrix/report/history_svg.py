@@ -1,5 +1,6 @@
 """A cell's history as one SVG: throughput above (the median of each run's trials, a bar for its 95%
-interval), p99 below, one point per run in the order the runs were made, one line per machine.
+interval), p99 below, one point per run in the order the runs were made, one line per machine
+(and method: a simulated or several-host run has its own).
 
 A point carrying flags is drawn hollow with their letters beside it; a run where the cell failed is
 an ``x`` at the foot of the throughput panel. Every point has a tooltip (SVG ``<title>``) naming the
@@ -152,7 +153,7 @@ def _run_labels(runs: list[RunLabel], px: Scale) -> list[str]:
 
 
 def history_chart(title: str, runs: list[RunLabel], lines: list[MachineLine]) -> str:
-    """The chart of one cell over ``runs`` (oldest first), a line per machine."""
+    """The chart of one cell over ``runs`` (oldest first), a line per machine and method."""
     px = _x(len(runs))
     highs = [v for line in lines for m in line.marks for v in (m.high, m.throughput) if v is not None]
     p99s = [m.p99 for line in lines for m in line.marks if m.p99 is not None]

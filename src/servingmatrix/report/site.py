@@ -151,20 +151,25 @@ def _step_text(history: History, cell: CellHistory) -> str:
     return results.step_text(cell.key.step)
 
 
+#: What a line of a history chart is.
+LINES = "one line per machine and method, never joined"
+
+
 def cell_chart(history: History, cell: CellHistory) -> ChartEntry:
-    """One cell's chart: a line per machine over the runs, oldest first."""
+    """One cell's chart: a line per testbed (machine, and method when not one machine) over the runs,
+    oldest first."""
     labels = [label(r) for r in history.runs]
-    machines = history.machines()
-    palette = colours(tuple(machines))
+    testbeds = history.testbeds()
+    palette = colours(tuple(testbeds))
     lines = []
-    for machine in machines:
+    for testbed in testbeds:
         marks = [
             mark
             for i, results in enumerate(history.runs)
-            if results.run.machine == machine and (mark := _mark(history, cell, i, labels[i])) is not None
+            if results.run.testbed == testbed and (mark := _mark(history, cell, i, labels[i])) is not None
         ]
         if marks:
-            lines.append(MachineLine(machine, palette[machine], tuple(marks)))
+            lines.append(MachineLine(testbed, palette[testbed], tuple(marks)))
     key = cell.key
     step = _step_text(history, cell)
     title = f"{key.mode} x {key.workload} x {step}"
@@ -175,7 +180,7 @@ def cell_chart(history: History, cell: CellHistory) -> ChartEntry:
         step=step,
         title=title,
         svg=Markup(history_chart(title, labels, lines)),
-        caption=f"Measured in {measured} of {len(history.runs)} runs; one line per machine, never joined.",
+        caption=f"Measured in {measured} of {len(history.runs)} runs; {LINES}.",
         latest=cell.latest,
     )
 
@@ -203,7 +208,7 @@ def _run_row(run_id: str, results: Results) -> dict[str, Any]:
         "id": run_id,
         "name": run.name,
         "started": started(results) or fmt.DASH,
-        "machine": run.machine,
+        "machine": run.testbed,
         "engine": str(meta.get("docker_version") or fmt.DASH),
         "commit": str(meta.get("git_commit") or fmt.DASH)[:12],
         "dirty": bool(meta.get("git_dirty")),

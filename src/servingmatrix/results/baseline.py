@@ -127,7 +127,7 @@ def list_baselines() -> list[BaselineInfo]:
                 started_at=str(run.meta.get("started_at") or "—"),
                 modes=len({c.mode for c in run.cells}),
                 cells=len(run.cells),
-                machine=run.machine,
+                machine=run.testbed,
             )
         )
     return found

@@ -16,7 +16,7 @@ from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
 from servingmatrix.results.cell import CellRecord, Fields
 from servingmatrix.results.folder import RUN_FILE, RunFolder, read_json
-from servingmatrix.results.hosts import RunHost, method, run_hosts
+from servingmatrix.results.hosts import ONE_MACHINE, RunHost, method, run_hosts
 
 
 @dataclass(frozen=True)
@@ -206,6 +206,12 @@ class Run:
         parts = [str(meta["cpu_model"])] if meta.get("cpu_model") else []
         parts += [f"{count} CPUs"] if count else []
         return ", ".join(parts) or "not recorded"
+
+    @property
+    def testbed(self) -> str:
+        """The machine and, when not one machine, how the run was spread over hosts: what a history keeps
+        apart (a simulated run's figures are not one machine's, nor several real ones')."""
+        return self.machine if self.method == ONE_MACHINE else f"{self.machine}; {self.method}"
 
     @property
     def method(self) -> str:
