@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from servingmatrix.docker import Docker
 from servingmatrix.paths import cache_dir, project_root
 from servingmatrix.run.phases import MEASURING, PHASES, WARMING
 from servingmatrix.run.runner import BUSY_LOAD_PER_CORE
@@ -48,15 +49,10 @@ def timed(args: Sequence[str]) -> tuple[float, str]:
 
 def forget_images_and_wheels() -> None:
     """Leave nothing a build could reuse: the project's images and layers, the wheels, pip's cache."""
-    listed = subprocess.run(
-        ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", "servingmatrix/*"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    if listed:
-        subprocess.run(["docker", "rmi", "--force", *listed], capture_output=True, check=False)
-    subprocess.run(["docker", "image", "prune", "--force"], capture_output=True, check=False)
+    engine = Docker()
+    for ref in engine.image_refs("servingmatrix/*"):
+        engine.remove_image(ref, force=True)
+    engine.prune_dangling_images()
     shutil.rmtree(cache_dir() / "wheelhouse", ignore_errors=True)
     subprocess.run([sys.executable, "-m", "pip", "cache", "purge"], capture_output=True, check=False)
 

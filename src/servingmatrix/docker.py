@@ -223,9 +223,26 @@ class Docker:
             ref for image in images for ref in image.get("RepoTags") or [] if ref.startswith(f"{repository}:")
         ]
 
-    def remove_image(self, ref: str) -> None:
-        """Remove the tag ``ref`` (and the image, when nothing else tags it)."""
-        self._call(f"removing {ref}", lambda: self.api.remove_image(ref))
+    def image_refs(self, pattern: str) -> list[str]:
+        """Every ``repository:tag`` whose reference matches ``pattern`` (``servingmatrix/*``)."""
+        images = self._call(
+            f"listing the images {pattern}", lambda: self.api.images(filters={"reference": pattern})
+        )
+        return sorted(
+            {ref for image in images for ref in image.get("RepoTags") or [] if ref != "<none>:<none>"}
+        )
+
+    def remove_image(self, ref: str, *, force: bool = False) -> None:
+        """Remove the tag ``ref`` (and the image, when nothing else tags it; ``force``: also when a
+        stopped container uses it)."""
+        self._call(f"removing {ref}", lambda: self.api.remove_image(ref, force=force))
+
+    def prune_dangling_images(self) -> None:
+        """Remove the layers no tag names any more (``docker image prune``)."""
+        self._call(
+            "pruning dangling images",
+            lambda: self.api.prune_images(filters={"dangling": True}),  # type: ignore[no-untyped-call]
+        )
 
     def import_tarball(self, tarball: Path, ref: str, changes: Sequence[str]) -> None:
         """``docker import``: a root filesystem tarball as the image ``ref``, with Dockerfile ``changes``."""

@@ -279,3 +279,21 @@ def test_listings_filter_by_every_label_given() -> None:
     assert engine_filters({"a": "1", "b": None}, None) == {"label": ["a=1", "b"]}
     assert engine_filters({}, "smtest") == {"name": ["smtest"]}
     assert engine_filters(None, None) == {}
+
+
+def test_the_project_s_images_are_listed_by_reference_and_removed_by_force() -> None:
+    images = [
+        {"RepoTags": ["servingmatrix/wrk:latest", "servingmatrix/wrk:inputs-1"]},
+        {"RepoTags": ["<none>:<none>"]},
+        {"RepoTags": None},
+        {"RepoTags": ["servingmatrix/base:3.13"]},
+    ]
+    engine = Stubbed(StubApi(images=images, remove_image=None, prune_images={}))
+    refs = engine.image_refs("servingmatrix/*")
+    assert refs == ["servingmatrix/base:3.13", "servingmatrix/wrk:inputs-1", "servingmatrix/wrk:latest"]
+    engine.remove_image("servingmatrix/wrk:latest", force=True)
+    engine.prune_dangling_images()
+    listed, removed, pruned = engine.stub.calls
+    assert listed == ("images", (), {"filters": {"reference": "servingmatrix/*"}})
+    assert removed == ("remove_image", ("servingmatrix/wrk:latest",), {"force": True})
+    assert pruned == ("prune_images", (), {"filters": {"dangling": True}})

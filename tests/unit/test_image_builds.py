@@ -68,7 +68,7 @@ class BuildingDocker(Docker):
         with self.guard:
             return [ref for ref in self.tags if ref.startswith(f"{repository}:")]
 
-    def remove_image(self, ref: str) -> None:
+    def remove_image(self, ref: str, *, force: bool = False) -> None:
         with self.guard:
             self.removed.append(ref)
             del self.tags[ref]
