@@ -439,11 +439,30 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_clean(_args: argparse.Namespace) -> int:
-    from servingmatrix.run.cleanup import clean_project_objects
+def cmd_clean(args: argparse.Namespace) -> int:
+    from servingmatrix.run.cleanup import clean_engines, clean_project_objects
 
-    removed = clean_project_objects(Docker())
-    say(f"removed {removed.containers} containers, {removed.networks} networks, {removed.volumes} volumes")
+    if args.hosts is None:
+        removed = clean_project_objects(Docker())
+        say(
+            f"removed {removed.containers} containers, {removed.networks} networks, {removed.volumes} volumes"
+        )
+        return 0
+    from servingmatrix.hosts.engines import connect_engine
+    from servingmatrix.hosts.inventory import load_inventory
+
+    inventory = load_inventory(Path(args.hosts))
+    # Hosts sharing one engine (several names for this machine) are cleaned once, under the first name.
+    engines = {host.docker: host for host in reversed(inventory.hosts)}
+    hosts = [host for host in inventory.hosts if engines[host.docker] is host]
+    cleaned = clean_engines([(host.name, connect_engine(host)) for host in hosts])
+    for engine in cleaned:
+        say(engine.line())
+    failed = [engine.name for engine in cleaned if engine.removed is None]
+    if failed:
+        raise UserError(
+            f"{len(failed)} of {len(cleaned)} engines not cleaned: {', '.join(failed)} (see above)"
+        )
     return 0
 
 
@@ -520,6 +539,11 @@ def build_parser() -> argparse.ArgumentParser:
     tools.set_defaults(func=cmd_tools)
 
     clean = sub.add_parser("clean", help="remove every container, network and volume the project created")
+    clean.add_argument(
+        "--hosts",
+        metavar="FILE",
+        help="clean every engine of this host inventory instead of this machine's (each engine once)",
+    )
     clean.set_defaults(func=cmd_clean)
     return parser
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -190,6 +191,8 @@ def test_simulated_hosts_come_up_reach_each_other_and_leave_nothing(wrk_image: s
         shipped = {docker_at(sim["docker"], *image_id) for sim in (sim1, sim2)}
         assert shipped == {docker_at(main["docker"], *image_id)}
 
+        clean_the_simulated_engines(sim1, sim2, wrk_image, tmp_path)
+
         began = time.monotonic()
         check_reachability(sim1, sim2, wrk_image)
         timings["containers"] = time.monotonic() - began
@@ -209,6 +212,33 @@ def test_simulated_hosts_come_up_reach_each_other_and_leave_nothing(wrk_image: s
     assert_nothing_left()
     again = hosts_cli("down")
     assert (again.returncode, again.stdout) == (0, "no simulated hosts to remove\n")
+
+
+def clean_the_simulated_engines(sim1: dict[str, Any], sim2: dict[str, Any], image: str, folder: Path) -> None:
+    """``clean --hosts`` removes what carries the project's label on each engine of the inventory, and
+    nothing else. (The inventory leaves out this machine's engine, whose stack other tests share.)"""
+    for sim in (sim1, sim2):
+        docker_at(sim["docker"], "create", "--label", "io.servingmatrix.project=leftover", image)
+        docker_at(sim["docker"], "create", "--label", "someone.else=1", "--name", "not-ours", image)
+    inventory = folder / "sims.yml"
+    hosts = [{**sim1, "roles": ["server", "backing"]}, {**sim2, "roles": ["loadgen"]}]
+    inventory.write_text(yaml.safe_dump({"simulated": True, "hosts": hosts}))
+    clean = subprocess.run(
+        [sys.executable, "-m", "servingmatrix", "clean", "--hosts", str(inventory)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert clean.returncode == 0, clean.stderr
+    assert clean.stdout.splitlines() == [
+        "sim1: removed 1 containers, 0 networks, 0 volumes",
+        "sim2: removed 1 containers, 0 networks, 0 volumes",
+    ]
+    for sim in (sim1, sim2):
+        names = docker_at(sim["docker"], "ps", "--all", "--format", "{{.Names}}").split()
+        assert names == ["not-ours"]
+        docker_at(sim["docker"], "rm", "not-ours")
 
 
 def sim1_daemons() -> list[int]:

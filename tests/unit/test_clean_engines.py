@@ -1,0 +1,68 @@
+"""``servingmatrix clean --hosts FILE``: every engine of an inventory cleaned once, one that does not
+answer named without keeping the others from being cleaned, and a non-zero exit when one was not."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from servingmatrix.errors import UserError
+from servingmatrix.run.cleanup import EngineCleaned, Removed, clean_engines
+from tests.unit.fakes import FakeDocker
+
+INVENTORY = """\
+hosts:
+  - {name: main, docker: "unix:///nonexistent/a.sock", address: 127.0.0.1, cores: 1, roles: [server, backing]}
+  - {name: gen, docker: "unix:///nonexistent/a.sock", address: 127.0.0.1, cores: 1, roles: [loadgen]}
+  - {name: far, docker: "tcp://127.0.0.1:1", address: 127.0.0.1, cores: 1, roles: [loadgen]}
+"""
+
+
+class Down(FakeDocker):
+    def ping(self) -> None:
+        raise UserError("docker engine 'down' (tcp://10.0.0.9:2375): not reachable (refused)")
+
+
+def test_an_engine_that_does_not_answer_does_not_keep_the_others_from_being_cleaned() -> None:
+    up = FakeDocker()
+    cleaned = clean_engines([("down", Down()), ("up", up)])
+    assert cleaned == [
+        EngineCleaned("down", failure="docker engine 'down' (tcp://10.0.0.9:2375): not reachable (refused)"),
+        EngineCleaned("up", removed=Removed(0, 0, 0)),
+    ]
+    assert (
+        cleaned[0].line()
+        == "down: not cleaned: docker engine 'down' (tcp://10.0.0.9:2375): not reachable (refused)"
+    )
+    assert cleaned[1].line() == "up: removed 0 containers, 0 networks, 0 volumes"
+
+
+def test_every_engine_of_the_inventory_is_cleaned_once_and_a_failure_exits_2(tmp_path: Path) -> None:
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(INVENTORY)
+    proc = subprocess.run(
+        [sys.executable, "-m", "servingmatrix", "clean", "--hosts", str(inventory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    # main and gen share one engine: it is tried once, under the first name.
+    lines = proc.stdout.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["main", "far"]
+    assert all(": not cleaned: docker engine " in line for line in lines)
+    assert proc.stderr.strip() == "servingmatrix: error: 2 of 2 engines not cleaned: main, far (see above)"
+
+
+def test_a_bad_inventory_is_one_line(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "servingmatrix", "clean", "--hosts", str(tmp_path / "none.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "none.yml" in proc.stderr and proc.stdout == ""
