@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 from collections.abc import Iterator
@@ -217,9 +218,15 @@ def test_simulated_hosts_come_up_reach_each_other_and_leave_nothing(wrk_image: s
 def clean_the_simulated_engines(sim1: dict[str, Any], sim2: dict[str, Any], image: str, folder: Path) -> None:
     """``clean --hosts`` removes what carries the project's label on each engine of the inventory, and
     nothing else. (The inventory leaves out this machine's engine, whose stack other tests share.)"""
+    # Our images carry the project's label, and so does every container made of them: another's
+    # container is made of an image without it, imported from an empty archive.
+    empty = folder / "empty.tar"
+    with tarfile.open(empty, "w"):
+        pass
     for sim in (sim1, sim2):
         docker_at(sim["docker"], "create", "--label", "io.servingmatrix.project=leftover", image)
-        docker_at(sim["docker"], "create", "--label", "someone.else=1", "--name", "not-ours", image)
+        docker_at(sim["docker"], "import", str(empty), "someone/else:1")
+        docker_at(sim["docker"], "create", "--name", "not-ours", "someone/else:1", "/nothing")
     inventory = folder / "sims.yml"
     hosts = [{**sim1, "roles": ["server", "backing"]}, {**sim2, "roles": ["loadgen"]}]
     inventory.write_text(yaml.safe_dump({"simulated": True, "hosts": hosts}))
@@ -239,6 +246,7 @@ def clean_the_simulated_engines(sim1: dict[str, Any], sim2: dict[str, Any], imag
         names = docker_at(sim["docker"], "ps", "--all", "--format", "{{.Names}}").split()
         assert names == ["not-ours"]
         docker_at(sim["docker"], "rm", "not-ours")
+        docker_at(sim["docker"], "rmi", "someone/else:1")
 
 
 def sim1_daemons() -> list[int]:
