@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.docker import Docker
+from servingmatrix.docker import Docker, DockerError
 from servingmatrix.paths import cache_dir, project_root
 from servingmatrix.run.phases import MEASURING, PHASES, WARMING
 from servingmatrix.run.runner import BUSY_LOAD_PER_CORE
@@ -51,8 +51,14 @@ def forget_images_and_wheels() -> None:
     """Leave nothing a build could reuse: the project's images and layers, the wheels, pip's cache."""
     engine = Docker()
     for ref in engine.image_refs("servingmatrix/*"):
-        engine.remove_image(ref, force=True)
-    engine.prune_dangling_images()
+        try:
+            engine.remove_image(ref, force=True)
+        except DockerError as exc:  # gone meanwhile, or in use: the cold build then reuses less, not more
+            print(f"note: {exc}", file=sys.stderr)
+    try:
+        engine.prune_dangling_images()
+    except DockerError as exc:  # a prune already under way
+        print(f"note: {exc}", file=sys.stderr)
     shutil.rmtree(cache_dir() / "wheelhouse", ignore_errors=True)
     subprocess.run([sys.executable, "-m", "pip", "cache", "purge"], capture_output=True, check=False)
 

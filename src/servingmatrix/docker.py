@@ -11,6 +11,7 @@ typed ``ContainerSpec``, never by command-line flags. Tests substitute a fake wi
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import os
@@ -228,9 +229,9 @@ class Docker:
         images = self._call(
             f"listing the images {pattern}", lambda: self.api.images(filters={"reference": pattern})
         )
-        return sorted(
-            {ref for image in images for ref in image.get("RepoTags") or [] if ref != "<none>:<none>"}
-        )
+        # Filtered here too: an engine may answer with every tag of an image one of whose tags matches.
+        tags = {ref for image in images for ref in image.get("RepoTags") or []}
+        return sorted(ref for ref in tags if fnmatch.fnmatchcase(ref.rsplit(":", 1)[0], pattern))
 
     def remove_image(self, ref: str, *, force: bool = False) -> None:
         """Remove the tag ``ref`` (and the image, when nothing else tags it; ``force``: also when a

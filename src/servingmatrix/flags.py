@@ -45,7 +45,7 @@ KINDS: tuple[FlagKind, ...] = (
         "memory-bound",
         "M",
         "short of memory",
-        "the server was short of memory: its processes faulted more than 100 pages a second back in from "
+        "the server was short of memory: its processes faulted more than 1,000 pages a second back in from "
         "disk, the kernel dropping their code and files to stay under the memory limit (thrashing), so its "
         "memory, not its code, set the pace",
     ),

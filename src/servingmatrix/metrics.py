@@ -102,6 +102,11 @@ def _per_mille(fraction: float | None) -> str:
     return fmt.pct(fraction, 2)
 
 
+def _major_faults_per_s(record: CellRecord) -> float | None:
+    faults, seconds = record.server.major_faults, record.window.seconds if record.window else None
+    return faults / seconds if faults is not None and seconds else None
+
+
 def _largest_process_mb(record: CellRecord) -> float | None:
     sizes = [p.rss_mb for p in record.server.processes if p.rss_mb is not None]
     return max(sizes) if sizes else None
@@ -196,13 +201,13 @@ METRICS: tuple[Metric, ...] = (
         _record(lambda r: r.server.throttled_s),
     ),
     Metric(
-        "server_major_faults",
-        "pages the server's processes faulted back in from disk during the window: thousands a second "
-        "when it thrashes at its memory limit (flagged memory-bound above 100 a second; empty before "
-        "schema 5)",
-        "pages",
+        "server_major_faults_per_s",
+        "pages the server's processes faulted back in from disk, per second of the window: none with "
+        "memory to spare, thousands when it thrashes at its memory limit (flagged memory-bound above "
+        "1,000; empty before schema 5)",
+        "pages/s",
         fmt.num,
-        _record(lambda r: r.server.major_faults),
+        _record(_major_faults_per_s),
     ),
     Metric(
         "server_host",

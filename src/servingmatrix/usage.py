@@ -23,17 +23,19 @@ class Sample:
     throttled_periods: int
     mem_bytes: int
     #: Major page faults so far: pages read back from disk, the sign of a container thrashing at its
-    #: memory limit (the kernel drops its code and file pages, and they fault straight back in).
-    major_faults: int = 0
+    #: memory limit (the kernel drops its code and file pages, and they fault straight back in). None:
+    #: the source did not say.
+    major_faults: int | None = None
 
 
-def major_faults(stats: Mapping[str, Any]) -> int:
-    """The memory statistics' major faults (cgroup v1 names them ``total_pgmajfault``, v2 ``pgmajfault``)."""
+def major_faults(stats: Mapping[str, Any]) -> int | None:
+    """The memory statistics' major faults (cgroup v1 names them ``total_pgmajfault``, v2 ``pgmajfault``);
+    None when they hold neither."""
     for key in ("total_pgmajfault", "pgmajfault"):
         count = stats.get(key)
-        if isinstance(count, int):
+        if isinstance(count, int) and not isinstance(count, bool):
             return count
-    return 0
+    return None
 
 
 def memory_in_use(usage: int, stats: Mapping[str, Any]) -> int:

@@ -1,4 +1,4 @@
-"""The engine's stats API and the cgroup files count the same CPU time and throttling.
+"""The engine's stats API and the cgroup files count the same CPU time, throttling and major faults.
 
 A remote engine's containers can only be sampled through its stats API, a local one's through its
 cgroup files: a container spinning under half a CPU's quota is read both ways over the same window,
@@ -79,6 +79,10 @@ def test_stats_and_cgroup_files_agree_on_cpu_and_throttling(
         assert before.cpu_ns <= stats.cpu_ns <= after.cpu_ns
         assert before.throttled_ns <= stats.throttled_ns <= after.throttled_ns
         assert before.t <= stats.t <= after.t
+        # Major faults: the same counter, given by both (none faulted once the spinner runs).
+        assert before.major_faults is not None and stats.major_faults is not None
+        assert after.major_faults is not None
+        assert before.major_faults <= stats.major_faults <= after.major_faults
 
     engine_cpu = last[1].cpu_ns - first[1].cpu_ns
     files_cpu = last[0].cpu_ns - first[0].cpu_ns

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -128,6 +129,11 @@ def test_cgroup_window_interpolates_counters() -> None:
     assert usage.cpu_pct == pytest.approx(100.0)
     assert usage.throttled_s == pytest.approx(0.1)
     assert usage.major_faults == 2000, "half the 4,000 faulted between the samples"
+    # A sample without them (a source that does not give them): unknown over the window.
+    assert window_usage([samples[0], replace(samples[1], major_faults=None)], 0.5, 1.5).major_faults is None  # type: ignore[union-attr]
+    # Made anew under its name, the container's counter went back: counted from nothing, not below.
+    restarted = [samples[1], replace(samples[0], t=4.0)]
+    assert window_usage(restarted, 2.0, 4.0).major_faults == 0  # type: ignore[union-attr]
     assert window_usage(samples[:1], 0.0, 1.0) is None
 
 

@@ -286,10 +286,11 @@ def test_the_project_s_images_are_listed_by_reference_and_removed_by_force() -> 
         {"RepoTags": ["servingmatrix/wrk:latest", "servingmatrix/wrk:inputs-1"]},
         {"RepoTags": ["<none>:<none>"]},
         {"RepoTags": None},
-        {"RepoTags": ["servingmatrix/base:3.13"]},
+        {"RepoTags": ["servingmatrix/base:3.13", "python:3.13-slim"]},
     ]
     engine = Stubbed(StubApi(images=images, remove_image=None, prune_images={}))
     refs = engine.image_refs("servingmatrix/*")
+    # The base image is a retag of python's: only the project's tag of it is the project's.
     assert refs == ["servingmatrix/base:3.13", "servingmatrix/wrk:inputs-1", "servingmatrix/wrk:latest"]
     engine.remove_image("servingmatrix/wrk:latest", force=True)
     engine.prune_dangling_images()

@@ -95,6 +95,22 @@ def test_several_hosts_are_counted(tmp_path: Path) -> None:
     assert method(meta(hosts_run(tmp_path / "far", False, one))) == "1 host"
 
 
+def test_a_run_s_testbed_is_its_machine_and_where_each_role_ran_when_not_one_machine(tmp_path: Path) -> None:
+    one = load_run(hosts_run(tmp_path / "one", None))
+    assert one.testbed == one.machine == "2 CPUs"
+    simulated = load_run(hosts_run(tmp_path / "sim", True))
+    assert simulated.testbed == f"2 CPUs; simulated (one kernel): {PLACEMENT}"
+    real = load_run(hosts_run(tmp_path / "real", False))
+    assert real.testbed == f"2 CPUs; 3 hosts: {PLACEMENT}"
+    # Driven from the same machine, a fleet serving from another host is another testbed.
+    far = (
+        Host("main", "unix:///var/run/docker.sock", "10.0.0.1", (0,), ("backing", "loadgen")),
+        Host("far", "tcp://10.0.0.9:2375", "10.0.0.9", (0, 1), ("server",)),
+    )
+    elsewhere = load_run(hosts_run(tmp_path / "far", False, far))
+    assert elsewhere.testbed.startswith("2 CPUs; 2 hosts: server on far;")
+
+
 def test_the_method_falls_back_on_the_plan_when_the_metadata_lacks_the_hosts() -> None:
     records = hosts_records(False)
     assert method({"cpu_plan_hosts": records["cpu_plan_hosts"]}) == "3 hosts"

@@ -16,7 +16,7 @@ from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
 from servingmatrix.results.cell import CellRecord, Fields
 from servingmatrix.results.folder import RUN_FILE, RunFolder, read_json
-from servingmatrix.results.hosts import ONE_MACHINE, RunHost, method, run_hosts
+from servingmatrix.results.hosts import ONE_MACHINE, RunHost, method, method_line, run_hosts
 
 
 @dataclass(frozen=True)
@@ -209,9 +209,11 @@ class Run:
 
     @property
     def testbed(self) -> str:
-        """The machine and, when not one machine, how the run was spread over hosts: what a history keeps
-        apart (a simulated run's figures are not one machine's, nor several real ones')."""
-        return self.machine if self.method == ONE_MACHINE else f"{self.machine}; {self.method}"
+        """The machine and, when not one machine, how the run was spread over which hosts (the method and
+        each role's hosts): what a history keeps apart. ``machine`` is the harness's own machine, which
+        on several hosts says nothing of the server's, and a simulated run's figures are not one
+        machine's."""
+        return self.machine if self.method == ONE_MACHINE else f"{self.machine}; {method_line(self.meta)}"
 
     @property
     def method(self) -> str:

@@ -69,7 +69,7 @@ class ContainerCgroup:
                 cpu.get("throttled_usec", 0) * 1000,
                 cpu.get("nr_throttled", 0),
                 current - mem.get("inactive_file", 0),
-                mem.get("pgmajfault", 0),
+                mem.get("pgmajfault"),
             )
         stat = _read_kv(self.cpu / "cpu.stat")
         usage = int((self.cpuacct / "cpuacct.usage").read_text())
@@ -82,7 +82,7 @@ class ContainerCgroup:
             stat.get("throttled_time", 0),
             stat.get("nr_throttled", 0),
             current - mem.get("total_inactive_file", 0),
-            mem.get("total_pgmajfault", 0),
+            mem.get("total_pgmajfault"),
         )
 
     def process_rss(self) -> list[tuple[int, str, int]]:
@@ -159,8 +159,8 @@ class WindowUsage:
     throttled_periods: int
     mem_bytes_max: int
     mem_bytes_mean: float
-    #: Pages faulted back in from disk over the window (see ``Sample.major_faults``).
-    major_faults: int = 0
+    #: Pages faulted back in from disk over the window (see ``Sample.major_faults``); None: unknown.
+    major_faults: int | None = None
 
 
 def window_usage(samples: list[Sample], start: float, end: float) -> WindowUsage | None:
@@ -170,7 +170,6 @@ def window_usage(samples: list[Sample], start: float, end: float) -> WindowUsage
     cpu = _at(samples, end, "cpu_ns") - _at(samples, start, "cpu_ns")
     throttled = _at(samples, end, "throttled_ns") - _at(samples, start, "throttled_ns")
     periods = _at(samples, end, "throttled_periods") - _at(samples, start, "throttled_periods")
-    faults = _at(samples, end, "major_faults") - _at(samples, start, "major_faults")
     inside = [s.mem_bytes for s in samples if start <= s.t <= end] or [samples[-1].mem_bytes]
     return WindowUsage(
         cpu_pct=100.0 * cpu / ((end - start) * 1e9),
@@ -178,8 +177,16 @@ def window_usage(samples: list[Sample], start: float, end: float) -> WindowUsage
         throttled_periods=round(periods),
         mem_bytes_max=max(inside),
         mem_bytes_mean=sum(inside) / len(inside),
-        major_faults=round(faults),
+        major_faults=_faults(samples, start, end),
     )
+
+
+def _faults(samples: list[Sample], start: float, end: float) -> int | None:
+    """Major faults over [start, end]; None when a sample lacks them. A counter that went back (the
+    container was made anew under its name) counts from nothing rather than below it."""
+    if any(s.major_faults is None for s in samples):
+        return None
+    return max(0, round(_at(samples, end, "major_faults") - _at(samples, start, "major_faults")))
 
 
 def combined_usage(usages: list[WindowUsage | None]) -> WindowUsage | None:
@@ -199,5 +206,9 @@ def combined_usage(usages: list[WindowUsage | None]) -> WindowUsage | None:
         throttled_periods=sum(u.throttled_periods for u in measured),
         mem_bytes_max=sum(u.mem_bytes_max for u in measured),
         mem_bytes_mean=sum(u.mem_bytes_mean for u in measured),
-        major_faults=sum(u.major_faults for u in measured),
+        major_faults=_sum_known([u.major_faults for u in measured]),
     )
+
+
+def _sum_known(counts: list[int | None]) -> int | None:
+    return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
