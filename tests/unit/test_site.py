@@ -120,6 +120,10 @@ def test_a_simulated_run_is_never_joined_with_one_machines_and_the_index_names_i
     rows = dict(re.findall(r'<tr data-run="([^"]+)">(.*?)</tr>', index, re.S))
     assert "a CPU, 2 CPUs; simulated (one kernel)" in rows["2026-12-02-second"]
     assert "<td>a CPU, 2 CPUs</td>" in rows["2026-12-03-third"], "one machine: the machine alone"
+    # The index's newest figure of a cell names the run and testbed it came from: the third run's here.
+    link = f'href="history/{slug("json")}.html#{slug("json", SYNC, "closed", 1)}"'
+    (hover,) = re.findall(link + r' title="([^"]*)"', index)
+    assert hover == "from the run third (2026-12-03T08:00:00+00:00) on a CPU, 2 CPUs"
 
 
 def test_the_site_needs_no_network(site: Path) -> None:

@@ -32,7 +32,13 @@ class CellHistory:
     @property
     def latest(self) -> Point | None:
         """The newest run's figure of this cell, if the newest run that has the cell measured it."""
-        return next((p for p in reversed(self.points) if p is not None), None)
+        at = self.latest_at
+        return None if at is None else self.points[at]
+
+    @property
+    def latest_at(self) -> int | None:
+        """Which run (its index in the history) ``latest`` comes from; None when no run has the cell."""
+        return next((i for i in reversed(range(len(self.points))) if self.points[i] is not None), None)
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,8 @@ class ChartEntry:
     svg: Markup
     caption: str
     latest: Point | None
+    #: The run the newest figure comes from, and its testbed, in words (empty when there is none).
+    latest_from: str = ""
 
     @property
     def latest_text(self) -> str:
@@ -182,7 +184,12 @@ def cell_chart(history: History, cell: CellHistory) -> ChartEntry:
         svg=Markup(history_chart(title, labels, lines)),
         caption=f"Measured in {measured} of {len(history.runs)} runs; {LINES}.",
         latest=cell.latest,
+        latest_from=_run_words(history.runs[cell.latest_at]) if cell.latest_at is not None else "",
     )
+
+
+def _run_words(results: Results) -> str:
+    return f"from the run {results.run.name} ({started(results) or 'undated'}) on {results.run.testbed}"
 
 
 def _workload_page(history: History, workload: str, charts: list[ChartEntry]) -> str:
@@ -221,7 +228,12 @@ def _grid_cell(page: str, chart: ChartEntry | None) -> dict[str, Any] | None:
     if chart is None:
         return None
     flags = badges(chart.latest.flags, HIDDEN_FLAGS) if chart.latest is not None else ()
-    return {"href": f"{page}#{chart.id}", "text": chart.latest_text, "flags": flags}
+    return {
+        "href": f"{page}#{chart.id}",
+        "text": chart.latest_text,
+        "flags": flags,
+        "from": chart.latest_from,
+    }
 
 
 def _workload_grid(workload: str, charts: list[ChartEntry]) -> dict[str, Any]:
