@@ -36,6 +36,15 @@ def second_run(root: Path, **metadata: object) -> Path:
     return run
 
 
+def third_run(root: Path) -> Path:
+    """The second run again, a day later, on the first run's machine."""
+    run = second_run(root)
+    meta = json.loads((run / "run.json").read_text())
+    meta["started_at"] = "2026-12-03T08:00:00+00:00"
+    (run / "run.json").write_text(json.dumps(meta))
+    return run
+
+
 def svgs(page: Path) -> dict[str, str]:
     """Each chart's SVG by its id."""
     return dict(
@@ -89,10 +98,7 @@ def test_the_index_links_every_cell_to_its_chart(site: Path) -> None:
 def test_figures_of_different_machines_are_never_joined(tmp_path: Path) -> None:
     first = published_run(tmp_path / "first")
     second = second_run(tmp_path / "second", cpu_model="another CPU")
-    third = second_run(tmp_path / "third")
-    meta = json.loads((third / "run.json").read_text())
-    meta["started_at"] = "2026-12-03T08:00:00+00:00"
-    (third / "run.json").write_text(json.dumps(meta))
+    third = third_run(tmp_path / "third")
     assert main(["site", str(first), str(second), str(third), "-o", str(tmp_path / "site")]) == 0
     chart = svgs(tmp_path / "site" / "history" / f"{slug('json')}.html")[slug("json", SYNC, "closed", 1)]
     assert "a CPU, 2 CPUs" in chart and "another CPU, 2 CPUs" in chart
@@ -107,10 +113,7 @@ def test_a_simulated_run_is_never_joined_with_one_machines_and_the_index_names_i
     """The same CPU, but the second run's hosts were engines in namespaces of one kernel: its own line."""
     first = published_run(tmp_path / "first")
     simulated = second_run(tmp_path / "second", hosts={"simulated": True, "method": "simulated (one kernel)"})
-    third = second_run(tmp_path / "third")
-    meta = json.loads((third / "run.json").read_text())
-    meta["started_at"] = "2026-12-03T08:00:00+00:00"
-    (third / "run.json").write_text(json.dumps(meta))
+    third = third_run(tmp_path / "third")
     assert main(["site", str(first), str(simulated), str(third), "-o", str(tmp_path / "site")]) == 0
     chart = svgs(tmp_path / "site" / "history" / f"{slug('json')}.html")[slug("json", SYNC, "closed", 1)]
     assert "a CPU, 2 CPUs; simulated (one kernel)" in chart
