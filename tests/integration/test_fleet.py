@@ -2,7 +2,8 @@
 
 This machine's engine and simulated host 1 each serve; simulated hosts 2 and 3 each swarm one of
 them; the backing services run on this machine's engine for both lanes, on each lane's own ports.
-The two cells (a mode x two workloads) are dealt one to each lane; each is measured and records the
+Each lane calibrates its own load host against its own server host. The two cells (a mode x two
+workloads) are dealt one to each lane; each is measured against its lane's calibration and records the
 host whose server it measured, and nothing is left on any engine.
 
 Needs root and dockerd. About a minute and a half, most of it shipping the images to the engines.
@@ -24,6 +25,7 @@ from servingmatrix.hosts.simulated.plan import DEFAULT_LAYOUT
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import read_run_meta
+from servingmatrix.run.calibration import ceiling
 from servingmatrix.run.runner import Runner
 from servingmatrix.run.stack import RUN_LABEL
 
@@ -77,6 +79,17 @@ def test_two_server_hosts_are_measured_at_once_each_cell_on_its_own_host(
     lanes = meta["distributed"]["fleet"]
     assert [lane["server_host"] for lane in lanes] == ["main", "sim1"]
     assert [lane["master"]["host"] for lane in lanes] == ["sim2", "sim3"]
+    # Each lane calibrated its own load host against its own server host, and its cells are judged
+    # against that lane's calibrated most, not the first lane's.
+    lane_calibrations = meta["calibration_hosts"]
+    assert list(lane_calibrations) == ["main", "sim1"]
+    assert meta["calibration"] == lane_calibrations["main"]
+    # Two measurements, not one recorded twice.
+    assert lane_calibrations["main"]["max_rps"] != lane_calibrations["sim1"]["max_rps"]
+    for cell in cells.values():
+        assert cell.server_host is not None and cell.loadgen is not None
+        assert cell.loadgen.calibrated_max_rps == ceiling(lane_calibrations[cell.server_host])
+    assert all((folder.root / "sessions" / f"calibration-{name}").is_dir() for name in ("main", "sim1"))
     # The server host that is not this machine got the server's image.
     images = {h["name"]: h["images"] for h in meta["metadata"]["hosts"]["hosts"]}
     assert "gunicorn-gthread" in images["sim1"]

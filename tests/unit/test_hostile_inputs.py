@@ -290,6 +290,12 @@ BAD_RUNS = [
     ("calibration-failures-float", run_with("calibration.failures", 0.5), "'calibration.failures'"),
     ("calibration-processes-negative", run_with("calibration.processes", -1), "'calibration.processes'"),
     ("calibration-users-text", run_with("calibration.users", "64"), "run.json: 'calibration.users'"),
+    ("lane-calibrations-a-list", run_with("calibration_hosts", []), "run.json: 'calibration_hosts'"),
+    (
+        "lane-calibration-rps-text",
+        run_with("calibration_hosts", {"main": {"max_rps": "fast"}}),
+        "run.json: 'calibration_hosts.main.max_rps'",
+    ),
     ("timings-a-list", run_with("timings", []), "run.json: 'timings'"),
     ("sessions-negative", run_with("timings.sessions", -1), "run.json: 'timings.sessions'"),
     ("start-nan", run_with("timings.start_s", NAN), "run.json: 'timings.start_s'"),

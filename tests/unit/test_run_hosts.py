@@ -345,6 +345,25 @@ def test_the_report_header_says_one_machine_or_the_hosts(tmp_path: Path) -> None
     assert f"<b>Method</b>: 3 hosts: {PLACEMENT}." in real and "simulated" not in real
 
 
+def test_a_fleet_s_report_shows_each_server_host_s_calibration(tmp_path: Path) -> None:
+    root = hosts_run(tmp_path / "fleet", False)
+    run = json.loads((root / "run.json").read_text())
+    lanes = {
+        "main": {"max_rps": 1234.0, "limited_by": "generator", "processes": 2, "users": 128},
+        "srv-b": {"max_rps": 987.0, "limited_by": "generator", "processes": 2, "users": 128},
+    }
+    run["calibration"], run["calibration_hosts"] = lanes["main"], lanes
+    (root / "run.json").write_text(json.dumps(run))
+    assert load_run(root).lane_calibrations == lanes
+    environment = page(root)[page(root).index('id="environment"') :]
+    main = environment.index("Load generator calibration: server host main")
+    other = environment.index("Load generator calibration: server host srv-b")
+    assert "1,234 req/s" in environment[main:other] and "987 req/s" in environment[other:]
+    # One machine, or one lane: the run's one calibration, under its own title.
+    single = page(hosts_run(tmp_path / "one", None))
+    assert "Load generator calibration: server host" not in single and "Load generator calibration" in single
+
+
 def test_the_environment_has_a_hosts_table_only_across_hosts(tmp_path: Path) -> None:
     html = page(hosts_run(tmp_path / "real", False))
     environment = html[html.index('id="environment"') :]

@@ -33,8 +33,9 @@ JSON format history (every file of a run, ``run.json`` and ``cells/*.json``, car
   when the run had an inventory. Added only: ``upgrade_to_4`` restamps the version, and a cell of an
   older schema was measured on one machine, so its load came from one host.
 - 5: ``server`` gains ``major_faults`` (pages the server's processes faulted back in from disk over the
-  window: a server thrashing at its memory limit) and a cell may carry the ``memory-bound`` flag.
-  Added only: ``upgrade_to_5`` restamps the version, and a cell of an older schema has them unknown.
+  window: a server thrashing at its memory limit) and a cell may carry the ``memory-bound`` flag;
+  ``run.json`` of a fleet gains ``calibration_hosts`` (each server host's lane's calibration). Added
+  only: ``upgrade_to_5`` restamps the version, and a file of an older schema has them unknown.
 
 A change of layout adds a version here, its ``upgrade_to_N`` below, and bumps ``SCHEMA_VERSION``.
 """

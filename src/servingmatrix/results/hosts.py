@@ -34,6 +34,8 @@ ROLES = ("server", "backing", "loadgen")
 #: run.json's keys of the three records (``metadata.hosts`` is under ``metadata``).
 METADATA_HOSTS = "hosts"
 CPU_PLAN_HOSTS = "cpu_plan_hosts"
+#: run.json's key of a fleet's calibrations, one per server host's lane (``calibration`` is the first's).
+CALIBRATION_HOSTS = "calibration_hosts"
 DISTRIBUTED = "distributed"
 
 

@@ -16,7 +16,14 @@ from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
 from servingmatrix.results.cell import CellRecord, Fields
 from servingmatrix.results.folder import RUN_FILE, RunFolder, read_json
-from servingmatrix.results.hosts import ONE_MACHINE, RunHost, method, method_line, run_hosts
+from servingmatrix.results.hosts import (
+    CALIBRATION_HOSTS,
+    ONE_MACHINE,
+    RunHost,
+    method,
+    method_line,
+    run_hosts,
+)
 
 
 @dataclass(frozen=True)
@@ -226,6 +233,15 @@ class Run:
         return run_hosts(self.meta)
 
     @property
+    def lane_calibrations(self) -> dict[str, dict[str, Any]]:
+        """A fleet's calibrations by server host, each lane's load hosts against its own host (empty
+        otherwise: ``calibration`` is the run's one)."""
+        value = self.meta.get(CALIBRATION_HOSTS)
+        if not isinstance(value, dict):
+            return {}
+        return {str(name): entry for name, entry in value.items() if isinstance(entry, dict)}
+
+    @property
     def calibration(self) -> dict[str, Any] | None:
         """The load generator's calibration as run.json holds it (figures, or an error); None before it."""
         value = self.meta.get("calibration")
@@ -252,6 +268,9 @@ def read_run_meta(folder: RunFolder) -> dict[str, Any]:
     _check_cpu_plan_hosts(f.obj("cpu_plan_hosts"))
     _check_distributed(f.obj("distributed"))
     _check_calibration(f.obj("calibration"))
+    lanes = f.obj(CALIBRATION_HOSTS)
+    for name in lanes.data:
+        _check_calibration(lanes.obj(name))
     _check_timings(f.obj("timings"))
     _check_reproduces(f.obj("reproduces"))
     return data

@@ -28,6 +28,7 @@ from servingmatrix.hosts.inventory import Host
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
+from servingmatrix.results.hosts import CALIBRATION_HOSTS
 from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.calibration import (
     CALIBRATION_SETTINGS,
@@ -92,6 +93,8 @@ class Runner:
     keep_samples: bool = False
     #: The calibrated most the load generator sends (None: unknown), set when the run starts.
     ceiling: float | None = field(default=None, init=False)
+    #: In a fleet, each server host's lane's own calibrated most (its own load hosts against its host).
+    ceilings: dict[str, float | None] = field(default_factory=dict, init=False)
     run_warnings: list[Flag] = field(default_factory=list)
     run_id: str = field(default_factory=lambda: f"r{os.getpid()}")
     #: Calibrate the load generator before measuring (off only where a test has no use for it).
@@ -143,10 +146,21 @@ class Runner:
         phases = RunPhases(began, prepare_s=time.monotonic() - began)
         if todo and self.calibrate:
             calibrating = time.monotonic()
-            run_meta["calibration"] = self._calibrate(plan, run_meta, shares[0] if shares else None, hosts)
+            if len(shares) > 1 and hosts is not None:
+                # A fleet: each lane's load hosts against its own server host, one lane after the other.
+                per_host = {s.name: self._measure_calibration(s.plan, s, hosts, fleet=True) for s in shares}
+                run_meta["calibration"] = per_host[shares[0].name]
+                run_meta[CALIBRATION_HOSTS] = per_host
+            else:
+                run_meta["calibration"] = self._calibrate(
+                    plan, run_meta, shares[0] if shares else None, hosts
+                )
             phases.calibration_s = time.monotonic() - calibrating
             self.folder.write_run(run_meta)
         self.ceiling = ceiling(run_meta.get("calibration"))
+        lane_calibrations = run_meta.get(CALIBRATION_HOSTS)
+        if isinstance(lane_calibrations, dict):
+            self.ceilings = {name: ceiling(result) for name, result in lane_calibrations.items()}
         lanes = self._lanes(plan, hosts, shares)
         step_s = self.matrix.warmup_s + self.matrix.duration_s
         planned_per_session = (
@@ -222,7 +236,7 @@ class Runner:
             )
             facts = RunFacts(
                 share.plan.loadgen.cpus * 100.0,
-                self.ceiling,
+                self.ceilings.get(share.name, self.ceiling),
                 (*_cores_shared(share.plan), *flags),
                 server_host=share.name,
                 loadgen_hosts=len(share.load.hosts),
@@ -323,12 +337,19 @@ class Runner:
         return result
 
     def _measure_calibration(
-        self, plan: CpuPlan, share: ServerShare | None = None, hosts: RunHosts | None = None
+        self,
+        plan: CpuPlan,
+        share: ServerShare | None = None,
+        hosts: RunHosts | None = None,
+        *,
+        fleet: bool = False,
     ) -> dict[str, Any]:
         processes = plan.loadgen_processes
         users = CALIBRATION_USERS * processes
-        self.say(f"calibrating the load generator ({processes} process(es), {users} users) ...")
-        out_dir = self.folder.root / "sessions" / "calibration"
+        lane = share.name if fleet and share is not None else None
+        of_lane = f" of server host {lane}" if lane else ""
+        self.say(f"calibrating the load generator{of_lane} ({processes} process(es), {users} users) ...")
+        out_dir = self.folder.root / "sessions" / (f"calibration-{lane}" if lane else "calibration")
         if share is not None and hosts is not None:
             # The target, the upstream, on the first server host's cores and at its address.
             server = hosts.engines[share.server.name]

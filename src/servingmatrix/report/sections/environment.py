@@ -36,6 +36,7 @@ from servingmatrix.report.environment import (
     mix_rows,
 )
 from servingmatrix.report.sections.common import method_paragraph, num
+from servingmatrix.results.run import Run
 
 
 def _plan(results: Results) -> list[Section]:
@@ -120,12 +121,23 @@ def _mix(results: Results) -> list[Section]:
     ]
 
 
+def _calibrations(run: Run) -> list[Section]:
+    """The run's calibration, or in a fleet each server host's lane's."""
+    lanes = run.lane_calibrations
+    if not lanes:
+        return [KeyValues("Load generator calibration", tuple(calibration_rows(run.calibration)), level=3)]
+    return [
+        KeyValues(f"Load generator calibration: server host {name}", tuple(calibration_rows(c)), level=3)
+        for name, c in lanes.items()
+    ]
+
+
 def environment_part(results: Results) -> Part:
     run = results.run
     right: list[Section] = [
         KeyValues("App under test", tuple(app_rows(run.metadata)), level=3),
         KeyValues("Matrix", tuple(matrix_rows(run)), level=3),
-        KeyValues("Load generator calibration", tuple(calibration_rows(run.calibration)), level=3),
+        *_calibrations(run),
         *_plan(results),
         *_mix(results),
     ]
