@@ -440,7 +440,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from servingmatrix.run.cleanup import clean_engines, clean_project_objects
+    from servingmatrix.run.cleanup import clean_project_objects
 
     if args.hosts is None:
         removed = clean_project_objects(Docker())
@@ -450,19 +450,9 @@ def cmd_clean(args: argparse.Namespace) -> int:
         return 0
     from servingmatrix.hosts.engines import connect_engine
     from servingmatrix.hosts.inventory import load_inventory
+    from servingmatrix.run.cleanup import clean_inventory
 
-    inventory = load_inventory(Path(args.hosts))
-    # Hosts sharing one engine (several names for this machine) are cleaned once, under the first name.
-    engines = {host.docker: host for host in reversed(inventory.hosts)}
-    hosts = [host for host in inventory.hosts if engines[host.docker] is host]
-    cleaned = clean_engines([(host.name, connect_engine(host)) for host in hosts])
-    for engine in cleaned:
-        say(engine.line())
-    failed = [engine.name for engine in cleaned if engine.removed is None]
-    if failed:
-        raise UserError(
-            f"{len(failed)} of {len(cleaned)} engines not cleaned: {', '.join(failed)} (see above)"
-        )
+    clean_inventory(load_inventory(Path(args.hosts)), connect_engine, say)
     return 0
 
 

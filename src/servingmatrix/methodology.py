@@ -37,8 +37,9 @@ DERIVED: tuple[tuple[str, str], ...] = (
         "generator-bound",
         "the load generator used at least 90% of its CPU quota, was throttled by it for more than 5% of "
         "the window, sent at least 90% of the most the calibration found it can send (the calibration: "
-        "one closed-loop session against the upstream's trivial endpoint before the matrix, or one made "
-        "in the last 24 hours on the same machine, images and CPU plan, reused and named as such), or "
+        "one closed-loop session against the upstream's trivial endpoint before the matrix, in a fleet one "
+        "per server host's lane, or one made in the last 24 hours on the same machine, images and CPU "
+        "plan, reused and named as such), or "
         "its generator efficiency is below 0.90",
     ),
     (

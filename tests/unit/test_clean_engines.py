@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import pytest
+
+from servingmatrix.docker import Docker
 from servingmatrix.errors import UserError
-from servingmatrix.run.cleanup import EngineCleaned, Removed, clean_engines
+from servingmatrix.hosts.inventory import Host, Inventory
+from servingmatrix.run.cleanup import EngineCleaned, Removed, clean_engines, clean_inventory
 from tests.unit.fakes import FakeDocker
 
 INVENTORY = """\
@@ -66,3 +71,32 @@ def test_a_bad_inventory_is_one_line(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "none.yml" in proc.stderr and proc.stdout == ""
+
+
+class Silent(FakeDocker):
+    """An engine that never answers its ping (a host gone quiet): held until the test lets it go."""
+
+    released = threading.Event()
+
+    def ping(self) -> None:
+        self.released.wait(30)
+
+
+def test_one_engine_down_and_one_silent_are_named_the_other_is_cleaned_and_it_fails() -> None:
+    hosts = tuple(
+        Host(name, f"tcp://10.0.0.{i}:2375", f"10.0.0.{i}", (0,), ("server", "backing", "loadgen"))
+        for i, name in enumerate(("up", "down", "quiet"), start=1)
+    )
+    engines: dict[str, Docker] = {"up": FakeDocker(), "down": Down(), "quiet": Silent()}
+    said: list[str] = []
+    try:
+        with pytest.raises(UserError) as raised:
+            clean_inventory(Inventory(hosts), lambda host: engines[host.name], said.append, 0.5)
+    finally:
+        Silent.released.set()
+    assert said == [
+        "up: removed 0 containers, 0 networks, 0 volumes",
+        "down: not cleaned: docker engine 'down' (tcp://10.0.0.9:2375): not reachable (refused)",
+        "quiet: not cleaned: the Docker engine at tcp://10.0.0.3:2375: no answer within 0.5 s",
+    ]
+    assert str(raised.value) == "2 of 3 engines not cleaned: down, quiet (see above)"

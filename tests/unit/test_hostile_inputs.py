@@ -296,6 +296,7 @@ BAD_RUNS = [
         run_with("calibration_hosts", {"main": {"max_rps": "fast"}}),
         "run.json: 'calibration_hosts.main.max_rps'",
     ),
+    ("lane-calibration-null", run_with("calibration_hosts", {"main": None}), "'calibration_hosts.main'"),
     ("timings-a-list", run_with("timings", []), "run.json: 'timings'"),
     ("sessions-negative", run_with("timings.sessions", -1), "run.json: 'timings.sessions'"),
     ("start-nan", run_with("timings.start_s", NAN), "run.json: 'timings.start_s'"),

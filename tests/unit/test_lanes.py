@@ -66,6 +66,19 @@ def test_every_trial_of_a_cell_goes_to_the_lane_its_first_went_to() -> None:
     assert [cell(s) for s in dealt[1]] == [(waitress, "json", 1), (waitress, "json", 2)]
 
 
+def test_a_resumed_runs_remaining_trials_go_where_the_cells_first_went() -> None:
+    """Dealt over the whole plan: with a cell's first trial measured, its second still goes to its lane,
+    and the next cell keeps its own, rather than being dealt afresh over what is left."""
+    sessions = plan_sessions(THREE_MODES)
+    whole = deal(sessions, 2)
+    first_trial_done = [s for s in sessions if not (s.trial == 1 and cell(s)[0] == cell(sessions[0])[0])]
+    resumed = deal(first_trial_done, 2, sessions)
+    for lane, mine in enumerate(resumed):
+        assert all(s in whole[lane] for s in mine), lane
+    # Dealt afresh over what is left, a cell would move to the other lane.
+    assert deal(first_trial_done, 2) != resumed
+
+
 def test_a_cell_is_a_mode_and_a_workload() -> None:
     # One mode, two workloads: two cells, one per lane (a deal by mode alone would put both on one).
     one_mode = matrix(("waitress[threads=2]",), ("json", "io"), trials=3)

@@ -35,6 +35,7 @@ from servingmatrix.results.hosts import (
     run_hosts,
 )
 from servingmatrix.results.run import load_run, read_run_meta
+from servingmatrix.run.calibration import lane_ceilings
 from tests.unit.synthetic_runs import (
     GOOD_RUN,
     HOSTS,
@@ -359,9 +360,26 @@ def test_a_fleet_s_report_shows_each_server_host_s_calibration(tmp_path: Path) -
     main = environment.index("Load generator calibration: server host main")
     other = environment.index("Load generator calibration: server host srv-b")
     assert "1,234 req/s" in environment[main:other] and "987 req/s" in environment[other:]
+    # A fleet recorded before each lane calibrated says whose calibration judged every lane.
+    del run["calibration_hosts"]
+    run["distributed"]["fleet"] = [{"server_host": "main"}, {"server_host": "srv-b"}]
+    (root / "run.json").write_text(json.dumps(run))
+    assert "Load generator calibration: server host main, applied to every lane" in page(root)
     # One machine, or one lane: the run's one calibration, under its own title.
     single = page(hosts_run(tmp_path / "one", None))
     assert "Load generator calibration: server host" not in single and "Load generator calibration" in single
+
+
+def test_each_lane_of_a_fleet_takes_its_own_calibrated_most() -> None:
+    lanes = {
+        "main": {"max_rps": 1234.0, "limited_by": "generator"},
+        # The target was the limit: no ceiling for that lane, not the first lane's.
+        "srv-b": {"max_rps": 987.0, "limited_by": "server"},
+        "srv-c": {"error": "the upstream did not start"},
+    }
+    meta = {"calibration": lanes["main"], "calibration_hosts": lanes}
+    assert lane_ceilings(meta) == {"main": 1234.0, "srv-b": None, "srv-c": None}
+    assert lane_ceilings({"calibration": lanes["main"]}) == {}, "one calibration: every lane takes it"
 
 
 def test_the_environment_has_a_hosts_table_only_across_hosts(tmp_path: Path) -> None:

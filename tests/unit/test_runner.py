@@ -241,6 +241,17 @@ def test_calibration_is_recorded_and_a_cell_at_its_ceiling_is_generator_bound(tm
     assert "generator-bound" not in {w["code"] for w in low["warnings"]}
 
 
+def test_a_rerun_that_measures_nothing_keeps_the_runs_calibration(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    runner(tmp_path, docker, calibrate=True).run()
+    folder = RunFolder(tmp_path / "run")
+    calibration = read_run_meta(folder)["calibration"]
+    again = FakeDocker()
+    runner(tmp_path, again, calibrate=True).run()
+    assert read_run_meta(folder)["calibration"] == calibration
+    assert again.started == [], "nothing to measure: no calibration either"
+
+
 def test_loadgen_processes_and_the_request_timeout_reach_locust(tmp_path: Path) -> None:
     docker = FakeDocker()
     matrix = replace(MATRIX, loadgen_processes=2, request_timeout_s=5.0, trials=1)

@@ -129,6 +129,25 @@ def test_a_simulated_run_is_never_joined_with_one_machines_and_the_index_names_i
     assert hover == "from the run third (2026-12-03T08:00:00+00:00) on a CPU, 2 CPUs"
 
 
+def test_a_cell_the_newest_run_lacks_names_the_older_run_its_figure_came_from(tmp_path: Path) -> None:
+    first = published_run(tmp_path / "first")
+    cells = {key: data for key, data in closed_cells().items() if key[2] != 1 or key[0] != SYNC}
+    newest = write_run(tmp_path / "newest", cells, [1, 8, 64], trials=3)
+    meta = json.loads((newest / "run.json").read_text())
+    meta["started_at"] = "2026-12-05T08:00:00+00:00"
+    (newest / "run.json").write_text(json.dumps(meta))
+    assert main(["site", str(first), str(newest), "-o", str(tmp_path / "site")]) == 0
+    index = (tmp_path / "site" / "index.html").read_text()
+
+    def hover(step: int) -> str:
+        link = f'href="history/{slug("json")}.html#{slug("json", SYNC, "closed", step)}"'
+        (said,) = re.findall(link + r' title="([^"]*)"', index)
+        return str(said)
+
+    assert hover(1).startswith("from the run first (2026-11-21")
+    assert hover(8).startswith("from the run newest (2026-12-05")
+
+
 def test_the_site_needs_no_network(site: Path) -> None:
     pages = list(site.rglob("*.html"))
     assert len(pages) == 1 + 2 + 1  # the index, two reports, the one workload's history

@@ -31,7 +31,7 @@ class CellHistory:
 
     @property
     def latest(self) -> Point | None:
-        """The newest run's figure of this cell, if the newest run that has the cell measured it."""
+        """The cell's figure in the newest run that has it (failed there: a point with no throughput)."""
         at = self.latest_at
         return None if at is None else self.points[at]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from servingmatrix.docker import Docker
@@ -35,7 +35,21 @@ def connect_engine(host: Host) -> Docker:
 def check_engines(
     inventory: Inventory, connect: Callable[[Host], Engine], timeout_s: float = PING_TIMEOUT_S
 ) -> None:
-    """Ping every host's engine in parallel, each within ``timeout_s``; refuse the first that fails.
+    """Ping every host's engine in parallel, each within ``timeout_s``; refuse the first that fails."""
+    silent = not_answering(inventory.hosts, connect, timeout_s)
+    for host in inventory.hosts:
+        if host.name in silent:
+            raise UserError(
+                f"{inventory.source}: host {host.name!r}: the Docker engine at {host.docker} does not "
+                f"answer: {silent[host.name]}"
+            )
+
+
+def not_answering(
+    hosts: Sequence[Host], connect: Callable[[Host], Engine], timeout_s: float = PING_TIMEOUT_S
+) -> dict[str, str]:
+    """Ping every host's engine in parallel, each within ``timeout_s``: why each that did not answer
+    did not, by host name.
 
     The pings run in daemon threads: one stuck on a host that never answers is left behind when the
     deadline passes, and cannot keep the command from exiting.
@@ -52,22 +66,20 @@ def check_engines(
 
     threads = {
         host.name: threading.Thread(target=ping, args=(host,), name=f"ping-{host.name}", daemon=True)
-        for host in inventory.hosts
+        for host in hosts
     }
     for thread in threads.values():
         thread.start()
     deadline = time.monotonic() + timeout_s
     for thread in threads.values():
         thread.join(max(0.0, deadline - time.monotonic()))
-    for host in inventory.hosts:
+    silent: dict[str, str] = {}
+    for host in hosts:
         # A thread still alive has not answered; one that is not wrote its failure, if any, before it ended.
         if threads[host.name].is_alive():
-            failure: str | None = f"no answer within {timeout_s:g} s"
+            silent[host.name] = f"no answer within {timeout_s:g} s"
         else:
             with lock:
-                failure = failures.get(host.name)
-        if failure is not None:
-            raise UserError(
-                f"{inventory.source}: host {host.name!r}: the Docker engine at {host.docker} does not "
-                f"answer: {failure}"
-            )
+                if host.name in failures:
+                    silent[host.name] = failures[host.name]
+    return silent

@@ -269,7 +269,9 @@ def read_run_meta(folder: RunFolder) -> dict[str, Any]:
     _check_distributed(f.obj("distributed"))
     _check_calibration(f.obj("calibration"))
     lanes = f.obj(CALIBRATION_HOSTS)
-    for name in lanes.data:
+    for name, entry in lanes.data.items():
+        if not isinstance(entry, dict):  # ``obj`` would read a null as empty, and the lane would vanish
+            raise lanes.bad(name, "an object")
         _check_calibration(lanes.obj(name))
     _check_timings(f.obj("timings"))
     _check_reproduces(f.obj("reproduces"))

@@ -8,9 +8,11 @@ the generator, not the server (see ``judge``).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from servingmatrix.results.hosts import CALIBRATION_HOSTS
 from servingmatrix.run.cgroups import combined_usage, window_usage
 from servingmatrix.run.cpuplan import CpuPlan
 from servingmatrix.run.distributed import DistributedDriver, DistributedLoad, server_reader
@@ -139,6 +141,15 @@ def calibration_result(drive: Drive, plan: CpuPlan, processes: int, users: int) 
         "limited_by": limited_by,
         "target": "upstream /delay?ms=0 on the server's cores",
     }
+
+
+def lane_ceilings(run_meta: Mapping[str, Any]) -> dict[str, float | None]:
+    """A fleet's calibrated most per server host's lane, from run.json's ``calibration_hosts`` (empty
+    when the run has none: every lane then takes the run's one ``calibration``)."""
+    lanes = run_meta.get(CALIBRATION_HOSTS)
+    if not isinstance(lanes, dict):
+        return {}
+    return {str(name): ceiling(result) for name, result in lanes.items()}
 
 
 def ceiling(calibration: object) -> float | None:

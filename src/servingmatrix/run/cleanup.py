@@ -3,11 +3,13 @@ or on every engine of a host inventory."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from servingmatrix.docker import PROJECT_LABEL, Docker
 from servingmatrix.errors import UserError
+from servingmatrix.hosts.engines import PING_TIMEOUT_S, not_answering
+from servingmatrix.hosts.inventory import Host, Inventory
 
 
 @dataclass(frozen=True)
@@ -54,3 +56,39 @@ def clean_engines(engines: Sequence[tuple[str, Docker]]) -> list[EngineCleaned]:
         except UserError as exc:
             cleaned.append(EngineCleaned(name, failure=str(exc)))
     return cleaned
+
+
+def clean_inventory(
+    inventory: Inventory,
+    connect: Callable[[Host], Docker],
+    say: Callable[[str], None],
+    ping_timeout_s: float = PING_TIMEOUT_S,
+) -> None:
+    """Clean every engine of ``inventory`` once (hosts naming one engine share it, cleaned under the
+    first name), one line each; raise once all were tried when any was not cleaned."""
+    engines = {host.docker: host for host in reversed(inventory.hosts)}
+    hosts = [host for host in inventory.hosts if engines[host.docker] is host]
+    # Asked all at once, each within seconds: a silent host costs no more than that, not a client's
+    # timeout per call.
+    silent = not_answering(hosts, connect, ping_timeout_s)
+    answered = {
+        e.name: e for e in clean_engines([(h.name, connect(h)) for h in hosts if h.name not in silent])
+    }
+    cleaned = [
+        answered[h.name]
+        if h.name not in silent
+        else EngineCleaned(h.name, failure=_silent(h, silent[h.name]))
+        for h in hosts
+    ]
+    for engine in cleaned:
+        say(engine.line())
+    failed = [engine.name for engine in cleaned if engine.removed is None]
+    if failed:
+        raise UserError(
+            f"{len(failed)} of {len(cleaned)} engines not cleaned: {', '.join(failed)} (see above)"
+        )
+
+
+def _silent(host: Host, why: str) -> str:
+    """Why a host's engine was not asked: the ping's own line names the engine, a timeout does not."""
+    return why if why.startswith("docker engine") else f"the Docker engine at {host.docker}: {why}"

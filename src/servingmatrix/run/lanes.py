@@ -72,25 +72,34 @@ def lane_ports(base: StackPorts, slot: int) -> StackPorts:
     return StackPorts(base.server + step, base.upstream + step, base.postgres + step)
 
 
-def deal(todo: list[Session], lanes: int) -> list[list[Session]]:
-    """Each lane's sessions, in the run's order: the cells (mode x workload) dealt in turn, every
-    trial of a cell to the same lane."""
+def deal(todo: list[Session], lanes: int, every: list[Session] | None = None) -> list[list[Session]]:
+    """Each lane's sessions of ``todo``, in the run's order: the cells (mode x workload) of the whole
+    plan ``every`` (``todo`` when not given) dealt in turn, every trial of a cell to the same lane. Dealt
+    over the whole plan, a resumed run sends each cell's remaining trials where its first ones went."""
     cells: dict[tuple[str, str], int] = {}
+    for session in [*(every or []), *todo]:
+        cells.setdefault(_cell(session), len(cells) % lanes)
     out: list[list[Session]] = [[] for _ in range(lanes)]
     for session in todo:
-        cell = (session.mode.spec, session.workload.spec)
-        lane = cells.setdefault(cell, len(cells) % lanes)
-        out[lane].append(session)
+        out[cells[_cell(session)]].append(session)
     return out
 
 
+def _cell(session: Session) -> tuple[str, str]:
+    return (session.mode.spec, session.workload.spec)
+
+
 def run_lanes(
-    lanes: list[Lane], todo: list[Session], run_one: Callable[[Session, Lane], SessionTimings]
+    lanes: list[Lane],
+    todo: list[Session],
+    run_one: Callable[[Session, Lane], SessionTimings],
+    every: list[Session] | None = None,
 ) -> list[SessionTimings]:
-    """Every session of ``todo`` on one of ``lanes``; the timings of those that ran."""
+    """Every session of ``todo`` on one of ``lanes`` (dealt over the whole plan ``every``); the timings
+    of those that ran."""
     if len(lanes) == 1:
         return [run_one(session, lanes[0]) for session in todo]
-    queues = deal(todo, len(lanes))
+    queues = deal(todo, len(lanes), every)
     stopping = threading.Event()
     timings: list[SessionTimings] = []
     errors: list[BaseException] = []

@@ -36,6 +36,7 @@ from servingmatrix.run.calibration import (
     calibrate,
     calibration_text,
     ceiling,
+    lane_ceilings,
 )
 from servingmatrix.run.calibration_cache import CalibrationCache, calibration_key
 from servingmatrix.run.cgroups import Sampler
@@ -44,7 +45,7 @@ from servingmatrix.run.cpuplan import CpuPlan, plan_cpus
 from servingmatrix.run.drive import Driver, sampler_for
 from servingmatrix.run.hostplan import plan_hosts
 from servingmatrix.run.judge import RunFacts, judge_cell, measure_step, warning
-from servingmatrix.run.lanes import Lane, lane_ports, run_lanes, stop_lanes
+from servingmatrix.run.lanes import Lane, deal, lane_ports, run_lanes, stop_lanes
 from servingmatrix.run.leftovers import remove_leftovers
 from servingmatrix.run.loadgen import Load
 from servingmatrix.run.metadata import collect_metadata
@@ -137,6 +138,8 @@ class Runner:
         hosts = self._connect_hosts()
         shares = hosts.shares() if hosts is not None else []
         plan = shares[0].plan if shares else self._plan()
+        # What a rerun that measures nothing (or not every lane) anew keeps of the run's calibrations.
+        earlier = read_run_meta(self.folder) if self.folder.exists() else {}
         run_meta = self._open_run(plan, hosts, shares)
         sessions = plan_sessions(self.matrix)
         todo = [s for s in sessions if self.force or not all(self.folder.has_cell(s.key(x)) for x in s.loads)]
@@ -144,23 +147,12 @@ class Runner:
         if skipped:
             self.say(f"resuming: {skipped} of {len(sessions)} sessions already measured (--force to redo)")
         phases = RunPhases(began, prepare_s=time.monotonic() - began)
-        if todo and self.calibrate:
-            calibrating = time.monotonic()
-            if len(shares) > 1 and hosts is not None:
-                # A fleet: each lane's load hosts against its own server host, one lane after the other.
-                per_host = {s.name: self._measure_calibration(s.plan, s, hosts, fleet=True) for s in shares}
-                run_meta["calibration"] = per_host[shares[0].name]
-                run_meta[CALIBRATION_HOSTS] = per_host
-            else:
-                run_meta["calibration"] = self._calibrate(
-                    plan, run_meta, shares[0] if shares else None, hosts
-                )
+        calibrating = time.monotonic()
+        if self._calibrations(run_meta, earlier, plan, hosts, shares, todo, sessions):
             phases.calibration_s = time.monotonic() - calibrating
-            self.folder.write_run(run_meta)
+        self.folder.write_run(run_meta)
         self.ceiling = ceiling(run_meta.get("calibration"))
-        lane_calibrations = run_meta.get(CALIBRATION_HOSTS)
-        if isinstance(lane_calibrations, dict):
-            self.ceilings = {name: ceiling(result) for name, result in lane_calibrations.items()}
+        self.ceilings = lane_ceilings(run_meta)
         lanes = self._lanes(plan, hosts, shares)
         step_s = self.matrix.warmup_s + self.matrix.duration_s
         planned_per_session = (
@@ -179,7 +171,7 @@ class Runner:
             return done
 
         try:
-            run_lanes(lanes, todo, run_one)
+            run_lanes(lanes, todo, run_one, sessions)
         finally:
             try:
                 stop_lanes(lanes)
@@ -311,6 +303,41 @@ class Runner:
         meta["timings"] = timings
         self.folder.write_run(meta)
 
+    def _calibrations(
+        self,
+        run_meta: dict[str, Any],
+        earlier: dict[str, Any],
+        plan: CpuPlan,
+        hosts: RunHosts | None,
+        shares: list[ServerShare],
+        todo: list[Session],
+        sessions: list[Session],
+    ) -> bool:
+        """The run's calibration into ``run_meta`` (a fleet's per lane), measured where there are sessions
+        to run, else kept from the run's ``earlier`` run.json; whether any was measured."""
+        if len(shares) > 1 and hosts is not None:
+            # A fleet: each lane with sessions to run calibrates its load hosts against its own server
+            # host, one lane after the other; a lane with none keeps its earlier calibration.
+            dealt = deal(todo, len(shares), sessions)
+            measure = [s for s, mine in zip(shares, dealt, strict=True) if mine and self.calibrate]
+            kept = earlier.get(CALIBRATION_HOSTS)
+            lanes: dict[str, Any] = dict(kept) if isinstance(kept, dict) else {}
+            lanes = {s.name: lanes[s.name] for s in shares if s.name in lanes}
+            for share in measure:
+                lanes[share.name] = self._measure_calibration(share.plan, share, hosts, fleet=True)
+            if lanes:
+                # In the lanes' order, whichever were measured now.
+                run_meta[CALIBRATION_HOSTS] = {s.name: lanes[s.name] for s in shares if s.name in lanes}
+            if shares[0].name in lanes:
+                run_meta["calibration"] = lanes[shares[0].name]
+            return bool(measure)
+        if todo and self.calibrate:
+            run_meta["calibration"] = self._calibrate(plan, run_meta, shares[0] if shares else None, hosts)
+            return True
+        if "calibration" in earlier:
+            run_meta["calibration"] = earlier["calibration"]
+        return False
+
     def _calibrate(
         self,
         plan: CpuPlan,
@@ -351,7 +378,7 @@ class Runner:
         self.say(f"calibrating the load generator{of_lane} ({processes} process(es), {users} users) ...")
         out_dir = self.folder.root / "sessions" / (f"calibration-{lane}" if lane else "calibration")
         if share is not None and hosts is not None:
-            # The target, the upstream, on the first server host's cores and at its address.
+            # The target, the upstream, on the lane's server host's cores and at its address.
             server = hosts.engines[share.server.name]
             stack = Stack(server, self.run_id, self.ports, address=share.server.host.address)
             here = share.name in hosts.local

@@ -125,7 +125,13 @@ def _calibrations(run: Run) -> list[Section]:
     """The run's calibration, or in a fleet each server host's lane's."""
     lanes = run.lane_calibrations
     if not lanes:
-        return [KeyValues("Load generator calibration", tuple(calibration_rows(run.calibration)), level=3)]
+        distributed = run.meta.get("distributed")
+        fleet = distributed.get("fleet") if isinstance(distributed, dict) else None
+        title = "Load generator calibration"
+        if isinstance(fleet, list) and fleet and isinstance(fleet[0], dict):
+            # A fleet recorded before each lane calibrated: its first lane's, which every lane was judged by.
+            title += f": server host {fleet[0].get('server_host')}, applied to every lane"
+        return [KeyValues(title, tuple(calibration_rows(run.calibration)), level=3)]
     return [
         KeyValues(f"Load generator calibration: server host {name}", tuple(calibration_rows(c)), level=3)
         for name, c in lanes.items()
