@@ -89,6 +89,9 @@ def test_two_server_hosts_are_measured_at_once_each_cell_on_its_own_host(
     for cell in cells.values():
         assert cell.server_host is not None and cell.loadgen is not None
         assert cell.loadgen.calibrated_max_rps == ceiling(lane_calibrations[cell.server_host])
+    # Run again with every cell measured: nothing is measured, and each lane keeps its calibration.
+    Runner(docker, matrix, folder, lambda line: None).run()
+    assert read_run_meta(folder)["calibration_hosts"] == lane_calibrations
     # The server host that is not this machine got the server's image.
     images = {h["name"]: h["images"] for h in meta["metadata"]["hosts"]["hosts"]}
     assert "gunicorn-gthread" in images["sim1"]
