@@ -320,17 +320,16 @@ class Runner:
             # host, one lane after the other; a lane with none keeps its earlier calibration.
             dealt = deal(todo, len(shares), sessions)
             measure = [s for s, mine in zip(shares, dealt, strict=True) if mine and self.calibrate]
+            measured = {s.name: self._measure_calibration(s.plan, s, hosts, fleet=True) for s in measure}
             kept = earlier.get(CALIBRATION_HOSTS)
-            lanes: dict[str, Any] = dict(kept) if isinstance(kept, dict) else {}
-            lanes = {s.name: lanes[s.name] for s in shares if s.name in lanes}
-            for share in measure:
-                lanes[share.name] = self._measure_calibration(share.plan, share, hosts, fleet=True)
+            kept = kept if isinstance(kept, dict) else {}
+            lanes = {s.name: measured.get(s.name, kept.get(s.name)) for s in shares}
+            lanes = {name: c for name, c in lanes.items() if c is not None}
             if lanes:
-                # In the lanes' order, whichever were measured now.
-                run_meta[CALIBRATION_HOSTS] = {s.name: lanes[s.name] for s in shares if s.name in lanes}
+                run_meta[CALIBRATION_HOSTS] = lanes
             if shares[0].name in lanes:
                 run_meta["calibration"] = lanes[shares[0].name]
-            return bool(measure)
+            return bool(measured)
         if todo and self.calibrate:
             run_meta["calibration"] = self._calibrate(plan, run_meta, shares[0] if shares else None, hosts)
             return True
