@@ -443,10 +443,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     from servingmatrix.run.cleanup import clean_project_objects
 
     if args.hosts is None:
-        removed = clean_project_objects(Docker())
-        say(
-            f"removed {removed.containers} containers, {removed.networks} networks, {removed.volumes} volumes"
-        )
+        say(clean_project_objects(Docker()).text())
         return 0
     from servingmatrix.hosts.engines import connect_engine
     from servingmatrix.hosts.inventory import load_inventory

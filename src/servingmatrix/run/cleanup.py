@@ -18,6 +18,9 @@ class Removed:
     networks: int
     volumes: int
 
+    def text(self) -> str:
+        return f"removed {self.containers} containers, {self.networks} networks, {self.volumes} volumes"
+
 
 def clean_project_objects(docker: Docker) -> Removed:
     """Remove every container, network and volume labelled as the project's."""
@@ -43,8 +46,7 @@ class EngineCleaned:
     def line(self) -> str:
         if self.removed is None:
             return f"{self.name}: not cleaned: {self.failure}"
-        r = self.removed
-        return f"{self.name}: removed {r.containers} containers, {r.networks} networks, {r.volumes} volumes"
+        return f"{self.name}: {self.removed.text()}"
 
 
 def clean_engines(engines: Sequence[tuple[str, Docker]]) -> list[EngineCleaned]:
