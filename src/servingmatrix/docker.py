@@ -29,6 +29,7 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.tls import TLSConfig
 from docker.utils import version_lt
 
+from servingmatrix import interrupts
 from servingmatrix.archive import extract_stream
 from servingmatrix.container_spec import ContainerSpec as ContainerSpec
 from servingmatrix.container_spec import run_kwargs
@@ -374,18 +375,21 @@ class Docker:
     def run_detached(self, spec: ContainerSpec) -> str:
         """Create and start the container ``spec``; its id. One that cannot start is removed again."""
         what = f"starting {spec.name}"
-        try:
-            container = self.client.containers.create(**run_kwargs(spec))
-        except ImageNotFound:
-            raise self.failed(what, f"no image {spec.image} on this engine") from None
-        except (DockerException, requests.exceptions.RequestException, OSError) as exc:
-            raise self.failed(what, exc) from None
-        try:
-            self._call(what, container.start)
-        except DockerError:
-            self.remove_containers([container.id or spec.name])
-            raise
-        return str(container.id)
+        # Not begun once a stop is asked for; a stop asked for meanwhile waits for the engine's answer,
+        # so the container exists (to be removed by name) or does not, never appearing after teardown.
+        with interrupts.starting():
+            try:
+                container = self.client.containers.create(**run_kwargs(spec))
+            except ImageNotFound:
+                raise self.failed(what, f"no image {spec.image} on this engine") from None
+            except (DockerException, requests.exceptions.RequestException, OSError) as exc:
+                raise self.failed(what, exc) from None
+            try:
+                self._call(what, container.start)
+            except DockerError:
+                self.remove_containers([container.id or spec.name])
+                raise
+            return str(container.id)
 
     def run_once(self, spec: ContainerSpec, timeout: float = 60.0) -> tuple[int, str]:
         """Run ``spec`` to its end, then remove it: its exit code and its output (stdout and stderr).

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from servingmatrix.errors import UserError
+from servingmatrix.interrupts import holding, wait_for_starts
 from servingmatrix.run.cpuplan import CpuPlan
 from servingmatrix.run.judge import RunFacts
 from servingmatrix.run.session import Session, SessionRunner, SessionTimings
@@ -55,13 +56,17 @@ class Lane:
 
 
 def stop_lanes(lanes: list[Lane]) -> None:
-    """Stop every lane, each even when another's engine does not answer; then raise the first failure."""
+    """Stop every lane, each even when another's engine does not answer; then raise the first failure.
+    Containers still being started (by a lane's thread) are waited for first, so none appears after;
+    a signal during the teardown is taken once it is done."""
     failures: list[UserError] = []
-    for lane in lanes:
-        try:
-            lane.stop()
-        except UserError as exc:
-            failures.append(exc)
+    wait_for_starts()
+    with holding():
+        for lane in lanes:
+            try:
+                lane.stop()
+            except UserError as exc:
+                failures.append(exc)
     if failures:
         raise failures[0]
 

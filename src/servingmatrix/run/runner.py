@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
 from servingmatrix.hosts.engines import connect_engine
 from servingmatrix.hosts.inventory import Host
+from servingmatrix.interrupts import taking_stops
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
@@ -118,11 +118,8 @@ class Runner:
 
     def run(self) -> dict[str, Any]:
         """Measure every cell not yet on disk; on SIGINT or SIGTERM, tear down and keep what is done."""
-        previous = signal.signal(signal.SIGTERM, _interrupt)
-        try:
+        with taking_stops():
             return self._run()
-        finally:
-            signal.signal(signal.SIGTERM, previous)
 
     @property
     def driver(self) -> Driver:
@@ -464,11 +461,6 @@ def _failed(session: Session, load: Load, reason: str, server_host: str | None =
 
 def _cores_shared(plan: CpuPlan) -> tuple[Flag, ...]:
     return tuple(warning("cores-shared", text) for text in plan.warnings)
-
-
-def _interrupt(signum: int, _frame: object) -> None:
-    # SIGTERM takes the same way out as Ctrl-C: every `finally` tears its containers down.
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _load_average() -> list[float] | None:
