@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -25,6 +25,30 @@ if TYPE_CHECKING:
 
 def say(line: str) -> None:
     print(line, flush=True)
+
+
+def say_aside(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def status_for(output: Path | None) -> Callable[[str], None]:
+    """Where a verb says what it did: standard error when its output goes to standard output."""
+    from servingmatrix.report.output import stream_of
+
+    return say_aside if output is not None and stream_of(output) is not None else say
+
+
+def checked_output(text: str | None, *, streams: bool = True) -> Path | None:
+    """An output option's path, refused in one line before anything is computed when it is not a
+    regular file or a new name; None when the option was not given."""
+    if text is None:
+        return None
+    from servingmatrix.report.output import ALLOWED, check_output_path
+
+    if not text.strip():
+        raise UserError(f"the output (-o) is empty; give {ALLOWED}")
+    check_output_path(Path(text), streams=streams)
+    return Path(text)
 
 
 def cmd_modes(args: argparse.Namespace) -> int:
@@ -246,9 +270,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     from servingmatrix.report import Objective, write_report
 
-    output = Path(args.output) if args.output else None
+    output = checked_output(args.output)
     written = write_report(Path(args.run_dir), output, Objective(p99_ms=args.slo_p99))
-    say(f"wrote {written.describe()}")
+    status_for(output)(f"wrote {written.describe()}")
     return 0
 
 
@@ -261,17 +285,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from servingmatrix.results.baseline import resolve_baseline
 
     run_dir = Path(args.run)
+    output = checked_output(args.output)
     comparison = compare_runs(
         resolve_baseline(args.baseline),
         run_dir,
         args.threshold,
         allow_different_apps=args.allow_different_apps,
     )
-    sys.stdout.write(terminal_table(comparison))
-    path, seconds, size = write_compare(
-        comparison, Path(args.output) if args.output else run_dir / "compare.html"
-    )
-    say(f"wrote {path} ({size / 1e6:.1f} MB, rendered in {seconds:.2f} s)")
+    # With the page on standard output, the table goes beside it, to standard error.
+    status = status_for(output)
+    status(terminal_table(comparison).rstrip("\n"))
+    path, seconds, size = write_compare(comparison, output or run_dir / "compare.html")
+    status(f"wrote {path} ({size / 1e6:.1f} MB, rendered in {seconds:.2f} s)")
     if args.fail_on_regression and comparison.regressions:
         from servingmatrix import fmt
 
@@ -288,12 +313,14 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
     from servingmatrix.building.inputs import export_at_commit, export_worktree, has_commit
     from servingmatrix.paths import project_root
-    from servingmatrix.report.output import check_output_path, write_atomic
+    from servingmatrix.report.output import stream_of, write_atomic
     from servingmatrix.results.bundle import inputs_source, write_bundle
     from servingmatrix.results.folder import RunFolder
     from servingmatrix.results.run import read_run_meta
 
-    run_dir, out, repo = Path(args.run), Path(args.output), project_root()
+    out = checked_output(args.output)
+    assert out is not None  # a required option
+    run_dir, repo, status = Path(args.run), project_root(), status_for(out)
     metadata = read_run_meta(RunFolder(run_dir)).get("metadata")
     source = inputs_source(
         str(run_dir),
@@ -301,7 +328,6 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         lambda commit: has_commit(repo, commit),
         args.inputs_from_worktree,
     )
-    check_output_path(out)
     with tempfile.TemporaryDirectory(prefix="servingmatrix-inputs-") as tmp:
         inputs = Path(tmp) / "inputs"
         if source.from_commit and source.commit is not None:
@@ -312,9 +338,10 @@ def cmd_bundle(args: argparse.Namespace) -> int:
             out, lambda handle: write_bundle(handle, run_dir, inputs, source, args.samples)
         )
     if args.samples and not written.info.samples:
-        say("note: the run kept no samples (run --keep-samples keeps them)")
-    say(f"wrote {out} ({written.members} files, {out.stat().st_size / 1e6:.2f} MB)")
-    say(f"image inputs: {source.describe()}")
+        status("note: the run kept no samples (run --keep-samples keeps them)")
+    size = "" if stream_of(out) is not None else f", {out.stat().st_size / 1e6:.2f} MB"
+    status(f"wrote {out} ({written.members} files{size})")
+    status(f"image inputs: {source.describe()}")
     return 0
 
 
@@ -332,6 +359,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             "give --against RUN (compare a run already made) or --out DIR (measure anew), not both"
         )
     bundle = Path(args.bundle)
+    output = checked_output(args.output)
+    status = status_for(output)
     with tempfile.TemporaryDirectory(prefix="servingmatrix-bundle-") as tmp:
         opened = open_bundle(bundle, Path(tmp))
         run_dir = (
@@ -339,10 +368,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         )
         reproduction = judge_reproduction(opened.run_dir, run_dir)
         source = Source(bundle, opened.info)
-        sys.stdout.write(terminal_table(reproduction, source))
-        page = Path(args.output) if args.output else run_dir / "reproduce.html"
+        status(terminal_table(reproduction, source).rstrip("\n"))
+        page = output or run_dir / "reproduce.html"
         path, seconds, size = write_reproduction_page(reproduction, source, page)
-    say(f"wrote {path} ({size / 1e6:.1f} MB, rendered in {seconds:.2f} s)")
+    status(f"wrote {path} ({size / 1e6:.1f} MB, rendered in {seconds:.2f} s)")
     differing = len(reproduction.differing)
     if args.fail_on_differ and differing:
         print(f"servingmatrix: {differing} cell(s) differ from the published run", file=sys.stderr)
@@ -422,18 +451,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     from servingmatrix.report.export import export_csv, export_json, export_markdown
     from servingmatrix.results.folder import RunFolder
 
+    # Markdown's charts are files beside its page: it is written to a file, never a stream.
+    output = checked_output(args.output, streams=args.format != "md")
     if args.format == "md":
-        for path in export_markdown(
-            Path(args.run_dir), Path(args.output) if args.output else None, args.slo_p99
-        ):
+        for path in export_markdown(Path(args.run_dir), output, args.slo_p99):
             say(f"wrote {path}")
         return 0
     folder = RunFolder(Path(args.run_dir))
     text = export_csv(folder) if args.format == "csv" else export_json(folder)
-    if args.output:
+    if output is not None:
         from servingmatrix.report.output import write_text_atomic
 
-        write_text_atomic(Path(args.output), text)
+        write_text_atomic(output, text)
     else:
         sys.stdout.write(text)
     return 0

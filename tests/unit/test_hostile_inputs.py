@@ -77,6 +77,20 @@ def with_bad_cell(text: str, *given: str) -> Setup:
     return setup
 
 
+def saved_baseline(*given: str) -> Setup:
+    """A baseline ``kept`` already saved (a good run, with a report beside it); ``{saved}`` is its folder."""
+
+    def setup(root: Path) -> list[str]:
+        saved = root / "baselines" / "kept"
+        (saved / "cells").mkdir(parents=True)
+        (saved / "run.json").write_text(json.dumps(GOOD_RUN))
+        (saved / "cells" / "waitress-json-u1-t1-00000000.json").write_text(json.dumps(GOOD_CELL))
+        (saved / "report.html").write_text("<p>the run's report</p>")
+        return [a.replace("{saved}", str(saved)).replace("{root}", str(root)) for a in given]
+
+    return setup
+
+
 def with_bundle(spoil: Callable[[Path], Path], *given: str) -> Setup:
     """A sound bundle of a synthetic run spoilt by ``spoil``; ``{bundle}`` and ``{root}`` in the arguments."""
 
@@ -543,6 +557,17 @@ CASES = [
     Case("threshold-long", args("compare", "a", "b", "--threshold", LONG), "not a percentage"),
     Case("baseline-name", with_run("baseline", "save", "{run}", "../escape"), "is not allowed"),
     Case("baseline-name-long", with_run("baseline", "save", "{run}", "n" * 100), "is not allowed"),
+    Case("baseline-name-empty", with_run("baseline", "save", "{run}", ""), "is not allowed"),
+    # Saving a baseline over itself would delete the run (its report, its samples) before copying it.
+    Case("baseline-save-itself", saved_baseline("baseline", "save", "{saved}", "--force"), "itself"),
+    Case(
+        "baseline-save-itself-named",
+        saved_baseline("baseline", "save", "{saved}", "kept", "--force"),
+        "itself",
+    ),
+    Case(
+        "baseline-save-its-cells", saved_baseline("baseline", "save", "{saved}/cells/..", "--force"), "itself"
+    ),
     Case("compare-unknown-baseline", with_run("compare", "nope", "{run}"), "neither a run folder"),
     # Output paths.
     Case("export-to-folder", with_run("export", "{run}", "-o", "{root}"), "is a folder"),

@@ -5,13 +5,15 @@ files are never written over.
 from __future__ import annotations
 
 import os
+import stat
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TypeVar
 
 from servingmatrix.errors import UserError
-from servingmatrix.results.folder import is_run_file
+from servingmatrix.results.folder import is_run_record
 
 #: Pages and exports are meant to be published: readable by everyone, as a file made with `umask 022`.
 PUBLISHED_MODE = 0o644
@@ -19,18 +21,68 @@ PUBLISHED_MODE = 0o644
 T = TypeVar("T")
 
 
-def check_output_path(path: Path) -> None:
-    """Refuse, in one line, an output path that is a folder or one of a run's own result files."""
-    if path.is_dir():
-        raise UserError(f"{path}: is a folder; give the name of the file to write")
-    if is_run_file(path):
-        raise UserError(f"{path}: is one of the run's own result files; write the output elsewhere")
+#: The names an output option takes for the standard streams: ``-`` is standard output.
+STREAMS = {"-": "stdout", "/dev/stdout": "stdout", "/dev/stderr": "stderr"}
+#: What the kinds of file-system node that are not regular files are called in a refusal.
+_NODE_KINDS = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+ALLOWED = "a regular file, a new name, or - for standard output"
+
+
+def stream_of(path: Path | str) -> IO[bytes] | None:
+    """The standard stream an output path names (``-``, ``/dev/stdout``, ``/dev/stderr``), or None."""
+    name = STREAMS.get(str(path))
+    if name is None:
+        return None
+    return sys.stdout.buffer if name == "stdout" else sys.stderr.buffer
+
+
+def check_output_path(path: Path, *, streams: bool = True) -> None:
+    """Refuse, in one line and before anything is computed, an output path that is not a regular file
+    or a new name (a symbolic link, a FIFO, a device or a folder would be replaced by a file), or is one
+    of a run's own records; ``-``, ``/dev/stdout`` and ``/dev/stderr`` are the streams (where
+    ``streams``)."""
+    text = str(path)
+    if text in STREAMS:
+        if streams:
+            return
+        raise UserError(f"{text}: this output is a page with files beside it; give the name of a file")
+    if not text.strip():
+        raise UserError(f"output {text!r} is empty; give {ALLOWED}")
+    if "\0" in text:
+        raise UserError(f"output {text!r} holds a NUL byte; give {ALLOWED}")
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise UserError(f"{path}: {parent} is not a folder; give {ALLOWED}")
+    try:
+        node = os.lstat(path)
+    except FileNotFoundError:
+        node = None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be checked ({exc.strerror or exc}); nothing was written") from None
+    if node is not None and not stat.S_ISREG(node.st_mode):
+        kind = next((name for test, name in _NODE_KINDS if test(node.st_mode)), "not a regular file")
+        raise UserError(f"{path}: is {kind}, which would be replaced; give {ALLOWED}")
+    if is_run_record(path):
+        raise UserError(f"{path}: is one of a run's own result files; write the output elsewhere")
 
 
 def write_atomic(path: Path, produce: Callable[[IO[bytes]], T]) -> T:
-    """Let ``produce`` write the file beside ``path``, then rename it over ``path``; any refusal of the
-    file system is one line, and an error of ``produce`` leaves nothing behind."""
+    """Let ``produce`` write the file beside ``path``, then rename it over ``path`` (or write to the
+    stream it names); any refusal of the file system is one line, and an error of ``produce`` leaves
+    nothing behind."""
     check_output_path(path)
+    stream = stream_of(path)
+    if stream is not None:
+        result = produce(stream)
+        stream.flush()
+        return result
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

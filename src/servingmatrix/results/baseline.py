@@ -46,8 +46,12 @@ def _check_name(name: str) -> str:
 def save_baseline(run_dir: Path, name: str | None = None, force: bool = False) -> Path:
     """Copy a checked run as baseline ``name`` (default: the run folder's name); return its folder."""
     run = load_run(run_dir)
-    name = _check_name(name or run_dir.resolve().name)
+    name = _check_name(run_dir.resolve().name if name is None else name)
     target = baselines_dir() / name
+    source = run_dir.resolve()
+    if source == target.resolve() or target.resolve() in source.parents:
+        # Replacing it would delete the run being saved (its report, its samples) before copying it.
+        raise UserError(f"{run_dir}: is the baseline {name!r} itself; it is saved already")
     if target.exists() and not force:
         raise UserError(f"baseline {name!r} exists in {target.parent}; give another name or --force")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -35,12 +35,15 @@ CELLS_DIR = "cells"
 RESULT_MODE = 0o644
 
 
-def is_run_file(path: Path) -> bool:
-    """Whether ``path`` is a run folder's ``run.json`` or one of its cells: files no output may replace."""
+def is_run_record(path: Path) -> bool:
+    """Whether ``path`` is a run folder's ``run.json``, or lies in its ``cells/`` (or below): files no
+    output may replace or add to (a stray file in ``cells/`` would be read as a cell)."""
     resolved = path.resolve()
-    if resolved.name == RUN_FILE:
-        return (resolved.parent / CELLS_DIR).is_dir() or _holds_a_run(resolved)
-    return resolved.parent.name == CELLS_DIR and (resolved.parent.parent / RUN_FILE).exists()
+    if resolved.name == RUN_FILE and ((resolved.parent / CELLS_DIR).is_dir() or _holds_a_run(resolved)):
+        return True
+    return any(
+        folder.name == CELLS_DIR and (folder.parent / RUN_FILE).exists() for folder in resolved.parents
+    )
 
 
 def _holds_a_run(path: Path) -> bool:
