@@ -42,7 +42,7 @@ unit: $(SM)
 MUTATION_MODULES := \
 	src/servingmatrix/spec.py \
 	src/servingmatrix/matrix.py \
-	src/servingmatrix/run/latency.py \
+	src/servingmatrix/run/measure/latency.py \
 	src/servingmatrix/analysis/stats.py \
 	src/servingmatrix/flags.py \
 	src/servingmatrix/results/cell.py \

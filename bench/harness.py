@@ -27,9 +27,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.docker import Docker, DockerError
+from servingmatrix.engine.docker import Docker, DockerError
 from servingmatrix.paths import cache_dir, project_root
-from servingmatrix.run.phases import MEASURING, PHASES, WARMING
+from servingmatrix.run.measure.phases import MEASURING, PHASES, WARMING
 from servingmatrix.run.runner import BUSY_LOAD_PER_CORE
 
 SM = [sys.executable, "-m", "servingmatrix"]

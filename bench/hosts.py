@@ -27,17 +27,17 @@ from typing import Any
 
 import yaml
 
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
 from servingmatrix.hosts.engines import connect_engine
 from servingmatrix.hosts.inventory import load_inventory
 from servingmatrix.hosts.simulated.hosts import hosts_down, hosts_up
 from servingmatrix.paths import project_root
-from servingmatrix.run.calibration import calibrate
-from servingmatrix.run.cpuplan import plan_cpus
-from servingmatrix.run.drive import Driver
-from servingmatrix.run.hostplan import plan_hosts
-from servingmatrix.run.run_hosts import RunHosts
-from servingmatrix.run.stack import Stack, StackPorts
+from servingmatrix.run.fleet.run_hosts import RunHosts
+from servingmatrix.run.load.calibration import calibrate
+from servingmatrix.run.load.drive import Driver
+from servingmatrix.run.plan.cpuplan import plan_cpus
+from servingmatrix.run.plan.hostplan import plan_hosts
+from servingmatrix.run.stack.stack import Stack, StackPorts
 
 OUT = project_root() / "reports" / "bench"
 PORTS = StackPorts(server=18700, upstream=18781, postgres=18732)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servingmatrix.building.images import build_images
-from servingmatrix.docker import PROJECT_LABEL, Docker
+from servingmatrix.engine.docker import PROJECT_LABEL, Docker
 from servingmatrix.errors import UserError
 from servingmatrix.matrix import Matrix, Overrides, apply_overrides, load_profile
 from servingmatrix.paths import project_root

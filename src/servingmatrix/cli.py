@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from servingmatrix import __version__
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
 from servingmatrix.errors import UserError
 from servingmatrix.hosts.simulated.plan import MAX_HOSTS
 from servingmatrix.matrix_keys import MAX_SERVER_CPUS, positive_int_option
@@ -209,12 +209,12 @@ def measure(
 
     from servingmatrix.paths import cache_dir, inputs_from
     from servingmatrix.report import write_report
-    from servingmatrix.report.summary import summarize
+    from servingmatrix.report.views.summary import summarize
     from servingmatrix.results.folder import RunFolder
-    from servingmatrix.run.app_stack import serve_app
-    from servingmatrix.run.hostplan import HostsPlan
-    from servingmatrix.run.preflight import preflight
+    from servingmatrix.run.plan.hostplan import HostsPlan
+    from servingmatrix.run.plan.preflight import preflight
     from servingmatrix.run.runner import Runner
+    from servingmatrix.run.stack.app_stack import serve_app
 
     plan = preflight(matrix, out, force)
     docker = Docker()
@@ -280,8 +280,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from servingmatrix.analysis.compare import compare_runs
-    from servingmatrix.report.compare_page import write_compare
-    from servingmatrix.report.compare_text import terminal_table
+    from servingmatrix.report.views.compare_page import write_compare
+    from servingmatrix.report.views.compare_text import terminal_table
     from servingmatrix.results.baseline import resolve_baseline
 
     run_dir = Path(args.run)
@@ -349,9 +349,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     import tempfile
 
     from servingmatrix.analysis.reproduction import judge_reproduction
-    from servingmatrix.report.reproduce_page import write_reproduction_page
-    from servingmatrix.report.reproduce_text import terminal_table
-    from servingmatrix.report.reproduce_view import Source
+    from servingmatrix.report.views.reproduce_page import write_reproduction_page
+    from servingmatrix.report.views.reproduce_text import terminal_table
+    from servingmatrix.report.views.reproduce_view import Source
     from servingmatrix.results.unbundle import open_bundle
 
     if args.against is not None and args.out is not None:
@@ -406,7 +406,7 @@ def reproduce_bundle(bundle: Path, opened: OpenedBundle, out_text: str | None) -
 
 
 def cmd_site(args: argparse.Namespace) -> int:
-    from servingmatrix.report.site import write_site
+    from servingmatrix.report.views.site import write_site
 
     written = write_site([Path(run) for run in args.runs], Path(args.output))
     say(f"wrote {written.describe()}")
@@ -469,14 +469,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from servingmatrix.run.cleanup import clean_project_objects
+    from servingmatrix.run.stack.cleanup import clean_project_objects
 
     if args.hosts is None:
         say(clean_project_objects(Docker()).text())
         return 0
     from servingmatrix.hosts.engines import connect_engine
     from servingmatrix.hosts.inventory import load_inventory
-    from servingmatrix.run.cleanup import clean_inventory
+    from servingmatrix.run.stack.cleanup import clean_inventory
 
     clean_inventory(load_inventory(Path(args.hosts)), connect_engine, say)
     return 0

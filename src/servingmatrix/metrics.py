@@ -5,7 +5,7 @@ table is rendered from it), its unit, how it reads when printed (a formatter of 
 is read: from a trial's ``CellRecord``, or from its cell's figures over every trial (the median, the
 spread) that a row repeats. The export's columns and rows (``analysis/rows.py``,
 ``report/export.py``), the README's column table (``building/docs.py``) and the text summary
-(``report/summary.py``) derive from this registry.
+(``report/views/summary.py``) derive from this registry.
 
 Adding a figure to a cell touches three files, plus its test:
 

@@ -13,9 +13,9 @@ from contextlib import contextmanager
 import pytest
 
 from servingmatrix.building.images import build_images
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
 from servingmatrix.modes import ModeConfig, resolve_mode
-from servingmatrix.run.stack import Placement, Stack, StackPorts
+from servingmatrix.run.stack.stack import Placement, Stack, StackPorts
 
 pytestmark = pytest.mark.docker
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from servingmatrix.docker import PROJECT_LABEL, ContainerSpec, Docker
-from servingmatrix.run.cleanup import clean_project_objects
+from servingmatrix.engine.docker import PROJECT_LABEL, ContainerSpec, Docker
+from servingmatrix.run.stack.cleanup import clean_project_objects
 
 pytestmark = pytest.mark.docker
 

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
 from servingmatrix.paths import project_root
 
 pytestmark = pytest.mark.docker

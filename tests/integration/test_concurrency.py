@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from servingmatrix.run.probe import ProbeResult, simultaneous
-from servingmatrix.run.stack import Placement, Stack
+from servingmatrix.run.stack.stack import Placement, Stack
 
 from .conftest import CORES, serving
+from .probe import ProbeResult, simultaneous
 
 pytestmark = pytest.mark.docker
 

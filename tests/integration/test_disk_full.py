@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.docker import Docker
-from servingmatrix.run.stack import OWNER_LABEL
+from servingmatrix.engine.docker import Docker
+from servingmatrix.run.stack.stack import OWNER_LABEL
 
 pytestmark = pytest.mark.docker
 

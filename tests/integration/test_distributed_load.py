@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
 from servingmatrix.hosts.simulated.hosts import hosts_down, hosts_up
 from servingmatrix.hosts.simulated.plan import DEFAULT_LAYOUT
 from servingmatrix.hosts.simulated.teardown import leftovers

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from servingmatrix.docker import PROJECT_LABEL, ContainerSpec, Docker
-from servingmatrix.run.cgroups import ContainerCgroup, Sample
-from servingmatrix.run.stack import OWNER_LABEL
+from servingmatrix.engine.docker import PROJECT_LABEL, ContainerSpec, Docker
+from servingmatrix.run.measure.cgroups import ContainerCgroup, Sample
+from servingmatrix.run.stack.stack import OWNER_LABEL
 
 pytestmark = pytest.mark.docker
 

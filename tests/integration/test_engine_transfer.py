@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.docker import ContainerSpec, Docker
-from servingmatrix.run.readiness import wait_command_ready
+from servingmatrix.engine.docker import ContainerSpec, Docker
+from servingmatrix.run.stack.readiness import wait_command_ready
 
 pytestmark = pytest.mark.docker
 

@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from servingmatrix.docker import PROJECT_LABEL, Docker
+from servingmatrix.engine.docker import PROJECT_LABEL, Docker
 from servingmatrix.hosts.simulated.hosts import hosts_down, hosts_up
 from servingmatrix.hosts.simulated.plan import DEFAULT_LAYOUT
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import read_run_meta
-from servingmatrix.run.calibration import ceiling
+from servingmatrix.run.load.calibration import ceiling
 from servingmatrix.run.runner import Runner
-from servingmatrix.run.stack import RUN_LABEL
+from servingmatrix.run.stack.stack import RUN_LABEL
 
 pytestmark = [
     pytest.mark.docker,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import read_run_meta
-from servingmatrix.run.cpuplan import CpuPlan
+from servingmatrix.run.plan.cpuplan import CpuPlan
 from servingmatrix.run.runner import Runner
 
 pytestmark = pytest.mark.docker

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.run.runner import Runner
-from servingmatrix.run.stack import RUN_LABEL
+from servingmatrix.run.stack.stack import RUN_LABEL
 
 from .schedule import measured_window, sleep_until
 

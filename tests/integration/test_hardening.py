@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.docker import Docker
-from servingmatrix.run.stack import Stack
+from servingmatrix.engine.docker import Docker
+from servingmatrix.run.stack.stack import Stack
 
 from .conftest import serving
 

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from servingmatrix.modes import MODES, resolve_mode
-from servingmatrix.run.stack import Stack
+from servingmatrix.run.stack.stack import Stack
 
 from .conftest import serving
 from .test_concurrency import IO, probe

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from servingmatrix.docker import ContainerSpec, Docker
+from servingmatrix.engine.docker import ContainerSpec, Docker
 from servingmatrix.modes import MODES, Mode
-from servingmatrix.run.conformance import check_server
-from servingmatrix.run.stack import Stack
+from servingmatrix.run.stack.conformance import check_server
+from servingmatrix.run.stack.stack import Stack
 
 from .conftest import serving
 

@@ -25,7 +25,7 @@ from servingmatrix.building.chromium import find_chromium, install_hint, load, s
 from servingmatrix.building.devtools import DevTools
 from servingmatrix.paths import project_root
 from servingmatrix.report import write_report
-from servingmatrix.report.compare_page import write_compare
+from servingmatrix.report.views.compare_page import write_compare
 from tests.unit.chart_dom import page_charts, points, title
 from tests.unit.synthetic_runs import (
     SYNC,
@@ -294,9 +294,9 @@ def test_a_site_s_history_charts_draw_in_the_browser(browser: str, tmp_path: Pat
     """Two runs of the same cells a day apart: every history chart draws its points (SVG, no script
     library), the index opens without errors, and the reproduction page too."""
     from servingmatrix.analysis.reproduction import judge_reproduction
-    from servingmatrix.report.reproduce_page import write_reproduction_page
-    from servingmatrix.report.reproduce_view import Source
-    from servingmatrix.report.site import slug, write_site
+    from servingmatrix.report.views.reproduce_page import write_reproduction_page
+    from servingmatrix.report.views.reproduce_view import Source
+    from servingmatrix.report.views.site import slug, write_site
     from tests.unit.bundles import make_bundle, published_run
     from tests.unit.test_site import second_run
 

@@ -12,7 +12,7 @@ import pytest
 
 from servingmatrix.analysis.reproduction import DIFFERS, NOT_COMPARABLE, REPRODUCED, judge_reproduction
 from servingmatrix.cli import main
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import read_run_meta
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.docker import PROJECT_LABEL, Docker
+from servingmatrix.engine.docker import PROJECT_LABEL, Docker
 from servingmatrix.matrix import Matrix
 from servingmatrix.report.export import export_csv
 from servingmatrix.results.folder import RunFolder

@@ -26,12 +26,12 @@ import pytest
 import yaml
 
 from servingmatrix.building.images import build_images
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
 from servingmatrix.hosts.simulated.engines import engine_version
 from servingmatrix.hosts.simulated.mountinfo import read_mounts_under
 from servingmatrix.hosts.simulated.plan import DEFAULT_LAYOUT, MAIN_ADDRESS
 from servingmatrix.hosts.simulated.processes import command_name, namespace_id, pids_in_namespace, signal_pids
-from servingmatrix.run.reference import WRK_IMAGE
+from servingmatrix.run.load.reference import WRK_IMAGE
 
 pytestmark = [
     pytest.mark.docker,

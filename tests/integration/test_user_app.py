@@ -11,16 +11,16 @@ import pytest
 from servingmatrix.building.app_images import app_catalogue, build_app_images
 from servingmatrix.building.app_locks import check_locks, lock_modes
 from servingmatrix.building.images import build_images
-from servingmatrix.docker import ContainerSpec, Docker
+from servingmatrix.engine.docker import ContainerSpec, Docker
 from servingmatrix.errors import UserError
 from servingmatrix.matrix import Matrix
 from servingmatrix.modes import get_mode
 from servingmatrix.paths import project_root
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import read_run_meta
-from servingmatrix.run.app_stack import serve_app, stack_factory
 from servingmatrix.run.runner import Runner
-from servingmatrix.run.stack import StackPorts
+from servingmatrix.run.stack.app_stack import serve_app, stack_factory
+from servingmatrix.run.stack.stack import StackPorts
 from servingmatrix.user_app import UserApp, load_app
 
 from .conftest import BACKING_PLACEMENT

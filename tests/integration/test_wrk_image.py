@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from servingmatrix.docker import ContainerSpec, Docker
-from servingmatrix.run.metadata import collect_metadata
-from servingmatrix.run.reference import WRK_IMAGE
+from servingmatrix.engine.docker import ContainerSpec, Docker
+from servingmatrix.run.load.reference import WRK_IMAGE
+from servingmatrix.run.measure.metadata import collect_metadata
 
 pytestmark = pytest.mark.docker
 

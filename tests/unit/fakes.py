@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.docker import ContainerListing, ContainerSpec, Docker
+from servingmatrix.engine.docker import ContainerListing, ContainerSpec, Docker
 from servingmatrix.modes import ModeConfig
-from servingmatrix.run.cgroups import Sample, Sampler
-from servingmatrix.run.stack import Placement, Stack, StackPorts
+from servingmatrix.run.measure.cgroups import Sample, Sampler
+from servingmatrix.run.stack.stack import Placement, Stack, StackPorts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "locust"
 

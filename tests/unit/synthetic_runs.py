@@ -12,7 +12,7 @@ from typing import Any
 from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.results.cell import SCHEMA_VERSION, CellRecord
 from servingmatrix.results.folder import CellKey, RunFolder
-from servingmatrix.run.hostplan import plan_hosts
+from servingmatrix.run.plan.hostplan import plan_hosts
 
 SYNC = "gunicorn-sync[workers=3]"
 GEVENT = "gunicorn-gevent[workers=1,connections=1000]"

@@ -18,7 +18,7 @@ from servingmatrix.building.app_locks import app_lock, check_locks, lock_app, mo
 from servingmatrix.building.dockerfiles import render_mode_dockerfile
 from servingmatrix.building.images import INPUTS_TAG, all_images, explained, stage_context
 from servingmatrix.building.locks import parse_lock
-from servingmatrix.docker import DockerError
+from servingmatrix.engine.docker import DockerError
 from servingmatrix.errors import UserError
 from servingmatrix.modes import MODES, get_mode
 from servingmatrix.paths import images_dir, project_root

@@ -14,8 +14,10 @@ import pytest
 
 from servingmatrix.modes import resolve_mode
 from servingmatrix.paths import project_root
-from servingmatrix.run import stack as stack_module
-from servingmatrix.run.app_stack import (
+from servingmatrix.run.measure.metadata import collect_app, collect_images
+from servingmatrix.run.runner import Runner
+from servingmatrix.run.stack import stack as stack_module
+from servingmatrix.run.stack.app_stack import (
     AppStack,
     app_conformance,
     seed_argv,
@@ -23,10 +25,8 @@ from servingmatrix.run.app_stack import (
     serve_app,
     stack_factory,
 )
-from servingmatrix.run.metadata import collect_app, collect_images
-from servingmatrix.run.readiness import NotReady
-from servingmatrix.run.runner import Runner
-from servingmatrix.run.stack import Placement, Stack, StackPorts
+from servingmatrix.run.stack.readiness import NotReady
+from servingmatrix.run.stack.stack import Placement, Stack, StackPorts
 from servingmatrix.user_app import AppIdentity, AppRequest, UserApp, load_app
 
 from .fakes import FakeDocker

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.archive import UnsafeArchive, extract_stream
+from servingmatrix.engine.archive import UnsafeArchive, extract_stream
 
 
 def tar_of(*members: tuple[tarfile.TarInfo, bytes]) -> bytes:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from servingmatrix.run.calibration import calibration_text
-from servingmatrix.run.calibration_cache import MAX_AGE_S, CalibrationCache, calibration_key
+from servingmatrix.run.load.calibration import calibration_text
+from servingmatrix.run.load.calibration_cache import MAX_AGE_S, CalibrationCache, calibration_key
 
 METADATA: dict[str, Any] = {
     "cpu_model": "Some CPU",

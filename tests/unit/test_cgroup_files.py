@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from servingmatrix.run.cgroups import ContainerCgroup
-from servingmatrix.usage import Sample
+from servingmatrix.engine.usage import Sample
+from servingmatrix.run.measure.cgroups import ContainerCgroup
 
 PID = 4242
 REL = "docker/abc123"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
 from servingmatrix.errors import UserError
 from servingmatrix.hosts.inventory import Host, Inventory
-from servingmatrix.run.cleanup import EngineCleaned, Removed, clean_engines, clean_inventory
+from servingmatrix.run.stack.cleanup import EngineCleaned, Removed, clean_engines, clean_inventory
 from tests.unit.fakes import FakeDocker
 
 INVENTORY = """\

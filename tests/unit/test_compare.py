@@ -13,8 +13,8 @@ from servingmatrix.analysis.compare import _worse, compare_runs
 from servingmatrix.analysis.stats import Change
 from servingmatrix.cli import main
 from servingmatrix.errors import UserError
-from servingmatrix.report.compare_page import write_compare
-from servingmatrix.report.compare_text import terminal_table
+from servingmatrix.report.views.compare_page import write_compare
+from servingmatrix.report.views.compare_text import terminal_table
 from servingmatrix.results.baseline import baselines_dir, list_baselines, resolve_baseline, save_baseline
 from tests.unit.synthetic_runs import SYNC, cell, write_run
 
@@ -242,9 +242,9 @@ def test_compare_says_in_one_line_that_the_apps_differ(
 def test_the_summary_and_the_report_name_the_app(tmp_path: Path) -> None:
     from servingmatrix.analysis.points import aggregate
     from servingmatrix.analysis.verdict import Objective
-    from servingmatrix.report.environment import mode_info
+    from servingmatrix.report.environment_rows import mode_info
     from servingmatrix.report.markdown import render_markdown
-    from servingmatrix.report.summary import summarize
+    from servingmatrix.report.views.summary import summarize
     from servingmatrix.results.folder import RunFolder
     from servingmatrix.results.run import load_run
 

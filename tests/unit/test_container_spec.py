@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from docker.models import containers
 
-from servingmatrix.container_spec import ContainerSpec, run_kwargs
-from servingmatrix.run.stack import Placement
+from servingmatrix.engine.container_spec import ContainerSpec, run_kwargs
+from servingmatrix.run.stack.stack import Placement
 
 BARE = ContainerSpec(name="c", image="servingmatrix/base:3.13")
 

@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 
 from servingmatrix.errors import UserError
-from servingmatrix.run.cgroups import Sample, window_usage
-from servingmatrix.run.cpuplan import plan_cpus
-from servingmatrix.run.latency import RequestSample, WindowStats, per_name, percentile, window_stats
+from servingmatrix.run.measure.cgroups import Sample, window_usage
+from servingmatrix.run.measure.latency import RequestSample, WindowStats, per_name, percentile, window_stats
+from servingmatrix.run.plan.cpuplan import plan_cpus
 
 
 def test_two_cores_share_with_a_warning() -> None:

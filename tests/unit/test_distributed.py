@@ -12,10 +12,8 @@ from typing import Any, cast
 
 import pytest
 
-from servingmatrix.docker import ContainerSpec, Docker, DockerError
-from servingmatrix.run.cgroups import Sample, Sampler
-from servingmatrix.run.clocks import LOCAL, ClockOffset, measure_offset
-from servingmatrix.run.distributed import (
+from servingmatrix.engine.docker import ContainerSpec, Docker, DockerError
+from servingmatrix.run.load.distributed import (
     DistributedDriver,
     DistributedLoad,
     LoadHost,
@@ -23,7 +21,9 @@ from servingmatrix.run.distributed import (
     merge_output,
     worker_spec,
 )
-from servingmatrix.run.loadgen import Load, LocustJob
+from servingmatrix.run.load.loadgen import Load, LocustJob
+from servingmatrix.run.measure.cgroups import Sample, Sampler
+from servingmatrix.run.measure.clocks import LOCAL, ClockOffset, measure_offset
 
 JOB = LocustJob(None, "http://10.213.0.1:18081", (Load(8), Load(16)), warmup_s=1, duration_s=2)
 T0 = 1_700_000_000.0

@@ -14,7 +14,7 @@ import pytest
 import requests
 from docker.errors import APIError
 
-from servingmatrix.docker import (
+from servingmatrix.engine.docker import (
     ContainerSpec,
     Docker,
     DockerError,
@@ -23,8 +23,8 @@ from servingmatrix.docker import (
     sdk_client,
     split_ref,
 )
-from servingmatrix.engine_stream import demultiplex
-from servingmatrix.usage import Sample
+from servingmatrix.engine.stream import demultiplex
+from servingmatrix.engine.usage import Sample
 
 ENGINE = "docker engine 'sim1' (tcp://127.0.0.1:2375)"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from servingmatrix.modes import resolve_mode
-from servingmatrix.run.cgroups import Sample, Sampler, WindowUsage, combined_usage
 from servingmatrix.run.judge import RunFacts, generator_bound_reasons, judge_cell, measure_step, saturated
-from servingmatrix.run.latency import RequestSample
-from servingmatrix.run.loadgen import Load, LoadgenOutput, Step
+from servingmatrix.run.load.loadgen import Load, LoadgenOutput, Step
+from servingmatrix.run.measure.cgroups import Sample, Sampler, WindowUsage, combined_usage
+from servingmatrix.run.measure.latency import RequestSample
 from servingmatrix.run.session import Session, SessionTimings, Swarm
 from servingmatrix.workloads import resolve_workload
 

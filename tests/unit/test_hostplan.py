@@ -10,10 +10,10 @@ import pytest
 from servingmatrix.errors import UserError
 from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.matrix import Matrix
-from servingmatrix.run.cpuplan import plan_cpus
-from servingmatrix.run.hostplan import METADATA_KEY, HostsPlan, plan_hosts
-from servingmatrix.run.preflight import preflight
-from servingmatrix.run.stack import Placement
+from servingmatrix.run.plan.cpuplan import plan_cpus
+from servingmatrix.run.plan.hostplan import METADATA_KEY, HostsPlan, plan_hosts
+from servingmatrix.run.plan.preflight import preflight
+from servingmatrix.run.stack.stack import Placement
 
 SOURCE = Path("/lab/hosts.yml")
 

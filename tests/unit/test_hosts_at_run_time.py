@@ -1,4 +1,4 @@
-"""The hosts of a run at run time (``run/run_hosts.py``): engines connected, each server host's share
+"""The hosts of a run at run time (``run/fleet/run_hosts.py``): engines connected, each server host's share
 of the load hosts, the images each host's roles need shipped to it, and run.json's record of them.
 
 Inventories and plans are the real ones (``hosts.inventory``, ``hosts.hostplan.plan_hosts``); the
@@ -14,16 +14,16 @@ from typing import Any, cast
 import pytest
 
 from servingmatrix.building.images import ImageDef
-from servingmatrix.docker import LOCAL_SOCKET, Docker
+from servingmatrix.engine.docker import LOCAL_SOCKET, Docker
 from servingmatrix.errors import UserError
 from servingmatrix.hosts.inventory import Host, Inventory
-from servingmatrix.run import run_hosts as run_hosts_module
-from servingmatrix.run.clocks import ClockOffset
-from servingmatrix.run.distributed import MASTER_PORT
-from servingmatrix.run.hostplan import plan_hosts
-from servingmatrix.run.run_hosts import SIMULATED_METHOD, RunHosts, is_this_machine, worker_cores
-from servingmatrix.run.ship import Shipped
-from servingmatrix.run.stack import Placement
+from servingmatrix.run.fleet import run_hosts as run_hosts_module
+from servingmatrix.run.fleet.run_hosts import SIMULATED_METHOD, RunHosts, is_this_machine, worker_cores
+from servingmatrix.run.load.distributed import MASTER_PORT
+from servingmatrix.run.measure.clocks import ClockOffset
+from servingmatrix.run.plan.hostplan import plan_hosts
+from servingmatrix.run.stack.ship import Shipped
+from servingmatrix.run.stack.stack import Placement
 
 SOURCE = Path("/etc/bench/hosts.yml")
 SERVER_BACKING = ("server", "backing")

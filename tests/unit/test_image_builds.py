@@ -25,7 +25,7 @@ from servingmatrix.building.images import (
 )
 from servingmatrix.building.locks import parse_lock
 from servingmatrix.building.wheelhouse import Wheelhouse
-from servingmatrix.docker import Docker, DockerError
+from servingmatrix.engine.docker import Docker, DockerError
 from servingmatrix.errors import UserError
 from servingmatrix.modes import mode_names
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from servingmatrix import interrupts
-from servingmatrix.container_spec import ContainerSpec
-from servingmatrix.docker import Docker
-from servingmatrix.interrupts import StopRequested, holding, starting, taking_stops, wait_for_starts
+from servingmatrix.engine import interrupts
+from servingmatrix.engine.container_spec import ContainerSpec
+from servingmatrix.engine.docker import Docker
+from servingmatrix.engine.interrupts import StopRequested, holding, starting, taking_stops, wait_for_starts
 
 
 def _signal_self(signum: signal.Signals = signal.SIGTERM) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
 from servingmatrix.errors import UserError
 from servingmatrix.hosts import engines
 from servingmatrix.hosts.engines import Engine, check_engines, connect_engine

@@ -9,11 +9,11 @@ from typing import Any
 from servingmatrix.flags import Flag
 from servingmatrix.modes import resolve_mode
 from servingmatrix.results.cell import ServerExit
-from servingmatrix.run.cgroups import WindowUsage
 from servingmatrix.run.judge import RunFacts, StepFigures, judge_cell
-from servingmatrix.run.latency import WindowStats
-from servingmatrix.run.loadgen import Load
-from servingmatrix.run.reference import ReferenceResult
+from servingmatrix.run.load.loadgen import Load
+from servingmatrix.run.load.reference import ReferenceResult
+from servingmatrix.run.measure.cgroups import WindowUsage
+from servingmatrix.run.measure.latency import WindowStats
 from servingmatrix.run.session import Session, SessionTimings, Swarm
 from servingmatrix.workloads import resolve_workload
 

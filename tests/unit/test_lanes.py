@@ -13,17 +13,17 @@ from typing import cast
 
 import pytest
 
-from servingmatrix.docker import Docker, DockerError
+from servingmatrix.engine.docker import Docker, DockerError
 from servingmatrix.matrix import Matrix
-from servingmatrix.run import lanes as lanes_module
-from servingmatrix.run.clocks import LOCAL
-from servingmatrix.run.cpuplan import plan_cpus
-from servingmatrix.run.distributed import DistributedLoad, LoadHost
-from servingmatrix.run.drive import Driver
+from servingmatrix.run.fleet import lanes as lanes_module
+from servingmatrix.run.fleet.lanes import Lane, deal, lane_ports, run_lanes, stop_lanes
 from servingmatrix.run.judge import RunFacts
-from servingmatrix.run.lanes import Lane, deal, lane_ports, run_lanes, stop_lanes
+from servingmatrix.run.load.distributed import DistributedLoad, LoadHost
+from servingmatrix.run.load.drive import Driver
+from servingmatrix.run.measure.clocks import LOCAL
+from servingmatrix.run.plan.cpuplan import plan_cpus
 from servingmatrix.run.session import Session, SessionRunner, SessionTimings, plan_sessions
-from servingmatrix.run.stack import RUN_LABEL, Stack, StackPorts
+from servingmatrix.run.stack.stack import RUN_LABEL, Stack, StackPorts
 
 from .fakes import FakeDocker
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from servingmatrix.errors import UserError
-from servingmatrix.run.latency import RequestSample
-from servingmatrix.run.loadgen import (
+from servingmatrix.run.load.loadgen import (
     CALIBRATION_REQUESTS,
     LOCUSTFILE,
     MAX_IN_FLIGHT,
@@ -23,6 +22,7 @@ from servingmatrix.run.loadgen import (
     read_schedule,
     requests_json,
 )
+from servingmatrix.run.measure.latency import RequestSample
 from servingmatrix.workloads import resolve_workload
 
 HEADER = "start,ms,ok,name,bytes"

@@ -29,8 +29,8 @@ from locustfiles.smconfig import (
     picker,
     plan_windows,
 )
-from servingmatrix.run.loadgen import CALIBRATION_REQUESTS, Load, LocustJob, locust_spec
-from servingmatrix.run.stack import Placement
+from servingmatrix.run.load.loadgen import CALIBRATION_REQUESTS, Load, LocustJob, locust_spec
+from servingmatrix.run.stack.stack import Placement
 from servingmatrix.workloads import WORKLOADS as REGISTRY
 from servingmatrix.workloads import Request, WorkloadConfig, resolve_workload
 
@@ -348,7 +348,7 @@ def test_no_locustfile_shadows_a_standard_module() -> None:
 
 
 def test_harness_names_the_locustfile_the_image_holds() -> None:
-    from servingmatrix.run.loadgen import CALIBRATION_LOCUSTFILE, LOCUSTFILE
+    from servingmatrix.run.load.loadgen import CALIBRATION_LOCUSTFILE, LOCUSTFILE
 
     for path in (LOCUSTFILE, CALIBRATION_LOCUSTFILE):
         # The image copies locustfiles/ to /srv/locustfiles/.

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix.report.export import export_csv
-from servingmatrix.report.summary import summarize
+from servingmatrix.report.views.summary import summarize
 from servingmatrix.results.folder import RunFolder
 from tests.unit.synthetic_runs import SYNC, cell, write_run
 

@@ -15,7 +15,7 @@ from tests.mutation import Score, configured_modules, dotted, main, score, table
 MODULES = [
     "src/servingmatrix/spec.py",
     "src/servingmatrix/matrix.py",
-    "src/servingmatrix/run/latency.py",
+    "src/servingmatrix/run/measure/latency.py",
     "src/servingmatrix/analysis/stats.py",
     "src/servingmatrix/flags.py",
     "src/servingmatrix/results/cell.py",
@@ -58,7 +58,7 @@ def test_the_tests_the_mutants_face_exist() -> None:
 
 
 def test_a_module_is_named_as_its_mutants_are() -> None:
-    assert dotted("src/servingmatrix/run/latency.py") == "servingmatrix.run.latency"
+    assert dotted("src/servingmatrix/run/measure/latency.py") == "servingmatrix.run.measure.latency"
 
 
 def test_the_score_counts_every_mutant() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from servingmatrix.run.phases import MEASURING, PHASES, WARMING, RunPhases, overhead_share
+from servingmatrix.run.measure.phases import MEASURING, PHASES, WARMING, RunPhases, overhead_share
 from servingmatrix.run.session import SessionTimings
 
 

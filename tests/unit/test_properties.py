@@ -16,7 +16,7 @@ from servingmatrix.analysis.stats import bootstrap_median_interval, estimate, kn
 from servingmatrix.errors import SpecError, UserError
 from servingmatrix.matrix import load_matrix
 from servingmatrix.results.cell import CellRecord
-from servingmatrix.run.latency import RequestSample, percentile, window_stats
+from servingmatrix.run.measure.latency import RequestSample, percentile, window_stats
 from servingmatrix.spec import parse_int, parse_spec, split_specs
 
 from .synthetic_runs import GOOD_CELL

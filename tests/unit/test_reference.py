@@ -16,19 +16,12 @@ from locustfiles.smconfig import parse_requests
 from servingmatrix.building.dockerfiles import render_wrk_dockerfile
 from servingmatrix.building.generate import rendered_files
 from servingmatrix.building.images import SUPPORT_IMAGES, select_images
-from servingmatrix.docker import ContainerSpec, DockerError
+from servingmatrix.engine.docker import ContainerSpec, DockerError
 from servingmatrix.errors import UserError
 from servingmatrix.matrix import Matrix, Overrides, apply_overrides
 from servingmatrix.paths import images_dir
-from servingmatrix.run.efficiency import (
-    GENERATOR_EFFICIENCY_FLOOR,
-    efficiency_reason,
-    generator_efficiency,
-    is_generator_bound,
-)
-from servingmatrix.run.loadgen import Load, LocustJob, locust_spec, requests_json
-from servingmatrix.run.metadata import collect_metadata
-from servingmatrix.run.reference import (
+from servingmatrix.run.load.loadgen import Load, LocustJob, locust_spec, requests_json
+from servingmatrix.run.load.reference import (
     WARMUP_FAILED,
     WRK_IMAGE,
     ReferenceResult,
@@ -38,8 +31,15 @@ from servingmatrix.run.reference import (
     run_reference,
     whole_seconds,
 )
-from servingmatrix.run.stack import Placement, StackPorts, container_labels
-from servingmatrix.run.wrk_lua import OUTPUT_ENV, RESULT_NAME, SCRIPT_NAME, render_lua, requests_of
+from servingmatrix.run.load.wrk_lua import OUTPUT_ENV, RESULT_NAME, SCRIPT_NAME, render_lua, requests_of
+from servingmatrix.run.measure.efficiency import (
+    GENERATOR_EFFICIENCY_FLOOR,
+    efficiency_reason,
+    generator_efficiency,
+    is_generator_bound,
+)
+from servingmatrix.run.measure.metadata import collect_metadata
+from servingmatrix.run.stack.stack import Placement, StackPorts, container_labels
 from servingmatrix.workloads import MIX, WORKLOADS, WorkloadConfig, resolve_workload
 
 from .fakes import FakeDocker, bound_at, fake_stack

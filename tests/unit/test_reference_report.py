@@ -12,7 +12,7 @@ from servingmatrix.analysis.points import aggregate
 from servingmatrix.analysis.verdict import Objective, verdicts
 from servingmatrix.report.export import export_csv
 from servingmatrix.report.markdown import render_markdown
-from servingmatrix.report.summary import summarize
+from servingmatrix.report.views.summary import summarize
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import load_run
 

@@ -10,7 +10,7 @@ import pytest
 from servingmatrix.analysis.capacity import capacities
 from servingmatrix.analysis.points import Results, aggregate
 from servingmatrix.analysis.verdict import Objective, concurrency_checks
-from servingmatrix.report.environment import calibration_rows
+from servingmatrix.report.environment_rows import calibration_rows
 from servingmatrix.report.export import export_markdown
 from servingmatrix.report.html import render_document
 from servingmatrix.report.sections import build_document

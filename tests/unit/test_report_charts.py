@@ -13,12 +13,12 @@ import pytest
 
 from servingmatrix.analysis.points import Results, aggregate
 from servingmatrix.analysis.verdict import Objective
-from servingmatrix.report.chart_specs import BarChart, ChartPoint, LineChart, Panel, Series
 from servingmatrix.report.document import Document
+from servingmatrix.report.figures.chart_specs import BarChart, ChartPoint, LineChart, Panel, Series
+from servingmatrix.report.figures.svg import PAGE, PRINT
+from servingmatrix.report.figures.svg_lines import line_chart
 from servingmatrix.report.html import SCRIPT, chart_script, render_document
 from servingmatrix.report.sections import build_document
-from servingmatrix.report.svg import PAGE, PRINT
-from servingmatrix.report.svg_lines import line_chart
 from servingmatrix.results.run import load_run
 from tests.unit.chart_dom import legend, marks, page_charts, points, series, title
 from tests.unit.synthetic_runs import SYNC, cell, closed_cells, matrix_cells, warning, write_run

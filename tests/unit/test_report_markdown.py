@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from servingmatrix.cli import main
-from servingmatrix.report.chart_specs import ChartPoint, Guide, LineChart, Panel, Series
 from servingmatrix.report.export import export_markdown
-from servingmatrix.report.svg import PRINT
-from servingmatrix.report.svg_lines import line_chart
+from servingmatrix.report.figures.chart_specs import ChartPoint, Guide, LineChart, Panel, Series
+from servingmatrix.report.figures.svg import PRINT
+from servingmatrix.report.figures.svg_lines import line_chart
 
 RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
 SVG = "{http://www.w3.org/2000/svg}"

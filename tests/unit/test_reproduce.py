@@ -27,7 +27,7 @@ from servingmatrix.results.bundle import InputsSource, write_bundle
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.runner import Runner
-from servingmatrix.run.stack import StackPorts
+from servingmatrix.run.stack.stack import StackPorts
 
 from . import bundles
 from .fakes import FakeDocker, FakeSampler, fake_stack

@@ -12,7 +12,7 @@ import pytest
 from servingmatrix.errors import UserError
 from servingmatrix.metrics import COLUMNS
 from servingmatrix.report.export import export_csv, export_json
-from servingmatrix.report.summary import summarize
+from servingmatrix.report.views.summary import summarize
 from servingmatrix.results.cell import CellRecord, Latency
 from servingmatrix.results.folder import SCHEMA_VERSION, CellKey, RunFolder, read_json, write_json_atomic
 from tests.unit.synthetic_runs import SYNC, cell, record, write_run, write_schema_1_cell

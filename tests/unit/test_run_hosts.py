@@ -17,13 +17,13 @@ from servingmatrix.analysis.points import aggregate
 from servingmatrix.analysis.verdict import Objective
 from servingmatrix.errors import UserError
 from servingmatrix.hosts.inventory import Host
-from servingmatrix.report.compare_text import terminal_table
-from servingmatrix.report.environment import hosts_rows
+from servingmatrix.report.environment_rows import hosts_rows
 from servingmatrix.report.export import export_csv, export_json
 from servingmatrix.report.html import render_document
 from servingmatrix.report.markdown import render_markdown
 from servingmatrix.report.sections import build_document
-from servingmatrix.report.summary import summarize
+from servingmatrix.report.views.compare_text import terminal_table
+from servingmatrix.report.views.summary import summarize
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.hosts import (
     ONE_MACHINE,
@@ -35,7 +35,7 @@ from servingmatrix.results.hosts import (
     run_hosts,
 )
 from servingmatrix.results.run import load_run, read_run_meta
-from servingmatrix.run.calibration import lane_ceilings
+from servingmatrix.run.load.calibration import lane_ceilings
 from tests.unit.synthetic_runs import (
     GOOD_RUN,
     HOSTS,

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.docker import ContainerSpec
+from servingmatrix.engine.docker import ContainerSpec
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import read_run_meta
-from servingmatrix.run.loadgen import LOCUST_IMAGE
-from servingmatrix.run.phases import PHASES
+from servingmatrix.run.load.loadgen import LOCUST_IMAGE
+from servingmatrix.run.load.reference import WRK_IMAGE
+from servingmatrix.run.measure.phases import PHASES
 from servingmatrix.run.progress import Progress
-from servingmatrix.run.reference import WRK_IMAGE
 from servingmatrix.run.runner import Runner, plan_sessions
-from servingmatrix.run.stack import StackPorts
+from servingmatrix.run.stack.stack import StackPorts
 
 from .fakes import FakeDocker, FakeSampler, fake_stack
 

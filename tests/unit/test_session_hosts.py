@@ -10,25 +10,25 @@ from typing import Any, cast
 
 import pytest
 
-from servingmatrix.docker import Docker, DockerError
+from servingmatrix.engine.docker import Docker, DockerError
 from servingmatrix.matrix import Matrix
 from servingmatrix.modes import ModeConfig
-from servingmatrix.run import distributed as distributed_module
 from servingmatrix.run import session as session_module
-from servingmatrix.run.cgroups import Sampler, UsageReader
-from servingmatrix.run.clocks import LOCAL
-from servingmatrix.run.cpuplan import plan_cpus
-from servingmatrix.run.distributed import DistributedLoad, EngineStats, LoadHost
-from servingmatrix.run.drive import Drive, Driver
-from servingmatrix.run.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, Step
-from servingmatrix.run.reference import WRK_IMAGE, ReferenceResult
+from servingmatrix.run.load import distributed as distributed_module
+from servingmatrix.run.load.distributed import DistributedLoad, EngineStats, LoadHost
+from servingmatrix.run.load.drive import Drive, Driver
+from servingmatrix.run.load.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, Step
+from servingmatrix.run.load.reference import WRK_IMAGE, ReferenceResult
+from servingmatrix.run.measure.cgroups import Sampler, UsageReader
+from servingmatrix.run.measure.clocks import LOCAL
+from servingmatrix.run.plan.cpuplan import plan_cpus
 from servingmatrix.run.session import (
     REFERENCE_ACROSS_HOSTS,
     SessionResult,
     SessionRunner,
     plan_sessions,
 )
-from servingmatrix.run.stack import Placement, StackPorts
+from servingmatrix.run.stack.stack import Placement, StackPorts
 
 from .fakes import FakeDocker, FakeStack
 

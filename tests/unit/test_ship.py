@@ -8,9 +8,9 @@ from typing import Any, cast
 import pytest
 
 from servingmatrix.building.images import ImageDef
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
 from servingmatrix.errors import UserError
-from servingmatrix.run.ship import Shipped, ship_images
+from servingmatrix.run.stack.ship import Shipped, ship_images
 
 LOCUST = ImageDef("locust")
 UPSTREAM = ImageDef("upstream")

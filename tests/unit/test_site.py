@@ -12,7 +12,7 @@ import pytest
 from servingmatrix.analysis.history import build_history
 from servingmatrix.analysis.points import aggregate
 from servingmatrix.cli import main
-from servingmatrix.report.site import SITE_MARK, slug
+from servingmatrix.report.views.site import SITE_MARK, slug
 from servingmatrix.results.run import load_run
 
 from .bundles import published_run

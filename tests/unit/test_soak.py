@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from servingmatrix.docker import PROJECT_LABEL, ContainerListing
+from servingmatrix.engine.docker import PROJECT_LABEL, ContainerListing
 
 SOAK = Path(__file__).resolve().parents[2] / "bench" / "soak.py"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from servingmatrix.container_spec import run_kwargs
+from servingmatrix.engine.container_spec import run_kwargs
 from servingmatrix.modes import resolve_mode
-from servingmatrix.run import stack as stack_module
-from servingmatrix.run.stack import Placement, Stack, StackPorts
+from servingmatrix.run.stack import stack as stack_module
+from servingmatrix.run.stack.stack import Placement, Stack, StackPorts
 
 from .fakes import FakeDocker
 
@@ -65,17 +65,17 @@ class Readying(FakeDocker):
 
 
 def test_a_command_is_polled_until_it_succeeds(monkeypatch: pytest.MonkeyPatch) -> None:
-    from servingmatrix.run import readiness
+    from servingmatrix.run.stack import readiness
 
-    monkeypatch.setattr("servingmatrix.run.readiness.time.sleep", lambda s: None)
+    monkeypatch.setattr("servingmatrix.run.stack.readiness.time.sleep", lambda s: None)
     docker = Readying()
     assert readiness.wait_command_ready(docker, "db", ["pg_isready"], 5.0) >= 0.0
     assert docker.tries == 3
 
 
 def test_a_container_that_stops_while_awaited_is_not_ready(monkeypatch: pytest.MonkeyPatch) -> None:
-    from servingmatrix.run import readiness
+    from servingmatrix.run.stack import readiness
 
-    monkeypatch.setattr("servingmatrix.run.readiness.time.sleep", lambda s: None)
+    monkeypatch.setattr("servingmatrix.run.stack.readiness.time.sleep", lambda s: None)
     with pytest.raises(readiness.NotReady, match=r"db did not become ready: it stopped \(exit code 3\)"):
         readiness.wait_command_ready(Readying(stops=True), "db", ["pg_isready"], 5.0)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from servingmatrix.docker import ContainerSpec
+from servingmatrix.engine.docker import ContainerSpec
 from servingmatrix.modes import resolve_mode
-from servingmatrix.run import stack as stack_module
-from servingmatrix.run.stack import LOOPBACK, Placement, Stack, StackPorts
+from servingmatrix.run.stack import stack as stack_module
+from servingmatrix.run.stack.stack import LOOPBACK, Placement, Stack, StackPorts
 
 from .fakes import FakeDocker
 

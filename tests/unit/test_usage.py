@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from servingmatrix.engine_time import engine_seconds
-from servingmatrix.usage import Sample, memory_in_use, sample_from_stats
+from servingmatrix.engine.clock import engine_seconds
+from servingmatrix.engine.usage import Sample, memory_in_use, sample_from_stats
 
 
 def test_memory_in_use_leaves_out_the_droppable_page_cache() -> None:

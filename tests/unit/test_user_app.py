@@ -14,9 +14,9 @@ from servingmatrix.errors import SpecError
 from servingmatrix.matrix import Matrix, load_matrix
 from servingmatrix.modes import BUNDLED_APP, resolve_mode
 from servingmatrix.paths import project_root
-from servingmatrix.run.loadgen import Load, LocustJob, locust_spec, requests_json
-from servingmatrix.run.stack import Placement
-from servingmatrix.run.wrk_lua import lua_string, render_lua
+from servingmatrix.run.load.loadgen import Load, LocustJob, locust_spec, requests_json
+from servingmatrix.run.load.wrk_lua import lua_string, render_lua
+from servingmatrix.run.stack.stack import Placement
 from servingmatrix.user_app import UserApp, app_workloads, load_app, resolve_workload_for
 from servingmatrix.workloads import Request, resolve_workload
 

@@ -28,7 +28,7 @@ from servingmatrix.building.images import (
     all_images,
     build_images,
 )
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
 from servingmatrix.modes import MODES, Mode, get_mode
 from servingmatrix.paths import images_dir
 from servingmatrix.user_app import UserApp

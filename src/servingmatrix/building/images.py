@@ -24,7 +24,7 @@ from servingmatrix.building.dockerfiles import INSTALL_DIR
 from servingmatrix.building.inputs import copy_tree
 from servingmatrix.building.locks import LockedPackage, parse_lock
 from servingmatrix.building.wheelhouse import Wheelhouse, requirement_line, wheel_project
-from servingmatrix.docker import Docker, DockerError
+from servingmatrix.engine.docker import Docker, DockerError
 from servingmatrix.errors import UserError
 from servingmatrix.modes import get_mode, mode_names
 from servingmatrix.paths import cache_dir, images_dir, inputs_root

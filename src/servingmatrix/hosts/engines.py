@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
 from servingmatrix.errors import UserError
 from servingmatrix.hosts.inventory import Host, Inventory
 

@@ -24,7 +24,7 @@ from urllib.parse import SplitResult, urlsplit
 
 # The driver's own TLS files, so a host's reach its engine as they are (resolved against the
 # inventory's folder).
-from servingmatrix.docker import TlsFiles as TlsFiles
+from servingmatrix.engine.docker import TlsFiles as TlsFiles
 from servingmatrix.errors import UserError
 from servingmatrix.spec import SHOWN_CHARS, shown
 from servingmatrix.yaml_files import read_yaml

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from servingmatrix.report.chart_specs import BarChart, LineChart
+from servingmatrix.report.figures.chart_specs import BarChart, LineChart
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from servingmatrix.report.chart_specs import BarChart, LineChart
-from servingmatrix.report.charts import page_svg
 from servingmatrix.report.document import Document
+from servingmatrix.report.figures.chart_specs import BarChart, LineChart
+from servingmatrix.report.figures.charts import page_svg
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SCRIPT = TEMPLATES / "charts.js"

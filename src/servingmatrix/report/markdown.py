@@ -15,8 +15,6 @@ from pathlib import Path
 
 from servingmatrix.analysis.points import Results
 from servingmatrix.analysis.verdict import Objective
-from servingmatrix.report.chart_specs import LineChart
-from servingmatrix.report.charts import printed_image
 from servingmatrix.report.document import (
     Cell,
     Chart,
@@ -31,6 +29,8 @@ from servingmatrix.report.document import (
     Section,
     Table,
 )
+from servingmatrix.report.figures.chart_specs import LineChart
+from servingmatrix.report.figures.charts import printed_image
 from servingmatrix.report.output import write_text_atomic
 from servingmatrix.report.sections import build_document
 

@@ -28,11 +28,11 @@ from servingmatrix.results.cell import (
     Timings,
     Window,
 )
-from servingmatrix.run.cgroups import Sampler, WindowUsage, combined_usage, window_usage
-from servingmatrix.run.efficiency import efficiency_reason, generator_efficiency
-from servingmatrix.run.latency import WindowStats, per_name, window_stats
-from servingmatrix.run.loadgen import Load, LoadgenOutput, Step, is_loadgen_role
-from servingmatrix.run.reference import ReferenceResult
+from servingmatrix.run.load.loadgen import Load, LoadgenOutput, Step, is_loadgen_role
+from servingmatrix.run.load.reference import ReferenceResult
+from servingmatrix.run.measure.cgroups import Sampler, WindowUsage, combined_usage, window_usage
+from servingmatrix.run.measure.efficiency import efficiency_reason, generator_efficiency
+from servingmatrix.run.measure.latency import WindowStats, per_name, window_stats
 from servingmatrix.run.session import Session, SessionTimings, Swarm
 
 #: Above this share of its CPU quota the load generator is taken as saturated (Locust warns at 90%).

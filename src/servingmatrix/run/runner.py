@@ -19,18 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix.building.app_images import app_catalogue
-from servingmatrix.docker import Docker
+from servingmatrix.engine.docker import Docker
+from servingmatrix.engine.interrupts import taking_stops
 from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
 from servingmatrix.hosts.engines import connect_engine
 from servingmatrix.hosts.inventory import Host
-from servingmatrix.interrupts import taking_stops
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.hosts import CALIBRATION_HOSTS
 from servingmatrix.results.run import read_run_meta
-from servingmatrix.run.calibration import (
+from servingmatrix.run.fleet.lanes import Lane, deal, lane_ports, run_lanes, stop_lanes
+from servingmatrix.run.fleet.run_hosts import SIMULATED_METHOD, RunHosts, ServerShare
+from servingmatrix.run.judge import RunFacts, judge_cell, measure_step, warning
+from servingmatrix.run.load.calibration import (
     CALIBRATION_SETTINGS,
     CALIBRATION_USERS,
     calibrate,
@@ -38,24 +41,21 @@ from servingmatrix.run.calibration import (
     ceiling,
     lane_ceilings,
 )
-from servingmatrix.run.calibration_cache import CalibrationCache, calibration_key
-from servingmatrix.run.cgroups import Sampler
-from servingmatrix.run.conformance import check_server
-from servingmatrix.run.cpuplan import CpuPlan, plan_cpus
-from servingmatrix.run.drive import Driver, sampler_for
-from servingmatrix.run.hostplan import plan_hosts
-from servingmatrix.run.judge import RunFacts, judge_cell, measure_step, warning
-from servingmatrix.run.lanes import Lane, deal, lane_ports, run_lanes, stop_lanes
-from servingmatrix.run.leftovers import remove_leftovers
-from servingmatrix.run.loadgen import Load
-from servingmatrix.run.metadata import collect_metadata
-from servingmatrix.run.phases import RunPhases
-from servingmatrix.run.preflight import check_same_matrix
+from servingmatrix.run.load.calibration_cache import CalibrationCache, calibration_key
+from servingmatrix.run.load.drive import Driver, sampler_for
+from servingmatrix.run.load.loadgen import Load
+from servingmatrix.run.load.reference import REFERENCE_WARMUP_S, whole_seconds
+from servingmatrix.run.measure.cgroups import Sampler
+from servingmatrix.run.measure.metadata import collect_metadata
+from servingmatrix.run.measure.phases import RunPhases
+from servingmatrix.run.plan.cpuplan import CpuPlan, plan_cpus
+from servingmatrix.run.plan.hostplan import plan_hosts
+from servingmatrix.run.plan.preflight import check_same_matrix
 from servingmatrix.run.progress import Progress
-from servingmatrix.run.reference import REFERENCE_WARMUP_S, whole_seconds
-from servingmatrix.run.run_hosts import SIMULATED_METHOD, RunHosts, ServerShare
 from servingmatrix.run.session import Session, SessionRunner, SessionTimings, Swarm, plan_sessions
-from servingmatrix.run.stack import Stack, StackPorts
+from servingmatrix.run.stack.conformance import check_server
+from servingmatrix.run.stack.leftovers import remove_leftovers
+from servingmatrix.run.stack.stack import Stack, StackPorts
 
 #: Starting and removing the reference generator's two containers, for the first ETA.
 REFERENCE_START_S = 2.0

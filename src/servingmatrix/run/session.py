@@ -15,22 +15,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.docker import Docker
-from servingmatrix.engine_time import engine_seconds
+from servingmatrix.engine.clock import engine_seconds
+from servingmatrix.engine.docker import Docker
 from servingmatrix.errors import UserError
 from servingmatrix.matrix import Matrix
 from servingmatrix.modes import ModeConfig
 from servingmatrix.results.cell import ServerExit
 from servingmatrix.results.folder import CellKey
-from servingmatrix.run.cgroups import Sampler
-from servingmatrix.run.conformance import check_server
-from servingmatrix.run.cpuplan import CpuPlan
-from servingmatrix.run.distributed import DistributedDriver, DistributedLoad, server_reader
-from servingmatrix.run.drive import Drive, Driver
-from servingmatrix.run.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, locust_spec
-from servingmatrix.run.readiness import NotReady
-from servingmatrix.run.reference import ReferenceResult, run_reference
-from servingmatrix.run.stack import Stack, StackPorts
+from servingmatrix.run.load.distributed import DistributedDriver, DistributedLoad, server_reader
+from servingmatrix.run.load.drive import Drive, Driver
+from servingmatrix.run.load.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, locust_spec
+from servingmatrix.run.load.reference import ReferenceResult, run_reference
+from servingmatrix.run.measure.cgroups import Sampler
+from servingmatrix.run.plan.cpuplan import CpuPlan
+from servingmatrix.run.stack.conformance import check_server
+from servingmatrix.run.stack.readiness import NotReady
+from servingmatrix.run.stack.stack import Stack, StackPorts
 from servingmatrix.workloads import WorkloadConfig
 
 #: Why a cell measured across hosts has no reference figure.

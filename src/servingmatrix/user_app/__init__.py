@@ -5,7 +5,7 @@ one: its ``app.yml`` is read strictly (``app_file``), its pinned requirements ch
 (``requirements``), its declared requests become the workloads ``app:NAME`` and ``app:mixed``
 (``workloads``), and its results name it (``identity``). The images are built from it in
 ``building/app_images.py``, its locks written by ``building/app_locks.py``, and its stack checked and
-seeded by ``run/app_stack.py``.
+seeded by ``run/stack/app_stack.py``.
 """
 
 from servingmatrix.user_app.app_file import APP_FILE, load_app

@@ -6,8 +6,8 @@ from servingmatrix import fmt
 from servingmatrix.analysis.cost import cost_point
 from servingmatrix.analysis.points import Results
 from servingmatrix.analysis.verdict import Objective
-from servingmatrix.report.chart_specs import efficiency_chart, memory_chart
 from servingmatrix.report.document import Cell, Chart, Column, Heading, Paragraph, Part, Section, Table
+from servingmatrix.report.figures.chart_specs import efficiency_chart, memory_chart
 from servingmatrix.report.sections.common import figure, name, num, rps, run_wide_notes
 
 

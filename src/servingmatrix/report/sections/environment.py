@@ -23,7 +23,7 @@ from servingmatrix.report.document import (
     Strong,
     Table,
 )
-from servingmatrix.report.environment import (
+from servingmatrix.report.environment_rows import (
     HOST_COLUMNS,
     app_request_rows,
     app_rows,

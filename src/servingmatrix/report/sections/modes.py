@@ -16,7 +16,7 @@ from servingmatrix.report.document import (
     Section,
     Table,
 )
-from servingmatrix.report.environment import mode_info
+from servingmatrix.report.environment_rows import mode_info
 from servingmatrix.report.sections.common import figure, num, run_wide_notes
 from servingmatrix.results.run import Cell as Measured
 

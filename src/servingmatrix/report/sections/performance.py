@@ -7,8 +7,8 @@ from servingmatrix import fmt
 from servingmatrix.analysis.capacity import Capacity, capacities, knee_text
 from servingmatrix.analysis.points import Results
 from servingmatrix.analysis.verdict import Objective
-from servingmatrix.report.chart_specs import error_chart, latency_chart, throughput_chart
 from servingmatrix.report.document import Cell, Chart, Column, Heading, Paragraph, Part, Section, Table
+from servingmatrix.report.figures.chart_specs import error_chart, latency_chart, throughput_chart
 from servingmatrix.report.sections.common import (
     REFERENCE_COLUMN,
     figure,

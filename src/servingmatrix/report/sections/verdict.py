@@ -7,7 +7,6 @@ from servingmatrix import fmt
 from servingmatrix.analysis.points import Results
 from servingmatrix.analysis.verdict import ConcurrencyCheck, Objective, Verdict, concurrency_checks, verdicts
 from servingmatrix.flags import KINDS
-from servingmatrix.report.chart_specs import concurrency_chart
 from servingmatrix.report.document import (
     Badge,
     Cell,
@@ -23,6 +22,7 @@ from servingmatrix.report.document import (
     Section,
     Table,
 )
+from servingmatrix.report.figures.chart_specs import concurrency_chart
 from servingmatrix.report.sections.common import REFERENCE_COLUMN, badges, figure, name, num, reference, rps
 
 

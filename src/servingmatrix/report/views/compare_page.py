@@ -1,0 +1,150 @@
+"""The comparison as an HTML page: what differs between the runs first, then every cell's change."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from servingmatrix import fmt
+from servingmatrix.analysis.compare import CellChange, Comparison
+from servingmatrix.analysis.points import Point
+from servingmatrix.analysis.stats import Change
+from servingmatrix.report.figures.chart_specs import ChartPoint, LineChart, Panel, Series, chart_id, colours
+from servingmatrix.report.html import render
+from servingmatrix.report.output import write_text_atomic
+from servingmatrix.report.sections.common import badges
+
+
+def _side(point: Point | None, hide: frozenset[str]) -> dict[str, Any]:
+    if point is None:
+        return {"rps": "not measured", "p99": "—", "flags": []}
+    if not point.ok:
+        return {"rps": "failed", "p99": "—", "flags": []}
+    return {
+        "rps": fmt.rps(point.throughput.median if point.throughput else None),
+        "p99": fmt.ms(point.p99),
+        "flags": badges(point.flags, hide),
+    }
+
+
+def _row(c: CellChange, hide: frozenset[str]) -> dict[str, Any]:
+    return {
+        "mode": c.mode,
+        "users": c.users,
+        "base": _side(c.base, hide),
+        "new": _side(c.new, hide),
+        "throughput": fmt.change(c.throughput),
+        "p99": fmt.change(c.p99),
+        "status": c.status,
+        "why": "; ".join(c.problems or c.gains),
+        "regressed": c.regressed,
+        "improved": bool(c.gains) and not c.regressed,
+    }
+
+
+def _change_series(
+    comparison: Comparison, workload: str, which: str, mode: str, users: tuple[int, ...], colour: str
+) -> Series | None:
+    """A mode's change by step, ± its 95% interval, a gap where either run has no figure; None when
+    the mode has no cell here."""
+    rows = {c.users: c for c in comparison.changes if c.workload == workload and c.mode == mode}
+    if not rows:
+        return None
+    points = []
+    for u in users:
+        c = rows.get(u)
+        change: Change | None = None if c is None else (c.throughput if which == "throughput" else c.p99)
+        hover = (
+            mode,
+            f"{comparison.run.step_text(u)}: {which} {fmt.change(change)}",
+            *([c.status] if c else []),
+        )
+        if change is None:
+            points.append(ChartPoint(u, None, hover=hover))
+            continue
+        y, spread = 100 * change.relative, change.uncertainty
+        low, high = (None, None) if spread is None else (y - 100 * spread, y + 100 * spread)
+        points.append(ChartPoint(u, y, hover=hover, low=low, high=high))
+    return Series(mode, colour, tuple(points))
+
+
+def _change_chart(comparison: Comparison, workload: str, which: str) -> LineChart:
+    """Each mode's change by step, ± its 95% interval, over the threshold band."""
+    modes = tuple(dict.fromkeys(m for m in comparison.run.modes + comparison.baseline.modes if m))
+    palette = colours(modes)
+    users = tuple(sorted({c.users for c in comparison.changes if c.workload == workload}))
+    found = (_change_series(comparison, workload, which, m, users, palette[m]) for m in modes)
+    series = tuple(s for s in found if s is not None)
+    band = 100 * comparison.threshold
+    better = "up is better" if which == "throughput" else "down is better"
+    return LineChart(
+        id=chart_id(f"change-{which}", workload),
+        title=f"{which} change vs baseline: {workload}",
+        caption=f"Median of trials against the baseline's, {better}; bars: the 95% interval (none: a single "
+        f"trial); shaded: the ±{fmt.share(comparison.threshold)} threshold. Hover for the figures; click a "
+        "mode in the legend to hide it.",
+        x_label=comparison.run.step_axis,
+        y_label=f"{which} change, %",
+        xs=users,
+        panels=(Panel(which, series),),
+        height=340,
+        intervals=True,
+        y_span=_span(series, band),
+        band=band,
+    )
+
+
+def _span(series: tuple[Series, ...], band: float) -> tuple[float, float]:
+    """Room for every change and the threshold band; intervals wider than that run off the chart
+    (two trials give very wide ones), and their figures are in the hover text and the table."""
+    values = [p.y for s in series for p in s.points if p.y is not None]
+    low, high = min([*values, -band]), max([*values, band])
+    pad = max(2.0, 0.25 * (high - low))
+    return (low - pad, high + pad)
+
+
+def build_compare_context(comparison: Comparison) -> dict[str, Any]:
+    hide = frozenset({"cores-shared"})
+    workloads = list(dict.fromkeys(c.workload for c in comparison.changes))
+    sections = []
+    charts: list[LineChart] = []
+    for workload in workloads:
+        section_charts = [
+            _change_chart(comparison, workload, "throughput"),
+            _change_chart(comparison, workload, "p99"),
+        ]
+        charts += section_charts
+        sections.append(
+            {
+                "workload": workload,
+                "rows": [_row(c, hide) for c in comparison.changes if c.workload == workload],
+                "charts": section_charts,
+            }
+        )
+    b, r = comparison.baseline.run, comparison.run.run
+    return {
+        "title": f"Serving Matrix: {r.name} against {b.name}",
+        "baseline": {"name": b.name, "dir": str(b.root), "started": str(b.meta.get("started_at") or "—")},
+        "run": {"name": r.name, "dir": str(r.root), "started": str(r.meta.get("started_at") or "—")},
+        "threshold": fmt.share(comparison.threshold),
+        "step_label": comparison.run.step_label,
+        "differences": list(comparison.differences),
+        "missing": comparison.missing,
+        "regressions": [
+            f"{c.mode} x {c.workload} x {comparison.run.step_text(c.users)}: {'; '.join(c.problems)}"
+            for c in comparison.regressions
+        ],
+        "cells": len(comparison.changes),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sections": sections,
+        "charts": charts,
+    }
+
+
+def write_compare(comparison: Comparison, out: Path) -> tuple[Path, float, int]:
+    started = time.perf_counter()
+    html = render("compare.html.j2", build_compare_context(comparison))
+    write_text_atomic(out, html)
+    return out, time.perf_counter() - started, len(html.encode())
