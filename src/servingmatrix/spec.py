@@ -27,6 +27,11 @@ def parse_int(text: str) -> int | None:
     return int(stripped) if _INTEGER.fullmatch(stripped) else None
 
 
+def spec_name(text: str) -> str:
+    """The name of a spec as written, its parameters left off: ``io`` of ``io[ms=100]``."""
+    return text.split("[", 1)[0]
+
+
 @dataclass(frozen=True)
 class Spec:
     """A parsed spec: a name and its parameters in the order written."""

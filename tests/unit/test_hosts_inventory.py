@@ -9,7 +9,7 @@ import yaml
 
 from servingmatrix.errors import UserError
 from servingmatrix.hosts.simulated.inventory import inventory_text
-from servingmatrix.hosts.simulated.plan import plan_hosts
+from servingmatrix.hosts.simulated.plan import plan_simulated_hosts
 from servingmatrix.hosts.simulated.state import HostsState, parse_state, read_state, state_json, write_state
 
 TWO_HOSTS = """\
@@ -37,11 +37,11 @@ hosts:
 
 
 def test_the_inventory_of_two_hosts_is_exactly_the_documented_shape() -> None:
-    assert inventory_text(plan_hosts(2, [0, 1]), main_cores=2) == TWO_HOSTS
+    assert inventory_text(plan_simulated_hosts(2, [0, 1]), main_cores=2) == TWO_HOSTS
 
 
 def test_the_inventory_reads_back_as_the_harness_reads_it() -> None:
-    data = yaml.safe_load(inventory_text(plan_hosts(3, [0, 1, 2, 3]), main_cores=4))
+    data = yaml.safe_load(inventory_text(plan_simulated_hosts(3, [0, 1, 2, 3]), main_cores=4))
     assert data["simulated"] is True
     main, *simulated = data["hosts"]
     assert main == {

@@ -25,7 +25,7 @@ from servingmatrix.hosts.simulated.plan import (
     Layout,
     SimulatedHost,
     check_host_count,
-    plan_hosts,
+    plan_simulated_hosts,
     spread_cpusets,
 )
 
@@ -34,7 +34,7 @@ MAX_LINK_NAME = 15
 
 
 def test_two_hosts_are_named_and_addressed_in_order() -> None:
-    first, second = plan_hosts(2, [0, 1])
+    first, second = plan_simulated_hosts(2, [0, 1])
     assert (first.name, first.netns, first.address) == ("sim1", "smhost1", "10.213.0.2")
     assert (second.name, second.netns, second.address) == ("sim2", "smhost2", "10.213.0.3")
     assert first.docker_url == "tcp://10.213.0.2:2375"
@@ -50,18 +50,18 @@ def test_cores_are_spread_round_robin_from_the_last() -> None:
     assert spread_cpusets(3, [5]) == ["5", "5", "5"]
     # The cores this process may use, which need not start at 0 nor be contiguous.
     assert spread_cpusets(3, [4, 2, 7]) == ["7", "4", "2"]
-    assert [host.cpuset for host in plan_hosts(3, [0, 1])] == ["1", "0", "1"]
+    assert [host.cpuset for host in plan_simulated_hosts(3, [0, 1])] == ["1", "0", "1"]
 
 
 @pytest.mark.parametrize("count", [0, -1, MAX_HOSTS + 1, 100])
 def test_a_count_out_of_range_is_refused(count: int) -> None:
     with pytest.raises(UserError, match=r"out of range \(allowed: 1\.\.8\)"):
-        plan_hosts(count, [0, 1])
+        plan_simulated_hosts(count, [0, 1])
 
 
 def test_the_bounds_are_allowed() -> None:
     assert check_host_count(1) == 1
-    assert len(plan_hosts(MAX_HOSTS, [0, 1])) == MAX_HOSTS
+    assert len(plan_simulated_hosts(MAX_HOSTS, [0, 1])) == MAX_HOSTS
 
 
 def test_no_cores_is_refused() -> None:
@@ -70,7 +70,7 @@ def test_no_cores_is_refused() -> None:
 
 
 def test_every_host_has_its_own_address_on_the_switch() -> None:
-    addresses = [host.address for host in plan_hosts(MAX_HOSTS, [0])]
+    addresses = [host.address for host in plan_simulated_hosts(MAX_HOSTS, [0])]
     assert len(set(addresses)) == MAX_HOSTS
     assert MAIN_ADDRESS not in addresses
     assert all(address.startswith("10.213.0.") for address in addresses)
@@ -102,14 +102,16 @@ def link_names(commands: list[list[str]]) -> list[str]:
 
 
 def test_link_names_fit_the_kernel_limit() -> None:
-    commands = switch_commands() + [c for h in plan_hosts(MAX_HOSTS, [0]) for c in host_network_commands(h)]
+    commands = switch_commands() + [
+        c for h in plan_simulated_hosts(MAX_HOSTS, [0]) for c in host_network_commands(h)
+    ]
     names = link_names(commands)
     assert "smbr0" in names and "smmain" in names and "host8" in names and "eth0" in names
     assert all(len(name) <= MAX_LINK_NAME for name in names)
 
 
 def test_a_host_is_plugged_into_the_switch_with_its_address_and_no_route_beyond() -> None:
-    (host,) = plan_hosts(1, [0])
+    (host,) = plan_simulated_hosts(1, [0])
     commands = host_network_commands(host)
     assert commands[0] == ["ip", "netns", "add", "smhost1"]
     assert ["ip", "-n", "smhost1", "addr", "add", "10.213.0.2/24", "dev", "eth0"] in commands
@@ -123,7 +125,7 @@ def test_the_main_host_holds_the_first_address_on_the_switch() -> None:
 
 
 def test_the_engine_runs_in_the_host_namespace_with_roots_of_its_own() -> None:
-    (host,) = plan_hosts(1, [0])
+    (host,) = plan_simulated_hosts(1, [0])
     argv = dockerd_argv(host)
     assert argv[:3] == ["nsenter", "--net=/run/netns/smhost1", "dockerd"]
 
@@ -143,13 +145,13 @@ def test_the_engine_runs_in_the_host_namespace_with_roots_of_its_own() -> None:
 
 def test_the_engine_configuration_repeats_no_flag() -> None:
     """dockerd refuses to start when a setting is given both as a flag and in its configuration file."""
-    (host,) = plan_hosts(1, [0])
+    (host,) = plan_simulated_hosts(1, [0])
     flags = {word.removeprefix("--").split("=")[0] for word in dockerd_argv(host) if word.startswith("--")}
     assert not set(json.loads(daemon_json())) & flags
 
 
 def test_containerd_keeps_every_file_of_its_own_under_the_host() -> None:
-    (host,) = plan_hosts(1, [0])
+    (host,) = plan_simulated_hosts(1, [0])
     config = tomllib.loads(containerd_toml(host))
     assert config["version"] == 2
     assert config["root"] == "/var/lib/servingmatrix/hosts/1/containerd"

@@ -533,3 +533,15 @@ def test_the_harness_sends_no_other_request_settings() -> None:
     env = _locust_env(resolve_workload("io[ms=100]"))
     assert not {"SM_PARAMS", "SM_MIX"} & set(env)
     assert json.loads(env["SM_REQUESTS"]) == [{"name": "io", "path": "/io?ms=100", "weight": 1}]
+
+
+def test_the_locustfile_takes_the_steps_the_matrix_allows() -> None:
+    """The locustfile checks its steps against its own bounds (it cannot import the harness inside the
+    Locust image): they are the matrix keys' bounds, so a step the matrix accepts is never refused there."""
+    from servingmatrix import matrix_keys
+
+    assert smconfig.MAX_USERS == matrix_keys.MAX_USERS
+    assert smconfig.MAX_RATE == matrix_keys.MAX_ARRIVAL_RATE
+    assert smconfig.parse_steps(str(matrix_keys.MAX_USERS)) == (matrix_keys.MAX_USERS,)
+    with pytest.raises(ValueError):
+        smconfig.parse_steps(str(matrix_keys.MAX_USERS + 1))

@@ -16,7 +16,7 @@ from servingmatrix.modes import ModeConfig
 from servingmatrix.run import session as session_module
 from servingmatrix.run.load import distributed as distributed_module
 from servingmatrix.run.load.distributed import DistributedLoad, EngineStats, LoadHost
-from servingmatrix.run.load.drive import Drive, Driver
+from servingmatrix.run.load.drive import Driver, LocustRun
 from servingmatrix.run.load.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, Step
 from servingmatrix.run.load.reference import WRK_IMAGE, ReferenceResult
 from servingmatrix.run.measure.cgroups import Sampler, UsageReader
@@ -88,12 +88,12 @@ class FakeDistributedDriver:
         out_dir: Path,
         load_s: float,
         kind: LoadKind = "closed",
-    ) -> Drive:
+    ) -> LocustRun:
         self.calls.append(DriveCall(run_id, name_prefix, job, dict(watched), out_dir, load_s, kind))
         if self.plan.kills_server_on is not None:
             state = self.plan.kills_server_on.running[SERVER]["State"]
             state.update(Running=False, OOMKilled=True, ExitCode=137)
-        return Drive(self.plan.output, Sampler({}), dict(WORKERS_APPLIED), elapsed_s=6.5)
+        return LocustRun(self.plan.output, Sampler({}), dict(WORKERS_APPLIED), elapsed_s=6.5)
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from servingmatrix.analysis.points import Point, Results
 from servingmatrix.analysis.stats import Change, relative_change
 from servingmatrix.errors import SpecError
 from servingmatrix.modes import get_mode
-from servingmatrix.spec import parse_spec
+from servingmatrix.spec import parse_spec, spec_name
 
 DEFAULT_SLO_P99_MS = 500.0
 #: Above this share of failed requests a cell is not "served", whatever its latency.
@@ -296,7 +296,7 @@ def concurrency_checks(results: Results) -> list[ConcurrencyCheck]:
     """For each ``io`` workload, each mode at the highest step it served."""
     checks: list[ConcurrencyCheck] = []
     for workload in results.workloads:
-        if workload.split("[", 1)[0] != "io":
+        if spec_name(workload) != "io":
             continue
         for mode in results.modes_of(workload):
             served = [p for p in results.series(workload, mode) if p.ok]

@@ -31,10 +31,9 @@ from servingmatrix.building.images import (
 from servingmatrix.engine.docker import Docker
 from servingmatrix.modes import MODES, Mode, get_mode
 from servingmatrix.paths import images_dir
+from servingmatrix.say import Say
 from servingmatrix.user_app import UserApp
 from servingmatrix.user_app.config import ENTRY_PACKAGE
-
-Say = Callable[[str], None]
 
 
 def entry_source() -> Path:

@@ -10,7 +10,7 @@ as they are. Builds check the locks first and never resolve anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from servingmatrix.building.dockerfiles import render_requirements_in
@@ -18,9 +18,8 @@ from servingmatrix.building.locks import canonical_name, compile_lock, parse_loc
 from servingmatrix.errors import UserError
 from servingmatrix.modes import Mode
 from servingmatrix.paths import cache_dir
+from servingmatrix.say import Say
 from servingmatrix.user_app import UserApp
-
-Say = Callable[[str], None]
 
 
 def app_lock(app: UserApp) -> Path:

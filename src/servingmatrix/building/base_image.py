@@ -10,11 +10,11 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from servingmatrix.engine.docker import Docker
 from servingmatrix.errors import UserError
+from servingmatrix.say import Say
 
 UPSTREAM_BASE = "python:3.13-slim"
 BASE_IMAGE = "servingmatrix/base:3.13"
@@ -32,8 +32,6 @@ TRIM_PATHS = (
     "var/lib/apt/lists",
 )
 PULL_TIMEOUT_S = 120.0
-
-Say = Callable[[str], None]
 
 
 def ensure_base_image(docker: Docker, say: Say) -> str:

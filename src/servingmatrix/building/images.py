@@ -28,6 +28,7 @@ from servingmatrix.engine.docker import Docker, DockerError
 from servingmatrix.errors import UserError
 from servingmatrix.modes import get_mode, mode_names
 from servingmatrix.paths import cache_dir, images_dir, inputs_root
+from servingmatrix.say import Say
 
 #: An image's inputs (its context, the base image, the images it starts from), hashed, are in a tag
 #: beside ``latest``: ``inputs-`` and the first ``INPUTS_DIGITS`` hex digits. A tag costs the build no
@@ -46,8 +47,6 @@ SUPPORT_IMAGES = ("upstream", "postgres", "locust", "wrk")
 #: A build step that fails on purpose (a user's app that cannot be imported) prints this, then why: the
 #: build's error is that line rather than the builder's last words.
 BUILD_ERROR_MARK = "servingmatrix-build-error:"
-
-Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)

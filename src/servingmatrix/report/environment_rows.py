@@ -13,6 +13,7 @@ from servingmatrix.errors import SpecError
 from servingmatrix.modes import resolve_mode
 from servingmatrix.results.hosts import RunHost
 from servingmatrix.results.run import Run
+from servingmatrix.spec import spec_name
 from servingmatrix.user_app import AppIdentity
 from servingmatrix.user_app.identity import recorded_app, recorded_target
 from servingmatrix.workloads import MIX, resolve_workload
@@ -230,7 +231,7 @@ def calibration_rows(calibration: dict[str, Any] | None) -> list[Row]:
 def mix_rows(workloads: tuple[str, ...]) -> list[tuple[str, str, str]]:
     """The mixed workload's blend, with the paths of the run's own ``mixed`` spec when it has one."""
     total = sum(e.weight for e in MIX)
-    spec = next((w for w in workloads if w.split("[", 1)[0] == "mixed"), None)
+    spec = next((w for w in workloads if spec_name(w) == "mixed"), None)
     try:
         paths = [str(entry["path"]) for entry in resolve_workload(spec).mix()] if spec else None
     except SpecError:
@@ -257,7 +258,7 @@ def _obj(value: Any) -> dict[str, Any]:
 
 def mode_info(run: Run, spec: str) -> ModeInfo:
     """What a mode ran: its command and tunables from the registry, its image from the run's metadata."""
-    name = spec.split("[", 1)[0]
+    name = spec_name(spec)
     try:
         config = resolve_mode(spec, run.server_cpus, recorded_target(run.metadata))
     except SpecError:

@@ -56,6 +56,7 @@ from servingmatrix.run.session import Session, SessionRunner, SessionTimings, Sw
 from servingmatrix.run.stack.conformance import check_server
 from servingmatrix.run.stack.leftovers import remove_leftovers
 from servingmatrix.run.stack.stack import Stack, StackPorts
+from servingmatrix.say import Say
 
 #: Starting and removing the reference generator's two containers, for the first ETA.
 REFERENCE_START_S = 2.0
@@ -64,7 +65,6 @@ OVERHEAD_GUESS_S = 15.0
 #: A 1-minute load average above this per core, before the run starts, means other work competes.
 BUSY_LOAD_PER_CORE = 0.5
 
-Say = Callable[[str], None]
 
 __all__ = ["Runner", "check_ports_free", "plan_sessions", "sampler_for"]
 

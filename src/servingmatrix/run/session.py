@@ -23,7 +23,7 @@ from servingmatrix.modes import ModeConfig
 from servingmatrix.results.cell import ServerExit
 from servingmatrix.results.folder import CellKey
 from servingmatrix.run.load.distributed import DistributedDriver, DistributedLoad, server_reader
-from servingmatrix.run.load.drive import Drive, Driver
+from servingmatrix.run.load.drive import Driver, LocustRun
 from servingmatrix.run.load.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, locust_spec
 from servingmatrix.run.load.reference import ReferenceResult, run_reference
 from servingmatrix.run.measure.cgroups import Sampler
@@ -208,7 +208,7 @@ class SessionRunner:
 
     def _drive_here(
         self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path, load_s: float, kind: LoadKind
-    ) -> Drive | None:
+    ) -> LocustRun | None:
         """One Locust container on this machine, its processes forked by Locust; None: no server."""
         server_pid = self.driver.pid_of(stack.name("server"))
         if server_pid is None:
@@ -231,7 +231,7 @@ class SessionRunner:
         out_dir: Path,
         load_s: float,
         kind: LoadKind,
-    ) -> Drive | None:
+    ) -> LocustRun | None:
         """Locust's master and workers on the load hosts, the server sampled alongside; None: no server."""
         reader = server_reader(stack.docker, stack.name("server"), self.server_here)
         if reader is None:

@@ -11,7 +11,6 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from servingmatrix.errors import UserError
@@ -36,12 +35,11 @@ from servingmatrix.hosts.simulated.plan import (
     MAIN_LINK,
     Layout,
     SimulatedHost,
-    plan_hosts,
+    plan_simulated_hosts,
 )
 from servingmatrix.hosts.simulated.state import HostsState, read_state, write_state
 from servingmatrix.hosts.simulated.teardown import Removed, found_hosts, leftovers, tear_down
-
-Say = Callable[[str], None]
+from servingmatrix.say import Say
 
 #: What ``up`` runs; each one missing is named on its own.
 TOOLS = {
@@ -89,7 +87,7 @@ def hosts_up(count: int, out: Path, say: Say, layout: Layout = DEFAULT_LAYOUT) -
     check_not_up(layout)
     began = time.monotonic()
     core_ids = sorted(os.sched_getaffinity(0))
-    hosts = plan_hosts(count, core_ids, layout)
+    hosts = plan_simulated_hosts(count, core_ids, layout)
     state = HostsState(tuple(h.cpuset for h in hosts), made_netns_dir=not layout.netns_dir.exists())
     write_state(layout.state_file, state)
     try:

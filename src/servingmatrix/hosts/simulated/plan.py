@@ -154,6 +154,8 @@ def spread_cpusets(count: int, core_ids: list[int]) -> list[str]:
     return [str(ordered[i % len(ordered)]) for i in range(count)]
 
 
-def plan_hosts(count: int, core_ids: list[int], layout: Layout = DEFAULT_LAYOUT) -> list[SimulatedHost]:
+def plan_simulated_hosts(
+    count: int, core_ids: list[int], layout: Layout = DEFAULT_LAYOUT
+) -> list[SimulatedHost]:
     cpusets = spread_cpusets(check_host_count(count), core_ids)
     return [SimulatedHost(i + 1, cpuset, layout) for i, cpuset in enumerate(cpusets)]

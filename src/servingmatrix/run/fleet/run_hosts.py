@@ -24,8 +24,8 @@ from servingmatrix.run.plan.cpuplan import CpuPlan
 from servingmatrix.run.plan.hostplan import HostPlan, HostsPlan
 from servingmatrix.run.stack.ship import ship_images
 from servingmatrix.run.stack.stack import Placement
+from servingmatrix.say import Say
 
-Say = Callable[[str], None]
 #: How a run's figures were produced, in words: the report, the summary and ``compare`` say it.
 SIMULATED_METHOD = "simulated (one kernel)"
 #: The images the backing services and the load generator need where they run.

@@ -15,7 +15,7 @@ from typing import Any
 from servingmatrix.results.hosts import CALIBRATION_HOSTS
 from servingmatrix.run.judge import SATURATION_SHARE
 from servingmatrix.run.load.distributed import DistributedDriver, DistributedLoad, server_reader
-from servingmatrix.run.load.drive import Drive, Driver
+from servingmatrix.run.load.drive import Driver, LocustRun
 from servingmatrix.run.load.loadgen import (
     CALIBRATION_LOCUSTFILE,
     Load,
@@ -114,7 +114,7 @@ def calibration_text(result: dict[str, Any]) -> str:
     )
 
 
-def calibration_result(drive: Drive, plan: CpuPlan, processes: int, users: int) -> dict[str, Any]:
+def calibration_result(drive: LocustRun, plan: CpuPlan, processes: int, users: int) -> dict[str, Any]:
     """The calibration's figures: the generator's most, its CPU, and which side set the limit."""
     assert not isinstance(drive.output, str)
     step = drive.output.steps[-1]

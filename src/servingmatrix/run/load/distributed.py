@@ -22,7 +22,7 @@ from typing import Any
 
 from servingmatrix.engine.docker import ContainerSpec, Docker
 from servingmatrix.errors import UserError
-from servingmatrix.run.load.drive import LOCUST_GRACE_S, Drive, applied_limits
+from servingmatrix.run.load.drive import LOCUST_GRACE_S, LocustRun, applied_limits
 from servingmatrix.run.load.loadgen import (
     LOCUST_IMAGE,
     WORKER_ROLE_PREFIX,
@@ -236,7 +236,7 @@ class DistributedDriver:
         out_dir: Path,
         load_s: float,
         kind: LoadKind = "closed",
-    ) -> Drive:
+    ) -> LocustRun:
         """Start the master and the workers, sample them and ``watched`` until the master ends; then
         collect and merge every worker's samples, or say which worker was lost and why."""
         if out_dir.exists():
@@ -249,7 +249,7 @@ class DistributedDriver:
             return self._drive(run_id, job, watched, out_dir, load_s, kind, master_name, names, started)
         except UserError as exc:
             # An engine that stopped answering (its host gone): the session fails, the run goes on.
-            return Drive(f"the load generator could not run: {exc}", Sampler({}))
+            return LocustRun(f"the load generator could not run: {exc}", Sampler({}))
         finally:
             for engine, name in reversed(started):
                 try:
@@ -268,7 +268,7 @@ class DistributedDriver:
         master_name: str,
         names: dict[str, str],
         started: list[tuple[Docker, str]],
-    ) -> Drive:
+    ) -> LocustRun:
         load = self.load
         master_engine = load.master.engine
         master_engine.remove_containers([master_name])
@@ -294,8 +294,12 @@ class DistributedDriver:
                 # No exit code: it still runs at the deadline, or its engine stopped answering.
                 state = (master_engine.container_inspect(master_name) or {}).get("State") or {}
                 if not state.get("Running"):
-                    return Drive(f"the load generator's master on {load.master.name} ended unseen", sampler)
-                return Drive("the load generator's master overran its time budget and was stopped", sampler)
+                    return LocustRun(
+                        f"the load generator's master on {load.master.name} ended unseen", sampler
+                    )
+                return LocustRun(
+                    "the load generator's master overran its time budget and was stopped", sampler
+                )
             deadline = time.monotonic() + WORKER_EXIT_S
             codes = {
                 w.label: w.host.engine.wait_exit(names[w.label], max(0.1, deadline - time.monotonic()))
@@ -308,21 +312,23 @@ class DistributedDriver:
         try:
             master_engine.copy_out(master_name, CONTAINER_OUT, master_dir)
         except UserError as exc:
-            return Drive(f"the load generator's master left no schedule ({exc})", sampler, applied, elapsed)
+            return LocustRun(
+                f"the load generator's master left no schedule ({exc})", sampler, applied, elapsed
+            )
         lost, worker_dirs = self._collect_workers(names, codes, out_dir)
         if exit_code != 0 and not lost:
             logs = master_engine.logs(master_name, tail=5)
             last = logs.splitlines()[-1] if logs else "(none)"
-            return Drive(
+            return LocustRun(
                 f"the load generator's master exited with code {exit_code}: {last}", sampler, applied, elapsed
             )
         if lost:
-            return Drive(lost_reason(lost, len(load.workers)), sampler, applied, elapsed)
+            return LocustRun(lost_reason(lost, len(load.workers)), sampler, applied, elapsed)
         try:
             output = merge_output(master_dir / "out", worker_dirs, load, kind)
         except UserError as exc:
-            return Drive(str(exc), sampler, applied, elapsed)
-        return Drive(output, sampler, applied, elapsed)
+            return LocustRun(str(exc), sampler, applied, elapsed)
+        return LocustRun(output, sampler, applied, elapsed)
 
     def _collect_workers(
         self, names: Mapping[str, str], codes: Mapping[str, int | None], out_dir: Path

@@ -24,7 +24,7 @@ LOCUST_GRACE_S = 90.0
 
 
 @dataclass(frozen=True)
-class Drive:
+class LocustRun:
     """One Locust container's run: its output (or why there is none) and the cgroup samples."""
 
     output: LoadgenOutput | str
@@ -81,7 +81,7 @@ class Driver:
         out_dir: Path,
         load_s: float,
         kind: LoadKind = "closed",
-    ) -> Drive:
+    ) -> LocustRun:
         """Start a Locust container, sample it and ``pids`` until it ends (or overruns); read its output."""
         if out_dir.exists():
             shutil.rmtree(out_dir)
@@ -103,7 +103,7 @@ class Driver:
             exit_code = self.docker.wait_exit(name, budget)
             if exit_code is None and self.pid_of(name) is not None:
                 self.docker.remove_containers([name])
-                return Drive("the load generator overran its time budget and was stopped", sampler)
+                return LocustRun("the load generator overran its time budget and was stopped", sampler)
         finally:
             sampler.stop()
         elapsed = time.monotonic() - began
@@ -113,5 +113,5 @@ class Driver:
             logs = self.docker.logs(name, tail=5)
             last = logs.splitlines()[-1] if logs else "(none)"
             reason = f"{exc} (locust exit code {exit_code}; last log line: {last})"
-            return Drive(reason, sampler, applied, elapsed)
-        return Drive(output, sampler, applied, elapsed)
+            return LocustRun(reason, sampler, applied, elapsed)
+        return LocustRun(output, sampler, applied, elapsed)

@@ -8,14 +8,13 @@ inputs. Each engine's image ids are what the run records for that host.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from servingmatrix.building.images import ImageDef, inputs_tag
 from servingmatrix.engine.docker import Docker
 from servingmatrix.errors import UserError
-
-Say = Callable[[str], None]
+from servingmatrix.say import Say
 
 
 @dataclass(frozen=True)
