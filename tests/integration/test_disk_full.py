@@ -27,11 +27,8 @@ pytestmark = pytest.mark.docker
 
 
 def cannot_run(why: str) -> None:
-    """In CI (which runs as root) a test that cannot set itself up fails; elsewhere it says why it skipped."""
-    message = f"the full-disk test did not run: {why}"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    """Skipped, saying why (under CI a skip fails: tests/conftest.py)."""
+    pytest.skip(f"the full-disk test did not run: {why}")
 
 
 @pytest.fixture
