@@ -418,9 +418,10 @@ REFERENCE_DURATION_KEY = MatrixKey[float](
     show=_show_seconds,
     written=_seconds_written,
     flag="--reference-duration",
-    help="the reference generator's measured window, e.g. {default} (default), after a 1 s warm-up",
-    doc="the reference generator's measured window (wrk takes whole seconds: rounded up), after its own "
-    "1 s warm-up",
+    help="the reference generator's shortest measured window, e.g. {default} (default); longer when "
+    "the step's answers are slow",
+    doc="the reference generator's shortest measured window: it counts the answers that complete inside "
+    "it, after a warm-up in the same run, and grows to five of the step's p99 latencies",
     allowed=f"a duration with its unit (ms, s, m), {MIN_WINDOW_S:g}s to {MAX_DURATION_S:.0f}s",
 )
 

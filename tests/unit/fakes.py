@@ -7,7 +7,6 @@ appears to have just happened.
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -104,17 +103,19 @@ class FakeDocker(Docker):
     def _reference(self, name: str, spec: ContainerSpec) -> None:
         """wrk ends at once; its measured run (told where to write) leaves a result at ``reference_rps``."""
         self.inspections_left[name] = 0
-        writes = re.findall(r"SM_WRK_OUT=(\S+)", " ".join(spec.command))
-        if not writes or self.reference_rps is None:
+        writes = spec.env.get("SM_WRK_OUT")
+        if writes is None or self.reference_rps is None:
             return
-        out = bound_at(spec, "/out") / Path(writes[0]).name
-        seconds = 5
+        out = bound_at(spec, "/out") / Path(writes).name
+        opens, seconds = float(spec.env["SM_WRK_WINDOW_OPEN"]), float(spec.env["SM_WRK_WINDOW"])
+        answers = round(self.reference_rps * seconds)
         result = {
-            "requests": round(self.reference_rps * seconds),
-            "duration_us": seconds * 1_000_000,
+            "requests": round(self.reference_rps * (opens + seconds)),
+            "duration_us": (opens + seconds) * 1_000_000,
             "bytes": 1000,
             "errors": {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0},
             "latency_us": {"p50": 900, "p90": 1500, "p99": 3000, "p999": 4000, "mean": 1000, "max": 5000},
+            "window": {"opens_s": opens, "seconds": seconds, "answers": answers, "failed": 0},
         }
         out.write_text(json.dumps(result))
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +21,33 @@ from servingmatrix.matrix import Matrix, Overrides, apply_overrides
 from servingmatrix.paths import images_dir
 from servingmatrix.run.load.loadgen import Load, LocustJob, locust_spec, requests_json
 from servingmatrix.run.load.reference import (
-    WARMUP_FAILED,
+    ANSWERS_MARGIN,
+    MAX_REFERENCE_WARMUP_S,
+    MAX_REFERENCE_WINDOW_S,
+    MIN_ANSWERS,
+    REFERENCE_WARMUP_S,
+    WARMUP_LATENCIES,
+    WINDOW_LATENCIES,
+    WINDOW_TAIL_S,
     WRK_IMAGE,
     ReferenceResult,
+    ReferenceWindow,
     parse_reference,
     read_reference,
     reference_spec,
+    reference_window,
     run_reference,
     whole_seconds,
 )
-from servingmatrix.run.load.wrk_lua import OUTPUT_ENV, RESULT_NAME, SCRIPT_NAME, render_lua, requests_of
+from servingmatrix.run.load.wrk_lua import (
+    OUTPUT_ENV,
+    RESULT_NAME,
+    SCRIPT_NAME,
+    WINDOW_ENV,
+    WINDOW_OPEN_ENV,
+    render_lua,
+    requests_of,
+)
 from servingmatrix.run.measure.efficiency import (
     GENERATOR_EFFICIENCY_FLOOR,
     efficiency_reason,
@@ -49,13 +65,15 @@ CONFIGS = [w.resolve({}) for w in WORKLOADS] + [
     for text in ("io[ms=200]", "db[ms=5,rows=10]", "sqlite[work=1000]", "mixed[io_ms=80,cpu_n=20]")
 ]
 PLACEMENT = Placement(cpuset="1", cpus=1.0)
-#: What done() wrote in a real wrk 4.1.0 run of the mixed script (4 connections, 2 s).
+#: What done() writes for a run of the mixed script (4 connections, a 1 s warm-up and a 2 s window in a
+#: 4 s run): wrk's own summary of the whole run, and the window's answers counted by the script.
 GOOD = {
-    "requests": 180,
-    "duration_us": 2009976,
-    "bytes": 22816,
-    "errors": {"connect": 0, "read": 0, "write": 0, "status": 6, "timeout": 0},
+    "requests": 360,
+    "duration_us": 4009976,
+    "bytes": 45632,
+    "errors": {"connect": 0, "read": 0, "write": 0, "status": 12, "timeout": 0},
     "latency_us": {"p50": 43947, "p90": 47920, "p99": 48064, "p999": 48088, "mean": 43888.57, "max": 48088},
+    "window": {"opens_s": 1.0, "seconds": 2.0, "answers": 180, "failed": 6},
 }
 _ENTRY = re.compile(r'\{name = "([^"]+)", path = "([^"]+)", weight = (\d+)\},')
 
@@ -94,8 +112,19 @@ def test_script_writes_only_where_it_is_told() -> None:
     lua = render_lua(resolve_workload("json"))
     assert f'os.getenv("{OUTPUT_ENV}")' in lua
     assert "if not OUTPUT then return end" in lua
-    for key in ("p50", "p90", "p99", "p999", "mean", "max", "duration_us", "timeout"):
+    for key in ("p50", "p90", "p99", "p999", "mean", "max", "duration_us", "timeout", '"window"', "answers"):
         assert key in lua
+
+
+@pytest.mark.parametrize("workload", ["json", "mixed"])
+def test_the_script_counts_answers_inside_its_window_in_every_thread(workload: str) -> None:
+    lua = render_lua(resolve_workload(workload))
+    assert f'os.getenv("{WINDOW_OPEN_ENV}")' in lua and f'os.getenv("{WINDOW_ENV}")' in lua
+    assert "function response(status, headers, body)" in lua
+    assert "if t >= window_opens and t < window_closes then" in lua
+    # Every thread's counts are added up in done(), from the threads kept by setup().
+    assert "table.insert(threads, thread)" in lua and 'thread:get("answers")' in lua
+    assert "clock_gettime(CLOCK_MONOTONIC" in lua
 
 
 def spec_for(**kwargs: Any) -> ContainerSpec:
@@ -104,7 +133,7 @@ def spec_for(**kwargs: Any) -> ContainerSpec:
         "run_id": "r1",
         "target": "http://127.0.0.1:18000",
         "connections": 32,
-        "duration_s": 5.0,
+        "window": ReferenceWindow(1.0, 5.0),
         "out_dir": Path("/tmp/cell"),
         "placement": PLACEMENT,
     }
@@ -145,25 +174,16 @@ def test_spec_is_placed_limited_labelled_and_hardened_as_locust_is() -> None:
     assert dict(spec.binds) == {"/tmp/cell": "/out"}
 
 
-def runs_of(spec: ContainerSpec) -> tuple[list[str], list[str]]:
-    """The warm-up's and the measured run's command lines out of the container's shell script."""
-    assert spec.entrypoint == ("sh",) and spec.image == WRK_IMAGE and spec.command[0] == "-c"
-    warmup, _, measured = spec.command[-1].partition(" >/dev/null || ")
-    return shlex.split(warmup), shlex.split(measured.split("; exec env ")[-1])
-
-
-def test_args_run_wrk_with_one_thread_a_connection_per_user_and_the_script() -> None:
-    spec = spec_for(connections=32, duration_s=4.2)
-    warmup, measured = runs_of(spec)
-    assert measured == [
-        f"{OUTPUT_ENV}=/out/{RESULT_NAME}",
-        "wrk",
+def test_args_run_wrk_once_through_the_warm_up_and_the_window() -> None:
+    spec = spec_for(connections=32, window=ReferenceWindow(1.5, 4.2))
+    assert spec.image == WRK_IMAGE and spec.entrypoint is None  # the image's own: wrk
+    assert list(spec.command) == [
         "--threads",
         "1",
         "--connections",
         "32",
         "--duration",
-        "5s",
+        "7s",  # 1.5 + 4.2 + the tail, in whole seconds
         "--timeout",
         "30s",
         "--latency",
@@ -171,19 +191,33 @@ def test_args_run_wrk_with_one_thread_a_connection_per_user_and_the_script() -> 
         f"/out/{SCRIPT_NAME}",
         "http://127.0.0.1:18000/",
     ]
-    assert warmup == [*measured[1:7], "1s", *measured[8:]]
+    assert dict(spec.env) == {
+        OUTPUT_ENV: f"/out/{RESULT_NAME}",
+        WINDOW_OPEN_ENV: "1.5",
+        WINDOW_ENV: "4.2",
+    }
 
 
-def test_warm_up_writes_nothing_and_its_failure_is_its_own_exit_code() -> None:
-    script = spec_for(warmup_s=2.0).command[-1]
-    warmup = script.split("||")[0]
-    assert OUTPUT_ENV not in warmup and "--duration 2s" in warmup
-    assert f"exit {WARMUP_FAILED};" in script and script.count(OUTPUT_ENV) == 1
+def test_wrk_runs_past_the_end_of_the_window() -> None:
+    for warmup, window in ((1.0, 5.0), (1.0, 4.5), (2.3, 3.3), (30.0, 60.0)):
+        run = ReferenceWindow(warmup, window).run_s
+        assert run >= warmup + window + WINDOW_TAIL_S and run < warmup + window + WINDOW_TAIL_S + 1
 
 
-def test_no_warm_up_is_the_measured_run_alone() -> None:
-    script = spec_for(warmup_s=0.0).command[-1]
-    assert script.startswith(f"exec env {OUTPUT_ENV}=") and script.count("wrk ") == 1
+def test_the_window_grows_with_the_steps_latency_up_to_its_bounds() -> None:
+    assert reference_window(5.0, None) == ReferenceWindow(REFERENCE_WARMUP_S, 5.0)
+    assert reference_window(5.0, 0.1) == ReferenceWindow(REFERENCE_WARMUP_S, 5.0)
+    # Answers of 2.7 s (a queue of 64 users on 3 workers): a warm-up and a window of several of them.
+    grown = reference_window(5.0, 2.7, connections=64)
+    assert grown.warmup_s == pytest.approx(WARMUP_LATENCIES * 2.7)
+    assert grown.window_s == pytest.approx(WINDOW_LATENCIES * 2.7)
+    assert reference_window(5.0, 1000.0) == ReferenceWindow(MAX_REFERENCE_WARMUP_S, MAX_REFERENCE_WINDOW_S)
+    # One connection whose answers take 0.2 s (a fork per request): long enough for enough answers.
+    slow = reference_window(3.0, 0.2, connections=1)
+    assert slow.window_s == pytest.approx(ANSWERS_MARGIN * MIN_ANSWERS * 0.2)
+    assert slow.window_s / 0.2 >= MIN_ANSWERS
+    assert reference_window(3.0, 0.2, connections=64).window_s == 3.0
+    assert reference_window(5.0, math.nan) == ReferenceWindow(REFERENCE_WARMUP_S, 5.0)
 
 
 def test_durations_and_connections_are_checked() -> None:
@@ -195,7 +229,9 @@ def test_durations_and_connections_are_checked() -> None:
         spec_for(connections=0)
     with pytest.raises(ValueError, match="threads"):
         spec_for(connections=2, threads=3)
-    assert contains(runs_of(spec_for(connections=2, threads=2))[1], ["--threads", "2", "--connections", "2"])
+    assert contains(
+        list(spec_for(connections=2, threads=2).command), ["--threads", "2", "--connections", "2"]
+    )
 
 
 def test_reference_options_are_checked_in_one_line() -> None:
@@ -210,16 +246,16 @@ def test_reference_options_are_checked_in_one_line() -> None:
             apply_overrides(base, Overrides(reference_duration=bad))
 
 
-def test_good_result_is_read_in_milliseconds_and_requests_per_second() -> None:
+def test_good_result_is_the_windows_answers_per_second() -> None:
     result = parse_reference(GOOD, 4)
     assert result.missing is None
     assert result.connections == 4 and result.requests == 180 and result.errors == 6
-    assert result.duration_s == pytest.approx(2.009976)
-    assert result.throughput_rps == pytest.approx(174 / 2.009976)
+    assert result.duration_s == 2.0 and result.warmup_s == 1.0
+    assert result.throughput_rps == pytest.approx(174 / 2.0)
     assert result.latency_ms == pytest.approx(
         {"p50": 43.947, "p90": 47.92, "p99": 48.064, "p999": 48.088, "mean": 43.88857, "max": 48.088}
     )
-    assert result.error_kinds["status"] == 6 and result.bytes == 22816
+    assert result.error_kinds["status"] == 12 and result.bytes == 45632  # over the whole run
     record = result.as_dict()
     assert record["throughput_rps"] == result.throughput_rps and record["missing"] is None
     json.dumps(record)
@@ -241,20 +277,26 @@ def changed(path: tuple[str, ...], value: Any) -> dict[str, Any]:
     ("data", "reason"),
     [
         ([1, 2], "expected a JSON object"),
-        (changed(("requests",), KeyError), "requests is null"),
-        (changed(("requests",), -1), "not a count"),
-        (changed(("requests",), 1.5), "not a count"),
-        (changed(("requests",), "180"), "not a number"),
-        (changed(("requests",), True), "not a number"),
-        (changed(("duration_us",), math.nan), "not a finite"),
+        (changed(("window", "answers"), KeyError), "answers is null"),
+        (changed(("window", "answers"), -1), "not a count"),
+        (changed(("window", "answers"), 1.5), "not a count"),
+        (changed(("window", "answers"), "180"), "not a number"),
+        (changed(("window", "failed"), True), "not a number"),
+        (changed(("window", "seconds"), math.nan), "not a finite"),
+        (changed(("window",), KeyError), "window is null"),
+        (changed(("window", "failed"), 181), "181 of 180 failed"),
         (changed(("latency_us", "p99"), None), "p99 is null"),
         (changed(("latency_us", "max"), -3), "not a finite"),
         (changed(("latency_us", "p999"), math.inf), "not a finite"),
         (changed(("errors",), "none"), "errors is"),
         (changed(("errors", "timeout"), KeyError), "timeout is null"),
-        (changed(("duration_us",), 0), "covers no time"),
-        (changed(("requests",), 0), "no successful answer"),
-        (changed(("errors", "status"), 180), "no successful answer (180 status)"),
+        (changed(("window", "seconds"), 0), "covers no time"),
+        (
+            changed(("window",), {"opens_s": 1.0, "seconds": 2.0, "answers": 0, "failed": 0}),
+            "no successful answer",
+        ),
+        (changed(("window", "failed"), 180), "no successful answer in its 2 s window (12 status)"),
+        (changed(("window", "answers"), MIN_ANSWERS - 1), f"not measured: {MIN_ANSWERS - 1} answers"),
     ],
 )
 def test_bad_results_are_reasons(data: Any, reason: str) -> None:
@@ -272,7 +314,14 @@ def test_files_that_are_missing_or_not_json_are_reasons(tmp_path: Path) -> None:
     (tmp_path / RESULT_NAME).write_text('{"requests": NaN}')
     assert "malformed" in str(read_reference(tmp_path, 8).missing)
     (tmp_path / RESULT_NAME).write_text(json.dumps(GOOD))
-    assert read_reference(tmp_path, 8).throughput_rps == pytest.approx(174 / 2.009976)
+    assert read_reference(tmp_path, 8).throughput_rps == pytest.approx(174 / 2.0)
+
+
+def test_a_figure_needs_its_fewest_answers() -> None:
+    at = parse_reference(changed(("window", "answers"), MIN_ANSWERS), 1)
+    below = parse_reference(changed(("window", "answers"), MIN_ANSWERS - 1), 1)
+    assert at.missing is None and at.throughput_rps == pytest.approx((MIN_ANSWERS - 6) / 2.0)
+    assert below.throughput_rps is None and below.missing is not None
 
 
 def test_efficiency_floor_is_a_strict_boundary() -> None:
@@ -320,7 +369,7 @@ class WrkDocker(FakeDocker):
             self.inspections_left[name] = 1
             out = bound_at(spec, "/out")
             assert (out / SCRIPT_NAME).exists()
-            if f"{OUTPUT_ENV}=/out/{RESULT_NAME}" in spec.command[-1] and self.result is not None:
+            if spec.env.get(OUTPUT_ENV) == f"/out/{RESULT_NAME}" and self.result is not None:
                 (out / RESULT_NAME).write_text(self.result)
         return name
 
@@ -331,7 +380,7 @@ def drive(docker: FakeDocker, out: Path) -> ReferenceResult:
         stack,
         resolve_workload("mixed"),
         connections=16,
-        duration_s=3.0,
+        window=ReferenceWindow(1.0, 3.0),
         placement=PLACEMENT,
         out_dir=out,
     )
@@ -339,35 +388,18 @@ def drive(docker: FakeDocker, out: Path) -> ReferenceResult:
     return result
 
 
-def test_run_reference_warms_up_then_measures(tmp_path: Path) -> None:
+def test_run_reference_is_one_run_through_warm_up_and_window(tmp_path: Path) -> None:
     docker = WrkDocker()
     result = drive(docker, tmp_path / "ref")
-    assert result.missing is None and result.throughput_rps == pytest.approx(174 / 2.009976)
+    assert result.missing is None and result.throughput_rps == pytest.approx(174 / 2.0)
     assert result.warmup_s == 1.0 and result.as_dict()["warmup_s"] == 1.0
     (container,) = docker.started
-    warmup, measured = runs_of(container)
-    assert contains(warmup, ["--duration", "1s"]) and OUTPUT_ENV not in " ".join(warmup)
-    assert contains(measured, ["--duration", "3s"]) and contains(measured, ["--connections", "16"])
-    assert measured[-1] == "http://127.0.0.1:28000/"
+    assert contains(list(container.command), ["--duration", "5s"])
+    assert contains(list(container.command), ["--connections", "16"])
+    assert (container.env[WINDOW_OPEN_ENV], container.env[WINDOW_ENV]) == ("1.0", "3.0")
+    assert container.command[-1] == "http://127.0.0.1:28000/"
     assert "servingmatrix-r1-reference" not in docker.running, "the wrk container is removed"
     assert lua_entries((tmp_path / "ref" / SCRIPT_NAME).read_text()) == requests_of(resolve_workload("mixed"))
-
-
-def test_no_warm_up_is_one_measured_run(tmp_path: Path) -> None:
-    docker = WrkDocker()
-    stack = fake_stack(docker, "r1", StackPorts(server=28000))
-    result = run_reference(
-        stack,
-        resolve_workload("json"),
-        connections=4,
-        duration_s=2.0,
-        placement=PLACEMENT,
-        out_dir=tmp_path,
-        warmup_s=0.0,
-    )
-    assert result.missing is None and result.warmup_s == 0.0
-    (measured,) = docker.started
-    assert measured.command[-1].startswith(f"exec env {OUTPUT_ENV}=/out/{RESULT_NAME} wrk ")
 
 
 def test_stale_result_is_not_read_again(tmp_path: Path) -> None:
@@ -378,9 +410,7 @@ def test_stale_result_is_not_read_again(tmp_path: Path) -> None:
 
 def test_a_failing_wrk_is_a_reason(tmp_path: Path) -> None:
     result = drive(WrkDocker(exit_code=1), tmp_path / "ref")
-    assert result.missing == "measured run: wrk exited with code 1 (last log line: last words)"
-    result = drive(WrkDocker(exit_code=WARMUP_FAILED), tmp_path / "ref")
-    assert result.missing == "warm-up failed (last log line: last words)"
+    assert result.missing == "wrk exited with code 1 (last log line: last words)"
 
 
 def test_docker_failure_is_a_reason(tmp_path: Path) -> None:
@@ -401,7 +431,7 @@ def test_wrk_that_never_ends_is_stopped(tmp_path: Path) -> None:
 
     docker = Hanging()
     result = drive(docker, tmp_path / "ref")
-    assert result.missing is not None and "did not end within 24 s" in result.missing
+    assert result.missing is not None and "did not end within 25 s" in result.missing
     assert "servingmatrix-r1-reference" not in docker.running, "it is stopped and removed"
 
 

@@ -277,11 +277,14 @@ def test_the_reference_is_measured_after_each_closed_step_and_recorded(tmp_path:
     docker = FakeDocker()
     runner(tmp_path, docker, replace(MATRIX, trials=1)).run()
     wrk = [s for s in docker.started if s.image == WRK_IMAGE]
-    # Per session and step, one container: a discarded warm-up run, then the measured run with as many
-    # connections as users.
+    # Per session and step, one container: one run through its warm-up and its window, with as many
+    # connections as users, its window sized from Locust's p99 at that step.
     assert len(wrk) == 2 * 2
-    measured = [s.command[-1].split("exec env SM_WRK_OUT=")[1] for s in wrk]
-    assert sorted(m.split("--connections ")[1].split()[0] for m in measured) == ["1", "1", "4", "4"]
+    connections = [s.command[s.command.index("--connections") + 1] for s in wrk]
+    assert sorted(connections) == ["1", "1", "4", "4"]
+    for spec in wrk:
+        assert float(spec.env["SM_WRK_WINDOW"]) >= MATRIX.reference_duration_s
+        assert float(spec.env["SM_WRK_WINDOW_OPEN"]) >= 1.0
     locust = next(s for s in docker.started if s.image == LOCUST_IMAGE)
     for spec in wrk:
         assert (spec.cpuset, spec.cpus) == (locust.cpuset, locust.cpus)

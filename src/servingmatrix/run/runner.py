@@ -44,7 +44,7 @@ from servingmatrix.run.load.calibration import (
 from servingmatrix.run.load.calibration_cache import CalibrationCache, calibration_key
 from servingmatrix.run.load.drive import Driver, sampler_for
 from servingmatrix.run.load.loadgen import Load
-from servingmatrix.run.load.reference import REFERENCE_WARMUP_S, whole_seconds
+from servingmatrix.run.load.reference import reference_window
 from servingmatrix.run.measure.cgroups import Sampler
 from servingmatrix.run.measure.metadata import collect_metadata
 from servingmatrix.run.measure.phases import RunPhases
@@ -450,7 +450,7 @@ def reference_seconds(matrix: Matrix) -> float:
     """What the reference generator adds to each step, for the ETA: its warm-up, window and start-ups."""
     if not matrix.measures_reference:
         return 0.0
-    return REFERENCE_WARMUP_S + whole_seconds(matrix.reference_duration_s) + REFERENCE_START_S
+    return reference_window(matrix.reference_duration_s, None).run_s + REFERENCE_START_S
 
 
 def _failed(session: Session, load: Load, reason: str, server_host: str | None = None) -> CellRecord:

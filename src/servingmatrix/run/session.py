@@ -9,6 +9,7 @@ generator's cgroups are sampled; everything is torn down whatever happened. What
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,8 +26,9 @@ from servingmatrix.results.folder import CellKey
 from servingmatrix.run.load.distributed import DistributedDriver, DistributedLoad, server_reader
 from servingmatrix.run.load.drive import Driver, LocustRun
 from servingmatrix.run.load.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, locust_spec
-from servingmatrix.run.load.reference import ReferenceResult, run_reference
+from servingmatrix.run.load.reference import ReferenceResult, reference_window, run_reference
 from servingmatrix.run.measure.cgroups import Sampler
+from servingmatrix.run.measure.latency import window_stats
 from servingmatrix.run.plan.cpuplan import CpuPlan
 from servingmatrix.run.stack.conformance import check_server
 from servingmatrix.run.stack.readiness import NotReady
@@ -190,7 +192,7 @@ class SessionRunner:
             }
         elif self.matrix.measures_reference and server_exit is None:
             began = time.monotonic()
-            references = self._references(session, stack, plan, out_dir)
+            references = self._references(session, stack, plan, out_dir, output)
             timings.reference_s = time.monotonic() - began
             timings.reference_warmup_s = sum(r.warmup_s or 0.0 for r in references.values())
             timings.reference_measured_s = sum(r.duration_s or 0.0 for r in references.values())
@@ -244,7 +246,7 @@ class SessionRunner:
         return dataclasses.replace(drive, applied={**self.driver.applied(stack), **drive.applied})
 
     def _references(
-        self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path
+        self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path, output: LoadgenOutput
     ) -> dict[int, ReferenceResult]:
         """After the Locust steps, the reference generator at each step's users against the same server.
 
@@ -256,7 +258,7 @@ class SessionRunner:
                 stack,
                 session.workload,
                 connections=load.amount,
-                duration_s=self.matrix.reference_duration_s,
+                window=reference_window(self.matrix.reference_duration_s, _p99_s(output, load), load.amount),
                 placement=plan.loadgen,
                 out_dir=out_dir / f"reference-{load.amount}",
                 request_timeout_s=self.matrix.request_timeout_s,
@@ -275,3 +277,13 @@ class SessionRunner:
             finished_at=engine_seconds(str(state.get("FinishedAt", ""))),
             last_log=tuple(stack.docker.logs(stack.name("server"), tail=10).splitlines()[-10:]),
         )
+
+
+def _p99_s(output: LoadgenOutput, load: Load) -> float | None:
+    """Locust's p99 at ``load``'s step, in seconds (None when the step had no answer): the reference's
+    window is sized from it."""
+    step = next((s for s in output.steps if s.load == load), None)
+    if step is None:
+        return None
+    p99_ms = window_stats(output.samples, step.measure_from, step.end).latency_ms.get("p99")
+    return p99_ms / 1000.0 if p99_ms is not None and math.isfinite(p99_ms) else None

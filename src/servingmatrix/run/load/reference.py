@@ -2,21 +2,21 @@
 
 It runs in its own container (``servingmatrix/wrk``) on the host's network, on the Locust container's
 cores and quota, with as many connections as the step had users, so its throughput says how much of
-the server Locust reached. Each measurement is two wrk runs in one container: a short warm-up whose
-figures are thrown away (wrk's statistics cover its whole run and cannot be cut afterwards, so the
-warm-up is its own run), then the measured window, whose Lua ``done()`` writes the JSON read here.
-A reference that fails is a ``missing`` reason, never an exception: the Locust figures stand
-without it.
+the server Locust reached. Each measurement is one wrk run through a warm-up and a steady window: the
+script counts the answers that complete inside the window (``wrk_lua``), so the window opens with
+every connection already loaded and the server's queue at its steady length, and no earlier run's
+abandoned requests are still in that queue. The warm-up and the window grow with the step's latency
+(``reference_window``): a window a few latencies long, never one shorter than the answers it counts.
+A reference that fails, or counts too few answers to make a figure, is a ``missing`` reason, never an
+exception and never a figure: the Locust figures stand without it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import math
 import os
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,15 +24,36 @@ from typing import Any
 
 from servingmatrix.engine.docker import ContainerSpec, DockerError
 from servingmatrix.run.load.loadgen import REQUEST_TIMEOUT_S
-from servingmatrix.run.load.wrk_lua import CONTAINER_DIR, OUTPUT_ENV, RESULT_NAME, SCRIPT_NAME, write_script
+from servingmatrix.run.load.wrk_lua import (
+    CONTAINER_DIR,
+    OUTPUT_ENV,
+    RESULT_NAME,
+    SCRIPT_NAME,
+    WINDOW_ENV,
+    WINDOW_OPEN_ENV,
+    write_script,
+)
 from servingmatrix.run.stack.stack import Placement, Stack, container_labels
 from servingmatrix.workloads import WorkloadConfig
 
 WRK_IMAGE = "servingmatrix/wrk:latest"
-#: The discarded warm-up run: new connections, the server's pools filled, before the window opens.
+#: The shortest warm-up before the window: new connections, the server's pools filled.
 REFERENCE_WARMUP_S = 1.0
-#: The exit code of a reference container whose warm-up run failed (wrk's own are 0 and 1).
-WARMUP_FAILED = 97
+#: The warm-up lasts at least this many of the step's latencies: every connection has had an answer
+#: and sent again, so a queueing server's queue is at its steady length when the window opens.
+WARMUP_LATENCIES = 2.0
+#: The window lasts at least this many of the step's latencies (the matrix's reference_duration when
+#: that is longer): answers that take a second are not counted in a window of two.
+WINDOW_LATENCIES = 5.0
+#: The longest warm-up and window a step's latency can ask for.
+MAX_REFERENCE_WARMUP_S = 30.0
+MAX_REFERENCE_WINDOW_S = 60.0
+#: wrk runs this much past the window's end, so the window closes inside its run.
+WINDOW_TAIL_S = 0.5
+#: Fewer answers than this inside the window make no figure: one answer more or less would move it 5%.
+MIN_ANSWERS = 20
+#: The window is long enough to expect this many times ``MIN_ANSWERS``.
+ANSWERS_MARGIN = 1.5
 #: Beyond its own duration, how long a wrk container may take to start and stop before it is stopped.
 REFERENCE_GRACE_S = 20.0
 ROLE = "reference"
@@ -56,7 +77,7 @@ class ReferenceResult:
     #: wrk's own histogram: p50, p90, p99, p999, mean and max, in milliseconds.
     latency_ms: Mapping[str, float] = field(default_factory=dict)
     bytes: int | None = None
-    #: The discarded warm-up run before the window, in seconds.
+    #: The warm-up before the window opened, in seconds (the same wrk run: its answers not counted).
     warmup_s: float | None = None
     missing: str | None = None
 
@@ -75,6 +96,34 @@ class ReferenceResult:
             "warmup_s": self.warmup_s,
             "missing": self.missing,
         }
+
+
+@dataclass(frozen=True)
+class ReferenceWindow:
+    """When the counted window opens after wrk starts, and how long it lasts, in seconds."""
+
+    warmup_s: float
+    window_s: float
+
+    @property
+    def run_s(self) -> int:
+        """wrk's own duration: through the warm-up and the window, and a little past it."""
+        return whole_seconds(self.warmup_s + self.window_s + WINDOW_TAIL_S)
+
+
+def reference_window(
+    configured_s: float, step_latency_s: float | None, connections: int = 1
+) -> ReferenceWindow:
+    """The warm-up and window for a step whose answers took ``step_latency_s`` (Locust's p99 at that
+    step; None when unknown) over ``connections``: a window of at least the configured one, of
+    ``WINDOW_LATENCIES`` latencies, and long enough to expect half again ``MIN_ANSWERS`` answers
+    (Little's law: connections / latency a second), after at least ``WARMUP_LATENCIES`` latencies of
+    warm-up; each up to its bound."""
+    latency = step_latency_s if step_latency_s is not None and math.isfinite(step_latency_s) else 0.0
+    enough = ANSWERS_MARGIN * MIN_ANSWERS * latency / max(1, connections)
+    warmup = min(MAX_REFERENCE_WARMUP_S, max(REFERENCE_WARMUP_S, WARMUP_LATENCIES * latency))
+    window = min(MAX_REFERENCE_WINDOW_S, max(configured_s, WINDOW_LATENCIES * latency, enough))
+    return ReferenceWindow(warmup, window)
 
 
 def whole_seconds(seconds: float) -> int:
@@ -116,43 +165,31 @@ def reference_spec(
     run_id: str,
     target: str,
     connections: int,
-    duration_s: float,
+    window: ReferenceWindow,
     out_dir: Path,
     placement: Placement,
-    warmup_s: float = REFERENCE_WARMUP_S,
     threads: int = 1,
     request_timeout_s: float = REQUEST_TIMEOUT_S,
 ) -> ContainerSpec:
-    """The container of one reference measurement: a warm-up run, then the window.
-
-    Both runs are in one container (a shell runs one wrk after the other), so a measurement starts one
-    container, not two. Only the measured run is told where to write its JSON, so the warm-up leaves
-    nothing behind; a warm-up that fails ends the container with ``WARMUP_FAILED``. ``out_dir`` holds
-    the rendered script and receives the JSON.
-    """
-
-    def run_for(seconds: float) -> str:
-        return shlex.join(
-            wrk_command(
-                target=target,
-                connections=connections,
-                duration_s=seconds,
-                threads=threads,
-                request_timeout_s=request_timeout_s,
-            )
-        )
-
-    script = f"exec env {OUTPUT_ENV}={CONTAINER_DIR}/{RESULT_NAME} {run_for(duration_s)}"
-    if warmup_s > 0:
-        script = (
-            f'{run_for(warmup_s)} >/dev/null || {{ echo "warm-up: wrk exited with code $?" >&2; '
-            f"exit {WARMUP_FAILED}; }}; {script}"
-        )
+    """The container of one reference measurement: one wrk run through the warm-up and the window,
+    whose script counts the window's answers and writes its JSON into ``out_dir`` (which holds the
+    rendered script)."""
+    command = wrk_command(
+        target=target,
+        connections=connections,
+        duration_s=window.run_s,
+        threads=threads,
+        request_timeout_s=request_timeout_s,
+    )
     spec = ContainerSpec(
         name=name,
         image=WRK_IMAGE,
-        entrypoint=("sh",),
-        command=("-c", script),
+        command=tuple(command[1:]),
+        env={
+            OUTPUT_ENV: f"{CONTAINER_DIR}/{RESULT_NAME}",
+            WINDOW_OPEN_ENV: repr(window.warmup_s),
+            WINDOW_ENV: repr(window.window_s),
+        },
         labels=container_labels(run_id, ROLE),
         # The JSON is written as the invoking user, so the run folder stays theirs.
         user=f"{os.getuid()}:{os.getgid()}",
@@ -187,33 +224,52 @@ def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 
 def parse_reference(data: Any, connections: int) -> ReferenceResult:
-    """The result of what ``done()`` wrote; a ``missing`` reason when it is not a usable measurement."""
+    """The result of what ``done()`` wrote; a ``missing`` reason when it is not a usable measurement.
+
+    The figure is the window's: its answers, less those that failed (above 399), over its seconds.
+    wrk's own latency histogram and transport errors (connect, read, write, timeout) cover its whole
+    run, the warm-up included: they are kept as that.
+    """
     try:
         if not isinstance(data, dict):
             raise ValueError(f"expected a JSON object, got {type(data).__name__}")
-        requests = _count(data, "requests")
-        duration_s = _figure(data, "duration_us") / 1e6
         kinds = {kind: _count(_section(data, "errors"), kind) for kind in ERROR_KINDS}
         latency = _section(data, "latency_us")
         latency_ms = {key: _figure(latency, key) / 1000.0 for key in LATENCY_KEYS}
         size = _count(data, "bytes")
+        window = _section(data, "window")
+        answers, failed = _count(window, "answers"), _count(window, "failed")
+        window_s, opens_s = _figure(window, "seconds"), _figure(window, "opens_s")
     except ValueError as exc:
         return ReferenceResult(connections, missing=f"wrk's result is malformed: {exc}")
-    errors = sum(kinds.values())
-    if duration_s <= 0:
-        return ReferenceResult(connections, missing="wrk's result covers no time (duration 0)")
-    if requests == 0 or kinds["status"] >= requests:
+    if window_s <= 0:
+        return ReferenceResult(connections, missing="wrk's window covers no time (0 s)")
+    if failed > answers:
+        return ReferenceResult(
+            connections, missing=f"wrk's result is malformed: {failed} of {answers} failed"
+        )
+    if answers == failed:
         detail = ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n) or "no errors"
-        return ReferenceResult(connections, missing=f"wrk got no successful answer ({detail})")
+        return ReferenceResult(
+            connections, missing=f"wrk got no successful answer in its {window_s:g} s window ({detail})"
+        )
+    if answers < MIN_ANSWERS:
+        return ReferenceResult(
+            connections,
+            missing=f"not measured: {answers} answers in its {window_s:g} s window, fewer than the "
+            f"{MIN_ANSWERS} a figure needs",
+        )
+    transport = sum(n for kind, n in kinds.items() if kind != "status")
     return ReferenceResult(
         connections,
-        duration_s=duration_s,
-        requests=requests,
-        errors=errors,
+        duration_s=window_s,
+        requests=answers,
+        errors=failed + transport,
         error_kinds=kinds,
-        throughput_rps=(requests - kinds["status"]) / duration_s,
+        throughput_rps=(answers - failed) / window_s,
         latency_ms=latency_ms,
         bytes=size,
+        warmup_s=opens_s,
     )
 
 
@@ -245,9 +301,7 @@ def _wait(stack: Stack, name: str, budget_s: float) -> str | None:
         code = state.get("ExitCode")
     lines = stack.docker.logs(name, tail=5).splitlines()
     last = lines[-1] if lines else "(none)"
-    if code == WARMUP_FAILED:
-        return f"warm-up failed (last log line: {last})"
-    return f"measured run: wrk exited with code {code} (last log line: {last})"
+    return f"wrk exited with code {code} (last log line: {last})"
 
 
 def run_reference(
@@ -255,14 +309,13 @@ def run_reference(
     config: WorkloadConfig,
     *,
     connections: int,
-    duration_s: float,
+    window: ReferenceWindow,
     placement: Placement,
     out_dir: Path,
-    warmup_s: float = REFERENCE_WARMUP_S,
     threads: int = 1,
     request_timeout_s: float = REQUEST_TIMEOUT_S,
 ) -> ReferenceResult:
-    """Warm up, then measure ``stack``'s server with wrk; a failure of any kind is a ``missing`` reason.
+    """Measure ``stack``'s server with wrk through ``window``; a failure of any kind is a ``missing`` reason.
 
     ``placement`` is the Locust container's; ``out_dir`` receives the script and the JSON.
     """
@@ -274,23 +327,20 @@ def run_reference(
         out_dir.mkdir(parents=True, exist_ok=True)
         write_script(config, out_dir)
         (out_dir / RESULT_NAME).unlink(missing_ok=True)
-        # A warm-up of 0 s is none: the server is warm from the Locust step just before.
         spec = reference_spec(
             name=name,
             run_id=stack.run_id,
             target=stack.server_url,
             connections=connections,
-            duration_s=duration_s,
-            warmup_s=warmup_s,
+            window=window,
             out_dir=out_dir,
             placement=placement,
             threads=threads,
             request_timeout_s=request_timeout_s,
         )
-        planned = whole_seconds(duration_s) + (whole_seconds(warmup_s) if warmup_s > 0 else 0)
         stack.docker.remove_containers([name])
         stack.docker.run_detached(spec)
-        failure = _wait(stack, name, planned + REFERENCE_GRACE_S)
+        failure = _wait(stack, name, window.run_s + REFERENCE_GRACE_S)
         stack.docker.remove_containers([name])
         if failure is not None:
             return ReferenceResult(connections, missing=failure)
@@ -298,5 +348,4 @@ def run_reference(
         with contextlib.suppress(DockerError):
             stack.docker.remove_containers([name])
         return ReferenceResult(connections, missing=f"wrk could not run: {exc}")
-    warmed_s = float(whole_seconds(warmup_s)) if warmup_s > 0 else 0.0
-    return dataclasses.replace(read_reference(out_dir, connections), warmup_s=warmed_s)
+    return read_reference(out_dir, connections)

@@ -50,12 +50,57 @@ def _lua_entry(request: Request) -> str:
     return f"  {{{', '.join(fields)}}},"
 
 
-# Why no response(): wrk already counts every answer with a status above 399 in errors.status, and
-# defining response() would make it hand each body to Lua, slowing the very generator meant to be fast.
+#: The variables naming the steady window (seconds after the script's setup): when it opens, how long.
+WINDOW_OPEN_ENV = "SM_WRK_WINDOW_OPEN"
+WINDOW_ENV = "SM_WRK_WINDOW"
+
+# Why one run and a window counted here: wrk's own figures cover its whole run, from the moment every
+# connection opens at once, and a separate warm-up run before it leaves its last requests in the
+# server's queue when it exits (a server with a long queue then spends the next run's first seconds
+# answering connections already closed: 0 answers in a 3 s window was seen). So wrk runs once, through
+# the warm-up and the window; ``response()`` counts the answers that complete inside the window, on
+# the monotonic clock (LuaJIT's FFI), and ``done()`` writes them beside wrk's own summary.
 # Why no request() for one path: wrk then formats the request once and never calls into Lua per request.
 _BODY = """
 local SEED = %(seed)d
 local OUTPUT = os.getenv("%(output_env)s")
+local WINDOW_OPEN = tonumber(os.getenv("%(window_open_env)s") or "0")
+local WINDOW = tonumber(os.getenv("%(window_env)s") or "0")
+
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } sm_timespec;
+int clock_gettime(int clock, sm_timespec *now);
+]]
+local CLOCK_MONOTONIC = 1
+local clock = ffi.new("sm_timespec[1]")
+local function now()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, clock)
+  return tonumber(clock[0].tv_sec) + tonumber(clock[0].tv_nsec) * 1e-9
+end
+
+-- Every thread's state, kept by the main one for done(); the window is the same for all of them.
+local threads = {}
+local count = 0
+local opens = now() + WINDOW_OPEN
+
+function setup(thread)
+  count = count + 1
+  thread:set("thread_number", count)
+  thread:set("window_opens", opens)
+  thread:set("window_closes", opens + WINDOW)
+  table.insert(threads, thread)
+end
+
+answers, failed = 0, 0
+
+function response(status, headers, body)
+  local t = now()
+  if t >= window_opens and t < window_closes then
+    answers = answers + 1
+    if status > 399 then failed = failed + 1 end
+  end
+end
 
 if #ENTRIES == 1 then
   local entry = ENTRIES[1]
@@ -65,12 +110,6 @@ if #ENTRIES == 1 then
   for key, value in pairs(entry.headers or {}) do wrk.headers[key] = value end
 else
   local requests, bounds, total = {}, {}, 0
-  local count = 0
-
-  function setup(thread)
-    count = count + 1
-    thread:set("thread_number", count)
-  end
 
   function init(args)
     math.randomseed(SEED + (thread_number or 0))
@@ -98,6 +137,11 @@ end
 function done(summary, latency, requests)
   if not OUTPUT then return end
   local e = summary.errors
+  local in_window, failed_in_window = 0, 0
+  for _, thread in ipairs(threads) do
+    in_window = in_window + (thread:get("answers") or 0)
+    failed_in_window = failed_in_window + (thread:get("failed") or 0)
+  end
   local parts = {
     '"requests": ' .. number(summary.requests),
     '"duration_us": ' .. number(summary.duration),
@@ -110,6 +154,8 @@ function done(summary, latency, requests)
       .. ', "p99": ' .. number(latency:percentile(99.0))
       .. ', "p999": ' .. number(latency:percentile(99.9))
       .. ', "mean": ' .. number(latency.mean) .. ', "max": ' .. number(latency.max) .. '}',
+    '"window": {"opens_s": ' .. number(WINDOW_OPEN) .. ', "seconds": ' .. number(WINDOW)
+      .. ', "answers": ' .. number(in_window) .. ', "failed": ' .. number(failed_in_window) .. '}',
   }
   -- Written beside, then renamed: a reader never sees half a file.
   local partial = OUTPUT .. ".partial"
@@ -129,7 +175,12 @@ def render_lua(config: WorkloadConfig) -> str:
         "-- ENTRIES: each request type, its path and its weight, as the registry gives them.\n"
         f"ENTRIES = {{\n{entries}\n}}\n"
     )
-    return header + _BODY % {"seed": SEED, "output_env": OUTPUT_ENV}
+    return header + _BODY % {
+        "seed": SEED,
+        "output_env": OUTPUT_ENV,
+        "window_open_env": WINDOW_OPEN_ENV,
+        "window_env": WINDOW_ENV,
+    }
 
 
 def write_script(config: WorkloadConfig, folder: Path) -> Path:
