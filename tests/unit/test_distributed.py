@@ -13,6 +13,7 @@ from typing import Any, cast
 import pytest
 
 from servingmatrix.engine.docker import ContainerSpec, Docker, DockerError
+from servingmatrix.errors import UserError
 from servingmatrix.run.load.distributed import (
     DistributedDriver,
     DistributedLoad,
@@ -229,7 +230,7 @@ def test_merge_refuses_a_worker_without_samples(tmp_path: Path) -> None:
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "schedule.json").write_text(json.dumps({"steps": []}))
     (tmp_path / "w").mkdir()
-    with pytest.raises(Exception, match="wrote no samples"):
+    with pytest.raises(UserError, match="the load generator wrote no samples"):
         merge_output(tmp_path / "m", {"sim1/1": tmp_path / "w"}, load, "closed")
 
 

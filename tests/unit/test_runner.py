@@ -288,7 +288,9 @@ def test_the_reference_is_measured_after_each_closed_step_and_recorded(tmp_path:
     locust = next(s for s in docker.started if s.image == LOCUST_IMAGE)
     for spec in wrk:
         assert (spec.cpuset, spec.cpus) == (locust.cpuset, locust.cpus)
-    for cell in RunFolder(tmp_path / "run").read_cells():
+    cells = RunFolder(tmp_path / "run").read_cells()
+    assert len(cells) == 2 * 2, "every cell written: two modes at two steps"
+    for cell in cells:
         assert cell.reference is not None and cell.reference.throughput_rps == pytest.approx(300.0)
         assert cell.throughput_rps is not None
         assert cell.loadgen.generator_efficiency == pytest.approx(cell.throughput_rps / 300.0)
@@ -299,7 +301,9 @@ def test_a_reference_far_above_locust_makes_the_cell_generator_bound(tmp_path: P
     docker = FakeDocker()
     docker.reference_rps = 5000.0
     runner(tmp_path, docker, replace(MATRIX, trials=1)).run()
-    for cell in RunFolder(tmp_path / "run").read_cells():
+    cells = RunFolder(tmp_path / "run").read_cells()
+    assert len(cells) == 2 * 2, "every cell written: two modes at two steps"
+    for cell in cells:
         assert cell.loadgen.generator_bound is True
         bound = next(w for w in cell.warnings if w.code == "generator-bound")
         assert "of the 5,000 req/s the reference generator reached (below 0.90)" in bound.message
@@ -309,7 +313,9 @@ def test_a_failed_reference_is_missing_and_leaves_locusts_figures(tmp_path: Path
     docker = FakeDocker()
     docker.reference_rps = None
     runner(tmp_path, docker, replace(MATRIX, trials=1)).run()
-    for cell in RunFolder(tmp_path / "run").read_cells():
+    cells = RunFolder(tmp_path / "run").read_cells()
+    assert len(cells) == 2 * 2, "every cell written: two modes at two steps"
+    for cell in cells:
         assert cell.ok and cell.throughput_rps
         assert cell.reference is not None and cell.reference.missing == "wrk wrote no reference.json"
         assert cell.loadgen.generator_efficiency is None and not cell.loadgen.generator_bound
@@ -324,7 +330,8 @@ def test_no_reference_without_one_asked_or_in_an_open_loop(tmp_path: Path, matri
     docker = FakeDocker()
     runner(tmp_path, docker, matrix).run()
     assert not [s for s in docker.started if s.image == WRK_IMAGE]
-    assert all(cell.reference is None for cell in RunFolder(tmp_path / "run").read_cells())
+    cells = RunFolder(tmp_path / "run").read_cells()
+    assert len(cells) == 2 * 2 and all(cell.reference is None for cell in cells)
 
 
 def test_an_interrupted_run_records_the_timings_of_the_sessions_it_finished(tmp_path: Path) -> None:

@@ -89,9 +89,15 @@ def test_every_cell_has_a_history_chart_across_the_runs(site: Path) -> None:
     assert "95% interval 99 to 101" in sync1 and "<polyline" in sync1
 
 
+#: The published runs hold json at 1, 8 and 64 users for two modes: a history chart for each.
+CHARTS_OF_JSON = 2 * 3
+
+
 def test_the_index_links_every_cell_to_its_chart(site: Path) -> None:
     index = (site / "index.html").read_text()
-    for chart_id in svgs(site / "history" / f"{slug('json')}.html"):
+    charts = list(svgs(site / "history" / f"{slug('json')}.html"))
+    assert len(charts) == CHARTS_OF_JSON, charts
+    for chart_id in charts:
         assert f'href="history/{slug("json")}.html#{chart_id}"' in index
 
 
