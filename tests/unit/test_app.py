@@ -98,11 +98,25 @@ def test_json(client: FlaskClient) -> None:
     assert get_json(client, "/json") == {"message": "Hello, World!"}
 
 
+#: /cpu's results, written down once from the work's definition (4,000 steps of acc = acc x 31 + i,
+#: modulo 2**32, per unit): a change of the work changes what the cpu workload measures.
+CPU_RESULTS = {1: 3499255760, 2: 3116273568, 8: 1298415232}
+
+
 def test_cpu_is_deterministic(client: FlaskClient) -> None:
-    default = get_json(client, "/cpu")
-    assert default == {"n": 8, "result": benchapp.cpu_work(8)}
-    assert get_json(client, "/cpu?n=1") == {"n": 1, "result": benchapp.cpu_work(1)}
-    assert benchapp.cpu_work(1) != benchapp.cpu_work(2)
+    assert get_json(client, "/cpu") == {"n": 8, "result": CPU_RESULTS[8]}
+    for n, result in CPU_RESULTS.items():
+        assert get_json(client, f"/cpu?n={n}") == {"n": n, "result": result}
+
+
+def test_the_cpu_results_are_the_works_definition() -> None:
+    """The table above, from the definition written out here, not from the app's code."""
+    acc = 0
+    for unit in range(1, 9):
+        for i in range(4000):
+            acc = (acc * 31 + i) & 0xFFFFFFFF
+        if unit in CPU_RESULTS:
+            assert acc == CPU_RESULTS[unit]
 
 
 def test_io_sleeps(client: FlaskClient) -> None:
@@ -119,7 +133,8 @@ def test_bytes_has_exact_size_and_pattern(client: FlaskClient, kb: int) -> None:
     assert response.mimetype == "application/octet-stream"
     assert response.headers["Content-Length"] == str(kb * 1024)
     assert response.headers["X-Serving-Mode"] == MODE
-    assert response.data == (benchapp.BYTES_BLOCK * 64)[: kb * 1024]
+    # The pattern: bytes 0 to 255, over and over, cut at the size asked for.
+    assert response.data == (bytes(range(256)) * (kb * 4 + 1))[: kb * 1024]
 
 
 def test_bytes_default_is_the_workloads_default_of_64_kib(client: FlaskClient) -> None:
