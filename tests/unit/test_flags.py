@@ -1,8 +1,19 @@
-"""The flags' vocabulary: a known code's kind, an unknown one shown as itself, and their order."""
+"""The flags' vocabulary: a known code's kind, an unknown one shown as itself, their order, and
+their texts written from their thresholds."""
 
 from __future__ import annotations
 
-from servingmatrix.flags import KINDS, Flag, FlagKind, kind, order
+from dataclasses import replace
+
+from servingmatrix import fmt
+from servingmatrix.flags import (
+    KINDS,
+    Flag,
+    FlagKind,
+    Threshold,
+    kind,
+    order,
+)
 
 
 def test_a_known_code_has_its_letter_and_title() -> None:
@@ -25,3 +36,30 @@ def test_codes_in_the_vocabulary_order_then_unknown_ones_alphabetically() -> Non
     given = {"zz-new", "errors", "aa-new", "generator-bound", "cores-shared"}
     assert order(given) == ["generator-bound", "errors", "cores-shared", "aa-new", "zz-new"]
     assert order(frozenset()) == []
+
+
+def test_every_kinds_texts_name_only_its_own_thresholds() -> None:
+    for k in KINDS:
+        texts = (k.title, k.meaning)
+        assert not any("{" in text or "}" in text for text in texts), k.code
+
+
+def test_a_kinds_texts_say_its_thresholds_as_they_are_declared() -> None:
+    throttled = kind("cpu-throttled")
+    moved = replace(throttled, thresholds={"share": Threshold(0.099, "of the window")})
+    assert fmt.share(throttled.threshold("share")) in throttled.meaning
+    assert moved.threshold("share") == 0.099 and "more than 9.9% of the window" in moved.meaning
+    noisy = kind("high-variance")
+    assert noisy.title == f"noisy: CV above {fmt.share(noisy.threshold('cv'))}"
+
+
+def test_a_threshold_writes_itself_its_own_way_or_as_asked() -> None:
+    assert f"{Threshold(0.9, 'of the reference', lambda v: f'{v:.2f}')}" == "0.90"
+    assert f"{Threshold(0.9, 'of the reference', lambda v: f'{v:.2f}'):%}" == "90%"
+    assert f"{Threshold(3.5, 'score'):.1f}" == "3.5"
+
+
+def test_one_number_judges_the_rules_that_share_it() -> None:
+    bound = kind("generator-bound")
+    assert bound.thresholds["throttled"] is kind("cpu-throttled").thresholds["share"]
+    assert bound.thresholds["cpu"] is kind("loadgen-saturated").thresholds["cpu"]
