@@ -11,7 +11,7 @@ it from here, so a number is written once. A flagged figure is never shown witho
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -210,6 +210,11 @@ KINDS: tuple[FlagKind, ...] = (
 
 _BY_CODE = {k.code: k for k in KINDS}
 
+#: The kinds shown beside a figure, in the vocabulary's order.
+BESIDE_FIGURE: tuple[FlagKind, ...] = tuple(k for k in KINDS if k.shown == "figure")
+#: The codes said once for the run rather than beside each figure.
+ONCE_PER_RUN: frozenset[str] = frozenset(k.code for k in KINDS if k.shown == "run")
+
 
 def kind(code: str) -> FlagKind:
     """The kind of a flag; a code this version does not know is shown as itself, never dropped."""
@@ -234,3 +239,19 @@ def order(flags: set[str] | frozenset[str]) -> list[str]:
     """Codes in the vocabulary's order (unknown ones last, alphabetically)."""
     known = [k.code for k in KINDS if k.code in flags]
     return known + sorted(flags - set(known))
+
+
+def beside_figure(flags: Iterable[Flag], *, said_once: Collection[str] = ONCE_PER_RUN) -> tuple[Flag, ...]:
+    """The flags shown beside a figure: all but those said once for the run.
+
+    By default those are the kinds shown once per run; the report says one only when every figure
+    carries it (``analysis.run_wide``) and passes those, so a figure that alone carries it shows it.
+    """
+    return tuple(f for f in flags if f.code not in said_once)
+
+
+def letters(flags: Iterable[Flag] | Iterable[str], *, said_once: Collection[str] = ONCE_PER_RUN) -> str:
+    """The letters shown beside a figure, of its flags or codes, in the vocabulary's order (an unknown
+    code last, as ``?``): all but those said once for the run, as ``beside_figure`` leaves them."""
+    codes = {f if isinstance(f, str) else f.code for f in flags}
+    return "".join(kind(code).letter for code in order(codes - set(said_once)))

@@ -1,5 +1,5 @@
-"""The flags' vocabulary: a known code's kind, an unknown one shown as itself, their order, and
-their texts written from their thresholds."""
+"""The flags' vocabulary: a known code's kind, an unknown one shown as itself, their order, their
+texts written from their thresholds, and the letters shown beside a figure."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ from dataclasses import replace
 
 from servingmatrix import fmt
 from servingmatrix.flags import (
+    BESIDE_FIGURE,
     KINDS,
+    ONCE_PER_RUN,
     Flag,
     FlagKind,
     Threshold,
+    beside_figure,
     kind,
+    letters,
     order,
 )
 
@@ -63,3 +67,28 @@ def test_one_number_judges_the_rules_that_share_it() -> None:
     bound = kind("generator-bound")
     assert bound.thresholds["throttled"] is kind("cpu-throttled").thresholds["share"]
     assert bound.thresholds["cpu"] is kind("loadgen-saturated").thresholds["cpu"]
+
+
+def test_the_kinds_said_once_and_those_beside_a_figure_split_the_vocabulary() -> None:
+    assert ONCE_PER_RUN and BESIDE_FIGURE
+    assert sorted([*ONCE_PER_RUN, *(k.code for k in BESIDE_FIGURE)]) == sorted(k.code for k in KINDS)
+    # Said once only what every cell of a run carries alike.
+    assert all(kind(code).judged == "run" for code in ONCE_PER_RUN)
+    assert kind("from-the-future").shown == "figure"
+
+
+def test_letters_in_the_vocabulary_order_without_those_said_once() -> None:
+    once = next(iter(ONCE_PER_RUN))
+    codes = ["errors", once, "zz-new", "generator-bound", "cpu-throttled"]
+    assert letters(codes) == "GTE?"
+    assert letters([Flag(c, "") for c in codes]) == "GTE?"
+    assert letters(codes, said_once=frozenset()) == "GTE" + kind(once).letter + "?"
+    assert letters(codes, said_once={"errors"}) == "GT" + kind(once).letter + "?"
+    assert letters([]) == ""
+
+
+def test_the_flags_beside_a_figure_keep_their_order_and_leave_out_those_said_once() -> None:
+    once = next(iter(ONCE_PER_RUN))
+    flags = (Flag("errors", "e"), Flag(once, "o"), Flag("generator-bound", "g"))
+    assert beside_figure(flags) == (flags[0], flags[2])
+    assert beside_figure(flags, said_once=frozenset()) == flags
