@@ -95,7 +95,9 @@ def _reference_rows(
             rows.append("  " + mode.ljust(width) + "".join(f"{t:>14}" for t in texts))
     if not rows:
         return []
-    return ["  wrk req/s against the same server (Locust's share; below 0.90 is G):", *rows]
+    bound = kind("generator-bound")
+    below = f"below {bound.thresholds['efficiency']} is {bound.letter}"
+    return [f"  wrk req/s against the same server (Locust's share; {below}):", *rows]
 
 
 def _reference(cell: list[Trial]) -> str:
