@@ -23,16 +23,6 @@ Judged = Literal["run", "cell", "trials"]
 #: Where a flag shows: beside each figure that carries it, or said once for the run.
 Shown = Literal["figure", "run"]
 
-JUDGED_TEXT: dict[Judged, str] = {
-    "run": "once, as the run begins; every cell carries it",
-    "cell": "in each cell's measured window",
-    "trials": "over the trials of a figure",
-}
-SHOWN_TEXT: dict[Shown, str] = {
-    "figure": "beside the figure",
-    "run": "once for the run, not beside each figure",
-}
-
 
 def _fraction(value: float) -> str:
     """0.9 -> "0.90": a share of another figure, written as the efficiency is."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from servingmatrix import fmt
+from servingmatrix.building.docs import flags_table
 from servingmatrix.flags import (
     BESIDE_FIGURE,
     KINDS,
@@ -18,6 +19,7 @@ from servingmatrix.flags import (
     letters,
     order,
 )
+from servingmatrix.paths import project_root
 
 
 def test_a_known_code_has_its_letter_and_title() -> None:
@@ -92,3 +94,13 @@ def test_the_flags_beside_a_figure_keep_their_order_and_leave_out_those_said_onc
     flags = (Flag("errors", "e"), Flag(once, "o"), Flag("generator-bound", "g"))
     assert beside_figure(flags) == (flags[0], flags[2])
     assert beside_figure(flags, said_once=frozenset()) == flags
+
+
+def test_the_readmes_flags_table_gives_each_kind_its_rule_and_thresholds_as_declared() -> None:
+    table = flags_table()
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert [row.split(" | ")[0] for row in rows] == [f"| `{k.code}`" for k in KINDS]
+    for k, row in zip(KINDS, rows, strict=True):
+        assert f" | {k.letter} | {k.title} | {k.meaning} | " in row
+        assert all(f"`{name}`: {t.text} {t.unit}" in row for name, t in k.thresholds.items())
+    assert f"<!-- BEGIN flags -->\n{table}\n<!-- END flags -->" in (project_root() / "README.md").read_text()
