@@ -29,8 +29,8 @@ from typing import Any
 
 from servingmatrix.engine.docker import Docker, DockerError
 from servingmatrix.paths import cache_dir, project_root
+from servingmatrix.run.judge import BUSY_LOAD_PER_CORE
 from servingmatrix.run.measure.phases import MEASURING, PHASES, WARMING
-from servingmatrix.run.runner import BUSY_LOAD_PER_CORE
 
 SM = [sys.executable, "-m", "servingmatrix"]
 OUT = project_root() / "reports" / "bench"

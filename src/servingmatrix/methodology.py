@@ -1,6 +1,13 @@
-"""How each derived number is computed, written once: the report prints it and so does the README."""
+"""How each derived number is computed, written once: the report prints it and so does the README.
+The flags' thresholds are their declarations' (``flags.py``)."""
 
 from __future__ import annotations
+
+from servingmatrix.flags import kind
+
+_BOUND = kind("generator-bound").thresholds
+_CV = kind("high-variance").thresholds["cv"]
+_OUTLIER = kind("outlier-trial").thresholds
 
 DERIVED: tuple[tuple[str, str], ...] = (
     (
@@ -24,23 +31,25 @@ DERIVED: tuple[tuple[str, str], ...] = (
     ),
     (
         "noisy",
-        "the trials' throughput has a standard deviation above 10% of its mean (pyperf's rule)",
+        f"the trials' throughput has a standard deviation above {_CV} of its mean (pyperf's rule)",
     ),
     (
         "outlier trial",
-        "with 3 trials or more, a trial whose modified z-score 0.6745 x (x - median) / MAD is above 3.5 "
-        "in size (Iglewicz and Hoaglin; MAD is the median of the absolute deviations from the median); "
-        "when MAD is 0, (x - median) / (1.253314 x the mean absolute deviation) instead, and no outlier "
-        "when every trial is the same; a trial within 2% of the median is never one",
+        f"with {_OUTLIER['min_trials']} trials or more, a trial whose modified z-score 0.6745 x (x - median) "
+        f"/ MAD is above {_OUTLIER['z']} in size (Iglewicz and Hoaglin; MAD is the median of the absolute "
+        "deviations from the median); when MAD is 0, (x - median) / (1.253314 x the mean absolute "
+        "deviation) instead, and no outlier when every trial is the same; a trial within "
+        f"{_OUTLIER['min_share']} of the median is never one",
     ),
     (
         "generator-bound",
-        "the load generator used at least 90% of its CPU quota, was throttled by it for more than 5% of "
-        "the window, sent at least 90% of the most the calibration found it can send (the calibration: "
+        f"the load generator used at least {_BOUND['cpu']} of its CPU quota, was throttled by it for more "
+        f"than {_BOUND['throttled']} of the window, sent at least {_BOUND['ceiling']} of the most the "
+        "calibration found it can send (the calibration: "
         "one closed-loop session against the upstream's trivial endpoint before the matrix, in a fleet one "
         "per server host's lane, or one made in the last 24 hours on the same machine, images and CPU "
         "plan, reused and named as such), or "
-        "its generator efficiency is below 0.90",
+        f"its generator efficiency is below {_BOUND['efficiency']}",
     ),
     (
         "generator efficiency",

@@ -26,7 +26,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from servingmatrix import fmt
+from servingmatrix.flags import KINDS, kind
 from servingmatrix.results.cell import CellRecord
+
+# The flags' thresholds, as the column descriptions state them (declared in ``flags.py``).
+_BOUND = kind("generator-bound").thresholds
+_FAULTS = kind("memory-bound").thresholds["faults_per_s"]
+_CV = kind("high-variance").thresholds["cv"]
+_OUTLIER = kind("outlier-trial").thresholds
+#: The codes a cell's ``warnings`` can hold: the flags the runner judges, per cell or for the run.
+_RECORDED = ", ".join(
+    k.code + (" (before schema 2)" if k.code == "loadgen-saturated" else "")
+    for k in KINDS
+    if k.judged != "trials"
+)
 
 
 @dataclass(frozen=True)
@@ -204,7 +217,7 @@ METRICS: tuple[Metric, ...] = (
         "server_major_faults_per_s",
         "pages the server's processes faulted back in from disk, per second of the window: none with "
         "memory to spare, thousands when it thrashes at its memory limit (flagged memory-bound above "
-        "1,000; empty before schema 5)",
+        f"{_FAULTS}; empty before schema 5)",
         "pages/s",
         fmt.num,
         _record(_major_faults_per_s),
@@ -241,16 +254,17 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         "loadgen_saturated",
-        "the generator used >= 90% of its CPU quota: throughput is a lower bound",
+        f"the generator used >= {_BOUND['cpu']} of its CPU quota: throughput is a lower bound",
         "",
         _yes_no,
         _record(lambda r: r.loadgen.saturated),
     ),
     Metric(
         "generator_bound",
-        "the generator, not the server, set the pace (>= 90% of its CPU quota, throttled by it over 5% of "
-        "the window, >= 90% of the calibrated most it sends, or `generator_efficiency` below 0.90): "
-        "throughput is a lower bound; in results before schema 2, `loadgen_saturated`",
+        f"the generator, not the server, set the pace (>= {_BOUND['cpu']} of its CPU quota, throttled by "
+        f"it over {_BOUND['throttled']} of the window, >= {_BOUND['ceiling']} of the calibrated most it "
+        f"sends, or `generator_efficiency` below {_BOUND['efficiency']}): throughput is a lower bound; in "
+        "results before schema 2, `loadgen_saturated`",
         "",
         _yes_no,
         _record(lambda r: r.loadgen.bound),
@@ -281,7 +295,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "generator_efficiency",
         "`throughput_rps` / `reference_rps`: how much of what a native client drew from the server Locust "
-        "drew; below 0.90 the cell is generator-bound",
+        f"drew; below {_BOUND['efficiency']} the cell is generator-bound",
         "fraction",
         _hundredths,
         _record(lambda r: r.loadgen.generator_efficiency),
@@ -316,8 +330,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         "warnings",
-        "the cell's flag codes, `;`-separated: generator-bound, loadgen-saturated (before schema 2), "
-        "cpu-throttled, memory-bound, errors, machine-busy, cores-shared",
+        f"the cell's flag codes, `;`-separated: {_RECORDED}",
         "",
         _text,
         _record(lambda r: ";".join(w.code for w in r.warnings)),
@@ -362,15 +375,16 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         "noisy",
-        "`cell_throughput_cv` is above 10% (empty for one trial)",
+        f"`cell_throughput_cv` is above {_CV} (empty for one trial)",
         "",
         _yes_no,
         _cell(lambda c: c.noisy),
     ),
     Metric(
         "outlier_trial",
-        "this trial's throughput is an outlier among the cell's by median/MAD (modified z-score above 3.5, "
-        "and more than 2% from the median; empty with fewer than 3 trials or for a failed trial)",
+        "this trial's throughput is an outlier among the cell's by median/MAD (modified z-score above "
+        f"{_OUTLIER['z']}, and more than {_OUTLIER['min_share']} from the median; empty with fewer than "
+        f"{_OUTLIER['min_trials']} trials or for a failed trial)",
         "",
         _yes_no,
         _cell(lambda c: c.outlier),

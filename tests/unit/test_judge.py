@@ -3,13 +3,14 @@ without a container or a recording."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
-from servingmatrix.flags import Flag
+from servingmatrix.flags import Flag, kind
 from servingmatrix.modes import resolve_mode
 from servingmatrix.results.cell import ServerExit
-from servingmatrix.run.judge import RunFacts, StepFigures, judge_cell
+from servingmatrix.run.judge import RunFacts, StepFigures, judge_cell, machine_busy
 from servingmatrix.run.load.loadgen import Load
 from servingmatrix.run.load.reference import ReferenceResult
 from servingmatrix.run.measure.cgroups import WindowUsage
@@ -20,6 +21,9 @@ from servingmatrix.workloads import resolve_workload
 LATENCY = {"p50": 8.0, "p90": 9.0, "p95": 9.5, "p99": 10.0, "p999": 11.0, "mean": 8.5, "max": 12.0}
 FACTS = RunFacts(loadgen_quota_pct=100.0, ceiling=None)
 EIGHT_USERS = Load(8)
+GENERATOR_BOUND = kind("generator-bound")
+#: A relative step past a threshold: far above a float's rounding, far below any change of a threshold.
+HAIR = 1e-6
 
 
 def usage(cpu_pct: float, throttled_s: float = 0.0, major_faults: int | None = 0) -> WindowUsage:
@@ -214,3 +218,62 @@ def test_a_server_not_measured_has_its_major_faults_unknown_and_no_memory_flag()
 def test_major_faults_a_source_did_not_give_are_unknown_not_none_faulted() -> None:
     cell = judge(figures(server=usage(40.0, major_faults=None)))
     assert cell["server"]["major_faults"] is None and codes(cell) == []
+
+
+# Each rule just inside and just outside its threshold, the threshold read from its flag's declaration.
+
+
+def test_the_generator_at_its_cpu_share_is_bound_and_a_hair_below_it_is_not() -> None:
+    at = GENERATOR_BOUND.threshold("cpu") * FACTS.loadgen_quota_pct
+    reached = judge(figures(loadgen=usage(at)))
+    assert codes(reached) == ["generator-bound"] and reached["loadgen"]["saturated"] is True
+    below = judge(figures(loadgen=usage(at * (1 - HAIR))))
+    assert codes(below) == [] and below["loadgen"]["saturated"] is False
+
+
+def test_the_generator_throttled_a_hair_beyond_its_share_of_the_window_is_bound_and_at_it_is_not() -> None:
+    at = GENERATOR_BOUND.threshold("throttled") * figures().stats.seconds
+    assert codes(judge(figures(loadgen=usage(30.0, throttled_s=at)))) == []
+    beyond = judge(figures(loadgen=usage(30.0, throttled_s=at * (1 + HAIR))))
+    assert codes(beyond) == ["generator-bound"]
+    assert "its CPU quota held it back" in beyond["warnings"][0]["message"]
+
+
+def test_a_rate_at_the_ceiling_share_of_the_calibrated_most_is_bound_and_a_hair_under_it_is_not() -> None:
+    sent = 100.0  # 1,000 requests in 10 s
+    ceiling = sent / GENERATOR_BOUND.threshold("ceiling")
+    reached = judge(figures(), RunFacts(100.0, ceiling=ceiling * (1 - HAIR)))
+    assert reached["loadgen"]["sent_rps"] == sent and codes(reached) == ["generator-bound"]
+    assert "the calibration found to be its most" in reached["warnings"][0]["message"]
+    assert codes(judge(figures(), RunFacts(100.0, ceiling=ceiling * (1 + HAIR)))) == []
+
+
+def test_an_efficiency_a_hair_under_the_floor_is_bound_and_a_hair_over_it_is_not() -> None:
+    floor = GENERATOR_BOUND.threshold("efficiency")
+    under = judge(figures(), reference=reference_at(100.0 / (floor * (1 - HAIR))))
+    assert codes(under) == ["generator-bound"] and under["loadgen"]["generator_bound"] is True
+    over = judge(figures(), reference=reference_at(100.0 / (floor * (1 + HAIR))))
+    assert codes(over) == [] and over["loadgen"]["generator_bound"] is False
+
+
+def test_the_server_throttled_a_hair_beyond_its_share_of_the_window_is_flagged_and_at_it_is_not() -> None:
+    at = kind("cpu-throttled").threshold("share") * figures().stats.seconds
+    assert codes(judge(figures(server=usage(50.0, throttled_s=at)))) == []
+    assert codes(judge(figures(server=usage(50.0, throttled_s=at * (1 + HAIR))))) == ["cpu-throttled"]
+
+
+def test_a_page_more_than_the_faults_a_second_over_the_window_is_memory_bound() -> None:
+    allowed = kind("memory-bound").threshold("faults_per_s") * figures().stats.seconds
+    at = math.floor(allowed)
+    assert codes(judge(figures(server=usage(40.0, major_faults=at)))) == []
+    assert codes(judge(figures(server=usage(40.0, major_faults=at + 1)))) == ["memory-bound"]
+
+
+def test_a_load_average_a_hair_above_the_share_per_core_is_a_busy_machine_and_at_it_is_not() -> None:
+    cores = 2
+    at = kind("machine-busy").threshold("load_per_core") * cores
+    assert machine_busy([at, 0.0, 0.0], cores) is None
+    busy = machine_busy([at * (1 + HAIR), 0.0, 0.0], cores)
+    assert busy is not None and busy.code == "machine-busy"
+    assert busy.message == f"the machine was busy when the run began (load average {at * (1 + HAIR):.1f})"
+    assert machine_busy(None, cores) is None

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from servingmatrix.errors import UserError
+from servingmatrix.flags import ONCE_PER_RUN, letters
 from servingmatrix.metrics import COLUMNS
 from servingmatrix.report.export import export_csv, export_json
 from servingmatrix.report.views.summary import summarize
 from servingmatrix.results.cell import CellRecord, Latency
 from servingmatrix.results.folder import SCHEMA_VERSION, CellKey, RunFolder, read_json, write_json_atomic
-from tests.unit.synthetic_runs import SYNC, cell, record, write_run, write_schema_1_cell
+from tests.unit.synthetic_runs import SYNC, cell, record, warning, write_run, write_schema_1_cell
 
 REQUIRED = (
     "mode",
@@ -192,6 +193,19 @@ def test_generator_bound_and_offered_rate_columns_with_an_old_cell(tmp_path: Pat
     assert old["1"]["generator_bound"] == "false" and old["1"]["offered_rps"] == ""
     document = json.loads(export_json(RunFolder(closed)))
     assert document["schema"] == SCHEMA_VERSION and document["rows"][0]["offered_rps"] is None
+
+
+def test_summary_letters_a_figure_as_every_output_does_and_notes_the_run_wide_flags_once(
+    tmp_path: Path,
+) -> None:
+    codes = ["machine-busy", *sorted(ONCE_PER_RUN), "memory-bound", "errors", "cpu-throttled"]
+    cells = {(SYNC, "json", 1, 1): cell(100.0, warnings=[warning(c, f"{c} said") for c in codes], failures=1)}
+    text = summarize(RunFolder(write_run(tmp_path / "r", cells, [1])))
+    (row,) = [line for line in text.splitlines() if line.strip().startswith(SYNC)]
+    assert row.split()[1:] == ["100", letters(codes)]
+    assert [f"note: {c} said" for c in sorted(ONCE_PER_RUN)] == [
+        n for n in text.splitlines() if n.startswith("note")
+    ]
 
 
 def test_summary_counts_generator_bound_and_noisy_figures(tmp_path: Path) -> None:

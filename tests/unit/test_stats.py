@@ -21,7 +21,11 @@ from servingmatrix.analysis.stats import (
     relative_change,
     t95,
 )
+from servingmatrix.flags import kind
 
+OUTLIER = kind("outlier-trial")
+#: A relative step past a threshold: far above a float's rounding, far below any change of a threshold.
+HAIR = 1e-6
 SEED = 20_240_601
 RESAMPLES = 10_000
 
@@ -201,3 +205,41 @@ def test_a_modified_z_score_of_exactly_three_and_a_half_is_not_an_outlier() -> N
     assert modified_z_scores(at) == (-0.6745, 0.0, 0.0, 0.6745, 3.5)
     assert outlier_indices(at) == ()
     assert outlier_indices([*at[:4], 3.6]) == (4,)
+
+
+# Each rule just inside and just outside its threshold, the threshold read from its flag's declaration.
+
+
+def test_a_cv_a_hair_above_the_threshold_is_noisy_and_a_hair_below_it_is_not() -> None:
+    cv = kind("high-variance").threshold("cv")
+
+    def two_trials(target: float) -> Estimate:
+        # 100 - d and 100 + d: a mean of 100 and a standard deviation of d x sqrt(2).
+        d = 100.0 * target / math.sqrt(2)
+        return Estimate((100.0 - d, 100.0 + d))
+
+    assert two_trials(cv * (1 + HAIR)).noisy
+    assert not two_trials(cv * (1 - HAIR)).noisy
+
+
+def test_a_modified_z_score_a_hair_above_the_threshold_is_an_outlier_and_a_hair_below_it_is_not() -> None:
+    z = OUTLIER.threshold("z")
+    # A median of 0 and a MAD of 0.6745: each value is its own modified z-score.
+    spread = [-0.6745, 0.0, 0.0, 0.6745]
+    assert outlier_indices([*spread, z * (1 + HAIR)]) == (4,)
+    assert outlier_indices([*spread, z * (1 - HAIR)]) == ()
+
+
+def test_a_trial_a_hair_beyond_the_share_of_the_median_is_an_outlier_and_a_hair_within_it_is_not() -> None:
+    share = OUTLIER.threshold("min_share")
+    # Twenty equal trials and one apart: its modified z-score, 21 / 1.253314, is far above the threshold.
+    same = [100.0] * 20
+    assert OUTLIER.threshold("z") < 21 / 1.253314
+    assert outlier_indices([*same, 100.0 * (1 + share * (1 + HAIR))]) == (20,)
+    assert outlier_indices([*same, 100.0 * (1 + share * (1 - HAIR))]) == ()
+
+
+def test_outliers_start_at_the_least_number_of_trials() -> None:
+    least = int(OUTLIER.threshold("min_trials"))
+    assert modified_z_scores([100.0] * least) is not None
+    assert modified_z_scores([100.0] * (least - 1)) is None

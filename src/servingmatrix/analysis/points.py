@@ -15,7 +15,7 @@ from statistics import median
 
 from servingmatrix.analysis.stats import Estimate, estimate
 from servingmatrix.errors import SpecError
-from servingmatrix.flags import Flag, order
+from servingmatrix.flags import ONCE_PER_RUN, Flag, order
 from servingmatrix.modes import mode_names, resolve_mode
 from servingmatrix.results.run import Cell, Run
 from servingmatrix.spec import parse_spec
@@ -110,9 +110,9 @@ def _flags(cells: tuple[Cell, ...], throughput: Estimate | None) -> tuple[Flag, 
     failed = [c for c in cells if not c.ok]
     if ok and failed:
         messages["failed-trials"].append(f"{len(failed)} of {len(cells)} trials failed")
-    # cores-shared is the same sentence in every trial: keep one copy, not one per trial.
-    if "cores-shared" in messages:
-        messages["cores-shared"] = sorted({m.split(": ", 1)[-1] for m in messages["cores-shared"]})[:1]
+    # A flag said once for the run is the same sentence in every trial: keep one copy, not one per trial.
+    for code in ONCE_PER_RUN & messages.keys():
+        messages[code] = sorted({m.split(": ", 1)[-1] for m in messages[code]})[:1]
     return tuple(Flag(code, "; ".join(messages[code])) for code in order(set(messages)))
 
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from servingmatrix.analysis.points import Results
-
-#: Flags that can be run-wide (``cores-shared`` on a machine too small to keep the roles apart).
-RUN_WIDE = frozenset({"cores-shared"})
+from servingmatrix.flags import ONCE_PER_RUN
 
 
 def run_wide_codes(results: Results) -> frozenset[str]:
-    """The run-wide flags that every measured figure of ``results`` carries."""
+    """The flags said once for the run that every measured figure of ``results`` carries (a figure
+    that alone carries one shows it beside itself)."""
     ok = [p for p in results.points.values() if p.ok]
     if not ok:
         return frozenset()
-    return frozenset(code for code in RUN_WIDE if all(code in p.codes for p in ok))
+    return frozenset(code for code in ONCE_PER_RUN if all(code in p.codes for p in ok))
 
 
 def run_wide_message(results: Results, code: str) -> str:

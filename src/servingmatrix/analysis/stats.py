@@ -4,7 +4,8 @@ outlier trials, and the knee of a load series.
 The central figure is the median of the trials (robust to one odd trial). Its 95% interval is the
 percentile bootstrap of the median, computed exactly rather than by resampling (see
 ``bootstrap_median_interval``). Outlier trials are found by median/MAD (Iglewicz and Hoaglin's
-modified z-score), as hyperfine does; a CV above 10% makes a figure noisy, as pyperf warns.
+modified z-score), as hyperfine does; a high CV makes a figure noisy, as pyperf warns. The
+thresholds of both are their flags' (``high-variance`` and ``outlier-trial`` in ``flags.py``).
 
 Comparisons (the verdict's margin between two modes, ``compare`` between two runs) keep the t-based
 interval of ``relative_change``: with two or three trials a side, the percentile bootstrap of a ratio
@@ -21,25 +22,27 @@ from dataclasses import dataclass
 from functools import lru_cache
 from statistics import mean, median, stdev
 
+from servingmatrix.flags import kind
+
 #: Student's t at 97.5% by degrees of freedom (two-sided 95%); between rows the smaller df's (wider) value.
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 _T95_WIDE = ((10, 2.228), (15, 2.131), (20, 2.086), (30, 2.042), (60, 2.000))
 
-#: pyperf's threshold: a standard deviation above 10% of the mean makes a figure noisy.
-HIGH_CV = 0.10
+_OUTLIER = kind("outlier-trial")
+#: A standard deviation above this share of the mean makes a figure noisy.
+HIGH_CV = kind("high-variance").threshold("cv")
 #: The two-sided confidence of the bootstrap interval of the median.
 CONFIDENCE = 0.95
-#: Iglewicz and Hoaglin: a modified z-score above 3.5 marks an outlier.
-OUTLIER_Z = 3.5
-#: ...and only if it is more than 2% away from the median: very consistent trials would otherwise
-#: make a difference too small to matter look odd.
-OUTLIER_MIN_SHARE = 0.02
+#: A modified z-score above this marks an outlier...
+OUTLIER_Z = _OUTLIER.threshold("z")
+#: ...and only if it is more than this share of the median away from it.
+OUTLIER_MIN_SHARE = _OUTLIER.threshold("min_share")
 #: 0.6745 x (x - median) / MAD is a z-score for normal data (MAD x 1.4826 estimates the sigma).
 MAD_Z = 0.6745
 #: When MAD is 0, the mean absolute deviation x 1.253314 estimates the sigma instead.
 MEAN_AD_SIGMA = 1.253314
-#: Outliers need this many trials: with two, neither is odder than the other.
-MIN_TRIALS_FOR_OUTLIERS = 3
+#: Outliers need this many trials.
+MIN_TRIALS_FOR_OUTLIERS = _OUTLIER.threshold("min_trials")
 #: The knee is the lowest step reaching this share of the series' highest throughput.
 KNEE_SHARE = 0.90
 #: Cumulative probabilities this close to a quantile's level count as reaching it (rounding).
@@ -150,7 +153,7 @@ def modified_z_scores(values: Sequence[float]) -> tuple[float, ...] | None:
     When MAD is 0 (half the values or more equal the median), the mean absolute deviation from the
     median scales instead, (x - median) / (1.253314 x mean AD), so a lone value that differs from a
     run of identical ones is judged by its distance rather than made infinitely odd; when every value
-    equals the median, every score is 0. None for fewer than three values.
+    equals the median, every score is 0. None for fewer than ``MIN_TRIALS_FOR_OUTLIERS`` values.
     """
     if len(values) < MIN_TRIALS_FOR_OUTLIERS:
         return None
@@ -166,8 +169,8 @@ def modified_z_scores(values: Sequence[float]) -> tuple[float, ...] | None:
 
 
 def outlier_indices(values: Sequence[float]) -> tuple[int, ...]:
-    """Positions of the values whose modified z-score is above 3.5 in size and which are more than 2%
-    away from the median; none below three values."""
+    """Positions of the values whose modified z-score is above ``OUTLIER_Z`` in size and which are more
+    than ``OUTLIER_MIN_SHARE`` of the median away from it; none below ``MIN_TRIALS_FOR_OUTLIERS`` values."""
     scores = modified_z_scores(values)
     if scores is None:
         return ()
@@ -242,7 +245,7 @@ class Estimate:
 
     @property
     def noisy(self) -> bool:
-        """The trials' CV is above 10%."""
+        """The trials' CV is above ``HIGH_CV``."""
         cv = self.cv
         return cv is not None and cv > HIGH_CV
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from servingmatrix.flags import KINDS
+from servingmatrix.flags import KINDS, Judged, Shown
 from servingmatrix.matrix_keys import MATRIX_KEYS, exclusive_pairs
 from servingmatrix.methodology import DERIVED
 from servingmatrix.metrics import METRICS
@@ -82,11 +82,37 @@ def columns_table() -> str:
     return "\n".join(lines)
 
 
+JUDGED_TEXT: dict[Judged, str] = {
+    "run": "once, as the run begins; every cell carries it",
+    "cell": "in each cell's measured window",
+    "trials": "over the trials of a figure",
+}
+SHOWN_TEXT: dict[Shown, str] = {
+    "figure": "beside the figure",
+    "run": "once for the run, not beside each figure (in a report where not every figure carries it, "
+    "beside those that do)",
+}
+
+
+def flags_table() -> str:
+    """Every flag with its rule, the thresholds the rule compares with and where it shows, from the
+    flags' declarations: a changed threshold changes this table."""
+    lines = [
+        "| flag | letter | title | rule | thresholds | judged | shown |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for k in KINDS:
+        thresholds = "<br>".join(f"`{name}`: {t} {t.unit}" for name, t in k.thresholds.items())
+        lines.append(
+            f"| `{k.code}` | {k.letter} | {k.title} | {k.meaning} | {thresholds or '—'} | "
+            f"{JUDGED_TEXT[k.judged]} | {SHOWN_TEXT[k.shown]} |"
+        )
+    return "\n".join(lines)
+
+
 def report_rules() -> str:
-    """The flags and the derived numbers, as the report itself explains them."""
-    lines = ["| flag | letter | meaning |", "|---|---|---|"]
-    lines += [f"| `{k.code}` | {k.letter} | {k.meaning} |" for k in KINDS]
-    lines += ["", "| figure | how it is computed |", "|---|---|"]
+    """The derived numbers, as the report itself explains them."""
+    lines = ["| figure | how it is computed |", "|---|---|"]
     lines += [f"| {name} | {how} |" for name, how in DERIVED]
     return "\n".join(lines)
 
@@ -96,6 +122,7 @@ SECTIONS = {
     "workloads": workloads_table,
     "matrix": matrix_table,
     "columns": columns_table,
+    "flags": flags_table,
     "report": report_rules,
 }
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from servingmatrix import fmt
 from servingmatrix.errors import SpecError
+from servingmatrix.flags import kind
 from servingmatrix.modes import resolve_mode
 from servingmatrix.results.hosts import RunHost
 from servingmatrix.results.run import Run
@@ -165,13 +166,16 @@ def _steps_rows(run: Run) -> list[Row]:
     return [("users", _text(run.matrix.get("users")))]
 
 
+#: The share of its CPU quota at which the calibration takes a side as its limit (the generator's rule).
+_SATURATED = kind("generator-bound").thresholds["cpu"]
 #: What set the calibration's limit, in words (the runner's ``limited_by``).
 LIMITED_BY = {
-    "generator": "the load generator: it used at least 90% of its CPU quota, so this is the most it sends",
+    "generator": f"the load generator: it used at least {_SATURATED} of its CPU quota, so this is the most "
+    "it sends",
     "server": "the target, not the generator: the generator's own most is higher, so it is not used as "
     "a ceiling",
-    "neither": "neither side's CPU reached 90%: the limit lies outside both (the kernel's loopback, "
-    "likely); still the most this generator sent",
+    "neither": f"neither side's CPU reached {_SATURATED}: the limit lies outside both (the kernel's "
+    "loopback, likely); still the most this generator sent",
 }
 #: Calibration keys shown in their own rows (or folded into another's); others follow by name.
 _CALIBRATION_KEYS = {

@@ -4,16 +4,18 @@ Pure: the requests Locust timed, the cgroups' usage, the CPU plan and the calibr
 the cell comes out. A cell fails when the server died in or before its window, or when no request
 completed in it. It is flagged ``generator-bound`` when the load generator, not the server, set the
 pace (its CPU near its quota, held back by the quota, its rate near the calibrated most, or below
-0.90 of what a native generator drew from the same server on the same cores),
+the efficiency floor against a native generator on the same server and cores),
 ``cpu-throttled`` when the server's quota held it back, ``memory-bound`` when it thrashed at its
-memory limit (its pages faulting back in from disk), ``errors`` when requests failed.
+memory limit (its pages faulting back in from disk), ``errors`` when requests failed. Once, as the
+run begins, ``machine-busy`` when other work loaded the host. Each rule's thresholds are its flag's
+(``flags.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from servingmatrix.flags import Flag
+from servingmatrix.flags import Flag, kind
 from servingmatrix.results.cell import (
     CellRecord,
     Endpoint,
@@ -35,16 +37,19 @@ from servingmatrix.run.measure.efficiency import efficiency_reason, generator_ef
 from servingmatrix.run.measure.latency import WindowStats, per_name, window_stats
 from servingmatrix.run.session import Session, SessionTimings, Swarm
 
-#: Above this share of its CPU quota the load generator is taken as saturated (Locust warns at 90%).
-SATURATION_SHARE = 0.9
-#: Throttled for more than this share of the window: the figures are marked.
-THROTTLE_SHARE = 0.05
+_GENERATOR_BOUND = kind("generator-bound")
+#: At or above this share of its CPU quota the load generator is taken as saturated.
+SATURATION_SHARE = _GENERATOR_BOUND.threshold("cpu")
+#: The load generator throttled for more than this share of the window: its quota held it back.
+LOADGEN_THROTTLE_SHARE = _GENERATOR_BOUND.threshold("throttled")
 #: Within this share of the calibrated maximum, a cell's throughput is taken as set by the generator.
-CEILING_SHARE = 0.9
-#: More major faults than this per second of the window: the server was thrashing, short of memory. A
-#: server with room to spare faults none once started; one just under its limit a few hundred (waitress
-#: at 60 of its 64 MiB: 20 to 280 a second); one thrashing at its limit 4,500 to 6,000 (measured here).
-MAJOR_FAULTS_PER_S = 1000
+CEILING_SHARE = _GENERATOR_BOUND.threshold("ceiling")
+#: The server throttled for more than this share of the window: the figures are marked.
+THROTTLE_SHARE = kind("cpu-throttled").threshold("share")
+#: More major faults than this per second of the window: the server was thrashing, short of memory.
+MAJOR_FAULTS_PER_S = kind("memory-bound").threshold("faults_per_s")
+#: A 1-minute load average above this per core, as the run begins, means other work competes.
+BUSY_LOAD_PER_CORE = kind("machine-busy").threshold("load_per_core")
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,15 @@ def warning(code: str, message: str) -> Flag:
     return Flag(code, message)
 
 
+def machine_busy(load_average: list[float] | None, host_cores: int) -> Flag | None:
+    """The ``machine-busy`` warning when the host's 1-minute load average, as the run begins, is above
+    the threshold per core; None when it is not, or is unknown."""
+    if load_average is None or load_average[0] <= BUSY_LOAD_PER_CORE * host_cores:
+        return None
+    message = f"the machine was busy when the run began (load average {load_average[0]:.1f})"
+    return warning("machine-busy", message)
+
+
 def server_died(server_exit: ServerExit | None, end: float) -> bool:
     """The server stopped in or before the window ending at ``end`` (when unknown: it did)."""
     if server_exit is None:
@@ -139,7 +153,7 @@ def sent_rps(stats: WindowStats) -> float:
 
 
 def saturated(figures: StepFigures, facts: RunFacts) -> bool:
-    """The generator used at least 90% of its CPU quota."""
+    """The generator used at least the saturation share of its CPU quota."""
     loadgen = figures.loadgen
     return loadgen is not None and loadgen.cpu_pct >= SATURATION_SHARE * facts.loadgen_quota_pct
 
@@ -158,7 +172,7 @@ def generator_bound_reasons(
     reasons = []
     if saturated(figures, facts) and loadgen is not None:
         reasons.append(f"it used {loadgen.cpu_pct:.0f}% of its {facts.loadgen_quota_pct:.0f}% CPU")
-    if loadgen is not None and loadgen.throttled_s > THROTTLE_SHARE * stats.seconds:
+    if loadgen is not None and loadgen.throttled_s > LOADGEN_THROTTLE_SHARE * stats.seconds:
         span = f"{loadgen.throttled_s:.1f} s of {stats.seconds:.0f} s"
         reasons.append(f"its CPU quota held it back for {span}")
     sent = sent_rps(stats)

@@ -32,7 +32,7 @@ from servingmatrix.results.hosts import CALIBRATION_HOSTS
 from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.fleet.lanes import Lane, deal, lane_ports, run_lanes, stop_lanes
 from servingmatrix.run.fleet.run_hosts import SIMULATED_METHOD, RunHosts, ServerShare
-from servingmatrix.run.judge import RunFacts, judge_cell, measure_step, warning
+from servingmatrix.run.judge import RunFacts, judge_cell, machine_busy, measure_step, warning
 from servingmatrix.run.load.calibration import (
     CALIBRATION_SETTINGS,
     CALIBRATION_USERS,
@@ -62,8 +62,6 @@ from servingmatrix.say import Say
 REFERENCE_START_S = 2.0
 #: Startup, readiness, conformance and teardown of one session, for the first ETA (then measured).
 OVERHEAD_GUESS_S = 15.0
-#: A 1-minute load average above this per core, before the run starts, means other work competes.
-BUSY_LOAD_PER_CORE = 0.5
 
 
 __all__ = ["Runner", "check_ports_free", "plan_sessions", "sampler_for"]
@@ -247,13 +245,9 @@ class Runner:
             self.matrix.loadgen_processes,
         )
         plan = self.adjust_plan(plan)
-        load = _load_average()
-        if load is not None and load[0] > BUSY_LOAD_PER_CORE * plan.host_cores:
-            self.run_warnings.append(
-                warning(
-                    "machine-busy", f"the machine was busy when the run began (load average {load[0]:.1f})"
-                )
-            )
+        busy = machine_busy(_load_average(), plan.host_cores)
+        if busy is not None:
+            self.run_warnings.append(busy)
         for text in [*plan.warnings, *(w.message for w in self.run_warnings)]:
             self.say(f"warning: {text}")
         return plan

@@ -17,7 +17,7 @@ from servingmatrix.analysis.cost import peak_memory
 from servingmatrix.analysis.points import Point, Results
 from servingmatrix.analysis.stats import KNEE_SHARE
 from servingmatrix.analysis.verdict import ConcurrencyCheck, Objective
-from servingmatrix.flags import KINDS, kind
+from servingmatrix.flags import KINDS, beside_figure, kind, letters
 
 #: One colour per mode, in the report's mode order; distinct enough for 15 modes.
 PALETTE = (
@@ -144,10 +144,6 @@ def chart_id(prefix: str, workload: str) -> str:
     return f"{prefix}-{safe}"
 
 
-def letters(point: Point, hide: frozenset[str]) -> str:
-    return "".join(f.letter for f in point.flags if f.code not in hide)
-
-
 def hover(
     point: Point, headline: str, step: str, hide: frozenset[str] = frozenset(), spread: bool = False
 ) -> tuple[str, ...]:
@@ -157,7 +153,7 @@ def hover(
     lines = [point.mode, f"{point.workload}, {step}: {headline}"]
     if spread and point.throughput is not None:
         lines.append(fmt.spread(point.throughput))
-    lines += [f"⚠ {f.kind.title}: {f.message}" for f in point.flags if f.code not in hide]
+    lines += [f"⚠ {f.kind.title}: {f.message}" for f in beside_figure(point.flags, said_once=hide)]
     return tuple(lines)
 
 
@@ -207,7 +203,7 @@ def _series(
             ChartPoint(
                 users,
                 y,
-                letters(point, hide),
+                letters(point.flags, said_once=hide),
                 hover(point, label(point), results.step_text(users), hide, spread),
             )
         )

@@ -5,15 +5,17 @@ from __future__ import annotations
 from servingmatrix import fmt
 from servingmatrix.analysis.points import Point, Results
 from servingmatrix.analysis.run_wide import run_wide_message
-from servingmatrix.flags import Flag, kind
+from servingmatrix.flags import ONCE_PER_RUN, Flag, beside_figure, kind
 from servingmatrix.report.document import Badge, Cell, Column, Flags, Paragraph, Strong
 from servingmatrix.results.hosts import SIMULATED, SIMULATED_CAVEAT, method_line
 from servingmatrix.results.run import Run
 
 
-def badges(flags: tuple[Flag, ...], hide: frozenset[str]) -> tuple[Badge, ...]:
-    """The flags shown beside a figure: all but the run-wide ones, which are named once."""
-    return tuple(Badge(f.letter, f.code, f"{f.kind.title}: {f.message}") for f in flags if f.code not in hide)
+def badges(flags: tuple[Flag, ...], hide: frozenset[str] = ONCE_PER_RUN) -> tuple[Badge, ...]:
+    """The flags shown beside a figure: all but the run-wide ones (``hide``), which are named once."""
+    return tuple(
+        Badge(f.letter, f.code, f"{f.kind.title}: {f.message}") for f in beside_figure(flags, said_once=hide)
+    )
 
 
 def figure(text: str, flags: tuple[Flag, ...], hide: frozenset[str], sub: str = "", title: str = "") -> Cell:

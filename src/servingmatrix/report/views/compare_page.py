@@ -11,6 +11,7 @@ from servingmatrix import fmt
 from servingmatrix.analysis.compare import CellChange, Comparison
 from servingmatrix.analysis.points import Point
 from servingmatrix.analysis.stats import Change
+from servingmatrix.flags import ONCE_PER_RUN
 from servingmatrix.report.figures.chart_specs import ChartPoint, LineChart, Panel, Series, chart_id, colours
 from servingmatrix.report.html import render
 from servingmatrix.report.output import write_text_atomic
@@ -106,7 +107,7 @@ def _span(series: tuple[Series, ...], band: float) -> tuple[float, float]:
 
 
 def build_compare_context(comparison: Comparison) -> dict[str, Any]:
-    hide = frozenset({"cores-shared"})
+    hide = ONCE_PER_RUN
     workloads = list(dict.fromkeys(c.workload for c in comparison.changes))
     sections = []
     charts: list[LineChart] = []

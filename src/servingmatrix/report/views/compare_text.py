@@ -5,11 +5,11 @@ from __future__ import annotations
 from servingmatrix import fmt
 from servingmatrix.analysis.compare import Comparison
 from servingmatrix.analysis.points import Point
-from servingmatrix.flags import KINDS
+from servingmatrix.flags import BESIDE_FIGURE, letters
 
 
 def _letters(point: Point | None) -> str:
-    return "".join(f.letter for f in point.flags if f.code != "cores-shared") if point else ""
+    return letters(point.flags) if point else ""
 
 
 def terminal_table(comparison: Comparison) -> str:
@@ -42,7 +42,7 @@ def terminal_table(comparison: Comparison) -> str:
     lines += [
         "",
         "flags (baseline>run): "
-        + ", ".join(f"{k.letter} {k.title}" for k in KINDS if k.code != "cores-shared")
+        + ", ".join(f"{k.letter} {k.title}" for k in BESIDE_FIGURE)
         + "; change: median, ± half the 95% interval (none: a single trial)",
         f"{len(regressions)} regression(s) beyond {fmt.share(comparison.threshold)}"
         + (f" in {len(comparison.changes)} cells" if comparison.changes else ""),

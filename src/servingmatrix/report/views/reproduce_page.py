@@ -13,7 +13,6 @@ from servingmatrix.report.html import render_static
 from servingmatrix.report.output import write_text_atomic
 from servingmatrix.report.sections.common import badges
 from servingmatrix.report.views.reproduce_view import (
-    HIDDEN_FLAGS,
     Source,
     interval,
     p99,
@@ -31,10 +30,10 @@ def _rows(reproduction: Reproduction, workload: str) -> list[dict[str, Any]]:
             "step": c.change.users,
             "published": throughput(c.published),
             "published_interval": interval(c.published),
-            "published_flags": badges(c.published.flags, HIDDEN_FLAGS) if c.published else (),
+            "published_flags": badges(c.published.flags) if c.published else (),
             "reproduced": throughput(c.reproduced),
             "reproduced_interval": interval(c.reproduced),
-            "reproduced_flags": badges(c.reproduced.flags, HIDDEN_FLAGS) if c.reproduced else (),
+            "reproduced_flags": badges(c.reproduced.flags) if c.reproduced else (),
             "throughput_change": fmt.change(c.change.throughput),
             "published_p99": p99(c.published),
             "reproduced_p99": p99(c.reproduced),

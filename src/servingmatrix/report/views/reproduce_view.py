@@ -18,7 +18,8 @@ from servingmatrix.analysis.reproduction import (
     CellReproduction,
     Reproduction,
 )
-from servingmatrix.flags import Flag
+from servingmatrix.flags import Flag, beside_figure
+from servingmatrix.flags import letters as flag_letters
 from servingmatrix.results.bundle import BundleInfo
 
 
@@ -35,10 +36,6 @@ class Source:
             f"bundle {self.bundle} (run {info.run_id}, made {info.created} by servingmatrix "
             f"{info.tool_version}; image inputs: {info.inputs.describe()})"
         )
-
-
-#: The flags left off every figure: the CPU plan's shared cores are said once by the run's report.
-HIDDEN_FLAGS = frozenset({"cores-shared"})
 
 
 def throughput(point: Point | None) -> str:
@@ -64,11 +61,12 @@ def p99(point: Point | None) -> str:
 
 
 def flags(point: Point | None) -> tuple[Flag, ...]:
-    return tuple(f for f in point.flags if f.code not in HIDDEN_FLAGS) if point else ()
+    """The flags beside a figure: those said once for the run are said by the run's report."""
+    return beside_figure(point.flags) if point else ()
 
 
 def letters(point: Point | None) -> str:
-    return "".join(f.letter for f in flags(point))
+    return flag_letters(point.flags) if point else ""
 
 
 def tolerance_text() -> str:

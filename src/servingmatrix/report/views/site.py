@@ -34,7 +34,7 @@ from servingmatrix.report.figures.history_svg import HistoryMark, MachineLine, R
 from servingmatrix.report.html import render_static
 from servingmatrix.report.output import write_text_atomic
 from servingmatrix.report.sections.common import badges
-from servingmatrix.report.views.reproduce_view import HIDDEN_FLAGS, letters
+from servingmatrix.report.views.reproduce_view import letters
 from servingmatrix.results.run import load_run
 
 #: The file that marks a folder as a site written here: a later ``site -o`` may replace it, nothing else.
@@ -227,7 +227,7 @@ def _run_row(run_id: str, results: Results) -> dict[str, Any]:
 def _grid_cell(page: str, chart: ChartEntry | None) -> dict[str, Any] | None:
     if chart is None:
         return None
-    flags = badges(chart.latest.flags, HIDDEN_FLAGS) if chart.latest is not None else ()
+    flags = badges(chart.latest.flags) if chart.latest is not None else ()
     return {
         "href": f"{page}#{chart.id}",
         "text": chart.latest_text,

@@ -10,7 +10,7 @@ from collections import defaultdict
 from statistics import median
 
 from servingmatrix.analysis.rows import trials
-from servingmatrix.flags import kind
+from servingmatrix.flags import BESIDE_FIGURE, ONCE_PER_RUN, kind, letters
 from servingmatrix.metrics import Trial, metric
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.hosts import SIMULATED, SIMULATED_CAVEAT, method, method_line
@@ -25,19 +25,10 @@ EFFICIENCY = metric("generator_efficiency")
 SUCCEEDED = metric("cell_trials")
 NOISY_FIGURE = metric("noisy")
 
-#: The flags shown beside a figure, lettered as in the report; cores-shared is noted once instead.
-FLAGS = {
-    code: kind(code).letter
-    for code in (
-        "generator-bound",
-        "loadgen-saturated",
-        "cpu-throttled",
-        "memory-bound",
-        "errors",
-        "machine-busy",
-    )
-}
-#: The trials disagree (CV above 10%): computed here, as the report does.
+#: The flags a cell's record holds that show beside a figure, lettered as in the report; those said
+#: once for the run are noted once instead, and those judged over the trials the records do not hold.
+RECORDED = tuple(k for k in BESIDE_FIGURE if k.judged != "trials")
+#: The trials disagree: computed here, as the report does.
 NOISY = "high-variance"
 #: Flags counted on the last line: the two that say a figure may not be the server's own
 #: (``loadgen-saturated`` is what results before ``generator-bound`` carry).
@@ -53,15 +44,14 @@ def summarize(folder: RunFolder) -> str:
     grid: dict[tuple[str, str], dict[int, list[Trial]]] = defaultdict(lambda: defaultdict(list))
     for trial in every:
         grid[(trial.record.workload, trial.record.mode)][trial.record.users].append(trial)
-    legend = {**FLAGS, "noisy": kind(NOISY).letter}
+    legend = [*(f"{k.letter}={k.code}" for k in RECORDED), f"{kind(NOISY).letter}=noisy"]
     what = "offered req/s" if steps is rates else "users"
     metadata = run.get("metadata")
     lines = [
         f"app: {AppIdentity.from_metadata(metadata if isinstance(metadata, dict) else {}).describe()}",
         f"method: {method_line(run)}",
         *([f"simulated: {SIMULATED_CAVEAT}"] if method(run) == SIMULATED else []),
-        f"throughput, requests/s (median of trials) by {what}; "
-        f"flags: {', '.join(f'{v}={k}' for k, v in legend.items())}",
+        f"throughput, requests/s (median of trials) by {what}; flags: {', '.join(legend)}",
     ]
     width = max((len(mode) for _, mode in grid), default=10)
     counts: dict[str, set[tuple[str, str, int]]] = defaultdict(set)
@@ -82,7 +72,7 @@ def summarize(folder: RunFolder) -> str:
                     counts[COUNTED[code]].add((workload, mode, u))
             lines.append(row)
         lines += _reference_rows(workload, grid, steps, width)
-    notes = sorted({w.message for t in every for w in t.record.warnings if w.code == "cores-shared"})
+    notes = sorted({w.message for t in every for w in t.record.warnings if w.code in ONCE_PER_RUN})
     lines += ["", *(f"note: {n}" for n in notes)]
     if figures:
         lines.append(
@@ -105,7 +95,9 @@ def _reference_rows(
             rows.append("  " + mode.ljust(width) + "".join(f"{t:>14}" for t in texts))
     if not rows:
         return []
-    return ["  wrk req/s against the same server (Locust's share; below 0.90 is G):", *rows]
+    bound = kind("generator-bound")
+    below = f"below {bound.thresholds['efficiency']} is {bound.letter}"
+    return [f"  wrk req/s against the same server (Locust's share; {below}):", *rows]
 
 
 def _reference(cell: list[Trial]) -> str:
@@ -124,8 +116,8 @@ def _figure(cell: list[Trial]) -> tuple[str, set[str]]:
         return "-", set()
     if not SUCCEEDED.read(cell[0]):
         return "failed", set()
-    codes = {w.code for t in cell if t.record.ok for w in t.record.warnings if w.code in FLAGS}
+    codes = {w.code for t in cell if t.record.ok for w in t.record.warnings}
     if NOISY_FIGURE.read(cell[0]):
         codes.add(NOISY)
-    letters = "".join(sorted(kind(code).letter for code in codes))
-    return f"{FIGURE.text(cell[0])}{'' if not letters else ' ' + letters}", codes
+    marks = letters(codes)
+    return f"{FIGURE.text(cell[0])}{'' if not marks else ' ' + marks}", codes

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 
+from servingmatrix.flags import kind
+
 #: Below this share of the reference's throughput, Locust rather than the server set the pace.
-GENERATOR_EFFICIENCY_FLOOR = 0.90
+GENERATOR_EFFICIENCY_FLOOR = kind("generator-bound").threshold("efficiency")
 
 
 def generator_efficiency(locust_rps: float | None, reference_rps: float | None) -> float | None:
