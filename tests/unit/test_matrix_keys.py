@@ -97,7 +97,8 @@ RUN_OPTIONS = [
     (
         "--reference-duration",
         "REFERENCE_DURATION",
-        "the reference generator's measured window, e.g. 5s (default), after a 1 s warm-up",
+        "the reference generator's shortest measured window, e.g. 5s (default); longer when the step's "
+        "answers are slow",
     ),
     (
         "--app",
