@@ -122,6 +122,16 @@ KINDS: tuple[FlagKind, ...] = (
         },
     ),
     FlagKind(
+        "clients-disagree",
+        "R",
+        "the clients disagree",
+        "Locust drew more than {above} of what the reference generator (wrk) drew from the same server: the "
+        "two clients load it differently (wrk opens every connection at once, Locust ramps its users), so "
+        "the figure depends on the client",
+        # Two native-client runs of one server agree within a few percent; 10% is beyond that noise.
+        {"above": Threshold(1.10, "of the reference generator's throughput", _fraction)},
+    ),
+    FlagKind(
         "loadgen-saturated",
         "S",
         "load generator saturated",

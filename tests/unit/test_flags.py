@@ -24,7 +24,7 @@ from servingmatrix.paths import project_root
 
 def test_a_known_code_has_its_letter_and_title() -> None:
     flag = Flag("cpu-throttled", "held back")
-    assert flag.kind is KINDS[2]
+    assert flag.kind is next(k for k in KINDS if k.code == "cpu-throttled")
     assert (flag.letter, flag.kind.title) == ("T", "CPU throttled")
 
 

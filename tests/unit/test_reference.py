@@ -17,6 +17,7 @@ from servingmatrix.building.generate import rendered_files
 from servingmatrix.building.images import SUPPORT_IMAGES, select_images
 from servingmatrix.engine.docker import ContainerSpec, DockerError
 from servingmatrix.errors import UserError
+from servingmatrix.flags import kind
 from servingmatrix.matrix import Matrix, Overrides, apply_overrides
 from servingmatrix.paths import images_dir
 from servingmatrix.run.load.loadgen import Load, LocustJob, locust_spec, requests_json
@@ -50,6 +51,7 @@ from servingmatrix.run.load.wrk_lua import (
 )
 from servingmatrix.run.measure.efficiency import (
     GENERATOR_EFFICIENCY_FLOOR,
+    disagreement_reason,
     efficiency_reason,
     generator_efficiency,
     is_generator_bound,
@@ -322,6 +324,17 @@ def test_a_figure_needs_its_fewest_answers() -> None:
     below = parse_reference(changed(("window", "answers"), MIN_ANSWERS - 1), 1)
     assert at.missing is None and at.throughput_rps == pytest.approx((MIN_ANSWERS - 6) / 2.0)
     assert below.throughput_rps is None and below.missing is not None
+
+
+def test_the_clients_disagree_just_above_their_bound_read_from_its_declaration() -> None:
+    above = kind("clients-disagree").threshold("above")
+    reference = 1000.0
+    assert disagreement_reason(above * reference, reference) is None  # exactly the bound agrees
+    assert disagreement_reason(above * reference * (1 - 1e-6), reference) is None
+    reason = disagreement_reason(above * reference * (1 + 1e-6), reference)
+    assert reason is not None and f"(above {above:.2f})" in reason and "1,000 req/s" in reason
+    assert disagreement_reason(1430.0, None) is None and disagreement_reason(None, 1000.0) is None
+    assert disagreement_reason(500.0, 1000.0) is None  # below: the generator-bound rule's, not this one
 
 
 def test_efficiency_floor_is_a_strict_boundary() -> None:

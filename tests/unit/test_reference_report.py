@@ -10,6 +10,7 @@ from typing import Any
 
 from servingmatrix.analysis.points import aggregate
 from servingmatrix.analysis.verdict import Objective, verdicts
+from servingmatrix.flags import kind
 from servingmatrix.report.export import export_csv
 from servingmatrix.report.markdown import render_markdown
 from servingmatrix.report.views.summary import summarize
@@ -37,6 +38,8 @@ def with_reference(data: dict[str, Any], reference_rps: float) -> dict[str, Any]
     if efficiency < 0.9:
         data["loadgen"]["generator_bound"] = True
         data["warnings"] = [warning("generator-bound", f"Locust reached {efficiency:.2f} of wrk")]
+    if efficiency > kind("clients-disagree").threshold("above"):
+        data["warnings"] = [warning("clients-disagree", f"Locust reached {efficiency:.2f} of wrk")]
     return data
 
 
@@ -94,3 +97,32 @@ def test_a_run_without_references_shows_no_reference_column(tmp_path: Path) -> N
     results = aggregate(load_run(write_run(tmp_path / "run", cells, [32])))
     assert "wrk req/s" not in render_markdown(results, Objective(), "charts").text
     assert "wrk req/s" not in summarize(RunFolder(tmp_path / "run"))
+
+
+def test_a_winner_the_clients_disagree_on_with_a_runner_up_above_its_reference_is_not_settled(
+    tmp_path: Path,
+) -> None:
+    # gthread at 4,963 by Locust but 3,470 by wrk (1.43): sync's 2,386 is below both, so settled; at 3,470
+    # wrk and sync 3,600 by Locust, the order depends on the client.
+    cells = {
+        (GTHREAD, "json", 32, 1): with_reference(cell(4963.0, p99=20.0), 3470.0),
+        (SYNC, "json", 32, 1): with_reference(cell(3600.0, p99=30.0), 3700.0),
+    }
+    verdict = verdicts(aggregate(load_run(write_run(tmp_path / "run", cells, [32]))), Objective())[0]
+    assert verdict.winner is not None and verdict.winner.mode == GTHREAD
+    assert verdict.caveat is not None and verdict.caveat.startswith("not settled: the clients disagree")
+    assert "3,470 req/s" in verdict.caveat and "gunicorn-sync[workers=3]'s 3,600 req/s" in verdict.caveat
+    text = render_markdown(aggregate(load_run(tmp_path / "run")), Objective(), "charts").text
+    assert "| 4,963 [R] | 32 | 3,470 (1.43) |" in text and "[R] the clients disagree" in text
+    assert "Ranking: not settled: the clients disagree" in text
+
+
+def test_a_disagreement_that_cannot_change_the_order_is_said_but_settled(tmp_path: Path) -> None:
+    cells = {
+        (GTHREAD, "json", 32, 1): with_reference(cell(4963.0, p99=20.0), 3470.0),
+        (SYNC, "json", 32, 1): with_reference(cell(2386.0, p99=30.0), 2400.0),
+    }
+    verdict = verdicts(aggregate(load_run(write_run(tmp_path / "run", cells, [32]))), Objective())[0]
+    assert verdict.caveat == (
+        f"the clients disagree on {GTHREAD}: those figures depend on the client; the order stands on both"
+    )

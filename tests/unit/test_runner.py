@@ -309,6 +309,20 @@ def test_a_reference_far_above_locust_makes_the_cell_generator_bound(tmp_path: P
         assert "of the 5,000 req/s the reference generator reached (below 0.90)" in bound.message
 
 
+def test_a_reference_far_below_locust_flags_the_clients_disagree(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    docker.reference_rps = 100.0  # the recording's Locust reaches 294 and 438
+    runner(tmp_path, docker, replace(MATRIX, trials=1)).run()
+    cells = RunFolder(tmp_path / "run").read_cells()
+    assert len(cells) == 2 * 2
+    for cell in cells:
+        disagree = [w for w in cell.warnings if w.code == "clients-disagree"]
+        assert (
+            len(disagree) == 1 and "of the 100 req/s the reference generator reached" in disagree[0].message
+        )
+        assert not cell.loadgen.generator_bound
+
+
 def test_a_failed_reference_is_missing_and_leaves_locusts_figures(tmp_path: Path) -> None:
     docker = FakeDocker()
     docker.reference_rps = None

@@ -138,7 +138,8 @@ def verdicts(results: Results, objective: Objective) -> list[Verdict]:
         if winner and runner_up and winner.throughput and runner_up.throughput:
             margin = relative_change(runner_up.throughput, winner.throughput)
         certainty = _certainty(winner, runner_up, margin) if winner else "no mode met the objective"
-        caveat = generator_caveat(ranking)
+        caveats = [c for c in (generator_caveat(ranking), disagreement_caveat(ranking)) if c is not None]
+        caveat = "; ".join(caveats) or None
         out.append(Verdict(workload, tuple(ranking), tuple(unqualified), margin, certainty, caveat))
     return out
 
@@ -176,6 +177,31 @@ def generator_caveat(ranking: list[Point]) -> str | None:
         f"the load generator set the pace of {names}: those figures are lower bounds; the winner stands "
         f"(no native client drew more than {top:,.0f} req/s from the others), the places below it may not"
     )
+
+
+def disagreement_caveat(ranking: list[Point]) -> str | None:
+    """What figures on which the two clients disagree do to the ranking, in words; None when none does.
+
+    Locust drew more than the reference generator from such a server: its figure depends on the
+    client. When that is the winner's and another mode's figure lies above what the reference drew
+    from the winner, the order depends on the client too: not settled.
+    """
+    disagreeing = [p for p in ranking if "clients-disagree" in p.codes]
+    winner = ranking[0] if ranking else None
+    if not disagreeing or winner is None:
+        return None
+    names = ", ".join(p.mode for p in disagreeing)
+    if winner in disagreeing and winner.reference_rps is not None:
+        ahead = [
+            p for p in ranking[1:] if p.throughput is not None and p.throughput.median > winner.reference_rps
+        ]
+        if ahead:
+            return (
+                f"not settled: the clients disagree on {winner.mode} (a native client drew "
+                f"{winner.reference_rps:,.0f} req/s from it), less than {ahead[0].mode}'s "
+                f"{ahead[0].throughput.median:,.0f} req/s"  # type: ignore[union-attr]
+            )
+    return f"the clients disagree on {names}: those figures depend on the client; the order stands on both"
 
 
 @dataclass(frozen=True)

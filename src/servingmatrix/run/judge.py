@@ -33,7 +33,7 @@ from servingmatrix.results.cell import (
 from servingmatrix.run.load.loadgen import Load, LoadgenOutput, Step, is_loadgen_role
 from servingmatrix.run.load.reference import ReferenceResult
 from servingmatrix.run.measure.cgroups import Sampler, WindowUsage, combined_usage, window_usage
-from servingmatrix.run.measure.efficiency import efficiency_reason, generator_efficiency
+from servingmatrix.run.measure.efficiency import disagreement_reason, efficiency_reason, generator_efficiency
 from servingmatrix.run.measure.latency import WindowStats, per_name, window_stats
 from servingmatrix.run.session import Session, SessionTimings, Swarm
 
@@ -199,16 +199,23 @@ def memory_bound_reason(server: WindowUsage | None, seconds: float, limit_bytes:
 
 
 def warnings(
-    figures: StepFigures, facts: RunFacts, bound_by: list[str], memory_limit_bytes: int | None = None
+    figures: StepFigures,
+    facts: RunFacts,
+    bound_by: list[str],
+    memory_limit_bytes: int | None = None,
+    reference_rps: float | None = None,
 ) -> tuple[Flag, ...]:
-    """The cell's flags with their messages: the run's, then generator-bound, cpu-throttled,
-    memory-bound, errors."""
+    """The cell's flags with their messages: the run's, then generator-bound, clients-disagree,
+    cpu-throttled, memory-bound, errors."""
     stats, server = figures.stats, figures.server
     out = list(facts.warnings)
     if bound_by:
         why = "; ".join(bound_by)
         message = f"the load generator set the pace ({why}): the throughput is a lower bound"
         out.append(warning("generator-bound", message))
+    disagree = disagreement_reason(stats.throughput_rps, reference_rps)
+    if disagree is not None:
+        out.append(warning("clients-disagree", disagree))
     if server is not None and server.throttled_s > THROTTLE_SHARE * stats.seconds:
         span = f"{server.throttled_s:.1f} s of {stats.seconds:.0f} s"
         out.append(warning("cpu-throttled", f"the server was CPU-throttled for {span}"))
@@ -287,7 +294,9 @@ def judge_cell(
         cpu_plan_applied={role: Limits(**limits) for role, limits in swarm.applied.items()},
         session_timings=Timings(timings.start_s, timings.loadgen_s, timings.teardown_s),
         reference=_reference(reference) if reference is not None else None,
-        warnings=warnings(figures, facts, bound_by, swarm.applied.get("server", {}).get("memory_bytes")),
+        warnings=warnings(
+            figures, facts, bound_by, swarm.applied.get("server", {}).get("memory_bytes"), reference_rps
+        ),
     )
 
 

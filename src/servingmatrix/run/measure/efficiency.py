@@ -12,6 +12,8 @@ from servingmatrix.flags import kind
 
 #: Below this share of the reference's throughput, Locust rather than the server set the pace.
 GENERATOR_EFFICIENCY_FLOOR = kind("generator-bound").threshold("efficiency")
+#: Above this share of the reference's throughput, the two clients load the server differently.
+CLIENTS_DISAGREE_ABOVE = kind("clients-disagree").threshold("above")
 
 
 def generator_efficiency(locust_rps: float | None, reference_rps: float | None) -> float | None:
@@ -42,4 +44,17 @@ def efficiency_reason(locust_rps: float | None, reference_rps: float | None) -> 
     return (
         f"Locust reached {locust_rps:,.0f} req/s, {shown} of the {reference_rps:,.0f} req/s "
         f"the reference generator reached (below {GENERATOR_EFFICIENCY_FLOOR:.2f})"
+    )
+
+
+def disagreement_reason(locust_rps: float | None, reference_rps: float | None) -> str | None:
+    """Why the clients disagree upwards (Locust drew more than the reference allows), naming both
+    figures; None when they do not (exactly the bound is agreement)."""
+    efficiency = generator_efficiency(locust_rps, reference_rps)
+    if efficiency is None or efficiency <= CLIENTS_DISAGREE_ABOVE:
+        return None
+    return (
+        f"Locust reached {locust_rps:,.0f} req/s, {efficiency:.2f} of the {reference_rps:,.0f} req/s "
+        f"the reference generator reached (above {CLIENTS_DISAGREE_ABOVE:.2f}): "
+        "the figure depends on the client"
     )
