@@ -46,9 +46,15 @@ MUTATION_MODULES := \
 	src/servingmatrix/analysis/stats.py \
 	src/servingmatrix/flags.py \
 	src/servingmatrix/results/cell.py \
-	src/servingmatrix/results/run.py
+	src/servingmatrix/results/run.py \
+	src/servingmatrix/run/judge.py \
+	src/servingmatrix/analysis/verdict.py \
+	src/servingmatrix/analysis/compare.py \
+	src/servingmatrix/analysis/reproduction.py \
+	src/servingmatrix/analysis/capacity.py
 mutation: $(SM)
 	$(BIN)/python tests/mutation.py $(MUTATION_MODULES)
+	$(SM) generate
 
 lint: $(SM)
 	$(BIN)/ruff check .

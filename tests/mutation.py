@@ -21,6 +21,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from servingmatrix.building.mutation_scores import SCORES_FILE, record_scores
+
 ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = ROOT / "mutants"
 QUIET = Path("/tmp/sm-quiet")
@@ -137,8 +139,12 @@ def main(argv: list[str]) -> int:
     mutmut = str(Path(sys.executable).parent / "mutmut")
     shutil.rmtree(MUTANTS, ignore_errors=True)
     scores = [mutate(module, mutmut) for module in modules]
+    record_scores([(s.module, s.caught, s.total) for s in scores], ROOT)
     print()
     print(table(scores))
+    print(
+        f"\nwritten to {SCORES_FILE} with each module's SHA-256 (`make generate` renders the README's table)"
+    )
     for s in scores:
         for label, names in (("survived", s.survived), ("no tests", s.no_tests), ("other", s.other)):
             for name in names:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from servingmatrix.building.mutation_scores import mutated_modules, scores_table
 from servingmatrix.flags import KINDS, Judged, Shown
 from servingmatrix.matrix_keys import MATRIX_KEYS, exclusive_pairs
 from servingmatrix.methodology import DERIVED
@@ -117,6 +118,11 @@ def report_rules() -> str:
     return "\n".join(lines)
 
 
+def mutation_table() -> str:
+    """The mutation scores as ``make mutation`` wrote them, each marked stale once its module changed."""
+    return scores_table(mutated_modules())
+
+
 SECTIONS = {
     "modes": modes_table,
     "workloads": workloads_table,
@@ -124,6 +130,7 @@ SECTIONS = {
     "columns": columns_table,
     "flags": flags_table,
     "report": report_rules,
+    "mutation": mutation_table,
 }
 
 
