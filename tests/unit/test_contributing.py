@@ -82,7 +82,8 @@ def add_workload(copy: Path) -> list[str]:
     edit(
         copy / "src/servingmatrix/workloads.py",
         '    Workload("bytes", "a response of kb kilobytes"',
-        '    Workload("echo", "the number it is given, back", "/echo", (Param("n", 1, 1, 100, "the number"),)),\n'
+        '    Workload("echo", "the number it is given, back", "/echo",\n'
+        '             (Param("n", 1, 1, 100, "the number"),)),\n'
         '    Workload("bytes", "a response of kb kilobytes"',
     )
     edit(
