@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from servingmatrix import __version__
 from servingmatrix.engine.docker import Docker
-from servingmatrix.errors import UserError
+from servingmatrix.errors import EngineError, UserError
 from servingmatrix.hosts.simulated.plan import MAX_HOSTS
 from servingmatrix.matrix_keys import MAX_SERVER_CPUS, positive_int_option
 from servingmatrix.modes import MODES, get_mode
@@ -774,6 +774,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"servingmatrix: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
+    except EngineError as exc:
+        # Not the input's fault: a script retries, or looks at the engine, rather than at its command.
+        print(f"servingmatrix: error: {one_line(str(exc))}", file=sys.stderr)
+        return 3
     except BrokenPipeError:
         # The reader went away (`servingmatrix modes | head`): nothing left to say.
         sys.stderr.close()

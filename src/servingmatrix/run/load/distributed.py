@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix.engine.docker import ContainerSpec, Docker
-from servingmatrix.errors import UserError
+from servingmatrix.errors import ServingMatrixError, UserError
 from servingmatrix.run.load.drive import LOCUST_GRACE_S, Drive, applied_limits
 from servingmatrix.run.load.loadgen import (
     LOCUST_IMAGE,
@@ -247,14 +247,14 @@ class DistributedDriver:
         started: list[tuple[Docker, str]] = []
         try:
             return self._drive(run_id, job, watched, out_dir, load_s, kind, master_name, names, started)
-        except UserError as exc:
+        except ServingMatrixError as exc:
             # An engine that stopped answering (its host gone): the session fails, the run goes on.
             return Drive(f"the load generator could not run: {exc}", Sampler({}))
         finally:
             for engine, name in reversed(started):
                 try:
                     engine.remove_containers([name])
-                except UserError:
+                except ServingMatrixError:
                     continue
 
     def _drive(
@@ -307,7 +307,7 @@ class DistributedDriver:
         master_dir = out_dir / "master"
         try:
             master_engine.copy_out(master_name, CONTAINER_OUT, master_dir)
-        except UserError as exc:
+        except ServingMatrixError as exc:
             return Drive(f"the load generator's master left no schedule ({exc})", sampler, applied, elapsed)
         lost, worker_dirs = self._collect_workers(names, codes, out_dir)
         if exit_code != 0 and not lost:
@@ -320,7 +320,7 @@ class DistributedDriver:
             return Drive(lost_reason(lost, len(load.workers)), sampler, applied, elapsed)
         try:
             output = merge_output(master_dir / "out", worker_dirs, load, kind)
-        except UserError as exc:
+        except ServingMatrixError as exc:
             return Drive(str(exc), sampler, applied, elapsed)
         return Drive(output, sampler, applied, elapsed)
 
@@ -337,7 +337,7 @@ class DistributedDriver:
             if why is None:
                 try:
                     worker.host.engine.copy_out(name, CONTAINER_OUT, folder)
-                except UserError as exc:
+                except ServingMatrixError as exc:
                     why = f"its samples could not be copied out ({exc})"
             if why is None and not any((folder / "out").glob("samples-*.csv")):
                 why = "it wrote no samples"
@@ -352,7 +352,7 @@ def _fate(engine: Docker, name: str, code: int | None) -> str | None:
     """Why a worker did not see its session through; None when it ended well."""
     try:
         state = (engine.container_inspect(name) or {}).get("State")
-    except UserError as exc:
+    except ServingMatrixError as exc:
         return f"its engine stopped answering ({exc})"
     if state is None:
         return "its container is gone"
