@@ -114,8 +114,7 @@ def run_once(
     before = own_memory()
     started = time.monotonic()
     error = None
-    runner = Runner(docker, matrix, RunFolder(folder), say, force=True)
-    runner.calibrate = calibrate
+    runner = Runner(docker, matrix, RunFolder(folder), say, force=True, calibrate=calibrate)
     try:
         runner.run()
     except ServingMatrixError as exc:

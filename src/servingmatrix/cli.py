@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from servingmatrix import __version__
 from servingmatrix.engine.docker import Docker
@@ -18,8 +18,6 @@ from servingmatrix.modes import MODES, get_mode
 from servingmatrix.spec import parse_int, parse_spec, shown, split_specs
 
 if TYPE_CHECKING:
-    from servingmatrix.matrix import Matrix
-    from servingmatrix.results.unbundle import OpenedBundle
     from servingmatrix.user_app import UserApp
 
 
@@ -111,9 +109,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_lock(args: argparse.Namespace) -> int:
     from servingmatrix.building.app_locks import lock_app
-    from servingmatrix.building.generate import write_rendered
-    from servingmatrix.building.images import all_images, image_def
-    from servingmatrix.building.locks import compile_lock
+    from servingmatrix.building.image_locks import lock_images
 
     app = _user_app(args.app)
     if app is not None:
@@ -121,16 +117,8 @@ def cmd_lock(args: argparse.Namespace) -> int:
         modes = [get_mode(name) for name in chosen] if chosen is not None else list(MODES)
         lock_app(app, modes, say, every_mode=chosen is None)
         return 0
-    write_rendered()
     names = set(_mode_names(args.modes) or []) or None
-    # The app image's lock first: every mode's lock is resolved within it (see building/images.py), so
-    # `lock --modes` re-resolves those modes against the app's lock as it stands.
-    for image in sorted(all_images(), key=lambda image: len(image.parents)):
-        source = image.folder / "requirements.in"
-        if (names is None or image.name in names) and source.exists():
-            parent_lock = next((image_def(p).lock for p in image.parents if image_def(p).lock), None)
-            compile_lock(source, image.folder / "requirements.lock", parent_lock)
-            say(f"locked {image.folder / 'requirements.lock'}")
+    lock_images(names, say)
     return 0
 
 
@@ -173,6 +161,7 @@ def cmd_workloads(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from servingmatrix.matrix import Overrides, apply_overrides, load_matrix, load_profile
     from servingmatrix.paths import project_root
+    from servingmatrix.run.measure_matrix import RunSettings, measure
 
     if args.matrix and args.profile:
         raise UserError("give --profile or --matrix, not both")
@@ -181,88 +170,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.out is not None and not args.out.strip():
         raise UserError("--out is empty; give the folder to write the run into")
     out = Path(args.out) if args.out is not None else project_root() / "reports" / "runs" / matrix.name
-    measure(
-        matrix,
-        out,
+    settings = RunSettings(
         force=args.force,
         keep_samples=args.keep_samples,
         calibrate=not args.no_calibration,
         recalibrate=args.recalibrate,
     )
+    measure(matrix, out, say, settings)
+    say_measured(out)
     return 0
 
 
-def measure(
-    matrix: Matrix,
-    out: Path,
-    *,
-    force: bool = False,
-    keep_samples: bool = False,
-    calibrate: bool = True,
-    recalibrate: bool = False,
-    inputs: Path | None = None,
-    reproduces: dict[str, Any] | None = None,
-) -> None:
-    """Check, build what the matrix needs (from ``inputs`` when given), run it into ``out``, report it;
-    ``reproduces`` names the published run a reproduction measures again."""
-    from contextlib import nullcontext
-
-    from servingmatrix.paths import cache_dir, inputs_from
+def say_measured(out: Path) -> None:
+    """What a run ends with: its summary, where its results are, and the report written of them."""
     from servingmatrix.report import write_report
     from servingmatrix.report.views.summary import summarize
     from servingmatrix.results.folder import RunFolder
-    from servingmatrix.run.plan.hostplan import HostsPlan
-    from servingmatrix.run.plan.preflight import preflight
-    from servingmatrix.run.runner import Runner
-    from servingmatrix.run.stack.app_stack import serve_app
 
-    plan = preflight(matrix, out, force)
-    docker = Docker()
-    inventory = matrix.inventory
-    if inventory is not None:
-        from servingmatrix.hosts.engines import check_engines, connect_engine
-
-        # Before anything is built: an engine that does not answer is named now, not minutes in.
-        check_engines(inventory, connect_engine)
-    folder = RunFolder(out)
-    app = matrix.user_app
-    with inputs_from(inputs) if inputs is not None else nullcontext():
-        _build_for(docker, matrix)
-        steps = (
-            f"{len(matrix.steps)} arrival rates" if matrix.open_loop else f"{len(matrix.steps)} user levels"
-        )
-        of_app = f" of the app {app.name}" if app is not None else ""
-        say(
-            f"run {matrix.name}{of_app}: {len(matrix.modes)} modes x {len(matrix.workloads)} workloads x "
-            f"{steps} x {matrix.trials} trials, into {out}"
-        )
-        if isinstance(plan, HostsPlan):
-            for line in [*plan.describe(), *(f"warning: {text}" for text in plan.warnings)]:
-                say(line)
-        runner = Runner(
-            docker, matrix, folder, say, force=force, keep_samples=keep_samples, reproduces=reproduces
-        )
-        serve_app(runner, app)
-        runner.calibrate = calibrate
-        # A kept calibration of the same machine, images and plan is reused, unless told otherwise.
-        runner.calibrations = cache_dir() / "calibration"
-        runner.recalibrate = recalibrate
-        runner.run()
-    say(summarize(folder))
+    say(summarize(RunFolder(out)))
     say(f"results: {out}  (export: servingmatrix export {out} --format csv)")
     say(f"report: {write_report(out).describe()}")
-
-
-def _build_for(docker: Docker, matrix: Matrix) -> None:
-    """Build the images the matrix's modes need: the bundled app's, or its user app's."""
-    from servingmatrix.building.app_images import build_app_images
-    from servingmatrix.building.images import build_images
-
-    needed = sorted({c.mode.name for c in matrix.mode_configs()})
-    if matrix.user_app is not None:
-        build_app_images(docker, matrix.user_app, needed, say)
-    else:
-        build_images(docker, needed, say)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -353,6 +280,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from servingmatrix.report.views.reproduce_text import terminal_table
     from servingmatrix.report.views.reproduce_view import Source
     from servingmatrix.results.unbundle import open_bundle
+    from servingmatrix.run.reproduction import reproduce_bundle
 
     if args.against is not None and args.out is not None:
         raise UserError(
@@ -363,9 +291,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     status = status_for(output)
     with tempfile.TemporaryDirectory(prefix="servingmatrix-bundle-") as tmp:
         opened = open_bundle(bundle, Path(tmp))
-        run_dir = (
-            Path(args.against) if args.against is not None else reproduce_bundle(bundle, opened, args.out)
-        )
+        if args.against is not None:
+            run_dir = Path(args.against)
+        else:
+            if args.out is not None and not args.out.strip():
+                raise UserError("--out is empty; give the folder to write the reproduction into")
+            run_dir = reproduce_bundle(bundle, opened, Path(args.out) if args.out else None, say)
+            say_measured(run_dir)
         reproduction = judge_reproduction(opened.run_dir, run_dir)
         source = Source(bundle, opened.info)
         status(terminal_table(reproduction, source).rstrip("\n"))
@@ -377,32 +309,6 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         print(f"servingmatrix: {differing} cell(s) differ from the published run", file=sys.stderr)
         return 1
     return 0
-
-
-def reproduce_bundle(bundle: Path, opened: OpenedBundle, out_text: str | None) -> Path:
-    """Measure the bundle's matrix anew, its images built from the bundle's inputs; return the run folder."""
-    from servingmatrix.matrix import matrix_from_record
-    from servingmatrix.paths import project_root
-    from servingmatrix.results.folder import RunFolder
-    from servingmatrix.results.run import read_run_meta
-
-    if out_text is not None and not out_text.strip():
-        raise UserError("--out is empty; give the folder to write the reproduction into")
-    published = read_run_meta(RunFolder(opened.run_dir))
-    matrix = matrix_from_record(f"{bundle}: run/run.json: matrix", published.get("matrix"))
-    info = opened.info
-    out = Path(out_text) if out_text else project_root() / "reports" / "runs" / f"{info.run_id}-reproduced"
-    if not info.inputs.from_commit:
-        say(f"warning: the bundle's image inputs are {info.inputs.describe()}")
-    reproduces = {
-        "bundle": str(bundle),
-        "run_id": info.run_id,
-        "commit": info.commit,
-        "inputs": info.inputs.source,
-    }
-    calibrated = published.get("calibration") is not None
-    measure(matrix, out, calibrate=calibrated, inputs=opened.inputs_dir, reproduces=reproduces)
-    return out
 
 
 def cmd_site(args: argparse.Namespace) -> int:
