@@ -71,5 +71,5 @@ def test_the_score_counts_every_mutant() -> None:
 
 
 def test_a_module_outside_the_configuration_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["src/servingmatrix/cli.py"]) == 2
-    assert "src/servingmatrix/cli.py is not in [tool.mutmut] only_mutate" in capsys.readouterr().err
+    assert main(["src/servingmatrix/cli/main.py"]) == 2
+    assert "src/servingmatrix/cli/main.py is not in [tool.mutmut] only_mutate" in capsys.readouterr().err
