@@ -16,9 +16,9 @@ from servingmatrix.analysis.points import Results, aggregate
 from servingmatrix.analysis.verdict import Objective, concurrency_checks, verdicts
 from servingmatrix.cli import main
 from servingmatrix.errors import UserError
-from servingmatrix.report import REPORT_FILE, write_report
 from servingmatrix.report.document import Cell, Flags, Paragraph, Table
 from servingmatrix.report.html import chart_script, render_document
+from servingmatrix.report.page import REPORT_FILE, write_report
 from servingmatrix.report.sections import build_document
 from servingmatrix.results.run import load_run
 from tests.unit import chart_dom

@@ -63,7 +63,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from servingmatrix.report import Objective, write_report
+    from servingmatrix.analysis.verdict import Objective
+    from servingmatrix.report.page import write_report
 
     output = checked_output(args.output)
     written = write_report(Path(args.run_dir), output, Objective(p99_ms=args.slo_p99))

@@ -24,7 +24,7 @@ def matrix_key_options() -> tuple[Argument, ...]:
 
 def say_measured(out: Path) -> None:
     """What a run ends with: its summary, where its results are, and the report written of them."""
-    from servingmatrix.report import write_report
+    from servingmatrix.report.page import write_report
     from servingmatrix.report.views.summary import summarize
     from servingmatrix.results.folder import RunFolder
 
