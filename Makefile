@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SM := $(BIN)/servingmatrix
 PROFILE ?= default
 
-.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness bench-hosts soak mutation
+.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness bench-hosts bench-startup soak mutation
 
 # The virtual environment is rebuilt when pyproject.toml changes.
 $(BIN)/servingmatrix: pyproject.toml
@@ -93,3 +93,8 @@ soak: images
 # the wheelhouse and pip's cache, and times the cold build from nothing.
 bench-harness: $(SM)
 	$(BIN)/python bench/harness.py $(if $(COLD),--cold) --profile quick
+
+# The start of the verbs that need no engine (--version, modes, export, report, compare), each a whole
+# process timed 10 times, beside Python's own start; no Docker, no images.
+bench-startup: $(SM)
+	$(BIN)/python bench/startup.py --runs 10

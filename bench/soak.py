@@ -22,7 +22,7 @@ from pathlib import Path
 
 from servingmatrix.building.images import build_images
 from servingmatrix.engine.docker import PROJECT_LABEL, Docker
-from servingmatrix.errors import UserError
+from servingmatrix.errors import ServingMatrixError
 from servingmatrix.matrix import Matrix, Overrides, apply_overrides, load_profile
 from servingmatrix.paths import project_root
 from servingmatrix.results.folder import RunFolder
@@ -114,11 +114,10 @@ def run_once(
     before = own_memory()
     started = time.monotonic()
     error = None
-    runner = Runner(docker, matrix, RunFolder(folder), say, force=True)
-    runner.calibrate = calibrate
+    runner = Runner(docker, matrix, RunFolder(folder), say, force=True, calibrate=calibrate)
     try:
         runner.run()
-    except UserError as exc:
+    except ServingMatrixError as exc:
         error = str(exc)
     return RunRecord(index, folder, time.monotonic() - started, before, own_memory(), error)
 
@@ -152,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         matrix = soak_matrix(args)
         docker = Docker()
         build_images(docker, sorted({c.mode.name for c in matrix.mode_configs()}), say)
-    except UserError as exc:
+    except ServingMatrixError as exc:
         print(f"soak: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else project_root() / "reports" / "soak"

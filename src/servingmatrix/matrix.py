@@ -244,7 +244,7 @@ class Overrides:
 
     @classmethod
     def from_options(cls, options: object) -> Overrides:
-        """From the options ``add_options`` declared (an ``argparse.Namespace``)."""
+        """From ``run``'s options, one per key that has a flag (an ``argparse.Namespace``)."""
         return cls(**{key.yaml: getattr(options, key.yaml) for key in OPTION_KEYS})
 
     def __repr__(self) -> str:

@@ -485,13 +485,3 @@ METHOD_KEYS: tuple[str, ...] = tuple(key.field for key in MATRIX_KEYS if key.com
 def exclusive_pairs() -> list[tuple[MatrixKey[Any], MatrixKey[Any]]]:
     """``(key, the key it excludes)`` for every key that cannot be given with another."""
     return [(key, BY_YAML[key.excludes]) for key in MATRIX_KEYS if key.excludes is not None]
-
-
-def add_options(parser: argparse.ArgumentParser) -> None:
-    """One option per key that has one; its value lands under the key's file name (``args.users``)."""
-    for key in MATRIX_KEYS:
-        if key.flag is None:
-            continue
-        parser.add_argument(
-            key.flag, dest=key.yaml, metavar=key.metavar, type=key.option_type or str, help=key.option_help
-        )

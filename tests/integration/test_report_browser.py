@@ -24,7 +24,7 @@ from servingmatrix.analysis.compare import compare_runs
 from servingmatrix.building.chromium import find_chromium, install_hint, load, screenshot
 from servingmatrix.building.devtools import DevTools
 from servingmatrix.paths import project_root
-from servingmatrix.report import write_report
+from servingmatrix.report.page import write_report
 from servingmatrix.report.views.compare_page import write_compare
 from tests.unit.chart_dom import page_charts, points, title
 from tests.unit.synthetic_runs import (

@@ -19,7 +19,7 @@ from servingmatrix.paths import project_root
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.runner import Runner
-from servingmatrix.run.stack.app_stack import serve_app, stack_factory
+from servingmatrix.run.stack.app_stack import app_conformance, stack_factory
 from servingmatrix.run.stack.stack import StackPorts
 from servingmatrix.user_app import UserApp, load_app
 
@@ -63,8 +63,16 @@ def measured(docker: Docker, notes: UserApp, tmp_path_factory: pytest.TempPathFa
         reference_duration_s=1.0,
     ).check("test")
     folder = RunFolder(tmp_path_factory.mktemp("run") / "notes")
-    runner = serve_app(Runner(docker, matrix, folder, say, ports=PORTS), notes)
-    runner.calibrate = False
+    runner = Runner(
+        docker,
+        matrix,
+        folder,
+        say,
+        ports=PORTS,
+        calibrate=False,
+        new_stack=stack_factory(notes),
+        conformance=app_conformance(notes),
+    )
     runner.run()
     return folder
 

@@ -15,14 +15,12 @@ import pytest
 from servingmatrix.modes import resolve_mode
 from servingmatrix.paths import project_root
 from servingmatrix.run.measure.metadata import collect_app, collect_images
-from servingmatrix.run.runner import Runner
 from servingmatrix.run.stack import stack as stack_module
 from servingmatrix.run.stack.app_stack import (
     AppStack,
     app_conformance,
     seed_argv,
     send_declared,
-    serve_app,
     stack_factory,
 )
 from servingmatrix.run.stack.readiness import NotReady
@@ -221,12 +219,16 @@ def test_the_app_s_conformance_is_its_declared_requests(server: str) -> None:
 def test_a_runner_of_the_app_uses_its_stacks_and_its_check(notes: UserApp, tmp_path: Path) -> None:
     from servingmatrix.matrix import Matrix
     from servingmatrix.results.folder import RunFolder
+    from servingmatrix.run.measure_matrix import RunSettings, new_runner
+    from servingmatrix.run.stack.conformance import check_server
 
     matrix = Matrix(name="m", modes=("waitress",), workloads=("app:get",), app=str(EXAMPLE))
-    runner = serve_app(Runner(FakeDocker(), matrix, RunFolder(tmp_path / "run"), lambda line: None), notes)
+    runner = new_runner(FakeDocker(), matrix, RunFolder(tmp_path / "run"), lambda line: None, RunSettings())
     assert isinstance(runner.new_stack(FakeDocker(), "r", PORTS), AppStack)
-    bundled = Runner(FakeDocker(), matrix, RunFolder(tmp_path / "b"), lambda line: None)
-    assert serve_app(bundled, None).new_stack is Stack
+    assert runner.conformance is not check_server
+    bundled = Matrix(name="b", modes=("waitress",), workloads=("json",))
+    runner = new_runner(FakeDocker(), bundled, RunFolder(tmp_path / "b"), lambda line: None, RunSettings())
+    assert runner.new_stack is Stack and runner.conformance is check_server
 
 
 def test_run_json_names_the_app_with_its_commit_and_lock(notes: UserApp) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.engine.docker import Docker
-from servingmatrix.errors import UserError
+from servingmatrix.engine.docker import Docker, DockerError
+from servingmatrix.errors import EngineError
 from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.run.stack.cleanup import EngineCleaned, Removed, clean_engines, clean_inventory
 from tests.unit.fakes import FakeDocker
@@ -26,7 +26,7 @@ hosts:
 
 class Down(FakeDocker):
     def ping(self) -> None:
-        raise UserError("docker engine 'down' (tcp://10.0.0.9:2375): not reachable (refused)")
+        raise DockerError("docker engine 'down' (tcp://10.0.0.9:2375): not reachable (refused)")
 
 
 def test_an_engine_that_does_not_answer_does_not_keep_the_others_from_being_cleaned() -> None:
@@ -43,7 +43,7 @@ def test_an_engine_that_does_not_answer_does_not_keep_the_others_from_being_clea
     assert cleaned[1].line() == "up: removed 0 containers, 0 networks, 0 volumes"
 
 
-def test_every_engine_of_the_inventory_is_cleaned_once_and_a_failure_exits_2(tmp_path: Path) -> None:
+def test_every_engine_of_the_inventory_is_cleaned_once_and_a_failure_exits_3(tmp_path: Path) -> None:
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(INVENTORY)
     proc = subprocess.run(
@@ -53,7 +53,8 @@ def test_every_engine_of_the_inventory_is_cleaned_once_and_a_failure_exits_2(tmp
         timeout=60,
         check=False,
     )
-    assert proc.returncode == 2
+    # Engines that did not answer: not the input's fault, so the engine's status, not a typo's.
+    assert proc.returncode == 3
     # main and gen share one engine: it is tried once, under the first name.
     lines = proc.stdout.strip().splitlines()
     assert [line.split(":")[0] for line in lines] == ["main", "far"]
@@ -90,7 +91,7 @@ def test_one_engine_down_and_one_silent_are_named_the_other_is_cleaned_and_it_fa
     engines: dict[str, Docker] = {"up": FakeDocker(), "down": Down(), "quiet": Silent()}
     said: list[str] = []
     try:
-        with pytest.raises(UserError) as raised:
+        with pytest.raises(EngineError) as raised:
             clean_inventory(Inventory(hosts), lambda host: engines[host.name], said.append, 0.5)
     finally:
         Silent.released.set()

@@ -1,4 +1,5 @@
-"""The command line's errors: one line naming what was wrong, exit status 2, no traceback."""
+"""The command line's errors: one line naming what was wrong, exit status 2 for bad input and 3 for an
+engine that cannot be reached, no traceback."""
 
 from __future__ import annotations
 
@@ -30,13 +31,6 @@ FRESH_RUN = str(Path(tempfile.mkdtemp(prefix="servingmatrix-cli-")) / "run")
 @pytest.mark.parametrize(
     ("args", "env", "fragment"),
     [
-        (
-            ["run", "--profile", "quick", "--out", FRESH_RUN],
-            UNREACHABLE,
-            "(unix:///nonexistent/docker.sock): not reachable",
-        ),
-        (["build"], UNREACHABLE, "(unix:///nonexistent/docker.sock): not reachable"),
-        (["clean"], UNREACHABLE, "(unix:///nonexistent/docker.sock): not reachable"),
         (["run", "--profile", "nope"], None, "unknown profile 'nope'"),
         (["run", "--modes", "gunicorn-sync[threads=4]"], None, "unknown tunable 'threads'"),
         (["run", "--users", "0"], None, "out of range"),
@@ -57,6 +51,47 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], env: dict[str, str] |
     assert lines[0].startswith("servingmatrix: error: ")
     assert fragment in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+#: One mode, one workload, one step, one trial: a valid matrix, so only the engine can refuse it.
+SMALL_MATRIX = ["--modes", "waitress", "--workloads", "json", "--users", "1"]
+SMALL_MATRIX += ["--duration", "5s", "--trials", "1"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--profile", "quick", "--out", FRESH_RUN],
+        ["run", *SMALL_MATRIX, "--out", FRESH_RUN],
+        ["build"],
+        ["clean"],
+    ],
+)
+def test_an_unreachable_engine_is_one_line_and_exit_3(args: list[str]) -> None:
+    """A dead engine is not a typo: a script tells them apart by the exit status."""
+    proc = cli(*args, env=UNREACHABLE)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("servingmatrix: error: docker engine 'local' ")
+    assert "(unix:///nonexistent/docker.sock): not reachable" in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["run", *SMALL_MATRIX, "--modes", "gunicorn-sync[threads=4]"], "unknown tunable 'threads'"),
+        (["clean", "--hosts"], "expected one argument"),
+        (["claen"], "invalid choice: 'claen'"),
+    ],
+)
+def test_a_typo_is_exit_2_even_when_the_engine_is_unreachable(args: list[str], fragment: str) -> None:
+    """Input is checked before the engine is asked: a typo says so, whatever state the engine is in."""
+    proc = cli(*args, env=UNREACHABLE)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("servingmatrix: error: ") and fragment in lines[0]
 
 
 def test_corrupt_cell_file_is_named(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ from typing import Any, cast
 import pytest
 
 from servingmatrix.building.images import ImageDef
-from servingmatrix.engine.docker import LOCAL_SOCKET, Docker
-from servingmatrix.errors import UserError
+from servingmatrix.engine.docker import LOCAL_SOCKET, Docker, DockerError
+from servingmatrix.errors import EngineError, UserError
 from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.run.fleet import run_hosts as run_hosts_module
 from servingmatrix.run.fleet.run_hosts import SIMULATED_METHOD, RunHosts, is_this_machine, worker_cores
@@ -50,7 +50,7 @@ class Engine:
         self.images: dict[str, dict[str, Any]] = {}
         self.shipped: list[tuple[str, str]] = []
         self.tags: list[tuple[str, str]] = []
-        self.version: str | UserError = "27.3.1"
+        self.version: str | DockerError = "27.3.1"
         self.answers = True
         self.pings = 0
 
@@ -70,14 +70,14 @@ class Engine:
         self.tags.append((source, target))
 
     def server_version(self) -> str:
-        if isinstance(self.version, UserError):
+        if isinstance(self.version, DockerError):
             raise self.version
         return self.version
 
     def ping(self) -> None:
         self.pings += 1
         if not self.answers:
-            raise UserError("connection refused")
+            raise DockerError("connection refused")
 
     def system_time(self) -> float:
         return time.time() + self.ahead_s
@@ -144,7 +144,7 @@ def test_connect_refuses_an_engine_that_does_not_answer_in_one_line() -> None:
     hosts = inventory(MAIN, GEN_A)
     local, silent = Engine("local", LOCAL_SOCKET), Engine("gen-a")
     silent.answers = False
-    with pytest.raises(UserError) as raised:
+    with pytest.raises(EngineError) as raised:
         RunHosts.connect(
             hosts,
             plan_hosts(hosts, 2),
@@ -325,7 +325,7 @@ def test_shipping_needs_a_host_on_this_machines_engine() -> None:
 
 def test_the_metadata_records_every_host_its_engine_images_and_clock() -> None:
     run, engines = run_hosts(inventory(MAIN, GEN_A, GEN_B))
-    engines["gen-b"].version = UserError("engine 'gen-b' did not answer")
+    engines["gen-b"].version = DockerError("engine 'gen-b' did not answer")
     run.images = {"gen-a": {"locust": "sha256:l"}}
     del run.clocks["gen-a"]
     meta = run.metadata()

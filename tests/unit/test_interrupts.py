@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from typing import Any
@@ -16,7 +15,9 @@ from servingmatrix.engine.interrupts import StopRequested, holding, starting, ta
 
 
 def _signal_self(signum: signal.Signals = signal.SIGTERM) -> None:
-    os.kill(os.getpid(), signum)
+    # To this thread: os.kill may hand the signal to another thread of the process, whose handler then
+    # runs in the main thread only later, after the block under test has ended.
+    signal.raise_signal(signum)
 
 
 def test_a_signal_outside_any_section_stops_at_once() -> None:

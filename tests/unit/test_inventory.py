@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from servingmatrix.engine.docker import Docker
-from servingmatrix.errors import UserError
+from servingmatrix.engine.docker import Docker, DockerError
+from servingmatrix.errors import EngineError, UserError
 from servingmatrix.hosts import engines
 from servingmatrix.hosts.engines import Engine, check_engines, connect_engine
 from servingmatrix.hosts.inventory import Host, Inventory, TlsFiles, load_inventory
@@ -353,7 +353,7 @@ class FakeEngine:
         if self.release is not None:
             self.release.wait(10)
         if self.fails is not None:
-            raise UserError(self.fails)
+            raise DockerError(self.fails)
 
 
 def _three_hosts(tmp_path: Path) -> Inventory:
@@ -376,7 +376,7 @@ def test_an_engine_that_fails_is_named_with_its_url(tmp_path: Path) -> None:
     inventory = _three_hosts(tmp_path)
     fakes = {host.name: FakeEngine() for host in inventory.hosts}
     fakes["c"] = FakeEngine(fails="the Docker engine is not reachable: connection refused")
-    with pytest.raises(UserError) as caught:
+    with pytest.raises(EngineError) as caught:
         check_engines(inventory, lambda host: fakes[host.name])
     assert str(caught.value) == (
         f"{inventory.source}: host 'c': the Docker engine at tcp://10.0.0.7:2375 does not answer: the Docker "
@@ -393,7 +393,7 @@ def test_an_engine_whose_driver_cannot_connect_is_named(tmp_path: Path) -> None:
         return FakeEngine()
 
     with pytest.raises(
-        UserError, match=r"host 'b': the Docker engine at ssh://bench@10\.0\.0\.6 does not answer: ssh"
+        EngineError, match=r"host 'b': the Docker engine at ssh://bench@10\.0\.0\.6 does not answer: ssh"
     ):
         check_engines(inventory, connect)
 
@@ -405,7 +405,7 @@ def test_an_engine_that_never_answers_is_refused_within_the_deadline(tmp_path: P
     fakes["b"] = FakeEngine(release=stuck)
     started = time.monotonic()
     try:
-        with pytest.raises(UserError) as caught:
+        with pytest.raises(EngineError) as caught:
             check_engines(inventory, lambda host: fakes[host.name], timeout_s=0.3)
     finally:
         stuck.set()
@@ -429,7 +429,7 @@ def test_the_engines_are_pinged_at_once(tmp_path: Path) -> None:
 
 def test_the_first_failing_host_in_the_file_is_named(tmp_path: Path) -> None:
     inventory = _three_hosts(tmp_path)
-    with pytest.raises(UserError, match="host 'a'"):
+    with pytest.raises(EngineError, match="host 'a'"):
         check_engines(inventory, lambda host: FakeEngine(fails=f"down: {host.name}"))
 
 

@@ -78,8 +78,8 @@ def test_the_score_counts_every_mutant() -> None:
 
 
 def test_a_module_outside_the_configuration_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["src/servingmatrix/cli.py"]) == 2
-    assert "src/servingmatrix/cli.py is not in [tool.mutmut] only_mutate" in capsys.readouterr().err
+    assert main(["src/servingmatrix/cli/main.py"]) == 2
+    assert "src/servingmatrix/cli/main.py is not in [tool.mutmut] only_mutate" in capsys.readouterr().err
 
 
 def test_a_score_is_of_the_module_it_hashed_and_stale_once_the_module_changes(tmp_path: Path) -> None:

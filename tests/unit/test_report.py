@@ -16,9 +16,9 @@ from servingmatrix.analysis.points import Results, aggregate
 from servingmatrix.analysis.verdict import Objective, concurrency_checks, verdicts
 from servingmatrix.cli import main
 from servingmatrix.errors import UserError
-from servingmatrix.report import REPORT_FILE, write_report
 from servingmatrix.report.document import Cell, Flags, Paragraph, Table
 from servingmatrix.report.html import chart_script, render_document
+from servingmatrix.report.page import REPORT_FILE, write_report
 from servingmatrix.report.sections import build_document
 from servingmatrix.results.run import load_run
 from tests.unit import chart_dom
@@ -333,8 +333,7 @@ def test_run_ends_by_writing_the_report(
 ) -> None:
     """`make matrix` is `servingmatrix run`: its last line names the report it wrote."""
     import servingmatrix.building.images
-    import servingmatrix.cli
-    import servingmatrix.run.runner
+    from servingmatrix.run import measure_matrix
 
     class RecordedRunner:
         """Stands in for the runner: the run it "measures" is the recorded one."""
@@ -347,9 +346,9 @@ def test_run_ends_by_writing_the_report(
         def run(self) -> None:
             shutil.copytree(RUNS / "recorded", self.root, dirs_exist_ok=True)
 
-    monkeypatch.setattr(servingmatrix.cli, "Docker", lambda: None)
+    monkeypatch.setattr(measure_matrix, "Docker", lambda: None)
     monkeypatch.setattr(servingmatrix.building.images, "build_images", lambda *args, **kwargs: [])
-    monkeypatch.setattr(servingmatrix.run.runner, "Runner", RecordedRunner)
+    monkeypatch.setattr(measure_matrix, "new_runner", RecordedRunner)
     out = tmp_path / "run"
     assert main(["run", "--profile", "quick", "--out", str(out)]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]

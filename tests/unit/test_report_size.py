@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from servingmatrix.paths import project_root
-from servingmatrix.report import write_report
+from servingmatrix.report.page import write_report
 from tests.unit.chart_dom import page_charts
 from tests.unit.synthetic_runs import MATRIX_MODES, MATRIX_WORKLOADS, matrix_cells, write_run
 

@@ -12,8 +12,6 @@ from typing import Any
 import pytest
 
 import servingmatrix.building.images
-import servingmatrix.run.runner
-from servingmatrix import cli
 from servingmatrix.analysis.reproduction import (
     DIFFERS,
     NOT_COMPARABLE,
@@ -26,6 +24,8 @@ from servingmatrix.paths import images_dir, inputs_root
 from servingmatrix.results.bundle import InputsSource, write_bundle
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import read_run_meta
+from servingmatrix.run import measure_matrix
+from servingmatrix.run.measure_matrix import RunSettings
 from servingmatrix.run.runner import Runner
 from servingmatrix.run.stack.stack import StackPorts
 
@@ -197,7 +197,7 @@ def docker_made(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[FakeDocker]]:
         return made[-1]
 
     built: list[object] = []
-    monkeypatch.setattr(cli, "Docker", make)
+    monkeypatch.setattr(measure_matrix, "Docker", make)
     monkeypatch.setattr(servingmatrix.building.images, "build_images", lambda *a, **k: built.append(a))
     yield made
     assert built == []
@@ -293,17 +293,23 @@ def test_a_file_that_is_no_tar_is_refused(tmp_path: Path, docker_made: list[Fake
 
 
 def fake_runner(docker: FakeDocker) -> Callable[..., Runner]:
-    def make(_docker: object, matrix: Matrix, folder: RunFolder, say: Any, **options: Any) -> Runner:
+    """``new_runner`` on a fake engine: its settings as given, its stacks, samplers and checks fakes."""
+
+    def make(_docker: object, matrix: Matrix, folder: RunFolder, say: Any, settings: RunSettings) -> Runner:
         return Runner(
             docker,
             matrix,
             folder,
             say,
+            force=settings.force,
+            keep_samples=settings.keep_samples,
+            calibrate=settings.calibrate,
+            recalibrate=settings.recalibrate,
+            reproduces=settings.reproduces,
             ports=StackPorts(server=28000, upstream=28081, postgres=28432),
             new_stack=fake_stack,
             new_sampler=lambda pids: FakeSampler(docker, pids),
             conformance=lambda url, mode: [],
-            **options,
         )
 
     return make
@@ -317,22 +323,21 @@ def test_reproduce_builds_from_the_bundle_s_inputs_and_finds_the_run_reproduced(
 ) -> None:
     published = tmp_path / "published"
     first = FakeDocker()
-    runner = fake_runner(first)(first, MATRIX.check("test"), RunFolder(published), lambda line: None)
-    runner.calibrate = False
-    runner.run()
+    quiet, no_calibration = (lambda line: None), RunSettings(calibrate=False)
+    fake_runner(first)(first, MATRIX.check("test"), RunFolder(published), quiet, no_calibration).run()
     bundle = tmp_path / "bundle.tar.gz"
     with bundle.open("wb") as handle:
         inputs = bundles.write_inputs(tmp_path / "inputs")
         write_bundle(handle, published, inputs, InputsSource("commit", bundles.COMMIT), False)
     docker = FakeDocker()
     builds: list[tuple[object, Path, Path]] = []
-    monkeypatch.setattr(cli, "Docker", lambda: docker)
+    monkeypatch.setattr(measure_matrix, "Docker", lambda: docker)
     monkeypatch.setattr(
         servingmatrix.building.images,
         "build_images",
         lambda _d, names, _say, **_k: builds.append((names, inputs_root(), images_dir())),
     )
-    monkeypatch.setattr(servingmatrix.run.runner, "Runner", fake_runner(docker))
+    monkeypatch.setattr(measure_matrix, "new_runner", fake_runner(docker))
     out = tmp_path / "reproduction"
     assert main(["reproduce", str(bundle), "--out", str(out), "--fail-on-differ"]) == 0
     said = capsys.readouterr().out

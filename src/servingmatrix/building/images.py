@@ -25,7 +25,7 @@ from servingmatrix.building.inputs import copy_tree
 from servingmatrix.building.locks import LockedPackage, parse_lock
 from servingmatrix.building.wheelhouse import Wheelhouse, requirement_line, wheel_project
 from servingmatrix.engine.docker import Docker, DockerError
-from servingmatrix.errors import UserError
+from servingmatrix.errors import ServingMatrixError, UserError
 from servingmatrix.modes import get_mode, mode_names
 from servingmatrix.paths import cache_dir, images_dir, inputs_root
 from servingmatrix.say import Say
@@ -217,8 +217,9 @@ def _build_args(image: ImageDef, catalogue: Catalogue | None = None) -> dict[str
     return args
 
 
-def explained(error: DockerError, log: Path) -> UserError:
-    """A failed build's error: the line a step marked as its reason, when one did (see BUILD_ERROR_MARK)."""
+def explained(error: DockerError, log: Path) -> ServingMatrixError:
+    """A failed build's error: the line a step marked as its reason, when one did (see BUILD_ERROR_MARK),
+    as bad input (the step said what it was given wrong); else the engine's own error."""
     try:
         lines = log.read_text(errors="replace").splitlines()
     except OSError:

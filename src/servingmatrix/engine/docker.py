@@ -35,8 +35,9 @@ from servingmatrix.engine.clock import engine_seconds
 from servingmatrix.engine.container_spec import ContainerSpec as ContainerSpec
 from servingmatrix.engine.container_spec import run_kwargs
 from servingmatrix.engine.stream import Deadline, close_write, demultiplex, raw_socket, read_to_end
+from servingmatrix.engine.tls import TlsFiles as TlsFiles
 from servingmatrix.engine.usage import Sample, sample_from_stats
-from servingmatrix.errors import UserError
+from servingmatrix.errors import EngineError
 
 #: Every object the project creates carries this label, so `clean` removes exactly those.
 PROJECT_LABEL = "io.servingmatrix.project"
@@ -54,18 +55,8 @@ CHUNK_BYTES = 1 << 20
 T = TypeVar("T")
 
 
-class DockerError(UserError):
+class DockerError(EngineError):
     """A call to a Docker engine failed; the message names the engine and the engine's last line."""
-
-
-@dataclass(frozen=True)
-class TlsFiles:
-    """The files of a TLS connection to an engine: the CA that signed its certificate, and the
-    client's own certificate and key (as ``docker --tlsverify --tlscacert --tlscert --tlskey``)."""
-
-    ca: Path
-    cert: Path
-    key: Path
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from servingmatrix.engine.docker import Docker
-from servingmatrix.errors import UserError
+from servingmatrix.errors import EngineError, ServingMatrixError
 from servingmatrix.hosts.inventory import Host, Inventory
 
 #: How long an engine may take to answer a ping: an engine that answers at all does so within a second.
@@ -22,7 +22,7 @@ PING_TIMEOUT_S = 15.0
 
 
 class Engine(Protocol):
-    """What the check needs of a Docker engine: a ping that raises UserError when it does not answer."""
+    """What the check needs of a Docker engine: a ping that raises EngineError when it does not answer."""
 
     def ping(self) -> None: ...
 
@@ -39,7 +39,7 @@ def check_engines(
     silent = not_answering(inventory.hosts, connect, timeout_s)
     for host in inventory.hosts:
         if host.name in silent:
-            raise UserError(
+            raise EngineError(
                 f"{inventory.source}: host {host.name!r}: the Docker engine at {host.docker} does not "
                 f"answer: {silent[host.name]}"
             )
@@ -60,7 +60,7 @@ def not_answering(
     def ping(host: Host) -> None:
         try:
             connect(host).ping()
-        except (UserError, OSError) as exc:
+        except (ServingMatrixError, OSError) as exc:
             with lock:
                 failures[host.name] = str(exc) or type(exc).__name__
 

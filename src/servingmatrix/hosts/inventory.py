@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 # The driver's own TLS files, so a host's reach its engine as they are (resolved against the
-# inventory's folder).
-from servingmatrix.engine.docker import TlsFiles as TlsFiles
+# inventory's folder); from their own module, so reading an inventory does not import the Docker SDK.
+from servingmatrix.engine.tls import TlsFiles as TlsFiles
 from servingmatrix.errors import UserError
 from servingmatrix.spec import SHOWN_CHARS, shown
 from servingmatrix.yaml_files import read_yaml

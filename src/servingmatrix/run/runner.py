@@ -42,6 +42,7 @@ from servingmatrix.run.load.calibration import (
     lane_ceilings,
 )
 from servingmatrix.run.load.calibration_cache import CalibrationCache, calibration_key
+from servingmatrix.run.load.distributed import DistributedLoad
 from servingmatrix.run.load.drive import Driver, sampler_for
 from servingmatrix.run.load.loadgen import Load
 from servingmatrix.run.load.reference import reference_window
@@ -103,9 +104,11 @@ class Runner:
     calibrations: Path | None = None
     #: Measure a new calibration even when a kept one matches (and keep the new one).
     recalibrate: bool = False
-    #: The published run this one reproduces (``reproduce`` sets it), recorded in run.json.
+    #: The published run this one reproduces (a reproduction gives it), recorded in run.json.
     reproduces: dict[str, Any] | None = None
-    # Seams for the unit tests, which replace the containers, the HTTP checks and the cgroups.
+    # What a session starts, checks and samples: a user's app's stacks and declared requests
+    # (``measure_matrix.new_runner`` gives them), or the unit tests' fakes of the containers, the HTTP
+    # checks and the cgroups. Given when the runner is made, never replaced after.
     new_stack: Callable[[Docker, str, StackPorts], Stack] = Stack
     conformance: Callable[[str, str], list[str]] = check_server
     new_sampler: Callable[[dict[str, int]], Sampler] = field(default=lambda pids: sampler_for(pids))
@@ -228,13 +231,16 @@ class Runner:
                 server_host=share.name,
                 loadgen_hosts=len(share.load.hosts),
             )
-            runner = self._session_runner(server, ports)
-            runner.load, runner.server_here = share.load, share.name in hosts.local
+            runner = self._session_runner(server, ports, share.load, share.name in hosts.local)
             lanes.append(Lane(stack, share.plan, facts, runner, share.name))
         return lanes
 
-    def _session_runner(self, docker: Docker, ports: StackPorts) -> SessionRunner:
-        return SessionRunner(docker, self.matrix, self.run_id, ports, self.driver, self.conformance)
+    def _session_runner(
+        self, docker: Docker, ports: StackPorts, load: DistributedLoad | None = None, server_here: bool = True
+    ) -> SessionRunner:
+        return SessionRunner(
+            docker, self.matrix, self.run_id, ports, self.driver, self.conformance, load, server_here
+        )
 
     def _plan(self) -> CpuPlan:
         """The CPU plan, and the warnings of a machine that shares cores or is busy, said once."""

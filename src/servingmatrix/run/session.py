@@ -18,7 +18,7 @@ from typing import Any
 
 from servingmatrix.engine.clock import engine_seconds
 from servingmatrix.engine.docker import Docker
-from servingmatrix.errors import UserError
+from servingmatrix.errors import ServingMatrixError
 from servingmatrix.matrix import Matrix
 from servingmatrix.modes import ModeConfig
 from servingmatrix.results.cell import ServerExit
@@ -137,7 +137,7 @@ class SessionRunner:
         if self.load is not None:
             try:
                 return self._run(session, plan, out_dir, stack)
-            except UserError as exc:
+            except ServingMatrixError as exc:
                 # An engine of another host that stopped answering (its host gone): this session fails
                 # with why, and the run goes on. On one machine the engine is the run's own: it stops.
                 return SessionResult(SessionTimings(), failure=f"a host's engine failed: {exc}")

@@ -16,7 +16,6 @@ from servingmatrix.user_app.app_requests import parse_requests
 from servingmatrix.user_app.config import ENTRY_PACKAGE, WSGI_ENV, UserApp
 from servingmatrix.user_app.fields import Fields, written
 from servingmatrix.user_app.requirements import parse_requirements
-from servingmatrix.yaml_files import read_yaml
 
 APP_FILE = "app.yml"
 KEYS = ("name", "version", "wsgi", "health", "requirements", "env", "seed_sql", "requests")
@@ -57,6 +56,9 @@ def load_app(folder: Path) -> UserApp:
         raise UserError(
             f"{path}: missing (an app folder holds its WSGI app and an {APP_FILE}: see the README)"
         )
+    # Here, not at the top: a report names a run's app without reading an app.yml, or loading YAML.
+    from servingmatrix.yaml_files import read_yaml
+
     data = read_yaml(path, "app file")
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping of {', '.join(KEYS)}")

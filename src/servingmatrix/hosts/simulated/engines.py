@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from servingmatrix.errors import UserError
+from servingmatrix.errors import EngineError
 from servingmatrix.hosts.simulated.commands import (
     Argv,
     containerd_argv,
@@ -28,7 +28,7 @@ READY_TIMEOUT_S = 60.0
 CONTAINERD_TIMEOUT_S = 20.0
 
 
-class EngineFailed(UserError):
+class EngineFailed(EngineError):
     """A simulated host's daemon did not come up; the message names the host and its log's last line."""
 
 

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from servingmatrix.errors import UserError
+from servingmatrix.errors import EngineError, ServingMatrixError, UserError
 from servingmatrix.hosts.simulated.engines import (
     CONTAINERD_TIMEOUT_S,
     READY_TIMEOUT_S,
@@ -130,8 +130,10 @@ def undo_up(layout: Layout, state: HostsState, exc: BaseException) -> None:
         exc.args = (f"{exc}; logs kept in {kept}",)
     try:
         tear_down(layout, state)
-    except UserError as failed:
-        raise UserError(f"{exc}; and removing what was made failed: {failed}") from exc
+    except ServingMatrixError as failed:
+        # Said as the failure that stopped ``up`` (an engine's, or what it was given), with both reasons.
+        kind = EngineError if isinstance(exc, EngineError) else UserError
+        raise kind(f"{exc}; and removing what was made failed: {failed}") from exc
 
 
 def keep_logs(hosts: list[SimulatedHost]) -> Path:

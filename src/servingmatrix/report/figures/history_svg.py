@@ -12,9 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
-from servingmatrix.report.figures.svg import FONT, el
+from servingmatrix.report.figures.svg import FONT, el, escape
 from servingmatrix.report.figures.svg_axes import ticks
 
 WIDTH = 760

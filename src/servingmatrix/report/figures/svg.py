@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
 
 FONT = "system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', Helvetica, Arial, sans-serif"
 #: Characters XML forbids even escaped: a run's text holding one would make a chart unreadable.
@@ -21,6 +20,16 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _IN_ATTRIBUTE = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
 #: About how wide a character of the charts' 12 px font is, to lay out labels without measuring them.
 CHAR_PX = 7.0
+
+
+def escape(text: str, entities: Mapping[str, str] | None = None) -> str:
+    """``&``, ``<`` and ``>`` as entities, then each of ``entities``, as ``xml.sax.saxutils.escape``
+    does: written here because importing that module loads ``urllib.request`` (and with it ssl, http
+    and email), which every start of ``report`` and ``compare`` would pay for."""
+    text = text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    for character, entity in (entities or {}).items():
+        text = text.replace(character, entity)
+    return text
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,6 @@ def document(
         return f"{head}\n" + "\n".join(body) + "\n</svg>"
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{frame.width}" height="{height:.0f}" '
-        f'viewBox="{size}" font-family={quoteattr(FONT)} font-size="12">'
+        f'viewBox="{size}" font-family="{escape(FONT)}" font-size="12">'
     )
     return "\n".join([head, el("title", title), *body, "</svg>"]) + "\n"

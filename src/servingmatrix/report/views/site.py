@@ -28,11 +28,11 @@ from servingmatrix import fmt
 from servingmatrix.analysis.history import CellHistory, History, build_history, started
 from servingmatrix.analysis.points import Point, Results, aggregate
 from servingmatrix.errors import UserError
-from servingmatrix.report import REPORT_FILE, write_report
 from servingmatrix.report.figures.chart_specs import colours
 from servingmatrix.report.figures.history_svg import HistoryMark, MachineLine, RunLabel, history_chart
 from servingmatrix.report.html import render_static
 from servingmatrix.report.output import write_text_atomic
+from servingmatrix.report.page import REPORT_FILE, write_report
 from servingmatrix.report.sections.common import badges
 from servingmatrix.report.views.reproduce_view import letters
 from servingmatrix.results.run import load_run

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from servingmatrix.engine.interrupts import holding, wait_for_starts
-from servingmatrix.errors import UserError
+from servingmatrix.errors import ServingMatrixError
 from servingmatrix.run.judge import RunFacts
 from servingmatrix.run.plan.cpuplan import CpuPlan
 from servingmatrix.run.session import Session, SessionRunner, SessionTimings
@@ -40,16 +40,16 @@ class Lane:
         """Remove every container of the lane: its stack's, and its Locust master's and workers' on
         the load hosts (found by the stack's run label). Every engine is asked even when one does not
         answer (its host gone); the first failure is raised once all were asked."""
-        failures: list[UserError] = []
+        failures: list[ServingMatrixError] = []
         try:
             self.stack.stop()
-        except UserError as exc:
+        except ServingMatrixError as exc:
             failures.append(exc)
         load = self.sessions.load
         for host in load.hosts if load is not None else ():
             try:
                 host.engine.remove_containers(host.engine.list_containers({RUN_LABEL: self.stack.run_id}))
-            except UserError as exc:
+            except ServingMatrixError as exc:
                 failures.append(exc)
         if failures:
             raise failures[0]
@@ -59,13 +59,13 @@ def stop_lanes(lanes: list[Lane]) -> None:
     """Stop every lane, each even when another's engine does not answer; then raise the first failure.
     Containers still being started (by a lane's thread) are waited for first, so none appears after;
     a signal during the teardown is taken once it is done."""
-    failures: list[UserError] = []
+    failures: list[ServingMatrixError] = []
     wait_for_starts()
     with holding():
         for lane in lanes:
             try:
                 lane.stop()
-            except UserError as exc:
+            except ServingMatrixError as exc:
                 failures.append(exc)
     if failures:
         raise failures[0]
@@ -134,7 +134,7 @@ def run_lanes(
         stopping.set()
         # Removing a lane's containers ends the session it is in: its Locust and server are gone. An
         # engine that does not answer is said by the run's own stop, after; the interrupt is raised.
-        with contextlib.suppress(UserError):
+        with contextlib.suppress(ServingMatrixError):
             stop_lanes(lanes)
         for thread in threads:
             thread.join(STOP_GRACE_S)

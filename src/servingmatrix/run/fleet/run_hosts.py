@@ -15,7 +15,7 @@ from typing import Any
 
 from servingmatrix.building.images import ImageDef, image_def
 from servingmatrix.engine.docker import Docker
-from servingmatrix.errors import UserError
+from servingmatrix.errors import ServingMatrixError, UserError
 from servingmatrix.hosts.engines import check_engines
 from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.run.load.distributed import MASTER_PORT, DistributedLoad, LoadHost
@@ -173,7 +173,7 @@ class RunHosts:
             engine = self.engines[host.name]
             try:
                 version = engine.server_version()
-            except UserError as exc:
+            except ServingMatrixError as exc:
                 version = f"unknown ({exc})"
             hosts.append(
                 {

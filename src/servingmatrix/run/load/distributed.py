@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix.engine.docker import ContainerSpec, Docker
-from servingmatrix.errors import UserError
+from servingmatrix.errors import ServingMatrixError, UserError
 from servingmatrix.run.load.drive import LOCUST_GRACE_S, LocustRun, applied_limits
 from servingmatrix.run.load.loadgen import (
     LOCUST_IMAGE,
@@ -247,14 +247,14 @@ class DistributedDriver:
         started: list[tuple[Docker, str]] = []
         try:
             return self._drive(run_id, job, watched, out_dir, load_s, kind, master_name, names, started)
-        except UserError as exc:
+        except ServingMatrixError as exc:
             # An engine that stopped answering (its host gone): the session fails, the run goes on.
             return LocustRun(f"the load generator could not run: {exc}", Sampler({}))
         finally:
             for engine, name in reversed(started):
                 try:
                     engine.remove_containers([name])
-                except UserError:
+                except ServingMatrixError:
                     continue
 
     def _drive(
@@ -311,7 +311,7 @@ class DistributedDriver:
         master_dir = out_dir / "master"
         try:
             master_engine.copy_out(master_name, CONTAINER_OUT, master_dir)
-        except UserError as exc:
+        except ServingMatrixError as exc:
             return LocustRun(
                 f"the load generator's master left no schedule ({exc})", sampler, applied, elapsed
             )
@@ -326,7 +326,7 @@ class DistributedDriver:
             return LocustRun(lost_reason(lost, len(load.workers)), sampler, applied, elapsed)
         try:
             output = merge_output(master_dir / "out", worker_dirs, load, kind)
-        except UserError as exc:
+        except ServingMatrixError as exc:
             return LocustRun(str(exc), sampler, applied, elapsed)
         return LocustRun(output, sampler, applied, elapsed)
 
@@ -343,7 +343,7 @@ class DistributedDriver:
             if why is None:
                 try:
                     worker.host.engine.copy_out(name, CONTAINER_OUT, folder)
-                except UserError as exc:
+                except ServingMatrixError as exc:
                     why = f"its samples could not be copied out ({exc})"
             if why is None and not any((folder / "out").glob("samples-*.csv")):
                 why = "it wrote no samples"
@@ -358,7 +358,7 @@ def _fate(engine: Docker, name: str, code: int | None) -> str | None:
     """Why a worker did not see its session through; None when it ended well."""
     try:
         state = (engine.container_inspect(name) or {}).get("State")
-    except UserError as exc:
+    except ServingMatrixError as exc:
         return f"its engine stopped answering ({exc})"
     if state is None:
         return "its container is gone"

@@ -18,7 +18,7 @@ from typing import Protocol
 from servingmatrix.engine.usage import Sample as Sample
 
 # Sample is named here too: the samplers' callers know it as this module's.
-from servingmatrix.errors import UserError
+from servingmatrix.errors import ServingMatrixError
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PAGE_SIZE = 4096
@@ -117,7 +117,7 @@ class Sampler:
             try:
                 self.samples[name].append(cgroup.sample())
                 self.processes[name].append((time.time(), cgroup.process_rss()))
-            except (OSError, ValueError, UserError):
+            except (OSError, ValueError, ServingMatrixError):
                 # The container has gone (a fault mid-run), or its engine did not answer this once
                 # (a remote one's statistics API): skip this reading, keep what was taken. Raised
                 # here, it would end the sampling thread, and every later reading of every role.

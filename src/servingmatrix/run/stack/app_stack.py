@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 from servingmatrix.engine.docker import Docker
 from servingmatrix.errors import UserError
-from servingmatrix.run.runner import Runner
 from servingmatrix.run.stack.readiness import NotReady
 from servingmatrix.run.stack.stack import Placement, Stack, StackPorts
 from servingmatrix.user_app import AppRequest, UserApp
@@ -126,11 +125,3 @@ def app_conformance(app: UserApp) -> Callable[[str, str], list[str]]:
         return [problem for r in app.requests if (problem := send_declared(base_url, r)) is not None]
 
     return check
-
-
-def serve_app(runner: Runner, app: UserApp | None) -> Runner:
-    """``runner`` measuring ``app`` (None: the bundled app, as it is): its stacks and its check."""
-    if app is not None:
-        runner.new_stack = stack_factory(app)
-        runner.conformance = app_conformance(app)
-    return runner

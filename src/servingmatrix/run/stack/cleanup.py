@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from servingmatrix.engine.docker import PROJECT_LABEL, Docker
-from servingmatrix.errors import UserError
+from servingmatrix.errors import EngineError, ServingMatrixError
 from servingmatrix.hosts.engines import PING_TIMEOUT_S, not_answering
 from servingmatrix.hosts.inventory import Host, Inventory
 
@@ -55,7 +55,7 @@ def clean_engines(engines: Sequence[tuple[str, Docker]]) -> list[EngineCleaned]:
     for name, docker in engines:
         try:
             cleaned.append(EngineCleaned(name, removed=clean_project_objects(docker)))
-        except UserError as exc:
+        except ServingMatrixError as exc:
             cleaned.append(EngineCleaned(name, failure=str(exc)))
     return cleaned
 
@@ -86,7 +86,7 @@ def clean_inventory(
         say(engine.line())
     failed = [engine.name for engine in cleaned if engine.removed is None]
     if failed:
-        raise UserError(
+        raise EngineError(
             f"{len(failed)} of {len(cleaned)} engines not cleaned: {', '.join(failed)} (see above)"
         )
 

@@ -1,0 +1,37 @@
+"""Measuring a published run again: its matrix, read from its bundle, run anew with its images built
+from the bundle's inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from servingmatrix.matrix import matrix_from_record
+from servingmatrix.paths import project_root
+from servingmatrix.results.folder import RunFolder
+from servingmatrix.results.run import read_run_meta
+from servingmatrix.results.unbundle import OpenedBundle
+from servingmatrix.run.measure_matrix import RunSettings, measure
+
+Say = Callable[[str], None]
+
+
+def reproduce_bundle(bundle: Path, opened: OpenedBundle, out: Path | None, say: Say) -> Path:
+    """Measure the bundle's matrix anew into ``out`` (default: reports/runs/<run>-reproduced), its
+    images built from the bundle's inputs; return the run folder."""
+    published = read_run_meta(RunFolder(opened.run_dir))
+    matrix = matrix_from_record(f"{bundle}: run/run.json: matrix", published.get("matrix"))
+    info = opened.info
+    out = out or project_root() / "reports" / "runs" / f"{info.run_id}-reproduced"
+    if not info.inputs.from_commit:
+        say(f"warning: the bundle's image inputs are {info.inputs.describe()}")
+    reproduces = {
+        "bundle": str(bundle),
+        "run_id": info.run_id,
+        "commit": info.commit,
+        "inputs": info.inputs.source,
+    }
+    # Calibrated as the published run was: a run measured without a calibration is reproduced without.
+    calibrated = published.get("calibration") is not None
+    measure(matrix, out, say, RunSettings(calibrate=calibrated, reproduces=reproduces), opened.inputs_dir)
+    return out
