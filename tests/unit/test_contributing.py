@@ -120,10 +120,39 @@ def add_flag(copy: Path) -> list[str]:
     return ["tests/unit/test_flags.py", "tests/unit/test_rendered_files.py", "tests/unit/test_report.py"]
 
 
+def add_verb(copy: Path) -> list[str]:
+    """A verb: its ``Verb`` in its family's module, its place in the table, its row in the README."""
+    edit(
+        copy / "src/servingmatrix/cli/build.py",
+        'TOOLS = Verb("tools"',
+        "def cmd_hello(_args: argparse.Namespace) -> int:\n"
+        '    say("hello")\n'
+        "    return 0\n\n\n"
+        'HELLO = Verb("hello", "say hello", cmd_hello)\n\n'
+        'TOOLS = Verb("tools"',
+    )
+    edit(
+        copy / "src/servingmatrix/cli/parser.py", "    build.TOOLS,\n", "    build.TOOLS,\n    build.HELLO,\n"
+    )
+    edit(
+        copy / "README.md",
+        "| `servingmatrix tools` |",
+        "| `servingmatrix hello` | say hello |\n| `servingmatrix tools` |",
+    )
+    said = in_copy(copy, "-m", "servingmatrix", "hello")
+    assert (said.returncode, said.stdout) == (0, "hello\n"), said.stderr
+    return [
+        "tests/unit/test_cli_verbs.py",
+        "tests/unit/test_cli_errors.py",
+        "tests/unit/test_rendered_files.py",
+    ]
+
+
 RECIPES: dict[str, Callable[[Path], list[str]]] = {
     "mode": add_mode,
     "workload": add_workload,
     "flag": add_flag,
+    "verb": add_verb,
 }
 
 
