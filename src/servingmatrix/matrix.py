@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from servingmatrix import input_files
 from servingmatrix.errors import UserError
 from servingmatrix.hosts.inventory import Inventory, load_inventory
 from servingmatrix.matrix_keys import (
@@ -186,7 +187,7 @@ def _relative_to(path: Path, key: MatrixKey[Any], value: object) -> object:
 
 def _read_mapping(path: Path) -> dict[Any, Any]:
     """The file's YAML mapping, refusing what a matrix has no use for, each in one line."""
-    data = read_yaml(path, "matrix file")
+    data = read_yaml(path, input_files.MATRIX)
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping of {', '.join(KEYS)}")
     return data

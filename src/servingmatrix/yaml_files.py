@@ -2,7 +2,8 @@
 
 Safe YAML that also refuses what such a file has no use for, each in one line naming the file: a key
 given twice (PyYAML keeps the last without a word), anchors and aliases (whose expansion, "billion
-laughs", can take all memory), and content that is not UTF-8 text.
+laughs", can take all memory), and content that is not UTF-8 text. The file is read as
+``input_files.read_input`` reads one of its kind: a regular file, within its bound.
 """
 
 from __future__ import annotations
@@ -13,21 +14,13 @@ from typing import Any
 import yaml
 
 from servingmatrix.errors import UserError
+from servingmatrix.input_files import InputKind, read_text_input
 
 
-def read_yaml(path: Path, what: str) -> Any:
-    """The document of the YAML file ``path`` (``what`` it is, e.g. "matrix file", for the messages)."""
-    where = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{where}: cannot read the {what} ({exc.strerror})") from None
-    try:
-        if b"\0" in raw:
-            raise UnicodeError("a NUL byte")
-        text = raw.decode("utf-8")
-    except UnicodeError:
-        raise UserError(f"{where}: not a text file; {_a(what)} is YAML written in UTF-8") from None
+def read_yaml(path: Path, kind: InputKind) -> Any:
+    """The document of the YAML file ``path``, a file of ``kind`` (which the messages name)."""
+    where, what = str(path), kind.name
+    text = read_text_input(path, kind, "YAML written in UTF-8")
     loader: _StrictLoader | None = None
     try:
         # The reader checks every character as the loader is made: a control character fails there.

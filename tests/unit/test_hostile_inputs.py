@@ -595,7 +595,11 @@ CASES = [
     *(Case(f"reproduce-{name}", with_bundle(spoil, *REPRODUCE), says) for name, spoil, says in BAD_BUNDLES),
     Case("reproduce-missing", args("reproduce", "/nonexistent/b.tar.gz"), "no such file"),
     Case("reproduce-a-folder", args("reproduce", "/"), "is a folder"),
-    Case("reproduce-not-a-tar", with_file("b.tar.gz", "notes", "reproduce", "{}"), "not a gzip file"),
+    Case(
+        "reproduce-not-a-tar",
+        with_file("b.tar.gz", "notes", "reproduce", "{}"),
+        "damaged or not a servingmatrix bundle",
+    ),
     Case(
         "reproduce-against-and-out",
         with_bundle(lambda b: b, "reproduce", "{bundle}", "--against", "{root}", "--out", "{root}/o"),

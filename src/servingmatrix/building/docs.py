@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from servingmatrix import input_files
 from servingmatrix.flags import KINDS
 from servingmatrix.matrix_keys import MATRIX_KEYS, exclusive_pairs
 from servingmatrix.methodology import DERIVED
@@ -91,12 +92,22 @@ def report_rules() -> str:
     return "\n".join(lines)
 
 
+def inputs_table() -> str:
+    """Every kind of file read from a user, where it comes from, and its bound."""
+    lines = ["| file | what it is | at most |", "|---|---|---|"]
+    lines += [
+        f"| {kind.name} | {kind.source} | {input_files.size_text(kind.bound)} |" for kind in input_files.KINDS
+    ]
+    return "\n".join(lines)
+
+
 SECTIONS = {
     "modes": modes_table,
     "workloads": workloads_table,
     "matrix": matrix_table,
     "columns": columns_table,
     "report": report_rules,
+    "inputs": inputs_table,
 }
 
 

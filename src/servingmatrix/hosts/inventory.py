@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from servingmatrix import input_files
+
 # The driver's own TLS files, so a host's reach its engine as they are (resolved against the
 # inventory's folder).
 from servingmatrix.engine.docker import TlsFiles as TlsFiles
@@ -109,7 +111,7 @@ def machine_cores() -> int:
 
 def load_inventory(path: Path, cores_here: int | None = None) -> Inventory:
     """Read and check the inventory ``path``; ``cores_here`` is this machine's core count (for tests)."""
-    data = read_yaml(path, "host inventory")
+    data = read_yaml(path, input_files.INVENTORY)
     where = str(path)
     if not isinstance(data, dict):
         raise UserError(f"{where}: expected a mapping with {_listed(TOP_KEYS)}")

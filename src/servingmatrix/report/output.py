@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 from servingmatrix.errors import UserError
+from servingmatrix.input_files import node_kind
 from servingmatrix.results.folder import is_run_record
 
 #: Pages and exports are meant to be published: readable by everyone, as a file made with `umask 022`.
@@ -23,15 +24,6 @@ T = TypeVar("T")
 
 #: The names an output option takes for the standard streams: ``-`` is standard output.
 STREAMS = {"-": "stdout", "/dev/stdout": "stdout", "/dev/stderr": "stderr"}
-#: What the kinds of file-system node that are not regular files are called in a refusal.
-_NODE_KINDS = (
-    (stat.S_ISLNK, "a symbolic link"),
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
 ALLOWED = "a regular file, a new name, or - for standard output"
 
 
@@ -67,8 +59,7 @@ def check_output_path(path: Path, *, streams: bool = True) -> None:
     except OSError as exc:
         raise UserError(f"{path}: cannot be checked ({exc.strerror or exc}); nothing was written") from None
     if node is not None and not stat.S_ISREG(node.st_mode):
-        kind = next((name for test, name in _NODE_KINDS if test(node.st_mode)), "not a regular file")
-        raise UserError(f"{path}: is {kind}, which would be replaced; give {ALLOWED}")
+        raise UserError(f"{path}: is {node_kind(node.st_mode)}, which would be replaced; give {ALLOWED}")
     if is_run_record(path):
         raise UserError(f"{path}: is one of a run's own result files; write the output elsewhere")
 

@@ -15,8 +15,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from servingmatrix import input_files
 from servingmatrix.errors import UserError
+from servingmatrix.json_input import read_json_input
 from servingmatrix.results.cell import SCHEMA_VERSION, CellKey, CellRecord, upgrade
+from servingmatrix.results.steps import refuse_empty_steps
 
 __all__ = [
     "CELLS_DIR",
@@ -48,8 +51,8 @@ def is_run_record(path: Path) -> bool:
 
 def _holds_a_run(path: Path) -> bool:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        data = read_json_input(path, input_files.RUN)
+    except UserError:
         return False
     return isinstance(data, dict) and "schema" in data and "matrix" in data
 
@@ -101,17 +104,15 @@ def clean_floats(value: Any) -> Any:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON, the file is corrupt or truncated ({exc.msg})") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not text, the file is corrupt") from None
+    """A result file (``run.json``, or a cell), read as a regular file within its kind's bound, every
+    number in it a plain finite one, upgraded to the current schema, and no step in it of 0."""
+    kind = input_files.RUN if path.name == RUN_FILE else input_files.CELL
+    data = read_json_input(path, kind)
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a JSON object")
-    return upgrade(path, data)
+    data = upgrade(path, data)
+    refuse_empty_steps(path, data)
+    return data
 
 
 class RunFolder:

@@ -6,10 +6,12 @@ allowed. The requests are checked in ``app_requests``.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
+from servingmatrix import input_files
 from servingmatrix.errors import UserError
 from servingmatrix.spec import shown
 from servingmatrix.user_app.app_requests import parse_requests
@@ -53,11 +55,12 @@ def load_app(folder: Path) -> UserApp:
             f"--app {folder}: not a folder (allowed: a folder holding a WSGI app and its {APP_FILE})"
         )
     path = folder / APP_FILE
-    if not path.is_file():
+    # A FIFO or a folder in its place is not "missing": the reader says what it is.
+    if not os.path.lexists(path):
         raise UserError(
             f"{path}: missing (an app folder holds its WSGI app and an {APP_FILE}: see the README)"
         )
-    data = read_yaml(path, "app file")
+    data = read_yaml(path, input_files.APP_FILE)
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping of {', '.join(KEYS)}")
     fields = Fields(path, data)
