@@ -147,5 +147,19 @@ class RunFolder:
     def read_cell(self, path: Path) -> CellRecord:
         return CellRecord.from_json(path, read_json(path))
 
+    def read_cell_files(self) -> list[tuple[Path, CellRecord]]:
+        """Every cell file with its record, each read and checked. A second file holding a cell already
+        read (a stray copy, ``cp a.json b.json``) is refused: every reader would count it twice, and
+        one of the two is not what the run measured."""
+        seen: dict[CellKey, Path] = {}
+        cells: list[tuple[Path, CellRecord]] = []
+        for path in self.cell_paths():
+            record = self.read_cell(path)
+            first = seen.setdefault(record.key, path)
+            if first != path:
+                raise UserError(f"{path}: the same cell as {first.name}; one of them is a stray copy")
+            cells.append((path, record))
+        return cells
+
     def read_cells(self) -> list[CellRecord]:
-        return [self.read_cell(path) for path in self.cell_paths()]
+        return [record for _, record in self.read_cell_files()]
