@@ -15,6 +15,7 @@ from servingmatrix import input_files
 from servingmatrix.errors import UserError
 from servingmatrix.spec import shown
 from servingmatrix.user_app.app_requests import parse_requests
+from servingmatrix.user_app.app_tree import app_files, inside
 from servingmatrix.user_app.config import ENTRY_PACKAGE, WSGI_ENV, UserApp
 from servingmatrix.user_app.fields import Fields, written
 from servingmatrix.user_app.requirements import parse_requirements
@@ -46,6 +47,7 @@ HARNESS_ENV = (
     WSGI_ENV,
 )
 MAX_ENV_VALUE = 4096
+_LINKS_OUT = "is a symbolic link out of the app's folder (allowed: the app's own package or module)"
 
 
 def load_app(folder: Path) -> UserApp:
@@ -71,7 +73,7 @@ def load_app(folder: Path) -> UserApp:
     wsgi = _wsgi(fields, folder)
     health = _health(fields)
     requirements = _requirements(fields, folder)
-    return UserApp(
+    app = UserApp(
         folder=folder,
         name=name,
         version=version,
@@ -83,6 +85,9 @@ def load_app(folder: Path) -> UserApp:
         seed_sql=_file(fields, folder, "seed_sql") if "seed_sql" in data else None,
         requests=parse_requests(fields.at("requests"), data["requests"]) if "requests" in data else (),
     )
+    # Every file the images would get, none through a link out of the folder: refused now, not at build.
+    app_files(folder)
+    return app
 
 
 def _name(fields: Fields) -> str:
@@ -112,7 +117,11 @@ def _wsgi(fields: Fields, folder: Path) -> str:
     top = match.group("module").split(".", 1)[0]
     if top == ENTRY_PACKAGE:
         raise fields.refuse("wsgi", f"{shown(value)}: {ENTRY_PACKAGE} is the harness's own package")
-    if not ((folder / top).is_dir() or (folder / f"{top}.py").is_file()):
+    package, module = folder / top, folder / f"{top}.py"
+    for found in (package, module):
+        if (found.is_symlink() or found.exists()) and not inside(folder, found):
+            raise fields.refuse("wsgi", f"{shown(value)}: {found} {_LINKS_OUT}")
+    if not (package.is_dir() or module.is_file()):
         raise fields.refuse("wsgi", f"{shown(value)}: no {top}/ or {top}.py in {folder}")
     return value
 
@@ -139,8 +148,7 @@ def _file(fields: Fields, folder: Path, key: str) -> Path:
     """A file named relative to the folder, and inside it."""
     value = fields.text(key, fields.data[key])
     path = folder / value
-    inside = path.resolve().is_relative_to(folder.resolve())
-    if not inside or Path(value).is_absolute():
+    if not inside(folder, path) or Path(value).is_absolute():
         raise fields.refuse(key, f"{shown(value)} is outside {folder} (allowed: a file in the app's folder)")
     if not path.is_file():
         raise fields.refuse(key, f"{shown(value)}: no such file in {folder}")
