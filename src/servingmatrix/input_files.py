@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from servingmatrix.errors import UserError
+from servingmatrix.spec import shown
 
 KIB = 1 << 10
 MIB = 1 << 20
@@ -117,6 +118,10 @@ def open_input(path: Path, kind: InputKind) -> BinaryIO:
     without blocking (a FIFO put in its place meanwhile would otherwise wait for a writer) and looked
     at again through the descriptor: what is read is what was checked.
     """
+    if "\0" in str(path):
+        raise UserError(
+            f"{shown(str(path))}: a file name never holds a NUL byte; give the {kind.name}'s path"
+        )
     try:
         before = os.stat(path)
     except FileNotFoundError:

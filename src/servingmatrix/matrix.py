@@ -7,6 +7,7 @@ defaults and options, are declared once in :mod:`servingmatrix.matrix_keys`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -44,6 +45,7 @@ from servingmatrix.matrix_keys import parse_duration as parse_duration
 from servingmatrix.matrix_keys import parse_memory as parse_memory
 from servingmatrix.modes import ModeConfig, resolve_mode
 from servingmatrix.paths import project_root
+from servingmatrix.spec import shown
 from servingmatrix.user_app import UserApp, load_app, resolve_workload_for
 from servingmatrix.workloads import WorkloadConfig
 from servingmatrix.yaml_files import read_yaml
@@ -224,8 +226,22 @@ def matrix_file_text(matrix: Matrix) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None)
 
 
+_PROFILE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def check_profile_name(name: str) -> str:
+    """A profile's name, as ``--profile`` takes it: never a path (``../x`` would read a file outside
+    ``profiles/``), which ``--matrix`` takes."""
+    if not _PROFILE_NAME.fullmatch(name):
+        raise UserError(
+            f"--profile {shown(name)} is not a profile's name (known: {', '.join(profile_names())}); a "
+            "matrix file is given with --matrix FILE"
+        )
+    return name
+
+
 def load_profile(name: str) -> Matrix:
-    path = profiles_dir() / f"{name}.yml"
+    path = profiles_dir() / f"{check_profile_name(name)}.yml"
     if not path.exists():
         raise UserError(f"unknown profile {name!r} (known: {', '.join(profile_names())})")
     return load_matrix(path, name)
