@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from servingmatrix.errors import UserError
 from servingmatrix.json_input import read_json_input
 from servingmatrix.results.cell import SCHEMA_VERSION, CellKey, CellRecord, upgrade
 from servingmatrix.results.steps import refuse_empty_steps
+from servingmatrix.say import Say
 
 __all__ = [
     "CELLS_DIR",
@@ -137,6 +139,26 @@ class RunFolder:
 
     def has_cell(self, key: CellKey) -> bool:
         return self.cell_path(key).exists()
+
+    def measured(self, keys: Iterable[CellKey], say: Say) -> set[CellKey]:
+        """Of ``keys``, those whose cell file reads back as that cell: what a resumed run need not
+        measure again. A file there that does not read (cut short by a crash, edited, another cell's)
+        is said, and left to be measured again and written over."""
+        done: set[CellKey] = set()
+        for key in keys:
+            path = self.cell_path(key)
+            if not os.path.lexists(path):
+                continue
+            try:
+                record = self.read_cell(path)
+            except UserError as exc:
+                say(f"measuring again: {exc}")
+                continue
+            if record.key != key:
+                say(f"measuring again: {path}: holds another cell ({record.key.slug})")
+                continue
+            done.add(key)
+        return done
 
     def write_cell(self, record: CellRecord) -> None:
         write_json_atomic(self.cell_path(record.key), record.as_json())
