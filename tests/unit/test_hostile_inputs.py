@@ -77,6 +77,30 @@ def with_bad_cell(text: str, *given: str) -> Setup:
     return setup
 
 
+def with_fifo(name: str, *given: str) -> Setup:
+    """A FIFO at ROOT/``name`` (made in the test's folder); ``{}`` in the arguments is its path. Nothing
+    ever writes to it: a reader that opened it as a file would wait for ever."""
+
+    def setup(root: Path) -> list[str]:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(path)
+        return [a.replace("{}", str(path)).replace("{root}", str(root)) for a in given]
+
+    return setup
+
+
+def with_link_loop(*given: str) -> Setup:
+    """Two symbolic links naming each other at ROOT/loop-a and ROOT/loop-b; ``{}`` is loop-a."""
+
+    def setup(root: Path) -> list[str]:
+        (root / "loop-a").symlink_to(root / "loop-b")
+        (root / "loop-b").symlink_to(root / "loop-a")
+        return [a.replace("{}", str(root / "loop-a")) for a in given]
+
+    return setup
+
+
 def saved_baseline(*given: str) -> Setup:
     """A baseline ``kept`` already saved (a good run, with a report beside it); ``{saved}`` is its folder."""
 
@@ -134,7 +158,36 @@ def with_app(app_yml: str | None, *given: str, files: dict[str, str | bytes] | N
     return setup
 
 
+#: A host inventory that loads (its engine is never reached: every case below spoils one thing of it).
+INVENTORY_YML = """hosts:
+  - name: main
+    docker: unix:///nonexistent/docker.sock
+    address: 127.0.0.1
+    cores: 4
+    roles: [server, backing, loadgen]
+"""
+#: Every way an inventory is given: to a run, to clean, and as a matrix's key.
+INVENTORY_VERBS = {
+    "run": ("run", "--hosts", "{}", "--out", "{root}/o"),
+    "clean": ("clean", "--hosts", "{}"),
+    "matrix": ("run", "--matrix", "{root}/m.yml", "--out", "{root}/o"),
+}
+
+
+def inventory_with(old: str, new: str, verb: str) -> Setup:
+    """The inventory with ``old`` replaced by ``new``, given as ``verb`` gives it."""
+    assert old in INVENTORY_YML
+
+    def setup(root: Path) -> list[str]:
+        (root / "m.yml").write_text("modes: [waitress]\nworkloads: [json]\nhosts: hosts.yml\n")
+        return with_file("hosts.yml", INVENTORY_YML.replace(old, new), *INVENTORY_VERBS[verb])(root)
+
+    return setup
+
+
 REPRODUCE = ("reproduce", "{bundle}", "--out", "{root}/reproduction")
+
+
 #: Bundles as a cut download, a hand edit or a hostile author leave them.
 BAD_BUNDLES = [
     ("truncated", bundles.truncated, "truncated"),
@@ -479,6 +532,28 @@ CASES = [
     Case("reference-duration-zero", args("run", "--reference-duration", "0s"), "out of range"),
     Case("reference-duration-negative", args("run", "--reference-duration", "-1s"), "expected one argument"),
     Case("reference-duration-bare", args("run", "--reference-duration", "5"), "with a unit"),
+    # Host inventories: an address that is neither, an engine URL holding what a terminal would act on.
+    *(
+        Case(f"inventory-{name}-{verb}", inventory_with(old, new, verb), says)
+        for name, old, new, says in (
+            ("address-999", "127.0.0.1", "999.1.1.1", "address '999.1.1.1' is not an address"),
+            ("address-256", "127.0.0.1", "10.0.0.256", "address '10.0.0.256' is not an address"),
+            ("address-all-digits", "127.0.0.1", '"1234"', "address '1234' is not an address"),
+            (
+                "docker-nul",
+                "unix:///nonexistent/docker.sock",
+                '"unix:///x\\0y"',
+                "docker 'unix:///x\\x00y' holds a character other than printable ASCII",
+            ),
+            (
+                "docker-escape",
+                "unix:///nonexistent/docker.sock",
+                '"tcp://a\\e[2Jb:2375"',
+                "docker 'tcp://a\\x1b[2Jb:2375' holds a character other than printable ASCII",
+            ),
+        )
+        for verb in INVENTORY_VERBS
+    ),
     # Matrix files.
     Case("matrix-control-character", with_file("m.yml", "\x01", "run", "--matrix", "{}"), "not valid YAML"),
     Case("matrix-missing", args("run", "--matrix", "/nonexistent/m.yml"), "cannot read"),
@@ -535,6 +610,42 @@ CASES = [
         with_file("m.yml", "modes: [waitress]\nworkloads: [json]\ntrials: many\n", "run", "--matrix", "{}"),
         "not an integer",
     ),
+    # A matrix file's values that YAML reads as something else than what was meant.
+    *(
+        Case(f"matrix-{name}", with_file("m.yml", text, "run", "--matrix", "{}", "--out", "{root}/o"), says)
+        for name, text, says in (
+            (
+                "description-a-mapping",
+                "modes: [waitress]\nworkloads: [json]\ndescription: {a: 1}\n",
+                "m.yml: description: \"{'a': 1}\" is not text",
+            ),
+            (
+                "description-a-list",
+                "modes: [waitress]\nworkloads: [json]\ndescription: [a, b]\n",
+                "description: \"['a', 'b']\" is not text",
+            ),
+            (
+                "description-a-number",
+                "modes: [waitress]\nworkloads: [json]\ndescription: 1.10\n",
+                "description: '1.1' is not text (allowed: any text; quote a number)",
+            ),
+            (
+                "description-a-boolean",
+                "modes: [waitress]\nworkloads: [json]\ndescription: yes\n",
+                "description: 'True' is not text",
+            ),
+            (
+                "duration-arabic-digits",
+                "modes: [waitress]\nworkloads: [json]\nduration: \u0662\u0660s\n",
+                "m.yml: duration: '\u0662\u0660s' is not a duration",
+            ),
+            (
+                "memory-arabic-digits",
+                "modes: [waitress]\nworkloads: [json]\nserver_memory: \u0662g\n",
+                "m.yml: server_memory:",
+            ),
+        )
+    ),
     Case(
         "matrix-mode-twice",
         with_file("m.yml", "modes: [waitress, waitress]\nworkloads: [json]\n", "run", "--matrix", "{}"),
@@ -550,6 +661,29 @@ CASES = [
     Case("out-a-file", with_file("f.txt", "x", "run", "--out", "{}"), "is a file"),
     Case("out-another-matrix", with_run("run", "--out", "{run}"), "different matrix"),
     Case("out-another-matrix-forced", with_run("run", "--out", "{run}", "--force"), "different matrix"),
+    Case("out-under-proc", args("run", "--out", "/proc/self/run"), "is under /proc, the kernel's"),
+    Case("out-proc-itself", args("run", "--out", "/proc"), "is under /proc"),
+    Case("out-under-sys", args("run", "--out", "/sys/kernel/run"), "is under /sys"),
+    Case("out-a-run-s-cells", with_run("run", "--out", "{run}/cells"), "is inside the cells of the run"),
+    Case("out-in-a-run-s-cells", with_run("run", "--out", "{run}/cells/new"), "is inside the cells"),
+    Case("out-below-a-file", with_file("f.txt", "x", "run", "--out", "{}/run"), "is a file, so no folder"),
+    Case("out-a-fifo", with_fifo("fifo", "run", "--out", "{}"), "is a FIFO"),
+    Case("out-a-link-loop", with_link_loop("run", "--out", "{}"), "lead in a loop"),
+    # The run's own options, each checked before the matrix is read.
+    Case("calibration-none-and-new", args("run", "--no-calibration", "--recalibrate"), "not both"),
+    Case("profile-a-relative-path", args("run", "--profile", "../profiles/quick"), "not a profile's name"),
+    Case("profile-an-absolute-path", args("run", "--profile", "/etc/passwd"), "given with --matrix FILE"),
+    Case("profile-with-suffix", args("run", "--profile", "quick.yml"), "not a profile's name"),
+    Case("profile-empty", args("run", "--profile", ""), "not a profile's name"),
+    Case("matrix-empty-option", args("run", "--matrix", ""), "--matrix is empty"),
+    Case("matrix-blank-option", args("run", "--matrix", "  "), "--matrix is empty"),
+    Case("matrix-a-folder", args("run", "--matrix", "/"), "/: is a folder, not a regular file"),
+    Case("duration-arabic-digits", args("run", "--duration", "\u0662\u0660s"), "not a duration"),
+    Case("warmup-devanagari-digits", args("run", "--warmup", "\u0966\u096bs"), "not a duration"),
+    Case("duration-fullwidth-digits", args("run", "--duration", "\uff12\uff10s"), "not a duration"),
+    Case("memory-arabic-digits", args("run", "--server-memory", "\u0662g"), "not a memory size"),
+    Case("memory-5000-digits", args("run", "--server-memory", "9" * 5000 + "m"), "not a memory size"),
+    Case("duration-5000-digits", args("run", "--duration", "9" * 5000 + "s"), "not a duration"),
     # Choices and percentages.
     Case("export-format", args("export", "x", "--format", "xml"), "invalid choice"),
     Case("threshold-100", args("compare", "a", "b", "--threshold", "100"), "out of range"),
