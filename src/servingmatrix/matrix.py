@@ -50,6 +50,8 @@ from servingmatrix.user_app import UserApp, load_app, resolve_workload_for
 from servingmatrix.workloads import WorkloadConfig
 from servingmatrix.yaml_files import read_yaml
 
+#: Where the options' values come from, as a refusal names it.
+COMMAND_LINE = "command line"
 #: The keys a matrix file may hold, in the order the messages list them.
 KEYS = tuple(key.yaml for key in MATRIX_KEYS)
 
@@ -115,8 +117,19 @@ class Matrix:
         return [resolve_workload_for(spec, self.user_app) for spec in self.workloads]
 
     def check(self, where: str) -> Matrix:
-        """Resolve every spec now, so a bad one stops the run before anything starts."""
-        for label, configs in (("modes", self.mode_configs()), ("workloads", self.workload_configs())):
+        """Resolve every spec now, so a bad one stops the run before anything starts; a refusal names
+        ``where`` the matrix came from (a file, a run's record) and the key, except on the command
+        line, where the option's value already says which it is."""
+        # The app first: its refusals name its own app.yml.
+        _ = self.user_app
+        resolvers = (("modes", self.mode_configs), ("workloads", self.workload_configs))
+        for label, resolve in resolvers:
+            try:
+                configs: list[ModeConfig] | list[WorkloadConfig] = resolve()
+            except UserError as exc:
+                if where == COMMAND_LINE:
+                    raise
+                raise type(exc)(f"{where}: {label}: {exc}") from None
             seen: set[str] = set()
             for config in configs:
                 if config.spec in seen:
@@ -280,4 +293,4 @@ def apply_overrides(matrix: Matrix, overrides: Overrides) -> Matrix:
         # Rates given replace the users (which stay recorded, unused); users given replace the file's rates.
         if other.yaml in given and key.yaml not in given:
             changes[key.field] = key.default
-    return replace(matrix, **changes).check("command line")
+    return replace(matrix, **changes).check(COMMAND_LINE)

@@ -6,6 +6,7 @@ a check that came after touching it would show the engine's error instead of its
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 import os
 import re
@@ -188,6 +189,18 @@ def inventory_with(old: str, new: str, verb: str) -> Setup:
 REPRODUCE = ("reproduce", "{bundle}", "--out", "{root}/reproduction")
 
 
+def _fifo_beside(bundle: Path) -> Path:
+    fifo = bundle.parent / "fifo.tar.gz"
+    os.mkfifo(fifo)
+    return fifo
+
+
+def _written_beside(bundle: Path, data: bytes) -> Path:
+    path = bundle.parent / "other.tar.gz"
+    path.write_bytes(data)
+    return path
+
+
 #: Bundles as a cut download, a hand edit or a hostile author leave them.
 BAD_BUNDLES = [
     ("truncated", bundles.truncated, "truncated"),
@@ -196,6 +209,15 @@ BAD_BUNDLES = [
     ("extra-member", lambda b: bundles.spoilt(b, bundles.added("run/cells/x.json")), "not in the manifest"),
     ("newer-schema", lambda b: bundles.spoilt(b, bundles.with_schema(2)), "newer than this servingmatrix"),
     ("traversal", lambda b: bundles.spoilt(b, bundles.added("../x")), "unsafe path"),
+    # One byte flipped, in the compressed data or in gzip's CRC and length at its end: damage, said so.
+    *(
+        (f"flipped-at-{at}", lambda b, at=at: bundles.flipped(b, at), "damaged")
+        for at in (0.2, 0.35, 0.5, 0.65, 0.8, 0.95, -8, -6, -4, -1)
+    ),
+    ("a-fifo", lambda b: _fifo_beside(b), "is a FIFO, not a regular file; a bundle is read only"),
+    ("empty", lambda b: _written_beside(b, b""), "not a servingmatrix bundle (not a tar archive)"),
+    ("gzip-of-nothing", lambda b: _written_beside(b, gzip.compress(b"")), "not a tar archive"),
+    ("gzip-of-text", lambda b: _written_beside(b, gzip.compress(b"notes" * 100)), "not a servingmatrix"),
     (
         "no-bundle-json",
         lambda b: bundles.spoilt(b, bundles.dropped("bundle.json")),
@@ -610,10 +632,32 @@ CASES = [
         with_file("m.yml", "modes: [waitress]\nworkloads: [json]\ntrials: many\n", "run", "--matrix", "{}"),
         "not an integer",
     ),
-    # A matrix file's values that YAML reads as something else than what was meant.
+    # A matrix file's every refusal names the file and the key, the registry's too.
     *(
         Case(f"matrix-{name}", with_file("m.yml", text, "run", "--matrix", "{}", "--out", "{root}/o"), says)
         for name, text, says in (
+            ("unknown-mode", "modes: [apache]\nworkloads: [json]\n", "m.yml: modes: unknown mode 'apache'"),
+            (
+                "unknown-workload",
+                "modes: [waitress]\nworkloads: [nope]\n",
+                "m.yml: workloads: unknown workload",
+            ),
+            (
+                "tunable-out-of-range",
+                "modes: ['gunicorn-sync[workers=99999]']\nworkloads: [json]\n",
+                "m.yml: modes: gunicorn-sync: workers=99999 is out of range",
+            ),
+            (
+                "unknown-tunable",
+                "modes: ['gunicorn-sync[threads=4]']\nworkloads: [json]\n",
+                "m.yml: modes: gunicorn-sync: unknown tunable 'threads'",
+            ),
+            (
+                "workload-parameter-out-of-range",
+                "modes: [waitress]\nworkloads: ['io[ms=99999]']\n",
+                "m.yml: workloads: io: ms=99999 is out of range",
+            ),
+            ("not-a-spec", "modes: ['a b']\nworkloads: [json]\n", "m.yml: modes: 'a b': not a spec"),
             (
                 "description-a-mapping",
                 "modes: [waitress]\nworkloads: [json]\ndescription: {a: 1}\n",
@@ -887,9 +931,11 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
         code = main(argv)
     except SystemExit as exit_:
         code = exit_.code
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     lines = err.strip().splitlines()
     assert code == 2, err
+    # Nothing is said before a refusal: a line on standard output would read as work begun.
+    assert out == "", out
     assert len(lines) == 1, err
     assert lines[0].startswith("servingmatrix: error: "), err
     assert case.says in lines[0], err

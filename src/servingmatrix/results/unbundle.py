@@ -122,7 +122,10 @@ def _check_stream(where: str, raw: IO[bytes]) -> None:
             f"{where}: {DAMAGED} (not a gzip file, or its check failed); copy or download it again"
         ) from None
     except EOFError:
-        raise UserError(f"{where}: truncated (the archive ends early); copy or download it again") from None
+        # A cut file ends early; so may a damaged one, whose damage reads as a longer stream.
+        raise UserError(
+            f"{where}: truncated or damaged (the archive ends early); copy or download it again"
+        ) from None
     except zlib.error:
         raise UserError(
             f"{where}: {DAMAGED} (its compressed data is corrupt); copy or download it again"
