@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,26 @@ def test_a_step_of_0_is_refused_when_a_result_is_read(
     path.write_text(json.dumps({"schema": 5, **data}))
     with pytest.raises(UserError, match=rf"^{path}: {says}"):
         read_json(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("modes: " + "[" * 100_000, "key 'modes', line 1: nested deeper than 32 levels; not a matrix file"),
+        ("a:\n" + "".join("  " * i + "a:\n" for i in range(1, 400)), "nested deeper than 32 levels"),
+    ],
+)
+def test_yaml_nested_far_deeper_than_any_file_is_refused_not_a_recursion_error(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    from servingmatrix.yaml_files import read_yaml
+
+    path = tmp_path / "m.yml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=rf"^{path}: .*{re.escape(says)}"):
+        read_yaml(path, input_files.MATRIX)
+    path.write_text("modes: " + "[" * 31 + "]" * 31)
+    nested: list[object] = []
+    for _ in range(30):
+        nested = [nested]
+    assert read_yaml(path, input_files.MATRIX) == {"modes": nested}

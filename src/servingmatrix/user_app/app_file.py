@@ -13,6 +13,7 @@ from typing import Any
 
 from servingmatrix import input_files
 from servingmatrix.errors import UserError
+from servingmatrix.input_files import node_kind, read_text_input
 from servingmatrix.spec import shown
 from servingmatrix.user_app.app_requests import parse_requests
 from servingmatrix.user_app.app_tree import app_files, inside
@@ -82,7 +83,7 @@ def load_app(folder: Path) -> UserApp:
         requirements=requirements,
         pins=parse_requirements(requirements),
         env=_env(fields, data.get("env", {})),
-        seed_sql=_file(fields, folder, "seed_sql") if "seed_sql" in data else None,
+        seed_sql=_seed(fields, folder) if "seed_sql" in data else None,
         requests=parse_requests(fields.at("requests"), data["requests"]) if "requests" in data else (),
     )
     # Every file the images would get, none through a link out of the folder: refused now, not at build.
@@ -151,7 +152,18 @@ def _file(fields: Fields, folder: Path, key: str) -> Path:
     if not inside(folder, path) or Path(value).is_absolute():
         raise fields.refuse(key, f"{shown(value)} is outside {folder} (allowed: a file in the app's folder)")
     if not path.is_file():
+        if os.path.lexists(path):
+            kind = node_kind(os.stat(path).st_mode) if path.exists() else "a link to nothing"
+            raise fields.refuse(key, f"{shown(value)}: is {kind}, not a regular file in {folder}")
         raise fields.refuse(key, f"{shown(value)}: no such file in {folder}")
+    return path
+
+
+def _seed(fields: Fields, folder: Path) -> Path:
+    """The seed SQL, read now (within its bound, as text) so that a run learns of a bad one before any
+    engine is reached, not when the backing services start."""
+    path = _file(fields, folder, "seed_sql")
+    read_text_input(path, input_files.SEED_SQL, "SQL written in UTF-8")
     return path
 
 
