@@ -269,7 +269,8 @@ def _write_pages(history: History, into: Path) -> tuple[int, int]:
         own = results.run.root / REPORT_FILE
         target = into / "runs" / run_id / REPORT_FILE
         target.parent.mkdir(parents=True)
-        if own.is_file():
+        # A site is published: a report that is a link (to whatever it names) is rendered anew instead.
+        if own.is_file() and not own.is_symlink():
             shutil.copyfile(own, target)
         else:
             write_report(results.run.root, target)
