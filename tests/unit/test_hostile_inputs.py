@@ -866,7 +866,41 @@ def with_two_apps(first: dict[str, object], second: dict[str, object], *given: s
 
 SHOP = {"name": "shop", "bundled": False, "wsgi": "shop:app", "health": "/healthz"}
 LONG = "x" * 100_000
+#: A path longer than any file system takes: asking whether it exists raises instead of answering.
+LONG_NAME = "n" * 5000
 CASES = [
+    # Paths no file system holds (a name of 5,000 characters), and outputs in the kernel's file systems.
+    *(
+        Case(f"long-name-{verb}", good_run(*(LONG_NAME if a == "{run}" else a for a in argv)), says)
+        for verb, argv, says in (
+            *((verb, argv, "not a run folder") for verb, argv in RUN_READERS if verb != "compare"),
+            ("compare", ("compare", "{run}", "{run}"), "neither a run folder nor a saved baseline"),
+        )
+    ),
+    *(
+        Case(f"long-output-{verb}", good_run(*argv, LONG_NAME), "its name is longer than the file system")
+        for verb, argv in (
+            ("report", ("report", "{run}", "-o")),
+            ("export", ("export", "{run}", "-o")),
+            ("compare", ("compare", "{run}", "{run}", "-o")),
+            ("site", ("site", "{run}", "-o")),
+            ("run", ("run", "--out")),
+        )
+    ),
+    *(
+        Case(
+            f"output-under-proc-{verb}", good_run(*argv, "/proc/self/status"), "is under /proc, the kernel's"
+        )
+        for verb, argv in (
+            ("report", ("report", "{run}", "-o")),
+            ("export", ("export", "{run}", "-o")),
+            ("export-md", ("export", "{run}", "--format", "md", "-o")),
+            ("compare", ("compare", "{run}", "{run}", "-o")),
+            ("site", ("site", "{run}", "-o")),
+            ("bundle", ("bundle", "{run}", "--inputs-from-worktree", "-o")),
+        )
+    ),
+    Case("output-under-sys", good_run("report", "{run}", "-o", "/sys/kernel/notes"), "is under /sys"),
     # A stray copy of a cell is refused by every command that reads a run, the export too.
     *(
         Case(f"stray-copy-{verb}", with_stray_copy(*argv), "one of them is a stray copy")

@@ -15,6 +15,8 @@ from typing import IO, TypeVar
 from servingmatrix.errors import UserError
 from servingmatrix.input_files import node_kind
 from servingmatrix.results.folder import is_run_record
+from servingmatrix.spec import shown
+from servingmatrix.user_paths import kernel_root, unusable
 
 #: Pages and exports are meant to be published: readable by everyone, as a file made with `umask 022`.
 PUBLISHED_MODE = 0o644
@@ -47,8 +49,12 @@ def check_output_path(path: Path, *, streams: bool = True) -> None:
         raise UserError(f"{text}: this output is a page with files beside it; give the name of a file")
     if not text.strip():
         raise UserError(f"output {text!r} is empty; give {ALLOWED}")
-    if "\0" in text:
-        raise UserError(f"output {text!r} holds a NUL byte; give {ALLOWED}")
+    problem = unusable(path)
+    if problem is not None:
+        raise UserError(f"output {shown(text)}: {problem}; give {ALLOWED}")
+    root = kernel_root(path)
+    if root is not None:
+        raise UserError(f"{path}: is under {root}, the kernel's, where no output goes; give {ALLOWED}")
     parent = path.parent
     if parent.exists() and not parent.is_dir():
         raise UserError(f"{path}: {parent} is not a folder; give {ALLOWED}")

@@ -129,7 +129,11 @@ class RunFolder:
         return self.root / RUN_FILE
 
     def exists(self) -> bool:
-        return self.run_file.exists()
+        try:
+            return self.run_file.exists()
+        except OSError:
+            # A name longer than the file system takes names no run folder.
+            return False
 
     def write_run(self, data: dict[str, Any]) -> None:
         write_json_atomic(self.run_file, clean_floats({"schema": SCHEMA_VERSION, **data}))

@@ -19,10 +19,8 @@ from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.plan.cpuplan import CpuPlan, plan_cpus
 from servingmatrix.run.plan.hostplan import HostsPlan, plan_hosts
 from servingmatrix.spec import shown
+from servingmatrix.user_paths import kernel_root, unusable
 
-#: The kernel's own file systems and the devices: no run is written there (``/dev/shm`` is a tmpfs).
-KERNEL_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
-SHARED_MEMORY = Path("/dev/shm")
 NEW_OR_RESUMED = "give a folder (new, or a run of the same matrix to resume)"
 
 
@@ -45,17 +43,15 @@ def check_out(out: Path, matrix: Matrix, force: bool) -> None:
 def check_out_place(out: Path) -> None:
     """Where a run folder may be: its path one a file system can hold, under no kernel's file system,
     below no file, and inside no run's ``cells/`` (whose every file is read as a cell)."""
-    if "\0" in str(out):
-        raise UserError(f"--out {shown(str(out))}: a path never holds a NUL byte; {NEW_OR_RESUMED}")
-    try:
-        resolved = out.resolve()
-    except (OSError, RuntimeError):
-        raise UserError(f"--out {out}: its symbolic links lead in a loop; {NEW_OR_RESUMED}") from None
-    for root in KERNEL_ROOTS:
-        if resolved.is_relative_to(root) and not resolved.is_relative_to(SHARED_MEMORY):
-            raise UserError(
-                f"--out {out}: is under {root}, the kernel's, not a folder for a run; {NEW_OR_RESUMED}"
-            )
+    problem = unusable(out)
+    if problem is not None:
+        raise UserError(f"--out {shown(str(out))}: {problem}; {NEW_OR_RESUMED}")
+    root = kernel_root(out)
+    if root is not None:
+        raise UserError(
+            f"--out {out}: is under {root}, the kernel's, not a folder for a run; {NEW_OR_RESUMED}"
+        )
+    resolved = out.resolve()
     for place in (resolved, *resolved.parents):
         if place.name == CELLS_DIR and (place.parent / RUN_FILE).exists():
             raise UserError(
