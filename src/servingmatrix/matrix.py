@@ -7,6 +7,7 @@ defaults and options, are declared once in :mod:`servingmatrix.matrix_keys`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from servingmatrix import input_files
 from servingmatrix.errors import UserError
 from servingmatrix.hosts.inventory import Inventory, load_inventory
 from servingmatrix.matrix_keys import (
@@ -43,10 +45,13 @@ from servingmatrix.matrix_keys import parse_duration as parse_duration
 from servingmatrix.matrix_keys import parse_memory as parse_memory
 from servingmatrix.modes import ModeConfig, resolve_mode
 from servingmatrix.paths import project_root
+from servingmatrix.spec import shown
 from servingmatrix.user_app import UserApp, load_app, resolve_workload_for
 from servingmatrix.workloads import WorkloadConfig
 from servingmatrix.yaml_files import read_yaml
 
+#: Where the options' values come from, as a refusal names it.
+COMMAND_LINE = "command line"
 #: The keys a matrix file may hold, in the order the messages list them.
 KEYS = tuple(key.yaml for key in MATRIX_KEYS)
 
@@ -112,8 +117,19 @@ class Matrix:
         return [resolve_workload_for(spec, self.user_app) for spec in self.workloads]
 
     def check(self, where: str) -> Matrix:
-        """Resolve every spec now, so a bad one stops the run before anything starts."""
-        for label, configs in (("modes", self.mode_configs()), ("workloads", self.workload_configs())):
+        """Resolve every spec now, so a bad one stops the run before anything starts; a refusal names
+        ``where`` the matrix came from (a file, a run's record) and the key, except on the command
+        line, where the option's value already says which it is."""
+        # The app first: its refusals name its own app.yml.
+        _ = self.user_app
+        resolvers = (("modes", self.mode_configs), ("workloads", self.workload_configs))
+        for label, resolve in resolvers:
+            try:
+                configs: list[ModeConfig] | list[WorkloadConfig] = resolve()
+            except UserError as exc:
+                if where == COMMAND_LINE:
+                    raise
+                raise type(exc)(f"{where}: {label}: {exc}") from None
             seen: set[str] = set()
             for config in configs:
                 if config.spec in seen:
@@ -186,7 +202,7 @@ def _relative_to(path: Path, key: MatrixKey[Any], value: object) -> object:
 
 def _read_mapping(path: Path) -> dict[Any, Any]:
     """The file's YAML mapping, refusing what a matrix has no use for, each in one line."""
-    data = read_yaml(path, "matrix file")
+    data = read_yaml(path, input_files.MATRIX)
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping of {', '.join(KEYS)}")
     return data
@@ -223,8 +239,22 @@ def matrix_file_text(matrix: Matrix) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None)
 
 
+_PROFILE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def check_profile_name(name: str) -> str:
+    """A profile's name, as ``--profile`` takes it: never a path (``../x`` would read a file outside
+    ``profiles/``), which ``--matrix`` takes."""
+    if not _PROFILE_NAME.fullmatch(name):
+        raise UserError(
+            f"--profile {shown(name)} is not a profile's name (known: {', '.join(profile_names())}); a "
+            "matrix file is given with --matrix FILE"
+        )
+    return name
+
+
 def load_profile(name: str) -> Matrix:
-    path = profiles_dir() / f"{name}.yml"
+    path = profiles_dir() / f"{check_profile_name(name)}.yml"
     if not path.exists():
         raise UserError(f"unknown profile {name!r} (known: {', '.join(profile_names())})")
     return load_matrix(path, name)
@@ -263,4 +293,4 @@ def apply_overrides(matrix: Matrix, overrides: Overrides) -> Matrix:
         # Rates given replace the users (which stay recorded, unused); users given replace the file's rates.
         if other.yaml in given and key.yaml not in given:
             changes[key.field] = key.default
-    return replace(matrix, **changes).check("command line")
+    return replace(matrix, **changes).check(COMMAND_LINE)

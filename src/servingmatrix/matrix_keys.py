@@ -21,7 +21,8 @@ from servingmatrix.spec import parse_int, shown, split_specs
 
 T = TypeVar("T")
 
-_DURATION = re.compile(r"^(?P<number>\d+(?:\.\d+)?)(?P<unit>ms|s|m)$")
+#: ASCII digits only (``\d`` would take Arabic-Indic or other digits), and no more than a duration needs.
+_DURATION = re.compile(r"^(?P<number>[0-9]{1,12}(?:\.[0-9]{1,12})?)(?P<unit>ms|s|m)$")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0}
 MAX_USERS = 10_000
 MAX_TRIALS = 100
@@ -33,7 +34,7 @@ MAX_ARRIVAL_RATE = 100_000
 MIN_DURATION_S = 0.001
 #: The shortest measured window of a step.
 MIN_WINDOW_S = 1.0
-_MEMORY = re.compile(r"^(?P<number>\d+)(?P<unit>[mg])$")
+_MEMORY = re.compile(r"^(?P<number>[0-9]{1,12})(?P<unit>[mg])$")
 #: Docker refuses less than 6 MiB; a Python server needs far more, but that is for the run to show.
 MIN_MEMORY_MB = 6
 MAX_MEMORY_MB = 1024 * 1024
@@ -72,7 +73,8 @@ def parse_memory(where: str, text: object) -> str:
     """A memory limit as Docker takes it, in MiB or GiB: ``512m``, ``2g``."""
     match = _MEMORY.match(text.strip().lower()) if isinstance(text, str) else None
     if match is None:
-        raise UserError(f"{where}: {text!r} is not a memory size; write it as e.g. 512m or 2g")
+        written = shown(text) if isinstance(text, str) else shown(repr(text))
+        raise UserError(f"{where}: {written} is not a memory size; write it as e.g. 512m or 2g")
     mb = int(match.group("number")) * (1024 if match.group("unit") == "g" else 1)
     if not MIN_MEMORY_MB <= mb <= MAX_MEMORY_MB:
         raise UserError(f"{where}: {text} is out of range (allowed: {MIN_MEMORY_MB}m to 1024g)")
@@ -145,8 +147,14 @@ def _reference_generator(where: str, value: object) -> str:
     return str(value)
 
 
-def _text(_where: str, value: object) -> str:
-    return str(value)
+def _text(where: str, value: object) -> str:
+    """Text as written; none (an empty key) is empty. A mapping, a list, a number or a boolean is
+    refused: YAML read something other than the text meant."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise UserError(f"{where}: {shown(repr(value))} is not text (allowed: any text; quote a number)")
+    return value
 
 
 def _app_folder(where: str, value: object) -> str | None:

@@ -2,7 +2,10 @@
 
 Safe YAML that also refuses what such a file has no use for, each in one line naming the file: a key
 given twice (PyYAML keeps the last without a word), anchors and aliases (whose expansion, "billion
-laughs", can take all memory), and content that is not UTF-8 text.
+laughs", can take all memory), nesting deeper than ``MAX_DEPTH`` (PyYAML composes a document
+recursively, and ``[[[[...`` a few hundred deep ends in a ``RecursionError``), and content that is not
+UTF-8 text. The file is read as
+``input_files.read_input`` reads one of its kind: a regular file, within its bound.
 """
 
 from __future__ import annotations
@@ -13,21 +16,17 @@ from typing import Any
 import yaml
 
 from servingmatrix.errors import UserError
+from servingmatrix.input_files import InputKind, read_text_input
+from servingmatrix.spec import shown
+
+#: The deepest nesting of a file people write: a matrix, an inventory or an app.yml nests 4 levels.
+MAX_DEPTH = 32
 
 
-def read_yaml(path: Path, what: str) -> Any:
-    """The document of the YAML file ``path`` (``what`` it is, e.g. "matrix file", for the messages)."""
-    where = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{where}: cannot read the {what} ({exc.strerror})") from None
-    try:
-        if b"\0" in raw:
-            raise UnicodeError("a NUL byte")
-        text = raw.decode("utf-8")
-    except UnicodeError:
-        raise UserError(f"{where}: not a text file; {_a(what)} is YAML written in UTF-8") from None
+def read_yaml(path: Path, kind: InputKind) -> Any:
+    """The document of the YAML file ``path``, a file of ``kind`` (which the messages name)."""
+    where, what = str(path), kind.name
+    text = read_text_input(path, kind, "YAML written in UTF-8")
     loader: _StrictLoader | None = None
     try:
         # The reader checks every character as the loader is made: a control character fails there.
@@ -37,6 +36,9 @@ def read_yaml(path: Path, what: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""
         raise UserError(f"{where}: not valid YAML{line}") from None
+    except RecursionError:
+        # Past the composer's own bound, in what PyYAML does before it: refused all the same.
+        raise UserError(f"{where}: nested deeper than {MAX_DEPTH} levels; not {_a(what)}") from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -54,6 +56,7 @@ class _StrictLoader(yaml.SafeLoader):
         self.where = where
         self.what = what
         self.key: str | None = None
+        self.depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if isinstance(parent, yaml.MappingNode):
@@ -69,7 +72,17 @@ class _StrictLoader(yaml.SafeLoader):
                 f"{self.where}: {key}line {line}: YAML anchors and aliases ({written}) are not allowed "
                 f"in {_a(self.what)}; write the value out"
             )
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            key = f"key {shown(self.key)}, " if self.key is not None else ""
+            line = event.start_mark.line + 1 if event.start_mark is not None else "?"
+            raise UserError(
+                f"{self.where}: {key}line {line}: nested deeper than {MAX_DEPTH} levels; not {_a(self.what)}"
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[tuple[str, str], int] = {}

@@ -131,6 +131,17 @@ def with_symlink(bundle: Path) -> Path:
     return write_members(bundle.parent / "symlink.tar.gz", members(bundle), link)
 
 
+def flipped(bundle: Path, at: float) -> Path:
+    """A copy of ``bundle`` with the byte at ``at`` of its length inverted (a negative ``at``: that many
+    bytes from its end, where gzip keeps its CRC and length)."""
+    data = bytearray(bundle.read_bytes())
+    index = int(len(data) * at) if at >= 0 else len(data) + int(at)
+    data[index] ^= 0xFF
+    out = bundle.parent / f"flipped-{at}.tar.gz"
+    out.write_bytes(bytes(data))
+    return out
+
+
 def truncated(bundle: Path, share: float = 0.5) -> Path:
     data = bundle.read_bytes()
     out = bundle.parent / f"truncated-{share}.tar.gz"

@@ -18,7 +18,7 @@ from servingmatrix.cli import main
 from servingmatrix.errors import UserError
 from servingmatrix.matrix import load_matrix, matrix_from_record
 from servingmatrix.paths import cache_dir, inputs_from, inputs_root, project_root
-from servingmatrix.results.bundle import BUNDLE_SCHEMA, InputsSource, inputs_source
+from servingmatrix.results.bundle import BUNDLE_SCHEMA, InputsSource, inputs_source, write_bundle
 from servingmatrix.results.unbundle import open_bundle
 
 from .bundles import COMMIT, INPUT_FILES, make_bundle, members, published_run, write_inputs
@@ -215,3 +215,28 @@ def test_the_build_reads_its_inputs_from_the_inputs_root_and_its_cache_from_the_
         "images/gunicorn-sync/Dockerfile"
     ][0]
     assert (tmp_path / "app-context" / "app" / "benchapp" / "__init__.py").read_text() == "app = None\n"
+
+
+@pytest.mark.parametrize("linked", ["report.html", "report-charts", "report-charts/a.svg", "cells/x.json"])
+def test_a_symbolic_link_in_the_run_folder_is_never_bundled(tmp_path: Path, linked: str) -> None:
+    """A bundle is published: a link in the run folder would carry whatever it names."""
+    run = published_run(tmp_path / "run")
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "key").write_text("a private key")
+    (run / "report.html").unlink()
+    if linked != "report-charts":
+        (run / "report-charts").mkdir()
+    target = secret if linked == "report-charts" else secret / "key"
+    if linked == "cells/x.json":
+        # A cell that reads as one, so that the link is what is refused.
+        cell = next((run / "cells").glob("*.json"))
+        (secret / "key").write_text(cell.read_text())
+        cell.unlink()
+        (run / "cells" / cell.name).symlink_to(target)
+        linked = f"cells/{cell.name}"
+    else:
+        (run / linked).symlink_to(target)
+    out = tmp_path / "b.tar.gz"
+    with out.open("wb") as handle, pytest.raises(UserError, match=rf"{run / linked}: is a symbolic link"):
+        write_bundle(handle, run, write_inputs(tmp_path / "inputs"), InputsSource("commit", COMMIT), False)

@@ -161,7 +161,7 @@ def refused_line(proc: subprocess.CompletedProcess[str]) -> str:
 def test_a_missing_host_inventory_is_refused(tmp_path: Path) -> None:
     missing = tmp_path / "hosts.yml"
     line = refused_line(cli("run", "--hosts", str(missing), "--out", FRESH_RUN, env=UNREACHABLE))
-    assert line == f"{missing}: cannot read the host inventory (No such file or directory)"
+    assert line == f"{missing}: cannot read the host inventory: no such file"
 
 
 def test_an_invalid_host_inventory_is_refused(tmp_path: Path) -> None:

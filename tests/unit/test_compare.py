@@ -271,3 +271,25 @@ def test_the_summary_and_the_report_name_the_app(tmp_path: Path) -> None:
     assert mode_info(load_run(RUNS / "good"), SYNC).command.endswith(" benchapp.wsgi:app")
     old = summarize(RunFolder(RUNS / "good")).splitlines()[0]
     assert old == "app: the bundled app benchapp"
+
+
+def test_two_apps_of_one_name_are_two_apps(tmp_path: Path) -> None:
+    """The name alone does not make one app: another WSGI callable, or a user's app named as the
+    bundled one, is another app, refused as another name is."""
+    notes = _app_run(tmp_path / "notes", {**NOTES, "wsgi": "notes_api.wsgi:app"})
+    other = _app_run(tmp_path / "other", {**NOTES, "wsgi": "other_api.wsgi:app"})
+    with pytest.raises(UserError, match=r"different apps \(WSGI callable notes_api\.wsgi:app vs other_api"):
+        compare_runs(notes, other)
+    allowed = compare_runs(notes, other, allow_different_apps=True)
+    assert allowed.differences[0].startswith("different apps (WSGI callable notes_api.wsgi:app vs other_api")
+    bundled = _app_run(tmp_path / "bundled", None)
+    impostor = _app_run(tmp_path / "impostor", {"name": "benchapp", "bundled": False, "wsgi": "benchapp:app"})
+    with pytest.raises(UserError, match=r"one is the bundled app, the other a user's app of the same name"):
+        compare_runs(bundled, impostor)
+
+
+def test_the_same_app_at_another_lock_is_compared_and_said(tmp_path: Path) -> None:
+    record = {**NOTES, "wsgi": "notes_api.wsgi:app"}
+    old = _app_run(tmp_path / "old", record)
+    new = _app_run(tmp_path / "new", {**record, "lock_sha256": "b" * 64})
+    assert compare_runs(old, new).differences[0] == f"app notes-api lock sha256: {'a' * 64} vs {'b' * 64}"

@@ -1,14 +1,25 @@
 """Bad input from a careless or hostile user: one line naming the problem and what is allowed, exit 2,
-nothing written and nothing lost, and never a Docker engine reached (the engine here is unreachable, so
-a check that came after touching it would show the engine's error instead of its own).
+nothing printed before it, nothing written and nothing lost, and never a Docker engine reached (the
+engine here is unreachable, so a check that came after touching it would show the engine's error
+instead of its own).
+
+Most cases are generated: every field of a full cell and of run.json made wrong in the ways that apply
+to it (another type, negative, missing, and in turn NaN, infinities, overflows, 400 digits, 1e308, a
+subnormal, nesting 40 or 100,000 deep), each through one of the commands that read a run; and every
+kind of input (a matrix, an inventory, an app's app.yml, requirements, lock and seed, a cell, run.json,
+a bundle) made a FIFO, a folder, a link to /dev/zero, one byte over its bound (a sparse file) or nested
+100,000 deep, through every command that reads it. FIFOs are made in the test's folder; /dev/zero is
+looked at, never read.
 """
 
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 import os
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +28,10 @@ from typing import Any
 import markupsafe
 import pytest
 
+from servingmatrix import input_files
 from servingmatrix.cli import MAX_ERROR_CHARS, main
 
-from . import bundles
+from . import bundles, hostile_fields
 from .synthetic_runs import GOOD_CELL, GOOD_HOSTS_RUN, GOOD_RUN, SYNC, cell, write_run
 
 Setup = Callable[[Path], list[str]]
@@ -36,6 +48,11 @@ class Case:
 
 def args(*given: str) -> Setup:
     return lambda _root: list(given)
+
+
+def rooted(*given: str) -> Setup:
+    """The arguments with ``{root}`` replaced by the case's folder."""
+    return lambda root: [a.replace("{root}", str(root)) for a in given]
 
 
 def with_file(name: str, content: bytes | str, *given: str) -> Setup:
@@ -73,6 +90,30 @@ def with_bad_cell(text: str, *given: str) -> Setup:
         argv = with_run(*given)(root)
         (root / "run" / "cells" / "waitress-json-u1-t1-00000000.json").write_text(text)
         return argv
+
+    return setup
+
+
+def with_fifo(name: str, *given: str) -> Setup:
+    """A FIFO at ROOT/``name`` (made in the test's folder); ``{}`` in the arguments is its path. Nothing
+    ever writes to it: a reader that opened it as a file would wait for ever."""
+
+    def setup(root: Path) -> list[str]:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(path)
+        return [a.replace("{}", str(path)).replace("{root}", str(root)) for a in given]
+
+    return setup
+
+
+def with_link_loop(*given: str) -> Setup:
+    """Two symbolic links naming each other at ROOT/loop-a and ROOT/loop-b; ``{}`` is loop-a."""
+
+    def setup(root: Path) -> list[str]:
+        (root / "loop-a").symlink_to(root / "loop-b")
+        (root / "loop-b").symlink_to(root / "loop-a")
+        return [a.replace("{}", str(root / "loop-a")) for a in given]
 
     return setup
 
@@ -134,7 +175,48 @@ def with_app(app_yml: str | None, *given: str, files: dict[str, str | bytes] | N
     return setup
 
 
+#: A host inventory that loads (its engine is never reached: every case below spoils one thing of it).
+INVENTORY_YML = """hosts:
+  - name: main
+    docker: unix:///nonexistent/docker.sock
+    address: 127.0.0.1
+    cores: 4
+    roles: [server, backing, loadgen]
+"""
+#: Every way an inventory is given: to a run, to clean, and as a matrix's key.
+INVENTORY_VERBS = {
+    "run": ("run", "--hosts", "{}", "--out", "{root}/o"),
+    "clean": ("clean", "--hosts", "{}"),
+    "matrix": ("run", "--matrix", "{root}/m.yml", "--out", "{root}/o"),
+}
+
+
+def inventory_with(old: str, new: str, verb: str) -> Setup:
+    """The inventory with ``old`` replaced by ``new``, given as ``verb`` gives it."""
+    assert old in INVENTORY_YML
+
+    def setup(root: Path) -> list[str]:
+        (root / "m.yml").write_text("modes: [waitress]\nworkloads: [json]\nhosts: hosts.yml\n")
+        return with_file("hosts.yml", INVENTORY_YML.replace(old, new), *INVENTORY_VERBS[verb])(root)
+
+    return setup
+
+
 REPRODUCE = ("reproduce", "{bundle}", "--out", "{root}/reproduction")
+
+
+def _fifo_beside(bundle: Path) -> Path:
+    fifo = bundle.parent / "fifo.tar.gz"
+    os.mkfifo(fifo)
+    return fifo
+
+
+def _written_beside(bundle: Path, data: bytes) -> Path:
+    path = bundle.parent / "other.tar.gz"
+    path.write_bytes(data)
+    return path
+
+
 #: Bundles as a cut download, a hand edit or a hostile author leave them.
 BAD_BUNDLES = [
     ("truncated", bundles.truncated, "truncated"),
@@ -143,6 +225,35 @@ BAD_BUNDLES = [
     ("extra-member", lambda b: bundles.spoilt(b, bundles.added("run/cells/x.json")), "not in the manifest"),
     ("newer-schema", lambda b: bundles.spoilt(b, bundles.with_schema(2)), "newer than this servingmatrix"),
     ("traversal", lambda b: bundles.spoilt(b, bundles.added("../x")), "unsafe path"),
+    # One byte flipped, in the compressed data or in gzip's CRC and length at its end: damage, said so.
+    *(
+        (f"flipped-at-{at}", lambda b, at=at: bundles.flipped(b, at), "damaged")
+        for at in (0.2, 0.35, 0.5, 0.65, 0.8, 0.95, -8, -6, -4, -1)
+    ),
+    ("a-fifo", lambda b: _fifo_beside(b), "is a FIFO, not a regular file; a bundle is read only"),
+    ("empty", lambda b: _written_beside(b, b""), "not a servingmatrix bundle (not a tar archive)"),
+    ("gzip-of-nothing", lambda b: _written_beside(b, gzip.compress(b"")), "not a tar archive"),
+    ("gzip-of-text", lambda b: _written_beside(b, gzip.compress(b"notes" * 100)), "not a servingmatrix"),
+    # A bundle forged whole (its manifest made anew) whose record holds what no bundle's does.
+    *(
+        (
+            f"bundle-json-{name}",
+            lambda b, raw=raw: bundles.spoilt(b, bundles.resealed(bundles.replaced("bundle.json", raw))),
+            says,
+        )
+        for name, raw, says in (
+            ("nan-schema", b'{"kind": "servingmatrix-bundle", "schema": NaN}', "bundle.json: 'schema': NaN"),
+            ("digits-schema", b'{"schema": ' + b"1" * 400 + b"}", "bundle.json: 'schema': 11111"),
+            ("nested", b'{"inputs": ' + b"[" * 100_000 + b"}", "bundle.json: 'inputs' is nested deeper"),
+            ("oversized", b" " * (1 << 20) + b"{}", "member 'bundle.json' is larger than 1 MiB"),
+            ("binary", b"\xff\xfe", "bundle.json: not text"),
+        )
+    ),
+    (
+        "manifest-oversized",
+        lambda b: bundles.spoilt(b, bundles.replaced("MANIFEST.sha256", b"#" * ((16 << 20) + 1))),
+        "member 'MANIFEST.sha256' is larger than 16 MiB",
+    ),
     (
         "no-bundle-json",
         lambda b: bundles.spoilt(b, bundles.dropped("bundle.json")),
@@ -426,8 +537,455 @@ RESULT_COMMANDS = [
     ("baseline", ("baseline", "save", "{run}", "kept")),
 ]
 
+#: A cell with every field the current schema writes (but the host of a run on several hosts), each
+#: as the runner writes it: the cell every generated case below spoils one field of.
+FULL_CELL: dict[str, Any] = {
+    "schema": 5,
+    "mode": "waitress",
+    "workload": "json",
+    "users": 1,
+    "trial": 1,
+    "status": "ok",
+    "reason": "a note",
+    "window": {"start": 1795290526.0, "end": 1795290546.0, "seconds": 20.0, "warmup_s": 5.0},
+    "requests": 2000,
+    "failures": 2,
+    "error_rate": 0.001,
+    "throughput_rps": 99.9,
+    "latency_ms": {"p50": 1.0, "p90": 1.5, "p95": 2.0, "p99": 3.0, "p999": 4.0, "mean": 1.2, "max": 9.0},
+    "endpoints": {
+        "json": {
+            "requests": 2000,
+            "failures": 2,
+            "throughput_rps": 99.9,
+            "latency_ms": {"p50": 1.0, "p99": 3.0},
+        }
+    },
+    "server": {
+        "cpu_pct": 50.0,
+        "throttled_s": 0.1,
+        "throttled_periods": 3,
+        "mem_mb": 40.0,
+        "mem_mb_mean": 38.0,
+        "processes": [{"pid": 100, "command": "waitress", "rss_mb": 30.0}],
+        "exit": {"oom_killed": False, "exit_code": 0, "finished_at": 1795290546.0, "last_log": ["served"]},
+        "major_faults": 1,
+    },
+    "loadgen": {
+        "cpu_pct": 25.0,
+        "cpu_quota_pct": 100.0,
+        "processes": 2,
+        "saturated": False,
+        "generator_bound": False,
+        "sent_rps": 100.0,
+        "calibrated_max_rps": 4000.0,
+        "generator_efficiency": 0.95,
+        "hosts": 1,
+    },
+    "load": "closed",
+    "effective_concurrency": 0.1,
+    "effective_concurrency_basis": "Little's law",
+    "promised_concurrency": 4,
+    "keeps_alive": True,
+    "cpu_plan_applied": {
+        "server": {"cpuset": "0", "cpus": 1.0, "memory_bytes": 2147483648, "pids_limit": 4096}
+    },
+    "session_timings": {"start_s": 3.0, "loadgen_s": 25.0, "teardown_s": 0.5},
+    "reference": {
+        "generator": "wrk",
+        "connections": 1,
+        "duration_s": 5.0,
+        "requests": 600,
+        "errors": 1,
+        "throughput_rps": 120.0,
+        "latency_ms": {"p50": 0.8, "p99": 2.0},
+    },
+    "warnings": [{"code": "errors", "message": "2 of 2000 requests failed (0.1%)"}],
+}
+CELL_FILE = "waitress-json-u1-t1-00000000.json"
+#: Fields a cell must hold (those of a successful cell, and of each part present), and those a reader
+#: takes either way (a signed figure), or keeps only when it is of its type (a warning's message).
+REQUIRED_CELL = {
+    *("schema", "mode", "workload", "users", "trial", "status", "requests", "failures", "throughput_rps"),
+    *(f"latency_ms.{p}" for p in ("p50", "p95", "p99")),
+    *(f"window.{k}" for k in ("start", "end", "seconds", "warmup_s")),
+    *("endpoints.json.requests", "endpoints.json.failures", "warnings[].code"),
+    *("reference.generator", "reference.connections"),
+}
+SIGNED_CELL = {
+    "server.exit.exit_code",
+    "cpu_plan_applied.server.memory_bytes",
+    "cpu_plan_applied.server.pids_limit",
+}
+LAX_CELL = {"warnings[].message"}
+REQUIRED_RUN = {"schema", "matrix", "matrix.users"}
+#: Collected rather than typed: an image's id is kept as the engine gave it.
+LAX_RUN = {"metadata.images.waitress.id"}
+#: Every command that reads a run, as the generated cases use them in turn.
+FIELD_COMMANDS = [*RESULT_COMMANDS, ("site", ("site", "{run}", "-o", "{root}/site"))]
+
+
+def with_run_files(run_text: str, cell_text: str, *given: str) -> Setup:
+    """A run folder at ROOT/run holding ``run_text`` as its run.json and ``cell_text`` as its one cell."""
+
+    def setup(root: Path) -> list[str]:
+        run = root / "run"
+        (run / "cells").mkdir(parents=True)
+        (run / "run.json").write_text(run_text)
+        (run / "cells" / CELL_FILE).write_text(cell_text)
+        return [a.replace("{run}", str(run)).replace("{root}", str(root)) for a in given]
+
+    return setup
+
+
+def spoilt_fields(
+    document: dict[str, Any],
+    file: str,
+    required: set[str],
+    signed: set[str],
+    lax: set[str],
+    never_each: int = 2,
+) -> list[tuple[str, str, str]]:
+    """Every leaf of ``document`` made wrong in the ways that apply to it, as (name, the file's text,
+    what the one line must say): ``never_each`` values no servingmatrix file holds (in turn: NaN,
+    infinities, overflows, 400 digits, 1e308, a subnormal, nesting 40 or 100,000 deep), another type, a
+    negative number, and a required field missing."""
+    out: list[tuple[str, str, str]] = []
+    for index, (path, value) in enumerate(hostile_fields.leaves(document)):
+        field = hostile_fields.field_name(path)
+        says = f"{file}: '{field}'"
+        named = "-".join(str(part) for part in path)
+        never = hostile_fields.NEVER_WRITTEN
+        for name, raw in (never[(index + 4 * k) % len(never)] for k in range(never_each)):
+            out.append((f"{named}-{name}", hostile_fields.text_with(document, path, raw), says))
+        typed = says if field != "schema" else f"{file}: no schema version"
+        other = hostile_fields.wrong_type(value) if field not in lax else None
+        if other is not None:
+            out.append((f"{named}-wrong-type", hostile_fields.text_with(document, path, other), typed))
+        below = hostile_fields.negative(value) if field not in signed | lax else None
+        if below is not None:
+            below_says = says if field != "schema" else f"{file}: schema {below} is not one"
+            out.append((f"{named}-negative", hostile_fields.text_with(document, path, below), below_says))
+        if field in required and not isinstance(path[-1], int):
+            gone = says if field != "schema" else f"{file}: no schema version"
+            removed = hostile_fields.text_with(document, path, hostile_fields.REMOVED)
+            out.append((f"{named}-missing", removed, gone))
+    return out
+
+
+SPOILT_CELLS = spoilt_fields(FULL_CELL, CELL_FILE, REQUIRED_CELL, SIGNED_CELL, LAX_CELL)
+SPOILT_RUNS = spoilt_fields(GOOD_RUN, "run.json", REQUIRED_RUN, set(), LAX_RUN, never_each=1)
+
+#: How a hostile user hands over a file that is not one: (name, what it is made as, what is said).
+FORMS = {
+    "fifo": "is a FIFO, not a regular file",
+    "folder": "is a folder, not a regular file",
+    "dev-zero": "is a character device, not a regular file",
+    "oversized": "larger than",
+    "deep": "nested deeper than 32 levels",
+}
+
+
+def make_form(path: Path, form: str, kind: input_files.InputKind, deep: str) -> None:
+    """``path`` made as ``form``: a FIFO, a folder, a link to /dev/zero, a file one byte over the
+    kind's bound (sparse: nothing is written), or ``deep`` opening 100,000 brackets."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() or path.is_symlink():
+        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    if form == "fifo":
+        os.mkfifo(path)
+    elif form == "folder":
+        path.mkdir()
+    elif form == "dev-zero":
+        # Looked at only: a character device is refused before a byte of it is read.
+        path.symlink_to("/dev/zero")
+    elif form == "oversized":
+        with path.open("wb") as handle:
+            handle.truncate(kind.bound + 1)
+    else:
+        path.write_text(deep + "[" * 100_000)
+
+
+def as_form(base: Setup, relative: str, form: str, kind: input_files.InputKind, deep: str = "") -> Setup:
+    """``base``'s setup, then the file at ROOT/``relative`` made as ``form``."""
+
+    def setup(root: Path) -> list[str]:
+        argv = base(root)
+        make_form(root / relative, form, kind, deep)
+        return argv
+
+    return setup
+
+
+def good_run(*given: str) -> Setup:
+    """The good run (GOOD_RUN, FULL_CELL) at ROOT/run; ``{run}`` and ``{root}`` in the arguments."""
+    return with_run_files(json.dumps(GOOD_RUN), json.dumps(FULL_CELL), *given)
+
+
+#: Every command that reads a run folder, publishing ones too.
+RUN_READERS = [
+    *FIELD_COMMANDS,
+    ("bundle", ("bundle", "{run}", "-o", "{root}/b.tar.gz", "--inputs-from-worktree")),
+]
+#: Every input kind, where a case puts it, the commands that read it, and whether it may be nested.
+INPUT_PLACES: list[tuple[str, input_files.InputKind, str, Setup, tuple[str, ...], str]] = [
+    (
+        "matrix",
+        input_files.MATRIX,
+        "m.yml",
+        rooted("run", "--matrix", "{root}/m.yml"),
+        (),
+        "modes: ",
+    ),
+    *(
+        (
+            f"inventory-{verb}",
+            input_files.INVENTORY,
+            "hosts.yml",
+            inventory_with("127.0.0.1", "127.0.0.1", verb),
+            (),
+            "hosts: ",
+        )
+        for verb in INVENTORY_VERBS
+    ),
+    *(
+        (
+            f"app-yml-{verb}",
+            input_files.APP_FILE,
+            "app/app.yml",
+            with_app(APP_YML, *argv),
+            (),
+            "name: ",
+        )
+        for verb, argv in (
+            ("run", RUN_APP),
+            ("build", ("build", "--app", "{app}")),
+            ("lock", ("lock", "--app", "{app}")),
+            ("workloads", ("workloads", "--app", "{app}")),
+        )
+    ),
+    ("requirements", input_files.REQUIREMENTS, "app/requirements.txt", with_app(APP_YML), ("deep",), ""),
+    (
+        "lock",
+        input_files.LOCK,
+        "app/requirements.lock",
+        with_app(APP_YML, files={**APP_FILES, "requirements.lock": "x"}),
+        ("deep",),
+        "",
+    ),
+    (
+        "seed-sql",
+        input_files.SEED_SQL,
+        "app/seed.sql",
+        with_app(APP_YML + "seed_sql: seed.sql\n", files={**APP_FILES, "seed.sql": "select 1;\n"}),
+        ("deep",),
+        "",
+    ),
+    *(
+        (f"cell-{verb}", input_files.CELL, f"run/cells/{CELL_FILE}", good_run(*argv), (), "")
+        for verb, argv in RUN_READERS
+    ),
+    *(
+        (f"run-json-{verb}", input_files.RUN, "run/run.json", good_run(*argv), (), "")
+        for verb, argv in RUN_READERS
+    ),
+    (
+        "bundle",
+        input_files.BUNDLE,
+        "b.tar.gz",
+        rooted("reproduce", "{root}/b.tar.gz"),
+        ("deep", "oversized"),
+        "",
+    ),
+]
+#: Where an app's file named in its app.yml is not a regular file, app.yml's reader says so itself.
+FORM_SAYS = {
+    ("requirements", "dev-zero"): "is outside",
+    ("seed-sql", "dev-zero"): "is outside",
+    ("lock", "dev-zero"): "requirements.lock: a symbolic link out of the app's folder",
+    ("requirements", "fifo"): "requirements: 'requirements.txt': is a FIFO, not a regular file",
+    ("requirements", "folder"): "requirements: 'requirements.txt': is a folder, not a regular file",
+    ("seed-sql", "fifo"): "seed_sql: 'seed.sql': is a FIFO, not a regular file",
+    ("seed-sql", "folder"): "seed_sql: 'seed.sql': is a folder, not a regular file",
+}
+
+
+def form_says(place: str, form: str, kind: input_files.InputKind) -> str:
+    if (place, form) in FORM_SAYS:
+        return FORM_SAYS[(place, form)]
+    if form == "oversized":
+        return f"larger than {input_files.size_text(kind.bound)}, the most {_a(kind.name)} holds"
+    return FORMS[form]
+
+
+def _a(name: str) -> str:
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
+def with_stray_copy(*given: str) -> Setup:
+    """The good run with a second file holding its one cell, named to be read after it."""
+
+    def setup(root: Path) -> list[str]:
+        argv = good_run(*given)(root)
+        shutil.copy(root / "run" / "cells" / CELL_FILE, root / "run" / "cells" / "zz-copy.json")
+        return argv
+
+    return setup
+
+
+def with_link(relative: str, target: str, base: Setup) -> Setup:
+    """``base``'s setup, then ROOT/``relative`` a symbolic link to ROOT/``target`` (a private file)."""
+
+    def setup(root: Path) -> list[str]:
+        argv = base(root)
+        (root / "private").mkdir(exist_ok=True)
+        (root / "private" / "key.py").write_text("key = 'a private key'\n")
+        link = root / relative
+        if link.exists():
+            link.unlink()
+        link.symlink_to(root / target)
+        return argv
+
+    return setup
+
+
+def with_two_apps(first: dict[str, object], second: dict[str, object], *given: str) -> Setup:
+    """Runs ROOT/a and ROOT/b, the good run's, measuring the apps ``first`` and ``second``."""
+
+    def setup(root: Path) -> list[str]:
+        for name, app in (("a", first), ("b", second)):
+            meta = copy.deepcopy(GOOD_RUN)
+            meta["metadata"]["app"] = app
+            (root / name / "cells").mkdir(parents=True)
+            (root / name / "run.json").write_text(json.dumps(meta))
+            (root / name / "cells" / CELL_FILE).write_text(json.dumps(FULL_CELL))
+        return [a.replace("{root}", str(root)) for a in given]
+
+    return setup
+
+
+SHOP = {"name": "shop", "bundled": False, "wsgi": "shop:app", "health": "/healthz"}
 LONG = "x" * 100_000
+#: A path longer than any file system takes: asking whether it exists raises instead of answering.
+LONG_NAME = "n" * 5000
 CASES = [
+    # Paths no file system holds (a name of 5,000 characters), and outputs in the kernel's file systems.
+    *(
+        Case(f"long-name-{verb}", good_run(*(LONG_NAME if a == "{run}" else a for a in argv)), says)
+        for verb, argv, says in (
+            *((verb, argv, "not a run folder") for verb, argv in RUN_READERS if verb != "compare"),
+            ("compare", ("compare", "{run}", "{run}"), "neither a run folder nor a saved baseline"),
+        )
+    ),
+    *(
+        Case(f"long-output-{verb}", good_run(*argv, LONG_NAME), "its name is longer than the file system")
+        for verb, argv in (
+            ("report", ("report", "{run}", "-o")),
+            ("export", ("export", "{run}", "-o")),
+            ("compare", ("compare", "{run}", "{run}", "-o")),
+            ("site", ("site", "{run}", "-o")),
+            ("run", ("run", "--out")),
+        )
+    ),
+    *(
+        Case(
+            f"output-under-proc-{verb}", good_run(*argv, "/proc/self/status"), "is under /proc, the kernel's"
+        )
+        for verb, argv in (
+            ("report", ("report", "{run}", "-o")),
+            ("export", ("export", "{run}", "-o")),
+            ("export-md", ("export", "{run}", "--format", "md", "-o")),
+            ("compare", ("compare", "{run}", "{run}", "-o")),
+            ("site", ("site", "{run}", "-o")),
+            ("bundle", ("bundle", "{run}", "--inputs-from-worktree", "-o")),
+        )
+    ),
+    Case("output-under-sys", good_run("report", "{run}", "-o", "/sys/kernel/notes"), "is under /sys"),
+    # A stray copy of a cell is refused by every command that reads a run, the export too.
+    *(
+        Case(f"stray-copy-{verb}", with_stray_copy(*argv), "one of them is a stray copy")
+        for verb, argv in RUN_READERS
+    ),
+    # Nothing is reached through a link out of an app's folder or put into a bundle through one.
+    Case(
+        "app-wsgi-package-linked-out",
+        with_link("app/shop", "private", with_app(APP_YML, files={"requirements.txt": "flask==3.1.3\n"})),
+        "is a symbolic link out of the app's folder",
+    ),
+    Case(
+        "app-wsgi-module-linked-out",
+        with_link("app/shop.py", "private/key.py", with_app(APP_YML)),
+        "is a symbolic link out of the app's folder",
+    ),
+    Case(
+        "app-file-linked-out",
+        with_link("app/settings.py", "private/key.py", with_app(APP_YML)),
+        "settings.py: a symbolic link out of the app's folder",
+    ),
+    Case(
+        "app-folder-linked-out",
+        with_link("app/static", "private", with_app(APP_YML)),
+        "static: a symbolic link out of the app's folder",
+    ),
+    *(
+        Case(
+            f"bundle-{name}-linked-out",
+            with_link(f"run/{name}", target, good_run(*RUN_READERS[-1][1])),
+            f"run/{name}: is a symbolic link",
+        )
+        for name, target in (("report.html", "private/key.py"), ("report-charts", "private"))
+    ),
+    # An app is more than its name.
+    Case(
+        "compare-same-name-other-callable",
+        with_two_apps(SHOP, {**SHOP, "wsgi": "shop.other:app"}, "compare", "{root}/a", "{root}/b"),
+        "different apps (WSGI callable shop:app vs shop.other:app)",
+    ),
+    Case(
+        "compare-bundled-and-an-app-named-as-it",
+        with_two_apps(
+            {"name": "benchapp", "bundled": True},
+            {**SHOP, "name": "benchapp"},
+            "compare",
+            "{root}/a",
+            "{root}/b",
+        ),
+        "one is the bundled app, the other a user's app of the same name",
+    ),
+    # Every kind of input as a FIFO, a folder, /dev/zero, one byte over its bound, nested 100,000 deep,
+    # through every command that reads it.
+    *(
+        Case(f"{place}-as-{form}", as_form(base, relative, form, kind, deep), form_says(place, form, kind))
+        for place, kind, relative, base, skip, deep in INPUT_PLACES
+        for form in FORMS
+        if form not in skip
+    ),
+    Case("matrix-dev-zero-itself", args("run", "--matrix", "/dev/zero"), "/dev/zero: is a character device"),
+    Case("inventory-dev-zero-itself", args("clean", "--hosts", "/dev/zero"), "/dev/zero: is a character"),
+    Case("bundle-dev-zero-itself", args("reproduce", "/dev/zero"), "/dev/zero: is a character device"),
+    Case(
+        "bundle-8-gib-and-a-byte",
+        as_form(rooted("reproduce", "{root}/b.tar.gz"), "b.tar.gz", "oversized", input_files.BUNDLE),
+        "larger than 8 GiB, the most a bundle holds",
+    ),
+    # Every field of a cell, then of run.json, made wrong every way that applies, through each command
+    # that reads a run in turn.
+    *(
+        Case(
+            f"cell-{name}-{FIELD_COMMANDS[i % len(FIELD_COMMANDS)][0]}",
+            with_run_files(json.dumps(GOOD_RUN), text, *FIELD_COMMANDS[i % len(FIELD_COMMANDS)][1]),
+            says,
+        )
+        for i, (name, text, says) in enumerate(SPOILT_CELLS)
+    ),
+    *(
+        Case(
+            f"run-json-{name}-{FIELD_COMMANDS[i % len(FIELD_COMMANDS)][0]}",
+            with_run_files(text, json.dumps(FULL_CELL), *FIELD_COMMANDS[i % len(FIELD_COMMANDS)][1]),
+            says,
+        )
+        for i, (name, text, says) in enumerate(SPOILT_RUNS)
+    ),
     *(
         Case(f"{bad}-{command}", with_bad_cell(text, *argv), says)
         for bad, text, says in BAD_CELLS
@@ -479,6 +1037,28 @@ CASES = [
     Case("reference-duration-zero", args("run", "--reference-duration", "0s"), "out of range"),
     Case("reference-duration-negative", args("run", "--reference-duration", "-1s"), "expected one argument"),
     Case("reference-duration-bare", args("run", "--reference-duration", "5"), "with a unit"),
+    # Host inventories: an address that is neither, an engine URL holding what a terminal would act on.
+    *(
+        Case(f"inventory-{name}-{verb}", inventory_with(old, new, verb), says)
+        for name, old, new, says in (
+            ("address-999", "127.0.0.1", "999.1.1.1", "address '999.1.1.1' is not an address"),
+            ("address-256", "127.0.0.1", "10.0.0.256", "address '10.0.0.256' is not an address"),
+            ("address-all-digits", "127.0.0.1", '"1234"', "address '1234' is not an address"),
+            (
+                "docker-nul",
+                "unix:///nonexistent/docker.sock",
+                '"unix:///x\\0y"',
+                "docker 'unix:///x\\x00y' holds a character other than printable ASCII",
+            ),
+            (
+                "docker-escape",
+                "unix:///nonexistent/docker.sock",
+                '"tcp://a\\e[2Jb:2375"',
+                "docker 'tcp://a\\x1b[2Jb:2375' holds a character other than printable ASCII",
+            ),
+        )
+        for verb in INVENTORY_VERBS
+    ),
     # Matrix files.
     Case("matrix-control-character", with_file("m.yml", "\x01", "run", "--matrix", "{}"), "not valid YAML"),
     Case("matrix-missing", args("run", "--matrix", "/nonexistent/m.yml"), "cannot read"),
@@ -535,6 +1115,64 @@ CASES = [
         with_file("m.yml", "modes: [waitress]\nworkloads: [json]\ntrials: many\n", "run", "--matrix", "{}"),
         "not an integer",
     ),
+    # A matrix file's every refusal names the file and the key, the registry's too.
+    *(
+        Case(f"matrix-{name}", with_file("m.yml", text, "run", "--matrix", "{}", "--out", "{root}/o"), says)
+        for name, text, says in (
+            ("unknown-mode", "modes: [apache]\nworkloads: [json]\n", "m.yml: modes: unknown mode 'apache'"),
+            (
+                "unknown-workload",
+                "modes: [waitress]\nworkloads: [nope]\n",
+                "m.yml: workloads: unknown workload",
+            ),
+            (
+                "tunable-out-of-range",
+                "modes: ['gunicorn-sync[workers=99999]']\nworkloads: [json]\n",
+                "m.yml: modes: gunicorn-sync: workers=99999 is out of range",
+            ),
+            (
+                "unknown-tunable",
+                "modes: ['gunicorn-sync[threads=4]']\nworkloads: [json]\n",
+                "m.yml: modes: gunicorn-sync: unknown tunable 'threads'",
+            ),
+            (
+                "workload-parameter-out-of-range",
+                "modes: [waitress]\nworkloads: ['io[ms=99999]']\n",
+                "m.yml: workloads: io: ms=99999 is out of range",
+            ),
+            ("not-a-spec", "modes: ['a b']\nworkloads: [json]\n", "m.yml: modes: 'a b': not a spec"),
+            (
+                "description-a-mapping",
+                "modes: [waitress]\nworkloads: [json]\ndescription: {a: 1}\n",
+                "m.yml: description: \"{'a': 1}\" is not text",
+            ),
+            (
+                "description-a-list",
+                "modes: [waitress]\nworkloads: [json]\ndescription: [a, b]\n",
+                "description: \"['a', 'b']\" is not text",
+            ),
+            (
+                "description-a-number",
+                "modes: [waitress]\nworkloads: [json]\ndescription: 1.10\n",
+                "description: '1.1' is not text (allowed: any text; quote a number)",
+            ),
+            (
+                "description-a-boolean",
+                "modes: [waitress]\nworkloads: [json]\ndescription: yes\n",
+                "description: 'True' is not text",
+            ),
+            (
+                "duration-arabic-digits",
+                "modes: [waitress]\nworkloads: [json]\nduration: \u0662\u0660s\n",
+                "m.yml: duration: '\u0662\u0660s' is not a duration",
+            ),
+            (
+                "memory-arabic-digits",
+                "modes: [waitress]\nworkloads: [json]\nserver_memory: \u0662g\n",
+                "m.yml: server_memory:",
+            ),
+        )
+    ),
     Case(
         "matrix-mode-twice",
         with_file("m.yml", "modes: [waitress, waitress]\nworkloads: [json]\n", "run", "--matrix", "{}"),
@@ -550,6 +1188,29 @@ CASES = [
     Case("out-a-file", with_file("f.txt", "x", "run", "--out", "{}"), "is a file"),
     Case("out-another-matrix", with_run("run", "--out", "{run}"), "different matrix"),
     Case("out-another-matrix-forced", with_run("run", "--out", "{run}", "--force"), "different matrix"),
+    Case("out-under-proc", args("run", "--out", "/proc/self/run"), "is under /proc, the kernel's"),
+    Case("out-proc-itself", args("run", "--out", "/proc"), "is under /proc"),
+    Case("out-under-sys", args("run", "--out", "/sys/kernel/run"), "is under /sys"),
+    Case("out-a-run-s-cells", with_run("run", "--out", "{run}/cells"), "is inside the cells of the run"),
+    Case("out-in-a-run-s-cells", with_run("run", "--out", "{run}/cells/new"), "is inside the cells"),
+    Case("out-below-a-file", with_file("f.txt", "x", "run", "--out", "{}/run"), "is a file, so no folder"),
+    Case("out-a-fifo", with_fifo("fifo", "run", "--out", "{}"), "is a FIFO"),
+    Case("out-a-link-loop", with_link_loop("run", "--out", "{}"), "lead in a loop"),
+    # The run's own options, each checked before the matrix is read.
+    Case("calibration-none-and-new", args("run", "--no-calibration", "--recalibrate"), "not both"),
+    Case("profile-a-relative-path", args("run", "--profile", "../profiles/quick"), "not a profile's name"),
+    Case("profile-an-absolute-path", args("run", "--profile", "/etc/passwd"), "given with --matrix FILE"),
+    Case("profile-with-suffix", args("run", "--profile", "quick.yml"), "not a profile's name"),
+    Case("profile-empty", args("run", "--profile", ""), "not a profile's name"),
+    Case("matrix-empty-option", args("run", "--matrix", ""), "--matrix is empty"),
+    Case("matrix-blank-option", args("run", "--matrix", "  "), "--matrix is empty"),
+    Case("matrix-a-folder", args("run", "--matrix", "/"), "/: is a folder, not a regular file"),
+    Case("duration-arabic-digits", args("run", "--duration", "\u0662\u0660s"), "not a duration"),
+    Case("warmup-devanagari-digits", args("run", "--warmup", "\u0966\u096bs"), "not a duration"),
+    Case("duration-fullwidth-digits", args("run", "--duration", "\uff12\uff10s"), "not a duration"),
+    Case("memory-arabic-digits", args("run", "--server-memory", "\u0662g"), "not a memory size"),
+    Case("memory-5000-digits", args("run", "--server-memory", "9" * 5000 + "m"), "not a memory size"),
+    Case("duration-5000-digits", args("run", "--duration", "9" * 5000 + "s"), "not a duration"),
     # Choices and percentages.
     Case("export-format", args("export", "x", "--format", "xml"), "invalid choice"),
     Case("threshold-100", args("compare", "a", "b", "--threshold", "100"), "out of range"),
@@ -595,7 +1256,11 @@ CASES = [
     *(Case(f"reproduce-{name}", with_bundle(spoil, *REPRODUCE), says) for name, spoil, says in BAD_BUNDLES),
     Case("reproduce-missing", args("reproduce", "/nonexistent/b.tar.gz"), "no such file"),
     Case("reproduce-a-folder", args("reproduce", "/"), "is a folder"),
-    Case("reproduce-not-a-tar", with_file("b.tar.gz", "notes", "reproduce", "{}"), "not a gzip file"),
+    Case(
+        "reproduce-not-a-tar",
+        with_file("b.tar.gz", "notes", "reproduce", "{}"),
+        "damaged or not a servingmatrix bundle",
+    ),
     Case(
         "reproduce-against-and-out",
         with_bundle(lambda b: b, "reproduce", "{bundle}", "--against", "{root}", "--out", "{root}/o"),
@@ -731,8 +1396,15 @@ CASES = [
 ]
 
 
-def tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+def tree(root: Path) -> dict[str, bytes | tuple[int, int]]:
+    """Every regular file under ``root``: its bytes, or for one over a megabyte (a sparse file one byte
+    over a bound) its size and time of change."""
+
+    def content(path: Path) -> bytes | tuple[int, int]:
+        node = path.stat()
+        return (node.st_size, node.st_mtime_ns) if node.st_size > 1 << 20 else path.read_bytes()
+
+    return {str(p.relative_to(root)): content(p) for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -749,15 +1421,28 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
         code = main(argv)
     except SystemExit as exit_:
         code = exit_.code
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     lines = err.strip().splitlines()
     assert code == 2, err
+    # Nothing is said before a refusal: a line on standard output would read as work begun.
+    assert out == "", out
     assert len(lines) == 1, err
     assert lines[0].startswith("servingmatrix: error: "), err
     assert case.says in lines[0], err
     assert "Docker engine" not in lines[0]
     assert len(lines[0]) <= MAX_ERROR_CHARS + 100
     assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", FIELD_COMMANDS, ids=[c for c, _ in FIELD_COMMANDS])
+def test_the_full_cell_is_read_by_every_command(
+    command: tuple[str, tuple[str, ...]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The generated cases spoil one field of this cell or of the good run.json: each is refused for it."""
+    monkeypatch.setenv("SERVINGMATRIX_BASELINES", str(tmp_path / "baselines"))
+    monkeypatch.chdir(tmp_path)
+    argv = with_run_files(json.dumps(GOOD_RUN), json.dumps(FULL_CELL), *command[1])(tmp_path)
+    assert main(argv) == 0
 
 
 @pytest.mark.parametrize("command", RESULT_COMMANDS, ids=[c for c, _ in RESULT_COMMANDS])
@@ -780,6 +1465,20 @@ def test_the_good_run_json_of_several_hosts_is_read_by_every_command(
     monkeypatch.chdir(tmp_path)
     argv = with_bad_run(json.dumps(GOOD_HOSTS_RUN), *command[1])(tmp_path)
     assert main(argv) == 0
+
+
+@pytest.mark.parametrize("form", ["fifo", "folder", "dev-zero", "oversized", "deep"])
+def test_a_baseline_record_that_is_not_a_file_is_listed_without_its_date(
+    form: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``baseline list`` reads each baseline's record leniently: one that does not read is a date
+    unknown, never a hang (a FIFO) nor a gigabyte read (a device)."""
+    monkeypatch.setenv("SERVINGMATRIX_BASELINES", str(tmp_path / "baselines"))
+    saved_baseline()(tmp_path)
+    make_form(tmp_path / "baselines" / "kept" / "baseline.json", form, input_files.BASELINE_INFO, "{")
+    assert main(["baseline", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()[1]
+    assert listed.startswith("kept  —")
 
 
 # Hostile text in a run: a description, a mode's name or a machine string that holds markup is shown

@@ -4,6 +4,7 @@ carrying its linear twin for the page's toggle."""
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 import xml.etree.ElementTree as ET
@@ -16,6 +17,7 @@ from servingmatrix.analysis.verdict import Objective
 from servingmatrix.report.document import Document
 from servingmatrix.report.figures.chart_specs import BarChart, ChartPoint, LineChart, Panel, Series
 from servingmatrix.report.figures.svg import PAGE, PRINT
+from servingmatrix.report.figures.svg_axes import StepAxis, ValueAxis, ticks
 from servingmatrix.report.figures.svg_lines import line_chart
 from servingmatrix.report.html import SCRIPT, chart_script, render_document
 from servingmatrix.report.sections import build_document
@@ -163,3 +165,16 @@ def test_the_script_ships_with_the_package() -> None:
     shipped = {p for pattern in globs["servingmatrix"] for p in package.glob(pattern)}
     assert SCRIPT in shipped
     assert set((package / "report" / "templates").iterdir()) <= shipped
+
+
+def test_the_chart_axes_place_what_the_readers_would_refuse_without_a_math_error() -> None:
+    # A step of 0 is refused when a run is read; an axis given one anyway puts it at its start.
+    axis = StepAxis(0.0, 64.0, 0.0, 100.0)
+    assert axis(0.0) == 0.0 and axis(64.0) == 100.0
+    assert StepAxis(0.0, 0.0, 0.0, 100.0)(0.0) == 50.0
+    assert ticks(0.0, 10.0, True)[0] > 0
+    assert ticks(math.nan, math.inf, False) == [0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
+    fitted = ValueAxis.fit([math.nan, math.inf, -math.inf, 3.0], True, 0.0, 100.0)
+    assert fitted.ticks == (1.0, 10.0)
+    assert 0.0 <= fitted(0.0) <= 100.0
+    assert ValueAxis.fit([1e-320, 2e-320], False, 0.0, 100.0).ticks == (0.0, 1.0)

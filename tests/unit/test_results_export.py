@@ -221,3 +221,17 @@ def test_summary_counts_generator_bound_and_noisy_figures(tmp_path: Path) -> Non
     assert text.rstrip().endswith("flagged: 1 generator-bound (G or S), 1 noisy (V) of 2 figures")
     rates = {(SYNC, "json", 100, 1): cell(99.0, offered=100.0)}
     assert "by offered req/s" in summarize(RunFolder(write_run(tmp_path / "o", rates, [100], open_loop=True)))
+
+
+def test_the_export_refuses_a_stray_copy_of_a_cell_as_the_report_does(tmp_path: Path) -> None:
+    """Both read the cells through the folder's one reader: a cell counted twice is refused by both."""
+    import shutil
+
+    run = write_run(tmp_path / "run", {(SYNC, "json", 1, 1): cell(100.0)}, [1])
+    original = next((run / "cells").glob("*.json"))
+    shutil.copy(original, run / "cells" / "zz-copy.json")
+    says = f"{run / 'cells' / 'zz-copy.json'}: the same cell as {original.name}; one of them is a stray copy"
+    for export in (export_csv, export_json):
+        with pytest.raises(UserError) as raised:
+            export(RunFolder(run))
+        assert str(raised.value) == says

@@ -218,7 +218,7 @@ def test_the_hosts_records_read_back_as_written(tmp_path: Path) -> None:
         (
             ("metadata", "hosts", "hosts", 1, "clock", "applied_ms"),
             float("nan"),
-            "'metadata.hosts.hosts[].clock.applied_ms' is missing or not a finite number",
+            "'metadata.hosts.hosts[].clock.applied_ms': NaN is not a number",
         ),
         (("cpu_plan_hosts",), [], "'cpu_plan_hosts' is missing or not an object"),
         (

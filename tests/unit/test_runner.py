@@ -98,6 +98,28 @@ def test_partly_measured_run_measures_only_what_is_missing(tmp_path: Path) -> No
     assert len([s for s in again.started if s.image == LOCUST_IMAGE]) == 1
 
 
+def test_a_cell_on_disk_that_does_not_read_is_measured_again_saying_which(tmp_path: Path) -> None:
+    """A crash can cut a cell short and a hand can edit one: a resume takes as measured only the cells
+    that read back as themselves."""
+    runner(tmp_path, FakeDocker()).run()
+    cells = sorted((tmp_path / "run" / "cells").glob("*.json"))
+    cells[0].write_text(cells[0].read_text()[:40])
+    cells[1].write_text(cells[2].read_text())
+    again = FakeDocker()
+    resumed = runner(tmp_path, again)
+    lines: list[str] = []
+    resumed.say = lines.append
+    resumed.run()
+    assert [line for line in lines if line.startswith("measuring again: ")] == [
+        f"measuring again: {cells[0]}: not valid JSON, the file is corrupt or truncated "
+        "(Unterminated string starting at)",
+        f"measuring again: {cells[1]}: holds another cell ({cells[2].stem})",
+    ]
+    # Each is measured again in its session (a session measures every step of its mode and trial).
+    assert len([s for s in again.started if s.image == LOCUST_IMAGE]) == 2
+    assert all(RunFolder(tmp_path / "run").read_cell(cell) for cell in cells)
+
+
 def test_broken_stack_is_recorded_failed_not_measured(tmp_path: Path) -> None:
     docker = FakeDocker()
     runner(tmp_path, docker, conformance=lambda url, mode: ["GET /db: status 500"]).run()

@@ -207,3 +207,13 @@ def test_a_run_given_twice_or_inside_the_site_is_refused(
     assert "given twice" in capsys.readouterr().err
     assert main(["site", str(run), "-o", str(tmp_path / "site")]) == 2
     assert run.exists()
+
+
+def test_a_report_that_is_a_link_is_rendered_anew_not_followed(tmp_path: Path) -> None:
+    run = published_run(tmp_path / "run")
+    (tmp_path / "private.txt").write_text("a private key")
+    (run / "report.html").unlink()
+    (run / "report.html").symlink_to(tmp_path / "private.txt")
+    assert main(["site", str(run), "-o", str(tmp_path / "site")]) == 0
+    pages = list((tmp_path / "site" / "runs").rglob("report.html"))
+    assert len(pages) == 1 and "a private key" not in pages[0].read_text()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from locustfiles.smconfig import ConfigError, Settings, Target, parse_requests
-from servingmatrix.errors import SpecError
+from servingmatrix.errors import SpecError, UserError
 from servingmatrix.matrix import Matrix, load_matrix
 from servingmatrix.modes import BUNDLED_APP, resolve_mode
 from servingmatrix.paths import project_root
@@ -243,3 +243,56 @@ def test_the_workloads_command_lists_the_app_s(capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out.splitlines()
     assert out[:2] == ["app:list", "    GET /notes?limit=20"]
     assert "app:mixed" in out and "      5%  create    POST /notes" in out
+
+
+def _linked_app(root: Path, link: str, to: str, yml: str = "") -> Path:
+    """A loadable app in ROOT/app whose ``link`` is a symbolic link to ``to`` (under ROOT)."""
+    folder = root / "app"
+    (folder / "shop").mkdir(parents=True)
+    (folder / "shop" / "__init__.py").write_text("app = None\n")
+    (folder / "requirements.txt").write_text("flask==3.1.3\n")
+    (folder / "app.yml").write_text(
+        "name: shop\nwsgi: shop:app\nhealth: /healthz\nrequirements: requirements.txt\n" + yml
+    )
+    (root / "outside").mkdir()
+    (root / "outside" / "secret.py").write_text("key = 'a private key'\n")
+    (root / "outside" / "seed.sql").write_text("select 1;\n")
+    if link == "shop":
+        (folder / "shop" / "__init__.py").unlink()
+        (folder / "shop").rmdir()
+    (folder / link).symlink_to(root / to)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("link", "to", "yml", "says"),
+    [
+        ("shop", "outside", "", r"wsgi: 'shop:app': .*/app/shop is a symbolic link out of the app's folder"),
+        (
+            "shop/secret.py",
+            "outside/secret.py",
+            "",
+            r"shop/secret\.py: a symbolic link out of the app's folder",
+        ),
+        ("data", "outside", "", r"app/data: a symbolic link out of the app's folder"),
+        ("seed.sql", "outside/seed.sql", "seed_sql: seed.sql\n", r"seed_sql: 'seed\.sql' is outside"),
+    ],
+)
+def test_nothing_of_an_app_is_reached_through_a_link_out_of_its_folder(
+    tmp_path: Path, link: str, to: str, yml: str, says: str
+) -> None:
+    with pytest.raises(UserError, match=says):
+        load_app(_linked_app(tmp_path, link, to, yml))
+
+
+def test_a_link_that_stays_in_the_app_s_folder_is_copied_as_its_file(tmp_path: Path) -> None:
+    from servingmatrix.building.app_images import copy_app
+
+    folder = _linked_app(tmp_path, "shop/views.py", "app/shop/__init__.py")
+    (folder / ".venv").mkdir()
+    (folder / ".venv" / "outside").symlink_to(tmp_path / "outside")
+    load_app(folder)
+    copy_app(folder, tmp_path / "copy")
+    copied = sorted(p.relative_to(tmp_path / "copy").as_posix() for p in (tmp_path / "copy").rglob("*"))
+    assert copied == ["app.yml", "requirements.txt", "shop", "shop/__init__.py", "shop/views.py"]
+    assert not (tmp_path / "copy" / "shop" / "views.py").is_symlink()

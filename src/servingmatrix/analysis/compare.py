@@ -136,17 +136,19 @@ def _change(
 
 
 def app_differences(a: Run, b: Run, allow_different_apps: bool = False) -> list[str]:
-    """How the two runs' apps differ: another version of the same app is a difference to name; another
-    app altogether is refused, in one line, unless ``allow_different_apps``."""
+    """How the two runs' apps differ: another version, commit or lock of the same app is a difference
+    to name; another app altogether (another name, WSGI callable, or the bundled app against a user's)
+    is refused, in one line, unless ``allow_different_apps``."""
     mine, theirs = AppIdentity.from_metadata(a.metadata), AppIdentity.from_metadata(b.metadata)
-    if mine.name == theirs.name:
+    if mine.same_app(theirs):
         return mine.changes(theirs)
+    how = "".join(f" ({text})" for text in mine.differences(theirs))
     if not allow_different_apps:
         raise UserError(
-            f"{a.root} measured {mine.describe()} and {b.root} measured {theirs.describe()}: different apps, "
-            "so no figure is comparable (--allow-different-apps compares them anyway)"
+            f"{a.root} measured {mine.describe()} and {b.root} measured {theirs.describe()}: different apps"
+            f"{how}, so no figure is comparable (--allow-different-apps compares them anyway)"
         )
-    return [f"different apps: {mine.describe()} vs {theirs.describe()}"]
+    return [f"different apps{how}: {mine.describe()} vs {theirs.describe()}"]
 
 
 def run_differences(a: Run, b: Run) -> list[str]:

@@ -33,6 +33,7 @@ from servingmatrix.modes import MODES, Mode, get_mode
 from servingmatrix.paths import images_dir
 from servingmatrix.say import Say
 from servingmatrix.user_app import UserApp
+from servingmatrix.user_app.app_tree import app_files
 from servingmatrix.user_app.config import ENTRY_PACKAGE
 
 
@@ -42,20 +43,11 @@ def entry_source() -> Path:
     return images_dir() / "user-app" / ENTRY_PACKAGE
 
 
-def _skipped(path: Path) -> bool:
-    """Not copied into the image: hidden files and folders (``.git``, ``.venv``), and bytecode."""
-    return any(part.startswith(".") or part == "__pycache__" for part in path.parts) or path.suffix in {
-        ".pyc",
-        ".pyo",
-    }
-
-
 def copy_app(source: Path, target: Path) -> None:
-    """The app's folder as the image gets it (see ``_skipped``)."""
-    for path in sorted(source.rglob("*")):
+    """The app's folder as the image gets it (``user_app.app_tree``: no hidden files or bytecode, and
+    nothing through a link out of the folder)."""
+    for path in app_files(source):
         rel = path.relative_to(source)
-        if _skipped(rel) or not path.is_file():
-            continue
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target / rel)
 

@@ -10,6 +10,7 @@ as they are. Builds check the locks first and never resolve anything.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -90,7 +91,8 @@ def check_locks(app: UserApp, modes: Iterable[Mode]) -> None:
     """Refuse, in one line, a build whose locks are missing or stale: before anything is built."""
     lock = app_lock(app)
     hint = f"run `{app.relock}` (it resolves with PyPI)"
-    if not lock.is_file():
+    # A FIFO or a folder there is not missing: the lock's reader names what it is.
+    if not os.path.lexists(lock):
         raise UserError(f"{lock}: missing, the lock of {app.requirements}; {hint}")
     locked = {p.key: p.version for p in parse_lock(lock)}
     for pin in app.pins:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from servingmatrix import input_files
 from servingmatrix.building.mutation_scores import mutated_modules, scores_table
 from servingmatrix.flags import KINDS, Judged, Shown
 from servingmatrix.matrix_keys import MATRIX_KEYS, exclusive_pairs
@@ -123,6 +124,15 @@ def mutation_table() -> str:
     return scores_table(mutated_modules())
 
 
+def inputs_table() -> str:
+    """Every kind of file read from a user, where it comes from, and its bound."""
+    lines = ["| file | what it is | at most |", "|---|---|---|"]
+    lines += [
+        f"| {kind.name} | {kind.source} | {input_files.size_text(kind.bound)} |" for kind in input_files.KINDS
+    ]
+    return "\n".join(lines)
+
+
 SECTIONS = {
     "modes": modes_table,
     "workloads": workloads_table,
@@ -131,6 +141,7 @@ SECTIONS = {
     "flags": flags_table,
     "report": report_rules,
     "mutation": mutation_table,
+    "inputs": inputs_table,
 }
 
 

@@ -15,7 +15,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from servingmatrix import input_files
 from servingmatrix.errors import UserError
+from servingmatrix.input_files import read_text_input
 
 PYTHON_VERSION = "3.13"
 _REQ = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s\\;]+)")
@@ -39,10 +41,7 @@ def canonical_name(name: str) -> str:
 
 def parse_lock(path: Path) -> list[LockedPackage]:
     """Read a hash-pinned requirements file; refuse one that is not fully pinned and hashed."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read the lock file ({exc.strerror})") from None
+    text = read_text_input(path, input_files.LOCK, "pinned requirements with their hashes, in UTF-8")
     packages: list[LockedPackage] = []
     name = version = ""
     hashes: set[str] = set()

@@ -37,7 +37,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from servingmatrix.matrix import Overrides, apply_overrides, load_matrix, load_profile
     from servingmatrix.paths import project_root
     from servingmatrix.run.measure_matrix import RunSettings, measure
+    from servingmatrix.run.plan.options import check_run_options
 
+    check_run_options(args)
     if args.matrix and args.profile:
         raise UserError("give --profile or --matrix, not both")
     matrix = load_matrix(Path(args.matrix)) if args.matrix else load_profile(args.profile or "quick")

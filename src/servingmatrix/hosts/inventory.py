@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from servingmatrix import input_files
+
 # The driver's own TLS files, so a host's reach its engine as they are (resolved against the
 # inventory's folder); from their own module, so reading an inventory does not import the Docker SDK.
 from servingmatrix.engine.tls import TlsFiles as TlsFiles
@@ -109,7 +111,7 @@ def machine_cores() -> int:
 
 def load_inventory(path: Path, cores_here: int | None = None) -> Inventory:
     """Read and check the inventory ``path``; ``cores_here`` is this machine's core count (for tests)."""
-    data = read_yaml(path, "host inventory")
+    data = read_yaml(path, input_files.INVENTORY)
     where = str(path)
     if not isinstance(data, dict):
         raise UserError(f"{where}: expected a mapping with {_listed(TOP_KEYS)}")
@@ -243,6 +245,11 @@ def _docker_url(where: str, value: object) -> SplitResult:
     if not isinstance(value, str) or not value.strip():
         raise UserError(f"{where}: docker {_shown_value(value)} is not an engine URL (allowed: {allowed})")
     text = value.strip()
+    if not (text.isascii() and text.isprintable()):
+        # A NUL or a control character would reach the SDK, and a terminal, as it is.
+        raise UserError(
+            f"{where}: docker {shown(text)} holds a character other than printable ASCII (allowed: {allowed})"
+        )
     try:
         url = urlsplit(text)
         port = url.port
@@ -276,7 +283,9 @@ def _address(where: str, value: object) -> str:
             return str(ipaddress.ip_address(text))
         except ValueError:
             labels = text.removesuffix(".").split(".")
-            if len(text) <= 253 and all(_HOSTNAME_LABEL.fullmatch(label) for label in labels):
+            # A name's last label is never all digits (RFC 1123): 999.1.1.1 is a bad address, not a name.
+            numeric = labels[-1].isascii() and labels[-1].isdigit()
+            if len(text) <= 253 and not numeric and all(_HOSTNAME_LABEL.fullmatch(label) for label in labels):
                 return text
     raise UserError(
         f"{where}: address {_shown_value(value)} is not an address (allowed: an IP address or a host name "

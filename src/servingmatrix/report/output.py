@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 from servingmatrix.errors import UserError
+from servingmatrix.input_files import node_kind
 from servingmatrix.results.folder import is_run_record
+from servingmatrix.spec import shown
+from servingmatrix.user_paths import kernel_root, unusable
 
 #: Pages and exports are meant to be published: readable by everyone, as a file made with `umask 022`.
 PUBLISHED_MODE = 0o644
@@ -23,15 +26,6 @@ T = TypeVar("T")
 
 #: The names an output option takes for the standard streams: ``-`` is standard output.
 STREAMS = {"-": "stdout", "/dev/stdout": "stdout", "/dev/stderr": "stderr"}
-#: What the kinds of file-system node that are not regular files are called in a refusal.
-_NODE_KINDS = (
-    (stat.S_ISLNK, "a symbolic link"),
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
 ALLOWED = "a regular file, a new name, or - for standard output"
 
 
@@ -55,8 +49,12 @@ def check_output_path(path: Path, *, streams: bool = True) -> None:
         raise UserError(f"{text}: this output is a page with files beside it; give the name of a file")
     if not text.strip():
         raise UserError(f"output {text!r} is empty; give {ALLOWED}")
-    if "\0" in text:
-        raise UserError(f"output {text!r} holds a NUL byte; give {ALLOWED}")
+    problem = unusable(path)
+    if problem is not None:
+        raise UserError(f"output {shown(text)}: {problem}; give {ALLOWED}")
+    root = kernel_root(path)
+    if root is not None:
+        raise UserError(f"{path}: is under {root}, the kernel's, where no output goes; give {ALLOWED}")
     parent = path.parent
     if parent.exists() and not parent.is_dir():
         raise UserError(f"{path}: {parent} is not a folder; give {ALLOWED}")
@@ -67,8 +65,7 @@ def check_output_path(path: Path, *, streams: bool = True) -> None:
     except OSError as exc:
         raise UserError(f"{path}: cannot be checked ({exc.strerror or exc}); nothing was written") from None
     if node is not None and not stat.S_ISREG(node.st_mode):
-        kind = next((name for test, name in _NODE_KINDS if test(node.st_mode)), "not a regular file")
-        raise UserError(f"{path}: is {kind}, which would be replaced; give {ALLOWED}")
+        raise UserError(f"{path}: is {node_kind(node.st_mode)}, which would be replaced; give {ALLOWED}")
     if is_run_record(path):
         raise UserError(f"{path}: is one of a run's own result files; write the output elsewhere")
 

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from servingmatrix import input_files
 from servingmatrix.errors import UserError
+from servingmatrix.json_input import read_json_input
 from servingmatrix.paths import project_root
 from servingmatrix.results.folder import CELLS_DIR, RESULT_MODE, RUN_FILE, RunFolder
 from servingmatrix.results.run import load_run
@@ -121,9 +123,10 @@ def list_baselines() -> list[BaselineInfo]:
             found.append(BaselineInfo(folder.name, "—", "—", 0, 0, f"unreadable: {exc}"))
             continue
         try:
-            saved = json.loads((folder / INFO_FILE).read_text()).get("saved_at", "—")
-        except (OSError, ValueError, AttributeError):
-            saved = "—"
+            info = read_json_input(folder / INFO_FILE, input_files.BASELINE_INFO)
+        except UserError:
+            info = None
+        saved = info.get("saved_at", "—") if isinstance(info, dict) else "—"
         found.append(
             BaselineInfo(
                 name=folder.name,

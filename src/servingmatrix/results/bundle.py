@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import tarfile
 from collections.abc import Callable, Iterator
@@ -168,24 +169,47 @@ class Written:
     info: BundleInfo
 
 
+def _own(run_dir: Path, path: Path) -> Path:
+    """``path`` in the run folder, refused when it, or a folder on the way to it, is a symbolic link:
+    a bundle is published, and a link would carry whatever it names (``report.html -> ~/.ssh/id_rsa``)."""
+    at = run_dir
+    for part in path.relative_to(run_dir).parts:
+        at = at / part
+        if at.is_symlink():
+            raise UserError(
+                f"{at}: is a symbolic link; a bundle carries only the run folder's own files (replace the "
+                "link with the file it names, or remove it); nothing was written"
+            )
+    return path
+
+
 def _files_under(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            yield f"{prefix}/{path.relative_to(root).as_posix()}", path
+    """The regular files under ``root``, by their names in the bundle; no link is followed."""
+    for top, folders, names in os.walk(root):
+        folders.sort()
+        for name in [*folders, *sorted(names)]:
+            _own(root, Path(top) / name)
+        for name in sorted(names):
+            path = Path(top) / name
+            if path.is_file():
+                yield f"{prefix}/{path.relative_to(root).as_posix()}", path
 
 
 def run_members(run: Run, samples: bool) -> list[tuple[str, Path]]:
-    """The run folder's files a bundle carries, by their names in it."""
+    """The run folder's files a bundle carries, by their names in it; none is a symbolic link."""
     run_dir = run.root
     members = [(f"{RUN_DIR}/{RUN_FILE}", run_dir / RUN_FILE)]
     members += [(f"{RUN_DIR}/cells/{cell.path.name}", cell.path) for cell in run.cells]
     members += [
-        (f"{RUN_DIR}/{name}", run_dir / name) for name in PUBLISHED_FILES if (run_dir / name).is_file()
+        (f"{RUN_DIR}/{name}", run_dir / name)
+        for name in PUBLISHED_FILES
+        if (run_dir / name).is_file() or (run_dir / name).is_symlink()
     ]
     for folder in (*PUBLISHED_DIRS, *((SAMPLES_DIR,) if samples else ())):
-        if (run_dir / folder).is_dir():
+        if (run_dir / folder).is_dir() or (run_dir / folder).is_symlink():
+            _own(run_dir, run_dir / folder)
             members += list(_files_under(run_dir / folder, f"{RUN_DIR}/{folder}"))
-    return members
+    return [(name, _own(run_dir, path)) for name, path in members]
 
 
 def _json_bytes(data: Any) -> bytes:

@@ -12,11 +12,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from servingmatrix import input_files
 from servingmatrix.errors import UserError
+from servingmatrix.json_input import read_json_input
 from servingmatrix.results.cell import SCHEMA_VERSION, CellKey, CellRecord, upgrade
+from servingmatrix.results.steps import refuse_empty_steps
+from servingmatrix.say import Say
 
 __all__ = [
     "CELLS_DIR",
@@ -48,8 +53,8 @@ def is_run_record(path: Path) -> bool:
 
 def _holds_a_run(path: Path) -> bool:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        data = read_json_input(path, input_files.RUN)
+    except UserError:
         return False
     return isinstance(data, dict) and "schema" in data and "matrix" in data
 
@@ -101,17 +106,15 @@ def clean_floats(value: Any) -> Any:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON, the file is corrupt or truncated ({exc.msg})") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not text, the file is corrupt") from None
+    """A result file (``run.json``, or a cell), read as a regular file within its kind's bound, every
+    number in it a plain finite one, upgraded to the current schema, and no step in it of 0."""
+    kind = input_files.RUN if path.name == RUN_FILE else input_files.CELL
+    data = read_json_input(path, kind)
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a JSON object")
-    return upgrade(path, data)
+    data = upgrade(path, data)
+    refuse_empty_steps(path, data)
+    return data
 
 
 class RunFolder:
@@ -126,7 +129,11 @@ class RunFolder:
         return self.root / RUN_FILE
 
     def exists(self) -> bool:
-        return self.run_file.exists()
+        try:
+            return self.run_file.exists()
+        except OSError:
+            # A name longer than the file system takes names no run folder.
+            return False
 
     def write_run(self, data: dict[str, Any]) -> None:
         write_json_atomic(self.run_file, clean_floats({"schema": SCHEMA_VERSION, **data}))
@@ -137,6 +144,26 @@ class RunFolder:
     def has_cell(self, key: CellKey) -> bool:
         return self.cell_path(key).exists()
 
+    def measured(self, keys: Iterable[CellKey], say: Say) -> set[CellKey]:
+        """Of ``keys``, those whose cell file reads back as that cell: what a resumed run need not
+        measure again. A file there that does not read (cut short by a crash, edited, another cell's)
+        is said, and left to be measured again and written over."""
+        done: set[CellKey] = set()
+        for key in keys:
+            path = self.cell_path(key)
+            if not os.path.lexists(path):
+                continue
+            try:
+                record = self.read_cell(path)
+            except UserError as exc:
+                say(f"measuring again: {exc}")
+                continue
+            if record.key != key:
+                say(f"measuring again: {path}: holds another cell ({record.key.slug})")
+                continue
+            done.add(key)
+        return done
+
     def write_cell(self, record: CellRecord) -> None:
         write_json_atomic(self.cell_path(record.key), record.as_json())
 
@@ -146,5 +173,19 @@ class RunFolder:
     def read_cell(self, path: Path) -> CellRecord:
         return CellRecord.from_json(path, read_json(path))
 
+    def read_cell_files(self) -> list[tuple[Path, CellRecord]]:
+        """Every cell file with its record, each read and checked. A second file holding a cell already
+        read (a stray copy, ``cp a.json b.json``) is refused: every reader would count it twice, and
+        one of the two is not what the run measured."""
+        seen: dict[CellKey, Path] = {}
+        cells: list[tuple[Path, CellRecord]] = []
+        for path in self.cell_paths():
+            record = self.read_cell(path)
+            first = seen.setdefault(record.key, path)
+            if first != path:
+                raise UserError(f"{path}: the same cell as {first.name}; one of them is a stray copy")
+            cells.append((path, record))
+        return cells
+
     def read_cells(self) -> list[CellRecord]:
-        return [self.read_cell(path) for path in self.cell_paths()]
+        return [record for _, record in self.read_cell_files()]

@@ -401,11 +401,5 @@ def load_run(root: Path) -> Run:
     """Read and check a run folder; one clear error naming the first bad file."""
     folder = RunFolder(root)
     meta = read_run_meta(folder)
-    cells = tuple(Cell(path, folder.read_cell(path)) for path in folder.cell_paths())
-    seen: dict[tuple[str, str, int, int], Path] = {}
-    for cell in cells:
-        key = (cell.mode, cell.workload, cell.users, cell.trial)
-        if key in seen:
-            raise UserError(f"{cell.path}: the same cell as {seen[key].name}; one of them is a stray copy")
-        seen[key] = cell.path
+    cells = tuple(Cell(path, record) for path, record in folder.read_cell_files())
     return Run(root, meta, cells)

@@ -1,16 +1,18 @@
 """A bundle opened: extracted into a folder and checked against its manifest, or refused in one line.
 
-Refused: a file that is not a gzip tar (or not a bundle: no ``bundle.json``), a truncated one, a
-member that is not a plain file or whose path leaves the bundle (``../x``, ``/etc/x``), a member
-twice, a newer bundle schema, and any member whose SHA-256 differs from the manifest's, or that the
-manifest lists and the bundle lacks, or that the bundle holds and the manifest does not list.
+Refused: a file that is not a regular file (a FIFO, a device), not a gzip tar (or not a bundle: no
+``bundle.json``), a truncated or damaged one (its whole stream and gzip's check are read before anything
+is extracted, so a flipped bit is named as damage, not as whatever it turned a member into), one that
+expands beyond ``input_files.BUNDLE``'s bound, a member that is not a plain file or whose path leaves the
+bundle (``../x``, ``/etc/x``), a member twice, a record or manifest beyond its kind's bound, a newer
+bundle schema, and any member whose SHA-256 differs from the manifest's, or that the manifest lists and
+the bundle lacks, or that the bundle holds and the manifest does not list.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import re
 import tarfile
 import zlib
@@ -18,7 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from servingmatrix import input_files
 from servingmatrix.errors import UserError
+from servingmatrix.input_files import InputKind, open_input, size_text
+from servingmatrix.json_input import parse_json
 from servingmatrix.results.bundle import (
     BUNDLE_FILE,
     BUNDLE_SCHEMA,
@@ -33,6 +38,9 @@ from servingmatrix.results.folder import RUN_FILE
 from servingmatrix.spec import shown
 
 CHUNK = 1 << 20
+#: The members read whole into memory, each within its kind's bound.
+READ_WHOLE: dict[str, InputKind] = {BUNDLE_FILE: input_files.BUNDLE_INFO, MANIFEST_FILE: input_files.MANIFEST}
+DAMAGED = "damaged or not a servingmatrix bundle"
 _MANIFEST_LINE = re.compile(rf"^(?P<digest>[0-9a-f]{{64}}){MANIFEST_SEPARATOR}(?P<name>.+)$")
 
 
@@ -73,6 +81,12 @@ def _extract(where: str, tar: tarfile.TarFile, into: Path) -> dict[str, str]:
             raise UserError(f"{where}: member {shown(name)} is a link or a device; a bundle holds only files")
         if name in sums:
             raise UserError(f"{where}: member {shown(name)} appears twice")
+        kind = READ_WHOLE.get(name)
+        if kind is not None and member.size > kind.bound:
+            raise UserError(
+                f"{where}: member {shown(name)} is larger than {size_text(kind.bound)}, the most a "
+                f"{kind.name} holds; {DAMAGED}"
+            )
         source = tar.extractfile(member)
         assert source is not None  # a regular file always has its data
         sums[name] = _write(source, into / name, executable=bool(member.mode & 0o100))
@@ -90,47 +104,63 @@ def _write(source: IO[bytes], target: Path, executable: bool) -> str:
     return digest.hexdigest()
 
 
-def _read_members(path: Path, into: Path) -> dict[str, str]:
-    """Extract the archive, each failure of the file itself as one line."""
-    where = str(path)
-    started = False
+def _check_stream(where: str, raw: IO[bytes]) -> None:
+    """Read the whole compressed stream, within the bound of what a bundle expands to, to gzip's own
+    check (length and CRC) at its end: a cut or damaged file is refused before anything is extracted."""
+    expanded = 0
     try:
-        with path.open("rb") as raw, gzip.GzipFile(fileobj=raw) as compressed:
-            with tarfile.open(fileobj=compressed, mode="r|") as tar:
-                started = True
-                sums = _extract(where, tar, into)
-            # The rest of the stream and gzip's own check (length and CRC): a cut file fails here.
-            while compressed.read(CHUNK):
-                pass
-    except FileNotFoundError:
-        raise UserError(f"{where}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{where}: is a folder; give a bundle file (.tar.gz)") from None
+        with gzip.GzipFile(fileobj=raw) as compressed:
+            while chunk := compressed.read(CHUNK):
+                expanded += len(chunk)
+                if expanded > input_files.BUNDLE.bound:
+                    raise UserError(
+                        f"{where}: expands to more than {size_text(input_files.BUNDLE.bound)}, the most a "
+                        f"bundle holds; {DAMAGED}"
+                    )
     except gzip.BadGzipFile:
-        raise UserError(f"{where}: not a servingmatrix bundle (not a gzip file)") from None
+        raise UserError(
+            f"{where}: {DAMAGED} (not a gzip file, or its check failed); copy or download it again"
+        ) from None
     except EOFError:
-        raise UserError(f"{where}: truncated (the archive ends early); copy or download it again") from None
+        # A cut file ends early; so may a damaged one, whose damage reads as a longer stream.
+        raise UserError(
+            f"{where}: truncated or damaged (the archive ends early); copy or download it again"
+        ) from None
     except zlib.error:
         raise UserError(
-            f"{where}: damaged (its compressed data is corrupt); copy or download it again"
+            f"{where}: {DAMAGED} (its compressed data is corrupt); copy or download it again"
         ) from None
-    except tarfile.ReadError as exc:
-        if not started:
-            raise UserError(f"{where}: not a servingmatrix bundle (not a tar archive)") from None
-        raise UserError(f"{where}: truncated or damaged ({exc}); copy or download it again") from None
     except OSError as exc:
-        raise UserError(f"{where}: cannot extract ({exc.strerror or exc})") from None
-    return sums
+        raise UserError(f"{where}: cannot read the bundle ({exc.strerror or exc})") from None
+
+
+def _read_members(path: Path, into: Path) -> dict[str, str]:
+    """Check the file, then extract the archive, each failure of the file itself as one line."""
+    where = str(path)
+    started = False
+    with open_input(path, input_files.BUNDLE) as raw:
+        _check_stream(where, raw)
+        raw.seek(0)
+        try:
+            with gzip.GzipFile(fileobj=raw) as compressed, tarfile.open(fileobj=compressed, mode="r|") as tar:
+                started = True
+                return _extract(where, tar, into)
+        except tarfile.ReadError as exc:
+            if not started:
+                raise UserError(f"{where}: not a servingmatrix bundle (not a tar archive)") from None
+            raise UserError(f"{where}: {DAMAGED} ({exc}); copy or download it again") from None
+        except (EOFError, zlib.error, gzip.BadGzipFile):
+            # The file changed since it was checked.
+            raise UserError(f"{where}: {DAMAGED}; copy or download it again") from None
+        except OSError as exc:
+            raise UserError(f"{where}: cannot extract ({exc.strerror or exc})") from None
 
 
 def _read_info(where: str, root: Path, sums: dict[str, str]) -> dict[str, Any]:
     """bundle.json's kind and schema, checked before anything else is trusted."""
     if BUNDLE_FILE not in sums:
         raise UserError(f"{where}: not a servingmatrix bundle (no {BUNDLE_FILE})")
-    try:
-        data = json.loads((root / BUNDLE_FILE).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise UserError(f"{where}: not a servingmatrix bundle ({BUNDLE_FILE} is not JSON)") from None
+    data = parse_json(f"{where}: {BUNDLE_FILE}", (root / BUNDLE_FILE).read_bytes())
     if not isinstance(data, dict) or data.get("kind") != KIND:
         raise UserError(f"{where}: not a servingmatrix bundle ({BUNDLE_FILE} is not a {KIND}'s)")
     schema = data.get("schema")

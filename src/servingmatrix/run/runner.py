@@ -140,7 +140,13 @@ class Runner:
         earlier = read_run_meta(self.folder) if self.folder.exists() else {}
         run_meta = self._open_run(plan, hosts, shares)
         sessions = plan_sessions(self.matrix)
-        todo = [s for s in sessions if self.force or not all(self.folder.has_cell(s.key(x)) for x in s.loads)]
+        # A cell on disk counts as measured only when it reads back as that cell.
+        done = (
+            set()
+            if self.force
+            else self.folder.measured([s.key(x) for s in sessions for x in s.loads], self.say)
+        )
+        todo = [s for s in sessions if not all(s.key(x) in done for x in s.loads)]
         skipped = len(sessions) - len(todo)
         if skipped:
             self.say(f"resuming: {skipped} of {len(sessions)} sessions already measured (--force to redo)")

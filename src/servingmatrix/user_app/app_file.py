@@ -6,13 +6,17 @@ allowed. The requests are checked in ``app_requests``.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
+from servingmatrix import input_files
 from servingmatrix.errors import UserError
+from servingmatrix.input_files import node_kind, read_text_input
 from servingmatrix.spec import shown
 from servingmatrix.user_app.app_requests import parse_requests
+from servingmatrix.user_app.app_tree import app_files, inside
 from servingmatrix.user_app.config import ENTRY_PACKAGE, WSGI_ENV, UserApp
 from servingmatrix.user_app.fields import Fields, written
 from servingmatrix.user_app.requirements import parse_requirements
@@ -43,6 +47,7 @@ HARNESS_ENV = (
     WSGI_ENV,
 )
 MAX_ENV_VALUE = 4096
+_LINKS_OUT = "is a symbolic link out of the app's folder (allowed: the app's own package or module)"
 
 
 def load_app(folder: Path) -> UserApp:
@@ -52,14 +57,15 @@ def load_app(folder: Path) -> UserApp:
             f"--app {folder}: not a folder (allowed: a folder holding a WSGI app and its {APP_FILE})"
         )
     path = folder / APP_FILE
-    if not path.is_file():
+    # A FIFO or a folder in its place is not "missing": the reader says what it is.
+    if not os.path.lexists(path):
         raise UserError(
             f"{path}: missing (an app folder holds its WSGI app and an {APP_FILE}: see the README)"
         )
     # Here, not at the top: a report names a run's app without reading an app.yml, or loading YAML.
     from servingmatrix.yaml_files import read_yaml
 
-    data = read_yaml(path, "app file")
+    data = read_yaml(path, input_files.APP_FILE)
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping of {', '.join(KEYS)}")
     fields = Fields(path, data)
@@ -70,7 +76,7 @@ def load_app(folder: Path) -> UserApp:
     wsgi = _wsgi(fields, folder)
     health = _health(fields)
     requirements = _requirements(fields, folder)
-    return UserApp(
+    app = UserApp(
         folder=folder,
         name=name,
         version=version,
@@ -79,9 +85,12 @@ def load_app(folder: Path) -> UserApp:
         requirements=requirements,
         pins=parse_requirements(requirements),
         env=_env(fields, data.get("env", {})),
-        seed_sql=_file(fields, folder, "seed_sql") if "seed_sql" in data else None,
+        seed_sql=_seed(fields, folder) if "seed_sql" in data else None,
         requests=parse_requests(fields.at("requests"), data["requests"]) if "requests" in data else (),
     )
+    # Every file the images would get, none through a link out of the folder: refused now, not at build.
+    app_files(folder)
+    return app
 
 
 def _name(fields: Fields) -> str:
@@ -111,7 +120,11 @@ def _wsgi(fields: Fields, folder: Path) -> str:
     top = match.group("module").split(".", 1)[0]
     if top == ENTRY_PACKAGE:
         raise fields.refuse("wsgi", f"{shown(value)}: {ENTRY_PACKAGE} is the harness's own package")
-    if not ((folder / top).is_dir() or (folder / f"{top}.py").is_file()):
+    package, module = folder / top, folder / f"{top}.py"
+    for found in (package, module):
+        if (found.is_symlink() or found.exists()) and not inside(folder, found):
+            raise fields.refuse("wsgi", f"{shown(value)}: {found} {_LINKS_OUT}")
+    if not (package.is_dir() or module.is_file()):
         raise fields.refuse("wsgi", f"{shown(value)}: no {top}/ or {top}.py in {folder}")
     return value
 
@@ -138,11 +151,21 @@ def _file(fields: Fields, folder: Path, key: str) -> Path:
     """A file named relative to the folder, and inside it."""
     value = fields.text(key, fields.data[key])
     path = folder / value
-    inside = path.resolve().is_relative_to(folder.resolve())
-    if not inside or Path(value).is_absolute():
+    if not inside(folder, path) or Path(value).is_absolute():
         raise fields.refuse(key, f"{shown(value)} is outside {folder} (allowed: a file in the app's folder)")
     if not path.is_file():
+        if os.path.lexists(path):
+            kind = node_kind(os.stat(path).st_mode) if path.exists() else "a link to nothing"
+            raise fields.refuse(key, f"{shown(value)}: is {kind}, not a regular file in {folder}")
         raise fields.refuse(key, f"{shown(value)}: no such file in {folder}")
+    return path
+
+
+def _seed(fields: Fields, folder: Path) -> Path:
+    """The seed SQL, read now (within its bound, as text) so that a run learns of a bad one before any
+    engine is reached, not when the backing services start."""
+    path = _file(fields, folder, "seed_sql")
+    read_text_input(path, input_files.SEED_SQL, "SQL written in UTF-8")
     return path
 
 

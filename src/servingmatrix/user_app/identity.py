@@ -1,6 +1,8 @@
-"""Which app a run measured, as run.json records it: its name, version, git commit and lock hash.
+"""Which app a run measured, as run.json records it: its name, whether it is the bundled app, its WSGI
+callable, version, git commit and lock hash.
 
-``compare`` refuses two runs of different apps, and the report and the summary name the app.
+``compare`` refuses two runs of different apps (``same_app``: the name alone would take two apps that
+share a name for one), and the report and the summary name the app.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ class AppIdentity:
     git_commit: str | None = None
     git_dirty: bool = False
     lock_sha256: str | None = None
+    #: The WSGI callable a user's app is served by (``notes_api.wsgi:app``); None for the bundled app.
+    wsgi: str | None = None
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any]) -> AppIdentity:
@@ -42,7 +46,25 @@ class AppIdentity:
             git_commit=text("git_commit"),
             git_dirty=record.get("git_dirty") is True,
             lock_sha256=text("lock_sha256"),
+            wsgi=text("wsgi"),
         )
+
+    @property
+    def key(self) -> tuple[str, bool, str | None]:
+        """What makes two runs' apps one app: the name, whether it is the bundled app, and a user's
+        app's WSGI callable (the bundled app's is the project's own, whatever a record says)."""
+        return (self.name, self.bundled, None if self.bundled else self.wsgi)
+
+    def same_app(self, other: AppIdentity) -> bool:
+        return self.key == other.key
+
+    def differences(self, other: AppIdentity) -> list[str]:
+        """What makes ``other`` another app, in words, when the names alone do not say it."""
+        if self.name != other.name:
+            return []
+        if self.bundled != other.bundled:
+            return ["one is the bundled app, the other a user's app of the same name"]
+        return [f"WSGI callable {self.wsgi or '-'} vs {other.wsgi or '-'}"]
 
     def describe(self) -> str:
         """``notes-api 1.2 (git 1a2b3c4d5e6f, uncommitted changes; lock sha256 0123456789ab)``."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from servingmatrix import input_files
 from servingmatrix.errors import UserError
+from servingmatrix.input_files import read_text_input
 from servingmatrix.spec import shown
 from servingmatrix.user_app.config import Pin
 
@@ -19,8 +21,6 @@ _PIN = re.compile(
     r"==(?P<version>[A-Za-z0-9][A-Za-z0-9.+!_-]*)$"
 )
 ALLOWED = "NAME==VERSION or NAME[EXTRA]==VERSION, one a line"
-#: A requirements file is a few dozen lines; a megabyte is a mistake.
-MAX_BYTES = 1 << 20
 
 
 def parse_requirements(path: Path) -> tuple[Pin, ...]:
@@ -52,13 +52,5 @@ def canonical_name(name: str) -> str:
 
 
 def _text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read the requirements file ({exc.strerror})") from None
-    if len(raw) > MAX_BYTES or b"\0" in raw:
-        raise UserError(f"{path}: not a requirements file (allowed: UTF-8 text, {ALLOWED})")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeError:
-        raise UserError(f"{path}: not a requirements file (allowed: UTF-8 text, {ALLOWED})") from None
+    # A requirements file is a few dozen lines: its bound (input_files.REQUIREMENTS) is a mistake's size.
+    return read_text_input(path, input_files.REQUIREMENTS, f"UTF-8 text, {ALLOWED}")

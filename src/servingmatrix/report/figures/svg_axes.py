@@ -12,8 +12,11 @@ from servingmatrix.report.figures.svg import number
 
 
 def _nice_step(span: float) -> float:
-    """A round tick step giving about five ticks over ``span``."""
+    """A round tick step giving about five ticks over ``span`` (1 for a span that is not a positive
+    finite number, or too small to tick)."""
     raw = span / 5
+    if not math.isfinite(raw) or raw < 1e-300:
+        return 1.0
     power = 10.0 ** math.floor(math.log10(raw))
     for factor in (1.0, 2.0, 2.5, 5.0):
         if raw <= factor * power:
@@ -23,11 +26,23 @@ def _nice_step(span: float) -> float:
 
 def ticks(low: float, high: float, log: bool) -> list[float]:
     """Powers of ten on a log axis; round steps from at most ``low`` to at least ``high`` otherwise."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        # The readers refuse such figures; an axis drawn anyway holds its default span.
+        low, high = (1.0, 10.0) if log else (0.0, 1.0)
     if log:
-        first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+        first, last = math.floor(_log10(low)), math.ceil(_log10(high))
         return [10.0**e for e in range(first, max(last, first + 1) + 1)]
     step = _nice_step(high - low if high > low else 1.0)
     return [i * step for i in range(math.floor(low / step), math.ceil(high / step) + 1)]
+
+
+#: The smallest value a log axis places: anything at or below it (a 0 the readers would have refused)
+#: sits at the axis's start instead of raising a math domain error.
+_LOG_FLOOR = 1e-12
+
+
+def _log10(value: float) -> float:
+    return math.log10(max(value, _LOG_FLOOR))
 
 
 def tick_label(value: float) -> str:
@@ -47,9 +62,10 @@ class StepAxis:
     right: float
 
     def __call__(self, x: float) -> float:
-        if self.high <= self.low:
+        low, high = _log10(self.low), _log10(self.high)
+        if not high > low:
             return (self.left + self.right) / 2
-        share = (math.log10(x) - math.log10(self.low)) / (math.log10(self.high) - math.log10(self.low))
+        share = min(1.0, max(0.0, (_log10(x) - low) / (high - low)))
         return self.left + share * (self.right - self.left)
 
 
@@ -77,6 +93,7 @@ class ValueAxis:
         if span is not None:
             inside = tuple(t for t in ticks(span[0], span[1], False) if span[0] <= t <= span[1])
             return cls(inside, False, top, bottom, span[0], span[1])
+        values = [v for v in values if math.isfinite(v)]
         if log:
             positive = [v for v in values if v > 0] or [1.0]
             found = tuple(ticks(min(positive), max(positive), True))
@@ -90,7 +107,7 @@ class ValueAxis:
 
     def __call__(self, value: float) -> float:
         if self.log:
-            low, high, at = math.log10(self.low), math.log10(self.high), math.log10(value)
+            low, high, at = _log10(self.low), _log10(self.high), _log10(value)
         else:
             low, high, at = self.low, self.high, value
         share = min(1.0, max(0.0, (at - low) / ((high - low) or 1.0)))

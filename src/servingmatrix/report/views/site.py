@@ -36,6 +36,8 @@ from servingmatrix.report.page import REPORT_FILE, write_report
 from servingmatrix.report.sections.common import badges
 from servingmatrix.report.views.reproduce_view import letters
 from servingmatrix.results.run import load_run
+from servingmatrix.spec import shown
+from servingmatrix.user_paths import kernel_root, unusable
 
 #: The file that marks a folder as a site written here: a later ``site -o`` may replace it, nothing else.
 SITE_MARK = ".servingmatrix-site"
@@ -90,6 +92,12 @@ def _run_ids(history: History) -> list[str]:
 
 def check_site_target(out: Path, run_dirs: Sequence[Path]) -> None:
     """The site may go to ``out``: a new or empty folder, or a site written here before."""
+    problem = unusable(out)
+    if problem is not None:
+        raise UserError(f"-o {shown(str(out))}: {problem}; give a folder for the site")
+    root = kernel_root(out)
+    if root is not None:
+        raise UserError(f"-o {out}: is under {root}, the kernel's; give a folder for the site")
     if out.exists() and not out.is_dir():
         raise UserError(f"-o {out}: is a file; give a folder for the site")
     if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARK).exists():
@@ -269,7 +277,8 @@ def _write_pages(history: History, into: Path) -> tuple[int, int]:
         own = results.run.root / REPORT_FILE
         target = into / "runs" / run_id / REPORT_FILE
         target.parent.mkdir(parents=True)
-        if own.is_file():
+        # A site is published: a report that is a link (to whatever it names) is rendered anew instead.
+        if own.is_file() and not own.is_symlink():
             shutil.copyfile(own, target)
         else:
             write_report(results.run.root, target)

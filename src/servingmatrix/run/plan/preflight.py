@@ -8,23 +8,59 @@ from the matrix and the command line alone.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from servingmatrix.errors import UserError
+from servingmatrix.input_files import node_kind
 from servingmatrix.matrix import Matrix
-from servingmatrix.results.folder import RunFolder
+from servingmatrix.results.folder import CELLS_DIR, RUN_FILE, RunFolder
 from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.plan.cpuplan import CpuPlan, plan_cpus
 from servingmatrix.run.plan.hostplan import HostsPlan, plan_hosts
+from servingmatrix.spec import shown
+from servingmatrix.user_paths import kernel_root, unusable
+
+NEW_OR_RESUMED = "give a folder (new, or a run of the same matrix to resume)"
 
 
 def check_out(out: Path, matrix: Matrix, force: bool) -> None:
-    """The run folder can take this matrix's cells: not a file, and not another matrix's run."""
+    """The run folder can take this matrix's cells: a folder of its own (not a file, not under a
+    kernel's file system, not inside a run's ``cells/``), and not another matrix's run."""
+    check_out_place(out)
     if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: is a file; give a folder (new, or a run of the same matrix to resume)")
+        mode = out.stat().st_mode
+        kind = "a file" if stat.S_ISREG(mode) else node_kind(mode)
+        raise UserError(f"--out {out}: is {kind}; {NEW_OR_RESUMED}")
     folder = RunFolder(out)
     if folder.exists():
         check_same_matrix(out, read_run_meta(folder).get("matrix"), matrix, force)
+        for path in folder.cell_paths():
+            if path.is_dir():
+                raise UserError(f"--out {out}: {path} is a folder where a cell is written; remove it")
+
+
+def check_out_place(out: Path) -> None:
+    """Where a run folder may be: its path one a file system can hold, under no kernel's file system,
+    below no file, and inside no run's ``cells/`` (whose every file is read as a cell)."""
+    problem = unusable(out)
+    if problem is not None:
+        raise UserError(f"--out {shown(str(out))}: {problem}; {NEW_OR_RESUMED}")
+    root = kernel_root(out)
+    if root is not None:
+        raise UserError(
+            f"--out {out}: is under {root}, the kernel's, not a folder for a run; {NEW_OR_RESUMED}"
+        )
+    resolved = out.resolve()
+    for place in (resolved, *resolved.parents):
+        if place.name == CELLS_DIR and (place.parent / RUN_FILE).exists():
+            raise UserError(
+                f"--out {out}: is inside the cells of the run {place.parent}, where every file is read as "
+                f"a cell; {NEW_OR_RESUMED}"
+            )
+    existing = next(place for place in (resolved, *resolved.parents) if place.exists())
+    if existing != resolved and not existing.is_dir():
+        raise UserError(f"--out {out}: {existing} is a file, so no folder can be made under it")
 
 
 def check_same_matrix(out: Path, recorded: object, matrix: Matrix, force: bool) -> None:

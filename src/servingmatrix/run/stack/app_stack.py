@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from servingmatrix import input_files
 from servingmatrix.engine.docker import Docker
-from servingmatrix.errors import UserError
+from servingmatrix.input_files import read_text_input
 from servingmatrix.run.stack.readiness import NotReady
 from servingmatrix.run.stack.stack import Placement, Stack, StackPorts
 from servingmatrix.user_app import AppRequest, UserApp
@@ -90,10 +91,7 @@ def stack_factory(app: UserApp) -> Callable[[Docker, str, StackPorts], Stack]:
     """The stacks of a run of ``app``: its seed read now, so an unreadable file stops the run first."""
     sql: str | None = None
     if app.seed_sql is not None:
-        try:
-            sql = app.seed_sql.read_text(encoding="utf-8")
-        except (OSError, UnicodeError) as exc:
-            raise UserError(f"{app.seed_sql}: cannot read the seed SQL ({exc})") from None
+        sql = read_text_input(app.seed_sql, input_files.SEED_SQL, "SQL written in UTF-8")
     source = str(app.seed_sql or "")
     return lambda docker, run_id, ports: AppStack(docker, run_id, ports, seed_sql=sql, seed_source=source)
 
