@@ -21,7 +21,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from servingmatrix.building.mutation_scores import SCORES_FILE, record_scores
+from servingmatrix.building.readme.mutation_scores import SCORES_FILE, record_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = ROOT / "mutants"

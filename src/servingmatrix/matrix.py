@@ -15,9 +15,10 @@ from typing import Any
 
 import yaml
 
-from servingmatrix import input_files
 from servingmatrix.errors import UserError
 from servingmatrix.hosts.inventory import Inventory, load_inventory
+from servingmatrix.inputs import input_files
+from servingmatrix.inputs.yaml_files import read_yaml
 from servingmatrix.matrix_keys import (
     APP_KEY,
     ARRIVAL_RATES_KEY,
@@ -48,7 +49,6 @@ from servingmatrix.paths import project_root
 from servingmatrix.spec import shown
 from servingmatrix.user_app import UserApp, load_app, resolve_workload_for
 from servingmatrix.workloads import WorkloadConfig
-from servingmatrix.yaml_files import read_yaml
 
 #: Where the options' values come from, as a refusal names it.
 COMMAND_LINE = "command line"

@@ -4,7 +4,7 @@ Each entry says what the export calls the figure (its column), what it means (th
 table is rendered from it), its unit, how it reads when printed (a formatter of ``fmt``), and how it
 is read: from a trial's ``CellRecord``, or from its cell's figures over every trial (the median, the
 spread) that a row repeats. The export's columns and rows (``analysis/rows.py``,
-``report/export.py``), the README's column table (``building/docs.py``) and the text summary
+``report/export.py``), the README's column table (``building/readme/docs.py``) and the text summary
 (``report/views/summary.py``) derive from this registry.
 
 Adding a figure to a cell touches three files, plus its test:

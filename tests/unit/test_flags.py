@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from servingmatrix import fmt
-from servingmatrix.building.docs import flags_table
+from servingmatrix.building.readme.docs import flags_table
 from servingmatrix.flags import (
     BESIDE_FIGURE,
     KINDS,

@@ -28,8 +28,8 @@ from typing import Any
 import markupsafe
 import pytest
 
-from servingmatrix import input_files
 from servingmatrix.cli import MAX_ERROR_CHARS, main
+from servingmatrix.inputs import input_files
 
 from . import bundles, hostile_fields
 from .synthetic_runs import GOOD_CELL, GOOD_HOSTS_RUN, GOOD_RUN, SYNC, cell, write_run

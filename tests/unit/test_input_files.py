@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix import input_files
 from servingmatrix.errors import UserError
-from servingmatrix.input_files import InputKind, read_input, size_text
-from servingmatrix.json_input import MAX_DEPTH, deep_field, parse_json
+from servingmatrix.inputs import input_files
+from servingmatrix.inputs.input_files import InputKind, read_input, size_text
+from servingmatrix.inputs.json_input import MAX_DEPTH, deep_field, parse_json
 
 SMALL = InputKind("test file", 16, "a test")
 
@@ -155,7 +155,7 @@ def test_a_step_of_0_is_refused_when_a_result_is_read(
 def test_yaml_nested_far_deeper_than_any_file_is_refused_not_a_recursion_error(
     tmp_path: Path, text: str, says: str
 ) -> None:
-    from servingmatrix.yaml_files import read_yaml
+    from servingmatrix.inputs.yaml_files import read_yaml
 
     path = tmp_path / "m.yml"
     path.write_text(text)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from servingmatrix.building.docs import matrix_table
+from servingmatrix.building.readme.docs import matrix_table
 from servingmatrix.cli import build_parser
 from servingmatrix.matrix import Matrix, Overrides, apply_overrides, load_matrix
 from servingmatrix.matrix_keys import MATRIX_KEYS, METHOD_KEYS, OPTION_KEYS, MatrixKey

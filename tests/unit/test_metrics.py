@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from servingmatrix import fmt, metrics
-from servingmatrix.building.docs import columns_table
+from servingmatrix.building.readme.docs import columns_table
 from servingmatrix.metrics import COLUMN_DOCS, COLUMNS, METRICS, CellTrials, Metric, Trial, metric
 from servingmatrix.report.export import export_csv
 from servingmatrix.results.cell import CellRecord

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.building.mutation_scores import mutated_modules, read_scores, record_scores, scores_table
+from servingmatrix.building.readme.mutation_scores import (
+    mutated_modules,
+    read_scores,
+    record_scores,
+    scores_table,
+)
 from servingmatrix.paths import project_root
 from tests.mutation import Score, configured_modules, dotted, main, score, table
 

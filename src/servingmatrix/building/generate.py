@@ -15,7 +15,7 @@ from servingmatrix.building.dockerfiles import (
     render_runtime_dockerfile,
     render_wrk_dockerfile,
 )
-from servingmatrix.building.docs import render_readme
+from servingmatrix.building.readme.docs import render_readme
 from servingmatrix.modes import APP_PACKAGES, MODES
 from servingmatrix.paths import images_dir, project_root
 

@@ -15,9 +15,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from servingmatrix import input_files
 from servingmatrix.errors import UserError
-from servingmatrix.input_files import read_text_input
+from servingmatrix.inputs import input_files
+from servingmatrix.inputs.input_files import read_text_input
 
 PYTHON_VERSION = "3.13"
 _REQ = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s\\;]+)")

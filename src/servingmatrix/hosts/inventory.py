@@ -22,14 +22,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from servingmatrix import input_files
-
 # The driver's own TLS files, so a host's reach its engine as they are (resolved against the
 # inventory's folder); from their own module, so reading an inventory does not import the Docker SDK.
 from servingmatrix.engine.tls import TlsFiles as TlsFiles
 from servingmatrix.errors import UserError
+from servingmatrix.inputs import input_files
+from servingmatrix.inputs.yaml_files import read_yaml
 from servingmatrix.spec import SHOWN_CHARS, shown
-from servingmatrix.yaml_files import read_yaml
 
 #: What a host may do; every role must be on at least one host.
 ROLES = ("server", "backing", "loadgen")

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 from servingmatrix.errors import UserError
-from servingmatrix.input_files import node_kind
+from servingmatrix.inputs.input_files import node_kind
+from servingmatrix.inputs.user_paths import kernel_root, unusable
 from servingmatrix.results.folder import is_run_record
 from servingmatrix.spec import shown
-from servingmatrix.user_paths import kernel_root, unusable
 
 #: Pages and exports are meant to be published: readable by everyone, as a file made with `umask 022`.
 PUBLISHED_MODE = 0o644

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from servingmatrix import input_files
 from servingmatrix.errors import UserError
-from servingmatrix.json_input import read_json_input
+from servingmatrix.inputs import input_files
+from servingmatrix.inputs.json_input import read_json_input
 from servingmatrix.paths import project_root
 from servingmatrix.results.folder import CELLS_DIR, RESULT_MODE, RUN_FILE, RunFolder
 from servingmatrix.results.run import load_run

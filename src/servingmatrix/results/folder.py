@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from servingmatrix import input_files
 from servingmatrix.errors import UserError
-from servingmatrix.json_input import read_json_input
+from servingmatrix.inputs import input_files
+from servingmatrix.inputs.json_input import read_json_input
 from servingmatrix.results.cell import SCHEMA_VERSION, CellKey, CellRecord, upgrade
 from servingmatrix.results.steps import refuse_empty_steps
 from servingmatrix.say import Say

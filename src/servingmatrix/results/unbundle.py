@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from servingmatrix import input_files
 from servingmatrix.errors import UserError
-from servingmatrix.input_files import InputKind, open_input, size_text
-from servingmatrix.json_input import parse_json
+from servingmatrix.inputs import input_files
+from servingmatrix.inputs.input_files import InputKind, open_input, size_text
+from servingmatrix.inputs.json_input import parse_json
 from servingmatrix.results.bundle import (
     BUNDLE_FILE,
     BUNDLE_SCHEMA,

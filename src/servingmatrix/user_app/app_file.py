@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from servingmatrix import input_files
 from servingmatrix.errors import UserError
-from servingmatrix.input_files import node_kind, read_text_input
+from servingmatrix.inputs import input_files
+from servingmatrix.inputs.input_files import node_kind, read_text_input
 from servingmatrix.spec import shown
 from servingmatrix.user_app.app_requests import parse_requests
 from servingmatrix.user_app.app_tree import app_files, inside
@@ -63,7 +63,7 @@ def load_app(folder: Path) -> UserApp:
             f"{path}: missing (an app folder holds its WSGI app and an {APP_FILE}: see the README)"
         )
     # Here, not at the top: a report names a run's app without reading an app.yml, or loading YAML.
-    from servingmatrix.yaml_files import read_yaml
+    from servingmatrix.inputs.yaml_files import read_yaml
 
     data = read_yaml(path, input_files.APP_FILE)
     if not isinstance(data, dict):

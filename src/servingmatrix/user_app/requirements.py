@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from servingmatrix import input_files
 from servingmatrix.errors import UserError
-from servingmatrix.input_files import read_text_input
+from servingmatrix.inputs import input_files
+from servingmatrix.inputs.input_files import read_text_input
 from servingmatrix.spec import shown
 from servingmatrix.user_app.config import Pin
 

@@ -28,6 +28,7 @@ from servingmatrix import fmt
 from servingmatrix.analysis.history import CellHistory, History, build_history, started
 from servingmatrix.analysis.points import Point, Results, aggregate
 from servingmatrix.errors import UserError
+from servingmatrix.inputs.user_paths import kernel_root, unusable
 from servingmatrix.report.figures.chart_specs import colours
 from servingmatrix.report.figures.history_svg import HistoryMark, MachineLine, RunLabel, history_chart
 from servingmatrix.report.html import render_static
@@ -37,7 +38,6 @@ from servingmatrix.report.sections.common import badges
 from servingmatrix.report.views.reproduce_view import letters
 from servingmatrix.results.run import load_run
 from servingmatrix.spec import shown
-from servingmatrix.user_paths import kernel_root, unusable
 
 #: The file that marks a folder as a site written here: a later ``site -o`` may replace it, nothing else.
 SITE_MARK = ".servingmatrix-site"

@@ -12,14 +12,14 @@ import stat
 from pathlib import Path
 
 from servingmatrix.errors import UserError
-from servingmatrix.input_files import node_kind
+from servingmatrix.inputs.input_files import node_kind
+from servingmatrix.inputs.user_paths import kernel_root, unusable
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import CELLS_DIR, RUN_FILE, RunFolder
 from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.plan.cpuplan import CpuPlan, plan_cpus
 from servingmatrix.run.plan.hostplan import HostsPlan, plan_hosts
 from servingmatrix.spec import shown
-from servingmatrix.user_paths import kernel_root, unusable
 
 NEW_OR_RESUMED = "give a folder (new, or a run of the same matrix to resume)"
 

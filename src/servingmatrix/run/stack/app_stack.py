@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from servingmatrix import input_files
 from servingmatrix.engine.docker import Docker
-from servingmatrix.input_files import read_text_input
+from servingmatrix.inputs import input_files
+from servingmatrix.inputs.input_files import read_text_input
 from servingmatrix.run.stack.readiness import NotReady
 from servingmatrix.run.stack.stack import Placement, Stack, StackPorts
 from servingmatrix.user_app import AppRequest, UserApp

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from servingmatrix.errors import UserError
-from servingmatrix.input_files import InputKind, read_text_input
+from servingmatrix.inputs.input_files import InputKind, read_text_input
 from servingmatrix.spec import shown
 
 #: The deepest nesting of a file people write: a matrix, an inventory or an app.yml nests 4 levels.

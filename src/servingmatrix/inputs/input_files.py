@@ -5,7 +5,7 @@ A FIFO would hang the read until something writes to it, a character device such
 would fill memory, and a file far beyond what its kind holds is a mistake (or an attack) that a parser
 would otherwise spend minutes and gigabytes on. Each is refused in one line naming the file, before a
 byte of it is parsed. The bounds are declared once, in ``KINDS``; the README's table of them is
-rendered from it (``building/docs.py``).
+rendered from it (``building/readme/docs.py``).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix.errors import UserError
-from servingmatrix.input_files import InputKind, read_input
+from servingmatrix.inputs.input_files import InputKind, read_input
 
 #: No figure a run records comes near it: beyond it a float no longer holds every whole number.
 MAX_MAGNITUDE = 2**53

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from servingmatrix import input_files
-from servingmatrix.building.mutation_scores import mutated_modules, scores_table
+from servingmatrix.building.readme.mutation_scores import mutated_modules, scores_table
 from servingmatrix.flags import KINDS, Judged, Shown
+from servingmatrix.inputs import input_files
 from servingmatrix.matrix_keys import MATRIX_KEYS, exclusive_pairs
 from servingmatrix.methodology import DERIVED
 from servingmatrix.metrics import METRICS
