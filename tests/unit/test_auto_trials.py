@@ -3,21 +3,26 @@ recorded seed, and the runner adding rounds only for the sessions short of the p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from servingmatrix.analysis.points import Results, aggregate
+from servingmatrix.analysis.rows import rows as export_rows
 from servingmatrix.errors import UserError
+from servingmatrix.flags import kind
 from servingmatrix.matrix import Matrix, load_matrix
 from servingmatrix.precision import MIN_AUTO_TRIALS, precise_enough, reached_precision, wants_another_trial
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.results.run import read_run_meta
+from servingmatrix.results.run import load_run, read_run_meta
 from servingmatrix.run import runner as runner_module
 from servingmatrix.run.session import plan_round, plan_sessions
 
 from .fakes import FakeDocker
+from .synthetic_runs import SYNC, cell, write_run
 from .test_runner import MATRIX, runner
 
 AUTO = replace(MATRIX, trials="auto", precision=0.05, max_trials=5)
@@ -107,8 +112,8 @@ def test_trials_auto_precision_and_most_trials_are_read_and_refused_in_one_line(
 
 def _trials(tmp_path: Path) -> dict[str, list[int]]:
     by_mode: dict[str, set[int]] = {}
-    for cell in RunFolder(tmp_path / "run").read_cells():
-        by_mode.setdefault(cell.mode, set()).add(cell.trial)
+    for record in RunFolder(tmp_path / "run").read_cells():
+        by_mode.setdefault(record.mode, set()).add(record.trial)
     return {mode: sorted(trials) for mode, trials in by_mode.items()}
 
 
@@ -169,3 +174,35 @@ def test_the_matrix_s_sentence_says_the_trials_it_may_take(tmp_path: Path) -> No
 
 def test_an_auto_matrix_is_a_matrix() -> None:
     assert isinstance(AUTO.check("test"), Matrix)
+
+
+def _auto_run(tmp_path: Path, spread: float) -> Results:
+    """A ``--trials auto`` run of one figure over three trials, ``spread`` apart around 100 req/s."""
+    cells = {(SYNC, "json", 1, t): cell(100.0 + d * spread) for t, d in ((1, -1), (2, 0), (3, 1))}
+    root = write_run(tmp_path / f"run-{spread}", cells, [1], trials=3)
+    meta = RunFolder(root).run_file
+    data = json.loads(meta.read_text())
+    data["matrix"] |= {"trials": "auto", "precision": 0.05, "max_trials": 3}
+    meta.write_text(json.dumps(data))
+    return aggregate(load_run(root))
+
+
+def test_a_figure_short_of_the_precision_asked_is_flagged_p_and_one_within_it_is_not(tmp_path: Path) -> None:
+    (within,) = _auto_run(tmp_path, 5.0).points.values()
+    (short,) = _auto_run(tmp_path, 5.1).points.values()
+    assert "imprecise" not in within.codes
+    assert "imprecise" in short.codes and kind("imprecise").letter == "P"
+    (flag,) = [f for f in short.flags if f.code == "imprecise"]
+    assert flag.message == "the median's 95% interval is ±5.1% of it after 3 trials, short of the ±5.0% asked"
+
+
+def test_a_fixed_number_of_trials_is_never_flagged_p(tmp_path: Path) -> None:
+    cells = {(SYNC, "json", 1, t): cell(100.0 + d * 30) for t, d in ((1, -1), (2, 0), (3, 1))}
+    (point,) = aggregate(load_run(write_run(tmp_path / "fixed", cells, [1], trials=3))).points.values()
+    assert "imprecise" not in point.codes
+
+
+def test_the_export_gives_the_precision_each_cell_reached(tmp_path: Path) -> None:
+    results = _auto_run(tmp_path, 5.0)
+    rows = export_rows(RunFolder(results.run.root))
+    assert [r["cell_throughput_precision"] for r in rows] == [pytest.approx(0.05)] * 3
