@@ -32,8 +32,8 @@ DERIVED: tuple[tuple[str, str], ...] = (
     ),
     (
         "trials to a precision",
-        f"`--trials auto`: every mode x workload gets at least {MIN_AUTO_TRIALS} independent sessions (a fresh "
-        "stack each), round by round; after each round from that one, a session whose throughput at some "
+        f"`--trials auto`: every mode x workload gets at least {MIN_AUTO_TRIALS} independent sessions "
+        "(a fresh stack each), round by round; after each round from that one, a session whose throughput at some "
         "step has a 95% interval of the median (above) wider than `--precision` of the median gets one more, "
         "up to `--max-trials`. A further trial repeats the session's every step (one stack steps through "
         "the loads, so its steps are not independent), but only the sessions short of the precision run "
