@@ -14,7 +14,6 @@ from servingmatrix.flags import BESIDE_FIGURE, ONCE_PER_RUN, kind, letters
 from servingmatrix.metrics import Trial, metric
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.hosts import SIMULATED, SIMULATED_CAVEAT, method, method_line
-from servingmatrix.results.run import read_run_meta
 from servingmatrix.user_app import AppIdentity
 
 #: What each figure of the grid is, and whether its trials disagree.
@@ -36,8 +35,8 @@ COUNTED = {"generator-bound": "generator-bound", "loadgen-saturated": "generator
 
 
 def summarize(folder: RunFolder) -> str:
-    run = read_run_meta(folder)
-    matrix = run["matrix"]
+    run = folder.read_run()
+    matrix = run.matrix
     rates = matrix.get("arrival_rates")
     steps = rates if isinstance(rates, list) and rates else matrix["users"]
     every = trials(folder)
@@ -46,11 +45,11 @@ def summarize(folder: RunFolder) -> str:
         grid[(trial.record.workload, trial.record.mode)][trial.record.users].append(trial)
     legend = [*(f"{k.letter}={k.code}" for k in RECORDED), f"{kind(NOISY).letter}=noisy"]
     what = "offered req/s" if steps is rates else "users"
-    metadata = run.get("metadata")
+    as_written = run.as_json()
     lines = [
-        f"app: {AppIdentity.from_metadata(metadata if isinstance(metadata, dict) else {}).describe()}",
-        f"method: {method_line(run)}",
-        *([f"simulated: {SIMULATED_CAVEAT}"] if method(run) == SIMULATED else []),
+        f"app: {AppIdentity.from_metadata(run.metadata).describe()}",
+        f"method: {method_line(as_written)}",
+        *([f"simulated: {SIMULATED_CAVEAT}"] if method(as_written) == SIMULATED else []),
         f"throughput, requests/s (median of trials) by {what}; flags: {', '.join(legend)}",
     ]
     width = max((len(mode) for _, mode in grid), default=10)
