@@ -121,7 +121,7 @@ def test_a_schema_it_cannot_upgrade_is_refused(schema: int | None, says: str) ->
 
 def _with(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """``data`` with the value at a dotted ``path`` replaced (a number part indexes a list)."""
-    copy = json.loads(json.dumps(data))
+    copy: dict[str, Any] = json.loads(json.dumps(data))
     *parents, last = path.split(".")
     node: Any = copy
     for part in parents:
