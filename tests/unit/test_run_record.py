@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from servingmatrix.errors import UserError
+from servingmatrix.matrix_keys import REFERENCE_GENERATORS
 from servingmatrix.results.cell import SCHEMA_VERSION
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run_record import LIMITED_BY, RunRecord
@@ -136,6 +137,11 @@ BAD: list[tuple[str, Any, str]] = [
     ("matrix.duration_s", -1, "'matrix.duration_s' is missing or not a finite non-negative number"),
     ("matrix.warmup_s", NAN, "'matrix.warmup_s' is missing or not a finite non-negative number"),
     ("matrix.trials", 1.5, "'matrix.trials' is missing or not an integer"),
+    (
+        "matrix.reference",
+        "ab",
+        f"'matrix.reference' 'ab' is none of {', '.join(map(repr, REFERENCE_GENERATORS))}",
+    ),
     ("ports.server", -1, "'ports.server' is missing or not a non-negative integer"),
     ("ports.server", "18000", "'ports.server' is missing or not an integer"),
     ("started_at", 5, "'started_at' is missing or not a string"),
@@ -145,7 +151,11 @@ BAD: list[tuple[str, Any, str]] = [
     ("metadata.git_dirty", "no", "'metadata.git_dirty' is missing or not true or false"),
     ("calibration.max_rps", -5.0, "'calibration.max_rps' is missing or not a finite non-negative number"),
     ("calibration.p99_ms", INF, "'calibration.p99_ms' is missing or not a finite non-negative number"),
-    ("calibration.limited_by", "nobody", "'calibration.limited_by' 'nobody' is none of"),
+    (
+        "calibration.limited_by",
+        "nobody",
+        f"'calibration.limited_by' 'nobody' is none of {', '.join(map(repr, LIMITED_BY))}",
+    ),
     ("calibration_hosts.main", None, "'calibration_hosts.main' is missing or not an object"),
     (
         "calibration_hosts.main.limited_by",
@@ -184,6 +194,7 @@ def test_a_clock_may_be_either_side_but_its_uncertainty_is_not_negative() -> Non
 
 
 def test_every_reason_a_calibration_gives_is_known() -> None:
+    assert set(LIMITED_BY) >= {"generator", "server", "neither"}, "the reasons calibration.py gives"
     for reason in LIMITED_BY:
         record = RunRecord.from_json(PATH, _with(FLEET.as_json(), "calibration.limited_by", reason))
         assert record.calibration is not None and record.calibration["limited_by"] == reason

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix.errors import UserError
+from servingmatrix.matrix_keys import REFERENCE_GENERATORS
 from servingmatrix.results.cell import SCHEMA_VERSION, Fields, upgrade
 from servingmatrix.results.hosts import CALIBRATION_HOSTS
 
@@ -158,9 +159,18 @@ def _section(f: Fields, key: str) -> dict[str, Any] | None:
     return f.obj(key).data if f.present(key) else None
 
 
+def _known(f: Fields, key: str, values: tuple[str, ...]) -> None:
+    """An optional text that is one of ``values``: one line naming the file, the key and what it may be."""
+    value = f.optional_text(key)
+    if value is not None and value not in values:
+        known = ", ".join(repr(v) for v in values)
+        raise UserError(f"{f.path}: '{f.where}{key}' {value!r} is none of {known}")
+
+
 def _check_matrix(f: Fields) -> None:
-    for key in ("name", "description", "server_memory", "reference", "hosts"):
+    for key in ("name", "description", "server_memory", "hosts"):
         f.optional_text(key)
+    _known(f, "reference", REFERENCE_GENERATORS)
     f.strings("modes")
     f.strings("workloads")
     f.integers("users", required=True)
@@ -252,10 +262,7 @@ def _check_distributed(f: Fields) -> None:
 
 def _check_calibration(f: Fields) -> None:
     f.optional_text("error")
-    limited_by = f.optional_text("limited_by")
-    if limited_by is not None and limited_by not in LIMITED_BY:
-        known = ", ".join(repr(v) for v in LIMITED_BY)
-        raise UserError(f"{f.path}: '{f.where}limited_by' {limited_by!r} is none of {known}")
+    _known(f, "limited_by", LIMITED_BY)
     f.optional_text("target")
     f.optional_text("reused_from")
     for key in ("max_rps", "p99_ms", "loadgen_cpu_pct", "loadgen_cpu_quota_pct", "server_cpu_pct"):
