@@ -7,9 +7,9 @@ The figure is the registry's ``cell_throughput_median`` as it formats it, the ``
 from __future__ import annotations
 
 from collections import defaultdict
-from statistics import median
 
 from servingmatrix.analysis.rows import trials
+from servingmatrix.analysis.trials import fold
 from servingmatrix.flags import BESIDE_FIGURE, ONCE_PER_RUN, kind, letters
 from servingmatrix.metrics import Trial, metric
 from servingmatrix.results.folder import RunFolder
@@ -100,13 +100,13 @@ def _reference_rows(
 
 
 def _reference(cell: list[Trial]) -> str:
-    """The median over the trials of the reference's throughput, with the median share."""
-    figures = [v for t in cell if t.record.ok and (v := REFERENCE.read(t)) is not None]
-    if not figures:
+    """The reference's throughput over the trials, with Locust's share, each folded as declared."""
+    records = tuple(t.record for t in cell)
+    figure = fold(REFERENCE, records)
+    if figure is None:
         return "-"
-    shares = [v for t in cell if t.record.ok and (v := EFFICIENCY.read(t)) is not None]
-    share = f" ({EFFICIENCY.format(median(shares))})" if shares else ""
-    return f"{REFERENCE.format(median(figures))}{share}"
+    share = fold(EFFICIENCY, records)
+    return REFERENCE.format(figure) + ("" if share is None else f" ({EFFICIENCY.format(share)})")
 
 
 def _figure(cell: list[Trial]) -> tuple[str, set[str]]:
