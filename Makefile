@@ -47,6 +47,7 @@ MUTATION_MODULES := \
 	src/servingmatrix/flags.py \
 	src/servingmatrix/results/cell.py \
 	src/servingmatrix/results/run.py \
+	src/servingmatrix/results/run_record.py \
 	src/servingmatrix/run/judge.py \
 	src/servingmatrix/analysis/verdict.py \
 	src/servingmatrix/analysis/compare.py \

@@ -24,14 +24,14 @@ def row(point: Point) -> str:
     """One Markdown row: mode, Locust req/s (CV), wrk req/s, efficiency, keeps alive, flagged."""
     locust = point.throughput
     cv = f" (CV {locust.cv:.1%})" if locust is not None and locust.cv is not None else ""
-    efficiency = DASH if point.generator_efficiency is None else f"{point.generator_efficiency:.2f}"
-    keeps_alive = point.cells[0].record.keeps_alive if point.cells else None
+    share = point.value("generator_efficiency")
+    efficiency = DASH if share is None else f"{share:.2f}"
+    keeps_alive = point.cells[0].keeps_alive if point.cells else None
     alive = DASH if keeps_alive is None else "yes" if keeps_alive else "no"
     flagged = "**yes**" if point.generator_bound else "no"
     figure = rps(locust.median if locust else None)
-    return (
-        f"| `{point.mode}` | {figure}{cv} | {rps(point.reference_rps)} | {efficiency} | {alive} | {flagged} |"
-    )
+    reference = rps(point.value("reference_rps"))
+    return f"| `{point.mode}` | {figure}{cv} | {reference} | {efficiency} | {alive} | {flagged} |"
 
 
 def table(run_dir: Path) -> str:

@@ -1,20 +1,23 @@
 """The figures of a cell, declared once: one ``Metric`` per figure, in the export's column order.
 
-Each entry says what the export calls the figure (its column), what it means (the README's column
-table is rendered from it), its unit, how it reads when printed (a formatter of ``fmt``), and how it
-is read: from a trial's ``CellRecord``, or from its cell's figures over every trial (the median, the
-spread) that a row repeats. The export's columns and rows (``analysis/rows.py``,
-``report/export.py``), the README's column table (``building/readme/docs.py``) and the text summary
-(``report/views/summary.py``) derive from this registry.
+Each entry says what the export calls the figure (its column, also its name wherever a figure is
+asked for), what it means (the README's column table is rendered from it), its unit, how it reads
+when printed (a formatter of ``fmt``), how it is read (from a trial's ``CellRecord``, or from its
+cell's figures over every trial that a row repeats) and how a cell folds its trials into one figure
+(``over``: ``analysis/trials.py`` does it, and a ``Point`` holds the result by column). The export's
+columns and rows (``analysis/rows.py``, ``report/export.py``), the points the report draws
+(``analysis/points.py``), the README's column table (``building/readme/docs.py``) and the text
+summary (``report/views/summary.py``) derive from this registry.
 
-Adding a figure to a cell touches three files, plus its test:
+Adding a figure to a cell touches three files, plus its test (CONTRIBUTING.md's figure recipe):
 
 1. ``src/servingmatrix/run/judge.py``: where it is measured; the judge sets it on the record.
 2. ``src/servingmatrix/results/cell.py``: its field on ``CellRecord`` and its reading in
    ``from_json`` (``as_json`` writes every field as it is). Older files lack it and read it as
    unknown, so no schema change is needed unless a figure is renamed or removed.
 3. ``src/servingmatrix/metrics.py``: its entry here (export column, meaning, unit, formatter,
-   accessor). ``servingmatrix generate`` then rewrites the README's column table.
+   accessor, and ``over`` when a point shows it). ``servingmatrix generate`` then rewrites the
+   README's column table.
 
 A new column changes the export; say so in the README beside the schema.
 """
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from servingmatrix import fmt
 from servingmatrix.flags import KINDS, kind
@@ -65,22 +68,37 @@ class Trial:
     trial, and whether the run offered rates (open loop) rather than users."""
 
     record: CellRecord
-    cell: CellTrials
+    cell: CellTrials = CellTrials(0)
     open_loop: bool = False
 
 
 Read = Callable[[Trial], Any]
 
+#: How a cell folds its successful trials into one figure: an ``Estimate`` (the median with its
+#: spread), their median, their highest, their sum; or ``first``, the first trial that has the figure
+#: (failed ones included: a figure of the configuration, not of a measurement).
+Over = Literal["estimate", "median", "max", "sum", "first"]
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A figure pooled over the trials: the sum of one figure over the sum of another (by column)."""
+
+    numerator: str
+    denominator: str
+
 
 @dataclass(frozen=True)
 class Metric:
-    """One figure: its export column, meaning, unit, formatter and accessor."""
+    """One figure: its export column, meaning, unit, formatter and accessor; and how a cell folds its
+    trials into one (None: a figure of a trial alone, or already of its cell)."""
 
     column: str
     doc: str
     unit: str
     format: Callable[[Any], str]
     read: Read
+    over: Over | Ratio | None = None
 
     def text(self, trial: Trial) -> str:
         """The figure of ``trial`` as it is printed."""
@@ -127,8 +145,8 @@ def _largest_process_mb(record: CellRecord) -> float | None:
     return max(sizes) if sizes else None
 
 
-def _latency(name: str, doc: str) -> Metric:
-    return Metric(f"{name}_ms", doc, "ms", fmt.ms, _record(lambda r: getattr(r.latency_ms, name)))
+def _latency(name: str, doc: str, over: Over | None = None) -> Metric:
+    return Metric(f"{name}_ms", doc, "ms", fmt.ms, _record(lambda r: getattr(r.latency_ms, name)), over)
 
 
 METRICS: tuple[Metric, ...] = (
@@ -157,6 +175,7 @@ METRICS: tuple[Metric, ...] = (
         "requests",
         fmt.num,
         _record(lambda r: r.requests),
+        "sum",
     ),
     Metric(
         "failures",
@@ -164,20 +183,31 @@ METRICS: tuple[Metric, ...] = (
         "requests",
         fmt.num,
         _record(lambda r: r.failures),
+        "sum",
     ),
-    Metric("error_rate", "failures / requests", "fraction", _per_mille, _record(lambda r: r.error_rate)),
+    Metric(
+        "error_rate",
+        "failures / requests",
+        "fraction",
+        _per_mille,
+        _record(lambda r: r.error_rate),
+        Ratio("failures", "requests"),
+    ),
     Metric(
         "throughput_rps",
         "successful requests per second of the measured window",
         "req/s",
         fmt.rps,
         _record(lambda r: r.throughput_rps),
+        "estimate",
     ),
-    _latency("mean", "mean latency of the successful requests, measured by the client"),
-    _latency("p50", "median latency (nearest rank over every request's own time, not a histogram)"),
+    _latency("mean", "mean latency of the successful requests, measured by the client", "median"),
+    _latency(
+        "p50", "median latency (nearest rank over every request's own time, not a histogram)", "estimate"
+    ),
     _latency("p90", "90th percentile latency"),
-    _latency("p95", "95th percentile latency"),
-    _latency("p99", "99th percentile latency"),
+    _latency("p95", "95th percentile latency", "estimate"),
+    _latency("p99", "99th percentile latency", "estimate"),
     _latency("p999", "99.9th percentile latency"),
     _latency("max", "slowest successful request"),
     Metric(
@@ -186,6 +216,7 @@ METRICS: tuple[Metric, ...] = (
         "% of a core",
         fmt.num,
         _record(lambda r: r.server.cpu_pct),
+        "median",
     ),
     Metric(
         "server_mem_mb",
@@ -193,6 +224,7 @@ METRICS: tuple[Metric, ...] = (
         "MB",
         fmt.mb,
         _record(lambda r: r.server.mem_mb),
+        "max",
     ),
     Metric(
         "server_processes",
@@ -200,6 +232,7 @@ METRICS: tuple[Metric, ...] = (
         "processes",
         fmt.num,
         _record(lambda r: len(r.server.processes) or None),
+        "median",
     ),
     Metric(
         "server_mem_mb_per_process",
@@ -207,6 +240,7 @@ METRICS: tuple[Metric, ...] = (
         "MB",
         fmt.mb,
         _record(_largest_process_mb),
+        "max",
     ),
     Metric(
         "throttled_s",
@@ -238,6 +272,7 @@ METRICS: tuple[Metric, ...] = (
         "% of a core",
         fmt.num,
         _record(lambda r: r.loadgen.cpu_pct),
+        "median",
     ),
     Metric(
         "loadgen_workers",
@@ -279,6 +314,7 @@ METRICS: tuple[Metric, ...] = (
         "req/s",
         fmt.rps,
         _record(lambda r: r.reference.throughput_rps if r.reference else None),
+        "median",
     ),
     Metric(
         "reference_p50_ms",
@@ -301,6 +337,7 @@ METRICS: tuple[Metric, ...] = (
         "fraction",
         _hundredths,
         _record(lambda r: r.loadgen.generator_efficiency),
+        "median",
     ),
     Metric(
         "offered_rps",
@@ -308,6 +345,7 @@ METRICS: tuple[Metric, ...] = (
         "req/s",
         fmt.rps,
         lambda trial: trial.record.offered_rps if trial.open_loop else None,
+        "first",
     ),
     Metric(
         "effective_concurrency",
@@ -315,6 +353,7 @@ METRICS: tuple[Metric, ...] = (
         "requests",
         _tenths,
         _record(lambda r: r.effective_concurrency),
+        "median",
     ),
     Metric(
         "promised_concurrency",
@@ -322,6 +361,7 @@ METRICS: tuple[Metric, ...] = (
         "requests",
         fmt.num,
         _record(lambda r: r.promised_concurrency),
+        "first",
     ),
     Metric(
         "status",
@@ -407,6 +447,11 @@ _BY_COLUMN = {m.column: m for m in METRICS}
 def metric(column: str) -> Metric:
     """The metric of an export column."""
     return _BY_COLUMN[column]
+
+
+def folded() -> tuple[Metric, ...]:
+    """The metrics a cell folds over its trials: the figures of a point, in the export's order."""
+    return tuple(m for m in METRICS if m.over is not None)
 
 
 def columns() -> tuple[str, ...]:

@@ -30,7 +30,6 @@ from servingmatrix.hosts.simulated.teardown import leftovers
 from servingmatrix.matrix import Matrix
 from servingmatrix.report.export import export_csv
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.runner import Runner
 
 pytestmark = [
@@ -89,7 +88,7 @@ def test_cells_are_measured_from_every_workers_merged_samples(measured: RunFolde
 
 
 def test_the_run_records_its_hosts_clocks_images_and_method(measured: RunFolder) -> None:
-    meta = read_run_meta(measured)
+    meta = measured.read_run().as_json()
     hosts = meta["metadata"]["hosts"]
     assert hosts["method"] == "simulated (one kernel)"
     by_name = {h["name"]: h for h in hosts["hosts"]}

@@ -24,7 +24,6 @@ from servingmatrix.hosts.simulated.hosts import hosts_down, hosts_up
 from servingmatrix.hosts.simulated.plan import DEFAULT_LAYOUT
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.load.calibration import ceiling
 from servingmatrix.run.runner import Runner
 from servingmatrix.run.stack.stack import RUN_LABEL
@@ -75,7 +74,7 @@ def test_two_server_hosts_are_measured_at_once_each_cell_on_its_own_host(
         assert cell.loadgen is not None and cell.loadgen.hosts == 1
     # The cells were dealt one to each lane, in turn.
     assert {cells["json"].server_host, cells["io[ms=20]"].server_host} == {"main", "sim1"}
-    meta = read_run_meta(folder)
+    meta = folder.read_run().as_json()
     lanes = meta["distributed"]["fleet"]
     assert [lane["server_host"] for lane in lanes] == ["main", "sim1"]
     assert [lane["master"]["host"] for lane in lanes] == ["sim2", "sim3"]
@@ -91,7 +90,7 @@ def test_two_server_hosts_are_measured_at_once_each_cell_on_its_own_host(
         assert cell.loadgen.calibrated_max_rps == ceiling(lane_calibrations[cell.server_host])
     # Run again with every cell measured: nothing is measured, and each lane keeps its calibration.
     Runner(docker, matrix, folder, lambda line: None).run()
-    assert read_run_meta(folder)["calibration_hosts"] == lane_calibrations
+    assert folder.read_run().as_json()["calibration_hosts"] == lane_calibrations
     # The server host that is not this machine got the server's image.
     images = {h["name"]: h["images"] for h in meta["metadata"]["hosts"]["hosts"]}
     assert "gunicorn-gthread" in images["sim1"]

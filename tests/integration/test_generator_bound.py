@@ -10,7 +10,6 @@ import pytest
 from servingmatrix.engine.docker import Docker
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.plan.cpuplan import CpuPlan
 from servingmatrix.run.runner import Runner
 
@@ -65,7 +64,7 @@ def test_a_slow_server_is_not_flagged_and_the_calibration_is_recorded(
     ).check("test")
     folder = RunFolder(tmp_path / "run")
     Runner(docker, matrix, folder, lambda line: None).run()
-    calibration = read_run_meta(folder)["calibration"]
+    calibration = folder.read_run().as_json()["calibration"]
     assert "error" not in calibration, calibration
     assert calibration["max_rps"] > 100
     assert calibration["loadgen_cpu_pct"] > 0

@@ -14,7 +14,6 @@ from servingmatrix.analysis.reproduction import DIFFERS, NOT_COMPARABLE, REPRODU
 from servingmatrix.cli import main
 from servingmatrix.engine.docker import Docker
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.results.run import read_run_meta
 
 pytestmark = pytest.mark.docker
 
@@ -41,7 +40,7 @@ RUN = (
 def test_a_bundled_run_is_reproduced_on_the_machine_that_made_it(docker: Docker, tmp_path: Path) -> None:
     published, bundle, again = tmp_path / "published", tmp_path / "run.tar.gz", tmp_path / "again"
     assert main(["run", *RUN, "--out", str(published)]) == 0
-    metadata = read_run_meta(RunFolder(published))["metadata"]
+    metadata = RunFolder(published).read_run().as_json()["metadata"]
     # A checkout with uncommitted changes cannot give the run's inputs from git: say so, as the bundle will.
     from_worktree = ["--inputs-from-worktree"] if metadata.get("git_dirty") is not False else []
     assert main(["bundle", str(published), "-o", str(bundle), *from_worktree]) == 0
@@ -55,7 +54,7 @@ def test_a_bundled_run_is_reproduced_on_the_machine_that_made_it(docker: Docker,
     )
 
     assert main(["reproduce", str(bundle), "--out", str(again)]) == 0
-    assert read_run_meta(RunFolder(again))["reproduces"]["run_id"] == "published"
+    assert RunFolder(again).read_run().as_json()["reproduces"]["run_id"] == "published"
     assert (again / "reproduce.html").exists()
 
     judged = judge_reproduction(published, again)

@@ -12,7 +12,6 @@ from servingmatrix.engine.docker import PROJECT_LABEL, Docker
 from servingmatrix.matrix import Matrix
 from servingmatrix.report.export import export_csv
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.runner import Runner
 
 pytestmark = pytest.mark.docker
@@ -58,7 +57,7 @@ def test_every_cell_is_exported_with_figures(tiny_run: RunFolder) -> None:
 
 
 def test_the_applied_cpu_plan_is_read_back_and_recorded(tiny_run: RunFolder) -> None:
-    run = read_run_meta(tiny_run)
+    run = tiny_run.read_run().as_json()
     plan = run["cpu_plan"]
     for cell in [r.as_json() for r in tiny_run.read_cells()]:
         applied = cell["cpu_plan_applied"]

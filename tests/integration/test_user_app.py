@@ -17,7 +17,6 @@ from servingmatrix.matrix import Matrix
 from servingmatrix.modes import get_mode
 from servingmatrix.paths import project_root
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.runner import Runner
 from servingmatrix.run.stack.app_stack import app_conformance, stack_factory
 from servingmatrix.run.stack.stack import StackPorts
@@ -104,7 +103,7 @@ def test_every_cell_is_measured_with_the_app_s_requests(measured: RunFolder) -> 
 def test_each_session_that_wrote_got_freshly_seeded_backing_services(measured: RunFolder) -> None:
     # Every session's conformance check creates a note: the backing services are started, and
     # seeded, again before the next one, which then passes its check against the seeded data.
-    timings = read_run_meta(measured)["timings"]
+    timings = measured.read_run().as_json()["timings"]
     assert timings["sessions"] == 4 and timings["backing_starts"] == 4
 
 
@@ -137,7 +136,7 @@ def test_its_mode_images_add_only_their_server(docker: Docker, notes: UserApp) -
 
 
 def test_run_json_names_the_app(measured: RunFolder) -> None:
-    metadata = read_run_meta(measured)["metadata"]
+    metadata = measured.read_run().as_json()["metadata"]
     app = metadata["app"]
     assert (app["name"], app["version"], app["bundled"]) == ("notes-api", "1.0.0", False)
     assert len(app["lock_sha256"]) == 64

@@ -12,6 +12,7 @@ from typing import Any
 from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.results.cell import SCHEMA_VERSION, CellRecord
 from servingmatrix.results.folder import CellKey, RunFolder
+from servingmatrix.results.run_record import RunRecord
 from servingmatrix.run.plan.hostplan import plan_hosts
 
 SYNC = "gunicorn-sync[workers=3]"
@@ -50,7 +51,7 @@ GOOD_CELL: dict[str, Any] = {
 }
 
 
-#: A run.json with every field the runner writes, each as it writes it (``read_run_meta`` checks them).
+#: A run.json with every field the runner writes, each as it writes it (``RunRecord.from_json`` checks them).
 GOOD_RUN: dict[str, Any] = {
     "schema": SCHEMA_VERSION,
     "matrix": {
@@ -199,7 +200,7 @@ def write_run(
         meta[key] = {**meta[key], **value} if key == "metadata" else value
     if calibration is not None:
         meta["calibration"] = calibration
-    folder.write_run(meta)
+    folder.write_run(RunRecord.from_json(folder.run_file, {"schema": SCHEMA_VERSION, **meta}))
     for (mode, workload, step, trial), data in cells.items():
         folder.write_cell(record(CellKey(mode, workload, step, trial), data))
     return root

@@ -17,7 +17,7 @@ from servingmatrix.flags import kind
 from servingmatrix.matrix import Matrix, load_matrix
 from servingmatrix.precision import MIN_AUTO_TRIALS, precise_enough, reached_precision, wants_another_trial
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.results.run import load_run, read_run_meta
+from servingmatrix.results.run import load_run
 from servingmatrix.run import runner as runner_module
 from servingmatrix.run.session import plan_round, plan_sessions
 
@@ -149,13 +149,13 @@ def test_only_the_sessions_short_of_the_precision_get_more_trials_up_to_the_most
 
 def test_the_seed_is_recorded_and_a_resume_goes_on_with_it(tmp_path: Path) -> None:
     runner(tmp_path, FakeDocker(), AUTO, order_seed=1234).run()
-    assert read_run_meta(RunFolder(tmp_path / "run"))["trial_order_seed"] == 1234
+    assert RunFolder(tmp_path / "run").read_run().trial_order_seed == 1234
     resumed = runner(tmp_path, FakeDocker(), AUTO)
     resumed.run()
     assert resumed.order_seed == 1234
     fresh = runner(tmp_path / "other", FakeDocker(), AUTO)
     fresh.run()
-    seed = read_run_meta(RunFolder(tmp_path / "other" / "run"))["trial_order_seed"]
+    seed = RunFolder(tmp_path / "other" / "run").read_run().trial_order_seed
     assert isinstance(seed, int) and fresh.order_seed == seed
 
 

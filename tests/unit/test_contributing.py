@@ -108,6 +108,71 @@ def add_workload(copy: Path) -> list[str]:
     ]
 
 
+def add_figure(copy: Path) -> list[str]:
+    """A figure: its measurement where the cell is judged, its record field, its declaration (with how a
+    cell folds its trials); then it is in the export, the README's columns and every point."""
+    edit(
+        copy / "src/servingmatrix/run/judge.py",
+        "        server_host=facts.server_host,\n",
+        "        server_host=facts.server_host,\n"
+        "        slowest_endpoint_ms=max(\n"
+        '            (s.latency_ms.get("max") or 0.0 for s in figures.endpoints.values()), default=None\n'
+        "        ),\n",
+    )
+    edit(
+        copy / "src/servingmatrix/results/cell.py",
+        "    server_host: str | None = None\n",
+        "    server_host: str | None = None\n    slowest_endpoint_ms: float | None = None\n",
+    )
+    edit(
+        copy / "src/servingmatrix/results/cell.py",
+        '        server_host=f.text("server_host") if f.present("server_host") else None,\n',
+        '        server_host=f.text("server_host") if f.present("server_host") else None,\n'
+        '        slowest_endpoint_ms=f.optional_number("slowest_endpoint_ms"),\n',
+    )
+    edit(
+        copy / "src/servingmatrix/metrics.py",
+        '    Metric(\n        "status",\n',
+        '    Metric(\n        "slowest_endpoint_ms",\n        "the slowest request of any endpoint",\n'
+        '        "ms",\n        fmt.ms,\n        _record(lambda r: r.slowest_endpoint_ms),\n'
+        '        "max",\n    ),\n'
+        '    Metric(\n        "status",\n',
+    )
+    checked = in_copy(copy, "-c", FIGURE_REACHES_EVERY_VIEW)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    return [
+        "tests/unit/test_metrics.py",
+        "tests/unit/test_cell_record.py",
+        "tests/unit/test_judge.py",
+        "tests/unit/test_results_export.py",
+        "tests/unit/test_rendered_files.py",
+        "tests/unit/test_report.py",
+        "tests/unit/test_hostile_inputs.py",
+    ]
+
+
+#: Run in the copy after the figure recipe: a cell that holds the figure shows it in its export row and
+#: its point (the highest of its trials), with nothing else written for it.
+FIGURE_REACHES_EVERY_VIEW = """
+import tempfile
+from pathlib import Path
+
+from servingmatrix.analysis.points import aggregate
+from servingmatrix.analysis.rows import rows
+from servingmatrix.results.folder import RunFolder
+from servingmatrix.results.run import load_run
+from tests.unit.synthetic_runs import SYNC, cell, write_run
+
+with tempfile.TemporaryDirectory() as tmp:
+    slowest = {1: 40.0, 2: 90.0}
+    cells = {(SYNC, "json", 1, t): {**cell(100.0), "slowest_endpoint_ms": ms} for t, ms in slowest.items()}
+    root = write_run(Path(tmp) / "r", cells, [1], trials=2)
+    assert [r["slowest_endpoint_ms"] for r in rows(RunFolder(root))] == [40.0, 90.0]
+    point = aggregate(load_run(root)).point("json", SYNC, 1)
+    assert point is not None and point.value("slowest_endpoint_ms") == 90.0
+"""
+
+
 def add_flag(copy: Path) -> list[str]:
     """A flag: its declaration (letter, title, rule with its threshold); its rule reads the threshold."""
     edit(
@@ -151,6 +216,7 @@ def add_verb(copy: Path) -> list[str]:
 RECIPES: dict[str, Callable[[Path], list[str]]] = {
     "mode": add_mode,
     "workload": add_workload,
+    "figure": add_figure,
     "flag": add_flag,
     "verb": add_verb,
 }

@@ -27,6 +27,7 @@ MODULES = [
     "src/servingmatrix/flags.py",
     "src/servingmatrix/results/cell.py",
     "src/servingmatrix/results/run.py",
+    "src/servingmatrix/results/run_record.py",
     "src/servingmatrix/run/judge.py",
     "src/servingmatrix/analysis/verdict.py",
     "src/servingmatrix/analysis/compare.py",

@@ -101,7 +101,7 @@ def test_generator_bound_figures_carry_g(closed: Path, tmp_path: Path) -> None:
     res = results(closed)
     point = res.point(JSON, SYNC, 64)
     assert point is not None and [f.letter for f in point.flags] == ["G"]
-    assert point.cells[0].generator_bound is True
+    assert point.cells[0].loadgen.bound is True
     export_markdown(closed, tmp_path / "m.md")
     text = (tmp_path / "m.md").read_text()
     assert "| `gunicorn-sync[workers=3]` | 760 [G] | 64 | 80.0 | 759 to 761 | 8 users, 700 req/s |" in text

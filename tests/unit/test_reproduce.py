@@ -23,7 +23,6 @@ from servingmatrix.matrix import Matrix
 from servingmatrix.paths import images_dir, inputs_root
 from servingmatrix.results.bundle import InputsSource, write_bundle
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.results.run import read_run_meta
 from servingmatrix.run import measure_matrix
 from servingmatrix.run.measure_matrix import RunSettings
 from servingmatrix.run.runner import Runner
@@ -346,7 +345,7 @@ def test_reproduce_builds_from_the_bundle_s_inputs_and_finds_the_run_reproduced(
     assert root.name.startswith("inputs") and root.parent.name.startswith("servingmatrix-bundle-")
     assert not root.exists()  # the extracted bundle is removed once compared
     assert inputs_root() != root
-    recorded = read_run_meta(RunFolder(out))
+    recorded = RunFolder(out).read_run().as_json()
     assert recorded["reproduces"] == {
         "bundle": str(bundle),
         "run_id": "published",

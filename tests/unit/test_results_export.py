@@ -16,6 +16,7 @@ from servingmatrix.report.export import export_csv, export_json
 from servingmatrix.report.views.summary import summarize
 from servingmatrix.results.cell import CellRecord, Latency
 from servingmatrix.results.folder import SCHEMA_VERSION, CellKey, RunFolder, read_json, write_json_atomic
+from servingmatrix.results.run_record import RunRecord
 from tests.unit.synthetic_runs import SYNC, cell, record, warning, write_run, write_schema_1_cell
 
 REQUIRED = (
@@ -68,7 +69,7 @@ def ok_cell(throughput: float, saturated: bool = False) -> dict[str, object]:
 @pytest.fixture
 def run(tmp_path: Path) -> RunFolder:
     folder = RunFolder(tmp_path / "run")
-    folder.write_run({"matrix": {"users": [1, 16]}})
+    folder.write_run(RunRecord(matrix={"users": [1, 16]}))
     folder.write_cell(record(CellKey("gunicorn-sync[workers=3]", "json", 1, 1), ok_cell(1000.0)))
     folder.write_cell(
         record(CellKey("gunicorn-sync[workers=3]", "json", 16, 1), ok_cell(2500.5, saturated=True))

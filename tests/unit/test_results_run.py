@@ -11,7 +11,7 @@ import pytest
 from servingmatrix.errors import UserError
 from servingmatrix.results.cell import SCHEMA_VERSION
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.results.run import load_run, read_run_meta
+from servingmatrix.results.run import load_run
 
 from .synthetic_runs import GOOD_CELL, GOOD_RUN
 
@@ -26,12 +26,12 @@ def write(root: Path, run: dict[str, object], cells: dict[str, dict[str, object]
 
 def test_a_good_run_json_is_read_as_written(tmp_path: Path) -> None:
     root = write(tmp_path / "run", GOOD_RUN, {})
-    assert read_run_meta(RunFolder(root)) == GOOD_RUN
+    assert RunFolder(root).read_run().as_json() == GOOD_RUN
 
 
 def test_an_older_run_json_is_upgraded(tmp_path: Path) -> None:
     root = write(tmp_path / "run", {**GOOD_RUN, "schema": 1}, {})
-    assert read_run_meta(RunFolder(root))["schema"] == SCHEMA_VERSION
+    assert RunFolder(root).read_run().as_json()["schema"] == SCHEMA_VERSION
 
 
 def test_a_folder_without_run_json_is_not_a_run(tmp_path: Path) -> None:
@@ -54,12 +54,11 @@ def test_a_run_holds_its_cells_and_where_they_came_from(tmp_path: Path) -> None:
     cells = {"a.json": {**GOOD_CELL, "throughput_rps": 10}, "b.json": {**GOOD_CELL, "trial": 2}}
     root = write(tmp_path / "run", GOOD_RUN, cells)
     run = load_run(root)
-    assert run.root == root and run.meta == GOOD_RUN
+    assert run.root == root and run.record.as_json() == GOOD_RUN
     assert [c.path for c in run.cells] == [root / "cells" / "a.json", root / "cells" / "b.json"]
-    assert [c.trial for c in run.cells] == [1, 2]
-    throughput = run.cells[0].throughput_rps
-    assert throughput == 10.0 and isinstance(throughput, float)
-    assert run.cells[0].reference_rps is None
+    assert [c.record.trial for c in run.cells] == [1, 2]
+    assert run.cells[0].record.throughput_rps == 10.0
+    assert run.cells[0].record.reference is None
 
 
 def test_a_stray_copy_of_a_cell_is_refused(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ from servingmatrix.results.hosts import (
     method_line,
     run_hosts,
 )
-from servingmatrix.results.run import load_run, read_run_meta
+from servingmatrix.results.run import load_run
 from servingmatrix.run.load.calibration import lane_ceilings
 from tests.unit.synthetic_runs import (
     GOOD_RUN,
@@ -70,7 +70,7 @@ def hosts_run(root: Path, simulated: bool | None, hosts: tuple[Host, ...] = HOST
 
 
 def meta(root: Path) -> dict[str, Any]:
-    return read_run_meta(RunFolder(root))
+    return RunFolder(root).read_run().as_json()
 
 
 # The method in words.
@@ -177,7 +177,7 @@ def test_a_host_only_the_load_record_names_still_has_its_row() -> None:
 def test_the_hosts_records_read_back_as_written(tmp_path: Path) -> None:
     root = hosts_run(tmp_path / "real", False)
     written = json.loads((root / "run.json").read_text())
-    assert read_run_meta(RunFolder(root)) == written
+    assert RunFolder(root).read_run().as_json() == written
     assert written["metadata"]["hosts"]["hosts"][2]["clock"]["offset_ms"] == -1250.5
 
 
@@ -377,9 +377,8 @@ def test_each_lane_of_a_fleet_takes_its_own_calibrated_most() -> None:
         "srv-b": {"max_rps": 987.0, "limited_by": "server"},
         "srv-c": {"error": "the upstream did not start"},
     }
-    meta = {"calibration": lanes["main"], "calibration_hosts": lanes}
-    assert lane_ceilings(meta) == {"main": 1234.0, "srv-b": None, "srv-c": None}
-    assert lane_ceilings({"calibration": lanes["main"]}) == {}, "one calibration: every lane takes it"
+    assert lane_ceilings(lanes) == {"main": 1234.0, "srv-b": None, "srv-c": None}
+    assert lane_ceilings(None) == {}, "one calibration: every lane takes it"
 
 
 def test_the_environment_has_a_hosts_table_only_across_hosts(tmp_path: Path) -> None:

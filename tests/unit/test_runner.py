@@ -11,7 +11,6 @@ import pytest
 from servingmatrix.engine.docker import ContainerSpec
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.load.loadgen import LOCUST_IMAGE
 from servingmatrix.run.load.reference import WRK_IMAGE
 from servingmatrix.run.measure.phases import PHASES
@@ -144,7 +143,7 @@ def test_server_dying_mid_session_fails_the_later_cells(tmp_path: Path) -> None:
 
 def test_run_metadata_is_collected(tmp_path: Path) -> None:
     runner(tmp_path, FakeDocker()).run()
-    run = read_run_meta(RunFolder(tmp_path / "run"))
+    run = RunFolder(tmp_path / "run").read_run().as_json()
     meta = run["metadata"]
     assert meta["docker_version"] == "fake"
     assert meta["cpu_count"] and meta["kernel"] and meta["harness_version"]
@@ -166,7 +165,7 @@ def test_backing_services_start_once_and_serve_every_session(tmp_path: Path) -> 
     started = [spec.name.rsplit("-", 1)[1] for spec in docker.started]
     assert started.count("postgres") == 1 and started.count("upstream") == 1
     assert started.count("server") == 4
-    assert read_run_meta(RunFolder(tmp_path / "run"))["timings"]["backing_starts"] == 1
+    assert RunFolder(tmp_path / "run").read_run().as_json()["timings"]["backing_starts"] == 1
     assert not docker.running, "nothing is left running"
 
 
@@ -225,27 +224,27 @@ def test_a_calibration_is_kept_and_reused_by_the_next_run_on_the_same_machine(
     kept = tmp_path / "calibrations"
     first = FakeDocker()
     runner(tmp_path / "a", first, calibrate=True, calibrations=kept).run()
-    measured = read_run_meta(RunFolder(tmp_path / "a" / "run"))["calibration"]
+    measured = RunFolder(tmp_path / "a" / "run").read_run().as_json()["calibration"]
     assert "reused_from" not in measured and len(list(kept.glob("*.json"))) == 1
     second = FakeDocker()
     runner(tmp_path / "b", second, calibrate=True, calibrations=kept).run()
-    reused = read_run_meta(RunFolder(tmp_path / "b" / "run"))["calibration"]
+    reused = RunFolder(tmp_path / "b" / "run").read_run().as_json()["calibration"]
     assert reused == {**measured, "reused_from": reused["reused_from"]}
     assert len(second.started) < len(first.started), "no calibration containers the second time"
     again = FakeDocker()
     runner(tmp_path / "d", again, calibrate=True, calibrations=kept, recalibrate=True).run()
-    assert "reused_from" not in read_run_meta(RunFolder(tmp_path / "d" / "run"))["calibration"]
+    assert "reused_from" not in RunFolder(tmp_path / "d" / "run").read_run().as_json()["calibration"]
     busy = FakeDocker()
     monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [9.0, 9.0, 9.0])
     runner(tmp_path / "c", busy, calibrate=True, calibrations=kept).run()
-    assert "reused_from" not in read_run_meta(RunFolder(tmp_path / "c" / "run"))["calibration"]
+    assert "reused_from" not in RunFolder(tmp_path / "c" / "run").read_run().as_json()["calibration"]
 
 
 def test_calibration_is_recorded_and_a_cell_at_its_ceiling_is_generator_bound(tmp_path: Path) -> None:
     docker = FakeDocker()
     runner(tmp_path, docker, calibrate=True).run()
     folder = RunFolder(tmp_path / "run")
-    calibration = read_run_meta(folder)["calibration"]
+    calibration = folder.read_run().as_json()["calibration"]
     # The fake replays the same recording for the calibration: its last step is the ceiling.
     assert calibration["max_rps"] > 0
     assert calibration["loadgen_cpu_pct"] == pytest.approx(25.0, abs=1)
@@ -267,10 +266,10 @@ def test_a_rerun_that_measures_nothing_keeps_the_runs_calibration(tmp_path: Path
     docker = FakeDocker()
     runner(tmp_path, docker, calibrate=True).run()
     folder = RunFolder(tmp_path / "run")
-    calibration = read_run_meta(folder)["calibration"]
+    calibration = folder.read_run().as_json()["calibration"]
     again = FakeDocker()
     runner(tmp_path, again, calibrate=True).run()
-    assert read_run_meta(folder)["calibration"] == calibration
+    assert folder.read_run().as_json()["calibration"] == calibration
     assert again.started == [], "nothing to measure: no calibration either"
 
 
@@ -387,6 +386,6 @@ def test_an_interrupted_run_records_the_timings_of_the_sessions_it_finished(tmp_
     docker.run_detached = interrupt_on_the_third_server  # type: ignore[method-assign]
     with pytest.raises(KeyboardInterrupt):
         run.run()
-    timings = read_run_meta(RunFolder(tmp_path / "run"))["timings"]
+    timings = RunFolder(tmp_path / "run").read_run().as_json()["timings"]
     assert timings["sessions"] == 2
     assert timings["measured_s"] > 0

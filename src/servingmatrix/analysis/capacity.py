@@ -53,7 +53,7 @@ class Capacity:
     @property
     def offered_rps(self) -> float | None:
         """Open loop: the rate requested at the capacity's step, beside the rate achieved."""
-        return self.point.offered_rps if self.point else None
+        return self.point.value("offered_rps") if self.point else None
 
     @property
     def achieved_share(self) -> float | None:

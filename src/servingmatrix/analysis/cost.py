@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from servingmatrix.analysis.points import Point, Results
@@ -34,9 +35,18 @@ def peak_memory(results: Results) -> list[PeakMemory]:
         out.append(
             PeakMemory(
                 mode,
-                max((p.server_mem_mb for p in points if p.server_mem_mb is not None), default=None),
-                max((p.largest_process_mb for p in points if p.largest_process_mb is not None), default=None),
-                max((p.processes for p in points if p.processes is not None), default=None),
+                _most(p.value("server_mem_mb") for p in points),
+                _most(p.value("server_mem_mb_per_process") for p in points),
+                _whole(_most(p.value("server_processes") for p in points)),
             )
         )
     return out
+
+
+def _most(values: Iterable[float | None]) -> float | None:
+    return max((v for v in values if v is not None), default=None)
+
+
+def _whole(value: float | None) -> int | None:
+    """A count folded as a median of trials, as a whole count."""
+    return None if value is None else round(value)

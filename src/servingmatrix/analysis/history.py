@@ -62,7 +62,7 @@ class History:
 
 
 def started(results: Results) -> str:
-    return str(results.run.meta.get("started_at") or "")
+    return str(results.run.record.started_at or "")
 
 
 def build_history(runs: list[Results]) -> History:

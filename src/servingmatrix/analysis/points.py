@@ -1,7 +1,8 @@
-"""Trials folded into points: one figure per mode x workload x step, with its spread and its flags.
+"""Trials folded into points: one per mode x workload x step, with its figures, spread and flags.
 
-Trials of a cell are aggregated as their median; their spread makes the ``high-variance`` (noisy)
-flag, the ``outlier-trial`` flag and the bootstrap interval. A step is a number of users (closed
+A cell's trials fold into its figures as each metric declares (``analysis/trials.py``); the spread of
+its throughput makes the ``high-variance`` (noisy) flag, the ``outlier-trial`` flag and the bootstrap
+interval. A step is a number of users (closed
 loop) or of requests per second offered (open loop). Results from one run only: runs are never
 averaged together.
 """
@@ -9,44 +10,57 @@ averaged together.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from statistics import median
+from typing import Any
 
-from servingmatrix.analysis.stats import Estimate, estimate
+from servingmatrix.analysis.stats import Estimate
+from servingmatrix.analysis.trials import figures, group
 from servingmatrix.errors import SpecError
 from servingmatrix.flags import ONCE_PER_RUN, Flag, order
 from servingmatrix.matrix_keys import AUTO_TRIALS
 from servingmatrix.modes import mode_names, resolve_mode
 from servingmatrix.precision import MIN_AUTO_TRIALS, precise_enough, reached_precision
-from servingmatrix.results.run import Cell, Run
+from servingmatrix.results.cell import PERCENTILES, CellRecord
+from servingmatrix.results.run import Run
 from servingmatrix.spec import parse_spec
 from servingmatrix.workloads import WORKLOADS, resolve_workload
 
 
 @dataclass(frozen=True)
 class Point:
+    """A cell's figures over its trials: one for each metric that declares how it folds them
+    (``metrics.folded``), by its column."""
+
     mode: str
     workload: str
     users: int
-    cells: tuple[Cell, ...]
-    throughput: Estimate | None
-    latency: dict[str, Estimate]
-    error_rate: float | None
-    server_cpu_pct: float | None
-    server_mem_mb: float | None
-    largest_process_mb: float | None
-    processes: int | None
-    loadgen_cpu_pct: float | None
-    #: The reference generator's throughput against the same server, median of the trials (schema 3).
-    reference_rps: float | None
-    #: Locust's throughput over the reference's, median of the trials.
-    generator_efficiency: float | None
-    effective_concurrency: float | None
-    promised_concurrency: int | None
-    #: Open loop: the requests per second offered (the step); None in a closed-loop run.
-    offered_rps: float | None
+    #: The trials, in order, failed ones included.
+    cells: tuple[CellRecord, ...]
+    #: Each folded figure by column: an ``Estimate`` for those folded as one, else a number or None.
+    figures: Mapping[str, Any]
     flags: tuple[Flag, ...]
+
+    def estimate(self, column: str) -> Estimate | None:
+        """The figure of ``column`` folded as an estimate (its median with its spread)."""
+        figure = self.figures.get(column)
+        return figure if isinstance(figure, Estimate) else None
+
+    def value(self, column: str) -> float | None:
+        """The figure of ``column`` as one number (an estimate's median); None when unknown."""
+        figure = self.figures.get(column)
+        if isinstance(figure, Estimate):
+            return figure.median
+        return figure if isinstance(figure, int | float) else None
+
+    @property
+    def throughput(self) -> Estimate | None:
+        return self.estimate("throughput_rps")
+
+    @property
+    def latency(self) -> dict[str, Estimate]:
+        """The latency percentiles folded as estimates, by name (``p50``, ``p95``, ``p99``)."""
+        return {p: e for p in PERCENTILES if (e := self.estimate(f"{p}_ms")) is not None}
 
     @property
     def ok(self) -> bool:
@@ -68,9 +82,10 @@ class Point:
     @property
     def requests_per_cpu_s(self) -> float | None:
         """Requests served per second of server CPU: throughput / (CPU % / 100)."""
-        if self.throughput is None or not self.server_cpu_pct:
+        cpu = self.value("server_cpu_pct")
+        if self.throughput is None or not cpu:
             return None
-        return self.throughput.median / (self.server_cpu_pct / 100.0)
+        return self.throughput.median / (cpu / 100.0)
 
     @property
     def generator_bound(self) -> bool:
@@ -82,24 +97,14 @@ class Point:
         return frozenset(f.code for f in self.flags)
 
 
-def _median(values: Iterable[float | None]) -> float | None:
-    kept = [v for v in values if v is not None]
-    return median(kept) if kept else None
-
-
-def _max(values: Iterable[float | None]) -> float | None:
-    kept = [v for v in values if v is not None]
-    return max(kept) if kept else None
-
-
 def _flags(
-    cells: tuple[Cell, ...], throughput: Estimate | None, precision: float | None = None
+    cells: tuple[CellRecord, ...], throughput: Estimate | None, precision: float | None = None
 ) -> tuple[Flag, ...]:
     """Every flag of the trials, each once (messages of several trials joined), plus the derived ones."""
     messages: dict[str, list[str]] = defaultdict(list)
     ok = [c for c in cells if c.ok]
     for cell in ok:
-        for flag in cell.flags:
+        for flag in cell.warnings:
             text = flag.message if len(ok) == 1 else f"trial {cell.trial}: {flag.message}"
             if text not in messages[flag.code]:
                 messages[flag.code].append(text)
@@ -128,8 +133,8 @@ def _flags(
     return tuple(Flag(code, "; ".join(messages[code])) for code in order(set(messages)))
 
 
-def _outliers(ok: list[Cell], throughput: Estimate) -> str:
-    """Which trials are outliers, by how much; ``ok`` are the cells ``throughput`` was made from."""
+def _outliers(ok: list[CellRecord], throughput: Estimate) -> str:
+    """Which trials are outliers, by how much; ``ok`` are the trials ``throughput`` was made from."""
     scores = throughput.z_scores or ()
     parts = [
         f"trial {ok[i].trial} at {throughput.values[i]:,.0f} req/s (modified z-score {scores[i]:+.1f})"
@@ -141,34 +146,20 @@ def _outliers(ok: list[Cell], throughput: Estimate) -> str:
     )
 
 
-def make_point(cells: tuple[Cell, ...], precision: float | None = None) -> Point:
-    """The figure of one cell over its trials; ``precision``: the one the run asked (``--trials auto``),
-    which a figure short of it is flagged for."""
-    ok = [c for c in cells if c.ok]
-    throughput = estimate(c.throughput_rps for c in ok)
-    latency = {p: e for p in ("p50", "p95", "p99") if (e := estimate(c.latency_ms.get(p) for c in ok))}
-    requests = sum(c.requests or 0 for c in ok)
-    failures = sum(c.failures or 0 for c in ok)
+def make_point(
+    cells: tuple[CellRecord, ...], open_loop: bool = False, precision: float | None = None
+) -> Point:
+    """The point of one cell's trials (in trial order); ``precision``: the one the run asked
+    (``--trials auto``), which a figure short of it is flagged for."""
+    folded = figures(cells, open_loop)
     first = cells[0]
-    processes = _median(c.processes for c in ok)
+    throughput = folded["throughput_rps"]
     return Point(
         mode=first.mode,
         workload=first.workload,
         users=first.users,
         cells=cells,
-        throughput=throughput,
-        latency=latency,
-        error_rate=failures / requests if requests else None,
-        server_cpu_pct=_median(c.server_cpu_pct for c in ok),
-        server_mem_mb=_max(c.server_mem_mb for c in ok),
-        largest_process_mb=_max(c.largest_process_mb for c in ok),
-        processes=round(processes) if processes is not None else None,
-        loadgen_cpu_pct=_median(c.loadgen_cpu_pct for c in ok),
-        reference_rps=_median(c.reference_rps for c in ok),
-        generator_efficiency=_median(c.generator_efficiency for c in ok),
-        effective_concurrency=_median(c.effective_concurrency for c in ok),
-        promised_concurrency=next((c.promised_concurrency for c in cells), None),
-        offered_rps=next((c.offered_rps for c in cells if c.offered_rps is not None), None),
+        figures=folded,
         flags=_flags(cells, throughput, precision),
     )
 
@@ -195,7 +186,7 @@ class Results:
     @property
     def has_references(self) -> bool:
         """Whether any figure has a reference generator's beside it (runs of schema 3 that asked)."""
-        return any(p.reference_rps is not None for p in self.points.values())
+        return any(p.value("reference_rps") is not None for p in self.points.values())
 
     @property
     def open_loop(self) -> bool:
@@ -252,7 +243,7 @@ class Results:
             if isinstance(trials, int) and trials > 0
             else 1
         )
-        present = {(c.mode, c.workload, c.users, c.trial) for c in self.run.cells}
+        present = {(c.record.mode, c.record.workload, c.record.users, c.record.trial) for c in self.run.cells}
         return [
             (m, w, u, t)
             for m in self.modes
@@ -289,14 +280,9 @@ def _asked_precision(run: Run) -> float | None:
 
 
 def aggregate(run: Run) -> Results:
-    groups: dict[tuple[str, str, int], list[Cell]] = defaultdict(list)
-    for cell in run.cells:
-        groups[(cell.workload, cell.mode, cell.users)].append(cell)
+    cells = group(c.record for c in run.cells)
     precision = _asked_precision(run)
-    points = {
-        key: make_point(tuple(sorted(cells, key=lambda c: c.trial)), precision)
-        for key, cells in groups.items()
-    }
+    points = {key: make_point(trials, run.open_loop, precision) for key, trials in cells.items()}
     names = mode_names()
     modes = sorted({m for _, m, _ in points}, key=lambda s: _registry_rank(names, s))
     workload_names = [w.name for w in WORKLOADS]

@@ -5,7 +5,6 @@ how sure we are; and on ``io``, the concurrency each mode achieved against what 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from statistics import median
 
 from servingmatrix.analysis.points import Point, Results
 from servingmatrix.analysis.stats import Change, relative_change
@@ -48,7 +47,7 @@ class Objective:
             point.ok
             and p99 is not None
             and p99 <= self.p99_ms
-            and (point.error_rate or 0.0) <= self.max_error_rate
+            and (point.value("error_rate") or 0.0) <= self.max_error_rate
         )
 
     def describe(self) -> str:
@@ -158,10 +157,13 @@ def generator_caveat(ranking: list[Point]) -> str | None:
         return None
     top = winner.throughput.median
     below = [p for p in bound if p is not winner]
-    overtaking = [p for p in below if p.reference_rps is not None and p.reference_rps > top]
-    unmeasured = [p for p in below if p.reference_rps is None]
+    overtaking = [p for p in below if (p.value("reference_rps") or 0.0) > top]
+    unmeasured = [p for p in below if p.value("reference_rps") is None]
     if overtaking:
-        names = ", ".join(f"{p.mode} (a native client drew {p.reference_rps:,.0f} req/s)" for p in overtaking)
+        names = ", ".join(
+            f"{p.mode} (a native client drew {p.value('reference_rps') or 0.0:,.0f} req/s)"
+            for p in overtaking
+        )
         return (
             f"not settled: the load generator set the pace of {names}, more than {winner.mode}'s "
             f"{top:,.0f} req/s"
@@ -191,14 +193,13 @@ def disagreement_caveat(ranking: list[Point]) -> str | None:
     if not disagreeing or winner is None:
         return None
     names = ", ".join(p.mode for p in disagreeing)
-    if winner in disagreeing and winner.reference_rps is not None:
-        ahead = [
-            p for p in ranking[1:] if p.throughput is not None and p.throughput.median > winner.reference_rps
-        ]
+    drawn = winner.value("reference_rps")
+    if winner in disagreeing and drawn is not None:
+        ahead = [p for p in ranking[1:] if p.throughput is not None and p.throughput.median > drawn]
         if ahead:
             return (
                 f"not settled: the clients disagree on {winner.mode} (a native client drew "
-                f"{winner.reference_rps:,.0f} req/s from it), less than {ahead[0].mode}'s "
+                f"{drawn:,.0f} req/s from it), less than {ahead[0].mode}'s "
                 f"{ahead[0].throughput.median:,.0f} req/s"  # type: ignore[union-attr]
             )
     return f"the clients disagree on {names}: those figures depend on the client; the order stands on both"
@@ -222,11 +223,12 @@ class ConcurrencyCheck:
 
     @property
     def effective(self) -> float | None:
-        return self.point.effective_concurrency
+        return self.point.value("effective_concurrency")
 
     @property
     def promised(self) -> int | None:
-        return self.point.promised_concurrency
+        promised = self.point.value("promised_concurrency")
+        return None if promised is None else round(promised)
 
     @property
     def offered(self) -> int:
@@ -234,16 +236,17 @@ class ConcurrencyCheck:
         loop, the offered rate x the time each request takes (Little's law, that time being the
         effective concurrency's own basis: effective / throughput)."""
         p = self.point
-        if p.offered_rps is None:
+        offered, effective = p.value("offered_rps"), p.value("effective_concurrency")
+        if offered is None:
             return self.users
-        if p.effective_concurrency and p.throughput and p.throughput.median > 0:
-            return max(1, round(p.offered_rps * p.effective_concurrency / p.throughput.median))
+        if effective and p.throughput and p.throughput.median > 0:
+            return max(1, round(offered * effective / p.throughput.median))
         return self.users
 
     @property
     def load(self) -> str:
         """The load offered, in words: "64 users", or "40 requests in flight at 400 req/s"."""
-        if self.point.offered_rps is None:
+        if self.point.value("offered_rps") is None:
             return f"{self.users} users"
         return f"{self.offered} requests in flight at {self.users:,} req/s"
 
@@ -263,7 +266,7 @@ class ConcurrencyCheck:
             if self.promised is None:
                 return f"holds: all {self.load} served at once, no limit reached"
             if self.promised > self.offered:
-                offered = f"{self.load} offered" if self.point.offered_rps is None else self.load
+                offered = f"{self.load} offered" if self.point.value("offered_rps") is None else self.load
                 return f"holds up to the {offered} (the claim of {self.promised} is untested)"
             return "holds"
         short = f"falls short: {effective:.1f} of the {self.expected} expected"
@@ -278,11 +281,9 @@ class ConcurrencyCheck:
     def gap(self) -> str | None:
         """Where the missing concurrency went: the measured wait per request, and its likely cause."""
         sleep_ms = _sleep_ms(self.workload)
-        means = [c.latency_ms.get("mean") for c in self.point.cells if c.ok]
-        kept = [m for m in means if m is not None]
-        if sleep_ms is None or not kept:
+        mean_ms = self.point.value("mean_ms")
+        if sleep_ms is None or mean_ms is None:
             return None
-        mean_ms = median(kept)
         waited = f"each request took {mean_ms:,.0f} ms against the {sleep_ms:g} ms sleep"
         return f"{waited}; {self._cause()}"
 
@@ -290,7 +291,7 @@ class ConcurrencyCheck:
         point = self.point
         if "generator-bound" in point.codes or "loadgen-saturated" in point.codes:
             return "the load generator set the pace, not the server"
-        cpu = point.server_cpu_pct
+        cpu = point.value("server_cpu_pct")
         if cpu is not None and cpu >= SATURATED_CPU_SHARE * 100.0 * self.server_cpus:
             return f"the server's CPU was saturated ({cpu:.0f}%): the work around each sleep queued"
         try:

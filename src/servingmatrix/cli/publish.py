@@ -20,15 +20,14 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     from servingmatrix.report.output import stream_of, write_atomic
     from servingmatrix.results.bundle import inputs_source, write_bundle
     from servingmatrix.results.folder import RunFolder
-    from servingmatrix.results.run import read_run_meta
 
     out = checked_output(args.output)
     assert out is not None  # a required option
     run_dir, repo, status = Path(args.run), project_root(), status_for(out)
-    metadata = read_run_meta(RunFolder(run_dir)).get("metadata")
+    metadata = RunFolder(run_dir).read_run().metadata
     source = inputs_source(
         str(run_dir),
-        metadata if isinstance(metadata, dict) else {},
+        metadata,
         lambda commit: has_commit(repo, commit),
         args.inputs_from_worktree,
     )

@@ -138,10 +138,10 @@ def matrix_rows(run: Run) -> list[Row]:
             )
             if matrix.get(key) is not None
         ),
-        ("started", str(run.meta.get("started_at") or "—")),
-        ("finished", str(run.meta.get("finished_at") or "not finished (interrupted, or still running)")),
+        ("started", str(run.record.started_at or "—")),
+        ("finished", str(run.record.finished_at or "not finished (interrupted, or still running)")),
     ]
-    timings = run.meta.get("timings")
+    timings = run.record.timings
     if isinstance(timings, dict):
         parts = [
             f"{label} {timings[key]:,.0f} s"
@@ -267,7 +267,7 @@ def mode_info(run: Run, spec: str) -> ModeInfo:
         config = resolve_mode(spec, run.server_cpus, recorded_target(run.metadata))
     except SpecError:
         config = None
-    port = _obj(run.meta.get("ports")).get("server", 8000)
+    port = run.record.ports.get("server", 8000)
     image = _obj(_obj(run.metadata.get("images")).get(name))
     labels = _obj(image.get("labels"))
     image_rows: list[Row] = [

@@ -131,8 +131,8 @@ def list_baselines() -> list[BaselineInfo]:
             BaselineInfo(
                 name=folder.name,
                 saved_at=str(saved),
-                started_at=str(run.meta.get("started_at") or "—"),
-                modes=len({c.mode for c in run.cells}),
+                started_at=str(run.record.started_at or "—"),
+                modes=len({c.record.mode for c in run.cells}),
                 cells=len(run.cells),
                 machine=run.testbed,
             )

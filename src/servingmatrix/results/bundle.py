@@ -262,7 +262,7 @@ def write_bundle(
     """Write the bundle of the run in ``run_dir``, its image inputs taken from ``inputs_dir``."""
     run = load_run(run_dir)
     members = run_members(run, samples)
-    matrix = matrix_from_record(f"{run_dir / RUN_FILE}: matrix", run.meta.get("matrix"))
+    matrix = matrix_from_record(f"{run_dir / RUN_FILE}: matrix", run.record.matrix)
     created = datetime.now(UTC)
     info = BundleInfo(
         schema=BUNDLE_SCHEMA,

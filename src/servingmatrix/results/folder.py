@@ -1,10 +1,9 @@
 """Run folders and cell results on disk: written atomically the moment a cell ends, read back checked.
 
-A run folder holds ``run.json`` (the matrix, the plan and the collected metadata; read back checked
-by ``results/run.py``'s ``read_run_meta``) and one
-``cells/<key>.json`` per cell, each a ``CellRecord`` (``results/cell.py``, where the layout, its
-schema history and the upgrades live). Every file carries ``schema``; older schemas are upgraded on
-read, newer ones are refused with one line.
+A run folder holds ``run.json`` (the matrix, the plan and the collected metadata: a ``RunRecord``,
+``results/run_record.py``) and one ``cells/<key>.json`` per cell, each a ``CellRecord``
+(``results/cell.py``, where the layout, its schema history and the upgrades live). Every file
+carries ``schema``; older schemas are upgraded on read, newer ones are refused with one line.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from servingmatrix.errors import UserError
 from servingmatrix.inputs import input_files
 from servingmatrix.inputs.json_input import read_json_input
 from servingmatrix.results.cell import SCHEMA_VERSION, CellKey, CellRecord, upgrade
+from servingmatrix.results.run_record import RunRecord
 from servingmatrix.results.steps import refuse_empty_steps
 from servingmatrix.say import Say
 
@@ -135,8 +135,14 @@ class RunFolder:
             # A name longer than the file system takes names no run folder.
             return False
 
-    def write_run(self, data: dict[str, Any]) -> None:
-        write_json_atomic(self.run_file, clean_floats({"schema": SCHEMA_VERSION, **data}))
+    def write_run(self, record: RunRecord) -> None:
+        write_json_atomic(self.run_file, clean_floats(record.as_json()))
+
+    def read_run(self) -> RunRecord:
+        """run.json, upgraded and checked; one line naming the file and the first bad field."""
+        if not self.exists():
+            raise UserError(f"{self.root}: not a run folder (no {RUN_FILE})")
+        return RunRecord.from_json(self.run_file, read_json(self.run_file))
 
     def cell_path(self, key: CellKey) -> Path:
         return self.cells_dir / f"{key.slug}.json"

@@ -5,7 +5,7 @@ others do not: the metadata's ``hosts`` (each host's engine, address, roles, Doc
 and clock offset), ``cpu_plan_hosts`` (each host's cores by role, as planned) and ``distributed`` (the
 Locust master, and each load host's workers, cores and clock). A run on one machine records none of
 them. Everything here reads them as collected metadata: what is missing or malformed is left out
-(``read_run_meta`` has already refused a malformed run.json), never a reason to fail a report.
+(``RunRecord.from_json`` has already refused a malformed run.json), never a reason to fail a report.
 
 The method is said the same way everywhere a run is shown or compared: ``one machine``, ``simulated
 (one kernel)``, or ``N hosts``. Simulated hosts are Docker engines in network namespaces of one
@@ -133,8 +133,8 @@ def is_simulated(run: Mapping[str, Any]) -> bool:
 
 
 def method(run: Mapping[str, Any]) -> str:
-    """The run's method in words, from run.json (``run.json``'s whole content, as ``Run.meta`` holds it):
-    ``one machine`` without an inventory, ``simulated (one kernel)``, or ``N hosts``.
+    """The run's method in words, from run.json's whole content (``RunRecord.as_json``): ``one
+    machine`` without an inventory, ``simulated (one kernel)``, or ``N hosts``.
 
     It reads ``metadata.hosts`` (``simulated``, ``hosts``), or when the metadata lacks them (a collector
     that failed) ``cpu_plan_hosts`` (``simulated``, ``hosts``): a run with either had an inventory.

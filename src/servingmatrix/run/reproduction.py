@@ -9,7 +9,6 @@ from pathlib import Path
 from servingmatrix.matrix import matrix_from_record
 from servingmatrix.paths import project_root
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.results.run import read_run_meta
 from servingmatrix.results.unbundle import OpenedBundle
 from servingmatrix.run.measure_matrix import RunSettings, measure
 
@@ -19,8 +18,8 @@ Say = Callable[[str], None]
 def reproduce_bundle(bundle: Path, opened: OpenedBundle, out: Path | None, say: Say) -> Path:
     """Measure the bundle's matrix anew into ``out`` (default: reports/runs/<run>-reproduced), its
     images built from the bundle's inputs; return the run folder."""
-    published = read_run_meta(RunFolder(opened.run_dir))
-    matrix = matrix_from_record(f"{bundle}: run/run.json: matrix", published.get("matrix"))
+    published = RunFolder(opened.run_dir).read_run()
+    matrix = matrix_from_record(f"{bundle}: run/run.json: matrix", published.matrix)
     info = opened.info
     out = out or project_root() / "reports" / "runs" / f"{info.run_id}-reproduced"
     if not info.inputs.from_commit:
@@ -32,6 +31,6 @@ def reproduce_bundle(bundle: Path, opened: OpenedBundle, out: Path | None, say: 
         "inputs": info.inputs.source,
     }
     # Calibrated as the published run was: a run measured without a calibration is reproduced without.
-    calibrated = published.get("calibration") is not None
+    calibrated = published.calibration is not None
     measure(matrix, out, say, RunSettings(calibrate=calibrated, reproduces=reproduces), opened.inputs_dir)
     return out

@@ -14,7 +14,7 @@ import shutil
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,7 @@ from servingmatrix.matrix import Matrix
 from servingmatrix.precision import wants_another_trial
 from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.results.hosts import CALIBRATION_HOSTS
-from servingmatrix.results.run import read_run_meta
+from servingmatrix.results.run_record import RunRecord
 from servingmatrix.run.fleet.lanes import Lane, deal, lane_ports, run_lanes, stop_lanes
 from servingmatrix.run.fleet.run_hosts import SIMULATED_METHOD, RunHosts, ServerShare
 from servingmatrix.run.judge import RunFacts, judge_cell, machine_busy, measure_step, warning
@@ -129,7 +128,7 @@ class Runner:
     #: The driver of a host's engine, for a run on the hosts of an inventory.
     connect: Callable[[Host], Docker] = connect_engine
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> RunRecord:
         """Measure every cell not yet on disk; on SIGINT or SIGTERM, tear down and keep what is done."""
         with taking_stops():
             return self._run()
@@ -138,7 +137,7 @@ class Runner:
     def driver(self) -> Driver:
         return Driver(self.docker, self.matrix.request_timeout_s, self.new_sampler)
 
-    def _run(self) -> dict[str, Any]:
+    def _run(self) -> RunRecord:
         began = time.monotonic()
         self.docker.ping()
         removed = remove_leftovers(self.docker)
@@ -149,9 +148,9 @@ class Runner:
         shares = hosts.shares() if hosts is not None else []
         plan = shares[0].plan if shares else self._plan()
         # What a rerun that measures nothing (or not every lane) anew keeps of the run's calibrations.
-        earlier = read_run_meta(self.folder) if self.folder.exists() else {}
+        earlier = self.folder.read_run() if self.folder.exists() else None
         self.order_seed = _order_seed(self.order_seed, earlier)
-        run_meta = self._open_run(plan, hosts, shares)
+        record = self._open_run(plan, hosts, shares)
         sessions = plan_sessions(self.matrix, self.order_seed)
         # A cell on disk counts as measured only when it reads back as that cell.
         done = (
@@ -165,11 +164,12 @@ class Runner:
             self.say(f"resuming: {skipped} of {len(sessions)} sessions already measured (--force to redo)")
         phases = RunPhases(began, prepare_s=time.monotonic() - began)
         calibrating = time.monotonic()
-        if self._calibrations(run_meta, earlier, plan, hosts, shares, todo, sessions):
+        record, measured = self._calibrations(record, earlier, plan, hosts, shares, todo, sessions)
+        if measured:
             phases.calibration_s = time.monotonic() - calibrating
-        self.folder.write_run(run_meta)
-        self.ceiling = ceiling(run_meta.get("calibration"))
-        self.ceilings = lane_ceilings(run_meta)
+        self.folder.write_run(record)
+        self.ceiling = ceiling(record.calibration)
+        self.ceilings = lane_ceilings(record.calibration_hosts)
         lanes = self._lanes(plan, hosts, shares)
         step_s = self.matrix.warmup_s + self.matrix.duration_s
         planned_per_session = (
@@ -210,8 +210,8 @@ class Runner:
                 stop_lanes(lanes)
             finally:
                 progress.finish()
-                self._close_run(run_meta, phases.as_dict(timings))
-        return run_meta
+                record = self._close_run(record, phases.as_dict(timings))
+        return record
 
     def _pairs(self) -> list[tuple[str, str]]:
         """Every (mode, workload) session of the matrix, as specs."""
@@ -323,85 +323,83 @@ class Runner:
 
     def _open_run(
         self, plan: CpuPlan, hosts: RunHosts | None = None, shares: list[ServerShare] | None = None
-    ) -> dict[str, Any]:
+    ) -> RunRecord:
         matrix = self.matrix.as_dict()
         if self.folder.exists():
-            check_same_matrix(
-                self.folder.root, read_run_meta(self.folder).get("matrix"), self.matrix, self.force
-            )
+            check_same_matrix(self.folder.root, self.folder.read_run().matrix, self.matrix, self.force)
         support = {"upstream", "postgres", "locust"} | ({"wrk"} if self.matrix.measures_reference else set())
         images = sorted({c.mode.name for c in self.matrix.mode_configs()} | support)
-        meta: dict[str, Any] = {
-            "matrix": matrix,
-            "cpu_plan": plan.as_dict(),
-            "ports": {
+        metadata = collect_metadata(self.docker, images, self.matrix.user_app)
+        distributed: dict[str, Any] | None = None
+        if hosts is not None:
+            metadata["hosts"] = hosts.metadata()
+            if shares:
+                distributed = shares[0].load.as_dict()
+                if len(shares) > 1:
+                    distributed["fleet"] = [
+                        {"server_host": share.name, **share.load.as_dict()} for share in shares
+                    ]
+        record = RunRecord(
+            matrix=matrix,
+            cpu_plan=plan.as_dict(),
+            ports={
                 "server": self.ports.server,
                 "upstream": self.ports.upstream,
                 "postgres": self.ports.postgres,
             },
-            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "load_average_at_start": _load_average(),
-            "trial_order_seed": self.order_seed,
-            "metadata": collect_metadata(self.docker, images, self.matrix.user_app),
-        }
-        if self.reproduces is not None:
-            meta["reproduces"] = self.reproduces
-        if hosts is not None:
-            meta["cpu_plan_hosts"] = hosts.plan.as_dict()
-            meta["metadata"]["hosts"] = hosts.metadata()
-            if shares:
-                meta["distributed"] = shares[0].load.as_dict()
-                if len(shares) > 1:
-                    meta["distributed"]["fleet"] = [
-                        {"server_host": share.name, **share.load.as_dict()} for share in shares
-                    ]
-        self.folder.write_run(meta)
-        return meta
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            load_average_at_start=_tuple(_load_average()),
+            trial_order_seed=self.order_seed,
+            metadata=metadata,
+            reproduces=self.reproduces,
+            cpu_plan_hosts=hosts.plan.as_dict() if hosts is not None else None,
+            distributed=distributed,
+        )
+        self.folder.write_run(record)
+        return record
 
-    def _close_run(self, meta: dict[str, Any], timings: dict[str, Any]) -> None:
-        meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        meta["load_average_at_end"] = _load_average()
-        meta["timings"] = timings
-        self.folder.write_run(meta)
+    def _close_run(self, record: RunRecord, timings: dict[str, Any]) -> RunRecord:
+        closed = replace(
+            record,
+            finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            load_average_at_end=_tuple(_load_average()),
+            timings=timings,
+        )
+        self.folder.write_run(closed)
+        return closed
 
     def _calibrations(
         self,
-        run_meta: dict[str, Any],
-        earlier: dict[str, Any],
+        record: RunRecord,
+        earlier: RunRecord | None,
         plan: CpuPlan,
         hosts: RunHosts | None,
         shares: list[ServerShare],
         todo: list[Session],
         sessions: list[Session],
-    ) -> bool:
-        """The run's calibration into ``run_meta`` (a fleet's per lane), measured where there are sessions
-        to run, else kept from the run's ``earlier`` run.json; whether any was measured."""
+    ) -> tuple[RunRecord, bool]:
+        """The record with the run's calibration (a fleet's per lane), measured where there are sessions
+        to run, else kept from the run's ``earlier`` run.json; and whether any was measured."""
         if len(shares) > 1 and hosts is not None:
             # A fleet: each lane with sessions to run calibrates its load hosts against its own server
             # host, one lane after the other; a lane with none keeps its earlier calibration.
             dealt = deal(todo, len(shares), sessions)
             measure = [s for s, mine in zip(shares, dealt, strict=True) if mine and self.calibrate]
             measured = {s.name: self._measure_calibration(s.plan, s, hosts, fleet=True) for s in measure}
-            kept = earlier.get(CALIBRATION_HOSTS)
-            kept = kept if isinstance(kept, dict) else {}
-            lanes = {s.name: measured.get(s.name, kept.get(s.name)) for s in shares}
-            lanes = {name: c for name, c in lanes.items() if c is not None}
-            if lanes:
-                run_meta[CALIBRATION_HOSTS] = lanes
-            if shares[0].name in lanes:
-                run_meta["calibration"] = lanes[shares[0].name]
-            return bool(measured)
+            kept = (earlier.calibration_hosts if earlier else None) or {}
+            found = {s.name: measured.get(s.name, kept.get(s.name)) for s in shares}
+            lanes = {name: c for name, c in found.items() if c is not None}
+            record = record.with_calibrations(lanes.get(shares[0].name), lanes or None)
+            return record, bool(measured)
         if todo and self.calibrate:
-            run_meta["calibration"] = self._calibrate(plan, run_meta, shares[0] if shares else None, hosts)
-            return True
-        if "calibration" in earlier:
-            run_meta["calibration"] = earlier["calibration"]
-        return False
+            calibration = self._calibrate(plan, record, shares[0] if shares else None, hosts)
+            return record.with_calibrations(calibration), True
+        return record.with_calibrations(earlier.calibration if earlier else None), False
 
     def _calibrate(
         self,
         plan: CpuPlan,
-        run_meta: dict[str, Any],
+        record: RunRecord,
         share: ServerShare | None = None,
         hosts: RunHosts | None = None,
     ) -> dict[str, Any]:
@@ -410,7 +408,7 @@ class Runner:
         if share is not None and hosts is not None:
             return self._measure_calibration(plan, share, hosts)
         settings = {**CALIBRATION_SETTINGS, "request_timeout_s": self.matrix.request_timeout_s}
-        key = calibration_key(run_meta["metadata"], plan.as_dict(), settings)
+        key = calibration_key(record.metadata, plan.as_dict(), settings)
         # A busy machine's calibration is neither reused nor kept: it measured the other work too.
         busy = any(flag.code == "machine-busy" for flag in self.run_warnings)
         cache = CalibrationCache(self.calibrations) if self.calibrations and key and not busy else None
@@ -535,16 +533,20 @@ def _load_average() -> list[float] | None:
         return None
 
 
+def _tuple(values: list[float] | None) -> tuple[float, ...] | None:
+    return None if values is None else tuple(values)
+
+
 #: Seeds of the round order are drawn below this (they fit a JSON number exactly).
 _SEED_BOUND = 2**31
 
 
-def _order_seed(given: int | None, earlier: dict[str, Any]) -> int:
+def _order_seed(given: int | None, earlier: RunRecord | None) -> int:
     """The seed of the rounds' order: the one given, else the one the run recorded when it resumes (its
     order goes on as it began), else a new one."""
     if given is not None:
         return given
-    recorded = earlier.get("trial_order_seed")
-    if isinstance(recorded, int) and not isinstance(recorded, bool) and 0 <= recorded < _SEED_BOUND:
+    recorded = earlier.trial_order_seed if earlier is not None else None
+    if recorded is not None and 0 <= recorded < _SEED_BOUND:
         return recorded
     return secrets.randbelow(_SEED_BOUND)

@@ -339,8 +339,8 @@ def error_chart(results: Results, workload: str, hide: frozenset[str]) -> LineCh
                 results,
                 workload,
                 "errors",
-                lambda p: 100 * p.error_rate if p.error_rate is not None else None,
-                lambda p: f"{fmt.pct(p.error_rate, 2)} of requests failed",
+                lambda p: None if (rate := p.value("error_rate")) is None else 100 * rate,
+                lambda p: f"{fmt.pct(p.value('error_rate'), 2)} of requests failed",
                 hide,
             ),
         ),
@@ -369,7 +369,7 @@ def efficiency_chart(results: Results, workload: str, hide: frozenset[str]) -> L
                 lambda p: p.requests_per_cpu_s,
                 lambda p: (
                     f"{fmt.rps(p.requests_per_cpu_s)} requests per CPU-second "
-                    f"at {fmt.num(p.server_cpu_pct)}% CPU"
+                    f"at {fmt.num(p.value('server_cpu_pct'))}% CPU"
                 ),
                 hide,
             ),

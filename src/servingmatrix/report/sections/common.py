@@ -89,7 +89,7 @@ def method_paragraph(run: Run) -> Paragraph:
     """The run's method, said at the top and over the hosts table: ``one machine``, ``N hosts`` and
     where each role ran, or, as a banner a reader cannot miss, ``simulated (one kernel)`` and why its
     figures are not those of separate machines."""
-    line = method_line(run.meta)
+    line = method_line(run.record.as_json())
     if run.method == SIMULATED:
         return Paragraph((Strong((f"Method: {line}",)), f". Simulated: {SIMULATED_CAVEAT}."), "banner")
     return Paragraph((Strong(("Method",)), f": {line}."), "note")

@@ -21,11 +21,11 @@ def _row(
         name(mode),
         Cell(str(point.users) + ("" if objective.met_by(point) else " ✗")),
         figure(rps(point), point.flags, hide),
-        Cell(f"{fmt.num(point.server_cpu_pct)}%"),
+        Cell(f"{fmt.num(point.value('server_cpu_pct'))}%"),
         figure(fmt.rps(point.requests_per_cpu_s), point.flags, hide),
-        Cell(fmt.mb(point.server_mem_mb)),
-        Cell(fmt.num(point.processes)),
-        Cell(fmt.mb(point.largest_process_mb)),
+        Cell(fmt.mb(point.value("server_mem_mb"))),
+        Cell(fmt.num(point.value("server_processes"))),
+        Cell(fmt.mb(point.value("server_mem_mb_per_process"))),
     )
 
 

@@ -4,6 +4,8 @@ each derived figure is computed, and what each flag means."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from servingmatrix.analysis.points import Results
 from servingmatrix.flags import KINDS
 from servingmatrix.methodology import DERIVED
@@ -55,8 +57,10 @@ def _plan(results: Results) -> list[Section]:
         ]
     out += [Paragraph((str(w),), "banner") for w in run.cpu_plan.get("warnings") or []]
     # The limits Docker actually applied, as read back for the first measured cell.
-    cell = next((c for c in run.cells if c.ok and c.applied), None)
-    applied = applied_rows(cell.applied) if cell else []
+    cell = next((c.record for c in run.cells if c.record.ok and c.record.cpu_plan_applied), None)
+    applied = (
+        applied_rows({role: asdict(limits) for role, limits in cell.cpu_plan_applied.items()}) if cell else []
+    )
     if applied:
         out += [
             Heading(4, ("As Docker applied it (read back)",)),
@@ -75,7 +79,7 @@ def _hosts(results: Results) -> list[Section]:
     hosts = run.hosts
     if not hosts:
         return []
-    plan = run.meta.get("cpu_plan_hosts")
+    plan = run.record.cpu_plan_hosts
     warnings = plan.get("warnings") if isinstance(plan, dict) else None
     return [
         Heading(3, ("Hosts",)),
@@ -125,7 +129,7 @@ def _calibrations(run: Run) -> list[Section]:
     """The run's calibration, or in a fleet each server host's lane's."""
     lanes = run.lane_calibrations
     if not lanes:
-        distributed = run.meta.get("distributed")
+        distributed = run.record.distributed
         fleet = distributed.get("fleet") if isinstance(distributed, dict) else None
         title = "Load generator calibration"
         if isinstance(fleet, list) and fleet and isinstance(fleet[0], dict):

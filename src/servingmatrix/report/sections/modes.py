@@ -18,10 +18,10 @@ from servingmatrix.report.document import (
 )
 from servingmatrix.report.environment_rows import mode_info
 from servingmatrix.report.sections.common import figure, num, run_wide_notes
-from servingmatrix.results.run import Cell as Measured
+from servingmatrix.results.cell import CellRecord
 
 
-def _cell_row(results: Results, cell: Measured, hide: frozenset[str]) -> tuple[Cell, ...]:
+def _cell_row(results: Results, cell: CellRecord, hide: frozenset[str]) -> tuple[Cell, ...]:
     where = (Cell(cell.workload), Cell(str(cell.users)), Cell(str(cell.trial)))
     if not cell.ok:
         return (*where, Cell(f"failed: {cell.reason or 'failed'}", style="short", span=11))
@@ -29,23 +29,30 @@ def _cell_row(results: Results, cell: Measured, hide: frozenset[str]) -> tuple[C
     return (
         *where,
         Cell(fmt.num(cell.requests)),
-        figure(fmt.rps(cell.throughput_rps), tuple(cell.flags), hide),
-        Cell(fmt.ms(lat.get("p50"))),
-        Cell(fmt.ms(lat.get("p95"))),
-        Cell(fmt.ms(lat.get("p99"))),
-        Cell(fmt.ms(lat.get("max"))),
-        Cell(fmt.pct(cell.error_rate, 2)),
-        Cell(fmt.num(cell.server_cpu_pct)),
-        Cell(fmt.num(cell.server_mem_mb)),
-        Cell(fmt.num(cell.loadgen_cpu_pct)),
+        figure(fmt.rps(cell.throughput_rps), cell.warnings, hide),
+        Cell(fmt.ms(lat.p50)),
+        Cell(fmt.ms(lat.p95)),
+        Cell(fmt.ms(lat.p99)),
+        Cell(fmt.ms(lat.max)),
+        Cell(fmt.pct(_error_rate(cell), 2)),
+        Cell(fmt.num(cell.server.cpu_pct)),
+        Cell(fmt.num(cell.server.mem_mb)),
+        Cell(fmt.num(cell.loadgen.cpu_pct)),
         Cell(fmt.num(cell.effective_concurrency, 1)),
     )
+
+
+def _error_rate(cell: CellRecord) -> float | None:
+    """The trial's failures over its requests, as counted (None before any request)."""
+    if not cell.requests or cell.failures is None:
+        return None
+    return cell.failures / cell.requests
 
 
 def cells_table(results: Results, mode: str, hide: frozenset[str]) -> Table:
     order = {w: i for i, w in enumerate(results.workloads)}
     cells = sorted(
-        (c for c in results.run.cells if c.mode == mode),
+        (c.record for c in results.run.cells if c.record.mode == mode),
         key=lambda c: (order.get(c.workload, len(order)), c.users, c.trial),
     )
     labels = ("requests", "req/s", "p50", "p95", "p99", "max ms", "errors", "CPU %", "MB", "load gen CPU %")

@@ -54,7 +54,11 @@ def _capacity_row(results: Results, c: Capacity, hide: frozenset[str]) -> tuple[
         name(c.mode),
         figure(rps(point), point.flags, hide),
         *where,
-        *((reference(point.reference_rps, point.generator_efficiency),) if results.has_references else ()),
+        *(
+            (reference(point.value("reference_rps"), point.value("generator_efficiency")),)
+            if results.has_references
+            else ()
+        ),
         Cell(fmt.ms(point.p99)),
         Cell(_interval(c)),
         _knee(results, c),

@@ -82,7 +82,11 @@ def _ranking(results: Results, v: Verdict, hide: frozenset[str]) -> Table:
                 Cell(str(p.users)),
                 Cell(fmt.ms(p.p99)),
                 Cell(fmt.DASH if behind is None else fmt.signed_pct(behind)),
-                *((reference(p.reference_rps, p.generator_efficiency),) if results.has_references else ()),
+                *(
+                    (reference(p.value("reference_rps"), p.value("generator_efficiency")),)
+                    if results.has_references
+                    else ()
+                ),
                 Cell(fmt.spread(p.throughput), style="note"),
             )
         )

@@ -44,7 +44,7 @@ def warnings_part(results: Results, hide: frozenset[str]) -> Part:
             f"{c.mode} x {c.workload} x {results.step_text(c.users)}, trial {c.trial}",
             c.reason or "no reason recorded",
         )
-        for c in results.run.cells
+        for c in (f.record for f in results.run.cells)
         if not c.ok
     ]
     if failed:

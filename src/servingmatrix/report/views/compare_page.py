@@ -127,8 +127,8 @@ def build_compare_context(comparison: Comparison) -> dict[str, Any]:
     b, r = comparison.baseline.run, comparison.run.run
     return {
         "title": f"Serving Matrix: {r.name} against {b.name}",
-        "baseline": {"name": b.name, "dir": str(b.root), "started": str(b.meta.get("started_at") or "—")},
-        "run": {"name": r.name, "dir": str(r.root), "started": str(r.meta.get("started_at") or "—")},
+        "baseline": {"name": b.name, "dir": str(b.root), "started": str(b.record.started_at or "—")},
+        "run": {"name": r.name, "dir": str(r.root), "started": str(r.record.started_at or "—")},
         "threshold": fmt.share(comparison.threshold),
         "step_label": comparison.run.step_label,
         "differences": list(comparison.differences),

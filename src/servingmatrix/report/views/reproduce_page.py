@@ -53,8 +53,8 @@ def build_context(reproduction: Reproduction, source: Source) -> dict[str, Any]:
     return {
         "title": f"Serving Matrix: reproducing run {source.info.run_id}",
         "source": source.describe(),
-        "published_started": str(published.meta.get("started_at") or fmt.DASH),
-        "reproduction": {"dir": str(run.root), "started": str(run.meta.get("started_at") or fmt.DASH)},
+        "published_started": str(published.record.started_at or fmt.DASH),
+        "reproduction": {"dir": str(run.root), "started": str(run.record.started_at or fmt.DASH)},
         "differences": list(reproduction.differences),
         "notes": list(reproduction.notes),
         "counts": reproduction.counts(),

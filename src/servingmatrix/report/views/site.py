@@ -227,7 +227,7 @@ def _run_row(run_id: str, results: Results) -> dict[str, Any]:
         "engine": str(meta.get("docker_version") or fmt.DASH),
         "commit": str(meta.get("git_commit") or fmt.DASH)[:12],
         "dirty": bool(meta.get("git_dirty")),
-        "cells": f"{sum(c.ok for c in run.cells)} of {len(run.cells)} ok",
+        "cells": f"{sum(c.record.ok for c in run.cells)} of {len(run.cells)} ok",
         "href": f"runs/{run_id}/{REPORT_FILE}",
     }
 

@@ -7,14 +7,13 @@ The figure is the registry's ``cell_throughput_median`` as it formats it, the ``
 from __future__ import annotations
 
 from collections import defaultdict
-from statistics import median
 
 from servingmatrix.analysis.rows import trials
+from servingmatrix.analysis.trials import fold
 from servingmatrix.flags import BESIDE_FIGURE, ONCE_PER_RUN, kind, letters
 from servingmatrix.metrics import Trial, metric
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.hosts import SIMULATED, SIMULATED_CAVEAT, method, method_line
-from servingmatrix.results.run import read_run_meta
 from servingmatrix.user_app import AppIdentity
 
 #: What each figure of the grid is, and whether its trials disagree.
@@ -36,8 +35,8 @@ COUNTED = {"generator-bound": "generator-bound", "loadgen-saturated": "generator
 
 
 def summarize(folder: RunFolder) -> str:
-    run = read_run_meta(folder)
-    matrix = run["matrix"]
+    run = folder.read_run()
+    matrix = run.matrix
     rates = matrix.get("arrival_rates")
     steps = rates if isinstance(rates, list) and rates else matrix["users"]
     every = trials(folder)
@@ -46,11 +45,11 @@ def summarize(folder: RunFolder) -> str:
         grid[(trial.record.workload, trial.record.mode)][trial.record.users].append(trial)
     legend = [*(f"{k.letter}={k.code}" for k in RECORDED), f"{kind(NOISY).letter}=noisy"]
     what = "offered req/s" if steps is rates else "users"
-    metadata = run.get("metadata")
+    as_written = run.as_json()
     lines = [
-        f"app: {AppIdentity.from_metadata(metadata if isinstance(metadata, dict) else {}).describe()}",
-        f"method: {method_line(run)}",
-        *([f"simulated: {SIMULATED_CAVEAT}"] if method(run) == SIMULATED else []),
+        f"app: {AppIdentity.from_metadata(run.metadata).describe()}",
+        f"method: {method_line(as_written)}",
+        *([f"simulated: {SIMULATED_CAVEAT}"] if method(as_written) == SIMULATED else []),
         f"throughput, requests/s (median of trials) by {what}; flags: {', '.join(legend)}",
     ]
     width = max((len(mode) for _, mode in grid), default=10)
@@ -101,13 +100,13 @@ def _reference_rows(
 
 
 def _reference(cell: list[Trial]) -> str:
-    """The median over the trials of the reference's throughput, with the median share."""
-    figures = [v for t in cell if t.record.ok and (v := REFERENCE.read(t)) is not None]
-    if not figures:
+    """The reference's throughput over the trials, with Locust's share, each folded as declared."""
+    records = tuple(t.record for t in cell)
+    figure = fold(REFERENCE, records)
+    if figure is None:
         return "-"
-    shares = [v for t in cell if t.record.ok and (v := EFFICIENCY.read(t)) is not None]
-    share = f" ({EFFICIENCY.format(median(shares))})" if shares else ""
-    return f"{REFERENCE.format(median(figures))}{share}"
+    share = fold(EFFICIENCY, records)
+    return REFERENCE.format(figure) + ("" if share is None else f" ({EFFICIENCY.format(share)})")
 
 
 def _figure(cell: list[Trial]) -> tuple[str, set[str]]:

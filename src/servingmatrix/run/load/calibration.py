@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from servingmatrix.results.hosts import CALIBRATION_HOSTS
 from servingmatrix.run.judge import SATURATION_SHARE
 from servingmatrix.run.load.distributed import DistributedDriver, DistributedLoad, server_reader
 from servingmatrix.run.load.drive import Driver, LocustRun
@@ -149,13 +148,11 @@ def calibration_result(drive: LocustRun, plan: CpuPlan, processes: int, users: i
     }
 
 
-def lane_ceilings(run_meta: Mapping[str, Any]) -> dict[str, float | None]:
-    """A fleet's calibrated most per server host's lane, from run.json's ``calibration_hosts`` (empty
-    when the run has none: every lane then takes the run's one ``calibration``)."""
-    lanes = run_meta.get(CALIBRATION_HOSTS)
-    if not isinstance(lanes, dict):
-        return {}
-    return {str(name): ceiling(result) for name, result in lanes.items()}
+def lane_ceilings(lanes: Mapping[str, Any] | None) -> dict[str, float | None]:
+    """A fleet's calibrated most per server host's lane, from its calibrations by server host
+    (``RunRecord.calibration_hosts``; None when the run has none: every lane then takes the run's one
+    ``calibration``)."""
+    return {str(name): ceiling(result) for name, result in (lanes or {}).items()}
 
 
 def ceiling(calibration: object) -> float | None:

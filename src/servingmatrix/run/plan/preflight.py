@@ -16,7 +16,6 @@ from servingmatrix.inputs.input_files import node_kind
 from servingmatrix.inputs.user_paths import kernel_root, unusable
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import CELLS_DIR, RUN_FILE, RunFolder
-from servingmatrix.results.run import read_run_meta
 from servingmatrix.run.plan.cpuplan import CpuPlan, plan_cpus
 from servingmatrix.run.plan.hostplan import HostsPlan, plan_hosts
 from servingmatrix.spec import shown
@@ -34,7 +33,7 @@ def check_out(out: Path, matrix: Matrix, force: bool) -> None:
         raise UserError(f"--out {out}: is {kind}; {NEW_OR_RESUMED}")
     folder = RunFolder(out)
     if folder.exists():
-        check_same_matrix(out, read_run_meta(folder).get("matrix"), matrix, force)
+        check_same_matrix(out, folder.read_run().matrix, matrix, force)
         for path in folder.cell_paths():
             if path.is_dir():
                 raise UserError(f"--out {out}: {path} is a folder where a cell is written; remove it")
