@@ -3,12 +3,14 @@ resume, failures and metadata, in milliseconds."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from servingmatrix.engine.docker import ContainerSpec
+from servingmatrix.flags import kind
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import read_run_meta
@@ -19,6 +21,7 @@ from servingmatrix.run.progress import Progress
 from servingmatrix.run.runner import Runner, plan_sessions
 from servingmatrix.run.stack.stack import StackPorts
 
+from .boundaries import HAIR
 from .fakes import FakeDocker, FakeSampler, fake_stack
 
 MATRIX = Matrix(
@@ -220,8 +223,7 @@ def test_a_port_already_taken_is_one_clear_line_before_anything_starts(tmp_path:
 def test_a_calibration_is_kept_and_reused_by_the_next_run_on_the_same_machine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The fake machine is never busy here: a busy one's calibration is neither kept nor reused.
-    monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [0.0, 0.0, 0.0])
+    # The machine is quiet (conftest) until the last run: a busy one's calibration is neither kept nor reused.
     kept = tmp_path / "calibrations"
     first = FakeDocker()
     runner(tmp_path / "a", first, calibrate=True, calibrations=kept).run()
@@ -239,6 +241,26 @@ def test_a_calibration_is_kept_and_reused_by_the_next_run_on_the_same_machine(
     monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [9.0, 9.0, 9.0])
     runner(tmp_path / "c", busy, calibrate=True, calibrations=kept).run()
     assert "reused_from" not in read_run_meta(RunFolder(tmp_path / "c" / "run"))["calibration"]
+
+
+def test_a_load_average_above_the_share_per_core_flags_every_cell_of_the_run_and_at_it_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cores = len(os.sched_getaffinity(0))  # the runner plans the cores it may use
+    at = kind("machine-busy").threshold("load_per_core") * cores
+    monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [at, 0.0, 0.0])
+    runner(tmp_path / "at", FakeDocker(), replace(MATRIX, trials=1)).run()
+    quiet = RunFolder(tmp_path / "at" / "run").read_cells()
+    assert len(quiet) == 2 * 2, "every cell written: two modes at two steps"
+    assert all("machine-busy" not in {w.code for w in cell.warnings} for cell in quiet)
+    above = at * (1 + HAIR)
+    monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [above, 0.0, 0.0])
+    runner(tmp_path / "above", FakeDocker(), replace(MATRIX, trials=1)).run()
+    busy = RunFolder(tmp_path / "above" / "run").read_cells()
+    assert len(busy) == 2 * 2, "every cell written: two modes at two steps"
+    for cell in busy:
+        (flag,) = [w for w in cell.warnings if w.code == "machine-busy"]
+        assert flag.message == f"the machine was busy when the run began (load average {above:.1f})"
 
 
 def test_calibration_is_recorded_and_a_cell_at_its_ceiling_is_generator_bound(tmp_path: Path) -> None:
@@ -328,7 +350,8 @@ def test_a_reference_far_above_locust_makes_the_cell_generator_bound(tmp_path: P
     for cell in cells:
         assert cell.loadgen.generator_bound is True
         bound = next(w for w in cell.warnings if w.code == "generator-bound")
-        assert "of the 5,000 req/s the reference generator reached (below 0.90)" in bound.message
+        floor = kind("generator-bound").threshold("efficiency")
+        assert f"of the 5,000 req/s the reference generator reached (below {floor:.2f})" in bound.message
 
 
 def test_a_reference_far_below_locust_flags_the_clients_disagree(tmp_path: Path) -> None:
