@@ -11,7 +11,6 @@ import socket
 import sqlite3
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, cast
@@ -119,11 +118,12 @@ def test_the_cpu_results_are_the_works_definition() -> None:
             assert acc == CPU_RESULTS[unit]
 
 
-def test_io_sleeps(client: FlaskClient) -> None:
+def test_io_sleeps(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("benchapp.time.sleep", slept.append)
     assert get_json(client, "/io?ms=0") == {"slept_ms": 0}
-    started = time.perf_counter()
     assert get_json(client, "/io?ms=20") == {"slept_ms": 20}
-    assert time.perf_counter() - started >= 0.02
+    assert sum(slept) == 0.02 and 0.02 in slept  # 20 ms in all, in one wait
 
 
 @pytest.mark.parametrize("kb", [1, 3, 63, 64, 65, 127, 200, 4096])
@@ -255,6 +255,8 @@ class StubUpstream(http.server.BaseHTTPRequestHandler):
     body: ClassVar[bytes | None] = None
     drop_after_answer: ClassVar[bool] = False
     connections: ClassVar[set[tuple[str, int]]] = set()
+    #: Set when the server has closed a connection.
+    closed: ClassVar[threading.Event] = threading.Event()
 
     def do_GET(self) -> None:
         StubUpstream.connections.add(self.client_address)
@@ -272,14 +274,21 @@ class StubUpstream(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class StubServer(http.server.ThreadingHTTPServer):
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        StubUpstream.closed.set()
+
+
 @pytest.fixture
 def stub_upstream() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StubUpstream)
+    server = StubServer(("127.0.0.1", 0), StubUpstream)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     StubUpstream.status, StubUpstream.body, StubUpstream.drop_after_answer = 200, None, False
     StubUpstream.connections = set()
+    StubUpstream.closed = threading.Event()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
@@ -308,7 +317,7 @@ def test_upstream_client_retries_once_when_a_pooled_connection_was_closed(stub_u
     StubUpstream.drop_after_answer = True
     client = UpstreamClient(stub_upstream)
     assert client.delay(1)[0] == {"slept_ms": 1}
-    time.sleep(0.05)  # let the server finish closing
+    assert StubUpstream.closed.wait(10), "the server closed the connection after its answer"
     assert client.delay(2)[0] == {"slept_ms": 2}
     assert len(StubUpstream.connections) == 2
 
