@@ -4,12 +4,13 @@ resume, failures and metadata, in milliseconds."""
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from servingmatrix.engine.docker import ContainerSpec
+from servingmatrix.engine.docker import PROJECT_LABEL, ContainerListing, ContainerSpec
 from servingmatrix.flags import kind
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
@@ -19,7 +20,7 @@ from servingmatrix.run.load.reference import WRK_IMAGE
 from servingmatrix.run.measure.phases import PHASES
 from servingmatrix.run.progress import Progress
 from servingmatrix.run.runner import Runner, plan_sessions
-from servingmatrix.run.stack.stack import StackPorts
+from servingmatrix.run.stack.stack import OWNER_LABEL, StackPorts
 
 from .boundaries import HAIR
 from .fakes import FakeDocker, FakeSampler, fake_stack
@@ -48,6 +49,53 @@ def runner(tmp_path: Path, docker: FakeDocker, matrix: Matrix = MATRIX, **kwargs
         new_sampler=lambda pids: FakeSampler(docker, pids),
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def a_dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    return ended.pid
+
+
+def test_a_run_removes_the_containers_of_a_run_whose_owner_died_and_keeps_the_others(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    project = {PROJECT_LABEL: "servingmatrix"}
+    dead, alive = str(a_dead_pid()), str(os.getpid())
+    docker.listed = [
+        ContainerListing("c-dead-server", "sm-old-server", {**project, OWNER_LABEL: dead}),
+        ContainerListing("c-dead-locust", "sm-old-locust", {**project, OWNER_LABEL: dead}),
+        # A run still going (its owner alive): not a leftover.
+        ContainerListing("c-alive", "sm-now-server", {**project, OWNER_LABEL: alive}),
+        # No owner: a compose stack started by hand, kept.
+        ContainerListing("c-by-hand", "compose-server-1", project),
+        # Not the project's, whatever its labels say of an owner.
+        ContainerListing("c-other", "someone-else", {OWNER_LABEL: dead}),
+    ]
+    lines: list[str] = []
+    run = runner(tmp_path, docker, replace(MATRIX, trials=1))
+    run.say = lines.append
+    run.run()
+    leftovers = {"c-dead-server", "c-dead-locust"}
+    assert leftovers <= set(docker.removed)
+    # The positive control beside the absence: the owned, hand-made and foreign ones are listed, not removed.
+    assert {"c-alive", "c-by-hand", "c-other"}.isdisjoint(docker.removed)
+    assert "removed 2 containers left by an earlier run" in lines
+
+
+def test_a_run_with_no_leftovers_removes_none_and_says_nothing_of_them(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    docker.listed = [
+        ContainerListing(
+            "c-alive", "sm-now-server", {PROJECT_LABEL: "servingmatrix", OWNER_LABEL: str(os.getpid())}
+        )
+    ]
+    lines: list[str] = []
+    run = runner(tmp_path, docker, replace(MATRIX, trials=1))
+    run.say = lines.append
+    run.run()
+    assert "c-alive" not in docker.removed
+    assert not [line for line in lines if "left by an earlier run" in line]
 
 
 def test_plan_interleaves_modes_within_each_trial() -> None:
