@@ -3,7 +3,11 @@ The flags' thresholds are their declarations' (``flags.py``)."""
 
 from __future__ import annotations
 
+from servingmatrix import fmt
 from servingmatrix.flags import kind
+
+#: The knee is the lowest step reaching this share of the series' highest throughput (``analysis.stats``).
+KNEE_SHARE = 0.90
 
 _BOUND = kind("generator-bound").thresholds
 _CV = kind("high-variance").thresholds["cv"]
@@ -65,7 +69,8 @@ DERIVED: tuple[tuple[str, str], ...] = (
     ),
     (
         "knee",
-        "the lowest step whose throughput reaches 90% of the mode's highest on that workload: past it, "
+        f"the lowest step whose throughput reaches {fmt.share(KNEE_SHARE)} of the mode's highest on that "
+        "workload: past it, "
         "more load only adds latency; at the last step served, the throughput may still grow",
     ),
     (

@@ -13,10 +13,22 @@ from pathlib import Path
 import pytest
 
 from locustfiles.openloop import OpenLoop, Outcome, from_due
-from locustfiles.smconfig import DEFAULT_MAX_IN_FLIGHT, ArrivalClock, SampleBuffer, Target
+from locustfiles.smconfig import ArrivalClock, SampleBuffer, Settings, Target
+from servingmatrix.run.load.loadgen import Load, LocustJob
+from servingmatrix.workloads import resolve_workload
 
 ROOT = Path(__file__).resolve().parents[2]
 JSON = Target("json", "/json")
+
+
+def cap_given_by_the_harness() -> int:
+    """The cap a load process keeps in an open-loop run: the generator's settings, read from the
+    environment the harness gives it."""
+    job = LocustJob(resolve_workload("json"), "http://127.0.0.1:18000", (Load(200, "open"),), 1.0, 2.0)
+    return Settings.from_env(job.env()).max_in_flight
+
+
+CAP = cap_given_by_the_harness()
 
 
 class FakeTime:
@@ -115,7 +127,7 @@ def test_requests_due_during_a_server_stall_go_on_time_and_carry_their_wait() ->
     # (between two arrivals: the clock's sums of 0.1 s need not land on 1.0 exactly).
     stall = (0.95, 1.95)
     time = FakeTime()
-    client = FakeClient(time, FakeServer(0.010, stall=stall), DEFAULT_MAX_IN_FLIGHT, SampleBuffer())
+    client = FakeClient(time, FakeServer(0.010, stall=stall), CAP, SampleBuffer())
     outcomes = run(10, 3.0, client)
     assert outcomes == ["sent"] * 30
     # Each went out when it was due, answered or not the ones before it.
@@ -136,7 +148,7 @@ def test_a_late_sender_adds_its_lateness_to_each_request_from_when_it_was_due() 
     # the server answers each in 10 ms from when it went out.
     busy = (0.95, 1.45)
     time = FakeTime(held=busy)
-    client = FakeClient(time, FakeServer(0.010), DEFAULT_MAX_IN_FLIGHT, SampleBuffer())
+    client = FakeClient(time, FakeServer(0.010), CAP, SampleBuffer())
     assert run(10, 3.0, client) == ["sent"] * 30
     late = [r for r in client.requests if r.sent != r.due]
     assert [r.sent for r in late] == [1.45] * 5
@@ -161,9 +173,9 @@ def test_at_most_the_cap_is_in_flight_and_later_arrivals_are_recorded_failed() -
     # arrivals: 2,000 arrive in the stall; the cap's worth go out and wait, the others fail.
     stall = (1.00025, 2.00025)
     time = FakeTime()
-    client = FakeClient(time, FakeServer(0.0, stall=stall), DEFAULT_MAX_IN_FLIGHT, SampleBuffer())
+    client = FakeClient(time, FakeServer(0.0, stall=stall), CAP, SampleBuffer())
     outcomes = run(2000, 3.0, client)
-    assert DEFAULT_MAX_IN_FLIGHT == 1000
+    assert CAP == 1000
     assert len(outcomes) == 6000
     assert outcomes.count("refused") == 1000 and outcomes.count("sent") == 5000
     assert client.most_in_flight == 1000
@@ -179,7 +191,7 @@ def test_at_most_the_cap_is_in_flight_and_later_arrivals_are_recorded_failed() -
 def test_without_a_stall_nothing_reaches_the_cap() -> None:
     """The positive control of the cap's test: the same load at a server that never stalls."""
     time = FakeTime()
-    client = FakeClient(time, FakeServer(0.0), DEFAULT_MAX_IN_FLIGHT, SampleBuffer())
+    client = FakeClient(time, FakeServer(0.0), CAP, SampleBuffer())
     outcomes = run(2000, 3.0, client)
     assert len(outcomes) == 6000 and outcomes.count("refused") == 0
     assert all(ok for _, _, ok in latencies(client.samples))
@@ -187,7 +199,7 @@ def test_without_a_stall_nothing_reaches_the_cap() -> None:
 
 def test_the_readme_states_the_cap_the_load_generator_keeps() -> None:
     readme = (ROOT / "README.md").read_text()
-    assert f"At most {DEFAULT_MAX_IN_FLIGHT:,} requests per process are in flight" in readme
+    assert f"At most {CAP:,} requests per process are in flight" in readme
 
 
 def test_the_locustfile_sends_its_open_loop_through_the_sender_and_times_from_the_due_time() -> None:
