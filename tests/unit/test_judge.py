@@ -322,3 +322,10 @@ def test_a_server_stopping_exactly_as_the_window_ends_did_not_die_in_it() -> Non
     before = ServerExit(oom_killed=False, exit_code=1, finished_at=math.nextafter(end, 0.0))
     died = judge(figures(), server_exit=before)
     assert died["status"] == "failed" and died["reason"] == "the server stopped during the run (exit code 1)"
+
+
+def test_one_failed_request_flags_errors_and_none_does_not() -> None:
+    one = judge(figures(failures=1))
+    assert codes(one) == ["errors"]
+    assert one["warnings"][0]["message"] == "1 of 1000 requests failed (0.1%)"
+    assert codes(judge(figures(failures=0))) == []
