@@ -171,8 +171,10 @@ def test_from_due_counts_a_late_start_and_never_takes_an_early_one_off() -> None
 def test_at_most_the_cap_is_in_flight_and_later_arrivals_are_recorded_failed() -> None:
     # 2,000 a second for 3 s at a server that answers at once, but stalls for one second between two
     # arrivals: 2,000 arrive in the stall; the cap's worth go out and wait, the others fail.
+    # The sender is also held up for a moment then (1.8 s to 1.85 s): what it refuses late is still
+    # recorded at its due time.
     stall = (1.00025, 2.00025)
-    time = FakeTime()
+    time = FakeTime(held=(1.8, 1.85))
     client = FakeClient(time, FakeServer(0.0, stall=stall), CAP, SampleBuffer())
     outcomes = run(2000, 3.0, client)
     assert CAP == 1000
@@ -183,6 +185,9 @@ def test_at_most_the_cap_is_in_flight_and_later_arrivals_are_recorded_failed() -
     assert len(refused) == 1000
     # Each refused arrival is a failure at its due time, in the stall after the cap was reached.
     assert all(ms == 0.0 for _, ms in refused)
+    clock = ArrivalClock((2000,), 3.0, start=0.0)
+    dues = set(iter(clock.take, None))
+    assert len(dues) == 6000 and {due for due, _ in refused} <= dues
     assert all(1.5 <= due < stall[1] for due, _ in refused)
     held = [r for r in client.requests if r.answered == pytest.approx(stall[1])]
     assert len(held) == 1000
