@@ -26,6 +26,7 @@ from locust.env import Environment
 from locust.event import EventHook
 from locust.exception import StopUser
 from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING, MasterRunner, WorkerRunner
+from openloop import OpenLoop, from_due
 from smconfig import (
     ArrivalClock,
     ConfigError,
@@ -78,9 +79,8 @@ class _InFlight:
     warned = False
 
     @classmethod
-    def refuse(cls, planned: float, target: Target) -> None:
-        """An arrival beyond the cap is recorded as a failure: the offered load was not sent."""
-        SAMPLES.add(planned, 0.0, False, target.name, 0)
+    def refused(cls) -> None:
+        """An arrival beyond the cap was recorded as a failure (``OpenLoop``); said once."""
         if not cls.warned:
             cls.warned = True
             logger.warning("open loop: %d requests in flight, later arrivals fail", SETTINGS.max_in_flight)
@@ -144,7 +144,7 @@ class WorkloadUser(FastHttpUser):
     # Open loop: a connection per request in flight, so no request waits for a connection here.
     concurrency = SETTINGS.max_in_flight if SETTINGS.open_loop else 10
 
-    clock: ArrivalClock | None = None
+    open_loop: OpenLoop | None = None
 
     def hit(self, target: Target) -> None:
         if _Budget.exhausted():
@@ -161,29 +161,26 @@ class WorkloadUser(FastHttpUser):
             )
 
     def _send_on_schedule(self, target: Target) -> None:
-        if self.clock is None:
+        if self.open_loop is None:
             senders = _senders(self.environment.runner)
-            self.clock = ArrivalClock(SETTINGS.steps, SETTINGS.hold_s, time.time(), senders)
-        planned = self.clock.take()
-        if planned is None:
+            clock = ArrivalClock(SETTINGS.steps, SETTINGS.hold_s, time.time(), senders)
+            self.open_loop = OpenLoop(clock, _InFlight.pool, SAMPLES, time.time, gevent.sleep)
+        outcome = self.open_loop.send_next(target, self._send_due)
+        if outcome == "over":
             # Every step is over; the load shape ends the run at its next poll.
             gevent.sleep(0.5)
-            return
-        delay = planned - time.time()
-        if delay > 0:
-            gevent.sleep(delay)
-        if _InFlight.pool.full():
-            _InFlight.refuse(planned, target)
-            return
-        context = {"planned": planned}
-        _InFlight.pool.spawn(
-            self.client.request,
+        elif outcome == "refused":
+            _InFlight.refused()
+
+    def _send_due(self, target: Target, due: float) -> None:
+        """One open-loop request, in its own greenlet; ``_on_request`` counts its latency from ``due``."""
+        self.client.request(
             target.method,
             target.path,
             name=target.name,
             headers=target.headers or None,
             data=target.body,
-            context=context,
+            context={"planned": due},
         )
 
 
@@ -292,8 +289,7 @@ def _on_request(
     planned = (context or {}).get("planned")
     if isinstance(planned, float):
         # Open loop: the latency counts from when the request was due, not when it went out.
-        response_time += max(0.0, start_time - planned) * 1000.0
-        start_time = planned
+        start_time, response_time = from_due(start_time, response_time, planned)
     SAMPLES.add(start_time, float(response_time), exception is None, name, int(response_length or 0))
 
 

@@ -3,8 +3,12 @@ The flags' thresholds are their declarations' (``flags.py``)."""
 
 from __future__ import annotations
 
+from servingmatrix import fmt
 from servingmatrix.flags import kind
 from servingmatrix.precision import MIN_AUTO_TRIALS
+
+#: The knee is the lowest step reaching this share of the series' highest throughput (``analysis.stats``).
+KNEE_SHARE = 0.90
 
 _BOUND = kind("generator-bound").thresholds
 _CV = kind("high-variance").thresholds["cv"]
@@ -79,7 +83,8 @@ DERIVED: tuple[tuple[str, str], ...] = (
     ),
     (
         "knee",
-        "the lowest step whose throughput reaches 90% of the mode's highest on that workload: past it, "
+        f"the lowest step whose throughput reaches {fmt.share(KNEE_SHARE)} of the mode's highest on that "
+        "workload: past it, "
         "more load only adds latency; at the last step served, the throughput may still grow",
     ),
     (

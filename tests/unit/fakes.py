@@ -42,6 +42,8 @@ class FakeDocker(Docker):
         self.reference_rps: float | None = 300.0
         #: Rows written to the fake PostgreSQL's tables, as its statistics would count them.
         self.db_writes = 0
+        #: Containers the engine lists besides those this fake started (an earlier run's leftovers).
+        self.listed: list[ContainerListing] = []
 
     def ping(self) -> None:
         return None
@@ -53,7 +55,15 @@ class FakeDocker(Docker):
         return {"Id": f"sha256:{ref}", "RepoDigests": [], "Config": {"Labels": {}}}
 
     def container_listing(self, label_filters: Any) -> list[ContainerListing]:
-        return []
+        """The containers of ``listed`` that carry every label filtered on (None: with any value)."""
+        return [
+            c
+            for c in self.listed
+            if c.id not in self.removed
+            and all(
+                key in c.labels and value in (None, c.labels[key]) for key, value in label_filters.items()
+            )
+        ]
 
     def list_networks(self, label_filters: Any = None, *, name: str | None = None) -> list[str]:
         return []

@@ -14,16 +14,17 @@ from servingmatrix.run.judge import RunFacts, StepFigures, judge_cell, machine_b
 from servingmatrix.run.load.loadgen import Load
 from servingmatrix.run.load.reference import ReferenceResult
 from servingmatrix.run.measure.cgroups import WindowUsage
+from servingmatrix.run.measure.efficiency import generator_efficiency
 from servingmatrix.run.measure.latency import WindowStats
 from servingmatrix.run.session import Session, SessionTimings, Swarm
 from servingmatrix.workloads import resolve_workload
+
+from .boundaries import HAIR, exactly
 
 LATENCY = {"p50": 8.0, "p90": 9.0, "p95": 9.5, "p99": 10.0, "p999": 11.0, "mean": 8.5, "max": 12.0}
 FACTS = RunFacts(loadgen_quota_pct=100.0, ceiling=None)
 EIGHT_USERS = Load(8)
 GENERATOR_BOUND = kind("generator-bound")
-#: A relative step past a threshold: far above a float's rounding, far below any change of a threshold.
-HAIR = 1e-6
 
 
 def usage(cpu_pct: float, throttled_s: float = 0.0, major_faults: int | None = 0) -> WindowUsage:
@@ -156,20 +157,22 @@ def reference_at(rps: float) -> ReferenceResult:
 def test_efficiency_just_below_the_floor_is_generator_bound_and_says_both_figures() -> None:
     # Locust's 100 req/s against 111.12 from the reference: 0.8999.
     cell = judge(figures(), reference=reference_at(111.12))
-    assert cell["loadgen"]["generator_efficiency"] < 0.90
+    assert cell["loadgen"]["generator_efficiency"] < GENERATOR_BOUND.threshold("efficiency")
     assert cell["loadgen"]["generator_bound"] is True
     message = next(w["message"] for w in cell["warnings"] if w["code"] == "generator-bound")
     assert "Locust reached 100 req/s, 0.899 of the 111 req/s the reference generator reached" in message
     assert cell["reference"]["throughput_rps"] == 111.12 and cell["reference"]["connections"] == 8
 
 
-def test_efficiency_at_the_floor_is_not_generator_bound() -> None:
-    cell = judge(figures(), reference=reference_at(100.0 / 0.90))
-    assert (
-        cell["loadgen"]["generator_efficiency"] == 0.90
-        or abs(cell["loadgen"]["generator_efficiency"] - 0.9) < 1e-12
-    )
-    assert cell["loadgen"]["generator_bound"] is False and "generator-bound" not in codes(cell)
+def test_efficiency_exactly_at_the_floor_is_not_generator_bound() -> None:
+    floor = GENERATOR_BOUND.threshold("efficiency")
+    reference = exactly(lambda rps: generator_efficiency(100.0, rps), floor, 100.0 / floor)
+    cell = judge(figures(), reference=reference_at(reference))
+    assert cell["loadgen"]["generator_efficiency"] == floor
+    assert cell["loadgen"]["generator_bound"] is False and codes(cell) == []
+    # Beside it, a reference a hair higher puts the same Locust under the floor.
+    under = judge(figures(), reference=reference_at(reference * (1 + HAIR)))
+    assert under["loadgen"]["generator_bound"] is True and codes(under) == ["generator-bound"]
 
 
 def test_a_missing_reference_has_no_efficiency_and_no_flag() -> None:
@@ -195,16 +198,16 @@ def test_a_server_faulting_pages_back_in_from_disk_is_memory_bound_and_says_how_
     assert cell["server"]["major_faults"] == 32_100
 
 
-def test_memory_bound_starts_just_above_1000_major_faults_a_second() -> None:
+def test_memory_bound_without_a_limit_read_back_gives_the_memory_alone() -> None:
     # A server just under its limit faults a few hundred a second (waitress at 60 of 64 MiB): not flagged.
     assert codes(judge(figures(server=usage(40.0, major_faults=2_800)))) == []
-    assert codes(judge(figures(server=usage(40.0, major_faults=10_000)))) == []
-    above = judge(figures(server=usage(40.0, major_faults=10_001)))
+    beyond = math.floor(kind("memory-bound").threshold("faults_per_s") * figures().stats.seconds) + 1
+    above = judge(figures(server=usage(40.0, major_faults=beyond)))
     assert codes(above) == ["memory-bound"]
     # No limit read back (or none set, 0): the message gives the memory alone.
     assert above["warnings"][0]["message"].endswith("(memory 64 MiB)")
     unlimited = judge(
-        figures(server=usage(40.0, major_faults=10_001)), applied={"server": {"memory_bytes": 0}}
+        figures(server=usage(40.0, major_faults=beyond)), applied={"server": {"memory_bytes": 0}}
     )
     assert unlimited["warnings"][0]["message"].endswith("(memory 64 MiB)")
 
@@ -277,3 +280,52 @@ def test_a_load_average_a_hair_above_the_share_per_core_is_a_busy_machine_and_at
     assert busy is not None and busy.code == "machine-busy"
     assert busy.message == f"the machine was busy when the run began (load average {at * (1 + HAIR):.1f})"
     assert machine_busy(None, cores) is None
+
+
+def test_a_rate_exactly_at_the_ceiling_share_of_the_calibrated_most_is_bound() -> None:
+    share = GENERATOR_BOUND.threshold("ceiling")
+    sent = 100.0  # 1,000 requests in 10 s
+    ceiling = exactly(lambda most: share * most, sent, sent / share)
+    at = judge(figures(), RunFacts(100.0, ceiling=ceiling))
+    assert at["loadgen"]["sent_rps"] == sent and codes(at) == ["generator-bound"]
+    assert codes(judge(figures(), RunFacts(100.0, ceiling=ceiling * (1 + HAIR)))) == []
+
+
+def test_the_clients_disagree_a_hair_above_their_bound_and_agree_exactly_at_it() -> None:
+    above = kind("clients-disagree").threshold("above")
+    reference = exactly(lambda rps: generator_efficiency(100.0, rps), above, 100.0 / above)
+    at = judge(figures(), reference=reference_at(reference))
+    assert at["loadgen"]["generator_efficiency"] == above and codes(at) == []
+    beyond = judge(figures(), reference=reference_at(reference * (1 - HAIR)))
+    assert codes(beyond) == ["clients-disagree"]
+    message = beyond["warnings"][0]["message"]
+    assert message.startswith("Locust reached 100 req/s") and "the figure depends on the client" in message
+
+
+def test_one_answer_in_the_window_is_a_measured_cell() -> None:
+    one = judge(figures(requests=1))
+    assert (one["status"], one["reason"], one["requests"]) == ("ok", None, 1)
+    assert judge(figures(requests=0))["status"] == "failed"
+
+
+def test_one_request_answered_among_failures_is_a_measured_cell_with_errors() -> None:
+    one_left = judge(figures(requests=50, failures=49))
+    assert one_left["status"] == "ok" and codes(one_left) == ["errors"]
+    assert one_left["warnings"][0]["message"] == "49 of 50 requests failed (98.0%)"
+    assert judge(figures(requests=50, failures=50))["status"] == "failed"
+
+
+def test_a_server_stopping_exactly_as_the_window_ends_did_not_die_in_it() -> None:
+    end = figures().end
+    at_end = judge(figures(), server_exit=ServerExit(oom_killed=False, exit_code=1, finished_at=end))
+    assert at_end["status"] == "ok" and at_end["server"]["exit"] is None
+    before = ServerExit(oom_killed=False, exit_code=1, finished_at=math.nextafter(end, 0.0))
+    died = judge(figures(), server_exit=before)
+    assert died["status"] == "failed" and died["reason"] == "the server stopped during the run (exit code 1)"
+
+
+def test_one_failed_request_flags_errors_and_none_does_not() -> None:
+    one = judge(figures(failures=1))
+    assert codes(one) == ["errors"]
+    assert one["warnings"][0]["message"] == "1 of 1000 requests failed (0.1%)"
+    assert codes(judge(figures(failures=0))) == []

@@ -73,6 +73,7 @@ def test_a_resumed_runs_remaining_trials_go_where_the_cells_first_went() -> None
     whole = deal(sessions, 2)
     first_trial_done = [s for s in sessions if not (s.trial == 1 and cell(s)[0] == cell(sessions[0])[0])]
     resumed = deal(first_trial_done, 2, sessions)
+    assert len(resumed) == 2
     for lane, mine in enumerate(resumed):
         assert all(s in whole[lane] for s in mine), lane
     # Dealt afresh over what is left, a cell would move to the other lane.

@@ -336,8 +336,14 @@ def test_write_json_atomic(tmp_path: Path) -> None:
 
 
 def test_one_locustfile_for_every_workload() -> None:
-    # Every workload, and the calibration, run workload.py; smlocust and smconfig are what it imports.
-    assert sorted(p.name for p in LOCUSTFILES.glob("*.py")) == ["smconfig.py", "smlocust.py", "workload.py"]
+    # Every workload, and the calibration, run workload.py; smlocust and smconfig are what it imports,
+    # openloop what smlocust sends an open loop with.
+    assert sorted(p.name for p in LOCUSTFILES.glob("*.py")) == [
+        "openloop.py",
+        "smconfig.py",
+        "smlocust.py",
+        "workload.py",
+    ]
 
 
 def test_no_locustfile_shadows_a_standard_module() -> None:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from servingmatrix.analysis.stats import estimate, knee
+from servingmatrix.analysis.stats import KNEE_SHARE, estimate, knee
 from servingmatrix.errors import SpecError, UserError
 from servingmatrix.matrix import load_matrix
 from servingmatrix.precision import bootstrap_median_interval
@@ -193,7 +193,7 @@ STEPS = st.lists(
 
 @FAST
 @given(STEPS)
-def test_the_knee_is_the_lowest_step_reaching_90_percent_of_the_peak(series: list[Any]) -> None:
+def test_the_knee_is_the_lowest_step_reaching_its_share_of_the_peak(series: list[Any]) -> None:
     found = knee(series)
     served = sorted((s, tp) for s, tp, _ in series if tp is not None)
     if not served or max(tp for _, tp in served) <= 0:
@@ -201,6 +201,6 @@ def test_the_knee_is_the_lowest_step_reaching_90_percent_of_the_peak(series: lis
         return
     assert found is not None
     peak = max(tp for _, tp in served)
-    assert found.peak_throughput == peak and found.throughput >= 0.9 * peak
-    assert all(tp < 0.9 * peak for s, tp in served if s < found.step)
+    assert found.peak_throughput == peak and found.throughput >= KNEE_SHARE * peak
+    assert all(tp < KNEE_SHARE * peak for s, tp in served if s < found.step)
     assert found.last_step == served[-1][0]

@@ -3,12 +3,15 @@ resume, failures and metadata, in milliseconds."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from servingmatrix.engine.docker import ContainerSpec
+from servingmatrix.engine.docker import PROJECT_LABEL, ContainerListing, ContainerSpec
+from servingmatrix.flags import kind
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.run.load.loadgen import LOCUST_IMAGE
@@ -16,8 +19,9 @@ from servingmatrix.run.load.reference import WRK_IMAGE
 from servingmatrix.run.measure.phases import PHASES
 from servingmatrix.run.progress import Progress
 from servingmatrix.run.runner import Runner, plan_sessions
-from servingmatrix.run.stack.stack import StackPorts
+from servingmatrix.run.stack.stack import OWNER_LABEL, StackPorts
 
+from .boundaries import HAIR
 from .fakes import FakeDocker, FakeSampler, fake_stack
 
 MATRIX = Matrix(
@@ -44,6 +48,53 @@ def runner(tmp_path: Path, docker: FakeDocker, matrix: Matrix = MATRIX, **kwargs
         new_sampler=lambda pids: FakeSampler(docker, pids),
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def a_dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    return ended.pid
+
+
+def test_a_run_removes_the_containers_of_a_run_whose_owner_died_and_keeps_the_others(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    project = {PROJECT_LABEL: "servingmatrix"}
+    dead, alive = str(a_dead_pid()), str(os.getpid())
+    docker.listed = [
+        ContainerListing("c-dead-server", "sm-old-server", {**project, OWNER_LABEL: dead}),
+        ContainerListing("c-dead-locust", "sm-old-locust", {**project, OWNER_LABEL: dead}),
+        # A run still going (its owner alive): not a leftover.
+        ContainerListing("c-alive", "sm-now-server", {**project, OWNER_LABEL: alive}),
+        # No owner: a compose stack started by hand, kept.
+        ContainerListing("c-by-hand", "compose-server-1", project),
+        # Not the project's, whatever its labels say of an owner.
+        ContainerListing("c-other", "someone-else", {OWNER_LABEL: dead}),
+    ]
+    lines: list[str] = []
+    run = runner(tmp_path, docker, replace(MATRIX, trials=1))
+    run.say = lines.append
+    run.run()
+    leftovers = {"c-dead-server", "c-dead-locust"}
+    assert leftovers <= set(docker.removed)
+    # The positive control beside the absence: the owned, hand-made and foreign ones are listed, not removed.
+    assert {"c-alive", "c-by-hand", "c-other"}.isdisjoint(docker.removed)
+    assert "removed 2 containers left by an earlier run" in lines
+
+
+def test_a_run_with_no_leftovers_removes_none_and_says_nothing_of_them(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    docker.listed = [
+        ContainerListing(
+            "c-alive", "sm-now-server", {PROJECT_LABEL: "servingmatrix", OWNER_LABEL: str(os.getpid())}
+        )
+    ]
+    lines: list[str] = []
+    run = runner(tmp_path, docker, replace(MATRIX, trials=1))
+    run.say = lines.append
+    run.run()
+    assert "c-alive" not in docker.removed
+    assert not [line for line in lines if "left by an earlier run" in line]
 
 
 def test_plan_interleaves_modes_within_each_trial() -> None:
@@ -219,8 +270,7 @@ def test_a_port_already_taken_is_one_clear_line_before_anything_starts(tmp_path:
 def test_a_calibration_is_kept_and_reused_by_the_next_run_on_the_same_machine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The fake machine is never busy here: a busy one's calibration is neither kept nor reused.
-    monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [0.0, 0.0, 0.0])
+    # The machine is quiet (conftest) until the last run: a busy one's calibration is neither kept nor reused.
     kept = tmp_path / "calibrations"
     first = FakeDocker()
     runner(tmp_path / "a", first, calibrate=True, calibrations=kept).run()
@@ -238,6 +288,26 @@ def test_a_calibration_is_kept_and_reused_by_the_next_run_on_the_same_machine(
     monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [9.0, 9.0, 9.0])
     runner(tmp_path / "c", busy, calibrate=True, calibrations=kept).run()
     assert "reused_from" not in RunFolder(tmp_path / "c" / "run").read_run().as_json()["calibration"]
+
+
+def test_a_load_average_above_the_share_per_core_flags_every_cell_of_the_run_and_at_it_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cores = len(os.sched_getaffinity(0))  # the runner plans the cores it may use
+    at = kind("machine-busy").threshold("load_per_core") * cores
+    monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [at, 0.0, 0.0])
+    runner(tmp_path / "at", FakeDocker(), replace(MATRIX, trials=1)).run()
+    quiet = RunFolder(tmp_path / "at" / "run").read_cells()
+    assert len(quiet) == 2 * 2, "every cell written: two modes at two steps"
+    assert all("machine-busy" not in {w.code for w in cell.warnings} for cell in quiet)
+    above = at * (1 + HAIR)
+    monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [above, 0.0, 0.0])
+    runner(tmp_path / "above", FakeDocker(), replace(MATRIX, trials=1)).run()
+    busy = RunFolder(tmp_path / "above" / "run").read_cells()
+    assert len(busy) == 2 * 2, "every cell written: two modes at two steps"
+    for cell in busy:
+        (flag,) = [w for w in cell.warnings if w.code == "machine-busy"]
+        assert flag.message == f"the machine was busy when the run began (load average {above:.1f})"
 
 
 def test_calibration_is_recorded_and_a_cell_at_its_ceiling_is_generator_bound(tmp_path: Path) -> None:
@@ -327,7 +397,8 @@ def test_a_reference_far_above_locust_makes_the_cell_generator_bound(tmp_path: P
     for cell in cells:
         assert cell.loadgen.generator_bound is True
         bound = next(w for w in cell.warnings if w.code == "generator-bound")
-        assert "of the 5,000 req/s the reference generator reached (below 0.90)" in bound.message
+        floor = kind("generator-bound").threshold("efficiency")
+        assert f"of the 5,000 req/s the reference generator reached (below {floor:.2f})" in bound.message
 
 
 def test_a_reference_far_below_locust_flags_the_clients_disagree(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from statistics import median
 import pytest
 
 from servingmatrix.analysis.stats import (
+    KNEE_SHARE,
     Estimate,
     knee,
     modified_z_scores,
@@ -21,9 +22,9 @@ from servingmatrix.analysis.stats import (
 from servingmatrix.flags import kind
 from servingmatrix.precision import _at_least, bootstrap_median_distribution, bootstrap_median_interval
 
+from .boundaries import HAIR, exactly
+
 OUTLIER = kind("outlier-trial")
-#: A relative step past a threshold: far above a float's rounding, far below any change of a threshold.
-HAIR = 1e-6
 SEED = 20_240_601
 RESAMPLES = 10_000
 
@@ -125,9 +126,15 @@ def test_the_knee_is_the_first_step_at_ninety_percent_of_the_peak() -> None:
     assert (found.peak_step, found.peak_throughput) == (64, 760.0)
     assert (found.last_step, found.last_p99) == (64, 80.0)
     assert not found.at_last_step
-    # 90% of the peak is enough (the threshold is inclusive); the order of the series does not matter.
-    exact = knee([(8, 100.0, None), (1, 90.0, None)])
+
+
+def test_a_step_exactly_at_the_knee_share_of_the_peak_is_the_knee_and_a_hair_under_it_is_not() -> None:
+    at = exactly(lambda peak: KNEE_SHARE * peak, 90.0, 90.0 / KNEE_SHARE)
+    # The share is inclusive; the order of the series does not matter.
+    exact = knee([(8, at, None), (1, 90.0, None)])
     assert exact is not None and exact.step == 1
+    under = knee([(8, at, None), (1, 90.0 * (1 - HAIR), None)])
+    assert under is not None and under.step == 8
 
 
 def test_a_knee_at_the_last_step_may_still_rise() -> None:
@@ -146,10 +153,12 @@ def test_the_knee_skips_failed_steps_and_needs_a_positive_throughput() -> None:
     assert falling is not None and falling.step == 8 and not falling.at_last_step
 
 
-def test_a_difference_within_two_percent_of_the_median_is_never_an_outlier() -> None:
+def test_a_difference_within_the_share_of_the_median_is_never_an_outlier() -> None:
     # Very consistent trials: 1003 scores 0.6745 x 3 / 0.1 = 20, but it is 0.3% away from the median.
+    assert OUTLIER.threshold("min_share") > 0.003 and OUTLIER.threshold("z") < 20
     assert outlier_indices([1000.0, 1000.1, 999.9, 1000.0, 1003.0]) == ()
     # The same shape 5% away is one.
+    assert OUTLIER.threshold("min_share") < 0.05
     assert outlier_indices([1000.0, 1000.1, 999.9, 1000.0, 1050.0]) == (4,)
 
 
@@ -167,11 +176,6 @@ def test_the_distribution_of_no_values_and_of_one() -> None:
     four = bootstrap_median_distribution([4.0, 1.0, 3.0, 2.0])
     assert [value for value, _ in four] == [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]
     assert all(p > 0 for _, p in four) and math.isclose(sum(p for _, p in four), 1.0)
-
-
-def test_a_value_exactly_two_percent_from_the_median_is_not_an_outlier() -> None:
-    assert outlier_indices([100.0] * 5 + [102.0]) == ()
-    assert outlier_indices([100.0] * 5 + [102.5]) == (5,)
 
 
 def test_student_t_needs_a_degree_of_freedom_and_widens_below_each_row() -> None:
@@ -198,11 +202,14 @@ def test_a_change_against_a_single_trial_has_no_interval() -> None:
     assert both is not None and both.relative == 0.0 and both.uncertainty is not None
 
 
-def test_a_modified_z_score_of_exactly_three_and_a_half_is_not_an_outlier() -> None:
-    at = [-0.6745, 0.0, 0.0, 0.6745, 3.5]
-    assert modified_z_scores(at) == (-0.6745, 0.0, 0.0, 0.6745, 3.5)
-    assert outlier_indices(at) == ()
-    assert outlier_indices([*at[:4], 3.6]) == (4,)
+def test_a_modified_z_score_exactly_at_the_threshold_is_not_an_outlier() -> None:
+    z = OUTLIER.threshold("z")
+    # A median of 0 and a MAD of 0.6745: each value is its own modified z-score.
+    spread = [-0.6745, 0.0, 0.0, 0.6745]
+    at = exactly(lambda x: (modified_z_scores([*spread, x]) or ())[-1], z, z)
+    assert modified_z_scores([*spread, at]) == (-0.6745, 0.0, 0.0, 0.6745, z)
+    assert outlier_indices([*spread, at]) == ()
+    assert outlier_indices([*spread, at * (1 + HAIR)]) == (4,)
 
 
 # Each rule just inside and just outside its threshold, the threshold read from its flag's declaration.
@@ -218,6 +225,8 @@ def test_a_cv_a_hair_above_the_threshold_is_noisy_and_a_hair_below_it_is_not() -
 
     assert two_trials(cv * (1 + HAIR)).noisy
     assert not two_trials(cv * (1 - HAIR)).noisy
+    at = exactly(lambda target: two_trials(target).cv, cv, cv)
+    assert two_trials(at).cv == cv and not two_trials(at).noisy
 
 
 def test_a_modified_z_score_a_hair_above_the_threshold_is_an_outlier_and_a_hair_below_it_is_not() -> None:
@@ -235,6 +244,8 @@ def test_a_trial_a_hair_beyond_the_share_of_the_median_is_an_outlier_and_a_hair_
     assert OUTLIER.threshold("z") < 21 / 1.253314
     assert outlier_indices([*same, 100.0 * (1 + share * (1 + HAIR))]) == (20,)
     assert outlier_indices([*same, 100.0 * (1 + share * (1 - HAIR))]) == ()
+    at = exactly(lambda x: x - 100.0, share * 100.0, 100.0 * (1 + share))
+    assert outlier_indices([*same, at]) == ()
 
 
 def test_outliers_start_at_the_least_number_of_trials() -> None:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import mean, median, stdev
 
+from servingmatrix import methodology
 from servingmatrix.flags import kind
 from servingmatrix.precision import (
     bootstrap_median_interval,
@@ -43,8 +44,9 @@ MAD_Z = 0.6745
 MEAN_AD_SIGMA = 1.253314
 #: Outliers need this many trials.
 MIN_TRIALS_FOR_OUTLIERS = _OUTLIER.threshold("min_trials")
-#: The knee is the lowest step reaching this share of the series' highest throughput.
-KNEE_SHARE = 0.90
+#: The knee is the lowest step reaching this share of the series' highest throughput (declared with
+#: the knee's description, which states it).
+KNEE_SHARE = methodology.KNEE_SHARE
 
 
 def t95(df: int) -> float:
@@ -198,8 +200,8 @@ class Knee:
 
 def knee(series: Iterable[tuple[int, float | None, float | None]], share: float = KNEE_SHARE) -> Knee | None:
     """The knee of a series of (step, throughput, p99): the lowest step whose throughput reaches
-    ``share`` (90%) of the series' highest. Steps without a throughput (failed) are skipped; None
-    when no step has a positive one.
+    ``share`` (``KNEE_SHARE`` by default) of the series' highest. Steps without a throughput (failed)
+    are skipped; None when no step has a positive one.
     """
     served: list[tuple[int, float, float | None]] = sorted(
         (step, tp, p99) for step, tp, p99 in series if tp is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from servingmatrix import fmt
 from servingmatrix.analysis.capacity import Capacity, capacities, knee_text
 from servingmatrix.analysis.points import Results
+from servingmatrix.analysis.stats import KNEE_SHARE
 from servingmatrix.analysis.verdict import Objective
 from servingmatrix.report.document import Cell, Chart, Column, Heading, Paragraph, Part, Section, Table
 from servingmatrix.report.figures.chart_specs import error_chart, latency_chart, throughput_chart
@@ -104,9 +105,13 @@ def steps_table(results: Results, workload: str, objective: Objective, hide: fro
 CAPACITY_NOTE = (
     "Capacity: the most the mode served within the objective ({objective}), the median of the trials at "
     "that step, with the bootstrap 95% interval of the median (with up to five trials it spans the lowest "
-    "to the highest trial). Knee: the first step reaching 90% of the mode's highest throughput; past it, "
+    "to the highest trial). Knee: the first step reaching {knee} of the mode's highest throughput; past it, "
     "more load only adds latency."
 )
+
+
+def capacity_note(objective: Objective) -> str:
+    return CAPACITY_NOTE.format(objective=objective.describe(), knee=fmt.share(KNEE_SHARE))
 
 
 def _workload(results: Results, workload: str, objective: Objective, hide: frozenset[str]) -> list[Section]:
@@ -114,7 +119,7 @@ def _workload(results: Results, workload: str, objective: Objective, hide: froze
         Heading(3, (workload,)),
         Heading(4, ("Capacity",)),
         capacity_table(results, workload, objective, hide),
-        Paragraph((CAPACITY_NOTE.format(objective=objective.describe()),), "note"),
+        Paragraph((capacity_note(objective),), "note"),
         Chart(throughput_chart(results, workload, hide)),
         Chart(latency_chart(results, workload, hide, objective)),
         Chart(error_chart(results, workload, hide)),
