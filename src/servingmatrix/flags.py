@@ -75,6 +75,13 @@ _THROTTLED = Threshold(0.05, "of the window")
 #: window's own network interrupts and the engine's housekeeping land there), with a margin (README,
 #: "Disturbance").
 DISTURBED_SHARE = Threshold(0.05, "of a core's time in the window spent on other work")
+#: How many times a disturbed window's steps are measured again (each time a fresh session of those
+#: steps) before their cells are recorded ``disturbed``.
+REMEASURES = 2
+#: After the images are built, how long ``run`` waits at most for the plan's cores to be quiet (each
+#: busy at most ``DISTURBED_SHARE`` with other work) before calibrating; it goes on with a warning
+#: when they never are.
+QUIET_WAIT_S = 60.0
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from servingmatrix.building.app_images import app_catalogue
 from servingmatrix.engine.docker import Docker
 from servingmatrix.engine.interrupts import taking_stops
 from servingmatrix.errors import UserError
-from servingmatrix.flags import DISTURBED_SHARE, Flag
+from servingmatrix.flags import DISTURBED_SHARE, QUIET_WAIT_S, REMEASURES, Flag
 from servingmatrix.hosts.engines import connect_engine
 from servingmatrix.hosts.inventory import Host
 from servingmatrix.matrix import Matrix
@@ -80,17 +80,11 @@ from servingmatrix.say import Say
 REFERENCE_START_S = 2.0
 #: Startup, readiness, conformance and teardown of one session, for the first ETA (then measured).
 OVERHEAD_GUESS_S = 15.0
-#: How many times a disturbed window's steps are measured again (each time a fresh session of those
-#: steps) before their cells are recorded ``disturbed``.
-REMEASURES = 2
-#: After the images are built, how long ``run`` waits at most for the plan's cores to be quiet before
-#: calibrating (it goes on, with a warning, when they never are).
-QUIET_WAIT_S = 60.0
 #: Each look at the cores while waiting for them to be quiet lasts this long.
 QUIET_PROBE_S = 1.0
 
 
-__all__ = ["Runner", "check_ports_free", "plan_sessions", "sampler_for"]
+__all__ = ["QUIET_WAIT_S", "REMEASURES", "Runner", "check_ports_free", "plan_sessions", "sampler_for"]
 
 
 def check_ports_free(ports: StackPorts) -> None:
