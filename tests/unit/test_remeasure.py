@@ -79,7 +79,8 @@ def test_cores_that_cannot_be_read_are_not_measured_and_not_measured_again(tmp_p
 def progress_into(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
     """The run's progress lines, written into a buffer."""
     buffer = io.StringIO()
-    monkeypatch.setattr(runner_module, "Progress", lambda total, planned: Progress(total, planned, stream=buffer))
+    made = lambda total, planned: Progress(total, planned, stream=buffer)  # noqa: E731
+    monkeypatch.setattr(runner_module, "Progress", made)
     return buffer
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix.engine.docker import Docker
+from servingmatrix.flags import QUIET_WAIT_S
 from servingmatrix.matrix import Matrix
 from servingmatrix.paths import cache_dir, inputs_from
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.run.plan.hostplan import HostsPlan
 from servingmatrix.run.plan.preflight import preflight
-from servingmatrix.flags import QUIET_WAIT_S
 from servingmatrix.run.runner import Runner
 from servingmatrix.run.stack.app_stack import app_conformance, stack_factory
 from servingmatrix.run.stack.conformance import check_server
