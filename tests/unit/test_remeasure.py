@@ -184,3 +184,11 @@ def test_no_wait_at_all_unless_asked(tmp_path: Path) -> None:
         raise AssertionError("the cores were read")
 
     runner(tmp_path, FakeDocker(), read_busy=never)._wait_quiet(plan_cpus([0, 1], 1))
+
+
+def test_run_itself_waits_as_long_as_declared(tmp_path: Path) -> None:
+    from servingmatrix.flags import QUIET_WAIT_S
+    from servingmatrix.run.measure_matrix import RunSettings, new_runner
+
+    made = new_runner(FakeDocker(), ONE_MODE, RunFolder(tmp_path / "run"), lambda line: None, RunSettings())
+    assert made.quiet_wait_s == QUIET_WAIT_S > 0
