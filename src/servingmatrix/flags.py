@@ -183,6 +183,15 @@ KINDS: tuple[FlagKind, ...] = (
         judged="trials",
     ),
     FlagKind(
+        "imprecise",
+        "P",
+        "short of the precision asked",
+        "with `--trials auto`, the trials did not give the throughput's median within the precision the "
+        "run asked (`--precision`) before its most trials (`--max-trials`): the figure is less sure "
+        "than asked, by the interval it shows",
+        judged="trials",
+    ),
+    FlagKind(
         "outlier-trial",
         "O",
         "outlier trial",

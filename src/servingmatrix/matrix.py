@@ -22,13 +22,16 @@ from servingmatrix.inputs.yaml_files import read_yaml
 from servingmatrix.matrix_keys import (
     APP_KEY,
     ARRIVAL_RATES_KEY,
+    AUTO_TRIALS,
     BY_YAML,
     DESCRIPTION_KEY,
     DURATION_KEY,
     HOSTS_KEY,
     LOADGEN_PROCESSES_KEY,
     MATRIX_KEYS,
+    MAX_TRIALS_KEY,
     OPTION_KEYS,
+    PRECISION_KEY,
     REFERENCE_DURATION_KEY,
     REFERENCE_KEY,
     REQUEST_TIMEOUT_KEY,
@@ -46,6 +49,7 @@ from servingmatrix.matrix_keys import parse_duration as parse_duration
 from servingmatrix.matrix_keys import parse_memory as parse_memory
 from servingmatrix.modes import ModeConfig, resolve_mode
 from servingmatrix.paths import project_root
+from servingmatrix.precision import MIN_AUTO_TRIALS
 from servingmatrix.spec import shown
 from servingmatrix.user_app import UserApp, load_app, resolve_workload_for
 from servingmatrix.workloads import WorkloadConfig
@@ -69,7 +73,10 @@ class Matrix:
     users: tuple[int, ...] = USERS_KEY.default
     duration_s: float = DURATION_KEY.default
     warmup_s: float = WARMUP_KEY.default
-    trials: int = TRIALS_KEY.default
+    #: A fixed number of trials of every cell, or ``auto`` (``precision``, ``max_trials``).
+    trials: int | str = TRIALS_KEY.default
+    precision: float = PRECISION_KEY.default
+    max_trials: int = MAX_TRIALS_KEY.default
     server_cpus: int = SERVER_CPUS_KEY.default
     description: str = DESCRIPTION_KEY.default
     #: Open loop: each step offers this many requests per second, whatever the answers' latency.
@@ -95,6 +102,16 @@ class Matrix:
     def inventory(self) -> Inventory | None:
         """The hosts this matrix runs on, the inventory checked; None for this machine's engine alone."""
         return load_inventory(Path(self.hosts)) if self.hosts is not None else None
+
+    @property
+    def auto_trials(self) -> bool:
+        """Trials until ``precision`` (at least ``MIN_AUTO_TRIALS``, at most ``max_trials``)."""
+        return self.trials == AUTO_TRIALS
+
+    @property
+    def first_trials(self) -> int:
+        """The trials every cell gets: the fixed count, or the least of ``auto``."""
+        return MIN_AUTO_TRIALS if self.auto_trials else int(self.trials)
 
     @property
     def open_loop(self) -> bool:

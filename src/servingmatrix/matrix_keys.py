@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from servingmatrix.errors import UserError
+from servingmatrix.precision import MIN_AUTO_TRIALS
 from servingmatrix.spec import parse_int, shown, split_specs
 
 T = TypeVar("T")
@@ -133,6 +134,68 @@ def _count(maximum: int) -> Callable[[str, object], int]:
 
 def _optional_count(maximum: int) -> Callable[[str, object], int | None]:
     return lambda where, value: None if value is None else _positive(where, value, maximum)
+
+
+#: ``trials: auto``: trials until a precision (``precision.py``), rather than a fixed count.
+AUTO_TRIALS = "auto"
+#: A precision finer than this would need hundreds of trials; coarser than this says nothing.
+MIN_PRECISION = 0.001
+MAX_PRECISION = 0.5
+
+
+def _trials(where: str, value: object) -> int | str:
+    if value == AUTO_TRIALS:
+        return AUTO_TRIALS
+    if isinstance(value, str):
+        number = parse_int(value.strip())
+        if number is None:
+            raise UserError(
+                f"{where}: {shown(value)} is not a number of trials (allowed: 1..{MAX_TRIALS}, or auto)"
+            )
+        value = number
+    return _positive(where, value, MAX_TRIALS)
+
+
+def trials_option(text: str) -> int | str:
+    """``--trials``: ``auto`` or a positive integer, before the key checks the bound."""
+    return AUTO_TRIALS if text.strip() == AUTO_TRIALS else positive_int_option(text)
+
+
+def _max_trials(where: str, value: object) -> int:
+    count = _positive(where, value, MAX_TRIALS)
+    if count < MIN_AUTO_TRIALS:
+        raise UserError(f"{where}: {count} is out of range (allowed: {MIN_AUTO_TRIALS}..{MAX_TRIALS})")
+    return count
+
+
+def _precision(where: str, value: object) -> float:
+    """A share, written as a percentage (``5%``) or a fraction (``0.05``)."""
+    number: float | None = None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            number = None
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    allowed = f"{MIN_PRECISION:.1%} to {MAX_PRECISION:.0%}, e.g. 5%"
+    if number is None or number != number:
+        raise UserError(f"{where}: {shown(str(value))} is not a percentage (allowed: {allowed})")
+    if not MIN_PRECISION <= number <= MAX_PRECISION:
+        raise UserError(f"{where}: {shown(str(value))} is out of range (allowed: {allowed})")
+    return number
+
+
+def _show_share(value: float) -> str:
+    return f"{value * 100:g}%"
+
+
+def _share_written(value: object) -> object:
+    """A recorded share as a file writes it (``5%``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return f"{value * 100:g}%"
 
 
 #: The reference generators: ``wrk`` (Debian's, in its own image), or ``none``.
@@ -331,16 +394,41 @@ WARMUP_KEY = MatrixKey[float](
     allowed=f"a duration with its unit (ms, s, m), {MIN_DURATION_S * 1000:g}ms to {MAX_DURATION_S:.0f}s",
     compared=True,
 )
-TRIALS_KEY = MatrixKey[int](
+TRIALS_KEY = MatrixKey[int | str](
     field="trials",
     yaml="trials",
-    parse=_count(MAX_TRIALS),
+    parse=_trials,
     default=1,
     flag="--trials",
+    option_type=trials_option,
+    help="repeats of every cell, or auto: at least 3, more until --precision (up to --max-trials)",
+    doc="repeats of every cell; `auto`: at least 3 independent sessions of each, then more, round by "
+    "round, until the median's 95% interval is within `precision` of it or `max_trials` is reached",
+    allowed=f"1..{MAX_TRIALS}, or auto",
+)
+PRECISION_KEY = MatrixKey[float](
+    field="precision",
+    yaml="precision",
+    parse=_precision,
+    default=0.05,
+    show=_show_share,
+    written=_share_written,
+    flag="--precision",
+    help="with --trials auto, the half-width of the median's 95%% interval asked, e.g. 5%%",
+    doc="with `trials: auto`: the half-width of the throughput median's 95% interval asked of every "
+    "step, as a share of the median",
+    allowed=f"a percentage, {MIN_PRECISION:.1%} to {MAX_PRECISION:.0%}",
+)
+MAX_TRIALS_KEY = MatrixKey[int](
+    field="max_trials",
+    yaml="max_trials",
+    parse=_max_trials,
+    default=7,
+    flag="--max-trials",
     option_type=positive_int_option,
-    help="repeats of every cell",
-    doc="repeats of every cell",
-    allowed=f"1..{MAX_TRIALS}",
+    help="with --trials auto, the most trials of a cell",
+    doc="with `trials: auto`: the most trials of a cell; one short of the precision then is flagged P",
+    allowed=f"{MIN_AUTO_TRIALS}..{MAX_TRIALS}",
 )
 SERVER_CPUS_KEY = MatrixKey[int](
     field="server_cpus",
@@ -472,6 +560,8 @@ MATRIX_KEYS: tuple[MatrixKey[Any], ...] = (
     DURATION_KEY,
     WARMUP_KEY,
     TRIALS_KEY,
+    PRECISION_KEY,
+    MAX_TRIALS_KEY,
     SERVER_CPUS_KEY,
     SERVER_MEMORY_KEY,
     LOADGEN_PROCESSES_KEY,

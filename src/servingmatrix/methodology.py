@@ -4,6 +4,7 @@ The flags' thresholds are their declarations' (``flags.py``)."""
 from __future__ import annotations
 
 from servingmatrix.flags import kind
+from servingmatrix.precision import MIN_AUTO_TRIALS
 
 _BOUND = kind("generator-bound").thresholds
 _CV = kind("high-variance").thresholds["cv"]
@@ -28,6 +29,19 @@ DERIVED: tuple[tuple[str, str], ...] = (
         "distribution rather than random resamples): with 2 to 5 trials it spans the lowest to the "
         "highest, and with 3 it holds the true median only about 75% of the time; one trial gives no "
         "estimate of variance, and the report says so",
+    ),
+    (
+        "trials to a precision",
+        f"`--trials auto`: every mode x workload gets at least {MIN_AUTO_TRIALS} independent sessions (a "
+        "fresh stack each), round by round; after each round from that one, a session whose throughput "
+        "at some step has a 95% interval of the median (above) wider than `--precision` of the median "
+        "gets one more, up to `--max-trials`. A further trial repeats the session's every step (one "
+        "stack steps through the loads, so its steps are not independent), but only the sessions short "
+        "of the precision run again. Within each round the modes run in an order shuffled from a seed "
+        "recorded in run.json (`trial_order_seed`; a resume goes on with it), so drift of the machine "
+        "lands on no mode always in the same place. A figure still short at the most trials carries P "
+        "with the precision it reached; latency is not held to the precision (its percentiles are the "
+        "median of the trials')",
     ),
     (
         "noisy",

@@ -53,6 +53,8 @@ class CellTrials:
     ci_low: float | None = None
     ci_high: float | None = None
     noisy: bool | None = None
+    #: The half-width of the median's 95% interval as a share of the median (``precision.py``).
+    precision: float | None = None
     #: Whether this trial's throughput is an outlier among the cell's.
     outlier: bool | None = None
 
@@ -373,6 +375,14 @@ METRICS: tuple[Metric, ...] = (
         "req/s",
         fmt.rps,
         _cell(lambda c: c.ci_high),
+    ),
+    Metric(
+        "cell_throughput_precision",
+        "the half-width of that interval as a share of the median: the precision the trials reached "
+        "(`--trials auto` adds trials until it is within `--precision`; empty for one trial)",
+        "fraction",
+        fmt.pct,
+        _cell(lambda c: c.precision),
     ),
     Metric(
         "noisy",

@@ -1113,7 +1113,7 @@ CASES = [
     Case(
         "matrix-trials-text",
         with_file("m.yml", "modes: [waitress]\nworkloads: [json]\ntrials: many\n", "run", "--matrix", "{}"),
-        "not an integer",
+        "not a number of trials",
     ),
     # A matrix file's every refusal names the file and the key, the registry's too.
     *(

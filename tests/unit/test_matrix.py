@@ -332,7 +332,7 @@ def test_refusals_list_what_is_allowed(tmp_path: Path) -> None:
     write(tmp_path, "- json\n")
     assert error_of(path) == f"{path}: expected a mapping of {allowed}"
     assert error_of(write(tmp_path, GOOD.replace("trials: 2", "trials: many"))) == (
-        f"{path}: trials: 'many' is not an integer (allowed: 1..100)"
+        f"{path}: trials: 'many' is not a number of trials (allowed: 1..100, or auto)"
     )
 
 
@@ -391,7 +391,8 @@ def test_a_matrix_file_written_out_lists_its_keys_as_the_table_does() -> None:
     )
     assert matrix_file_text(matrix) == (
         "description: café ☕\nmodes: ['waitress[threads=4]']\nworkloads: [json]\nusers: [1, 8]\n"
-        "duration: 20s\nwarmup: 5s\ntrials: 1\nserver_cpus: 1\nserver_memory: 2g\nrequest_timeout: 30s\n"
+        "duration: 20s\nwarmup: 5s\ntrials: 1\nprecision: 5%\nmax_trials: 7\nserver_cpus: 1\n"
+        "server_memory: 2g\nrequest_timeout: 30s\n"
         "reference: wrk\nreference_duration: 5s\n"
     )
     rates = matrix_file_text(replace(matrix, arrival_rates=(10, 20)))

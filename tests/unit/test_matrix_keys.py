@@ -29,6 +29,9 @@ RECORDED = {
     "duration_s",
     "warmup_s",
     "trials",
+    # --trials auto's (a run without them resumes with their defaults).
+    "precision",
+    "max_trials",
     "server_cpus",
     "arrival_rates",
     "server_memory",
@@ -74,7 +77,17 @@ RUN_OPTIONS = [
     ("--users", "USERS", "comma-separated increasing user counts, e.g. 1,16,64"),
     ("--duration", "DURATION", "measured time per step, e.g. 20s"),
     ("--warmup", "WARMUP", "discarded warm-up per step, e.g. 5s"),
-    ("--trials", "TRIALS", "repeats of every cell"),
+    (
+        "--trials",
+        "TRIALS",
+        "repeats of every cell, or auto: at least 3, more until --precision (up to --max-trials)",
+    ),
+    (
+        "--precision",
+        "PRECISION",
+        "with --trials auto, the half-width of the median's 95% interval asked, e.g. 5%",
+    ),
+    ("--max-trials", "MAX_TRIALS", "with --trials auto, the most trials of a cell"),
     ("--server-cpus", "SERVER_CPUS", "cores given to the server under test"),
     ("--server-memory", "SERVER_MEMORY", "the server container's memory limit, e.g. 512m (default: 2g)"),
     (
@@ -133,6 +146,7 @@ def test_every_option_replaces_its_key(tmp_path: Path) -> None:
     app = str(project_root() / "examples" / "notes-api")
     argv = ["run", "--modes", "waitress", "--workloads", "app:get", "--arrival-rate", "10,20"]
     argv += ["--duration", "3s", "--warmup", "1s", "--trials", "2", "--server-cpus", "2"]
+    argv += ["--precision", "2.5%", "--max-trials", "9"]
     argv += ["--server-memory", "512m", "--loadgen-processes", "3", "--request-timeout", "4s"]
     argv += ["--reference", "none", "--reference-duration", "7s", "--app", app]
     argv += ["--hosts", str(tmp_path / "hosts.yml")]
@@ -142,6 +156,7 @@ def test_every_option_replaces_its_key(tmp_path: Path) -> None:
     assert (matrix.modes, matrix.workloads, matrix.arrival_rates) == (("waitress",), ("app:get",), (10, 20))
     assert (matrix.duration_s, matrix.warmup_s, matrix.trials, matrix.server_cpus) == (3.0, 1.0, 2, 2)
     assert (matrix.server_memory, matrix.loadgen_processes, matrix.request_timeout_s) == ("512m", 3, 4.0)
+    assert (matrix.precision, matrix.max_trials) == (0.025, 9)
     assert len(argv[1::2]) == len(OPTION_KEYS) - 1  # every option but --users, which excludes the rates
 
 

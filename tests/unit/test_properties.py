@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from servingmatrix.analysis.stats import bootstrap_median_interval, estimate, knee
+from servingmatrix.analysis.stats import estimate, knee
 from servingmatrix.errors import SpecError, UserError
 from servingmatrix.matrix import load_matrix
+from servingmatrix.precision import bootstrap_median_interval
 from servingmatrix.results.cell import CellRecord
 from servingmatrix.run.measure.latency import RequestSample, percentile, window_stats
 from servingmatrix.spec import parse_int, parse_spec, split_specs

@@ -12,9 +12,6 @@ import pytest
 
 from servingmatrix.analysis.stats import (
     Estimate,
-    _at_least,
-    bootstrap_median_distribution,
-    bootstrap_median_interval,
     knee,
     modified_z_scores,
     outlier_indices,
@@ -22,6 +19,7 @@ from servingmatrix.analysis.stats import (
     t95,
 )
 from servingmatrix.flags import kind
+from servingmatrix.precision import _at_least, bootstrap_median_distribution, bootstrap_median_interval
 
 OUTLIER = kind("outlier-trial")
 #: A relative step past a threshold: far above a float's rounding, far below any change of a threshold.

@@ -16,7 +16,9 @@ from statistics import median
 from servingmatrix.analysis.stats import Estimate, estimate
 from servingmatrix.errors import SpecError
 from servingmatrix.flags import ONCE_PER_RUN, Flag, order
+from servingmatrix.matrix_keys import AUTO_TRIALS
 from servingmatrix.modes import mode_names, resolve_mode
+from servingmatrix.precision import MIN_AUTO_TRIALS, precise_enough, reached_precision
 from servingmatrix.results.run import Cell, Run
 from servingmatrix.spec import parse_spec
 from servingmatrix.workloads import WORKLOADS, resolve_workload
@@ -95,7 +97,9 @@ def _max(values: Iterable[float | None]) -> float | None:
     return max(kept) if kept else None
 
 
-def _flags(cells: tuple[Cell, ...], throughput: Estimate | None) -> tuple[Flag, ...]:
+def _flags(
+    cells: tuple[Cell, ...], throughput: Estimate | None, precision: float | None = None
+) -> tuple[Flag, ...]:
     """Every flag of the trials, each once (messages of several trials joined), plus the derived ones."""
     messages: dict[str, list[str]] = defaultdict(list)
     ok = [c for c in cells if c.ok]
@@ -109,6 +113,14 @@ def _flags(cells: tuple[Cell, ...], throughput: Estimate | None) -> tuple[Flag, 
         messages["high-variance"].append(
             f"throughput varies by {cv:.0%} (CV) over {throughput.n} trials "
             f"({throughput.low:,.0f} to {throughput.high:,.0f} req/s)"
+        )
+    if precision is not None and throughput is not None and not precise_enough(throughput.values, precision):
+        reached = reached_precision(throughput.values)
+        messages["imprecise"].append(
+            f"the median's 95% interval is ±{reached:.1%} of it after {throughput.n} trials, short of the "
+            f"±{precision:.1%} asked"
+            if reached is not None
+            else f"{throughput.n} successful trial: no interval, short of the ±{precision:.1%} asked"
         )
     if throughput is not None and throughput.outliers:
         messages["outlier-trial"].append(_outliers(ok, throughput))
@@ -134,7 +146,9 @@ def _outliers(ok: list[Cell], throughput: Estimate) -> str:
     )
 
 
-def make_point(cells: tuple[Cell, ...]) -> Point:
+def make_point(cells: tuple[Cell, ...], precision: float | None = None) -> Point:
+    """The figure of one cell over its trials; ``precision``: the one the run asked (``--trials auto``),
+    which a figure short of it is flagged for."""
     ok = [c for c in cells if c.ok]
     throughput = estimate(c.throughput_rps for c in ok)
     latency = {p: e for p in ("p50", "p95", "p99") if (e := estimate(c.latency_ms.get(p) for c in ok))}
@@ -160,7 +174,7 @@ def make_point(cells: tuple[Cell, ...]) -> Point:
         effective_concurrency=_median(c.effective_concurrency for c in ok),
         promised_concurrency=next((c.promised_concurrency for c in cells), None),
         offered_rps=next((c.offered_rps for c in cells if c.offered_rps is not None), None),
-        flags=_flags(cells, throughput),
+        flags=_flags(cells, throughput, precision),
     )
 
 
@@ -236,7 +250,13 @@ class Results:
     def missing_cells(self) -> list[tuple[str, str, int, int]]:
         """Cells the matrix calls for that are not on disk, for modes that have at least one."""
         trials = self.run.matrix.get("trials")
-        count = trials if isinstance(trials, int) and trials > 0 else 1
+        count = (
+            MIN_AUTO_TRIALS
+            if trials == AUTO_TRIALS
+            else trials
+            if isinstance(trials, int) and trials > 0
+            else 1
+        )
         present = {(c.mode, c.workload, c.users, c.trial) for c in self.run.cells}
         return [
             (m, w, u, t)
@@ -265,11 +285,23 @@ def _full(entry: str, resolve: Callable[[str], str]) -> str:
         return entry
 
 
+def _asked_precision(run: Run) -> float | None:
+    """The precision a ``--trials auto`` run asked of every figure; None for a fixed number of trials."""
+    if run.matrix.get("trials") != AUTO_TRIALS:
+        return None
+    asked = run.matrix.get("precision")
+    return float(asked) if isinstance(asked, int | float) and not isinstance(asked, bool) else None
+
+
 def aggregate(run: Run) -> Results:
     groups: dict[tuple[str, str, int], list[Cell]] = defaultdict(list)
     for cell in run.cells:
         groups[(cell.workload, cell.mode, cell.users)].append(cell)
-    points = {key: make_point(tuple(sorted(cells, key=lambda c: c.trial))) for key, cells in groups.items()}
+    precision = _asked_precision(run)
+    points = {
+        key: make_point(tuple(sorted(cells, key=lambda c: c.trial)), precision)
+        for key, cells in groups.items()
+    }
     names = mode_names()
     modes = sorted({m for _, m, _ in points}, key=lambda s: _registry_rank(names, s))
     workload_names = [w.name for w in WORKLOADS]

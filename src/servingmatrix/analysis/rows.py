@@ -11,6 +11,7 @@ from typing import Any
 
 from servingmatrix.analysis.stats import estimate
 from servingmatrix.metrics import CellTrials, Trial, row
+from servingmatrix.precision import reached_precision
 from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import read_run_meta
@@ -36,6 +37,7 @@ def cell_trials(cell: CellRecord, trials: list[CellRecord]) -> CellTrials:
         cv=est.cv,
         ci_low=est.ci_low,
         ci_high=est.ci_high,
+        precision=reached_precision(est.values),
         noisy=est.noisy if est.cv is not None else None,
         outlier=outlier,
     )

@@ -19,10 +19,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from statistics import mean, median, stdev
 
 from servingmatrix.flags import kind
+from servingmatrix.precision import (
+    bootstrap_median_interval,
+)
 
 #: Student's t at 97.5% by degrees of freedom (two-sided 95%); between rows the smaller df's (wider) value.
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
@@ -31,8 +33,6 @@ _T95_WIDE = ((10, 2.228), (15, 2.131), (20, 2.086), (30, 2.042), (60, 2.000))
 _OUTLIER = kind("outlier-trial")
 #: A standard deviation above this share of the mean makes a figure noisy.
 HIGH_CV = kind("high-variance").threshold("cv")
-#: The two-sided confidence of the bootstrap interval of the median.
-CONFIDENCE = 0.95
 #: A modified z-score above this marks an outlier...
 OUTLIER_Z = _OUTLIER.threshold("z")
 #: ...and only if it is more than this share of the median away from it.
@@ -45,8 +45,6 @@ MEAN_AD_SIGMA = 1.253314
 MIN_TRIALS_FOR_OUTLIERS = _OUTLIER.threshold("min_trials")
 #: The knee is the lowest step reaching this share of the series' highest throughput.
 KNEE_SHARE = 0.90
-#: Cumulative probabilities this close to a quantile's level count as reaching it (rounding).
-_EPSILON = 1e-12
 
 
 def t95(df: int) -> float:
@@ -60,91 +58,6 @@ def t95(df: int) -> float:
         if df >= at_least:
             value = t
     return value
-
-
-def _at_least(n: int, p: float, k: int) -> float:
-    """P(Binomial(n, p) >= k)."""
-    if k <= 0:
-        return 1.0
-    if k > n:
-        return 0.0
-    return math.fsum(math.comb(n, r) * p**r * (1.0 - p) ** (n - r) for r in range(k, n + 1))
-
-
-def bootstrap_median_distribution(values: Sequence[float]) -> list[tuple[float, float]]:
-    """Every value the median of a bootstrap resample can take, with its probability, in order.
-
-    A resample draws n of the n sorted values with replacement. With C_i the number of draws among
-    the i smallest (Binomial(n, i/n)), the median of an odd n is at most x_i exactly when
-    C_i >= (n + 1) / 2. For an even n = 2k the median is the mean of the k-th and (k+1)-th draws in
-    order; their joint distribution follows from P(C_i >= k) and P(C_i = C_j = k), the chance that
-    k draws fall among the i smallest and none between x_i and x_j. This is what infinitely many
-    resamples would give, without their randomness.
-    """
-    xs = sorted(values)
-    n = len(xs)
-    if n == 0:
-        return []
-    probabilities: dict[float, float] = {}
-    if n % 2:
-        middle = n // 2 + 1
-        below = 0.0
-        for i in range(1, n + 1):
-            cdf = _at_least(n, i / n, middle)
-            probabilities[xs[i - 1]] = probabilities.get(xs[i - 1], 0.0) + cdf - below
-            below = cdf
-    else:
-        k = n // 2
-        low_at_most = [_at_least(n, i / n, k) for i in range(n + 1)]
-        high_at_most = [_at_least(n, j / n, k + 1) for j in range(n + 1)]
-        both_k = math.comb(n, k)
-
-        def joint(i: int, j: int) -> float:
-            """P(the k-th draw in order is among the i smallest and the (k+1)-th among the j smallest)."""
-            if i == 0 or j == 0:
-                return 0.0
-            if j <= i:
-                return high_at_most[j]
-            return low_at_most[i] - both_k * (i / n) ** k * ((n - j) / n) ** (n - k)
-
-        for i in range(1, n + 1):
-            for j in range(i, n + 1):
-                p = joint(i, j) - joint(i - 1, j) - joint(i, j - 1) + joint(i - 1, j - 1)
-                if p > 0:
-                    value = (xs[i - 1] + xs[j - 1]) / 2
-                    probabilities[value] = probabilities.get(value, 0.0) + p
-    return sorted(probabilities.items())
-
-
-@lru_cache(maxsize=4096)
-def _interval(values: tuple[float, ...], confidence: float) -> tuple[float, float]:
-    tail = (1.0 - confidence) / 2
-    low = high = None
-    cumulative = 0.0
-    for value, p in bootstrap_median_distribution(values):
-        cumulative += p
-        if low is None and cumulative >= tail - _EPSILON:
-            low = value
-        if high is None and cumulative >= 1.0 - tail - _EPSILON:
-            high = value
-    assert low is not None and high is not None
-    return low, high
-
-
-def bootstrap_median_interval(
-    values: Sequence[float], confidence: float = CONFIDENCE
-) -> tuple[float, float] | None:
-    """The percentile bootstrap interval of the median: the 2.5th and 97.5th percentiles of the
-    medians of resamples (drawn with replacement), here of their exact distribution. None for fewer
-    than two values.
-
-    With few trials it spans the trials themselves: with 2 to 5 trials it is exactly the lowest to
-    the highest, and with three it holds the true median only about 75% of the time (1 - 2 x 0.5^3),
-    whatever it is called. It describes the trials; more trials make it mean what it says.
-    """
-    if len(values) < 2:
-        return None
-    return _interval(tuple(float(v) for v in values), confidence)
 
 
 def modified_z_scores(values: Sequence[float]) -> tuple[float, ...] | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
+from servingmatrix.matrix_keys import AUTO_TRIALS
 from servingmatrix.results.cell import CellRecord, Fields
 from servingmatrix.results.folder import RUN_FILE, RunFolder, read_json
 from servingmatrix.results.hosts import (
@@ -262,6 +263,7 @@ def read_run_meta(folder: RunFolder) -> dict[str, Any]:
         f.obj("ports").integer(port)
     f.optional_text("started_at")
     f.optional_text("finished_at")
+    f.optional_integer("trial_order_seed")
     f.numbers("load_average_at_start")
     f.numbers("load_average_at_end")
     _check_metadata(f.obj("metadata"))
@@ -285,9 +287,11 @@ def _check_matrix(f: Fields) -> None:
     f.strings("workloads")
     f.integers("users", required=True)
     f.integers("arrival_rates")
-    for key in ("duration_s", "warmup_s", "request_timeout_s", "reference_duration_s"):
+    for key in ("duration_s", "warmup_s", "request_timeout_s", "reference_duration_s", "precision"):
         f.optional_number(key)
-    for key in ("trials", "server_cpus", "loadgen_processes"):
+    if f.data.get("trials") != AUTO_TRIALS:
+        f.optional_integer("trials")
+    for key in ("server_cpus", "loadgen_processes", "max_trials"):
         f.optional_integer(key)
 
 

@@ -83,9 +83,14 @@ def describe(matrix: Matrix, out: Path) -> str:
     app = matrix.user_app
     steps = f"{len(matrix.steps)} arrival rates" if matrix.open_loop else f"{len(matrix.steps)} user levels"
     of_app = f" of the app {app.name}" if app is not None else ""
+    trials = (
+        f"{matrix.first_trials} to {matrix.max_trials} trials (until ±{matrix.precision:.1%})"
+        if matrix.auto_trials
+        else f"{matrix.trials} trials"
+    )
     return (
         f"run {matrix.name}{of_app}: {len(matrix.modes)} modes x {len(matrix.workloads)} workloads x "
-        f"{steps} x {matrix.trials} trials, into {out}"
+        f"{steps} x {trials}, into {out}"
     )
 
 

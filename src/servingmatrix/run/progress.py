@@ -44,6 +44,12 @@ class Progress:
             self.stream.write(text + "\n")
             self.stream.flush()
 
+    def extend(self, cells: int, planned_s: float) -> None:
+        """More cells, and their planned time, than the run began with (a further round of trials)."""
+        with self._lock:
+            self.total_cells += cells
+            self.planned_s += planned_s
+
     def spend(self, planned_s: float) -> None:
         """Count ``planned_s`` of the plan as done (a session, whose cells are then reported)."""
         with self._lock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 import shutil
 import socket
 import time
@@ -27,6 +28,7 @@ from servingmatrix.flags import DISTURBED_SHARE, QUIET_WAIT_S, REMEASURES, Flag
 from servingmatrix.hosts.engines import connect_engine
 from servingmatrix.hosts.inventory import Host
 from servingmatrix.matrix import Matrix
+from servingmatrix.precision import wants_another_trial
 from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.hosts import CALIBRATION_HOSTS
@@ -68,6 +70,7 @@ from servingmatrix.run.session import (
     SessionRunner,
     SessionTimings,
     Swarm,
+    plan_round,
     plan_sessions,
     role_cores,
 )
@@ -131,6 +134,9 @@ class Runner:
     new_stack: Callable[[Docker, str, StackPorts], Stack] = Stack
     conformance: Callable[[str, str], list[str]] = check_server
     new_sampler: Callable[[dict[str, int]], Sampler] = field(default=lambda pids: sampler_for(pids))
+    #: The seed of the order of the modes in each round of trials (None: the run's earlier one when it
+    #: resumes, else a new one); recorded in run.json so the order can be replayed.
+    order_seed: int | None = None
     #: Changes the CPU plan after it is made (a test starves the generator with it).
     adjust_plan: Callable[[CpuPlan], CpuPlan] = field(default=lambda plan: plan)
     #: The driver of a host's engine, for a run on the hosts of an inventory.
@@ -162,8 +168,9 @@ class Runner:
         plan = shares[0].plan if shares else self._plan()
         # What a rerun that measures nothing (or not every lane) anew keeps of the run's calibrations.
         earlier = read_run_meta(self.folder) if self.folder.exists() else {}
+        self.order_seed = _order_seed(self.order_seed, earlier)
         run_meta = self._open_run(plan, hosts, shares)
-        sessions = plan_sessions(self.matrix)
+        sessions = plan_sessions(self.matrix, self.order_seed)
         # A cell on disk counts as measured only when it reads back as that cell.
         done = (
             set()
@@ -202,6 +209,22 @@ class Runner:
 
         try:
             run_lanes(lanes, todo, run_one, sessions)
+            if self.matrix.auto_trials:
+                for trial in range(self.matrix.first_trials + 1, self.matrix.max_trials + 1):
+                    short = self._short_of_precision(trial - 1)
+                    if not short:
+                        break
+                    round_ = plan_round(self.matrix, trial, self.order_seed, short)
+                    again = self._not_measured(round_)
+                    progress.line(
+                        f"trial {trial}: {len(short)} of {len(self._pairs())} sessions short of "
+                        f"±{self.matrix.precision:.1%}: measuring them again"
+                    )
+                    progress.extend(
+                        len(again) * len(self.matrix.steps),
+                        planned_per_session * -(-len(again) // len(lanes)),
+                    )
+                    run_lanes(lanes, again, run_one, round_)
         finally:
             try:
                 stop_lanes(lanes)
@@ -209,6 +232,34 @@ class Runner:
                 progress.finish()
                 self._close_run(run_meta, phases.as_dict(timings))
         return run_meta
+
+    def _pairs(self) -> list[tuple[str, str]]:
+        """Every (mode, workload) session of the matrix, as specs."""
+        modes = self.matrix.mode_configs()
+        return [(m.spec, w.spec) for w in self.matrix.workload_configs() for m in modes]
+
+    def _not_measured(self, sessions: list[Session]) -> list[Session]:
+        """The sessions of ``sessions`` with a step not on disk (all of them with ``force``)."""
+        if self.force:
+            return sessions
+        done = self.folder.measured([s.key(x) for s in sessions for x in s.loads], self.say)
+        return [s for s in sessions if not all(s.key(x) in done for x in s.loads)]
+
+    def _short_of_precision(self, trials: int) -> set[tuple[str, str]]:
+        """The (mode, workload) sessions that want another trial after ``trials`` rounds: some step's
+        throughput over its successful trials is short of the matrix's precision (``precision.py``)."""
+        by_pair: dict[tuple[str, str], dict[int, list[float]]] = {}
+        for cell in self.folder.read_cells():
+            if cell.trial <= trials and cell.ok and cell.throughput_rps is not None:
+                steps = by_pair.setdefault((cell.mode, cell.workload), {})
+                steps.setdefault(cell.users, []).append(cell.throughput_rps)
+        return {
+            pair
+            for pair in self._pairs()
+            if wants_another_trial(
+                by_pair.get(pair, {}), trials, self.matrix.precision, self.matrix.max_trials
+            )
+        }
 
     def _connect_hosts(self) -> RunHosts | None:
         """With an inventory: every engine pinged, its leftovers removed, the plan per host said, the
@@ -348,6 +399,7 @@ class Runner:
             },
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "load_average_at_start": _load_average(),
+            "trial_order_seed": self.order_seed,
             "metadata": collect_metadata(self.docker, images, self.matrix.user_app),
         }
         if self.reproduces is not None:
@@ -586,3 +638,18 @@ def _load_average() -> list[float] | None:
         return list(os.getloadavg())
     except OSError:
         return None
+
+
+#: Seeds of the round order are drawn below this (they fit a JSON number exactly).
+_SEED_BOUND = 2**31
+
+
+def _order_seed(given: int | None, earlier: dict[str, Any]) -> int:
+    """The seed of the rounds' order: the one given, else the one the run recorded when it resumes (its
+    order goes on as it began), else a new one."""
+    if given is not None:
+        return given
+    recorded = earlier.get("trial_order_seed")
+    if isinstance(recorded, int) and not isinstance(recorded, bool) and 0 <= recorded < _SEED_BOUND:
+        return recorded
+    return secrets.randbelow(_SEED_BOUND)

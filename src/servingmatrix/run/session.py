@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,17 +65,30 @@ class Session:
         return f"{self.mode.spec} x {self.workload.spec} @ {load}"
 
 
-def plan_sessions(matrix: Matrix) -> list[Session]:
-    """Trials outermost and modes innermost: slow drift of the machine is spread over every mode."""
-    modes = matrix.mode_configs()
-    kind: LoadKind = "open" if matrix.open_loop else "closed"
-    loads = tuple(Load(amount, kind) for amount in matrix.steps)
-    return [
-        Session(mode, workload, trial, loads)
-        for trial in range(1, matrix.trials + 1)
-        for workload in matrix.workload_configs()
-        for mode in modes
-    ]
+def plan_round(
+    matrix: Matrix, trial: int, seed: int | None = None, only: Collection[tuple[str, str]] | None = None
+) -> list[Session]:
+    """One round: trial ``trial`` of every mode x workload (of those in ``only``: (mode, workload) specs).
+
+    Workloads in the matrix's order (a workload's backing services are kept across its sessions);
+    within each, the modes in an order shuffled from ``seed`` and the round, so slow drift of the
+    machine, or the after-effects of one mode on the next, land on no mode always in the same place.
+    Without a seed, the registry's order.
+    """
+    loads = tuple(Load(amount, "open" if matrix.open_loop else "closed") for amount in matrix.steps)
+    round_: list[Session] = []
+    for workload in matrix.workload_configs():
+        modes = [m for m in matrix.mode_configs() if only is None or (m.spec, workload.spec) in only]
+        if seed is not None:
+            random.Random(f"{seed}/{trial}/{workload.spec}").shuffle(modes)
+        round_.extend(Session(mode, workload, trial, loads) for mode in modes)
+    return round_
+
+
+def plan_sessions(matrix: Matrix, seed: int | None = None) -> list[Session]:
+    """The rounds every cell gets, trials outermost: the fixed trials, or the least of ``auto``
+    (``Runner`` adds the further rounds of ``auto`` as the trials come in)."""
+    return [s for trial in range(1, matrix.first_trials + 1) for s in plan_round(matrix, trial, seed)]
 
 
 @dataclass
