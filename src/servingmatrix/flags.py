@@ -68,6 +68,21 @@ _LOADGEN_CPU = Threshold(0.9, "of its CPU quota")
 #: Throttled for more than this share of the window, a container was held back by its CPU quota.
 _THROTTLED = Threshold(0.05, "of the window")
 
+#: A measured window (Locust's or the reference's) in which a role's cores spent more than this share
+#: of their time on work other than the project's own containers is discarded and measured again; a
+#: cell whose windows stay above it is ``disturbed`` and not published. To be set from a quiet-machine
+#: measurement: the largest share seen over many windows on a machine doing nothing else (the
+#: window's own network interrupts and the engine's housekeeping land there), with a margin (README,
+#: "Disturbance").
+DISTURBED_SHARE = Threshold(0.05, "of a core's time in the window spent on other work")
+#: How many times a disturbed window's steps are measured again (each time a fresh session of those
+#: steps) before their cells are recorded ``disturbed``.
+REMEASURES = 2
+#: After the images are built, how long ``run`` waits at most for the plan's cores to be quiet (each
+#: busy at most ``DISTURBED_SHARE`` with other work) before calibrating; it goes on with a warning
+#: when they never are.
+QUIET_WAIT_S = 60.0
+
 
 @dataclass(frozen=True)
 class FlagKind:

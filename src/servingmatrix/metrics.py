@@ -365,7 +365,8 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         "status",
-        "`ok`, or `failed` (the reason is in the cell's JSON)",
+        "`ok`, `failed`, or `disturbed` (other work took its cores in every measurement: its figures are "
+        "kept for the record, never published); the reason is in the cell's JSON",
         "",
         _text,
         _record(lambda r: r.status),

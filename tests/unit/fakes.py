@@ -14,6 +14,7 @@ from typing import Any
 from servingmatrix.engine.docker import ContainerListing, ContainerSpec, Docker
 from servingmatrix.modes import ModeConfig
 from servingmatrix.run.measure.cgroups import Sample, Sampler
+from servingmatrix.run.measure.disturbance import CoreReading
 from servingmatrix.run.stack.stack import Placement, Stack, StackPorts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "locust"
@@ -44,6 +45,9 @@ class FakeDocker(Docker):
         self.db_writes = 0
         #: Containers the engine lists besides those this fake started (an earlier run's leftovers).
         self.listed: list[ContainerListing] = []
+        #: The share of every core other work takes in each successive Locust session (the first
+        #: first; quiet once used up); None: the cores are not read (not measured).
+        self.other_work: list[float] | None = None
 
     def ping(self) -> None:
         return None
@@ -190,6 +194,20 @@ def fake_stack(docker: Docker, run_id: str, ports: StackPorts) -> Stack:
     return FakeStack(docker, run_id, ports)
 
 
+def cores_over(start: float, end: float, other: float, cores: int = 64) -> list[CoreReading]:
+    """Readings every half second over [start, end]: every core half busy with the project's own
+    containers and ``other`` of its time with other work."""
+    ticks = [start + i * 0.5 for i in range(int((end - start) / 0.5) + 2)]
+    return [
+        CoreReading(
+            t,
+            {c: (0.5 + other) * (t - start) * 1e9 for c in range(cores)},
+            {c: 0.5 * (t - start) * 1e9 for c in range(cores)},
+        )
+        for t in ticks
+    ]
+
+
 class FakeSampler(Sampler):
     """Half a core for the server, a quarter for the generator, over the recorded window."""
 
@@ -203,7 +221,10 @@ class FakeSampler(Sampler):
 
     def stop(self) -> None:
         start, end = self.docker.window
-        shares = {"server": 0.5, "loadgen": 0.25, "upstream": 0.3}
+        shares = {"server": 0.5, "loadgen": 0.25, "upstream": 0.3, "postgres": 0.1}
+        if self.docker.other_work is not None:
+            other = self.docker.other_work.pop(0) if self.docker.other_work else 0.0
+            self.cores = cores_over(start, end, other)
         for role in self.roles:
             ticks = [start + i * 0.5 for i in range(int((end - start) / 0.5) + 2)]
             self.samples[role] = [

@@ -30,6 +30,7 @@ from servingmatrix.results.cell import (
     upgrade_to_3,
     upgrade_to_4,
     upgrade_to_5,
+    upgrade_to_6,
 )
 from servingmatrix.results.folder import RunFolder, read_json
 from tests.unit.synthetic_runs import cell
@@ -103,7 +104,7 @@ def test_a_cell_that_measured_nothing_holds_only_why() -> None:
 @pytest.mark.parametrize(
     ("changes", "says"),
     [
-        ({"status": "maybe"}, "status 'maybe' is neither 'ok' nor 'failed'"),
+        ({"status": "maybe"}, "status 'maybe' is not one of 'ok', 'failed', 'disturbed'"),
         ({"load": "half"}, "load 'half' is neither 'closed' nor 'open'"),
         ({"throughput_rps": -1.0}, "'throughput_rps' is missing or not a finite non-negative number"),
         ({"throughput_rps": float("nan")}, "'throughput_rps' is missing or not a finite non-negative number"),
@@ -149,8 +150,8 @@ def test_the_folder_reads_and_writes_records(tmp_path: Path) -> None:
 
 
 def test_upgrading_restamps_an_old_file() -> None:
-    for version in (1, 2, 3, 4):
-        assert upgrade(PATH, {"schema": version, "x": 1}) == {"schema": 5, "x": 1}
+    for version in (1, 2, 3, 4, 5):
+        assert upgrade(PATH, {"schema": version, "x": 1}) == {"schema": 6, "x": 1}
 
 
 def test_the_servers_major_faults_are_read_back_and_unknown_before_schema_5() -> None:
@@ -358,7 +359,8 @@ def test_each_upgrade_restamps_its_own_version() -> None:
     assert upgrade_to_3({"schema": 2, "x": 1}) == {"schema": 3, "x": 1}
     assert upgrade_to_4({"schema": 3, "x": 1}) == {"schema": 4, "x": 1}
     assert upgrade_to_5({"schema": 4, "x": 1}) == {"schema": 5, "x": 1}
-    assert upgrade(PATH, {"schema": 5, "x": 1}) == {"schema": 5, "x": 1}
+    assert upgrade_to_6({"schema": 5, "x": 1}) == {"schema": 6, "x": 1}
+    assert upgrade(PATH, {"schema": 6, "x": 1}) == {"schema": 6, "x": 1}
 
 
 def test_lists_of_counts_and_figures_take_zero_and_refuse_the_rest() -> None:

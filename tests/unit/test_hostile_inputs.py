@@ -286,7 +286,7 @@ BAD_CELLS = [
     ("negative-requests", cell_with(requests=-5), "'requests'"),
     ("negative-latency", cell_with(latency_ms={"p50": -1.0, "p95": 2.0, "p99": 3.0}), "'latency_ms.p50'"),
     ("text-throughput", cell_with(throughput_rps="fast"), "'throughput_rps'"),
-    ("unknown-status", cell_with(status="great"), "neither 'ok' nor 'failed'"),
+    ("unknown-status", cell_with(status="great"), "is not one of 'ok', 'failed', 'disturbed'"),
     ("negative-schema", cell_with(schema=-1), "not one servingmatrix ever wrote"),
     ("newer-schema", cell_with(schema=99), "newer than this servingmatrix"),
     ("truncated", cell_with()[:40], "corrupt or truncated"),

@@ -71,6 +71,11 @@ class Point:
         return self.throughput.n if self.throughput else 0
 
     @property
+    def disturbed(self) -> bool:
+        """No figure, and every trial that was measured was disturbed (none failed): not published."""
+        return not self.ok and all(c.status == "disturbed" for c in self.cells)
+
+    @property
     def failed_reasons(self) -> list[str]:
         return [f"trial {c.trial}: {c.reason or 'no reason recorded'}" for c in self.cells if not c.ok]
 

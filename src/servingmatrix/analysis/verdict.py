@@ -94,6 +94,8 @@ def best_point(points: list[Point], objective: Objective) -> Point | None:
 def why_not(points: list[Point], objective: Objective) -> str:
     """Why no point of a mode's series meets the objective."""
     if not any(p.ok for p in points):
+        if points and all(p.disturbed for p in points):
+            return "every cell disturbed by other work on its cores (not published)"
         return "every cell failed"
     lowest = min((p.p99 for p in points if p.p99 is not None), default=None)
     if lowest is not None and lowest > objective.p99_ms:

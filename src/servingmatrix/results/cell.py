@@ -36,6 +36,13 @@ JSON format history (every file of a run, ``run.json`` and ``cells/*.json``, car
   window: a server thrashing at its memory limit) and a cell may carry the ``memory-bound`` flag;
   ``run.json`` of a fleet gains ``calibration_hosts`` (each server host's lane's calibration). Added
   only: ``upgrade_to_5`` restamps the version, and a file of an older schema has them unknown.
+- 6: the cell gains ``disturbance``: per measured window kind (``locust``, ``reference``), each role's
+  (``server``, ``generator``) share of the window its cores spent on work other than the project's own
+  containers (null: not measured, as on another host's engine), and ``measured_again`` (how many times
+  its windows were discarded as disturbed and measured again). ``status`` may be ``disturbed``: the
+  windows stayed disturbed through every re-measurement; the figures are kept in the file, with why,
+  and never published. Added only: ``upgrade_to_6`` restamps the version, and a cell of an older
+  schema has its disturbance unknown.
 
 A change of layout adds a version here, its ``upgrade_to_N`` below, and bumps ``SCHEMA_VERSION``.
 """
@@ -52,11 +59,13 @@ from typing import Any, Literal
 from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: The percentiles a successful cell must have: those the report draws.
 PERCENTILES = ("p50", "p95", "p99")
 
-Status = Literal["ok", "failed"]
+Status = Literal["ok", "failed", "disturbed"]
+#: Every status a cell may have: ``disturbed`` holds figures that are not published.
+STATUSES: tuple[Status, ...] = ("ok", "failed", "disturbed")
 LoadKind = Literal["closed", "open"]
 
 
@@ -79,6 +88,8 @@ def upgrade(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         data = upgrade_to_4(data)
     if version < 5:
         data = upgrade_to_5(data)
+    if version < 6:
+        data = upgrade_to_6(data)
     return data
 
 
@@ -100,6 +111,11 @@ def upgrade_to_4(data: dict[str, Any]) -> dict[str, Any]:
 def upgrade_to_5(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 5 only added the server's major faults: restamp the version."""
     return {**data, "schema": 5}
+
+
+def upgrade_to_6(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 6 only added the windows' disturbance and the ``disturbed`` status: restamp the version."""
+    return {**data, "schema": 6}
 
 
 @dataclass(frozen=True)
@@ -281,6 +297,11 @@ class CellRecord:
     reference: Reference | None = None
     #: The inventory's name of the host whose server this cell measured (schema 4); None on one machine.
     server_host: str | None = None
+    #: Per window kind (``locust``, ``reference``), each role's share of the window spent on other work
+    #: (schema 6; None: not measured).
+    disturbance: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    #: How many times the cell's windows were discarded as disturbed and measured again (schema 6).
+    measured_again: int | None = None
     warnings: tuple[Flag, ...] = ()
 
     @property
@@ -460,9 +481,10 @@ def _is_figure(value: object) -> bool:
 
 def _read_cell(f: Fields) -> CellRecord:
     status = f.text("status")
-    if status not in ("ok", "failed"):
-        raise UserError(f"{f.path}: status {status!r} is neither 'ok' nor 'failed'")
-    ok = status == "ok"
+    known = next((s for s in STATUSES if s == status), None)
+    if known is None:
+        raise UserError(f"{f.path}: status {status!r} is not one of {', '.join(map(repr, STATUSES))}")
+    ok = known == "ok"
     load = f.optional_text("load")
     if load not in (None, "closed", "open"):
         raise UserError(f"{f.path}: load {load!r} is neither 'closed' nor 'open'")
@@ -471,7 +493,7 @@ def _read_cell(f: Fields) -> CellRecord:
         workload=f.text("workload"),
         users=f.integer("users"),
         trial=f.integer("trial"),
-        status="ok" if ok else "failed",
+        status=known,
         reason=f.optional_text("reason"),
         window=_window(f.obj("window")) if f.present("window") else None,
         requests=f.optional_integer("requests", required=ok),
@@ -492,8 +514,21 @@ def _read_cell(f: Fields) -> CellRecord:
         session_timings=_timings(f.obj("session_timings")),
         reference=_reference(f.obj("reference")) if f.present("reference") else None,
         server_host=f.text("server_host") if f.present("server_host") else None,
+        disturbance={kind: _shares(e) for kind, e in f.entries("disturbance").items()},
+        measured_again=f.optional_integer("measured_again"),
         warnings=tuple(_flag(w) for w in f.items("warnings")),
     )
+
+
+def _shares(f: Fields) -> dict[str, float | None]:
+    """One window kind's disturbance: each role's share (0 to 1) or null (not measured)."""
+    shares: dict[str, float | None] = {}
+    for role in f.data:
+        share = f.optional_number(role)
+        if share is not None and share > 1:
+            raise f.bad(role, "a share between 0 and 1")
+        shares[role] = share
+    return shares
 
 
 def _reference(f: Fields) -> Reference:

@@ -7,15 +7,17 @@ pace (its CPU near its quota, held back by the quota, its rate near the calibrat
 the efficiency floor against a native generator on the same server and cores),
 ``cpu-throttled`` when the server's quota held it back, ``memory-bound`` when it thrashed at its
 memory limit (its pages faulting back in from disk), ``errors`` when requests failed. Once, as the
-run begins, ``machine-busy`` when other work loaded the host. Each rule's thresholds are its flag's
-(``flags.py``).
+run begins, ``machine-busy`` when other work loaded the host (information only: what decides is the
+disturbance measured in each window, ``disturbed_reason``, against ``DISTURBED_SHARE``). Each rule's
+thresholds are its flag's (``flags.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
-from servingmatrix.flags import Flag, kind
+from servingmatrix.flags import DISTURBED_SHARE, Flag, kind
 from servingmatrix.results.cell import (
     CellRecord,
     Endpoint,
@@ -33,6 +35,7 @@ from servingmatrix.results.cell import (
 from servingmatrix.run.load.loadgen import Load, LoadgenOutput, Step, is_loadgen_role
 from servingmatrix.run.load.reference import ReferenceResult
 from servingmatrix.run.measure.cgroups import Sampler, WindowUsage, combined_usage, window_usage
+from servingmatrix.run.measure.disturbance import ROLES, describe, window_disturbance, worst
 from servingmatrix.run.measure.efficiency import disagreement_reason, efficiency_reason, generator_efficiency
 from servingmatrix.run.measure.latency import WindowStats, per_name, window_stats
 from servingmatrix.run.session import Session, SessionTimings, Swarm
@@ -66,6 +69,9 @@ class RunFacts:
     server_host: str | None = None
     #: How many hosts send the load (1 on one machine).
     loadgen_hosts: int = 1
+    #: The cores of each role whose disturbance is measured (``server``, ``generator``); empty where
+    #: they cannot be read from here (another host's engine): every window is then "not measured".
+    cores: Mapping[str, tuple[int, ...]] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -83,11 +89,18 @@ class StepFigures:
     #: (pid, command, resident bytes) of the server's processes as last seen in the window.
     server_processes: list[tuple[int, str, int]]
     loadgen_processes: int
+    #: Each role's share of the window spent on other work than the project's containers (None: not
+    #: measured).
+    disturbance: dict[str, float | None] = field(default_factory=dict)
 
 
-def measure_step(output: LoadgenOutput, sampler: Sampler, step: Step) -> StepFigures:
-    """The figures of ``step``'s measured window, from the requests and the cgroup samples."""
+def measure_step(
+    output: LoadgenOutput, sampler: Sampler, step: Step, cores: Mapping[str, tuple[int, ...]] | None = None
+) -> StepFigures:
+    """The figures of ``step``'s measured window, from the requests, the cgroup samples and the
+    readings of ``cores`` (each role's; none: not measured)."""
     start, end = step.measure_from, step.end
+    disturbance = window_disturbance(sampler.cores, start, end, cores) if cores else dict.fromkeys(ROLES)
     return StepFigures(
         load=step.load,
         start=start,
@@ -105,6 +118,7 @@ def measure_step(output: LoadgenOutput, sampler: Sampler, step: Step) -> StepFig
         ),
         server_processes=_processes_at(sampler.processes.get("server", []), end),
         loadgen_processes=output.processes,
+        disturbance=disturbance,
     )
 
 
@@ -119,6 +133,25 @@ def machine_busy(load_average: list[float] | None, host_cores: int) -> Flag | No
         return None
     message = f"the machine was busy when the run began (load average {load_average[0]:.1f})"
     return warning("machine-busy", message)
+
+
+def disturbed_reason(disturbance: Mapping[str, Mapping[str, float | None]]) -> str | None:
+    """Why a cell's windows are disturbed: its most disturbed role's cores above ``DISTURBED_SHARE`` of
+    the window busy with other work; None when every measured share is within it (or none was
+    measured: a window that cannot be read is not measured, never taken as quiet or as disturbed)."""
+    most = worst(disturbance)
+    if most is None or most[2] <= DISTURBED_SHARE.value:
+        return None
+    window, role, share = most
+    return f"{describe(role, share, window)} (above {DISTURBED_SHARE.text})"
+
+
+def as_disturbed(cell: CellRecord, reason: str) -> CellRecord:
+    """A cell whose windows stayed disturbed through every re-measurement: its figures kept, never
+    published. A failed cell stays failed (its reason says more)."""
+    if cell.status != "ok":
+        return cell
+    return replace(cell, status="disturbed", reason=f"disturbed: {reason}")
 
 
 def server_died(server_exit: ServerExit | None, end: float) -> bool:
@@ -285,6 +318,7 @@ def judge_cell(
             hosts=facts.loadgen_hosts,
         ),
         server_host=facts.server_host,
+        disturbance=_disturbance(figures, swarm),
         load=figures.load.kind,
         offered_rps=figures.load.offered_rps,
         effective_concurrency=concurrency,
@@ -298,6 +332,15 @@ def judge_cell(
             figures, facts, bound_by, swarm.applied.get("server", {}).get("memory_bytes"), reference_rps
         ),
     )
+
+
+def _disturbance(figures: StepFigures, swarm: Swarm) -> dict[str, dict[str, float | None]]:
+    """Each window kind's disturbance: Locust's window, and the reference's run when there was one."""
+    out = {"locust": dict(figures.disturbance)}
+    reference = swarm.reference_disturbance.get(figures.load.amount)
+    if reference is not None:
+        out["reference"] = dict(reference)
+    return out
 
 
 def _reference(result: ReferenceResult) -> Reference:

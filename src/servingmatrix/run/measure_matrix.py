@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix.engine.docker import Docker
+from servingmatrix.flags import QUIET_WAIT_S
 from servingmatrix.matrix import Matrix
 from servingmatrix.paths import cache_dir, inputs_from
 from servingmatrix.results.folder import RunFolder
@@ -40,6 +41,8 @@ class RunSettings:
     recalibrate: bool = False
     #: The published run this one measures again, recorded in run.json.
     reproduces: dict[str, Any] | None = None
+    #: How long to wait at most, after the build, for the plan's cores to be quiet before calibrating.
+    quiet_wait_s: float = QUIET_WAIT_S
 
 
 def new_runner(docker: Docker, matrix: Matrix, folder: RunFolder, say: Say, settings: RunSettings) -> Runner:
@@ -57,6 +60,7 @@ def new_runner(docker: Docker, matrix: Matrix, folder: RunFolder, say: Say, sett
         calibrations=cache_dir() / "calibration",
         recalibrate=settings.recalibrate,
         reproduces=settings.reproduces,
+        quiet_wait_s=settings.quiet_wait_s,
         new_stack=Stack if app is None else stack_factory(app),
         conformance=check_server if app is None else app_conformance(app),
     )

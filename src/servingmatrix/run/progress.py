@@ -55,11 +55,14 @@ class Progress:
         with self._lock:
             self.spent_planned_s += planned_s
 
-    def cell_done(self, label: str, throughput: float | None, planned_s: float = 0.0) -> None:
+    def cell_done(
+        self, label: str, throughput: float | None, planned_s: float = 0.0, status: str = "failed"
+    ) -> None:
+        """A cell written: its throughput, or (None) its ``status`` (failed, disturbed)."""
         with self._lock:
             self.done_cells += 1
             self.spent_planned_s += planned_s
-            rate = f"{throughput:,.0f} req/s" if throughput is not None else "failed"
+            rate = f"{throughput:,.0f} req/s" if throughput is not None else status
             text = (
                 f"cell {self.done_cells}/{self.total_cells}  {label}: {rate}  "
                 f"elapsed {_clock(time.monotonic() - self.started)}  ETA {_clock(self.eta_s())}"

@@ -8,6 +8,7 @@ calibrates the load generator (``calibration``); SIGINT or SIGTERM tear down and
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import shutil
@@ -23,7 +24,7 @@ from servingmatrix.building.app_images import app_catalogue
 from servingmatrix.engine.docker import Docker
 from servingmatrix.engine.interrupts import taking_stops
 from servingmatrix.errors import UserError
-from servingmatrix.flags import Flag
+from servingmatrix.flags import DISTURBED_SHARE, QUIET_WAIT_S, REMEASURES, Flag
 from servingmatrix.hosts.engines import connect_engine
 from servingmatrix.hosts.inventory import Host
 from servingmatrix.matrix import Matrix
@@ -33,7 +34,15 @@ from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run_record import RunRecord
 from servingmatrix.run.fleet.lanes import Lane, deal, lane_ports, run_lanes, stop_lanes
 from servingmatrix.run.fleet.run_hosts import SIMULATED_METHOD, RunHosts, ServerShare
-from servingmatrix.run.judge import RunFacts, judge_cell, machine_busy, measure_step, warning
+from servingmatrix.run.judge import (
+    RunFacts,
+    as_disturbed,
+    disturbed_reason,
+    judge_cell,
+    machine_busy,
+    measure_step,
+    warning,
+)
 from servingmatrix.run.load.calibration import (
     CALIBRATION_SETTINGS,
     CALIBRATION_USERS,
@@ -48,6 +57,7 @@ from servingmatrix.run.load.drive import Driver, sampler_for
 from servingmatrix.run.load.loadgen import Load
 from servingmatrix.run.load.reference import reference_window
 from servingmatrix.run.measure.cgroups import Sampler
+from servingmatrix.run.measure.disturbance import is_quiet, read_busy
 from servingmatrix.run.measure.metadata import collect_metadata
 from servingmatrix.run.measure.phases import RunPhases
 from servingmatrix.run.plan.cpuplan import CpuPlan, plan_cpus
@@ -61,6 +71,7 @@ from servingmatrix.run.session import (
     Swarm,
     plan_round,
     plan_sessions,
+    role_cores,
 )
 from servingmatrix.run.stack.conformance import check_server
 from servingmatrix.run.stack.leftovers import remove_leftovers
@@ -71,9 +82,11 @@ from servingmatrix.say import Say
 REFERENCE_START_S = 2.0
 #: Startup, readiness, conformance and teardown of one session, for the first ETA (then measured).
 OVERHEAD_GUESS_S = 15.0
+#: Each look at the cores while waiting for them to be quiet lasts this long.
+QUIET_PROBE_S = 1.0
 
 
-__all__ = ["Runner", "check_ports_free", "plan_sessions", "sampler_for"]
+__all__ = ["QUIET_WAIT_S", "REMEASURES", "Runner", "check_ports_free", "plan_sessions", "sampler_for"]
 
 
 def check_ports_free(ports: StackPorts) -> None:
@@ -127,6 +140,11 @@ class Runner:
     adjust_plan: Callable[[CpuPlan], CpuPlan] = field(default=lambda plan: plan)
     #: The driver of a host's engine, for a run on the hosts of an inventory.
     connect: Callable[[Host], Docker] = connect_engine
+    #: How long to wait at most for the plan's cores to be quiet before calibrating (0: not at all;
+    #: ``run`` gives ``QUIET_WAIT_S``).
+    quiet_wait_s: float = 0.0
+    #: Each core's busy time so far (ns), as the quiet wait reads it (the unit tests replace it).
+    read_busy: Callable[[], dict[int, float] | None] = read_busy
 
     def run(self) -> RunRecord:
         """Measure every cell not yet on disk; on SIGINT or SIGTERM, tear down and keep what is done."""
@@ -162,6 +180,8 @@ class Runner:
         skipped = len(sessions) - len(todo)
         if skipped:
             self.say(f"resuming: {skipped} of {len(sessions)} sessions already measured (--force to redo)")
+        if todo and hosts is None:
+            self._wait_quiet(plan)
         phases = RunPhases(began, prepare_s=time.monotonic() - began)
         calibrating = time.monotonic()
         record, measured = self._calibrations(record, earlier, plan, hosts, shares, todo, sessions)
@@ -269,7 +289,12 @@ class Runner:
         session: its backing services are kept while they run and PostgreSQL's tables are unwritten)."""
         flags = tuple(self.run_warnings)
         if hosts is None:
-            facts = RunFacts(plan.loadgen.cpus * 100.0, self.ceiling, (*_cores_shared(plan), *flags))
+            facts = RunFacts(
+                plan.loadgen.cpus * 100.0,
+                self.ceiling,
+                (*_cores_shared(plan), *flags),
+                cores=role_cores(plan),
+            )
             stack = self.new_stack(self.docker, self.run_id, self.ports)
             return [Lane(stack, plan, facts, self._session_runner(self.docker, self.ports))]
         lanes = []
@@ -320,6 +345,39 @@ class Runner:
         for text in [*plan.warnings, *(w.message for w in self.run_warnings)]:
             self.say(f"warning: {text}")
         return plan
+
+    def _wait_quiet(self, plan: CpuPlan) -> None:
+        """Wait (at most ``quiet_wait_s``) until every core of the plan's server and generator is busy
+        at most ``DISTURBED_SHARE`` of a second with other work, saying so; go on with a warning when
+        they never are (a build just ended, or the machine is shared)."""
+        if self.quiet_wait_s <= 0:
+            return
+        cores = sorted({c for role in role_cores(plan).values() for c in role})
+        deadline = time.monotonic() + self.quiet_wait_s
+        said = False
+        while True:
+            before, t0 = self.read_busy(), time.monotonic()
+            time.sleep(QUIET_PROBE_S)
+            after, seconds = self.read_busy(), time.monotonic() - t0
+            if before is None or after is None:
+                return  # the cores cannot be read here: nothing to wait for
+            quiet, core, share = is_quiet(before, after, seconds, cores, DISTURBED_SHARE.value)
+            if quiet:
+                if said:
+                    self.say("the cores are quiet: calibrating")
+                return
+            if time.monotonic() >= deadline:
+                self.say(
+                    f"warning: core {core} still {share:.0%} busy with other work after "
+                    f"{self.quiet_wait_s:.0f} s; going on (disturbed windows will be measured again)"
+                )
+                return
+            if not said:
+                self.say(
+                    f"waiting for the cores to be quiet: core {core} {share:.0%} busy with other work "
+                    f"(at most {self.quiet_wait_s:.0f} s) ..."
+                )
+                said = True
 
     def _open_run(
         self, plan: CpuPlan, hosts: RunHosts | None = None, shares: list[ServerShare] | None = None
@@ -459,7 +517,7 @@ class Runner:
         if result.swarm is None:
             self._fail_session(session, result.failure, progress, planned_s, lane.facts)
             return timings
-        self._record(session, result.swarm, timings, lane.facts, progress, planned_s)
+        self._record(session, result.swarm, timings, lane, progress, planned_s)
         if not self.keep_samples:
             shutil.rmtree(out_dir, ignore_errors=True)
         label = f"{session.mode.spec} x {session.workload.spec} (trial {session.trial}){where}"
@@ -485,27 +543,74 @@ class Runner:
         session: Session,
         swarm: Swarm,
         timings: SessionTimings,
-        facts: RunFacts,
+        lane: Lane,
         progress: Progress,
         planned_s: float,
     ) -> None:
-        """Judge and write each cell of a session that took load."""
+        """Judge and write each cell of a session that took load; the steps whose windows were
+        disturbed are measured again first (``REMEASURES`` times at most, a fresh session each)."""
+        facts = lane.facts
         output = swarm.output
         if isinstance(output, str) or swarm.sampler is None:
             self._fail_session(session, str(output), progress, planned_s, facts)
             return
-        by_amount = {step.load.amount: step for step in output.steps}
         progress.spend(planned_s)
+        cells = self._judge(session, swarm, timings, facts)
+        for attempt in range(1, REMEASURES + 1):
+            disturbed = {load: why for load, cell in cells.items() if (why := _disturbed(cell)) is not None}
+            if not disturbed:
+                break
+            loads = tuple(load for load in session.loads if load in disturbed)
+            again = dataclasses.replace(session, loads=loads)
+            for load in loads:
+                progress.line(
+                    f"  re-measuring {session.label(load)} ({attempt} of {REMEASURES}): {disturbed[load]}"
+                )
+            out_dir = self.folder.root / "sessions" / f"{session.slug}-again-{attempt}"
+            result = lane.sessions.run(again, lane.plan, out_dir, lane.stack)
+            if not self.keep_samples:
+                shutil.rmtree(out_dir, ignore_errors=True)
+            swarm_again = result.swarm
+            if swarm_again is None or isinstance(swarm_again.output, str) or swarm_again.sampler is None:
+                # The stack did not take load this time: the earlier measurement's cells stand, judged.
+                why = result.failure if swarm_again is None else str(swarm_again.output)
+                what = f"{session.mode.spec} x {session.workload.spec}"
+                progress.line(f"  measuring {what} again failed: {why}")
+                break
+            for load, cell in self._judge(again, swarm_again, result.timings, facts).items():
+                cells[load] = dataclasses.replace(cell, measured_again=attempt)
+        for load in session.loads:
+            cell = cells[load]
+            why = _disturbed(cell)
+            if why is not None:
+                cell = as_disturbed(cell, why)
+            self.folder.write_cell(cell)
+            progress.cell_done(
+                session.label(load), cell.throughput_rps if cell.ok else None, status=cell.status
+            )
+
+    def _judge(
+        self, session: Session, swarm: Swarm, timings: SessionTimings, facts: RunFacts
+    ) -> dict[Load, CellRecord]:
+        """Each of the session's cells, judged (failed where the generator never reached its step)."""
+        output = swarm.output
+        assert not isinstance(output, str) and swarm.sampler is not None
+        by_amount = {step.load.amount: step for step in output.steps}
+        cells: dict[Load, CellRecord] = {}
         for load in session.loads:
             step = by_amount.get(load.amount)
             if step is None:
                 never = "the load generator never reached this step"
-                self.folder.write_cell(_failed(session, load, never, facts.server_host))
-                progress.cell_done(session.label(load), None)
+                cells[load] = _failed(session, load, never, facts.server_host)
                 continue
-            cell = judge_cell(session, measure_step(output, swarm.sampler, step), swarm, timings, facts)
-            self.folder.write_cell(cell)
-            progress.cell_done(session.label(load), cell.throughput_rps if cell.ok else None)
+            figures = measure_step(output, swarm.sampler, step, facts.cores)
+            cells[load] = judge_cell(session, figures, swarm, timings, facts)
+        return cells
+
+
+def _disturbed(cell: CellRecord) -> str | None:
+    """Why an ``ok`` cell's windows count as disturbed; None when they do not (or it failed)."""
+    return disturbed_reason(cell.disturbance) if cell.ok else None
 
 
 def reference_seconds(matrix: Matrix) -> float:

@@ -27,8 +27,10 @@ from servingmatrix.results.folder import CellKey
 from servingmatrix.run.load.distributed import DistributedDriver, DistributedLoad, server_reader
 from servingmatrix.run.load.drive import Driver, LocustRun
 from servingmatrix.run.load.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, locust_spec
+from servingmatrix.run.load.reference import ROLE as REFERENCE_ROLE
 from servingmatrix.run.load.reference import ReferenceResult, reference_window, run_reference
 from servingmatrix.run.measure.cgroups import Sampler
+from servingmatrix.run.measure.disturbance import parse_cpuset, readings_disturbance
 from servingmatrix.run.measure.latency import window_stats
 from servingmatrix.run.plan.cpuplan import CpuPlan
 from servingmatrix.run.stack.conformance import check_server
@@ -118,6 +120,9 @@ class Swarm:
     applied: dict[str, Any] = field(default_factory=dict)
     #: The reference generator's measurement per step (by its amount); none in an open loop.
     references: dict[int, ReferenceResult] = field(default_factory=dict)
+    #: Per step (by its amount): each role's share of the reference's run spent on other work (None:
+    #: not measured).
+    reference_disturbance: dict[int, dict[str, float | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -199,6 +204,7 @@ class SessionRunner:
         timings.warmup_s = sum(s.measure_from - s.start for s in output.steps)
         timings.measured_s = sum(s.end - s.measure_from for s in output.steps)
         references: dict[int, ReferenceResult] = {}
+        disturbance: dict[int, dict[str, float | None]] = {}
         if self.matrix.measures_reference and self.load is not None:
             # The reference generator runs beside a load generator on this machine only.
             references = {
@@ -206,11 +212,11 @@ class SessionRunner:
             }
         elif self.matrix.measures_reference and server_exit is None:
             began = time.monotonic()
-            references = self._references(session, stack, plan, out_dir, output)
+            references, disturbance = self._references(session, stack, plan, out_dir, output)
             timings.reference_s = time.monotonic() - began
             timings.reference_warmup_s = sum(r.warmup_s or 0.0 for r in references.values())
             timings.reference_measured_s = sum(r.duration_s or 0.0 for r in references.values())
-        return Swarm(output, server_exit, drive.sampler, drive.applied, references)
+        return Swarm(output, server_exit, drive.sampler, drive.applied, references, disturbance)
 
     def _job(self, session: Session, stack: Stack) -> LocustJob:
         return LocustJob(
@@ -261,14 +267,18 @@ class SessionRunner:
 
     def _references(
         self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path, output: LoadgenOutput
-    ) -> dict[int, ReferenceResult]:
-        """After the Locust steps, the reference generator at each step's users against the same server.
+    ) -> tuple[dict[int, ReferenceResult], dict[int, dict[str, float | None]]]:
+        """After the Locust steps, the reference generator at each step's users against the same server,
+        and the share of each run its cores spent on other work.
 
         Same cores and quota as the Locust container, as many connections as the step had users; a
         reference that fails is recorded as missing with its reason and never touches Locust's figures.
         """
-        return {
-            load.amount: run_reference(
+        results: dict[int, ReferenceResult] = {}
+        disturbance: dict[int, dict[str, float | None]] = {}
+        for load in session.loads:
+            watch = ReferenceWatch(self.driver, stack)
+            results[load.amount] = run_reference(
                 stack,
                 session.workload,
                 connections=load.amount,
@@ -276,9 +286,10 @@ class SessionRunner:
                 placement=plan.loadgen,
                 out_dir=out_dir / f"reference-{load.amount}",
                 request_timeout_s=self.matrix.request_timeout_s,
+                started=watch.start,
             )
-            for load in session.loads
-        }
+            disturbance[load.amount] = watch.stop(role_cores(plan))
+        return results, disturbance
 
     def _server_exit(self, stack: Stack) -> ServerExit | None:
         """How the server ended, if it has: OOM-killed or its exit code, when, and its last words."""
@@ -291,6 +302,40 @@ class SessionRunner:
             finished_at=engine_seconds(str(state.get("FinishedAt", ""))),
             last_log=tuple(stack.docker.logs(stack.name("server"), tail=10).splitlines()[-10:]),
         )
+
+
+def role_cores(plan: CpuPlan) -> dict[str, tuple[int, ...]]:
+    """The cores of each role whose disturbance is measured: the server's, the generator's."""
+    return {"server": parse_cpuset(plan.server.cpuset), "generator": parse_cpuset(plan.loadgen.cpuset)}
+
+
+@dataclass
+class ReferenceWatch:
+    """The cores watched while the reference generator runs: readings from its container's start
+    until it has ended (a reading is kept only while every project container can be read, so the
+    readings span wrk's own run)."""
+
+    driver: Driver
+    stack: Stack
+    sampler: Sampler | None = None
+
+    def start(self) -> None:
+        pids = {
+            "server": self.driver.pid_of(self.stack.name("server")),
+            "reference": self.driver.pid_of(self.stack.name(REFERENCE_ROLE)),
+        }
+        if any(pid is None for pid in pids.values()):
+            return  # wrk already gone, or no server: its run cannot be bracketed
+        watched = {role: pid for role, pid in pids.items() if pid is not None}
+        watched.update(self.driver.backing_pids(self.stack, exclude=watched))
+        self.sampler = self.driver.new_sampler(watched).start()
+
+    def stop(self, roles: dict[str, tuple[int, ...]]) -> dict[str, float | None]:
+        """Each role's share of the run spent on other work (None: not measured)."""
+        if self.sampler is None:
+            return {role: None for role in roles}
+        self.sampler.stop()
+        return readings_disturbance(self.sampler.cores, roles)
 
 
 def _p99_s(output: LoadgenOutput, load: Load) -> float | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from servingmatrix.building.readme.mutation_scores import mutated_modules, scores_table
-from servingmatrix.flags import KINDS, Judged, Shown
+from servingmatrix.flags import DISTURBED_SHARE, KINDS, QUIET_WAIT_S, REMEASURES, Judged, Shown
 from servingmatrix.inputs import input_files
 from servingmatrix.matrix_keys import MATRIX_KEYS, exclusive_pairs
 from servingmatrix.methodology import DERIVED
@@ -112,6 +112,19 @@ def flags_table() -> str:
     return "\n".join(lines)
 
 
+def disturbance_rule() -> str:
+    """The disturbance rule's numbers, from their one declaration (``flags.py``)."""
+    lines = ["| rule | value |", "|---|---|"]
+    lines += [
+        f"| a window is disturbed above | {DISTURBED_SHARE} {DISTURBED_SHARE.unit}, on any role's cores |",
+        f"| a disturbed window's steps are measured again | at most {REMEASURES} times, then the cell is "
+        "`disturbed` |",
+        f"| `run` waits for quiet cores before calibrating | at most {QUIET_WAIT_S:g} s, then goes on with a "
+        "warning |",
+    ]
+    return "\n".join(lines)
+
+
 def report_rules() -> str:
     """The derived numbers, as the report itself explains them."""
     lines = ["| figure | how it is computed |", "|---|---|"]
@@ -139,6 +152,7 @@ SECTIONS = {
     "matrix": matrix_table,
     "columns": columns_table,
     "flags": flags_table,
+    "disturbance": disturbance_rule,
     "report": report_rules,
     "mutation": mutation_table,
     "inputs": inputs_table,

@@ -29,13 +29,16 @@ def machine(results: Results) -> str:
 
 def _run_line(results: Results) -> Paragraph:
     run, matrix = results.run, results.run.matrix
-    failed = sum(1 for c in run.cells if not c.record.ok)
+    failed = sum(1 for c in run.cells if c.record.status == "failed")
+    disturbed = sum(1 for c in run.cells if c.record.status == "disturbed")
+    not_published = f", {disturbed} disturbed" if disturbed else ""
     return Paragraph(
         (
             f"{len(results.modes)} modes x {len(results.workloads)} workloads x {results.step_label} "
             f"{', '.join(map(str, results.users))}{' (open loop)' if results.open_loop else ''}, "
             f"{matrix.get('trials', 1)} trial(s) of {matrix.get('duration_s', '?')} s after "
-            f"{matrix.get('warmup_s', '?')} s of warm-up; {len(run.cells)} cells ({failed} failed); "
+            f"{matrix.get('warmup_s', '?')} s of warm-up; "
+            f"{len(run.cells)} cells ({failed} failed{not_published}); "
             f"{machine(results) or 'machine not recorded'}; started {run.record.started_at or '?'}.",
         ),
         "note",

@@ -86,8 +86,8 @@ def _step_cell(
     if point is None:
         return Cell("not measured")
     if not point.ok:
-        # Why is on hover and under Warnings, where every failed cell is listed.
-        return Cell("failed", title="; ".join(point.failed_reasons))
+        # Why is on hover and under Warnings, where every failed and disturbed cell is listed.
+        return Cell("disturbed" if point.disturbed else "failed", title="; ".join(point.failed_reasons))
     sub = f"p99 {fmt.ms(point.p99)} ms" + ("" if objective.met_by(point) else " ✗")
     return figure(rps(point), point.flags, hide, sub=sub, title=fmt.spread(point.throughput))
 

@@ -1,4 +1,4 @@
-"""The warnings part: every flagged figure by flag, failed cells, and what the run lacks."""
+"""The warnings part: every flagged figure by flag, failed and disturbed cells, and what the run lacks."""
 
 from __future__ import annotations
 
@@ -45,10 +45,30 @@ def warnings_part(results: Results, hide: frozenset[str]) -> Part:
             c.reason or "no reason recorded",
         )
         for c in (f.record for f in results.run.cells)
-        if not c.ok
+        if c.status == "failed"
     ]
     if failed:
         children += [_titled("Failed cells", len(failed)), Entries(tuple(failed), "short")]
+    disturbed = [
+        (
+            f"{c.mode} x {c.workload} x {results.step_text(c.users)}, trial {c.trial}",
+            c.reason or "no reason recorded",
+        )
+        for c in (f.record for f in results.run.cells)
+        if c.status == "disturbed"
+    ]
+    if disturbed:
+        children += [
+            _titled("Disturbed cells", len(disturbed)),
+            Paragraph(
+                (
+                    "Other work took the server's or the generator's cores during every measurement of "
+                    "these cells, re-measurements included: their figures are not published.",
+                ),
+                "note",
+            ),
+            Entries(tuple(disturbed), "short"),
+        ]
     missing_modes = results.missing_modes()
     if missing_modes:
         children += [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from servingmatrix.engine.docker import ContainerSpec, Docker
 from servingmatrix.errors import UserError
 from servingmatrix.run.load.loadgen import LoadgenOutput, LoadKind, read_output
 from servingmatrix.run.measure.cgroups import ContainerCgroup, Sampler
+from servingmatrix.run.measure.disturbance import CoreReader
 from servingmatrix.run.stack.stack import Stack
 
 #: Beyond its planned load time (and the request timeout), how long Locust may take before it is stopped.
@@ -33,9 +34,16 @@ class LocustRun:
     elapsed_s: float = 0.0
 
 
+#: The backing services' roles: the project's own containers too, whose time on the cores is not
+#: other work.
+BACKING_ROLES = ("upstream", "postgres")
+
+
 def sampler_for(pids: dict[str, int]) -> Sampler:
-    """A sampler of the cgroups of the containers whose first processes are ``pids``."""
-    return Sampler({role: ContainerCgroup(pid) for role, pid in pids.items()})
+    """A sampler of the cgroups of the containers whose first processes are ``pids``, and of the host's
+    cores (those containers being the project's own, their time is not counted as other work)."""
+    cgroups = {role: ContainerCgroup(pid) for role, pid in pids.items()}
+    return Sampler(cgroups, core_reader=CoreReader(list(cgroups.values())))
 
 
 def applied_limits(info: dict[str, Any]) -> dict[str, Any]:
@@ -62,6 +70,18 @@ class Driver:
         if info is None or not info["State"].get("Running"):
             return None
         return int(info["State"]["Pid"])
+
+    def backing_pids(self, stack: Stack, exclude: Mapping[str, int] | None = None) -> dict[str, int]:
+        """The running backing services' first processes on this machine's engine (none of another
+        host's): the project's own containers, sampled so that their time is not taken for other work."""
+        pids: dict[str, int] = {}
+        for role in BACKING_ROLES:
+            if (exclude and role in exclude) or stack.engine(role) is not self.docker:
+                continue
+            pid = self.pid_of(stack.name(role))
+            if pid is not None:
+                pids[role] = pid
+        return pids
 
     def applied(self, stack: Stack) -> dict[str, Any]:
         """The CPU and memory limits Docker actually applied, read back from each container."""
@@ -93,6 +113,7 @@ class Driver:
         loadgen_pid = self.pid_of(name)
         if loadgen_pid is not None:
             watched["loadgen"] = loadgen_pid
+        watched.update(self.backing_pids(stack, exclude=watched))
         applied = self.applied(stack)
         sampler = self.new_sampler(watched).start()
         began = time.monotonic()

@@ -17,7 +17,7 @@ import contextlib
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -314,10 +314,12 @@ def run_reference(
     out_dir: Path,
     threads: int = 1,
     request_timeout_s: float = REQUEST_TIMEOUT_S,
+    started: Callable[[], None] | None = None,
 ) -> ReferenceResult:
     """Measure ``stack``'s server with wrk through ``window``; a failure of any kind is a ``missing`` reason.
 
-    ``placement`` is the Locust container's; ``out_dir`` receives the script and the JSON.
+    ``placement`` is the Locust container's; ``out_dir`` receives the script and the JSON; ``started``
+    is called once wrk's container runs (the session watches the cores from then on).
     """
     name = stack.name(ROLE)
     if name not in stack.started:
@@ -340,6 +342,8 @@ def run_reference(
         )
         stack.docker.remove_containers([name])
         stack.docker.run_detached(spec)
+        if started is not None:
+            started()
         failure = _wait(stack, name, window.run_s + REFERENCE_GRACE_S)
         stack.docker.remove_containers([name])
         if failure is not None:

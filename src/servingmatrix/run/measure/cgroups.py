@@ -15,10 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from servingmatrix.engine.usage import Sample as Sample
-
 # Sample is named here too: the samplers' callers know it as this module's.
+from servingmatrix.engine.usage import Sample as Sample
 from servingmatrix.errors import ServingMatrixError
+from servingmatrix.run.measure.disturbance import (
+    CoreReader,
+    CoreReading,
+    parse_cpuset,
+    parse_usage_percpu,
+    parse_usage_usec,
+    spread,
+)
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PAGE_SIZE = 4096
@@ -52,11 +59,22 @@ class ContainerCgroup:
             for controller in controllers.split(",") if controllers else [""]:
                 paths[controller] = rel.lstrip("/")
         if self.version == 2:
-            self.cpu = self.cpuacct = self.memory = root / paths[""]
+            self.cpu = self.cpuacct = self.memory = self.cpuset = root / paths[""]
         else:
             self.cpu = root / "cpu" / paths["cpu"]
             self.cpuacct = root / "cpuacct" / paths["cpuacct"]
             self.memory = root / "memory" / paths["memory"]
+            self.cpuset = root / "cpuset" / paths.get("cpuset", paths["cpu"])
+
+    def usage_by_core(self) -> dict[int, float] | None:
+        """The container's CPU time so far on each core, ns: per core from cgroup v1's
+        ``cpuacct.usage_percpu``; from cgroup v2's total spread over its cpuset (v2 keeps no per-core
+        figure; exact over any set of cores holding the whole cpuset). None when unreadable."""
+        if self.version == 1:
+            return parse_usage_percpu((self.cpuacct / "cpuacct.usage_percpu").read_text())
+        total = parse_usage_usec((self.cpu / "cpu.stat").read_text())
+        cores = parse_cpuset((self.cpuset / "cpuset.cpus.effective").read_text())
+        return spread(total, cores) if total is not None and cores else None
 
     def sample(self) -> Sample:
         now = time.time()
@@ -102,17 +120,30 @@ class ContainerCgroup:
 
 
 class Sampler:
-    """Samples several containers' cgroups every ``interval_s`` in a background thread."""
+    """Samples several containers' cgroups every ``interval_s`` in a background thread, and with them
+    (given a ``core_reader``) the host's cores and the time the project's containers took on them."""
 
-    def __init__(self, cgroups: Mapping[str, UsageReader], interval_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        cgroups: Mapping[str, UsageReader],
+        interval_s: float = 0.5,
+        core_reader: CoreReader | None = None,
+    ) -> None:
         self.cgroups = dict(cgroups)
         self.interval_s = interval_s
+        self.core_reader = core_reader
+        #: The readings of the cores (none when they cannot be read: another host's engine).
+        self.cores: list[CoreReading] = []
         self.samples: dict[str, list[Sample]] = {name: [] for name in cgroups}
         self.processes: dict[str, list[tuple[float, list[tuple[int, str, int]]]]] = {n: [] for n in cgroups}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="cgroup-sampler", daemon=True)
 
     def _take(self) -> None:
+        if self.core_reader is not None:
+            reading = self.core_reader.read()
+            if reading is not None:
+                self.cores.append(reading)
         for name, cgroup in self.cgroups.items():
             try:
                 self.samples[name].append(cgroup.sample())
