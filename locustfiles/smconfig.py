@@ -28,6 +28,10 @@ MAX_RATE = 100_000
 #: Open loop: requests one process keeps in flight at most; an arrival beyond it is recorded as failed.
 DEFAULT_MAX_IN_FLIGHT = 1_000
 LOADS = ("closed", "open")
+#: Open loop: how a sender spaces its arrivals. ``uniform``: evenly, on a clock; ``poisson``: exponential
+#: gaps, so the senders together are a Poisson process of the step's rate (the harness's ``arrivals`` key).
+ARRIVALS = ("uniform", "poisson")
+DEFAULT_ARRIVALS = "uniform"
 #: A day: longer than any step the matrix runs, short enough to catch a unit mix-up (ms for s).
 MAX_SECONDS = 86_400.0
 CSV_HEADER = "start,ms,ok,name,bytes\n"
@@ -82,6 +86,9 @@ class Settings:
     #: Distributed (workers on several hosts): how many worker processes there are in all, so each
     #: takes its share of the open-loop rate and of the request cap. None: the local ``--processes``.
     workers: int | None = None
+    #: Open loop: how arrivals are spaced (one of ``ARRIVALS``) and the seed their gaps are drawn from.
+    arrivals: str = DEFAULT_ARRIVALS
+    arrival_seed: int = 0
 
     @property
     def hold_s(self) -> float:
@@ -113,6 +120,8 @@ class Settings:
             ),
             out_dir=Path(environ.get("SM_OUT") or DEFAULT_OUT),
             workers=parse_count("SM_WORKERS", environ["SM_WORKERS"]) if environ.get("SM_WORKERS") else None,
+            arrivals=parse_arrivals(environ.get("SM_ARRIVALS", DEFAULT_ARRIVALS)),
+            arrival_seed=parse_seed(environ.get("SM_ARRIVAL_SEED", "0")),
         )
 
 
@@ -144,6 +153,22 @@ def parse_seconds(key: str, raw: str, *, allow_zero: bool = False) -> float:
         bound = ">= 0" if allow_zero else "> 0"
         raise ConfigError(f"{key}: {raw!r} must be {bound} and at most {MAX_SECONDS:g} seconds")
     return value
+
+
+def parse_arrivals(raw: str) -> str:
+    """``SM_ARRIVALS``: one of ``ARRIVALS``."""
+    value = raw.strip()
+    if value not in ARRIVALS:
+        raise ConfigError(f"SM_ARRIVALS: {raw!r} is not a kind of arrivals (allowed: {', '.join(ARRIVALS)})")
+    return value
+
+
+def parse_seed(raw: str) -> int:
+    """``SM_ARRIVAL_SEED``: a non-negative integer."""
+    value = raw.strip()
+    if not value.isascii() or not value.isdigit():
+        raise ConfigError(f"SM_ARRIVAL_SEED: {raw!r} is not a non-negative integer")
+    return int(value)
 
 
 def parse_count(key: str, raw: str) -> int:
@@ -338,23 +363,44 @@ class Stepper:
         }
 
 
+def process_rng(seed: int, process: int) -> random.Random:
+    """The generator of one load process's gaps: the run's seed and the process's index, so that every
+    process draws its own stream (the same stream would send in lockstep) and a replay draws them again."""
+    # A text seed is hashed with SHA-512 by ``random``: the same on every platform and interpreter run.
+    return random.Random(f"{seed}/{process}")
+
+
 @dataclass
 class ArrivalClock:
     """When an open-loop sender sends next: every step's rate, split evenly among ``senders``.
 
-    Arrivals are spaced evenly (a constant rate) from ``start``; a sender that falls behind sends at
-    once until it has caught up, and each request's latency is counted from its planned time, so the
-    server's slowness is never hidden by the sender waiting for it (coordinated omission).
+    ``uniform`` arrivals are spaced evenly (a constant rate) from ``start``. ``poisson`` arrivals have
+    exponential gaps of mean ``senders / rate``, drawn from ``process_rng(seed, process)``; the
+    senders' streams together are then a Poisson process of the step's rate. A gap that would cross
+    into the next step is drawn again from that step's start at its rate (exact: the exponential
+    distribution is memoryless).
+
+    A sender that falls behind sends at once until it has caught up, and each request's latency is
+    counted from its planned time, so the server's slowness is never hidden by the sender waiting for
+    it (coordinated omission).
     """
 
     rates: tuple[int, ...]
     hold_s: float
     start: float
     senders: int = 1
+    arrivals: str = DEFAULT_ARRIVALS
+    seed: int = 0
+    #: This load process's index among the senders (Locust's worker index; 0 when alone).
+    process: int = 0
     next_at: float = 0.0
+    rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.next_at = self.start
+        if self.arrivals not in ARRIVALS:
+            raise ConfigError(f"arrivals: {self.arrivals!r} (allowed: {', '.join(ARRIVALS)})")
+        self.rng = process_rng(self.seed, self.process)
+        self.next_at = self.start if self.arrivals == "uniform" else self._poisson_after(self.start)
 
     @property
     def end(self) -> float:
@@ -367,11 +413,28 @@ class ArrivalClock:
     def take(self) -> float | None:
         """The planned time of the next arrival (and move past it); None once every step is over."""
         index = self.step_at(self.next_at)
-        if index is None:
+        if index is None or self.next_at >= self.end:
             return None
         planned = self.next_at
-        self.next_at += self.senders / self.rates[index]
+        if self.arrivals == "uniform":
+            self.next_at += self.senders / self.rates[index]
+        else:
+            self.next_at = self._poisson_after(planned)
         return planned
+
+    def _poisson_after(self, t: float) -> float:
+        """The next Poisson arrival after ``t``, or a time past the last step."""
+        index = self.step_at(t)
+        if index is None:
+            return t
+        # The step is counted here rather than read back from a boundary's time, which rounding could
+        # put on either side.
+        for step in range(index, len(self.rates)):
+            candidate = t + self.rng.expovariate(self.rates[step] / self.senders)
+            t = self.start + (step + 1) * self.hold_s
+            if candidate < t:
+                return candidate
+        return t
 
 
 def plan_windows(

@@ -96,6 +96,14 @@ def _senders(runner: object) -> int:
     return 1
 
 
+def _process_index(runner: object) -> int:
+    """This load process's index among the senders: the worker index its master gave it (unique over
+    every host), 0 when it runs alone. It picks the process's own stream of arrival gaps."""
+    if isinstance(runner, WorkerRunner):
+        return max(0, int(getattr(runner, "worker_index", 0)))
+    return 0
+
+
 class ClosedWithoutAnswer(HTTPParseError):
     """The server closed a new connection without answering the request on it."""
 
@@ -162,8 +170,16 @@ class WorkloadUser(FastHttpUser):
 
     def _send_on_schedule(self, target: Target) -> None:
         if self.open_loop is None:
-            senders = _senders(self.environment.runner)
-            clock = ArrivalClock(SETTINGS.steps, SETTINGS.hold_s, time.time(), senders)
+            runner = self.environment.runner
+            clock = ArrivalClock(
+                SETTINGS.steps,
+                SETTINGS.hold_s,
+                time.time(),
+                _senders(runner),
+                arrivals=SETTINGS.arrivals,
+                seed=SETTINGS.arrival_seed,
+                process=_process_index(runner),
+            )
             self.open_loop = OpenLoop(clock, _InFlight.pool, SAMPLES, time.time, gevent.sleep)
         outcome = self.open_loop.send_next(target, self._send_due)
         if outcome == "over":

@@ -22,6 +22,8 @@ from servingmatrix.inputs.yaml_files import read_yaml
 from servingmatrix.matrix_keys import (
     APP_KEY,
     ARRIVAL_RATES_KEY,
+    ARRIVAL_SEED_KEY,
+    ARRIVALS_KEY,
     AUTO_TRIALS,
     BY_YAML,
     DESCRIPTION_KEY,
@@ -81,6 +83,9 @@ class Matrix:
     description: str = DESCRIPTION_KEY.default
     #: Open loop: each step offers this many requests per second, whatever the answers' latency.
     arrival_rates: tuple[int, ...] | None = ARRIVAL_RATES_KEY.default
+    #: Open loop: how arrivals are spaced (``uniform`` or ``poisson``), and the seed of poisson gaps.
+    arrivals: str = ARRIVALS_KEY.default
+    arrival_seed: int = ARRIVAL_SEED_KEY.default
     server_memory: str = SERVER_MEMORY_KEY.default
     #: Locust processes sending the load; None: one per core the CPU plan gives the generator.
     loadgen_processes: int | None = LOADGEN_PROCESSES_KEY.default

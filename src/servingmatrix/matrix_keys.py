@@ -210,6 +210,33 @@ def _reference_generator(where: str, value: object) -> str:
     return str(value)
 
 
+#: Open loop: how arrivals are spaced. ``uniform``: each load process's share of the rate evenly, on a
+#: clock; ``poisson``: exponential gaps from a seeded generator, so the arrivals over every process are a
+#: Poisson process of the rate (``locustfiles/smconfig.py`` holds the same names).
+ARRIVALS = ("uniform", "poisson")
+#: The highest arrival seed: what a 32-bit seed holds, and more than a run needs.
+MAX_ARRIVAL_SEED = 2**32 - 1
+
+
+def _arrivals(where: str, value: object) -> str:
+    if value not in ARRIVALS:
+        shown_value = shown(str(value)) if isinstance(value, str) else repr(value)
+        raise UserError(f"{where}: {shown_value} is not a kind of arrivals (allowed: {', '.join(ARRIVALS)})")
+    return str(value)
+
+
+def _seed(where: str, value: object) -> int:
+    """A seed from a file (an integer) or an option (its text): 0..MAX_ARRIVAL_SEED."""
+    number = parse_int(value.strip()) if isinstance(value, str) else value
+    allowed = f"allowed: 0..{MAX_ARRIVAL_SEED}"
+    if isinstance(number, bool) or not isinstance(number, int):
+        written = shown(value) if isinstance(value, str) else repr(value)
+        raise UserError(f"{where}: {written} is not an integer ({allowed})")
+    if not 0 <= number <= MAX_ARRIVAL_SEED:
+        raise UserError(f"{where}: {number} is out of range ({allowed})")
+    return number
+
+
 def _text(where: str, value: object) -> str:
     """Text as written; none (an empty key) is empty. A mapping, a list, a number or a boolean is
     refused: YAML read something other than the text meant."""
@@ -311,6 +338,9 @@ class MatrixKey(Generic[T]):
     written: Callable[[object], object] = _as_written
     #: A path that a matrix file gives relative to its own folder (an option's, to the current one).
     file_relative: bool = False
+    #: Means something in an open loop only (``arrival_rates`` given): a closed loop ignores it, and
+    #: two closed-loop runs that differ here measured alike.
+    open_loop_only: bool = False
 
     @property
     def default_shown(self) -> str:
@@ -479,6 +509,37 @@ ARRIVAL_RATES_KEY = MatrixKey[tuple[int, ...] | None](
     excludes="users",
     compared=True,
 )
+ARRIVALS_KEY = MatrixKey[str](
+    field="arrivals",
+    yaml="arrivals",
+    parse=_arrivals,
+    default="uniform",
+    flag="--arrivals",
+    metavar="|".join(ARRIVALS),
+    help="open loop: how arrivals are spaced, uniform (evenly, the default) or poisson (exponential "
+    "gaps from --arrival-seed)",
+    doc="open loop: how each step's arrivals are spaced: `uniform`, each load process's share of the "
+    "rate evenly on a clock; `poisson`, exponential gaps, so the arrivals are a Poisson process of the "
+    "rate (see [How a run measures](#how-a-run-measures)); a closed loop ignores it",
+    allowed=", ".join(ARRIVALS),
+    compared=True,
+    open_loop_only=True,
+)
+ARRIVAL_SEED_KEY = MatrixKey[int](
+    field="arrival_seed",
+    yaml="arrival_seed",
+    parse=_seed,
+    default=0,
+    flag="--arrival-seed",
+    metavar="SEED",
+    help="poisson arrivals: the seed their gaps are drawn from (default: {default}); the same seed "
+    "replays the same arrivals",
+    doc="poisson arrivals: the seed their gaps are drawn from; each session draws from the seed and "
+    "its cell, each load process from its own index, so a run with the same seed replays the same "
+    "arrivals (the cells record it)",
+    allowed=f"0..{MAX_ARRIVAL_SEED}",
+    open_loop_only=True,
+)
 REQUEST_TIMEOUT_KEY = MatrixKey[float](
     field="request_timeout_s",
     yaml="request_timeout",
@@ -566,6 +627,8 @@ MATRIX_KEYS: tuple[MatrixKey[Any], ...] = (
     SERVER_MEMORY_KEY,
     LOADGEN_PROCESSES_KEY,
     ARRIVAL_RATES_KEY,
+    ARRIVALS_KEY,
+    ARRIVAL_SEED_KEY,
     REQUEST_TIMEOUT_KEY,
     REFERENCE_KEY,
     REFERENCE_DURATION_KEY,
@@ -578,6 +641,18 @@ OPTION_KEYS: tuple[MatrixKey[Any], ...] = tuple(key for key in MATRIX_KEYS if ke
 #: run.json's ``"matrix"`` entries that change what a figure means, which ``compare`` checks as it
 #: checks the machine's metadata (a step of an open-loop run is an offered rate, not a number of users).
 METHOD_KEYS: tuple[str, ...] = tuple(key.field for key in MATRIX_KEYS if key.compared)
+
+
+def method_values(recorded: dict[str, Any]) -> dict[str, object]:
+    """A run's ``"matrix"`` as ``compare`` weighs it: each of ``METHOD_KEYS``, a key the run predates
+    read as its default (what the run did before the key existed), and a key that means something in
+    an open loop only left out of a closed-loop run's."""
+    open_loop = recorded.get(ARRIVAL_RATES_KEY.field) is not None
+    return {
+        key.field: recorded.get(key.field, key.record(key.default))
+        for key in MATRIX_KEYS
+        if key.compared and (open_loop or not key.open_loop_only)
+    }
 
 
 def exclusive_pairs() -> list[tuple[MatrixKey[Any], MatrixKey[Any]]]:

@@ -348,6 +348,14 @@ METRICS: tuple[Metric, ...] = (
         "first",
     ),
     Metric(
+        "arrivals",
+        "open-loop runs: how the step's arrivals were spaced, `uniform` or `poisson` (empty in a closed "
+        "loop; `uniform` before schema 7, when every open loop spaced them evenly)",
+        "",
+        _text,
+        _record(lambda r: r.arrivals),
+    ),
+    Metric(
         "effective_concurrency",
         "requests in flight on average: throughput x sleep (io) or x mean latency",
         "requests",

@@ -151,7 +151,7 @@ def test_the_folder_reads_and_writes_records(tmp_path: Path) -> None:
 
 def test_upgrading_restamps_an_old_file() -> None:
     for version in (1, 2, 3, 4, 5):
-        assert upgrade(PATH, {"schema": version, "x": 1}) == {"schema": 6, "x": 1}
+        assert upgrade(PATH, {"schema": version, "x": 1}) == {"schema": SCHEMA_VERSION, "x": 1}
 
 
 def test_the_servers_major_faults_are_read_back_and_unknown_before_schema_5() -> None:
@@ -360,7 +360,23 @@ def test_each_upgrade_restamps_its_own_version() -> None:
     assert upgrade_to_4({"schema": 3, "x": 1}) == {"schema": 4, "x": 1}
     assert upgrade_to_5({"schema": 4, "x": 1}) == {"schema": 5, "x": 1}
     assert upgrade_to_6({"schema": 5, "x": 1}) == {"schema": 6, "x": 1}
-    assert upgrade(PATH, {"schema": 6, "x": 1}) == {"schema": 6, "x": 1}
+    assert upgrade(PATH, {"schema": 6, "x": 1}) == {"schema": SCHEMA_VERSION, "x": 1}
+
+
+def test_an_open_loop_cell_before_schema_7_had_uniform_arrivals() -> None:
+    older = CellRecord.from_json(PATH, data(schema=6, load="open", offered_rps=40.0))
+    assert (older.arrivals, older.arrival_seed) == ("uniform", None)
+    closed = CellRecord.from_json(PATH, data(schema=6, load="closed"))
+    assert closed.arrivals is None
+
+
+def test_a_cell_s_arrivals_and_seed_are_read_back_and_bad_ones_refused() -> None:
+    record = CellRecord.from_json(PATH, data(load="open", arrivals="poisson", arrival_seed=123))
+    assert (record.arrivals, record.arrival_seed) == ("poisson", 123)
+    assert CellRecord.from_json(PATH, record.as_json()) == record
+    with pytest.raises(UserError) as raised:
+        CellRecord.from_json(PATH, data(load="open", arrivals="bursty"))
+    assert str(raised.value) == f"{PATH}: arrivals 'bursty' is not one of uniform, poisson"
 
 
 def test_lists_of_counts_and_figures_take_zero_and_refuse_the_rest() -> None:

@@ -11,6 +11,7 @@ from servingmatrix.flags import Flag, kind
 from servingmatrix.modes import resolve_mode
 from servingmatrix.results.cell import ServerExit
 from servingmatrix.run.judge import RunFacts, StepFigures, judge_cell, machine_busy
+from servingmatrix.run.load.arrivals import Arrivals
 from servingmatrix.run.load.loadgen import Load
 from servingmatrix.run.load.reference import ReferenceResult
 from servingmatrix.run.measure.cgroups import WindowUsage
@@ -148,6 +149,24 @@ def test_an_open_loop_step_records_its_offered_rate() -> None:
     cell = judge(figures(load=Load(200, "open")))
     assert cell["load"] == "open" and cell["offered_rps"] == 200.0
     assert str(Load(200, "open")) == "200 req/s offered" and str(Load(4)) == "4 users"
+
+
+def test_a_cell_records_how_its_arrivals_were_spaced_and_the_seed_they_were_drawn_from() -> None:
+    step = figures(load=Load(36, "open"))
+
+    def judged(load: Load, arrivals: Arrivals) -> dict[str, Any]:
+        session = Session(
+            resolve_mode("gunicorn-sync[workers=4]", 1), resolve_workload("json"), 1, (load,), arrivals
+        )
+        swarm = Swarm("unused", None, None, {"server": {"cpuset": "0"}}, {})
+        return judge_cell(session, replace(step, load=load), swarm, SessionTimings(), FACTS).as_json()
+
+    poisson = judged(Load(36, "open"), Arrivals("poisson", 4321))
+    assert (poisson["arrivals"], poisson["arrival_seed"]) == ("poisson", 4321)
+    uniform = judged(Load(36, "open"), Arrivals("uniform", 4321))
+    assert (uniform["arrivals"], uniform.get("arrival_seed")) == ("uniform", None)
+    closed = judged(Load(4), Arrivals("poisson", 4321))
+    assert (closed.get("arrivals"), closed.get("arrival_seed")) == (None, None)
 
 
 def reference_at(rps: float) -> ReferenceResult:

@@ -34,6 +34,9 @@ RECORDED = {
     "max_trials",
     "server_cpus",
     "arrival_rates",
+    # Schema 6: how an open loop's arrivals were spaced (a run without them spaced them evenly).
+    "arrivals",
+    "arrival_seed",
     "server_memory",
     "loadgen_processes",
     "request_timeout_s",
@@ -61,7 +64,7 @@ def test_the_record_keeps_the_names_old_runs_are_read_by() -> None:
 
 
 def test_compare_checks_the_same_method_keys() -> None:
-    assert METHOD_KEYS == ("duration_s", "warmup_s", "server_cpus", "arrival_rates")
+    assert METHOD_KEYS == ("duration_s", "warmup_s", "server_cpus", "arrival_rates", "arrivals")
 
 
 @pytest.mark.parametrize(
@@ -99,6 +102,18 @@ RUN_OPTIONS = [
         "--arrival-rate",
         "RATES",
         "open loop: requests per second offered at each step, e.g. 200,400,800 (replaces --users)",
+    ),
+    (
+        "--arrivals",
+        "uniform|poisson",
+        "open loop: how arrivals are spaced, uniform (evenly, the default) or poisson (exponential gaps "
+        "from --arrival-seed)",
+    ),
+    (
+        "--arrival-seed",
+        "SEED",
+        "poisson arrivals: the seed their gaps are drawn from (default: 0); the same seed replays the "
+        "same arrivals",
     ),
     ("--request-timeout", "REQUEST_TIMEOUT", "a request not answered by then fails, e.g. 30s (default)"),
     (
@@ -149,10 +164,11 @@ def test_every_option_replaces_its_key(tmp_path: Path) -> None:
     argv += ["--precision", "2.5%", "--max-trials", "9"]
     argv += ["--server-memory", "512m", "--loadgen-processes", "3", "--request-timeout", "4s"]
     argv += ["--reference", "none", "--reference-duration", "7s", "--app", app]
-    argv += ["--hosts", str(tmp_path / "hosts.yml")]
+    argv += ["--hosts", str(tmp_path / "hosts.yml"), "--arrivals", "poisson", "--arrival-seed", "42"]
     matrix = apply_overrides(load_matrix(path), Overrides.from_options(build_parser().parse_args(argv)))
     assert (matrix.reference, matrix.reference_duration_s, matrix.app) == ("none", 7.0, app)
     assert matrix.hosts == str(tmp_path / "hosts.yml")
+    assert (matrix.arrivals, matrix.arrival_seed) == ("poisson", 42)
     assert (matrix.modes, matrix.workloads, matrix.arrival_rates) == (("waitress",), ("app:get",), (10, 20))
     assert (matrix.duration_s, matrix.warmup_s, matrix.trials, matrix.server_cpus) == (3.0, 1.0, 2, 2)
     assert (matrix.server_memory, matrix.loadgen_processes, matrix.request_timeout_s) == ("512m", 3, 4.0)
@@ -177,6 +193,7 @@ def test_the_readme_table_has_a_row_per_key() -> None:
 def test_a_run_recorded_before_a_key_existed_is_the_same_matrix() -> None:
     matrix = Matrix(name="m", modes=("waitress",), workloads=("json",))
     recorded = matrix.as_dict()
-    del recorded["reference"], recorded["reference_duration_s"]
+    for key in ("reference", "reference_duration_s", "arrivals", "arrival_seed"):
+        del recorded[key]
     assert matrix.differences(recorded) == []
     assert matrix.differences({**recorded, "trials": 3}) == ["trials 3 there, 1 here"]

@@ -17,7 +17,7 @@ from servingmatrix.analysis.points import Point, Results, aggregate
 from servingmatrix.analysis.stats import Change, relative_change
 from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
-from servingmatrix.matrix_keys import METHOD_KEYS
+from servingmatrix.matrix_keys import METHOD_KEYS, method_values
 from servingmatrix.results.hosts import RunHost, describe_layout, layout
 from servingmatrix.results.run import Run, load_run
 from servingmatrix.user_app import AppIdentity
@@ -155,9 +155,10 @@ def run_differences(a: Run, b: Run) -> list[str]:
     """Machine, image and method differences between two runs (empty: comparable as they are)."""
     out = differences(a.metadata, b.metadata)
     out += host_differences(a, b)
+    method_a, method_b = method_values(a.matrix), method_values(b.matrix)
     for key in METHOD_KEYS:
-        if a.matrix.get(key) != b.matrix.get(key):
-            out.append(f"matrix {key}: {a.matrix.get(key)!r} vs {b.matrix.get(key)!r}")
+        if method_a.get(key) != method_b.get(key):
+            out.append(f"matrix {key}: {method_a.get(key)!r} vs {method_b.get(key)!r}")
     plan_a = {r: (a.cpu_plan.get(r) or {}) for r in ("server", "loadgen", "backing")}
     plan_b = {r: (b.cpu_plan.get(r) or {}) for r in ("server", "loadgen", "backing")}
     if plan_a != plan_b:

@@ -21,7 +21,7 @@ from servingmatrix import fmt
 from servingmatrix.analysis.compare import CellChange, Comparison, beyond_noise, compare_runs
 from servingmatrix.analysis.points import Point
 from servingmatrix.analysis.stats import Change
-from servingmatrix.matrix_keys import METHOD_KEYS
+from servingmatrix.matrix_keys import METHOD_KEYS, method_values
 from servingmatrix.results.run import Run
 
 REPRODUCED = "reproduced"
@@ -79,8 +79,9 @@ def run_differences(published: Run, reproduction: Run) -> list[str]:
         mine, theirs = read(published), read(reproduction)
         if mine != theirs:
             out.append(f"{label}: {_shown(mine)} published, {_shown(theirs)} here")
+    method_published, method_here = method_values(published.matrix), method_values(reproduction.matrix)
     for key in METHOD_KEYS:
-        mine, theirs = published.matrix.get(key), reproduction.matrix.get(key)
+        mine, theirs = method_published.get(key), method_here.get(key)
         if mine != theirs:
             out.append(f"matrix {key}: {_shown(mine)} published, {_shown(theirs)} here")
     locks_a, locks_b = _locks(published), _locks(reproduction)

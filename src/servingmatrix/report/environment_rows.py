@@ -162,8 +162,18 @@ def _steps_rows(run: Run) -> list[Row]:
         return [
             ("load", "open loop: each step offers a rate of requests, whatever the answers' latency"),
             ("offered req/s per step", _text(run.arrival_rates)),
+            ("arrivals", _arrivals_text(run)),
         ]
     return [("users", _text(run.matrix.get("users")))]
+
+
+def _arrivals_text(run: Run) -> str:
+    if run.arrival_seed is None:
+        return f"{run.arrivals}: each load process sends its share of the rate evenly spaced"
+    return (
+        f"{run.arrivals}: exponential gaps, a Poisson process of the rate; seed {run.arrival_seed} "
+        "(the same seed replays the same arrivals)"
+    )
 
 
 #: The share of its CPU quota at which the calibration takes a side as its limit (the generator's rule).

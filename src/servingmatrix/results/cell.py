@@ -43,6 +43,11 @@ JSON format history (every file of a run, ``run.json`` and ``cells/*.json``, car
   windows stayed disturbed through every re-measurement; the figures are kept in the file, with why,
   and never published. Added only: ``upgrade_to_6`` restamps the version, and a cell of an older
   schema has its disturbance unknown.
+- 7: an open-loop cell gains ``arrivals`` (how its arrivals were spaced: ``uniform`` or ``poisson``)
+  and, when they were drawn, ``arrival_seed`` (the seed its session drew them from); ``run.json``'s
+  matrix gains ``arrivals`` and ``arrival_seed``. Every open loop before schema 7 spaced its arrivals
+  evenly: ``upgrade_to_7`` writes ``arrivals: uniform`` into an older open-loop cell, so a reader tells
+  an old cell from a new one by the cell alone.
 
 A change of layout adds a version here, its ``upgrade_to_N`` below, and bumps ``SCHEMA_VERSION``.
 """
@@ -58,8 +63,9 @@ from typing import Any, Literal
 
 from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
+from servingmatrix.matrix_keys import ARRIVALS
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 #: The percentiles a successful cell must have: those the report draws.
 PERCENTILES = ("p50", "p95", "p99")
 
@@ -90,6 +96,8 @@ def upgrade(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         data = upgrade_to_5(data)
     if version < 6:
         data = upgrade_to_6(data)
+    if version < 7:
+        data = upgrade_to_7(data)
     return data
 
 
@@ -116,6 +124,13 @@ def upgrade_to_5(data: dict[str, Any]) -> dict[str, Any]:
 def upgrade_to_6(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 6 only added the windows' disturbance and the ``disturbed`` status: restamp the version."""
     return {**data, "schema": 6}
+
+
+def upgrade_to_7(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 7 records an open loop's arrivals; every open loop before it spaced them evenly."""
+    if data.get("load") == "open" and "arrivals" not in data:
+        return {**data, "schema": 7, "arrivals": "uniform"}
+    return {**data, "schema": 7}
 
 
 @dataclass(frozen=True)
@@ -288,6 +303,9 @@ class CellRecord:
     loadgen: Loadgen = field(default_factory=Loadgen)
     load: LoadKind | None = None
     offered_rps: float | None = None
+    #: Open loop (schema 6): how the arrivals were spaced, and the seed of drawn ones (None: not drawn).
+    arrivals: str | None = None
+    arrival_seed: int | None = None
     effective_concurrency: float | None = None
     effective_concurrency_basis: str | None = None
     promised_concurrency: int | None = None
@@ -488,6 +506,9 @@ def _read_cell(f: Fields) -> CellRecord:
     load = f.optional_text("load")
     if load not in (None, "closed", "open"):
         raise UserError(f"{f.path}: load {load!r} is neither 'closed' nor 'open'")
+    arrivals = f.optional_text("arrivals")
+    if arrivals is not None and arrivals not in ARRIVALS:
+        raise UserError(f"{f.path}: arrivals {arrivals!r} is not one of {', '.join(ARRIVALS)}")
     return CellRecord(
         mode=f.text("mode"),
         workload=f.text("workload"),
@@ -506,6 +527,8 @@ def _read_cell(f: Fields) -> CellRecord:
         loadgen=_loadgen(f.obj("loadgen")),
         load="open" if load == "open" else "closed" if load == "closed" else None,
         offered_rps=f.optional_number("offered_rps"),
+        arrivals=arrivals,
+        arrival_seed=f.optional_integer("arrival_seed"),
         effective_concurrency=f.optional_number("effective_concurrency"),
         effective_concurrency_basis=f.optional_text("effective_concurrency_basis"),
         promised_concurrency=f.optional_integer("promised_concurrency"),

@@ -71,6 +71,20 @@ class Run:
         return self.arrival_rates is not None
 
     @property
+    def arrivals(self) -> str:
+        """How an open loop's arrivals were spaced; a run that predates the key spaced them evenly."""
+        value = self.matrix.get("arrivals")
+        return value if isinstance(value, str) and value else "uniform"
+
+    @property
+    def arrival_seed(self) -> int | None:
+        """The seed of poisson arrivals (None when they were evenly spaced, or it was not recorded)."""
+        value = self.matrix.get("arrival_seed")
+        if self.arrivals == "uniform" or isinstance(value, bool) or not isinstance(value, int):
+            return None
+        return value
+
+    @property
     def steps(self) -> list[int]:
         """What the steps hold: offered requests per second (open loop) or users (closed loop)."""
         rates = self.arrival_rates

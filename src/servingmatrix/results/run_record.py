@@ -174,7 +174,7 @@ def _known(f: Fields, key: str, values: tuple[str, ...]) -> None:
 
 
 def _check_matrix(f: Fields) -> None:
-    for key in ("name", "description", "server_memory", "hosts"):
+    for key in ("name", "description", "server_memory", "hosts", "arrivals"):
         f.optional_text(key)
     _known(f, "reference", REFERENCE_GENERATORS)
     f.strings("modes")
@@ -185,7 +185,7 @@ def _check_matrix(f: Fields) -> None:
         f.optional_number(key)
     if f.data.get("trials") != AUTO_TRIALS:
         f.optional_integer("trials")
-    for key in ("server_cpus", "loadgen_processes", "max_trials"):
+    for key in ("server_cpus", "loadgen_processes", "max_trials", "arrival_seed"):
         f.optional_integer(key)
 
 

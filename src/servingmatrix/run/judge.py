@@ -321,6 +321,8 @@ def judge_cell(
         disturbance=_disturbance(figures, swarm),
         load=figures.load.kind,
         offered_rps=figures.load.offered_rps,
+        arrivals=session.arrivals.kind if figures.load.open_loop else None,
+        arrival_seed=session.arrivals.seed if figures.load.open_loop and session.arrivals.random else None,
         effective_concurrency=concurrency,
         effective_concurrency_basis=basis,
         promised_concurrency=session.mode.promised_concurrency,

@@ -24,6 +24,7 @@ from servingmatrix.matrix import Matrix
 from servingmatrix.modes import ModeConfig
 from servingmatrix.results.cell import ServerExit
 from servingmatrix.results.folder import CellKey
+from servingmatrix.run.load.arrivals import Arrivals, session_seed
 from servingmatrix.run.load.distributed import DistributedDriver, DistributedLoad, server_reader
 from servingmatrix.run.load.drive import Driver, LocustRun
 from servingmatrix.run.load.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, locust_spec
@@ -52,6 +53,8 @@ class Session:
     workload: WorkloadConfig
     trial: int
     loads: tuple[Load, ...]
+    #: Open loop: how the arrivals are spaced, and this session's seed for them.
+    arrivals: Arrivals = field(default_factory=Arrivals)
 
     def key(self, load: Load) -> CellKey:
         return CellKey(self.mode.spec, self.workload.spec, load.amount, self.trial)
@@ -81,7 +84,16 @@ def plan_round(
         modes = [m for m in matrix.mode_configs() if only is None or (m.spec, workload.spec) in only]
         if seed is not None:
             random.Random(f"{seed}/{trial}/{workload.spec}").shuffle(modes)
-        round_.extend(Session(mode, workload, trial, loads) for mode in modes)
+        round_.extend(
+            Session(
+                mode,
+                workload,
+                trial,
+                loads,
+                Arrivals(matrix.arrivals, session_seed(matrix.arrival_seed, mode.spec, workload.spec, trial)),
+            )
+            for mode in modes
+        )
     return round_
 
 
@@ -226,6 +238,7 @@ class SessionRunner:
             warmup_s=self.matrix.warmup_s,
             duration_s=self.matrix.duration_s,
             request_timeout_s=self.matrix.request_timeout_s,
+            arrivals=session.arrivals,
         )
 
     def _drive_here(

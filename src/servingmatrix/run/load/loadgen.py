@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from servingmatrix.engine.docker import ContainerSpec
 from servingmatrix.errors import UserError
+from servingmatrix.run.load.arrivals import Arrivals
 from servingmatrix.run.measure.latency import RequestSample
 from servingmatrix.run.stack.stack import Placement, container_labels
 from servingmatrix.workloads import Request, WorkloadConfig
@@ -109,6 +110,8 @@ class LocustJob:
     duration_s: float
     request_timeout_s: float = REQUEST_TIMEOUT_S
     locustfile: str = LOCUSTFILE
+    #: Open loop: how the arrivals are spaced, and their seed.
+    arrivals: Arrivals = field(default_factory=Arrivals)
 
     @property
     def open_loop(self) -> bool:
@@ -127,6 +130,8 @@ class LocustJob:
             "SM_LOAD": "open" if self.open_loop else "closed",
             "SM_MAX_IN_FLIGHT": str(MAX_IN_FLIGHT),
         }
+        if self.open_loop:
+            env.update(self.arrivals.env())
         if workers is not None:
             env["SM_WORKERS"] = str(workers)
         return env
