@@ -13,6 +13,7 @@ from servingmatrix.engine.docker import Docker
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.run.runner import Runner
+from servingmatrix.run.session import plan_sessions
 
 pytestmark = pytest.mark.docker
 
@@ -46,7 +47,9 @@ def test_server_killed_mid_session_fails_later_cells_and_the_matrix_goes_on(
         warmup_s=1.0,
     ).check("test")
     folder = RunFolder(tmp_path / "run")
-    runner = Runner(docker, matrix, folder, lambda line: None, calibrate=False)
+    # A seed whose order measures gunicorn-sync first: the session the killer strikes is its.
+    seed = next(s for s in range(1000) if plan_sessions(matrix, s)[0].mode.spec == "gunicorn-sync[workers=1]")
+    runner = Runner(docker, matrix, folder, lambda line: None, calibrate=False, order_seed=seed)
     done = threading.Event()
     killer = threading.Thread(target=kill_during_second_step, args=(docker, runner, done), daemon=True)
     killer.start()

@@ -142,7 +142,9 @@ def killed_run(docker: Docker, tmp_path: Path, attempt: int) -> tuple[dict[str, 
         warmup_s=1.0,
     ).check("test")
     folder = RunFolder(tmp_path / f"run-{attempt}")
-    runner = Runner(docker, matrix, folder, lambda line: None, calibrate=False)
+    # The killer's watch is a busy loop on the host: other work on the plan's cores, which would have
+    # the window measured again, without kills. Measured once, the cell is recorded as it was.
+    runner = Runner(docker, matrix, folder, lambda line: None, calibrate=False, remeasures=0)
     done = threading.Event()
     log: dict[str, list[int]] = {"killed": [], "replacements": []}
     killer = threading.Thread(target=kill_workers, args=(docker, runner, done, log), daemon=True)
@@ -166,7 +168,10 @@ def test_a_killed_worker_is_replaced_and_its_failed_requests_are_counted(
         assert log["killed"], f"no worker was caught busy in the window: {log}"
         # The master forked a new worker for every one killed.
         assert len(log["replacements"]) == len(log["killed"]), log
-        assert cell["status"] == "ok", cell.get("reason")
+        # Measured (the killer's own busy loop may have it recorded disturbed, never failed).
+        assert cell["status"] in ("ok", "disturbed"), cell.get("reason")
+        assert cell["status"] == "ok" or "busy with other work" in cell["reason"], cell["reason"]
+        assert cell.get("measured_again") is None
         assert cell["server"]["exit"] is None
         # Each kill cost the one request its worker held, or none when it died just after answering.
         assert cell["failures"] <= len(log["killed"])

@@ -236,3 +236,16 @@ def test_the_export_refuses_a_stray_copy_of_a_cell_as_the_report_does(tmp_path: 
         with pytest.raises(UserError) as raised:
             export(RunFolder(run))
         assert str(raised.value) == says
+
+
+def test_summary_says_disturbed_for_a_cell_measured_only_with_other_work_and_failed_otherwise(
+    tmp_path: Path,
+) -> None:
+    why = "disturbed: server core 20% busy with other work (above 5%)"
+    cells = {
+        (SYNC, "json", 1, 1): {**cell(100.0), "status": "disturbed", "reason": why},
+        (SYNC, "json", 8, 1): {"status": "failed", "reason": "not ready", "warnings": []},
+    }
+    text = summarize(RunFolder(write_run(tmp_path / "r", cells, [1, 8])))
+    (row,) = [line for line in text.splitlines() if line.strip().startswith(SYNC)]
+    assert row.split()[1:] == ["disturbed", "failed"]

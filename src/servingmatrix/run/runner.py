@@ -143,6 +143,10 @@ class Runner:
     #: How long to wait at most for the plan's cores to be quiet before calibrating (0: not at all;
     #: ``run`` gives ``QUIET_WAIT_S``).
     quiet_wait_s: float = 0.0
+    #: How many times a disturbed window's steps are measured again (``run`` gives ``REMEASURES``; a
+    #: test whose own fault injector is the other work on the plan's cores gives 0, and reads the cell
+    #: recorded ``disturbed``).
+    remeasures: int = REMEASURES
     #: Each core's busy time so far (ns), as the quiet wait reads it (the unit tests replace it).
     read_busy: Callable[[], dict[int, float] | None] = read_busy
 
@@ -548,7 +552,7 @@ class Runner:
         planned_s: float,
     ) -> None:
         """Judge and write each cell of a session that took load; the steps whose windows were
-        disturbed are measured again first (``REMEASURES`` times at most, a fresh session each)."""
+        disturbed are measured again first (``remeasures`` times at most, a fresh session each)."""
         facts = lane.facts
         output = swarm.output
         if isinstance(output, str) or swarm.sampler is None:
@@ -556,7 +560,7 @@ class Runner:
             return
         progress.spend(planned_s)
         cells = self._judge(session, swarm, timings, facts)
-        for attempt in range(1, REMEASURES + 1):
+        for attempt in range(1, self.remeasures + 1):
             disturbed = {load: why for load, cell in cells.items() if (why := _disturbed(cell)) is not None}
             if not disturbed:
                 break
@@ -564,7 +568,7 @@ class Runner:
             again = dataclasses.replace(session, loads=loads)
             for load in loads:
                 progress.line(
-                    f"  re-measuring {session.label(load)} ({attempt} of {REMEASURES}): {disturbed[load]}"
+                    f"  re-measuring {session.label(load)} ({attempt} of {self.remeasures}): {disturbed[load]}"
                 )
             out_dir = self.folder.root / "sessions" / f"{session.slug}-again-{attempt}"
             result = lane.sessions.run(again, lane.plan, out_dir, lane.stack)

@@ -53,10 +53,14 @@ def terminal_table(comparison: Comparison) -> str:
 def _rps(point: Point | None) -> str:
     if point is None:
         return "—"
-    return fmt.rps(point.throughput.median) if point.throughput else "failed"
+    if point.throughput:
+        return fmt.rps(point.throughput.median)
+    return "disturbed" if point.disturbed else "failed"
 
 
 def _p99(point: Point | None) -> str:
     if point is None:
         return "—"
-    return fmt.ms(point.p99) if point.ok else "failed"
+    if point.ok:
+        return fmt.ms(point.p99)
+    return "disturbed" if point.disturbed else "failed"

@@ -66,7 +66,7 @@ def summarize(folder: RunFolder) -> str:
             for u in steps:
                 text, codes = _figure(by_step.get(u, []))
                 row += f"{text:>14}"
-                figures += text not in ("-", "failed")
+                figures += text not in ("-", "failed", "disturbed")
                 for code in codes & set(COUNTED):
                     counts[COUNTED[code]].add((workload, mode, u))
             lines.append(row)
@@ -114,7 +114,9 @@ def _figure(cell: list[Trial]) -> tuple[str, set[str]]:
     if not cell:
         return "-", set()
     if not SUCCEEDED.read(cell[0]):
-        return "failed", set()
+        # Disturbed (measured, but with other work on the plan's cores) is not failed: said as it is.
+        disturbed = all(t.record.status == "disturbed" for t in cell)
+        return "disturbed" if disturbed else "failed", set()
     codes = {w.code for t in cell if t.record.ok for w in t.record.warnings}
     if NOISY_FIGURE.read(cell[0]):
         codes.add(NOISY)
