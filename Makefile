@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SM := $(BIN)/servingmatrix
 PROFILE ?= default
 
-.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness bench-hosts bench-startup soak mutation
+.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness bench-hosts bench-startup bench-quiet soak mutation
 
 # The virtual environment is rebuilt when pyproject.toml changes.
 $(BIN)/servingmatrix: pyproject.toml
@@ -80,6 +80,12 @@ bench-headroom: images
 bench-generator: images
 	$(SM) run --matrix bench/generator.yml --force --out reports/bench/generator
 	$(BIN)/python bench/generator.py reports/bench/generator
+
+# The disturbance a quiet machine still shows in the project's own windows, and the threshold it gives
+# (DISTURBED_SHARE in src/servingmatrix/flags.py): run it with nothing else on the machine.
+bench-quiet: images
+	$(SM) run --matrix bench/quiet.yml --no-calibration --force --out reports/bench/quiet
+	$(BIN)/python bench/quiet.py reports/bench/quiet
 
 # The load generator's calibrated most on this machine, on one simulated load host and on two (root).
 bench-hosts: images

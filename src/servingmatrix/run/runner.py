@@ -567,9 +567,8 @@ class Runner:
             loads = tuple(load for load in session.loads if load in disturbed)
             again = dataclasses.replace(session, loads=loads)
             for load in loads:
-                progress.line(
-                    f"  re-measuring {session.label(load)} ({attempt} of {self.remeasures}): {disturbed[load]}"
-                )
+                what = f"{session.label(load)} ({attempt} of {self.remeasures})"
+                progress.line(f"  re-measuring {what}: {disturbed[load]}")
             out_dir = self.folder.root / "sessions" / f"{session.slug}-again-{attempt}"
             result = lane.sessions.run(again, lane.plan, out_dir, lane.stack)
             if not self.keep_samples:
