@@ -18,6 +18,7 @@ from servingmatrix.engine.docker import Docker
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.run.runner import Runner
+from servingmatrix.run.session import plan_sessions
 from servingmatrix.run.stack.stack import RUN_LABEL
 
 from .schedule import measured_window, sleep_until
@@ -52,7 +53,9 @@ def test_hung_server_fails_requests_on_time_and_the_run_ends_clean(
         request_timeout_s=REQUEST_TIMEOUT_S,
     ).check("test")
     folder = RunFolder(tmp_path / "run")
-    runner = Runner(docker, matrix, folder, lambda line: None, calibrate=False)
+    # Modes run in a seeded shuffled order: pick a seed whose first session is the one frozen.
+    seed = next(s for s in range(1000) if plan_sessions(matrix, s)[0].mode.spec == "waitress[threads=4]")
+    runner = Runner(docker, matrix, folder, lambda line: None, calibrate=False, order_seed=seed)
     done = threading.Event()
     paused: list[float] = []
     freezer = threading.Thread(target=pause_mid_window, args=(docker, runner, done, paused), daemon=True)
