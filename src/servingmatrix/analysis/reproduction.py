@@ -2,11 +2,20 @@
 
 The cells are paired as ``compare`` pairs them (``compare_runs``), each figure the median of its
 trials with its uncertainty. A cell **differs** when its throughput moved further than
-THROUGHPUT_TOLERANCE, or its p99 further than P99_TOLERANCE, and that change's 95% interval (from
-both runs' trials; none with a single trial on either side) excludes no change: beyond the noise
-of both runs. It is **reproduced** otherwise. It is **not comparable** when the two runs were not
-measured alike (cores, CPU model, engine version, CPU plan, the method's matrix keys, the images'
-locks), or when the cell is missing from, or failed in, either run; what differs is named.
+THROUGHPUT_TOLERANCE, or its p99 further than P99_TOLERANCE and by more than P99_FLOOR_MS, and that
+change's 95% interval (from both runs' trials; none with a single trial on either side) excludes no
+change: beyond the noise of both runs. It is **reproduced** otherwise.
+
+Which client's figures are judged follows the cell's flags on either side: Locust's by default; the
+reference generator's when either side is generator-bound (G: Locust's figure is then a lower bound,
+the reference's is the server's); both, each of which must reproduce, when either side has the
+clients disagree (R: the figure depends on the client).
+
+It is **not comparable** when the two runs were not measured alike (cores, CPU model, engine version,
+CPU plan, the method's matrix keys, the images' locks), when the cell is missing from, failed in or
+stayed disturbed in either run, or when the figure it must be judged on is missing on a side (a G
+cell with no reference figure); what is missing is named. Runs of earlier schemas are judged with
+what they hold: no reference figure, no R.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from typing import Any
 from servingmatrix import fmt
 from servingmatrix.analysis.compare import CellChange, Comparison, beyond_noise, compare_runs
 from servingmatrix.analysis.points import Point
-from servingmatrix.analysis.stats import Change
+from servingmatrix.analysis.stats import Change, Estimate, estimate, relative_change
 from servingmatrix.matrix_keys import METHOD_KEYS, method_values
 from servingmatrix.results.run import Run
 
@@ -34,6 +43,13 @@ STATUSES = (REPRODUCED, DIFFERS, NOT_COMPARABLE)
 THROUGHPUT_TOLERANCE = 0.10
 #: p99 rests on the slowest 1% of a step's requests, and moves more from run to run than throughput.
 P99_TOLERANCE = 0.25
+#: A p99 change smaller than this, in milliseconds, is never called a difference, whatever its share:
+#: where a p99 is a millisecond or two, the scheduler's jitter alone moves it by half of it (1.19
+#: against 0.75 ms for the same quiet cell, two runs apart, 0.44 ms).
+P99_FLOOR_MS = 1.0
+
+LOCUST = "Locust"
+REFERENCE = "the reference generator"
 
 
 def _plan(run: Run) -> str:
@@ -118,13 +134,107 @@ class CellReproduction:
         return self.change.new
 
 
+def _moved(name: str, change: Change | None, tolerance: float) -> str:
+    return f"{name} {fmt.change(change)} (tolerance {fmt.share(tolerance)})"
+
+
+@dataclass(frozen=True)
+class ClientChange:
+    """One client's figures of a cell, published against reproduced."""
+
+    client: str
+    throughput: Change | None
+    p99: Change | None
+    #: The two sides' p99 medians in milliseconds (published, reproduced), for the floor.
+    p99_ms: tuple[float, float] | None
+
+    def moved(self) -> list[str]:
+        """What moved beyond its tolerance, the floor and the noise of both runs, in words."""
+        out = []
+        if beyond_noise(self.throughput, THROUGHPUT_TOLERANCE):
+            out.append(_moved("throughput", self.throughput, THROUGHPUT_TOLERANCE))
+        if (
+            self.p99_ms is not None
+            and abs(self.p99_ms[1] - self.p99_ms[0]) > P99_FLOOR_MS
+            and beyond_noise(self.p99, P99_TOLERANCE)
+        ):
+            out.append(_moved("p99", self.p99, P99_TOLERANCE))
+        return out
+
+    def within(self) -> str:
+        text = _moved("throughput", self.throughput, THROUGHPUT_TOLERANCE)
+        if self.p99 is not None:
+            text += f", {_moved('p99', self.p99, P99_TOLERANCE)}"
+        return text
+
+
+def _reference(point: Point) -> tuple[Estimate | None, Estimate | None]:
+    """The reference generator's throughput and p99 over the point's successful trials."""
+    measured = [c.reference for c in point.cells if c.ok and c.reference is not None]
+    return (
+        estimate(r.throughput_rps for r in measured),
+        estimate(r.latency_ms.p99 for r in measured),
+    )
+
+
+def _figures(point: Point, client: str) -> tuple[Estimate | None, Estimate | None]:
+    if client == REFERENCE:
+        return _reference(point)
+    return point.throughput, point.latency.get("p99")
+
+
+def _client_change(base: Point, new: Point, client: str) -> ClientChange | None:
+    """The client's change, or None when either side has no throughput of that client."""
+    (base_rps, base_p99), (new_rps, new_p99) = _figures(base, client), _figures(new, client)
+    if base_rps is None or new_rps is None:
+        return None
+    p99 = relative_change(base_p99, new_p99) if base_p99 and new_p99 else None
+    p99_ms = (base_p99.median, new_p99.median) if base_p99 and new_p99 else None
+    return ClientChange(client, relative_change(base_rps, new_rps), p99, p99_ms)
+
+
+def _sides_flagged(change: CellChange, code: str) -> str:
+    sides = [
+        side
+        for side, point in (("the published run", change.base), ("the reproduction", change.new))
+        if point is not None and code in point.codes
+    ]
+    return " and ".join(sides)
+
+
+def _clients(change: CellChange) -> tuple[tuple[str, ...], str]:
+    """Whose figures the cell is judged on, and why in words (empty: Locust's, as usual)."""
+    if disagree := _sides_flagged(change, "clients-disagree"):
+        return (
+            LOCUST,
+            REFERENCE,
+        ), f"on both clients' figures (R in {disagree}: the figure depends on the client)"
+    bound = " and ".join(
+        side
+        for side, point in (("the published run", change.base), ("the reproduction", change.new))
+        if point is not None and point.generator_bound
+    )
+    if bound:
+        return (REFERENCE,), (
+            f"on the reference generator's figures (G in {bound}: Locust's figure is a lower bound there)"
+        )
+    return (LOCUST,), ""
+
+
 def _cell_problem(change: CellChange) -> str | None:
-    """Why a cell cannot be compared on its own account (missing or failed), or None."""
+    """Why a cell cannot be compared on its own account (missing, disturbed or failed), or None."""
     base, new = change.base, change.new
     if base is None:
         return "not in the published run"
     if new is None:
         return "missing from the reproduction"
+    for side, point in (("the published run", base), ("the reproduction", new)):
+        if point.disturbed:
+            reasons = sorted({c.reason or "no reason recorded" for c in point.cells})
+            return (
+                f"disturbed in {side}: other work on its cores in every window measured, no figure "
+                f"({'; '.join(reasons)})"
+            )
     if not base.ok:
         return f"failed in the published run ({'; '.join(base.failed_reasons)})"
     if not new.ok:
@@ -134,10 +244,6 @@ def _cell_problem(change: CellChange) -> str | None:
     return None
 
 
-def _moved(name: str, change: Change | None, tolerance: float) -> str:
-    return f"{name} {fmt.change(change)} (tolerance {fmt.share(tolerance)})"
-
-
 def judge_cell(change: CellChange, differences: list[str]) -> CellReproduction:
     """Reproduced, differs or not comparable, and why, for one pair of cells."""
     problem = _cell_problem(change)
@@ -145,20 +251,25 @@ def judge_cell(change: CellChange, differences: list[str]) -> CellReproduction:
         return CellReproduction(
             change, NOT_COMPARABLE, "; ".join([*differences, *([problem] if problem else [])])
         )
-    moved = [
-        _moved(name, figure, tolerance)
-        for name, figure, tolerance in (
-            ("throughput", change.throughput, THROUGHPUT_TOLERANCE),
-            ("p99", change.p99, P99_TOLERANCE),
-        )
-        if beyond_noise(figure, tolerance)
-    ]
+    assert change.base is not None and change.new is not None  # no problem: both sides measured
+    clients, basis = _clients(change)
+    judged: list[ClientChange] = []
+    for client in clients:
+        found = _client_change(change.base, change.new, client)
+        if found is None:
+            return CellReproduction(
+                change, NOT_COMPARABLE, f"judged {basis}, but {client}'s figure is missing on a side"
+            )
+        judged.append(found)
+    prefix = f"judged {basis}: " if basis else ""
+    named = len(judged) > 1
+    moved = [f"{c.client}'s {m}" if named else m for c in judged for m in c.moved()]
     if moved:
-        return CellReproduction(change, DIFFERS, "; ".join(moved) + ", beyond the noise of both runs")
-    within = _moved("throughput", change.throughput, THROUGHPUT_TOLERANCE)
-    if change.p99 is not None:
-        within += f", {_moved('p99', change.p99, P99_TOLERANCE)}"
-    return CellReproduction(change, REPRODUCED, f"{within}: within the tolerance or the noise")
+        return CellReproduction(
+            change, DIFFERS, prefix + "; ".join(moved) + ", beyond the noise of both runs"
+        )
+    within = "; ".join(f"{c.client}'s {c.within()}" if named else c.within() for c in judged)
+    return CellReproduction(change, REPRODUCED, f"{prefix}{within}: within the tolerance or the noise")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from servingmatrix.analysis.reproduction import P99_FLOOR_MS, P99_TOLERANCE, THROUGHPUT_TOLERANCE
 from servingmatrix.building.readme.mutation_scores import mutated_modules, scores_table
 from servingmatrix.flags import DISTURBED_SHARE, KINDS, QUIET_WAIT_S, REMEASURES, Judged, Shown
 from servingmatrix.inputs import input_files
@@ -125,6 +126,16 @@ def disturbance_rule() -> str:
     return "\n".join(lines)
 
 
+def reproduction_rule() -> str:
+    """The tolerances ``reproduce`` judges a cell by, from their declaration (``analysis/reproduction``)."""
+    lines = ["| figure | differs when it moved by more than |", "|---|---|"]
+    lines += [
+        f"| throughput | {THROUGHPUT_TOLERANCE:.0%}, beyond the noise of both runs |",
+        f"| p99 | {P99_TOLERANCE:.0%} and {P99_FLOOR_MS:g} ms, beyond the noise of both runs |",
+    ]
+    return "\n".join(lines)
+
+
 def report_rules() -> str:
     """The derived numbers, as the report itself explains them."""
     lines = ["| figure | how it is computed |", "|---|---|"]
@@ -153,6 +164,7 @@ SECTIONS = {
     "columns": columns_table,
     "flags": flags_table,
     "disturbance": disturbance_rule,
+    "reproduction": reproduction_rule,
     "report": report_rules,
     "mutation": mutation_table,
     "inputs": inputs_table,

@@ -12,6 +12,7 @@ from servingmatrix import fmt
 from servingmatrix.analysis.points import Point
 from servingmatrix.analysis.reproduction import (
     DIFFERS,
+    P99_FLOOR_MS,
     P99_TOLERANCE,
     REPRODUCED,
     THROUGHPUT_TOLERANCE,
@@ -72,8 +73,10 @@ def letters(point: Point | None) -> str:
 def tolerance_text() -> str:
     return (
         f"A cell differs when its throughput moved more than {fmt.share(THROUGHPUT_TOLERANCE)} or its p99 "
-        f"more than {fmt.share(P99_TOLERANCE)}, beyond the noise of both runs (the change's 95% interval "
-        "excludes no change; with a single trial there is no interval, and the change alone decides)"
+        f"more than {fmt.share(P99_TOLERANCE)} and {P99_FLOOR_MS:g} ms, beyond the noise of both runs (the "
+        "change's 95% interval excludes no change; with a single trial there is no interval, and the "
+        "change alone decides). A cell flagged G on either side is judged on the reference generator's "
+        "figures, one flagged R on both clients'"
     )
 
 
