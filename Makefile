@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SM := $(BIN)/servingmatrix
 PROFILE ?= default
 
-.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness bench-hosts bench-startup bench-quiet soak mutation
+.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness bench-hosts bench-startup bench-quiet bench-reproduce soak mutation
 
 # The virtual environment is rebuilt when pyproject.toml changes.
 $(BIN)/servingmatrix: pyproject.toml
@@ -83,6 +83,11 @@ bench-generator: images
 
 # The disturbance a quiet machine still shows in the project's own windows, and the threshold it gives
 # (DISTURBED_SHARE in src/servingmatrix/flags.py): run it with nothing else on the machine.
+# Does a run reproduce on its own machine? The quick profile with --trials auto three times (published,
+# quiet, with a 20 s busy loop on the generator's core), each judged with reproduce --against.
+bench-reproduce: images
+	$(BIN)/python bench/reproduce.py --profile quick --out reports/bench/reproduce
+
 bench-quiet: images
 	$(SM) run --matrix bench/quiet.yml --no-calibration --force --out reports/bench/quiet
 	$(BIN)/python bench/quiet.py reports/bench/quiet
