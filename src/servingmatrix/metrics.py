@@ -119,6 +119,10 @@ def _text(value: Any) -> str:
     return fmt.DASH if value is None or value == "" else str(value)
 
 
+def _spread(value: tuple[int, ...] | None) -> str:
+    return fmt.DASH if value is None else "/".join(str(n) for n in value)
+
+
 def _yes_no(value: bool | None) -> str:
     return fmt.DASH if value is None else "yes" if value else "no"
 
@@ -354,6 +358,22 @@ METRICS: tuple[Metric, ...] = (
         "",
         _text,
         _record(lambda r: r.arrivals),
+    ),
+    Metric(
+        "connections_by_process",
+        "the server's client connections held by each process of its container through Locust's window, "
+        "most first, `/`-separated (`16/0/0`: a master and two workers, one holding every connection; "
+        "empty: not read, as through another host's engine, or before schema 8)",
+        "",
+        _spread,
+        _record(lambda r: r.connections.get("locust")),
+    ),
+    Metric(
+        "reference_connections_by_process",
+        "the same through the reference generator's run, which opens every connection at once",
+        "",
+        _spread,
+        _record(lambda r: r.connections.get("reference")),
     ),
     Metric(
         "effective_concurrency",

@@ -86,3 +86,18 @@ def test_rerun_resumes_and_measures_nothing_again(docker: Docker, tiny_run: RunF
     after = {p.name: p.stat().st_mtime_ns for p in Path(tiny_run.cells_dir).iterdir()}
     assert before == after
     assert any("resuming: 2 of 2 sessions already measured" in line for line in lines)
+
+
+def test_each_cell_records_how_the_connections_landed_on_the_server_processes(tiny_run: RunFolder) -> None:
+    cells = {(c.mode, c.users): c for c in tiny_run.read_cells()}
+    assert len(cells) == 4
+    for users in (1, 4):
+        # gthread keeps every connection alive: its one worker holds all of them, its master none,
+        # through Locust's window and through the reference's run alike.
+        kept = cells[("gunicorn-gthread[workers=1,threads=4]", users)].connections
+        assert kept == {"locust": (users, 0), "reference": (users, 0)}, kept
+        # sync closes each connection after its answer: a master and two workers, never more
+        # connections than users.
+        closed = cells[("gunicorn-sync[workers=2]", users)].connections
+        for spread in closed.values():
+            assert spread is not None and len(spread) == 3 and sum(spread) <= users, closed

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
-from servingmatrix.analysis.queueing import erlang_c, mdc_latency_s, mdc_wait_s, mmc_wait_s
+from servingmatrix.analysis.queueing import erlang_c, fifo_latencies_s, mdc_latency_s, mdc_wait_s, mmc_wait_s
 
 
 def erlang_c_by_its_sum(servers: int, offered: float) -> float:
@@ -62,3 +63,32 @@ def test_four_sleeping_workers_at_90_percent_wait_about_a_service_time() -> None
 def test_an_unstable_or_meaningless_queue_is_refused(rate: float, service_s: float, servers: int) -> None:
     with pytest.raises(ValueError):
         mdc_wait_s(rate, service_s, servers)
+
+
+def poisson(rate: float, count: int, seed: int) -> list[float]:
+    rng = random.Random(seed)
+    t, out = 0.0, []
+    for _ in range(count):
+        t += rng.expovariate(rate)
+        out.append(t)
+    return out
+
+
+@pytest.mark.parametrize("load", [0.5, 0.8, 0.9])
+def test_the_queue_played_on_a_long_poisson_stream_waits_as_m_d_c_predicts(load: float) -> None:
+    service_s, servers = 0.1, 4
+    rate = load * servers / service_s
+    latencies = fifo_latencies_s(poisson(rate, 200_000, seed=7), service_s, servers)
+    mean = sum(latencies) / len(latencies)
+    assert mean == pytest.approx(mdc_latency_s(rate, service_s, servers), rel=0.03)
+
+
+def test_the_queue_serves_in_arrival_order_on_the_first_free_worker() -> None:
+    # Two workers of 1 s: the third arrival waits for the first to finish, the fourth for the second.
+    assert fifo_latencies_s([0.0, 0.0, 0.5, 0.6], 1.0, 2) == [1.0, 1.0, 1.5, 1.4]
+    # Arrivals are taken in time order whatever order they are given in.
+    assert fifo_latencies_s([0.6, 0.0, 0.5, 0.0], 1.0, 2) == [1.0, 1.0, 1.5, 1.4]
+    # Never waiting: each takes exactly the service.
+    assert fifo_latencies_s([0.0, 2.0, 4.0], 1.0, 1) == [1.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="servers: 0"):
+        fifo_latencies_s([0.0], 1.0, 0)

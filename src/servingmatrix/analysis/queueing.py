@@ -18,7 +18,9 @@ against on a sleeping endpoint (each request holds a worker for a fixed time: M/
 
 from __future__ import annotations
 
+import heapq
 import math
+from collections.abc import Iterable
 
 
 def _check(arrival_rate: float, service_s: float, servers: int) -> float:
@@ -66,3 +68,18 @@ def mdc_wait_s(arrival_rate: float, service_s: float, servers: int) -> float:
 def mdc_latency_s(arrival_rate: float, service_s: float, servers: int) -> float:
     """M/D/c: the mean time in the system, the service and the wait before it."""
     return service_s + mdc_wait_s(arrival_rate, service_s, servers)
+
+
+def fifo_latencies_s(arrivals: Iterable[float], service_s: float, servers: int) -> list[float]:
+    """Each arrival's time in a first-come, first-served queue of ``servers`` workers that each take
+    ``service_s`` a request, in the order of ``arrivals`` (seconds, any origin): the queue M/D/c
+    describes, played on the arrivals a run actually sent rather than on their expectation."""
+    if servers < 1:
+        raise ValueError(f"servers: {servers} (allowed: 1 or more)")
+    free = [-math.inf] * servers
+    latencies: list[float] = []
+    for arrival in sorted(arrivals):
+        start = max(arrival, heapq.heappop(free))
+        heapq.heappush(free, start + service_s)
+        latencies.append(start + service_s - arrival)
+    return latencies

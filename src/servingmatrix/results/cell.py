@@ -48,6 +48,11 @@ JSON format history (every file of a run, ``run.json`` and ``cells/*.json``, car
   matrix gains ``arrivals`` and ``arrival_seed``. Every open loop before schema 7 spaced its arrivals
   evenly: ``upgrade_to_7`` writes ``arrivals: uniform`` into an older open-loop cell, so a reader tells
   an old cell from a new one by the cell alone.
+- 8: the cell gains ``connections``: per window kind (``locust``, ``reference``), the server's client
+  connections held by each of its container's processes, the median of the readings through the
+  window, most first (``[16, 0, 0]``: a master and two workers, one holding all 16); null where they
+  could not be read (another host's engine). Added only: ``upgrade_to_8`` restamps the version, and a
+  cell of an older schema has its connections unknown.
 
 A change of layout adds a version here, its ``upgrade_to_N`` below, and bumps ``SCHEMA_VERSION``.
 """
@@ -65,7 +70,7 @@ from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag
 from servingmatrix.matrix_keys import ARRIVALS
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 #: The percentiles a successful cell must have: those the report draws.
 PERCENTILES = ("p50", "p95", "p99")
 
@@ -98,6 +103,8 @@ def upgrade(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         data = upgrade_to_6(data)
     if version < 7:
         data = upgrade_to_7(data)
+    if version < 8:
+        data = upgrade_to_8(data)
     return data
 
 
@@ -131,6 +138,11 @@ def upgrade_to_7(data: dict[str, Any]) -> dict[str, Any]:
     if data.get("load") == "open" and "arrivals" not in data:
         return {**data, "schema": 7, "arrivals": "uniform"}
     return {**data, "schema": 7}
+
+
+def upgrade_to_8(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 8 only added how the server's connections spread over its processes: restamp the version."""
+    return {**data, "schema": 8}
 
 
 @dataclass(frozen=True)
@@ -320,6 +332,9 @@ class CellRecord:
     disturbance: dict[str, dict[str, float | None]] = field(default_factory=dict)
     #: How many times the cell's windows were discarded as disturbed and measured again (schema 6).
     measured_again: int | None = None
+    #: Per window kind (``locust``, ``reference``), the server's connections per process, most first
+    #: (schema 8; None: not read).
+    connections: dict[str, tuple[int, ...] | None] = field(default_factory=dict)
     warnings: tuple[Flag, ...] = ()
 
     @property
@@ -539,6 +554,7 @@ def _read_cell(f: Fields) -> CellRecord:
         server_host=f.text("server_host") if f.present("server_host") else None,
         disturbance={kind: _shares(e) for kind, e in f.entries("disturbance").items()},
         measured_again=f.optional_integer("measured_again"),
+        connections=_spreads(f.obj("connections")),
         warnings=tuple(_flag(w) for w in f.items("warnings")),
     )
 
@@ -552,6 +568,11 @@ def _shares(f: Fields) -> dict[str, float | None]:
             raise f.bad(role, "a share between 0 and 1")
         shares[role] = share
     return shares
+
+
+def _spreads(f: Fields) -> dict[str, tuple[int, ...] | None]:
+    """Each window kind's connections per process (null: not read)."""
+    return {kind: f.integers(kind) for kind in f.data}
 
 
 def _reference(f: Fields) -> Reference:

@@ -35,6 +35,7 @@ from servingmatrix.results.cell import (
 from servingmatrix.run.load.loadgen import Load, LoadgenOutput, Step, is_loadgen_role
 from servingmatrix.run.load.reference import ReferenceResult
 from servingmatrix.run.measure.cgroups import Sampler, WindowUsage, combined_usage, window_usage
+from servingmatrix.run.measure.connections import spread_over_window
 from servingmatrix.run.measure.disturbance import ROLES, describe, window_disturbance, worst
 from servingmatrix.run.measure.efficiency import disagreement_reason, efficiency_reason, generator_efficiency
 from servingmatrix.run.measure.latency import WindowStats, per_name, window_stats
@@ -92,6 +93,8 @@ class StepFigures:
     #: Each role's share of the window spent on other work than the project's containers (None: not
     #: measured).
     disturbance: dict[str, float | None] = field(default_factory=dict)
+    #: The server's connections per process over the window, most first (None: not read).
+    connections: tuple[int, ...] | None = None
 
 
 def measure_step(
@@ -119,6 +122,7 @@ def measure_step(
         server_processes=_processes_at(sampler.processes.get("server", []), end),
         loadgen_processes=output.processes,
         disturbance=disturbance,
+        connections=spread_over_window(sampler.connections, start, end),
     )
 
 
@@ -319,6 +323,7 @@ def judge_cell(
         ),
         server_host=facts.server_host,
         disturbance=_disturbance(figures, swarm),
+        connections=_connections(figures, swarm),
         load=figures.load.kind,
         offered_rps=figures.load.offered_rps,
         arrivals=session.arrivals.kind if figures.load.open_loop else None,
@@ -342,6 +347,15 @@ def _disturbance(figures: StepFigures, swarm: Swarm) -> dict[str, dict[str, floa
     reference = swarm.reference_disturbance.get(figures.load.amount)
     if reference is not None:
         out["reference"] = dict(reference)
+    return out
+
+
+def _connections(figures: StepFigures, swarm: Swarm) -> dict[str, tuple[int, ...] | None]:
+    """How the server's connections spread over its processes: through Locust's window, and through
+    the reference's run when there was one."""
+    out = {"locust": figures.connections}
+    if figures.load.amount in swarm.reference_connections:
+        out["reference"] = swarm.reference_connections[figures.load.amount]
     return out
 
 

@@ -26,11 +26,12 @@ from servingmatrix.results.cell import ServerExit
 from servingmatrix.results.folder import CellKey
 from servingmatrix.run.load.arrivals import Arrivals, session_seed
 from servingmatrix.run.load.distributed import DistributedDriver, DistributedLoad, server_reader
-from servingmatrix.run.load.drive import Driver, LocustRun
+from servingmatrix.run.load.drive import Driver, LocustRun, count_server_connections
 from servingmatrix.run.load.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, locust_spec
 from servingmatrix.run.load.reference import ROLE as REFERENCE_ROLE
 from servingmatrix.run.load.reference import ReferenceResult, reference_window, run_reference
 from servingmatrix.run.measure.cgroups import Sampler
+from servingmatrix.run.measure.connections import spread_over_window
 from servingmatrix.run.measure.disturbance import parse_cpuset, readings_disturbance
 from servingmatrix.run.measure.latency import window_stats
 from servingmatrix.run.plan.cpuplan import CpuPlan
@@ -135,6 +136,9 @@ class Swarm:
     #: Per step (by its amount): each role's share of the reference's run spent on other work (None:
     #: not measured).
     reference_disturbance: dict[int, dict[str, float | None]] = field(default_factory=dict)
+    #: Per step (by its amount): the server's connections per process through the reference's run,
+    #: most first (None: not read).
+    reference_connections: dict[int, tuple[int, ...] | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,7 @@ class SessionRunner:
         timings.measured_s = sum(s.end - s.measure_from for s in output.steps)
         references: dict[int, ReferenceResult] = {}
         disturbance: dict[int, dict[str, float | None]] = {}
+        connections: dict[int, tuple[int, ...] | None] = {}
         if self.matrix.measures_reference and self.load is not None:
             # The reference generator runs beside a load generator on this machine only.
             references = {
@@ -224,11 +229,11 @@ class SessionRunner:
             }
         elif self.matrix.measures_reference and server_exit is None:
             began = time.monotonic()
-            references, disturbance = self._references(session, stack, plan, out_dir, output)
+            references, disturbance, connections = self._references(session, stack, plan, out_dir, output)
             timings.reference_s = time.monotonic() - began
             timings.reference_warmup_s = sum(r.warmup_s or 0.0 for r in references.values())
             timings.reference_measured_s = sum(r.duration_s or 0.0 for r in references.values())
-        return Swarm(output, server_exit, drive.sampler, drive.applied, references, disturbance)
+        return Swarm(output, server_exit, drive.sampler, drive.applied, references, disturbance, connections)
 
     def _job(self, session: Session, stack: Stack) -> LocustJob:
         return LocustJob(
@@ -280,15 +285,19 @@ class SessionRunner:
 
     def _references(
         self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path, output: LoadgenOutput
-    ) -> tuple[dict[int, ReferenceResult], dict[int, dict[str, float | None]]]:
+    ) -> tuple[
+        dict[int, ReferenceResult], dict[int, dict[str, float | None]], dict[int, tuple[int, ...] | None]
+    ]:
         """After the Locust steps, the reference generator at each step's users against the same server,
-        and the share of each run its cores spent on other work.
+        the share of each run its cores spent on other work, and how the server's connections spread
+        over its processes through it.
 
         Same cores and quota as the Locust container, as many connections as the step had users; a
         reference that fails is recorded as missing with its reason and never touches Locust's figures.
         """
         results: dict[int, ReferenceResult] = {}
         disturbance: dict[int, dict[str, float | None]] = {}
+        connections: dict[int, tuple[int, ...] | None] = {}
         for load in session.loads:
             watch = ReferenceWatch(self.driver, stack)
             results[load.amount] = run_reference(
@@ -302,7 +311,8 @@ class SessionRunner:
                 started=watch.start,
             )
             disturbance[load.amount] = watch.stop(role_cores(plan))
-        return results, disturbance
+            connections[load.amount] = watch.connections()
+        return results, disturbance, connections
 
     def _server_exit(self, stack: Stack) -> ServerExit | None:
         """How the server ended, if it has: OOM-killed or its exit code, when, and its last words."""
@@ -341,7 +351,9 @@ class ReferenceWatch:
             return  # wrk already gone, or no server: its run cannot be bracketed
         watched = {role: pid for role, pid in pids.items() if pid is not None}
         watched.update(self.driver.backing_pids(self.stack, exclude=watched))
-        self.sampler = self.driver.new_sampler(watched).start()
+        self.sampler = count_server_connections(
+            self.driver.new_sampler(watched), self.stack.server_url
+        ).start()
 
     def stop(self, roles: dict[str, tuple[int, ...]]) -> dict[str, float | None]:
         """Each role's share of the run spent on other work (None: not measured)."""
@@ -349,6 +361,12 @@ class ReferenceWatch:
             return {role: None for role in roles}
         self.sampler.stop()
         return readings_disturbance(self.sampler.cores, roles)
+
+    def connections(self) -> tuple[int, ...] | None:
+        """How the server's connections spread over its processes through wrk's run (None: not read)."""
+        if self.sampler is None or not self.sampler.connections:
+            return None
+        return spread_over_window(self.sampler.connections, -math.inf, math.inf)
 
 
 def _p99_s(output: LoadgenOutput, load: Load) -> float | None:

@@ -17,6 +17,7 @@ from servingmatrix.engine.docker import ContainerSpec, Docker
 from servingmatrix.errors import UserError
 from servingmatrix.run.load.loadgen import LoadgenOutput, LoadKind, read_output
 from servingmatrix.run.measure.cgroups import ContainerCgroup, Sampler
+from servingmatrix.run.measure.connections import ConnectionCounter, url_port
 from servingmatrix.run.measure.disturbance import CoreReader
 from servingmatrix.run.stack.stack import Stack
 
@@ -44,6 +45,15 @@ def sampler_for(pids: dict[str, int]) -> Sampler:
     cores (those containers being the project's own, their time is not counted as other work)."""
     cgroups = {role: ContainerCgroup(pid) for role, pid in pids.items()}
     return Sampler(cgroups, core_reader=CoreReader(list(cgroups.values())))
+
+
+def count_server_connections(sampler: Sampler, server_url: str) -> Sampler:
+    """``sampler`` reading, beside its cgroups, how the server's connections spread over its processes:
+    where the server's cgroup is read on this machine (none through another host's engine)."""
+    server = sampler.cgroups.get("server")
+    if isinstance(server, ContainerCgroup):
+        sampler.connection_counter = ConnectionCounter(server.procs_file, url_port(server_url))
+    return sampler
 
 
 def applied_limits(info: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +125,7 @@ class Driver:
             watched["loadgen"] = loadgen_pid
         watched.update(self.backing_pids(stack, exclude=watched))
         applied = self.applied(stack)
-        sampler = self.new_sampler(watched).start()
+        sampler = count_server_connections(self.new_sampler(watched), stack.server_url).start()
         began = time.monotonic()
         budget = load_s + LOCUST_GRACE_S + self.request_timeout_s
         try:

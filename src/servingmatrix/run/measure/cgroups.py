@@ -18,6 +18,7 @@ from typing import Protocol
 # Sample is named here too: the samplers' callers know it as this module's.
 from servingmatrix.engine.usage import Sample as Sample
 from servingmatrix.errors import ServingMatrixError
+from servingmatrix.run.measure.connections import ConnectionCounter
 from servingmatrix.run.measure.disturbance import (
     CoreReader,
     CoreReading,
@@ -104,9 +105,14 @@ class ContainerCgroup:
             mem.get("total_pgmajfault"),
         )
 
+    @property
+    def procs_file(self) -> Path:
+        """The file listing every process of the container."""
+        return self.memory / "cgroup.procs"
+
     def process_rss(self) -> list[tuple[int, str, int]]:
         """(pid, command, resident bytes) of every process in the container."""
-        procs_file = self.memory / "cgroup.procs"
+        procs_file = self.procs_file
         out: list[tuple[int, str, int]] = []
         for raw in procs_file.read_text().split():
             pid = int(raw)
@@ -121,17 +127,22 @@ class ContainerCgroup:
 
 class Sampler:
     """Samples several containers' cgroups every ``interval_s`` in a background thread, and with them
-    (given a ``core_reader``) the host's cores and the time the project's containers took on them."""
+    (given a ``core_reader``) the host's cores and the time the project's containers took on them, and
+    (given a ``connection_counter``) how the server's connections are spread over its processes."""
 
     def __init__(
         self,
         cgroups: Mapping[str, UsageReader],
         interval_s: float = 0.5,
         core_reader: CoreReader | None = None,
+        connection_counter: ConnectionCounter | None = None,
     ) -> None:
         self.cgroups = dict(cgroups)
         self.interval_s = interval_s
         self.core_reader = core_reader
+        self.connection_counter = connection_counter
+        #: (time, {pid: connections}) of the server's processes, as read.
+        self.connections: list[tuple[float, dict[int, int]]] = []
         #: The readings of the cores (none when they cannot be read: another host's engine).
         self.cores: list[CoreReading] = []
         self.samples: dict[str, list[Sample]] = {name: [] for name in cgroups}
@@ -144,6 +155,10 @@ class Sampler:
             reading = self.core_reader.read()
             if reading is not None:
                 self.cores.append(reading)
+        if self.connection_counter is not None:
+            counts = self.connection_counter.read()
+            if counts is not None:
+                self.connections.append((time.time(), counts))
         for name, cgroup in self.cgroups.items():
             try:
                 self.samples[name].append(cgroup.sample())
