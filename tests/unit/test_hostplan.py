@@ -11,7 +11,7 @@ from servingmatrix.errors import UserError
 from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.matrix import Matrix
 from servingmatrix.run.plan.cpuplan import plan_cpus
-from servingmatrix.run.plan.hostplan import METADATA_KEY, HostsPlan, plan_hosts
+from servingmatrix.run.plan.hostplan import METADATA_KEY, InventoryPlan, plan_hosts
 from servingmatrix.run.plan.preflight import preflight
 from servingmatrix.run.stack.stack import Placement
 
@@ -259,6 +259,6 @@ def test_preflight_plans_the_inventory_s_hosts(tmp_path: Path) -> None:
     # Three server cores: more than this 2-core machine has, but main has four.
     matrix = Matrix(name="m", modes=("waitress",), workloads=("json",), server_cpus=3, hosts=str(hosts_file))
     plan = preflight(matrix, tmp_path / "run", force=False)
-    assert isinstance(plan, HostsPlan)
+    assert isinstance(plan, InventoryPlan)
     assert plan.host("main").server == Placement("0,1,2", 3.0, memory="2g")
     assert plan.host("lg").loadgen_workers == 8

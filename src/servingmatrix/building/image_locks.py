@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 from servingmatrix.building.generate import write_rendered
 from servingmatrix.building.images import all_images, image_def
 from servingmatrix.building.locks import compile_lock
-
-Say = Callable[[str], None]
+from servingmatrix.say import Say
 
 
 def lock_images(names: Collection[str] | None, say: Say) -> None:

@@ -58,7 +58,7 @@ class RunRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
     #: The published run this one reproduces.
     reproduces: dict[str, Any] | None = None
-    #: With an inventory: the plan per host (``HostsPlan.as_dict``).
+    #: With an inventory: the plan per host (``InventoryPlan.as_dict``).
     cpu_plan_hosts: dict[str, Any] | None = None
     #: With an inventory: the Locust master and each load host.
     distributed: dict[str, Any] | None = None
@@ -237,7 +237,7 @@ def _check_clock(f: Fields) -> None:
 
 
 def _check_cpu_plan_hosts(f: Fields) -> None:
-    """``cpu_plan_hosts`` (``HostsPlan.as_dict``): each host's cores by role, its workers, the warnings."""
+    """``cpu_plan_hosts`` (``InventoryPlan.as_dict``): each host's cores by role, workers, warnings."""
     f.boolean("simulated")
     for host in f.items("hosts"):
         host.text("host")

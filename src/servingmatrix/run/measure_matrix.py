@@ -7,7 +7,6 @@ is the runner made, with the stacks and checks of the app it measures, and run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,14 +17,13 @@ from servingmatrix.flags import QUIET_WAIT_S
 from servingmatrix.matrix import Matrix
 from servingmatrix.paths import cache_dir, inputs_from
 from servingmatrix.results.folder import RunFolder
-from servingmatrix.run.plan.hostplan import HostsPlan
+from servingmatrix.run.plan.hostplan import InventoryPlan
 from servingmatrix.run.plan.preflight import preflight
 from servingmatrix.run.runner import Runner
 from servingmatrix.run.stack.app_stack import app_conformance, stack_factory
 from servingmatrix.run.stack.conformance import check_server
 from servingmatrix.run.stack.stack import Stack
-
-Say = Callable[[str], None]
+from servingmatrix.say import Say
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,7 @@ def measure(
     with inputs_from(inputs) if inputs is not None else nullcontext():
         build_for(docker, matrix, say)
         say(describe(matrix, out))
-        if isinstance(plan, HostsPlan):
+        if isinstance(plan, InventoryPlan):
             for line in [*plan.describe(), *(f"warning: {text}" for text in plan.warnings)]:
                 say(line)
         new_runner(docker, matrix, folder, say, settings).run()

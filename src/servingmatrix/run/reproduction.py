@@ -3,7 +3,6 @@ from the bundle's inputs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from servingmatrix.matrix import matrix_from_record
@@ -11,8 +10,7 @@ from servingmatrix.paths import project_root
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.unbundle import OpenedBundle
 from servingmatrix.run.measure_matrix import RunSettings, measure
-
-Say = Callable[[str], None]
+from servingmatrix.say import Say
 
 
 def reproduce_bundle(bundle: Path, opened: OpenedBundle, out: Path | None, say: Say) -> Path:

@@ -21,7 +21,7 @@ from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.run.load.distributed import MASTER_PORT, DistributedLoad, LoadHost
 from servingmatrix.run.measure.clocks import ClockOffset, measure_offset
 from servingmatrix.run.plan.cpuplan import CpuPlan
-from servingmatrix.run.plan.hostplan import HostPlan, HostsPlan
+from servingmatrix.run.plan.hostplan import HostPlan, InventoryPlan
 from servingmatrix.run.stack.ship import ship_images
 from servingmatrix.run.stack.stack import Placement
 from servingmatrix.say import Say
@@ -66,7 +66,7 @@ class ServerShare:
 @dataclass
 class RunHosts:
     inventory: Inventory
-    plan: HostsPlan
+    plan: InventoryPlan
     engines: dict[str, Docker]
     clocks: dict[str, ClockOffset] = field(default_factory=dict)
     local: set[str] = field(default_factory=set)
@@ -75,7 +75,7 @@ class RunHosts:
 
     @classmethod
     def connect(
-        cls, inventory: Inventory, plan: HostsPlan, local: Docker, connect: Callable[[Host], Docker]
+        cls, inventory: Inventory, plan: InventoryPlan, local: Docker, connect: Callable[[Host], Docker]
     ) -> RunHosts:
         """Ping every engine (one line for one that does not answer), then measure every host's clock."""
         check_engines(inventory, connect)

@@ -21,7 +21,7 @@ from servingmatrix.hosts.inventory import Host, Inventory
 from servingmatrix.run.plan.cpuplan import crowded_processes_warning, plan_cpus, split_generator_and_backing
 from servingmatrix.run.stack.stack import Placement
 
-#: run.json's metadata key for :meth:`HostsPlan.as_dict`.
+#: run.json's metadata key for :meth:`InventoryPlan.as_dict`.
 METADATA_KEY = "cpu_plan_hosts"
 #: The memory limits of the load generator's and the backing services' containers, as on one machine.
 LOADGEN_MEMORY = "2g"
@@ -106,7 +106,7 @@ def _cores_phrase(cpuset: str) -> str:
 
 
 @dataclass(frozen=True)
-class HostsPlan:
+class InventoryPlan:
     """The plan of every host, in the inventory's order, and every warning it carries."""
 
     hosts: tuple[HostPlan, ...]
@@ -148,7 +148,7 @@ class _Split:
 
 def plan_hosts(
     inventory: Inventory, server_cpus: int, server_memory: str = "2g", loadgen_processes: int | None = None
-) -> HostsPlan:
+) -> InventoryPlan:
     """Plan every host's cores; refuse in one line a server budget a host cannot give.
 
     ``loadgen_processes`` is the number of Locust workers across all load generator hosts, spread over
@@ -169,7 +169,7 @@ def plan_hosts(
     shared = _shared_simulated_cores(inventory) if inventory.simulated else None
     if shared is not None:
         warnings.append(shared)
-    return HostsPlan(hosts=tuple(plans), simulated=inventory.simulated, warnings=tuple(warnings))
+    return InventoryPlan(hosts=tuple(plans), simulated=inventory.simulated, warnings=tuple(warnings))
 
 
 def _split(inventory: Inventory, host: Host, server_cpus: int) -> _Split:

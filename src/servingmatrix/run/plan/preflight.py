@@ -17,7 +17,7 @@ from servingmatrix.inputs.user_paths import kernel_root, unusable
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import CELLS_DIR, RUN_FILE, RunFolder
 from servingmatrix.run.plan.cpuplan import CpuPlan, plan_cpus
-from servingmatrix.run.plan.hostplan import HostsPlan, plan_hosts
+from servingmatrix.run.plan.hostplan import InventoryPlan, plan_hosts
 from servingmatrix.spec import shown
 
 NEW_OR_RESUMED = "give a folder (new, or a run of the same matrix to resume)"
@@ -80,7 +80,7 @@ def check_plan(matrix: Matrix) -> CpuPlan:
     )
 
 
-def check_hosts(matrix: Matrix) -> HostsPlan | None:
+def check_hosts(matrix: Matrix) -> InventoryPlan | None:
     """The plan of every host of the matrix's inventory (its file checked, a server budget a host
     cannot give refused); None without an inventory."""
     inventory = matrix.inventory
@@ -89,7 +89,7 @@ def check_hosts(matrix: Matrix) -> HostsPlan | None:
     return plan_hosts(inventory, matrix.server_cpus, matrix.server_memory, matrix.loadgen_processes)
 
 
-def preflight(matrix: Matrix, out: Path, force: bool) -> CpuPlan | HostsPlan:
+def preflight(matrix: Matrix, out: Path, force: bool) -> CpuPlan | InventoryPlan:
     """Everything checkable before Docker is touched; returns the CPU plan, of every host of the
     matrix's inventory when it has one (this machine's cores then are not the run's)."""
     plan = check_hosts(matrix) or check_plan(matrix)
