@@ -238,6 +238,9 @@ _BY_CODE = {k.code: k for k in KINDS}
 BESIDE_FIGURE: tuple[FlagKind, ...] = tuple(k for k in KINDS if k.shown == "figure")
 #: The codes said once for the run rather than beside each figure.
 ONCE_PER_RUN: frozenset[str] = frozenset(k.code for k in KINDS if k.shown == "run")
+#: The codes that describe the whole run rather than a figure (judged as it begins, or said once):
+#: when every figure carries one, the report says it once, in its banner and its "how sure".
+RUN_CONDITIONS: frozenset[str] = frozenset(k.code for k in KINDS if k.judged == "run" or k.shown == "run")
 
 
 def kind(code: str) -> FlagKind:

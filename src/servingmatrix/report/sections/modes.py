@@ -81,7 +81,10 @@ def _mode(results: Results, mode: str, hide: frozenset[str]) -> Group:
     )
     children: tuple[Section, ...] = (
         Paragraph((about,)),
+        Paragraph(("To deploy (every interface, port 8000, without the harness's own flags):",), "note"),
         Paragraph((info.command,), "command"),
+        Paragraph(("As measured (the harness's command: its bind address, port and own flags):",), "note"),
+        Paragraph((info.measured,), "command"),
         columns,
         Heading(4, ("Every cell",)),
         cells_table(results, mode, hide),
