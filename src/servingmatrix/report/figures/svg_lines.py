@@ -184,6 +184,29 @@ def _intervals(points: Sequence[ChartPoint], scales: Scales, axis: ValueAxis) ->
     return "".join(out)
 
 
+def clipped(p: ChartPoint, axis: ValueAxis) -> tuple[bool, bool]:
+    """Whether a point's interval runs past the axis below and above: its bar stops at the edge."""
+    if p.low is None or p.high is None:
+        return False, False
+    return p.low < axis.low, p.high > axis.high
+
+
+def _clipped_ends(points: Sequence[ChartPoint], scales: Scales, axis: ValueAxis) -> str:
+    """An arrowhead at each end of a bar cut at the chart's edge, pointing on past it: the interval
+    runs further than drawn (its figures are in the point's hover and the table)."""
+    out = []
+    for p in points:
+        if p.y is None or not scales.y.shows(p.y):
+            continue
+        below, above = clipped(p, axis)
+        x = scales.x(p.x)
+        for cut, edge, wing in ((below, axis.bottom, -5.0), (above, axis.top, 5.0)):
+            if cut:
+                out.append(f"M{number(x - 4)} {number(edge + wing)}L{number(x)} {number(edge)}")
+                out.append(f"L{number(x + 4)} {number(edge + wing)}")
+    return "".join(out)
+
+
 def _title(series: Series, p: ChartPoint) -> tuple[str, ...]:
     """What a point's hover shows: its lines, and what its knee says when it is the series' knee."""
     lines = p.hover or (series.name, f"{tick_label(p.x)}: {p.y:,.4g}")
@@ -203,6 +226,9 @@ def _series(spec: LineChart, series: Series, key: str, scales: Scales) -> list[s
         out.append(
             el("path", fill="none", stroke_width=1, **scales.ys(d=lambda y: _intervals(points, scales, y)))
         )
+        if _clipped_ends(points, scales, scales.y):
+            ends = scales.ys(d=lambda y: _clipped_ends(points, scales, y))
+            out.append(el("path", cls="clipped", fill="none", stroke_width=1.5, **ends))
     for p in points:
         y = p.y
         if y is None or not scales.y.shows(y):
