@@ -14,8 +14,11 @@ from servingmatrix.results.run import Run
 
 def badges(flags: tuple[Flag, ...], hide: frozenset[str] = ONCE_PER_RUN) -> tuple[Badge, ...]:
     """The flags shown beside a figure: all but the run-wide ones (``hide``), which are named once."""
+    shown = {f.code: f for f in beside_figure(flags, said_once=hide)}
+    # In the vocabulary's order everywhere, whatever order a record holds them in.
     return tuple(
-        Badge(f.letter, f.code, f"{f.kind.title}: {f.message}") for f in beside_figure(flags, said_once=hide)
+        Badge(shown[code].letter, code, f"{shown[code].kind.title}: {shown[code].message}")
+        for code in order(set(shown))
     )
 
 
@@ -96,7 +99,9 @@ def reference(rps_value: float | None, efficiency: float | None) -> Cell:
         return Cell(fmt.DASH)
     share = "" if efficiency is None else f" ({efficiency:.2f})"
     title = "a native client (wrk) against the same server, cores and quota; in brackets, Locust's share"
-    return Cell(f"{fmt.rps(rps_value)}{share}", title=title)
+    # A share above 1: Locust drew more than wrk (wrk opens every connection at once, Locust ramps).
+    above = efficiency is not None and round(efficiency, 2) > 1
+    return Cell(f"{fmt.rps(rps_value)}{share}", title=title, sub="Locust drew more than wrk" if above else "")
 
 
 #: The column of the reference figure.

@@ -39,6 +39,7 @@ from servingmatrix.report.environment_rows import (
 )
 from servingmatrix.report.sections.common import method_paragraph, num
 from servingmatrix.results.run import Run
+from servingmatrix.spec import spec_name
 from servingmatrix.workloads import uses_backing
 
 
@@ -123,6 +124,8 @@ def _mix(results: Results) -> list[Section]:
                 tuple((Cell(n), Cell(s), Cell(p, code=True), Cell(st)) for n, s, p, st in requests),
             ),
         ]
+    if not any(spec_name(w) == "mixed" for w in results.workloads):
+        return []
     return [
         Heading(3, ("The ", Code("mixed"), " workload's weights")),
         Table(
