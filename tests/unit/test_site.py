@@ -158,7 +158,8 @@ def test_a_cell_the_newest_run_lacks_names_the_older_run_its_figure_came_from(tm
             + r'(<span class="sub older">[^<]*</span>)?',
             index,
         )
-        return found
+        hover, older = found
+        return str(hover), str(older)
 
     hover, older = cell(1)
     # Older than the table's newest run: said on the page, not only on hover.
