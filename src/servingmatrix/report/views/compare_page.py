@@ -94,12 +94,15 @@ def _change_chart(comparison: Comparison, workload: str, which: str) -> LineChar
         for p in s.points
     )
     past = " An arrowhead ends a bar whose interval runs past the chart's edge." if cut else ""
+    # Bars are said only where some change has an interval (a single trial on either side gives none).
+    drawn = any(p.low is not None for s in series for p in s.points)
+    bars = "bars: the 95% interval (none: a single trial)" if drawn else "a single trial: no interval"
     return LineChart(
         id=chart_id(f"change-{which}", workload),
         title=f"{which} change vs baseline: {workload}",
-        caption=f"Median of trials against the baseline's, {better}; bars: the 95% interval (none: a single "
-        f"trial); shaded: the ±{fmt.share(comparison.threshold)} threshold.{past} Hover for the figures; "
-        "click a mode in the legend to hide it.",
+        caption=f"Median of trials against the baseline's, {better}; {bars}; shaded: the "
+        f"±{fmt.share(comparison.threshold)} threshold.{past} Hover for the figures; click a mode in the "
+        "legend to hide it.",
         x_label=comparison.run.step_axis,
         y_label=f"{which} change, %",
         xs=users,
