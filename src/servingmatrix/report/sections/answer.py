@@ -100,8 +100,18 @@ def picks(found: list[Verdict]) -> list[Pick]:
 def deploy_sections(results: Results, found: list[Verdict]) -> list[Section]:
     """The command to deploy each pick, as the mode registry renders it for a deployment (every
     interface, port 8000, none of the harness's own flags), with why each special flag is kept."""
-    out: list[Section] = [Heading(3, ("Deploy",))]
     run = results.run
+    out: list[Section] = [
+        Heading(3, ("Deploy",)),
+        Paragraph(
+            (
+                f"Each with the budget it was measured on ({run.server_cpus} CPU"
+                f"{'' if run.server_cpus == 1 else 's'}, {server_memory(run)} of memory): its workers "
+                "and threads are sized for it.",
+            ),
+            "note",
+        ),
+    ]
     for pick in picks(found):
         try:
             config = resolve_mode(pick.point.mode, run.server_cpus, recorded_target(run.metadata))
@@ -185,13 +195,13 @@ def reproduce_sections(run: Run) -> list[Section]:
     packs it with its inputs for ``servingmatrix reproduce`` elsewhere."""
     recorded = run.metadata.get("command_line")
     commit = run.metadata.get("git_commit")
-    where = f" from commit {commit}" if commit else ""
+    where = f" at commit {str(commit)[:12]}" if commit else ""
     if run.metadata.get("git_dirty"):
         where += " with uncommitted changes"
     out: list[Section] = [Heading(3, ("Reproduce this",))]
     if isinstance(recorded, list) and recorded:
         out += [
-            Paragraph((f"The run, as its command line was recorded{where}:",), "note"),
+            Paragraph((f"The run's command, as run.json recorded it{where}:",), "note"),
             Paragraph((shlex.join(str(a) for a in recorded),), "command"),
         ]
     else:

@@ -33,15 +33,22 @@ from servingmatrix.report.sections.answer import (
 from servingmatrix.report.sections.common import REFERENCE_COLUMN, badges, figure, name, num, reference, rps
 
 
-def _legend(results: Results, objective: Objective) -> Paragraph:
-    """The objective, and the flags this run's figures carry (those only: a legend lists what occurs)."""
-    parts: list[Inline] = [
-        f"Acceptable latency: {objective.describe()}. Each mode is taken at its best step "
-        f"({results.step_label}) meeting it."
-    ]
+def _objective(results: Results, objective: Objective) -> Paragraph:
+    return Paragraph(
+        (
+            f"Served within the objective: {objective.describe()}. Each mode is taken at its best step "
+            f"({results.step_label}) meeting it.",
+        ),
+        "note",
+    )
+
+
+def _legend(results: Results) -> Paragraph | None:
+    """The flags this run's figures carry (those only: a legend lists what occurs); None when none."""
     occurring = [kind(code) for code in occurring_codes(results)]
-    if occurring:
-        parts.append(" Flags in this run: ")
+    if not occurring:
+        return None
+    parts: list[Inline] = ["Flags in this run: "]
     for i, k in enumerate(occurring):
         parts += [
             Flags((Badge(k.letter, k.code, k.meaning),)),
@@ -185,13 +192,15 @@ def concurrency_sections(results: Results, hide: frozenset[str]) -> list[Section
 
 def verdict_part(results: Results, objective: Objective, hide: frozenset[str]) -> Part:
     found = verdicts(results, objective)
+    legend = _legend(results)
     children: list[Section] = [
+        _objective(results, objective),
         _summary(results, found, hide),
         *development_notes(found),
         *keep_alive_notes(found),
         *deploy_sections(results, found),
         *reproduce_sections(results.run),
-        _legend(results, objective),
+        *([legend] if legend is not None else []),
     ]
     children += [_card(results, v, hide, objective) for v in found]
     children += concurrency_sections(results, hide)
