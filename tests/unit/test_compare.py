@@ -28,7 +28,11 @@ def test_a_run_against_itself_changes_nothing() -> None:
     assert comparison.differences == ()
     assert comparison.regressions == []
     assert len(comparison.changes) == 2 * 3 * 3
-    assert {c.status for c in comparison.changes} == {"no change"}
+    # gevent at 64 users on json was generator-bound (S): its "no change" is between two lower bounds.
+    assert {c.status for c in comparison.changes} == {
+        "no change",
+        "no change (a lower bound (G) in the baseline and the run: the load generator set its pace)",
+    }
     for change in comparison.changes:
         assert change.throughput is not None and change.throughput.relative == 0.0
         assert change.throughput.uncertainty is not None  # two trials each: an interval is known

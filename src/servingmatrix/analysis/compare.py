@@ -81,7 +81,7 @@ class CellChange:
             return "fixed (failed in the baseline)"
         if self.gains:
             return self._qualified("improvement")
-        return "no change"
+        return self._qualified("no change")
 
     @property
     def flags(self) -> tuple[tuple[str, Flag], ...]:

@@ -41,9 +41,7 @@ def terminal_table(comparison: Comparison) -> str:
         lines.append(f"  {c.mode.ljust(width)} {c.users:>5} {figures}  {flags:<7} {verdict}")
     lines += [
         "",
-        "flags (baseline>run): "
-        + ", ".join(f"{k.letter} {k.title}" for k in BESIDE_FIGURE)
-        + "; change: median, ± half the 95% interval (none: a single trial)",
+        _legend(comparison) + "change: median, ± half the 95% interval (none: a single trial)",
         summary_line(comparison),
     ]
     return "\n".join(lines) + "\n"
@@ -63,6 +61,13 @@ def _p99(point: Point | None) -> str:
     if point.ok:
         return fmt.ms(point.p99)
     return "disturbed" if point.disturbed else "failed"
+
+
+def _legend(comparison: Comparison) -> str:
+    """The flags the table letters, those only: "flags (baseline>run): T CPU throttled; "."""
+    carried = {f.code for c in comparison.changes for _, f in c.flags}
+    shown = [f"{k.letter} {k.title}" for k in BESIDE_FIGURE if k.code in carried]
+    return f"flags (baseline>run): {', '.join(shown)}; " if shown else ""
 
 
 def summary_line(comparison: Comparison) -> str:
