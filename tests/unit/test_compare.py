@@ -31,7 +31,7 @@ def test_a_run_against_itself_changes_nothing() -> None:
     # gevent at 64 users on json was generator-bound (S): its "no change" is between two lower bounds.
     assert {c.status for c in comparison.changes} == {
         "no change",
-        "no change (a lower bound (G) in the baseline and the run: the load generator set its pace)",
+        "no change (a lower bound (S) in the baseline and the run: the load generator set its pace)",
     }
     for change in comparison.changes:
         assert change.throughput is not None and change.throughput.relative == 0.0

@@ -19,13 +19,15 @@ from servingmatrix import fmt
 from servingmatrix.analysis.points import Point, Results, aggregate
 from servingmatrix.analysis.stats import Change, relative_change
 from servingmatrix.errors import UserError
-from servingmatrix.flags import Flag
+from servingmatrix.flags import Flag, kind
 from servingmatrix.matrix_keys import METHOD_KEYS, method_values
 from servingmatrix.results.hosts import RunHost, describe_layout, layout
 from servingmatrix.results.run import Run, load_run
 from servingmatrix.user_app import AppIdentity
 
 DEFAULT_THRESHOLD = 0.05
+#: The flags that make a figure the load generator's lower bound.
+BOUND_CODES = frozenset({"generator-bound", "loadgen-saturated"})
 #: A change this close to the threshold is the threshold: 110 against 100 is 10%, not 10.00000000000001%.
 ROUNDING = 1e-9
 
@@ -160,9 +162,14 @@ def beyond_noise(change: Change | None, threshold: float) -> bool:
 def _qualifiers(base: Point | None, new: Point | None, comparable: bool) -> tuple[str, ...]:
     """Why a change between these two figures is not a like-for-like one, in words."""
     out = [] if comparable else ["the runs are not comparable"]
-    bound = [side for side, p in (("baseline", base), ("run", new)) if p is not None and p.generator_bound]
-    if bound:
-        out.append(f"a lower bound (G) in the {' and the '.join(bound)}: the load generator set its pace")
+    sides = [
+        (side, p) for side, p in (("baseline", base), ("run", new)) if p is not None and p.generator_bound
+    ]
+    if sides:
+        # G, or S on results written before generator-bound was judged.
+        marks = "".join(sorted({kind(c).letter for _, p in sides for c in p.codes & BOUND_CODES}))
+        where = " and the ".join(side for side, _ in sides)
+        out.append(f"a lower bound ({marks}) in the {where}: the load generator set its pace")
     return tuple(out)
 
 
