@@ -222,3 +222,16 @@ def test_the_markdown_export_carries_the_first_screen(run: Results) -> None:
     ):
         assert said in text
     assert "Every figure on this page" not in text
+
+
+def test_how_sure_names_a_lower_bound_at_the_top_and_the_disturbed_cells(tmp_path: Path) -> None:
+    bound = [warning("generator-bound", "the load generator set the pace")]
+    cells = {
+        (SYNC, "json", 1, 1): cell(900.0, warnings=bound, generator_bound=True),
+        (GEVENT, "json", 1, 1): cell(800.0),
+        (GEVENT, "json", 8, 1): {"status": "disturbed", "reason": "other work took 40% of core 0"},
+    }
+    res = aggregate(load_run(write_run(tmp_path / "g", cells, [1, 8])))
+    (verdict,) = verdicts(res, Objective())
+    assert f"{SYNC}: a lower bound, the load generator set the pace (G)" in verdict.how_sure
+    assert "1 cell(s) disturbed by other work on their cores, not published" in verdict.how_sure

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix import fmt
-from servingmatrix.analysis.points import Point, Results, aggregate
+from servingmatrix.analysis.points import BOUND_CODES, Point, Results, aggregate
 from servingmatrix.analysis.stats import Change, relative_change
 from servingmatrix.errors import UserError
 from servingmatrix.flags import Flag, kind
@@ -26,8 +26,6 @@ from servingmatrix.results.run import Run, load_run
 from servingmatrix.user_app import AppIdentity
 
 DEFAULT_THRESHOLD = 0.05
-#: The flags that make a figure the load generator's lower bound.
-BOUND_CODES = frozenset({"generator-bound", "loadgen-saturated"})
 #: A change this close to the threshold is the threshold: 110 against 100 is 10%, not 10.00000000000001%.
 ROUNDING = 1e-9
 

@@ -95,13 +95,15 @@ class Point:
     @property
     def generator_bound(self) -> bool:
         """The load generator, not the server, set this figure's pace in some trial."""
-        return bool(self.codes & {"generator-bound", "loadgen-saturated"})
+        return bool(self.codes & BOUND_CODES)
 
     @property
     def codes(self) -> frozenset[str]:
         return frozenset(f.code for f in self.flags)
 
 
+#: The flags that make a figure the load generator's lower bound (S on results written before G).
+BOUND_CODES = frozenset({"generator-bound", "loadgen-saturated"})
 #: A flag about the backing services, which a workload that never calls them does not feel: the cores
 #: they share with the load generator are idle for it.
 BACKING_ONLY = frozenset({"cores-shared"})

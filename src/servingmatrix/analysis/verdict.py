@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from servingmatrix import fmt
-from servingmatrix.analysis.points import Point, Results
+from servingmatrix.analysis.points import BOUND_CODES, Point, Results
 from servingmatrix.analysis.run_wide import concerned_workloads, run_wide_codes
 from servingmatrix.analysis.stats import Change, relative_change
 from servingmatrix.errors import SpecError
@@ -193,9 +193,11 @@ def run_conditions(results: Results, workload: str, top: list[Point]) -> tuple[s
     disturbed = sum(1 for (w, _, _), p in results.points.items() if w == workload and p.disturbed)
     if disturbed:
         out.append(f"{disturbed} cell(s) disturbed by other work on their cores, not published")
-    bound = [p.mode for p in top if p.generator_bound]
+    bound = [p for p in top if p.generator_bound]
     if bound:
-        out.append(f"{' and '.join(bound)}: a lower bound, the load generator set the pace (G)")
+        marks = "".join(sorted({kind(c).letter for p in bound for c in p.codes & BOUND_CODES}))
+        names = " and ".join(p.mode for p in bound)
+        out.append(f"{names}: a lower bound, the load generator set the pace ({marks})")
     return tuple(out)
 
 
