@@ -16,6 +16,7 @@ from servingmatrix.deployment import deployment
 from servingmatrix.modes import resolve_mode
 from servingmatrix.report.document import Document, Flags, Inline, Paragraph, Strong, Table
 from servingmatrix.report.html import render_document
+from servingmatrix.report.markdown import paragraph as md_paragraph
 from servingmatrix.report.markdown import render_markdown
 from servingmatrix.report.sections import build_document
 from servingmatrix.results.run import load_run
@@ -235,3 +236,19 @@ def test_how_sure_names_a_lower_bound_at_the_top_and_the_disturbed_cells(tmp_pat
     (verdict,) = verdicts(res, Objective())
     assert f"{SYNC}: a lower bound, the load generator set the pace (G)" in verdict.how_sure
     assert "1 cell(s) disturbed by other work on their cores, not published" in verdict.how_sure
+
+
+@pytest.mark.parametrize("name", ["good", "partial", "recorded", "choosing"])
+def test_the_markdown_export_says_every_sentence_the_printed_page_says(tmp_path: Path, name: str) -> None:
+    """Every paragraph and command of the preface and the printed parts is in the Markdown export."""
+    root = choosing_run(tmp_path / "choosing") if name == "choosing" else RUNS / name
+    res = aggregate(load_run(root))
+    document = build_document(res, Objective())
+    markdown = render_markdown(res, Objective(), "charts").text
+    printed = Document("", document.preface, tuple(p for p in document.parts if p.printed))
+    paragraphs = [s for s in printed.sections() if isinstance(s, Paragraph)]
+    assert paragraphs
+    for p in paragraphs:
+        # A command is fenced on lines of its own; any other paragraph is one line.
+        said = "\n".join(md_paragraph(p))
+        assert said in markdown, said
