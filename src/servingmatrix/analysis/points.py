@@ -17,7 +17,7 @@ from typing import Any
 from servingmatrix.analysis.stats import Estimate
 from servingmatrix.analysis.trials import figures, group
 from servingmatrix.errors import SpecError
-from servingmatrix.flags import RUN_CONDITIONS, Flag, order
+from servingmatrix.flags import BACKING_ONLY, RUN_CONDITIONS, Flag, order
 from servingmatrix.matrix_keys import AUTO_TRIALS
 from servingmatrix.modes import mode_names, resolve_mode
 from servingmatrix.precision import MIN_AUTO_TRIALS, precise_enough, reached_precision
@@ -104,9 +104,6 @@ class Point:
 
 #: The flags that make a figure the load generator's lower bound (S on results written before G).
 BOUND_CODES = frozenset({"generator-bound", "loadgen-saturated"})
-#: A flag about the backing services, which a workload that never calls them does not feel: the cores
-#: they share with the load generator are idle for it.
-BACKING_ONLY = frozenset({"cores-shared"})
 
 
 def _flags(

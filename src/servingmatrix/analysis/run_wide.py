@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from servingmatrix.analysis.points import BACKING_ONLY, Point, Results
-from servingmatrix.flags import RUN_CONDITIONS, order
+from servingmatrix.analysis.points import Point, Results
+from servingmatrix.flags import BACKING_ONLY, RUN_CONDITIONS, order
 from servingmatrix.workloads import uses_backing
 
 
