@@ -252,3 +252,21 @@ def test_the_markdown_export_says_every_sentence_the_printed_page_says(tmp_path:
         # A command is fenced on lines of its own; any other paragraph is one line.
         said = "\n".join(md_paragraph(p))
         assert said in markdown, said
+
+
+def test_a_workloads_charts_and_notes_name_only_the_run_wide_flags_its_figures_carry(
+    document: Document,
+) -> None:
+    captions = {c.id: c.caption for c in document.charts()}
+    assert "C (cores shared by the CPU plan)" in captions["throughput-db"]
+    assert "C (cores shared by the CPU plan)" not in captions["throughput-json"]
+    assert "B (machine busy)" in captions["throughput-json"]
+    performance = next(p for p in document.parts if p.anchor == "performance")
+    notes = [
+        text_of(s)
+        for s in Document("", (), (performance,)).sections()
+        if isinstance(s, Paragraph) and text_of(s).startswith("Every figure of")
+    ]
+    # B under each workload's table; C under db's only.
+    assert sum("machine busy" in n for n in notes) == 3
+    assert sum("cores shared" in n for n in notes) == 1

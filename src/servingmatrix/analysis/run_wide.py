@@ -43,3 +43,14 @@ def run_wide_message(results: Results, code: str) -> str:
 def occurring_codes(results: Results) -> list[str]:
     """Every flag some figure of the run carries, in the vocabulary's order: what a legend lists."""
     return order({code for p in results.points.values() for code in p.codes})
+
+
+def said_for(results: Results, hide: frozenset[str], workload: str) -> frozenset[str]:
+    """Of the run-wide flags ``hide``, those the figures of ``workload`` carry: what its tables and
+    charts name once (a flag about the backing services is not said of a workload that never calls
+    them)."""
+    return frozenset(
+        code
+        for code in hide
+        if (concerned := concerned_workloads(results, code)) is None or workload in concerned
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from servingmatrix import fmt
 from servingmatrix.analysis.capacity import MIN_KNEE_STEPS, Capacity, capacities, knee_text
 from servingmatrix.analysis.points import Results
+from servingmatrix.analysis.run_wide import said_for
 from servingmatrix.analysis.stats import KNEE_SHARE
 from servingmatrix.analysis.verdict import Objective
 from servingmatrix.report.document import Cell, Chart, Column, Heading, Paragraph, Part, Section, Table
@@ -135,6 +136,8 @@ def _errors(results: Results, workload: str, hide: frozenset[str]) -> Section:
 
 
 def _workload(results: Results, workload: str, objective: Objective, hide: frozenset[str]) -> list[Section]:
+    # The run-wide flags this workload's figures carry: its charts and notes name those only.
+    hide = said_for(results, hide, workload)
     steps = steps_table(results, workload, objective, hide)
     missed = any(c.sub.endswith(MISSED) for row in steps.rows for c in row)
     return [
