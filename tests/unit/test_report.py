@@ -182,7 +182,7 @@ def test_flagged_figures_carry_their_flags_in_every_table(good: Results) -> None
     assert [b.letter for b in by_mode(cost, "req/s")[GTHREAD].flags] == ["T"]
     assert [b.letter for b in by_mode(cost, "req per CPU-second")[GTHREAD].flags] == ["T"]
     concurrency = document.tables("concurrency-table")[IO]
-    assert [b.letter for b in by_mode(concurrency, "achieved")[SYNC].flags] == ["E"]
+    assert [b.letter for b in by_mode(concurrency, "achieved, at once")[SYNC].flags] == ["E"]
     # No figure carries C (json and io call no backing service), so no banner says it.
     assert not [s for s in document.preface if isinstance(s, Paragraph) and s.style == "banner"]
 

@@ -145,7 +145,7 @@ def test_an_open_loop_run_labels_its_steps_as_offered_rates(open_loop: Path, tmp
     text = (tmp_path / "m.md").read_text()
     assert "offered req/s 100, 200, 400 (open loop)" in text
     assert (
-        "| mode | achieved req/s | offered req/s | achieved / offered | p99 ms | 95% interval | knee |"
+        "| mode | achieved req/s | offered req/s | achieved / offered | p99 ms | 95% interval, req/s | knee |"
         in text
     )
     assert (

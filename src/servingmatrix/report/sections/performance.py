@@ -79,7 +79,7 @@ def capacity_table(results: Results, workload: str, objective: Objective, hide: 
         else (num("capacity req/s"), num(f"at {results.step_label}"))
     )
     wrk = (num(REFERENCE_COLUMN),) if results.has_references else ()
-    columns = (Column("mode"), *where, *wrk, num("p99 ms"), num("95% interval"), num("knee"))
+    columns = (Column("mode"), *where, *wrk, num("p99 ms"), num("95% interval, req/s"), num("knee"))
     rows = tuple(_capacity_row(results, c, hide) for c in capacities(results, workload, objective))
     return Table("capacity-table", columns, rows, workload)
 

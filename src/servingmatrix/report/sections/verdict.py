@@ -169,9 +169,9 @@ def _concurrency(
     columns = (
         Column(f"mode ({workload})"),
         Column("folk claim"),
-        num("promised"),
+        num("promised, at once"),
         num(results.step_label),
-        num("achieved"),
+        num("achieved, at once"),
         Column("the claim"),
     )
     return Table("concurrency-table", columns, rows, workload)
