@@ -145,3 +145,24 @@ def test_the_scale_button_names_the_axis_state() -> None:
     html = render_document(document_of(aggregate(load_run(RUNS / "good"))))
     assert ">value axis: log scale</button>" in html
     assert '"value axis: linear scale" : "value axis: log scale"' in chart_script()
+
+
+def test_every_numeric_column_of_every_table_says_its_unit(tmp_path: Path) -> None:
+    """A figure's column names its unit, or counts something (a step, a trial, requests, processes);
+    a change against the winner and a knee write their units in each cell ("-23.0%", "8 users, 720
+    req/s")."""
+    from tests.unit.test_reference_report import with_reference
+
+    runs = [
+        RUNS / "good",
+        write_run(tmp_path / "r", {(SYNC, "json", 8, 1): with_reference(cell(300.0), 200.0)}, [8]),
+    ]
+    units = (" ms", " %", " MB", "req/s", "(requests)", "at once", "CPU-second", "(Locust's share)")
+    counts = {"#", "trial", "requests", "processes", "vs winner", "knee"}
+    for root in runs:
+        res = aggregate(load_run(root))
+        steps = {res.step_text(u) for u in res.users} | {res.step_label, f"at {res.step_label}"}
+        for table in (s for s in document_of(res).sections() if isinstance(s, Table)):
+            for column in table.columns:
+                if column.numeric and column.label not in counts | steps:
+                    assert column.label.endswith(units), (table.name, column.label)
