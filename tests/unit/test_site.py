@@ -263,3 +263,20 @@ def test_the_history_axis_is_time(tmp_path: Path) -> None:
     xs = sorted({float(x) for x in re.findall(r'<circle cx="([\d.]+)"', chart)})
     assert len(xs) == 3
     assert (xs[2] - xs[1]) * 5 < xs[1] - xs[0]
+
+
+def test_history_flag_labels_of_runs_close_in_time_never_overlap() -> None:
+    from servingmatrix.report.figures.history_svg import HistoryMark, MachineLine, RunLabel, history_chart
+
+    def mark(run: int) -> HistoryMark:
+        return HistoryMark(run, 500.0, None, None, 10.0, "G", f"run {run}")
+
+    # Three runs: the last two an hour apart, two testbeds, both figures flagged at the same value.
+    runs = [RunLabel("2026-11-01", "a"), RunLabel("2026-12-01", "b"), RunLabel("2026-12-01", "c")]
+    lines = [MachineLine("one", "#111", (mark(0), mark(1))), MachineLine("two", "#222", (mark(2),))]
+    svg = history_chart("t", runs, lines, [0.0, 2_592_000.0, 2_595_600.0])
+    labels = [(float(x), float(y)) for x, y in re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*>G<', svg)]
+    assert len(labels) == 3
+    for i, (x, y) in enumerate(labels):
+        for bx, by in labels[i + 1 :]:
+            assert abs(x - bx) >= 8 or abs(y - by) >= 12, labels

@@ -93,12 +93,27 @@ def _axis(panel: tuple[int, int], values: list[float], label: str) -> tuple[list
     return out, py
 
 
-def _point(x: float, y: float, colour: str, flags: str, hover: str) -> list[str]:
+#: A flag label's height and the width of one of its letters, for keeping labels apart.
+LABEL_HEIGHT, LETTER_WIDTH = 12.0, 8.0
+Boxes = list[tuple[float, float, float]]
+
+
+def _label_y(x: float, y: float, width: float, placed: Boxes) -> float:
+    """Where a label goes: up a line from ``y`` until it overlaps no label placed before it (runs a
+    few hours apart on a time axis sit almost on one another)."""
+    while any(x < bx + bw and bx < x + width and abs(y - by) < LABEL_HEIGHT for bx, by, bw in placed):
+        y -= LABEL_HEIGHT
+    placed.append((x, y, width))
+    return y
+
+
+def _point(x: float, y: float, colour: str, flags: str, hover: str, placed: Boxes) -> list[str]:
     fill = "white" if flags else colour
     attrs = f'cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{fill}" stroke="{colour}" stroke-width="2" class="mark"'
     out = [f"<circle {attrs}><title>{escape(hover)}</title></circle>"]
     if flags:
-        out.append(el("text", flags, x=x + 6, y=y - 6, fill=colour, font_size=11, font_weight="bold"))
+        at = _label_y(x + 6, y - 6, LETTER_WIDTH * len(flags), placed)
+        out.append(el("text", flags, x=x + 6, y=at, fill=colour, font_size=11, font_weight="bold"))
     return out
 
 
@@ -109,7 +124,7 @@ def _polyline(points: list[tuple[float, float]], colour: str) -> list[str]:
     return [el("polyline", points=text, fill="none", stroke=colour, stroke_width=2)]
 
 
-def _throughput(line: MachineLine, px: Scale, py: Scale) -> list[str]:
+def _throughput(line: MachineLine, px: Scale, py: Scale, placed: Boxes) -> list[str]:
     out: list[str] = []
     segment: list[tuple[float, float]] = []
     for mark in line.marks:
@@ -133,7 +148,7 @@ def _throughput(line: MachineLine, px: Scale, py: Scale) -> list[str]:
     out += _polyline(segment, line.colour)
     for mark in line.marks:
         if mark.throughput is not None:
-            out += _point(px(mark.run), py(mark.throughput), line.colour, mark.flags, mark.hover)
+            out += _point(px(mark.run), py(mark.throughput), line.colour, mark.flags, mark.hover, placed)
     return out
 
 
@@ -141,7 +156,7 @@ def _p99(line: MachineLine, px: Scale, py: Scale) -> list[str]:
     shown = [m for m in line.marks if m.p99 is not None and m.throughput is not None]
     out = _polyline([(px(m.run), py(m.p99 or 0.0)) for m in shown], line.colour)
     for mark in shown:
-        out += _point(px(mark.run), py(mark.p99 or 0.0), line.colour, "", mark.hover)
+        out += _point(px(mark.run), py(mark.p99 or 0.0), line.colour, "", mark.hover, [])
     return out
 
 
@@ -190,8 +205,9 @@ def history_chart(
     out += grid
     out.append(el("line", x1=LEFT, x2=WIDTH - RIGHT, y1=P99_PANEL[1], y2=P99_PANEL[1], stroke="#888"))
     out += _run_labels(runs, px)
+    placed: Boxes = []
     for line in lines:
-        out += _throughput(line, px, throughput_y)
+        out += _throughput(line, px, throughput_y, placed)
         out += _p99(line, px, p99_y)
     for i, line in enumerate(lines):
         y = legend_top + 18 * i
