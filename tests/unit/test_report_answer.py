@@ -270,3 +270,9 @@ def test_a_workloads_charts_and_notes_name_only_the_run_wide_flags_its_figures_c
     # B under each workload's table; C under db's only.
     assert sum("machine busy" in n for n in notes) == 3
     assert sum("cores shared" in n for n in notes) == 1
+
+
+def test_the_budget_gives_the_generators_memory_as_docker_applied_it() -> None:
+    document = build_document(aggregate(load_run(RUNS / "good")), Objective())
+    (budget,) = [s for s in document.preface if isinstance(s, Paragraph) and "budget" in s.style]
+    assert "the load generator 1 CPU (core 1) and 2 GiB of memory" in text_of(budget)

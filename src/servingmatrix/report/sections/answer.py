@@ -34,12 +34,20 @@ def _role(plan: dict[str, object], role: str) -> tuple[str, str] | None:
     return count, where if cpuset is not None else "cores not recorded"
 
 
-def server_memory(run: Run) -> str:
-    """The server's memory limit: as Docker applied it (read back), else as the matrix asked."""
+def applied_memory(run: Run, role: str) -> str | None:
+    """A role's memory limit as Docker applied it (read back for the first cell that has it)."""
     for cell in run.cells:
-        limits = cell.record.cpu_plan_applied.get("server")
+        limits = cell.record.cpu_plan_applied.get(role)
         if limits is not None and limits.memory_bytes:
             return fmt.memory_bytes(limits.memory_bytes)
+    return None
+
+
+def server_memory(run: Run) -> str:
+    """The server's memory limit: as Docker applied it, else as the matrix asked."""
+    applied = applied_memory(run, "server")
+    if applied is not None:
+        return applied
     asked = run.matrix.get("server_memory")
     return fmt.memory_limit(asked) if isinstance(asked, str) else "no memory limit recorded"
 
@@ -60,7 +68,9 @@ def budget_paragraph(results: Results) -> Paragraph:
     if loadgen is not None:
         processes = plan.get("loadgen_processes") or run.matrix.get("loadgen_processes")
         count = f", {processes} Locust process{'' if processes == 1 else 'es'}" if processes else ""
+        memory = applied_memory(run, "loadgen")
         text += f"; the load generator {loadgen[0]} ({loadgen[1]}{count})"
+        text += f" and {memory} of memory" if memory else ""
     backing = _role(plan, "backing")
     if backing is not None:
         text += f"; the backing services {backing[1]}"
