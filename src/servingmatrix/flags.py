@@ -100,6 +100,9 @@ class FlagKind:
     thresholds: Mapping[str, Threshold] = field(default_factory=dict, hash=False)
     judged: Judged = "cell"
     shown: Shown = "figure"
+    #: About the backing services (upstream, PostgreSQL): a figure of a workload that never calls them
+    #: does not carry it, the services being idle for it.
+    backing_only: bool = False
 
     @property
     def title(self) -> str:
@@ -229,6 +232,7 @@ KINDS: tuple[FlagKind, ...] = (
         "the CPU plan made roles share cores (the load generator with the backing services)",
         judged="run",
         shown="run",
+        backing_only=True,
     ),
 )
 
@@ -238,6 +242,11 @@ _BY_CODE = {k.code: k for k in KINDS}
 BESIDE_FIGURE: tuple[FlagKind, ...] = tuple(k for k in KINDS if k.shown == "figure")
 #: The codes said once for the run rather than beside each figure.
 ONCE_PER_RUN: frozenset[str] = frozenset(k.code for k in KINDS if k.shown == "run")
+#: The codes about the backing services, which only the figures of workloads calling them carry.
+BACKING_ONLY: frozenset[str] = frozenset(k.code for k in KINDS if k.backing_only)
+#: The codes that describe the whole run rather than a figure (judged as it begins, or said once):
+#: when every figure carries one, the report says it once, in its banner and its "how sure".
+RUN_CONDITIONS: frozenset[str] = frozenset(k.code for k in KINDS if k.judged == "run" or k.shown == "run")
 
 
 def kind(code: str) -> FlagKind:

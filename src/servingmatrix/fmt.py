@@ -92,3 +92,20 @@ def spread(est: Estimate | None, unit: str = "req/s") -> str:
 
 def mb(value: float | None) -> str:
     return DASH if value is None else f"{value:,.0f} MB" if value >= 10 else f"{value:.1f} MB"
+
+
+def memory_bytes(value: int) -> str:
+    """A memory limit in bytes as one writes it: 2147483648 -> "2 GiB", 536870912 -> "512 MiB"."""
+    if value >= 2**30 and value % 2**30 == 0:
+        return f"{value // 2**30} GiB"
+    if value >= 2**30:
+        return f"{value / 2**30:.1f} GiB"
+    return f"{value / 2**20:,.0f} MiB"
+
+
+def memory_limit(text: str) -> str:
+    """A memory limit as a matrix writes it, in the units the rest of the report uses: "2g" -> "2 GiB",
+    "512m" -> "512 MiB"; anything else as written."""
+    units = {"g": "GiB", "m": "MiB"}
+    number, unit = text[:-1], text[-1:].lower()
+    return f"{number} {units[unit]}" if unit in units and number.isdigit() else text

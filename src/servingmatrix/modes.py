@@ -104,6 +104,9 @@ class Mode:
     #: Packages the server comes with in the app's own lock, rather than its own pins (Werkzeug's
     #: development server comes with Flask): an app whose lock lacks them cannot be served this way.
     from_app: tuple[str, ...] = ()
+    #: A development server, not one to run in production (Werkzeug's documentation says so of its
+    #: own): the report marks it wherever it ranks and names the best production mode beside it.
+    development: bool = False
 
     @property
     def image(self) -> str:
@@ -217,6 +220,7 @@ MODES: tuple[Mode, ...] = (
         keeps_alive=False,
         defaults_reason="nothing to tune: a single thread in a single process",
         from_app=("werkzeug",),
+        development=True,
     ),
     Mode(
         name="werkzeug-threaded",
@@ -229,6 +233,7 @@ MODES: tuple[Mode, ...] = (
         keeps_alive=False,
         defaults_reason="nothing to tune: Werkzeug starts one thread per request, unbounded",
         from_app=("werkzeug",),
+        development=True,
     ),
     Mode(
         name="werkzeug-processes",
@@ -241,6 +246,7 @@ MODES: tuple[Mode, ...] = (
         keeps_alive=False,
         defaults_reason="gunicorn's sync worker count, for a like-for-like comparison",
         from_app=("werkzeug",),
+        development=True,
     ),
     Mode(
         name="gunicorn-sync",

@@ -66,6 +66,9 @@ class Workload:
     params: tuple[Param, ...] = ()
     #: Requests given whole (a user's app's declared requests) rather than built from the endpoint.
     fixed: tuple[Request, ...] = ()
+    #: The backing services its requests call (``upstream``, ``postgres``): where the CPU plan puts
+    #: them beside the load generator, this workload's figures measure them competing with the load.
+    backing: tuple[str, ...] = ()
 
     @property
     def is_mixed(self) -> bool:
@@ -154,12 +157,19 @@ WORKLOADS: tuple[Workload, ...] = (
     Workload("json", "a small JSON response: the framework's own overhead", "/json"),
     Workload("cpu", "pure-Python CPU work", "/cpu", (CPU_N,)),
     Workload("io", "time.sleep(ms): waiting as the async workers see it once patched", "/io", (MS,)),
-    Workload("upstream", "a real HTTP call to an upstream service that answers after ms", "/upstream", (MS,)),
+    Workload(
+        "upstream",
+        "a real HTTP call to an upstream service that answers after ms",
+        "/upstream",
+        (MS,),
+        backing=("upstream",),
+    ),
     Workload(
         "db",
         "a real PostgreSQL read by primary key, plus an optional pg_sleep(ms)",
         "/db",
         (Param("ms", 0, 0, 5000, "slow-query milliseconds"), Param("rows", 1, 1, 1000, "rows read")),
+        backing=("postgres",),
     ),
     Workload(
         "sqlite",
@@ -181,6 +191,7 @@ WORKLOADS: tuple[Workload, ...] = (
             replace(MS, name="upstream_ms", help="upstream delay"),
             replace(CPU_N, name="cpu_n", help="work units of the cpu requests"),
         ),
+        backing=("postgres", "upstream"),
     ),
 )
 
@@ -197,3 +208,12 @@ def get_workload(name: str) -> Workload:
 def resolve_workload(text: str) -> WorkloadConfig:
     spec = parse_spec(text)
     return get_workload(spec.name).resolve(spec.as_dict())
+
+
+def uses_backing(spec: str) -> bool:
+    """Whether a workload's requests call the backing services; True for one this registry does not
+    know (a user's app's requests may call anything), so a flag about them is never dropped unseen."""
+    try:
+        return bool(resolve_workload(spec).workload.backing)
+    except SpecError:
+        return True

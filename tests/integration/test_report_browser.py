@@ -215,13 +215,17 @@ def check_the_log_toggle_changes_the_axis(page: DevTools, chart: str) -> None:
     button = f"document.querySelector('.scale-toggle[data-chart=\"{chart}\"]')"
     first = f"window.__probe.mark({chart!r}, 0).getAttribute('cy')"
     log_y, log_text = page.evaluate(first), probe(page, f"visibleText({chart!r})")
-    assert any(t.endswith("(log scale)") for t in log_text) and "0" not in log_text
+    # The value axis's title (the steps' axis says its own log scale, whichever the value axis shows).
+    assert any(t.endswith("ms (log scale)") for t in log_text) and "0" not in log_text
     page.click(*centre(page, button))
     assert page.evaluate(f"window.__probe.svg({chart!r}).getAttribute('data-scale')") == "linear"
     linear_text = probe(page, f"visibleText({chart!r})")
-    assert "0" in linear_text and not any(t.endswith("(log scale)") for t in linear_text), chart
+    assert "0" in linear_text and not any(t.endswith("ms (log scale)") for t in linear_text), chart
+    assert probe(page, f"visibleText({chart!r})").count("concurrent users (log scale)") == 1
     assert page.evaluate(first) != log_y, f"{chart}: its points did not move"
     assert page.evaluate(f"{button}.getAttribute('aria-pressed')") == "true"
+    # The button names the state the axis is in, not the action.
+    assert page.evaluate(f"{button}.textContent") == "value axis: linear scale"
     page.click(*centre(page, button))
     assert page.evaluate(first) == log_y and probe(page, f"visibleText({chart!r})") == log_text
 
@@ -282,7 +286,8 @@ def test_every_chart_shows_figures_on_hover_hides_series_and_changes_its_log_axi
     else:
         root = write_run(tmp_path / "matrix", matrix_cells(13, 3, [1, 8, 64]), [1, 8, 64])
     page = write_report(root, tmp_path / "report.html").path
-    assert drive(browser, page) == {"good": 10, "default-profile-sized": 3 * 4 + 2}[run]
+    # good: json's error-rate chart is a sentence (no request failed there).
+    assert drive(browser, page) == {"good": 9, "default-profile-sized": 3 * 4 + 2}[run]
 
 
 def test_a_comparison_shows_figures_on_hover_and_hides_series(browser: str, tmp_path: Path) -> None:
@@ -320,3 +325,115 @@ def test_a_site_s_history_charts_draw_in_the_browser(browser: str, tmp_path: Pat
     assert loaded.console == () and 'data-js-errors="0"' in loaded.dom
     rows = re.findall(r'<tr data-status="([^"]+)"', loaded.dom)
     assert len(rows) == 6 and "differs" not in rows and "not comparable" in rows
+
+
+def rendered_choice(tmp_path: Path) -> Path:
+    """The first screen's run: a development server first on io, sync (no keep-alive) first on json,
+    the machine busy as the run began, the backing services on the generator's core."""
+    from tests.unit.test_report_answer import choosing_run
+
+    return write_report(choosing_run(tmp_path / "choosing"), tmp_path / "choosing.html").path
+
+
+#: Every visible flag label of every chart, with its box on screen.
+LABEL_BOXES = """
+Array.prototype.map.call(document.querySelectorAll("svg.chart-svg"), function (svg) {
+  var boxes = [];
+  svg.querySelectorAll("g.plot g[data-series] > text").forEach(function (t) {
+    var r = t.getBoundingClientRect();
+    var shown = r.width > 0 && getComputedStyle(t).display !== "none";
+    if (shown) { boxes.push([r.left, r.top, r.right, r.bottom]); }
+  });
+  return [svg.getAttribute("data-chart"), boxes];
+})
+"""
+
+
+def texts(tab: DevTools, selector: str) -> list[str]:
+    """The text of every element ``selector`` finds, in the page's order."""
+    found: list[str] = tab.evaluate(
+        f"Array.prototype.map.call(document.querySelectorAll({selector!r}), e => e.textContent)"
+    )
+    return found
+
+
+def overlaps(boxes: list[list[float]]) -> int:
+    return sum(
+        1
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+    )
+
+
+def test_the_first_screen_answers_the_person_choosing(browser: str, tmp_path: Path) -> None:
+    """On a 1400-wide window: the budget and the verdict within the first 900 pixels, the deployed
+    command on the page, a development server marked, the run-wide condition said once at the top."""
+    for page in (write_report(RUNS / "good", tmp_path / "good.html").path, rendered_choice(tmp_path)):
+        with DevTools(browser, page, width=1400, height=1000) as tab:
+            body = "document.body.getAttribute"
+            tab.wait_for(f"{body}('data-charts-ready') === {body}('data-charts-expected')")
+            budget = tab.evaluate("document.querySelector('p.budget').getBoundingClientRect().bottom")
+            assert 0 < budget <= 900, f"{page.name}: the budget ends at {budget} px"
+            summary = tab.evaluate(
+                "document.querySelector('table.verdict-summary').getBoundingClientRect().top"
+            )
+            assert 0 < summary <= 900, f"{page.name}: the verdict starts at {summary} px"
+            text = tab.evaluate("document.querySelector('p.budget').textContent")
+            assert "each mode's server had 1 CPU (core 0)" in text and "The host, not the budget" in text
+            commands = texts(tab, "#verdict pre.command")
+            assert any(c.startswith("gunicorn --bind 0.0.0.0:8000") for c in commands), commands
+            assert not any("127.0.0.1" in c for c in commands)
+    html = (tmp_path / "choosing.html").read_text()
+    ranked = html[html.index('id="verdict"') : html.index('id="warnings"')]
+    # Wherever the development server ranks, its cell says what it is.
+    assert "werkzeug-threaded</td>" not in ranked and "development server, not for production" in ranked
+    assert html.count("Every figure below carries B, machine busy") == 1
+
+
+def test_no_flag_labels_overlap_and_every_legend_flag_occurs(browser: str, tmp_path: Path) -> None:
+    """Flag letters beside points never overlap on screen; the verdict's flag legend lists only
+    letters some figure or banner of the page carries."""
+    big = write_run(tmp_path / "matrix", matrix_cells(13, 3, [1, 8, 64]), [1, 8, 64])
+    for page in (write_report(big, tmp_path / "big.html").path, rendered_choice(tmp_path)):
+        with DevTools(browser, page) as tab:
+            body = "document.body.getAttribute"
+            tab.wait_for(f"{body}('data-charts-ready') === {body}('data-charts-expected')")
+            for chart, boxes in tab.evaluate(LABEL_BOXES):
+                assert overlaps(boxes) == 0, f"{page.name} {chart}: flag labels overlap"
+            legend = texts(tab, "#verdict p.note .flag")
+            carried = texts(tab, "header .banner .flag, td .flag, g.plot text")
+            for letter in legend:
+                assert any(letter in c for c in carried), (
+                    f"{page.name}: legend lists {letter}, nothing carries it"
+                )
+
+
+def test_a_comparison_of_disjoint_cells_shows_no_regression(browser: str, tmp_path: Path) -> None:
+    base = write_run(tmp_path / "base", {(SYNC, "json", 1, 1): cell(100.0)}, [1])
+    run = write_run(tmp_path / "run", {(SYNC, "io[ms=100]", 1, 1): cell(9.0)}, [1])
+    page, _, _ = write_compare(compare_runs(base, run), tmp_path / "compare.html")
+    with DevTools(browser, page) as tab:
+        body = "document.body.getAttribute"
+        tab.wait_for(f"{body}('data-charts-ready') === {body}('data-charts-expected')")
+        assert tab.evaluate("document.querySelectorAll('.short, .regressions li').length") == 0
+        verdicts = texts(tab, "table.compare-table td:last-child")
+        assert verdicts and all(v.startswith("not in both runs") for v in verdicts), verdicts
+        assert "regression" not in " ".join(verdicts)
+
+
+def test_a_cut_interval_is_marked_on_screen(browser: str, tmp_path: Path) -> None:
+    base = {(SYNC, "json", 1, t): cell(rps) for t, rps in ((1, 100.0), (2, 300.0))}
+    new = {(SYNC, "json", 1, t): cell(rps) for t, rps in ((1, 110.0), (2, 320.0))}
+    comparison = compare_runs(
+        write_run(tmp_path / "a", base, [1], trials=2), write_run(tmp_path / "b", new, [1], trials=2)
+    )
+    page, _, _ = write_compare(comparison, tmp_path / "compare.html")
+    with DevTools(browser, page) as tab:
+        body = "document.body.getAttribute"
+        tab.wait_for(f"{body}('data-charts-ready') === {body}('data-charts-expected')")
+        drawn = tab.evaluate(
+            "Array.prototype.map.call(document.querySelectorAll('path.clipped'), "
+            "p => p.getBoundingClientRect().height)"
+        )
+        assert drawn and all(h > 0 for h in drawn)

@@ -197,7 +197,7 @@ def write_run(
     }
     meta: dict[str, Any] = {"matrix": matrix, "metadata": {"cpu_count": 2, **(metadata or {})}}
     for key, value in (records or {}).items():
-        meta[key] = {**meta[key], **value} if key == "metadata" else value
+        meta[key] = {**meta[key], **value} if key in ("metadata", "matrix") else value
     if calibration is not None:
         meta["calibration"] = calibration
     folder.write_run(RunRecord.from_json(folder.run_file, {"schema": SCHEMA_VERSION, **meta}))

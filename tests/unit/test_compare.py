@@ -16,7 +16,7 @@ from servingmatrix.errors import UserError
 from servingmatrix.report.views.compare_page import write_compare
 from servingmatrix.report.views.compare_text import terminal_table
 from servingmatrix.results.baseline import baselines_dir, list_baselines, resolve_baseline, save_baseline
-from tests.unit.synthetic_runs import SYNC, cell, write_run
+from tests.unit.synthetic_runs import SYNC, cell, warning, write_run
 
 RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
 GTHREAD = "gunicorn-gthread[workers=2,threads=4]"
@@ -28,7 +28,11 @@ def test_a_run_against_itself_changes_nothing() -> None:
     assert comparison.differences == ()
     assert comparison.regressions == []
     assert len(comparison.changes) == 2 * 3 * 3
-    assert {c.status for c in comparison.changes} == {"no change"}
+    # gevent at 64 users on json was generator-bound (S): its "no change" is between two lower bounds.
+    assert {c.status for c in comparison.changes} == {
+        "no change",
+        "no change (a lower bound (S) in the baseline and the run: the load generator set its pace)",
+    }
     for change in comparison.changes:
         assert change.throughput is not None and change.throughput.relative == 0.0
         assert change.throughput.uncertainty is not None  # two trials each: an interval is known
@@ -52,8 +56,12 @@ def test_a_slower_mode_is_a_regression_with_its_uncertainty() -> None:
         assert change.throughput.high is not None and change.throughput.high < 0
         assert any(p.startswith("throughput -") and "±" in p for p in change.problems)
     table = terminal_table(comparison)
-    assert "REGRESSION: throughput -" in table
-    assert f"{len(regressed)} regression(s) beyond 5%" in table
+    # Between two machines: a regression said to be between runs that are not comparable.
+    assert "REGRESSION (the runs are not comparable): throughput -" in table
+    assert (
+        f"{len(regressed)} regression(s) beyond 5% in 18 cells in both runs (the runs are not comparable"
+        in table
+    )
 
 
 def test_a_cell_that_fails_now_is_a_regression_and_a_missing_mode_is_noted() -> None:
@@ -222,7 +230,8 @@ def test_another_version_of_the_same_app_is_compared_under_a_warning(tmp_path: P
     differences = compare_runs(old, new).differences
     assert differences[:2] == (
         "app notes-api version: 1.0.0 vs 1.1.0",
-        f"app notes-api lock sha256: {'a' * 64} vs {'b' * 64}",
+        "app notes-api: its lock file differs (sha256 aaaaaaaaaaaa vs bbbbbbbbbbbb): "
+        "its pinned packages are not the same",
     )
 
 
@@ -292,4 +301,105 @@ def test_the_same_app_at_another_lock_is_compared_and_said(tmp_path: Path) -> No
     record = {**NOTES, "wsgi": "notes_api.wsgi:app"}
     old = _app_run(tmp_path / "old", record)
     new = _app_run(tmp_path / "new", {**record, "lock_sha256": "b" * 64})
-    assert compare_runs(old, new).differences[0] == f"app notes-api lock sha256: {'a' * 64} vs {'b' * 64}"
+    assert compare_runs(old, new).differences[0] == (
+        "app notes-api: its lock file differs (sha256 aaaaaaaaaaaa vs bbbbbbbbbbbb): "
+        "its pinned packages are not the same"
+    )
+    unrecorded = _app_run(tmp_path / "unrecorded", {**record, "lock_sha256": None})
+    assert compare_runs(unrecorded, new).differences[0] == (
+        "app notes-api: only the second run recorded its lock file (sha256 bbbbbbbbbbbb); the first "
+        "recorded none, so whether its pinned packages changed is unknown"
+    )
+
+
+def test_cells_in_one_run_only_are_not_in_both_runs_never_regressions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = write_run(
+        tmp_path / "base", {(SYNC, "json", 1, 1): cell(100.0), (SYNC, "json", 8, 1): cell(500.0)}, [1, 8]
+    )
+    run = write_run(
+        tmp_path / "run", {(SYNC, "json", 1, 1): cell(101.0), (SYNC, "io[ms=100]", 1, 1): cell(9.0)}, [1]
+    )
+    comparison = compare_runs(baseline, run)
+    assert comparison.regressions == [] and len(comparison.in_both) == 1
+    apart = {(c.workload, c.users): c.status for c in comparison.not_in_both}
+    assert apart == {
+        ("json", 8): "not in both runs (only in the baseline: not measured in the run)",
+        ("io[ms=100]", 1): "not in both runs (only in the run)",
+    }
+    table = terminal_table(comparison)
+    assert "REGRESSION" not in table
+    assert (
+        "0 regression(s) beyond 5% in 1 cells in both runs; 2 cell(s) not in both runs, not compared" in table
+    )
+    page, _, _ = write_compare(comparison, tmp_path / "c.html")
+    html = page.read_text()
+    assert "No cell regressed beyond 5% (1 cells in both runs compared)" in html
+    assert 'class="short"' not in html and "2 cell(s) are not in both runs" in html
+    # The gate still fails on the baseline's cell the run lacks, and says it is not in both runs.
+    args = ["compare", str(baseline), str(run), "-o", str(tmp_path / "c.html"), "--fail-on-regression"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "1 cell(s) of the baseline not in both runs: not measured in the run" in err
+    assert "regression(s)" not in err
+    # A run holding every cell of the baseline and more passes it.
+    assert (
+        main(["compare", str(run), str(baseline), "-o", str(tmp_path / "d.html"), "--fail-on-regression"])
+        == 1
+    )
+    # A run holding every cell of the baseline and more passes it.
+    wider = write_run(
+        tmp_path / "wider",
+        {
+            (SYNC, "json", 1, 1): cell(100.0),
+            (SYNC, "json", 8, 1): cell(500.0),
+            (SYNC, "cpu", 1, 1): cell(50.0),
+        },
+        [1, 8],
+    )
+    assert (
+        main(["compare", str(baseline), str(wider), "-o", str(tmp_path / "e.html"), "--fail-on-regression"])
+        == 0
+    )
+
+
+def test_a_change_between_runs_not_comparable_says_so(tmp_path: Path) -> None:
+    comparison = compare_runs(RUNS / "good", RUNS / "other-machine")
+    assert not comparison.comparable
+    changed = [c for c in comparison.changes if c.gains or c.problems]
+    assert changed
+    for c in changed:
+        assert "(the runs are not comparable" in c.status
+    page, _, _ = write_compare(comparison, tmp_path / "c.html")
+    html = page.read_text()
+    assert 'class="holds"' not in html.split('id="summary"')[1]
+    assert ">improvement<" not in html and ">regression<" not in html
+
+
+def test_a_change_on_a_lower_bound_says_so(tmp_path: Path) -> None:
+    bound = [warning("generator-bound", "the load generator set the pace")]
+    baseline = write_run(
+        tmp_path / "base", {(SYNC, "json", 1, 1): cell(100.0, warnings=bound, generator_bound=True)}, [1]
+    )
+    run = write_run(tmp_path / "run", {(SYNC, "json", 1, 1): cell(150.0)}, [1])
+    (change,) = compare_runs(baseline, run).changes
+    assert change.gains and change.status.startswith("improvement (a lower bound (G) in the baseline")
+    html = write_compare(compare_runs(baseline, run), tmp_path / "c.html")[0].read_text()
+    assert 'class="holds"' not in html.split('class="compare-table"')[1]
+
+
+def test_an_interval_cut_at_the_charts_edge_ends_in_an_arrowhead(tmp_path: Path) -> None:
+    # Two trials a side, far apart: the change's interval is far wider than the chart's span.
+    base = {(SYNC, "json", 1, t): cell(rps) for t, rps in ((1, 100.0), (2, 300.0))}
+    new = {(SYNC, "json", 1, t): cell(rps) for t, rps in ((1, 110.0), (2, 320.0))}
+    comparison = compare_runs(
+        write_run(tmp_path / "a", base, [1], trials=2), write_run(tmp_path / "b", new, [1], trials=2)
+    )
+    html = write_compare(comparison, tmp_path / "c.html")[0].read_text()
+    assert html.count('class="clipped"') == 1  # throughput (p99 did not move): cut at both ends
+    assert "An arrowhead ends a bar whose interval runs past the chart&#39;s edge." in html
+    one = {(SYNC, "json", 1, 1): cell(100.0)}
+    quiet = compare_runs(write_run(tmp_path / "c", one, [1]), write_run(tmp_path / "d", one, [1]))
+    html = write_compare(quiet, tmp_path / "d.html")[0].read_text()
+    assert 'class="clipped"' not in html and "arrowhead" not in html

@@ -16,7 +16,7 @@ from servingmatrix.analysis.points import Results, aggregate
 from servingmatrix.analysis.verdict import Objective, concurrency_checks, verdicts
 from servingmatrix.cli import main
 from servingmatrix.errors import UserError
-from servingmatrix.report.document import Cell, Flags, Paragraph, Table
+from servingmatrix.report.document import Cell, Paragraph, Table
 from servingmatrix.report.html import chart_script, render_document
 from servingmatrix.report.page import REPORT_FILE, write_report
 from servingmatrix.report.sections import build_document
@@ -71,8 +71,9 @@ def test_trials_fold_into_their_median_with_their_flags(good: Results) -> None:
     assert "loadgen-saturated" in codes(good, JSON, GEVENT, 64)
     assert "errors" in codes(good, IO, SYNC, 64)
     assert "cpu-throttled" in codes(good, JSON, GTHREAD, 64)
-    assert all("cores-shared" in p.codes for p in good.points.values())
-    assert codes(good, JSON, SYNC, 1) == {"cores-shared"}
+    # json and io call no backing service: the cores the plan shares with them are idle for these figures.
+    assert not any("cores-shared" in p.codes for p in good.points.values())
+    assert codes(good, JSON, SYNC, 1) == set()
 
 
 def test_verdict_names_the_mode_serving_most_within_the_objective(good: Results) -> None:
@@ -136,8 +137,11 @@ def test_the_page_works_offline(good_html: str) -> None:
 def test_every_chart_has_data_and_a_place_on_the_page(good_html: str) -> None:
     charts = page_charts(good_html)
     expected = int(re.search(r'data-charts-expected="(\d+)"', good_html).group(1))  # type: ignore[union-attr]
-    # Per workload: throughput, latency, errors, efficiency; plus memory and io's concurrency.
-    assert len(charts) == expected == 2 * 4 + 2
+    # Per workload: throughput, latency, efficiency, and errors where a request failed (io only: json's
+    # chart of zeros is a sentence); plus memory and io's concurrency.
+    assert len(charts) == expected == 2 * 3 + 1 + 2
+    assert "errors-io-ms-100" in charts and "errors-json" not in charts
+    assert "No request failed on json: every step of every mode served without errors." in good_html
     for chart_id, svg in charts.items():
         assert f'<div class="chart" id="{chart_id}">' in good_html
         assert int(svg.attrib["data-points"]) > 0, chart_id
@@ -178,27 +182,24 @@ def test_flagged_figures_carry_their_flags_in_every_table(good: Results) -> None
     assert [b.letter for b in by_mode(cost, "req/s")[GTHREAD].flags] == ["T"]
     assert [b.letter for b in by_mode(cost, "req per CPU-second")[GTHREAD].flags] == ["T"]
     concurrency = document.tables("concurrency-table")[IO]
-    assert [b.letter for b in by_mode(concurrency, "achieved")[SYNC].flags] == ["E"]
-    # The flag every figure shares is named once, at the top, and under every table.
-    banners = [s for s in document.preface if isinstance(s, Paragraph) and s.style == "banner"]
-    shared = [b.letter for p in banners for part in p.parts if isinstance(part, Flags) for b in part.badges]
-    assert shared == ["C"]
-    notes = [s for s in document.sections() if isinstance(s, Paragraph) and s.style == "note"]
-    under_tables = [p for p in notes if str(p.parts[0]).startswith("Every figure on this page carries")]
-    assert len(under_tables) == len(good.workloads) + 1 + len(good.modes)
+    assert [b.letter for b in by_mode(concurrency, "achieved, at once")[SYNC].flags] == ["E"]
+    # No figure carries C (json and io call no backing service), so no banner says it.
+    assert not [s for s in document.preface if isinstance(s, Paragraph) and s.style == "banner"]
 
 
 def test_warnings_list_every_flagged_figure(good_html: str) -> None:
     section = good_html[good_html.index('id="warnings"') : good_html.index('id="environment"')]
     for title in ("load generator saturated", "CPU throttled", "errors", "noisy: CV above 10%"):
         assert title in section
-    assert "all 18 figures" in section
+    assert "cores shared by the CPU plan" not in section
 
 
 def test_environment_and_methodology_are_shown(good_html: str) -> None:
     section = good_html[good_html.index('id="environment"') :]
-    for text in ("Intel(R) Xeon(R) Processor", "fuse-overlayfs", "warm-up per step", "/db?rows=1", "Little"):
+    for text in ("Intel(R) Xeon(R) Processor", "fuse-overlayfs", "warm-up per step", "Little"):
         assert text in section
+    # No mixed workload in this run: no table of its weights.
+    assert "/db?rows=1" not in section and "workload&#39;s weights" not in section
     assert "cores shared" in section
 
 

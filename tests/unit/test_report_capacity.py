@@ -115,7 +115,7 @@ def test_a_closed_loop_run_labels_its_steps_as_users(closed: Path) -> None:
     assert not res.open_loop and res.step_label == "users"
     assert res.step_text(1) == "1 user" and res.step_text(64) == "64 users"
     svg = page_charts(render_document(build_document(res, Objective())))["throughput-json"]
-    assert "concurrent users" in [t.text for t in svg.iter("text")]
+    assert "concurrent users (log scale)" in [t.text for t in svg.iter("text")]
 
 
 def test_an_open_loop_run_labels_its_steps_as_offered_rates(open_loop: Path, tmp_path: Path) -> None:
@@ -137,7 +137,7 @@ def test_an_open_loop_run_labels_its_steps_as_offered_rates(open_loop: Path, tmp
     assert '<th class="num">achieved req/s</th><th class="num">offered req/s</th>' in html
     assert '<th class="num">100 offered req/s</th>' in html and "1 user" not in html
     svg = page_charts(html)["throughput-json"]
-    assert "offered requests per second" in [t.text for t in svg.iter("text")]
+    assert "offered requests per second (log scale)" in [t.text for t in svg.iter("text")]
     assert legend(svg)["offered (achieved = offered)"] == "offered"
     (offered,) = [g for g in svg.iter("g") if g.get("data-series") == "offered"]
     assert offered.find("path") is not None
@@ -145,14 +145,14 @@ def test_an_open_loop_run_labels_its_steps_as_offered_rates(open_loop: Path, tmp
     text = (tmp_path / "m.md").read_text()
     assert "offered req/s 100, 200, 400 (open loop)" in text
     assert (
-        "| mode | achieved req/s | offered req/s | achieved / offered | p99 ms | 95% interval | knee |"
+        "| mode | achieved req/s | offered req/s | achieved / offered | p99 ms | 95% interval, req/s | knee |"
         in text
     )
     assert (
         "| `gunicorn-sync[workers=3]` | 198 | 200 | 99% | 20.0 | single trial "
         "| 200 offered req/s, 198 req/s |" in text
     )
-    assert "| mode: req/s (p99) | 100 offered req/s |" in text
+    assert "| mode: req/s (p50, p99 ms) | 100 offered req/s |" in text
 
 
 def test_the_calibration_is_shown_whatever_the_run_holds(

@@ -36,7 +36,8 @@ def printed_tables(document: Document) -> list[Table]:
     ]
 
 
-@pytest.mark.parametrize(("run", "count"), [("good", 13), ("partial", 13), ("recorded", 8)])
+# The mixed workload's weights are a table only in a run with the mixed workload (none of these).
+@pytest.mark.parametrize(("run", "count"), [("good", 12), ("partial", 12), ("recorded", 7)])
 def test_every_table_is_in_both_formats_with_its_rows_and_flags(run: str, count: int) -> None:
     res = results(RUNS / run)
     document = build_document(res, Objective())

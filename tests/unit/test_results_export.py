@@ -203,10 +203,11 @@ def test_summary_letters_a_figure_as_every_output_does_and_notes_the_run_wide_fl
     cells = {(SYNC, "json", 1, 1): cell(100.0, warnings=[warning(c, f"{c} said") for c in codes], failures=1)}
     text = summarize(RunFolder(write_run(tmp_path / "r", cells, [1])))
     (row,) = [line for line in text.splitlines() if line.strip().startswith(SYNC)]
-    assert row.split()[1:] == ["100", letters(codes)]
-    assert [f"note: {c} said" for c in sorted(ONCE_PER_RUN)] == [
-        n for n in text.splitlines() if n.startswith("note")
-    ]
+    # The run's conditions every figure carries (here the one figure: busy, cores shared) are noted
+    # once, as the report says them, and lettered on no figure.
+    once = sorted({*ONCE_PER_RUN, "machine-busy"})
+    assert row.split()[1:] == ["100", letters(codes, said_once=once)]
+    assert [f"note: {c} said" for c in once] == [n for n in text.splitlines() if n.startswith("note")]
 
 
 def test_summary_counts_generator_bound_and_noisy_figures(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from servingmatrix.report.views.site import SITE_MARK, slug
 from servingmatrix.results.run import load_run
 
 from .bundles import published_run
-from .synthetic_runs import SYNC, cell, closed_cells, write_run
+from .synthetic_runs import GEVENT, SYNC, cell, closed_cells, write_run
 
 
 def second_run(root: Path, **metadata: object) -> Path:
@@ -129,10 +129,14 @@ def test_a_simulated_run_is_never_joined_with_one_machines_and_the_index_names_i
     rows = dict(re.findall(r'<tr data-run="([^"]+)">(.*?)</tr>', index, re.S))
     assert "a CPU, 2 CPUs; simulated (one kernel)" in rows["2026-12-02-second"]
     assert "<td>a CPU, 2 CPUs</td>" in rows["2026-12-03-third"], "one machine: the machine alone"
-    # The index's newest figure of a cell names the run and testbed it came from: the third run's here.
+    # One table per testbed, the newest first: each cell's newest figure measured on that testbed,
+    # naming the run and testbed it came from.
     link = f'href="history/{slug("json")}.html#{slug("json", SYNC, "closed", 1)}"'
-    (hover,) = re.findall(link + r' title="([^"]*)"', index)
-    assert hover == "from the run third (2026-12-03T08:00:00+00:00) on a CPU, 2 CPUs"
+    assert re.findall(link + r' title="([^"]*)"', index) == [
+        "from the run third (2026-12-03T08:00:00+00:00) on a CPU, 2 CPUs; server 1 CPU",
+        "from the run second (2026-12-02T08:00:00+00:00) on a CPU, 2 CPUs; simulated (one kernel); "
+        "server 1 CPU",
+    ]
 
 
 def test_a_cell_the_newest_run_lacks_names_the_older_run_its_figure_came_from(tmp_path: Path) -> None:
@@ -141,17 +145,46 @@ def test_a_cell_the_newest_run_lacks_names_the_older_run_its_figure_came_from(tm
     newest = write_run(tmp_path / "newest", cells, [1, 8, 64], trials=3)
     meta = json.loads((newest / "run.json").read_text())
     meta["started_at"] = "2026-12-05T08:00:00+00:00"
+    meta["metadata"]["cpu_model"] = "a CPU"  # the first run's machine: one testbed, one table
     (newest / "run.json").write_text(json.dumps(meta))
     assert main(["site", str(first), str(newest), "-o", str(tmp_path / "site")]) == 0
     index = (tmp_path / "site" / "index.html").read_text()
 
-    def hover(step: int) -> str:
+    def cell(step: int) -> tuple[str, str]:
         link = f'href="history/{slug("json")}.html#{slug("json", SYNC, "closed", step)}"'
-        (said,) = re.findall(link + r' title="([^"]*)"', index)
-        return str(said)
+        (found,) = re.findall(
+            link
+            + r' title="([^"]*)">[^<]*</a>(?:<span class="flag[^>]*>[^<]*</span>)*'
+            + r'(<span class="sub older">[^<]*</span>)?',
+            index,
+        )
+        hover, older = found
+        return str(hover), str(older)
 
-    assert hover(1).startswith("from the run first (2026-11-21")
-    assert hover(8).startswith("from the run newest (2026-12-05")
+    hover, older = cell(1)
+    # Older than the table's newest run: said on the page, not only on hover.
+    assert (
+        hover.startswith("from the run first (2026-11-21")
+        and older == '<span class="sub older">run first</span>'
+    )
+    hover, older = cell(8)
+    assert hover.startswith("from the run newest (2026-12-05") and older == ""
+
+
+def test_the_index_never_mixes_testbeds_in_a_row(tmp_path: Path) -> None:
+    """A run on 8 CPUs beside two on 2 CPUs: a table per testbed, each row's figures from its own."""
+    first = published_run(tmp_path / "first")
+    bigger = second_run(tmp_path / "bigger", cpu_count=8)
+    third = third_run(tmp_path / "third")
+    assert main(["site", str(first), str(bigger), str(third), "-o", str(tmp_path / "site")]) == 0
+    index = (tmp_path / "site" / "index.html").read_text()
+    beds = re.findall(r'<table class="cells-table" data-testbed="([^"]+)">(.*?)</table>', index, re.S)
+    # The testbed measured most recently first (the third run, on 2 CPUs).
+    assert [bed for bed, _ in beds] == ["a CPU, 2 CPUs; server 1 CPU", "a CPU, 8 CPUs; server 1 CPU"]
+    for bed, table in beds:
+        sources = set(re.findall(r'title="from the run (\w+) \(', table))
+        assert sources and sources <= ({"bigger"} if "8 CPUs" in bed else {"first", "third"}), bed
+    assert '</th><th class="num">1 user, req/s</th>' in index
 
 
 def test_the_site_needs_no_network(site: Path) -> None:
@@ -217,3 +250,33 @@ def test_a_report_that_is_a_link_is_rendered_anew_not_followed(tmp_path: Path) -
     assert main(["site", str(run), "-o", str(tmp_path / "site")]) == 0
     pages = list((tmp_path / "site" / "runs").rglob("report.html"))
     assert len(pages) == 1 and "a private key" not in pages[0].read_text()
+
+
+def test_the_history_axis_is_time(tmp_path: Path) -> None:
+    """Runs on 21 November, 2 and 3 December: the last two a day apart stand far closer than the
+    first two, eleven days apart."""
+    first = published_run(tmp_path / "first")
+    second = second_run(tmp_path / "second")
+    third = third_run(tmp_path / "third")
+    assert main(["site", str(first), str(second), str(third), "-o", str(tmp_path / "site")]) == 0
+    chart = svgs(tmp_path / "site" / "history" / f"{slug('json')}.html")[slug("json", GEVENT, "closed", 1)]
+    xs = sorted({float(x) for x in re.findall(r'<circle cx="([\d.]+)"', chart)})
+    assert len(xs) == 3
+    assert (xs[2] - xs[1]) * 5 < xs[1] - xs[0]
+
+
+def test_history_flag_labels_of_runs_close_in_time_never_overlap() -> None:
+    from servingmatrix.report.figures.history_svg import HistoryMark, MachineLine, RunLabel, history_chart
+
+    def mark(run: int) -> HistoryMark:
+        return HistoryMark(run, 500.0, None, None, 10.0, "G", f"run {run}")
+
+    # Three runs: the last two an hour apart, two testbeds, both figures flagged at the same value.
+    runs = [RunLabel("2026-11-01", "a"), RunLabel("2026-12-01", "b"), RunLabel("2026-12-01", "c")]
+    lines = [MachineLine("one", "#111", (mark(0), mark(1))), MachineLine("two", "#222", (mark(2),))]
+    svg = history_chart("t", runs, lines, [0.0, 2_592_000.0, 2_595_600.0])
+    labels = [(float(x), float(y)) for x, y in re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*>G<', svg)]
+    assert len(labels) == 3
+    for i, (x, y) in enumerate(labels):
+        for bx, by in labels[i + 1 :]:
+            assert abs(x - bx) >= 8 or abs(y - by) >= 12, labels

@@ -14,9 +14,16 @@ from servingmatrix.analysis.points import Point, Results
 from servingmatrix.analysis.stats import Knee, knee
 from servingmatrix.analysis.verdict import Objective, best_point, why_not
 
+#: The fewest steps served that can place a knee: with two, the first reaching 90% of the higher is
+#: either of them, and what lies between or beyond them was not measured.
+MIN_KNEE_STEPS = 3
+
 
 def series_knee(points: list[Point]) -> Knee | None:
-    """The knee of one mode's series on one workload (steps whose cells all failed are skipped)."""
+    """The knee of one mode's series on one workload (steps whose cells all failed are skipped); None
+    with fewer than ``MIN_KNEE_STEPS`` steps served."""
+    if sum(1 for p in points if p.throughput) < MIN_KNEE_STEPS:
+        return None
     return knee((p.users, p.throughput.median if p.throughput else None, p.p99) for p in points)
 
 
@@ -44,6 +51,8 @@ class Capacity:
     knee: Knee | None
     #: Why no step meets the objective, when none does.
     why_not: str | None
+    #: How many steps of the series were served (had a throughput).
+    steps_served: int = 0
 
     @property
     def throughput(self) -> float | None:
@@ -67,7 +76,8 @@ def capacity(results: Results, workload: str, mode: str, objective: Objective) -
     series = results.series(workload, mode)
     point = best_point(series, objective)
     reason = None if point is not None else why_not(series, objective)
-    return Capacity(workload, mode, point, series_knee(series), reason)
+    served = sum(1 for p in series if p.ok)
+    return Capacity(workload, mode, point, series_knee(series), reason, served)
 
 
 def capacities(results: Results, workload: str, objective: Objective) -> list[Capacity]:

@@ -1,9 +1,12 @@
 """Two runs side by side: per cell, the change in throughput and p99 with its uncertainty.
 
 A regression is a change worse than the threshold whose 95% interval, when the trials give one,
-lies wholly on the worse side of no change; a cell that failed now but not before is one too. Runs
-from different machines, images, matrices or methods (one machine, simulated hosts, several hosts) are
-compared only under a warning naming what differs.
+lies wholly on the worse side of no change; a cell that failed now but not before is one too. A
+cell measured in one run only is "not in both runs", never a regression (``--fail-on-regression``
+still fails on a cell the baseline has and the run lacks, and says so). Runs from different
+machines, images, matrices or methods (one machine, simulated hosts, several hosts) are compared
+only under a warning naming what differs, and each change between them says so, as a change on a
+lower-bound (G) figure does.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix import fmt
-from servingmatrix.analysis.points import Point, Results, aggregate
+from servingmatrix.analysis.points import BOUND_CODES, Point, Results, aggregate
 from servingmatrix.analysis.stats import Change, relative_change
 from servingmatrix.errors import UserError
-from servingmatrix.flags import Flag
+from servingmatrix.flags import Flag, kind
 from servingmatrix.matrix_keys import METHOD_KEYS, method_values
 from servingmatrix.results.hosts import RunHost, describe_layout, layout
 from servingmatrix.results.run import Run, load_run
@@ -25,6 +28,10 @@ from servingmatrix.user_app import AppIdentity
 DEFAULT_THRESHOLD = 0.05
 #: A change this close to the threshold is the threshold: 110 against 100 is 10%, not 10.00000000000001%.
 ROUNDING = 1e-9
+
+
+#: The status of a cell measured in one run only: neither a regression nor an improvement.
+NOT_IN_BOTH = "not in both runs"
 
 
 @dataclass(frozen=True)
@@ -38,26 +45,43 @@ class CellChange:
     p99: Change | None
     problems: tuple[str, ...]
     gains: tuple[str, ...]
+    #: Why the change is not a like-for-like one, in words: the runs differ (machine, images,
+    #: method), or a figure on either side is a lower bound (G). Empty when it is.
+    qualifiers: tuple[str, ...] = ()
+
+    @property
+    def in_both(self) -> bool:
+        return self.base is not None and self.new is not None
 
     @property
     def regressed(self) -> bool:
-        return bool(self.problems)
+        """Worse in the run than in the baseline: only a cell measured in both can be."""
+        return self.in_both and bool(self.problems)
+
+    @property
+    def only_in_baseline(self) -> bool:
+        """Measured in the baseline, not in the run: not a regression, but a gate that passes an empty
+        run is no gate, so ``--fail-on-regression`` fails on it too."""
+        return self.base is not None and self.new is None
+
+    def _qualified(self, word: str) -> str:
+        return f"{word} ({'; '.join(self.qualifiers)})" if self.qualifiers else word
 
     @property
     def status(self) -> str:
         if self.base is None:
-            return "only in the run"
+            return f"{NOT_IN_BOTH} (only in the run)"
         if self.new is None:
-            return "only in the baseline"
+            return f"{NOT_IN_BOTH} (only in the baseline: not measured in the run)"
         if self.problems:
-            return "regression"
+            return self._qualified("regression")
         if not self.base.ok and not self.new.ok:
             return "failed in both"
         if not self.base.ok:
             return "fixed (failed in the baseline)"
         if self.gains:
-            return "improvement"
-        return "no change"
+            return self._qualified("improvement")
+        return self._qualified("no change")
 
     @property
     def flags(self) -> tuple[tuple[str, Flag], ...]:
@@ -88,8 +112,34 @@ class Comparison:
         ]
 
     @property
+    def comparable(self) -> bool:
+        """Measured alike: same machine, images, matrix method and app."""
+        return not self.differences
+
+    @property
     def regressions(self) -> list[CellChange]:
+        """Cells measured in both runs that are worse in the run."""
         return [c for c in self.changes if c.regressed]
+
+    @property
+    def in_both(self) -> list[CellChange]:
+        return [c for c in self.changes if c.in_both]
+
+    @property
+    def not_in_both(self) -> list[CellChange]:
+        """Cells measured in one run only: no change can be said of them."""
+        return [c for c in self.changes if not c.in_both]
+
+    @property
+    def unmeasured(self) -> list[CellChange]:
+        """Cells the baseline has and the run lacks: what ``--fail-on-regression`` fails on besides
+        the regressions."""
+        return [c for c in self.changes if c.only_in_baseline]
+
+    @property
+    def gate_failures(self) -> list[CellChange]:
+        """What fails ``--fail-on-regression``: the regressions, and the baseline's cells the run lacks."""
+        return [c for c in self.changes if c.regressed or c.only_in_baseline]
 
 
 def _worse(change: Change | None, threshold: float, sign: int) -> bool:
@@ -107,15 +157,32 @@ def beyond_noise(change: Change | None, threshold: float) -> bool:
     return _worse(change, threshold, -1) or _worse(change, threshold, +1)
 
 
+def _qualifiers(base: Point | None, new: Point | None, comparable: bool) -> tuple[str, ...]:
+    """Why a change between these two figures is not a like-for-like one, in words."""
+    out = [] if comparable else ["the runs are not comparable"]
+    sides = [
+        (side, p) for side, p in (("baseline", base), ("run", new)) if p is not None and p.generator_bound
+    ]
+    if sides:
+        # G, or S on results written before generator-bound was judged.
+        marks = "".join(sorted({kind(c).letter for _, p in sides for c in p.codes & BOUND_CODES}))
+        where = " and the ".join(side for side, _ in sides)
+        out.append(f"a lower bound ({marks}) in the {where}: the load generator set its pace")
+    return tuple(out)
+
+
 def _change(
-    workload: str, mode: str, users: int, base: Point | None, new: Point | None, threshold: float
+    workload: str,
+    mode: str,
+    users: int,
+    base: Point | None,
+    new: Point | None,
+    threshold: float,
+    comparable: bool = True,
 ) -> CellChange:
     throughput = p99 = None
     problems: list[str] = []
     gains: list[str] = []
-    if base is not None and new is None:
-        # A gate that passes an empty run is no gate: a cell the baseline has and the run lacks fails it.
-        problems.append("not measured in the run")
     if base is not None and new is not None:
         if base.throughput and new.throughput:
             throughput = relative_change(base.throughput, new.throughput)
@@ -132,7 +199,10 @@ def _change(
             gains.append(f"throughput {fmt.change(throughput)}")
         if _worse(p99, threshold, -1):
             gains.append(f"p99 {fmt.change(p99)}")
-    return CellChange(workload, mode, users, base, new, throughput, p99, tuple(problems), tuple(gains))
+    qualifiers = _qualifiers(base, new, comparable) if base is not None and new is not None else ()
+    return CellChange(
+        workload, mode, users, base, new, throughput, p99, tuple(problems), tuple(gains), qualifiers
+    )
 
 
 def app_differences(a: Run, b: Run, allow_different_apps: bool = False) -> list[str]:
@@ -212,13 +282,14 @@ def compare_runs(
     modes = [*new.modes, *(m for m in base.modes if m not in new.modes)]
     users = sorted(set(new.users) | set(base.users))
     changes: list[CellChange] = []
+    found = (*apps, *run_differences(base.run, new.run))
     for w in workloads:
         for m in modes:
             for u in users:
                 b, n = base.point(w, m, u), new.point(w, m, u)
                 if b is not None or n is not None:
-                    changes.append(_change(w, m, u, b, n, threshold))
-    return Comparison(base, new, threshold, tuple(changes), (*apps, *run_differences(base.run, new.run)))
+                    changes.append(_change(w, m, u, b, n, threshold, comparable=not found))
+    return Comparison(base, new, threshold, tuple(changes), found)
 
 
 #: Metadata keys whose difference makes two runs' figures not comparable as they are.

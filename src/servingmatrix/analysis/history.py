@@ -3,13 +3,14 @@
 A cell is mode x workload x step, a step being users (closed loop) or offered requests per second
 (open loop), which are never the same cell. Runs are ordered by when they started; a cell's figure
 in each run is that run's point (the median of its trials, with its interval), or None where the
-run did not measure it. Figures from different testbeds (machines, and how a run was spread over
-hosts) are kept apart by ``testbed``, never joined: asv publishes one line per machine for the same
-reason, and a simulated run's figures are not one machine's.
+run did not measure it. Figures from different testbeds (machines, how a run was spread over hosts,
+and the server's budget) are kept apart by ``testbed``, never joined: asv publishes one line per
+machine for the same reason, and a simulated run's figures are not one machine's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from servingmatrix.analysis.points import Point, Results
@@ -38,7 +39,11 @@ class CellHistory:
     @property
     def latest_at(self) -> int | None:
         """Which run (its index in the history) ``latest`` comes from; None when no run has the cell."""
-        return next((i for i in reversed(range(len(self.points))) if self.points[i] is not None), None)
+        return self.latest_among(range(len(self.points)))
+
+    def latest_among(self, runs: Iterable[int]) -> int | None:
+        """The newest of ``runs`` (indices in the history) that has the cell; None when none has it."""
+        return next((i for i in sorted(runs, reverse=True) if self.points[i] is not None), None)
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,18 @@ class History:
         return list(dict.fromkeys(c.key.mode for c in self.of_workload(workload)))
 
     def testbeds(self) -> list[str]:
-        return list(dict.fromkeys(r.run.testbed for r in self.runs))
+        """Every testbed of the history, in the order of its first run."""
+        return list(dict.fromkeys(testbed(r) for r in self.runs))
+
+    def runs_on(self, bed: str) -> list[int]:
+        """The indices of the runs made on the testbed ``bed``, oldest first."""
+        return [i for i, r in enumerate(self.runs) if testbed(r) == bed]
+
+
+def testbed(results: Results) -> str:
+    """What a run's figures can be set beside only their own kind of: the machine, how the run was
+    spread over hosts, and the server's budget."""
+    return f"{results.run.testbed}; {results.run.budget}"
 
 
 def started(results: Results) -> str:

@@ -17,14 +17,14 @@ from typing import Any
 from servingmatrix.analysis.stats import Estimate
 from servingmatrix.analysis.trials import figures, group
 from servingmatrix.errors import SpecError
-from servingmatrix.flags import ONCE_PER_RUN, Flag, order
+from servingmatrix.flags import BACKING_ONLY, RUN_CONDITIONS, Flag, order
 from servingmatrix.matrix_keys import AUTO_TRIALS
 from servingmatrix.modes import mode_names, resolve_mode
 from servingmatrix.precision import MIN_AUTO_TRIALS, precise_enough, reached_precision
 from servingmatrix.results.cell import PERCENTILES, CellRecord
 from servingmatrix.results.run import Run
 from servingmatrix.spec import parse_spec
-from servingmatrix.workloads import WORKLOADS, resolve_workload
+from servingmatrix.workloads import WORKLOADS, resolve_workload, uses_backing
 
 
 @dataclass(frozen=True)
@@ -95,11 +95,15 @@ class Point:
     @property
     def generator_bound(self) -> bool:
         """The load generator, not the server, set this figure's pace in some trial."""
-        return bool(self.codes & {"generator-bound", "loadgen-saturated"})
+        return bool(self.codes & BOUND_CODES)
 
     @property
     def codes(self) -> frozenset[str]:
         return frozenset(f.code for f in self.flags)
+
+
+#: The flags that make a figure the load generator's lower bound (S on results written before G).
+BOUND_CODES = frozenset({"generator-bound", "loadgen-saturated"})
 
 
 def _flags(
@@ -108,8 +112,11 @@ def _flags(
     """Every flag of the trials, each once (messages of several trials joined), plus the derived ones."""
     messages: dict[str, list[str]] = defaultdict(list)
     ok = [c for c in cells if c.ok]
+    skip: frozenset[str] = frozenset() if not cells or uses_backing(cells[0].workload) else BACKING_ONLY
     for cell in ok:
         for flag in cell.warnings:
+            if flag.code in skip:
+                continue
             text = flag.message if len(ok) == 1 else f"trial {cell.trial}: {flag.message}"
             if text not in messages[flag.code]:
                 messages[flag.code].append(text)
@@ -132,8 +139,8 @@ def _flags(
     failed = [c for c in cells if not c.ok]
     if ok and failed:
         messages["failed-trials"].append(f"{len(failed)} of {len(cells)} trials failed")
-    # A flag said once for the run is the same sentence in every trial: keep one copy, not one per trial.
-    for code in ONCE_PER_RUN & messages.keys():
+    # A flag of the run's conditions is the same sentence in every trial: keep one copy, not one per trial.
+    for code in RUN_CONDITIONS & messages.keys():
         messages[code] = sorted({m.split(": ", 1)[-1] for m in messages[code]})[:1]
     return tuple(Flag(code, "; ".join(messages[code])) for code in order(set(messages)))
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from servingmatrix.analysis.points import Point, Results
+from servingmatrix import fmt
+from servingmatrix.analysis.points import BOUND_CODES, Point, Results
+from servingmatrix.analysis.run_wide import concerned_workloads, run_wide_codes
 from servingmatrix.analysis.stats import Change, relative_change
 from servingmatrix.errors import SpecError
+from servingmatrix.flags import kind, order
 from servingmatrix.modes import get_mode
 from servingmatrix.spec import parse_spec, spec_name
 
@@ -65,6 +68,19 @@ class Verdict:
     certainty: str
     #: What the ranking cannot settle because a figure in it is the load generator's: None when none is.
     caveat: str | None = None
+    #: The run's conditions that bear on this verdict, each in words: the run-wide ones (the machine
+    #: busy as it began, cores shared), cells disturbed and not published, a lower-bound figure at the top.
+    conditions: tuple[str, ...] = ()
+
+    @property
+    def how_sure(self) -> str:
+        """The certainty of the margin, then the conditions it was measured under."""
+        return "; ".join((self.certainty, *self.conditions))
+
+    @property
+    def best_production(self) -> Point | None:
+        """The best-ranked mode that is not a development server: the winner itself when it is not one."""
+        return next((p for p in self.ranking if not is_development(p.mode)), None)
 
     @property
     def winner(self) -> Point | None:
@@ -83,6 +99,22 @@ class Verdict:
         if not winner.throughput.median:
             return None
         return point.throughput.median / winner.throughput.median - 1
+
+
+def is_development(mode: str) -> bool:
+    """Whether ``mode`` (a spec) is a development server, not one to run in production."""
+    try:
+        return get_mode(parse_spec(mode).name).development
+    except SpecError:
+        return False
+
+
+def keeps_alive(mode: str) -> bool | None:
+    """Whether ``mode`` keeps client connections alive; None for a mode this version does not know."""
+    try:
+        return get_mode(parse_spec(mode).name).keeps_alive
+    except SpecError:
+        return None
 
 
 def best_point(points: list[Point], objective: Objective) -> Point | None:
@@ -113,7 +145,8 @@ def _certainty(winner: Point, runner_up: Point | None, margin: Change | None) ->
             return "single trial, no estimate of variance: the margin may be noise"
         single = winner.mode if winner.trials == 1 else runner_up.mode
         return f"{single} has a single trial, so no estimate of the margin's variance: it may be noise"
-    interval = f"{margin.relative:+.0%} ± {margin.uncertainty:.0%} (95% interval, {winner.trials} and "
+    # Written as the margin is everywhere else (one figure, one rounding).
+    interval = f"{fmt.change(margin)} (95% interval, {winner.trials} and "
     interval += f"{runner_up.trials} trials)"
     if margin.low is not None and margin.low > 0:
         return f"clear: {interval}"
@@ -141,8 +174,31 @@ def verdicts(results: Results, objective: Objective) -> list[Verdict]:
         certainty = _certainty(winner, runner_up, margin) if winner else "no mode met the objective"
         caveats = [c for c in (generator_caveat(ranking), disagreement_caveat(ranking)) if c is not None]
         caveat = "; ".join(caveats) or None
-        out.append(Verdict(workload, tuple(ranking), tuple(unqualified), margin, certainty, caveat))
+        conditions = run_conditions(results, workload, ranking[:2])
+        out.append(
+            Verdict(workload, tuple(ranking), tuple(unqualified), margin, certainty, caveat, conditions)
+        )
     return out
+
+
+def run_conditions(results: Results, workload: str, top: list[Point]) -> tuple[str, ...]:
+    """The conditions a verdict on ``workload`` was measured under, in words: each run-wide flag on its
+    figures (named here and said in full in the banner, not beside every figure), the cells disturbed
+    by other work and so not published, and a figure among the first two that is a lower bound."""
+    out = [
+        f"{kind(code).title} ({kind(code).letter})"
+        for code in order(set(run_wide_codes(results)))
+        if (concerned := concerned_workloads(results, code)) is None or workload in concerned
+    ]
+    disturbed = sum(1 for (w, _, _), p in results.points.items() if w == workload and p.disturbed)
+    if disturbed:
+        out.append(f"{disturbed} cell(s) disturbed by other work on their cores, not published")
+    bound = [p for p in top if p.generator_bound]
+    if bound:
+        marks = "".join(sorted({kind(c).letter for p in bound for c in p.codes & BOUND_CODES}))
+        names = " and ".join(p.mode for p in bound)
+        out.append(f"{names}: a lower bound, the load generator set the pace ({marks})")
+    return tuple(out)
 
 
 def generator_caveat(ranking: list[Point]) -> str | None:

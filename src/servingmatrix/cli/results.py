@@ -91,13 +91,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     status(terminal_table(comparison).rstrip("\n"))
     path, seconds, size = write_compare(comparison, output or run_dir / "compare.html")
     status(f"wrote {path} ({size / 1e6:.1f} MB, rendered in {seconds:.2f} s)")
-    if args.fail_on_regression and comparison.regressions:
-        from servingmatrix import fmt
+    if args.fail_on_regression and comparison.gate_failures:
+        from servingmatrix.report.views.compare_text import gate_line
 
-        print(
-            f"servingmatrix: {len(comparison.regressions)} regression(s) beyond {fmt.share(args.threshold)}",
-            file=sys.stderr,
-        )
+        print(f"servingmatrix: {gate_line(comparison)}", file=sys.stderr)
         return 1
     return 0
 
@@ -162,7 +159,10 @@ COMPARE = Verb(
             type=percent,
             default=0.05,
         ),
-        switch("--fail-on-regression", "exit with status 1 when any cell regressed"),
+        switch(
+            "--fail-on-regression",
+            "exit with status 1 when any cell regressed, or a cell of the baseline is not in the run",
+        ),
         Argument(("-o", "--output"), "the page to write (default: RUN/compare.html)"),
         switch("--allow-different-apps", "compare runs that measured different apps (refused otherwise)"),
     ),

@@ -5,10 +5,12 @@ recorded is shown, known or not.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
 from servingmatrix import fmt
+from servingmatrix.deployment import deployment
 from servingmatrix.errors import SpecError
 from servingmatrix.flags import kind
 from servingmatrix.modes import resolve_mode
@@ -130,7 +132,7 @@ def matrix_rows(run: Run) -> list[Row]:
         ("trials", str(matrix.get("trials", "—"))),
         ("server CPUs", str(matrix.get("server_cpus", "—"))),
         *(
-            (label, _text(matrix[key]))
+            (label, fmt.memory_limit(str(matrix[key])) if key == "server_memory" else _text(matrix[key]))
             for key, label in (
                 ("server_memory", "server memory limit"),
                 ("loadgen_processes", "load generator processes"),
@@ -258,7 +260,10 @@ class ModeInfo:
     spec: str
     summary: str
     claim: str
+    #: The command one would deploy (``deployment``): every interface, port 8000, no harness flags.
     command: str
+    #: The command the harness ran and measured: its bind address, port and own flags.
+    measured: str
     tunables: list[Row]
     keeps_alive: str
     image: list[Row]
@@ -291,14 +296,17 @@ def mode_info(run: Run, spec: str) -> ModeInfo:
         image_rows.append(("base", str(labels["io.servingmatrix.base"])))
     packages = [(str(k), str(v)) for k, v in sorted(_obj(image.get("packages")).items())]
     if config is None:
-        return ModeInfo(spec, "(not in this version's registry)", "—", "—", [], "—", image_rows, packages)
+        return ModeInfo(
+            spec, "(not in this version's registry)", "—", "—", "—", [], "—", image_rows, packages
+        )
     mode = config.mode
     help_of = {t.name: t.help for t in mode.tunables}
     return ModeInfo(
         spec=spec,
         summary=mode.summary,
         claim=mode.claim,
-        command=" ".join(config.launch("127.0.0.1", int(port)).argv),
+        command=deployment(config).command,
+        measured=shlex.join(config.launch("127.0.0.1", int(port)).argv),
         tunables=[(f"{k} = {v}", help_of.get(k, "")) for k, v in config.values.items()],
         keeps_alive="yes" if mode.keeps_alive else "no: clients reconnect for every request",
         image=image_rows,
@@ -317,7 +325,7 @@ def applied_rows(applied: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     str(role),
                     str(entry.get("cpuset", "—")),
                     f"{entry.get('cpus', '—')} CPU",
-                    f"{memory / 2**30:.0f} GiB" if isinstance(memory, int) else "—",
+                    fmt.memory_bytes(memory) if isinstance(memory, int) else "—",
                 )
             )
     return rows

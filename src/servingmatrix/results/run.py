@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from servingmatrix import fmt
 from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.hosts import (
@@ -57,6 +58,14 @@ class Run:
     def server_cpus(self) -> int:
         value = self.matrix.get("server_cpus")
         return value if isinstance(value, int) and value > 0 else 1
+
+    @property
+    def budget(self) -> str:
+        """What the server under test was given, in words: "server 1 CPU, 2 GiB" (its memory as the
+        matrix recorded it; left out when it recorded none)."""
+        cpus = f"server {self.server_cpus} CPU{'' if self.server_cpus == 1 else 's'}"
+        memory = self.matrix.get("server_memory")
+        return f"{cpus}, {fmt.memory_limit(memory)}" if isinstance(memory, str) else cpus
 
     @property
     def arrival_rates(self) -> list[int] | None:

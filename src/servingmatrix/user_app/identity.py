@@ -78,16 +78,37 @@ class AppIdentity:
         return f"{what}{version}" + (f" ({'; '.join(parts)})" if parts else "")
 
     def changes(self, other: AppIdentity) -> list[str]:
-        """How ``other``, the same app, differs: its version, commit or lock, in words."""
+        """How ``other``, the same app, differs: its version, commit or lock, in words (``self`` is the
+        first side, the baseline of a comparison)."""
         out = []
         for label, mine, theirs in (
             ("version", self.version, other.version),
             ("git commit", self.git_commit, other.git_commit),
-            ("lock sha256", self.lock_sha256, other.lock_sha256),
         ):
             if mine != theirs:
-                out.append(f"app {self.name} {label}: {mine or '-'} vs {theirs or '-'}")
+                out.append(f"app {self.name} {label}: {mine or 'not recorded'} vs {theirs or 'not recorded'}")
+        lock = lock_change(self.lock_sha256, other.lock_sha256)
+        if lock is not None:
+            out.append(f"app {self.name}: {lock}")
         return out
+
+
+def lock_change(first: str | None, second: str | None) -> str | None:
+    """A change of the app's lock file in words: whether its pinned packages differ, or cannot be
+    told because one side recorded no lock; None when both recorded the same (or neither did)."""
+    if first == second:
+        return None
+    if first and second:
+        return (
+            f"its lock file differs (sha256 {first[:12]} vs {second[:12]}): "
+            "its pinned packages are not the same"
+        )
+    recorded, side = (second, "second") if second else (first, "first")
+    other = "first" if side == "second" else "second"
+    return (
+        f"only the {side} run recorded its lock file (sha256 {(recorded or '')[:12]}); the {other} "
+        "recorded none, so whether its pinned packages changed is unknown"
+    )
 
 
 def recorded_app(metadata: dict[str, Any]) -> dict[str, Any]:

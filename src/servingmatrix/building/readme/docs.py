@@ -10,7 +10,7 @@ import re
 
 from servingmatrix.analysis.reproduction import P99_FLOOR_MS, P99_TOLERANCE, THROUGHPUT_TOLERANCE
 from servingmatrix.building.readme.mutation_scores import mutated_modules, scores_table
-from servingmatrix.flags import DISTURBED_SHARE, KINDS, QUIET_WAIT_S, REMEASURES, Judged, Shown
+from servingmatrix.flags import DISTURBED_SHARE, KINDS, QUIET_WAIT_S, REMEASURES, FlagKind, Judged, Shown
 from servingmatrix.inputs import input_files
 from servingmatrix.matrix_keys import MATRIX_KEYS, exclusive_pairs
 from servingmatrix.methodology import DERIVED
@@ -97,6 +97,18 @@ SHOWN_TEXT: dict[Shown, str] = {
 }
 
 
+def shown_text(k: FlagKind) -> str:
+    """Where a flag shows, in words: a run's condition is said once when every figure carries it."""
+    text = SHOWN_TEXT[k.shown]
+    if k.judged == "run" and k.shown == "figure":
+        text += (
+            '; when every figure carries it, said once instead (the banner and each verdict\'s "how sure")'
+        )
+    if k.backing_only:
+        text += "; only on the figures of workloads that call the backing services"
+    return text
+
+
 def flags_table() -> str:
     """Every flag with its rule, the thresholds the rule compares with and where it shows, from the
     flags' declarations: a changed threshold changes this table."""
@@ -108,7 +120,7 @@ def flags_table() -> str:
         thresholds = "<br>".join(f"`{name}`: {t} {t.unit}" for name, t in k.thresholds.items())
         lines.append(
             f"| `{k.code}` | {k.letter} | {k.title} | {k.meaning} | {thresholds or '—'} | "
-            f"{JUDGED_TEXT[k.judged]} | {SHOWN_TEXT[k.shown]} |"
+            f"{JUDGED_TEXT[k.judged]} | {shown_text(k)} |"
         )
     return "\n".join(lines)
 

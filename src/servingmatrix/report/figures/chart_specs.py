@@ -17,7 +17,7 @@ from servingmatrix.analysis.cost import peak_memory
 from servingmatrix.analysis.points import Point, Results
 from servingmatrix.analysis.stats import KNEE_SHARE
 from servingmatrix.analysis.verdict import ConcurrencyCheck, Objective
-from servingmatrix.flags import KINDS, beside_figure, kind, letters
+from servingmatrix.flags import KINDS, beside_figure, kind, letters, order
 
 #: One colour per mode, in the report's mode order; distinct enough for 15 modes.
 PALETTE = (
@@ -158,13 +158,22 @@ def hover(
 
 
 def caption(base: str, hide: frozenset[str], results: Results | None = None, workload: str = "") -> str:
-    shared = "; ".join(f"{kind(c).letter} ({kind(c).title})" for c in sorted(hide))
+    """A chart's caption: what it shows, what its letters are when a point carries some, the run's
+    conditions said once, and the modes it could not draw."""
+    shared = "; ".join(f"{kind(c).letter} ({kind(c).title})" for c in order(set(hide)))
     note = f" Every figure of this run carries {shared}." if shared else ""
+    lettered = ""
     if results is not None:
         failed = [m for m in results.modes_of(workload) if m not in results.served_modes(workload)]
         if failed:
             note += f" Not drawn, every cell failed: {', '.join(failed)} (see Warnings)."
-    return f"{base} Letters beside a point are its flags (see Warnings); hover for the figures.{note}"
+        if any(
+            letters(p.flags, said_once=hide)
+            for (w, _, _), p in results.points.items()
+            if w == workload and p.ok
+        ):
+            lettered = " Letters beside a point are its flags (see Warnings)."
+    return f"{base}{lettered} Hover for the figures.{note}"
 
 
 def printed_notes(panel: Panel, hide: frozenset[str], extra: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -249,15 +258,29 @@ def _throughput_series(results: Results, workload: str, mode: str, hide: frozens
 def throughput_chart(results: Results, workload: str, hide: frozenset[str]) -> LineChart:
     series = tuple(_throughput_series(results, workload, m, hide) for m in results.served_modes(workload))
     title = f"Throughput vs {results.step_label}: {workload}"
-    notes = printed_notes(Panel("throughput", series), hide, ("A ring marks each mode's knee.",))
+    knees = any(s.knee is not None for s in series)
+    notes = printed_notes(
+        Panel("throughput", series), hide, ("A ring marks each mode's knee.",) if knees else ()
+    )
+    # Say only what is drawn: bars where some point has an interval, rings where some series has a knee.
+    intervals = any(p.low is not None for s in series for p in s.points)
+    bars = (
+        "; bars span the bootstrap 95% interval of the median (with up to five trials, the lowest to "
+        "the highest trial)"
+        if intervals
+        else "; a single trial per step, so no interval is drawn"
+    )
+    ring = (
+        f" A ring marks each mode's knee, the first step reaching {KNEE_SHARE:.0%} of its highest "
+        "throughput: past it, more load only adds latency."
+        if knees
+        else ""
+    )
     return LineChart(
         id=chart_id("throughput", workload),
         title=title,
         caption=caption(
-            "Successful requests per second, median of trials; bars span the bootstrap 95% interval of "
-            "the median (with up to five trials, the lowest to the highest trial). A ring marks each "
-            f"mode's knee, the first step reaching {KNEE_SHARE:.0%} of its highest throughput: past it, "
-            "more load only adds latency.",
+            f"Successful requests per second, median of trials{bars}.{ring}",
             hide,
             results,
             workload,
@@ -267,7 +290,7 @@ def throughput_chart(results: Results, workload: str, hide: frozenset[str]) -> L
         xs=results.users,
         panels=(Panel("throughput", series),),
         height=380,
-        intervals=True,
+        intervals=intervals,
         offered_line=results.open_loop,
         knee_label=f"knee (first step at {KNEE_SHARE:.0%} of the peak)",
         printed=Printed(chart_id("throughput", workload), title, "requests per second", 0, notes),

@@ -1,6 +1,6 @@
 """A cell's history as one SVG: throughput above (the median of each run's trials, a bar for its 95%
-interval), p99 below, one point per run in the order the runs were made, one line per machine
-(and method: a simulated or several-host run has its own).
+interval), p99 below, one point per run placed by when it started (in order when a run records no
+start), one line per testbed (machine, method and the server's budget: never joined).
 
 A point carrying flags is drawn hollow with their letters beside it; a run where the cell failed is
 an ``x`` at the foot of the throughput panel. Every point has a tooltip (SVG ``<title>``) naming the
@@ -55,13 +55,21 @@ class MachineLine:
     marks: tuple[HistoryMark, ...]
 
 
-def _x(runs: int) -> Scale:
+def _x(runs: int, times: list[float] | None = None) -> Scale:
+    """A run's place on the x axis by its index: by when it started, when every run records that and
+    they span some time (a time axis, so runs a month apart stand further apart than runs an hour
+    apart), else evenly in order."""
     right = WIDTH - RIGHT
+    timed = times is not None and len(times) == runs and max(times) > min(times)
 
     def px(index: float) -> float:
         if runs == 1:
             return (LEFT + right) / 2
-        return LEFT + 24 + index * (right - LEFT - 48) / (runs - 1)
+        if timed and times is not None:
+            share = (times[int(index)] - min(times)) / (max(times) - min(times))
+        else:
+            share = index / (runs - 1)
+        return LEFT + 24 + share * (right - LEFT - 48)
 
     return px
 
@@ -85,12 +93,27 @@ def _axis(panel: tuple[int, int], values: list[float], label: str) -> tuple[list
     return out, py
 
 
-def _point(x: float, y: float, colour: str, flags: str, hover: str) -> list[str]:
+#: A flag label's height and the width of one of its letters, for keeping labels apart.
+LABEL_HEIGHT, LETTER_WIDTH = 12.0, 8.0
+Boxes = list[tuple[float, float, float]]
+
+
+def _label_y(x: float, y: float, width: float, placed: Boxes) -> float:
+    """Where a label goes: up a line from ``y`` until it overlaps no label placed before it (runs a
+    few hours apart on a time axis sit almost on one another)."""
+    while any(x < bx + bw and bx < x + width and abs(y - by) < LABEL_HEIGHT for bx, by, bw in placed):
+        y -= LABEL_HEIGHT
+    placed.append((x, y, width))
+    return y
+
+
+def _point(x: float, y: float, colour: str, flags: str, hover: str, placed: Boxes) -> list[str]:
     fill = "white" if flags else colour
     attrs = f'cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{fill}" stroke="{colour}" stroke-width="2" class="mark"'
     out = [f"<circle {attrs}><title>{escape(hover)}</title></circle>"]
     if flags:
-        out.append(el("text", flags, x=x + 6, y=y - 6, fill=colour, font_size=11, font_weight="bold"))
+        at = _label_y(x + 6, y - 6, LETTER_WIDTH * len(flags), placed)
+        out.append(el("text", flags, x=x + 6, y=at, fill=colour, font_size=11, font_weight="bold"))
     return out
 
 
@@ -101,7 +124,7 @@ def _polyline(points: list[tuple[float, float]], colour: str) -> list[str]:
     return [el("polyline", points=text, fill="none", stroke=colour, stroke_width=2)]
 
 
-def _throughput(line: MachineLine, px: Scale, py: Scale) -> list[str]:
+def _throughput(line: MachineLine, px: Scale, py: Scale, placed: Boxes) -> list[str]:
     out: list[str] = []
     segment: list[tuple[float, float]] = []
     for mark in line.marks:
@@ -125,7 +148,7 @@ def _throughput(line: MachineLine, px: Scale, py: Scale) -> list[str]:
     out += _polyline(segment, line.colour)
     for mark in line.marks:
         if mark.throughput is not None:
-            out += _point(px(mark.run), py(mark.throughput), line.colour, mark.flags, mark.hover)
+            out += _point(px(mark.run), py(mark.throughput), line.colour, mark.flags, mark.hover, placed)
     return out
 
 
@@ -133,17 +156,26 @@ def _p99(line: MachineLine, px: Scale, py: Scale) -> list[str]:
     shown = [m for m in line.marks if m.p99 is not None and m.throughput is not None]
     out = _polyline([(px(m.run), py(m.p99 or 0.0)) for m in shown], line.colour)
     for mark in shown:
-        out += _point(px(mark.run), py(mark.p99 or 0.0), line.colour, "", mark.hover)
+        out += _point(px(mark.run), py(mark.p99 or 0.0), line.colour, "", mark.hover, [])
     return out
 
 
+#: The least room between two run labels under the axis, in pixels.
+LABEL_ROOM = 72
+
+
 def _run_labels(runs: list[RunLabel], px: Scale) -> list[str]:
+    """The runs' dates and commits under the axis, the newest always, the others where they have room."""
     every = max(1, math.ceil(len(runs) / MAX_LABELS))
     out = []
+    placed = [px(len(runs) - 1)]
     for index, run in enumerate(runs):
-        if index % every and index != len(runs) - 1:
-            continue
+        last = index == len(runs) - 1
         x = px(index)
+        if not last and (index % every or any(abs(x - other) < LABEL_ROOM for other in placed)):
+            continue
+        if not last:
+            placed.append(x)
         out.append(el("text", run.date, x=x, y=P99_PANEL[1] + 16, text_anchor="middle", fill="#444"))
         out.append(
             el("text", run.commit, x=x, y=P99_PANEL[1] + 30, text_anchor="middle", fill="#777", font_size=10)
@@ -151,9 +183,12 @@ def _run_labels(runs: list[RunLabel], px: Scale) -> list[str]:
     return out
 
 
-def history_chart(title: str, runs: list[RunLabel], lines: list[MachineLine]) -> str:
-    """The chart of one cell over ``runs`` (oldest first), a line per machine and method."""
-    px = _x(len(runs))
+def history_chart(
+    title: str, runs: list[RunLabel], lines: list[MachineLine], times: list[float] | None = None
+) -> str:
+    """The chart of one cell over ``runs`` (oldest first), a line per testbed; placed by ``times``
+    (when each run started, in seconds) when given."""
+    px = _x(len(runs), times)
     highs = [v for line in lines for m in line.marks for v in (m.high, m.throughput) if v is not None]
     p99s = [m.p99 for line in lines for m in line.marks if m.p99 is not None]
     legend_top = P99_PANEL[1] + 52
@@ -170,8 +205,9 @@ def history_chart(title: str, runs: list[RunLabel], lines: list[MachineLine]) ->
     out += grid
     out.append(el("line", x1=LEFT, x2=WIDTH - RIGHT, y1=P99_PANEL[1], y2=P99_PANEL[1], stroke="#888"))
     out += _run_labels(runs, px)
+    placed: Boxes = []
     for line in lines:
-        out += _throughput(line, px, throughput_y)
+        out += _throughput(line, px, throughput_y, placed)
         out += _p99(line, px, p99_y)
     for i, line in enumerate(lines):
         y = legend_top + 18 * i

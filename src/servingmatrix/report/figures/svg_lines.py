@@ -9,7 +9,7 @@ also carries its linear twin for the page's toggle.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from servingmatrix.report.figures.chart_specs import ChartPoint, LineChart, Series
@@ -92,6 +92,18 @@ def _value_ticks(scales: Scales, axis: ValueAxis, layout: Layout, on_twin: bool)
     return out
 
 
+def step_title(spec: LineChart) -> str:
+    """The steps' axis title: said to be a log scale when it is one (three steps or more; one or two
+    steps sit at the ends whatever the scale)."""
+    return f"{spec.x_label} (log scale)" if len(set(spec.xs)) > 2 else spec.x_label
+
+
+def draws_lines(spec: LineChart) -> bool:
+    """Whether the points are joined: not over two steps, where a line would suggest a growth
+    between them that nothing measured."""
+    return len(set(spec.xs)) > 2
+
+
 def _step_axes(spec: LineChart, panels: list[Scales], layout: Layout) -> list[str]:
     """Each panel's name, a grid line and a label per step, and the steps' axis title under all."""
     out = []
@@ -105,7 +117,7 @@ def _step_axes(spec: LineChart, panels: list[Scales], layout: Layout) -> list[st
             out.append(el("text", tick_label(x), x=at, y=below, text_anchor="middle", fill="#444"))
         out.append(el("line", x1=left, x2=right, y1=layout.bottom, y2=layout.bottom, stroke=AXIS))
     middle = (layout.panels[0][0] + layout.panels[-1][1]) / 2
-    out.append(el("text", spec.x_label, x=middle, y=layout.bottom + 34, text_anchor="middle"))
+    out.append(el("text", step_title(spec), x=middle, y=layout.bottom + 34, text_anchor="middle"))
     return out
 
 
@@ -184,6 +196,29 @@ def _intervals(points: Sequence[ChartPoint], scales: Scales, axis: ValueAxis) ->
     return "".join(out)
 
 
+def clipped(p: ChartPoint, axis: ValueAxis) -> tuple[bool, bool]:
+    """Whether a point's interval runs past the axis below and above: its bar stops at the edge."""
+    if p.low is None or p.high is None:
+        return False, False
+    return p.low < axis.low, p.high > axis.high
+
+
+def _clipped_ends(points: Sequence[ChartPoint], scales: Scales, axis: ValueAxis) -> str:
+    """An arrowhead at each end of a bar cut at the chart's edge, pointing on past it: the interval
+    runs further than drawn (its figures are in the point's hover and the table)."""
+    out = []
+    for p in points:
+        if p.y is None or not scales.y.shows(p.y):
+            continue
+        below, above = clipped(p, axis)
+        x = scales.x(p.x)
+        for cut, edge, wing in ((below, axis.bottom, -5.0), (above, axis.top, 5.0)):
+            if cut:
+                out.append(f"M{number(x - 4)} {number(edge + wing)}L{number(x)} {number(edge)}")
+                out.append(f"L{number(x + 4)} {number(edge + wing)}")
+    return "".join(out)
+
+
 def _title(series: Series, p: ChartPoint) -> tuple[str, ...]:
     """What a point's hover shows: its lines, and what its knee says when it is the series' knee."""
     lines = p.hover or (series.name, f"{tick_label(p.x)}: {p.y:,.4g}")
@@ -193,16 +228,45 @@ def _title(series: Series, p: ChartPoint) -> tuple[str, ...]:
     return lines
 
 
-def _series(spec: LineChart, series: Series, key: str, scales: Scales) -> list[str]:
+#: A flag label's height and the width of one of its letters (bold, 11 px), for keeping labels apart.
+LABEL_HEIGHT, LETTER_WIDTH = 12.0, 8.0
+
+
+@dataclass
+class Labels:
+    """The flag labels placed so far on each value axis of a panel: a new one that would overlap one
+    goes up a line until it does not (two modes flagged at one step would otherwise print their
+    letters over each other)."""
+
+    boxes: dict[int, list[tuple[float, float, float]]]
+
+    def place(self, axis: ValueAxis, x: float, y: float, text: str) -> str:
+        placed = self.boxes.setdefault(id(axis), [])
+        width = LETTER_WIDTH * len(text)
+        while any(x < bx + bw and bx < x + width and abs(y - by) < LABEL_HEIGHT for bx, by, bw in placed):
+            y -= LABEL_HEIGHT
+        placed.append((x, y, width))
+        return number(y)
+
+    def at(self, x: float, value: float, text: str) -> Callable[[ValueAxis], str]:
+        """Where ``text`` goes beside the point of ``value``, on whichever axis draws it."""
+        return lambda axis: self.place(axis, x, axis(value) - 6, text)
+
+
+def _series(spec: LineChart, series: Series, key: str, scales: Scales, labels: Labels) -> list[str]:
     """One series in one panel: its line, intervals, points, flags and knee, hidden together."""
     out = [start("g", data_series=key, stroke=series.colour, fill=series.colour, stroke_width=2)]
     out.append(el("title", series.name))
     points = series.points
-    out.append(el("path", fill="none", **scales.ys(d=lambda y: _path(points, scales, y))))
+    if draws_lines(spec):
+        out.append(el("path", fill="none", **scales.ys(d=lambda y: _path(points, scales, y))))
     if spec.intervals and _intervals(points, scales, scales.y):
         out.append(
             el("path", fill="none", stroke_width=1, **scales.ys(d=lambda y: _intervals(points, scales, y)))
         )
+        if _clipped_ends(points, scales, scales.y):
+            ends = scales.ys(d=lambda y: _clipped_ends(points, scales, y))
+            out.append(el("path", cls="clipped", fill="none", stroke_width=1.5, **ends))
     for p in points:
         y = p.y
         if y is None or not scales.y.shows(y):
@@ -210,7 +274,7 @@ def _series(spec: LineChart, series: Series, key: str, scales: Scales) -> list[s
         x, hollow = scales.x(p.x), "#fff" if p.flags else None
         out.append(titled("circle", _title(series, p), cls="pt", cx=x, r=4, fill=hollow, **scales.ys(cy=y)))
         if p.flags:
-            place = scales.ys(-6.0, y=y)
+            place = scales.ys(y=labels.at(x + 6, y, p.flags))
             out.append(el("text", p.flags, x=x + 6, stroke="none", font_size=11, font_weight="bold", **place))
         if series.knee is not None and series.knee.x == p.x:
             ring = scales.ys(cy=y)
@@ -256,8 +320,9 @@ def line_chart(spec: LineChart, frame: Frame, notes: tuple[str, ...] = ()) -> st
     if spec.offered_line:
         body += _offered(spec, panels[0])
     for panel, scales in zip(spec.panels, panels, strict=True):
+        labels = Labels({})
         for series in panel.series:
-            body += _series(spec, series, order.get(series.name, series.name), scales)
+            body += _series(spec, series, order.get(series.name, series.name), scales, labels)
     body.append("</g>")
     entries = keys(spec)
     legend_top = layout.bottom + 58

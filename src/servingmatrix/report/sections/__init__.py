@@ -9,6 +9,7 @@ from servingmatrix.analysis.points import Results
 from servingmatrix.analysis.run_wide import run_wide_codes
 from servingmatrix.analysis.verdict import Objective
 from servingmatrix.report.document import Document, Paragraph, Section, Strong
+from servingmatrix.report.sections.answer import budget_paragraph
 from servingmatrix.report.sections.common import method_paragraph, run_wide_banners
 from servingmatrix.report.sections.cost import cost_part
 from servingmatrix.report.sections.environment import environment_part
@@ -38,7 +39,8 @@ def _run_line(results: Results) -> Paragraph:
             f"{', '.join(map(str, results.users))}{' (open loop)' if results.open_loop else ''}, "
             f"{matrix.get('trials', 1)} trial(s) of {matrix.get('duration_s', '?')} s after "
             f"{matrix.get('warmup_s', '?')} s of warm-up; "
-            f"{len(run.cells)} cells ({failed} failed{not_published}); "
+            f"{len(results.points)} cells, {len(run.cells)} trial measurements "
+            f"({failed} failed{not_published}); "
             f"{machine(results) or 'machine not recorded'}; started {run.record.started_at or '?'}.",
         ),
         "note",
@@ -50,6 +52,7 @@ def _preface(results: Results, hide: frozenset[str]) -> tuple[Section, ...]:
     out: list[Section] = [Paragraph((description,), "lead")] if description else []
     app = AppIdentity.from_metadata(results.run.metadata)
     out += [
+        budget_paragraph(results),
         Paragraph((Strong(("App under test",)), f": {app.describe()}."), "note"),
         method_paragraph(results.run),
         _run_line(results),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from servingmatrix import fmt
 from servingmatrix.analysis.points import Point, Results
-from servingmatrix.analysis.run_wide import run_wide_message
-from servingmatrix.flags import ONCE_PER_RUN, Flag, beside_figure, kind
+from servingmatrix.analysis.run_wide import concerned_workloads, run_wide_message
+from servingmatrix.analysis.verdict import is_development
+from servingmatrix.flags import ONCE_PER_RUN, Flag, beside_figure, kind, order
 from servingmatrix.report.document import Badge, Cell, Column, Flags, Paragraph, Strong
 from servingmatrix.results.hosts import SIMULATED, SIMULATED_CAVEAT, method_line
 from servingmatrix.results.run import Run
@@ -13,8 +14,11 @@ from servingmatrix.results.run import Run
 
 def badges(flags: tuple[Flag, ...], hide: frozenset[str] = ONCE_PER_RUN) -> tuple[Badge, ...]:
     """The flags shown beside a figure: all but the run-wide ones (``hide``), which are named once."""
+    shown = {f.code: f for f in beside_figure(flags, said_once=hide)}
+    # In the vocabulary's order everywhere, whatever order a record holds them in.
     return tuple(
-        Badge(f.letter, f.code, f"{f.kind.title}: {f.message}") for f in beside_figure(flags, said_once=hide)
+        Badge(shown[code].letter, code, f"{shown[code].kind.title}: {shown[code].message}")
+        for code in order(set(shown))
     )
 
 
@@ -28,8 +32,8 @@ def rps(point: Point | None) -> str:
 
 
 def name(text: str) -> Cell:
-    """A mode, set as a name."""
-    return Cell(text, code=True)
+    """A mode, set as a name; a development server says so wherever it ranks."""
+    return Cell(text, code=True, sub="development server, not for production" if is_development(text) else "")
 
 
 def num(label: str) -> Column:
@@ -41,19 +45,36 @@ def run_wide_badge(code: str, results: Results) -> Badge:
     return Badge(k.letter, code, f"{k.title}: {run_wide_message(results, code)}")
 
 
+def condition_text(results: Results, code: str) -> str:
+    """A run-wide flag's sentence without a lead that repeats its title ("cores shared: ...")."""
+    message = run_wide_message(results, code)
+    lead, _, rest = message.partition(": ")
+    return rest if rest and lead.lower() in kind(code).title.lower() else message
+
+
+def _whose(results: Results, code: str, every: str) -> str:
+    """Which figures a run-wide flag is on: ``every``, or those of the workloads it concerns."""
+    workloads = concerned_workloads(results, code)
+    return every if workloads is None else f"Every figure of {', '.join(workloads)}"
+
+
+def _named(code: str) -> str:
+    return f"{kind(code).letter}, {kind(code).title}"
+
+
 def run_wide_banners(results: Results, hide: frozenset[str]) -> tuple[Paragraph, ...]:
-    """At the top: the flags every figure carries, said once."""
+    """At the top: the flags every figure carries, said once (and again in each verdict's "how sure")."""
     return tuple(
         Paragraph(
             (
                 Flags((run_wide_badge(code, results),)),
                 " ",
-                Strong((f"Every figure below carries {kind(code).letter} ({kind(code).title})",)),
-                f": {run_wide_message(results, code)}.",
+                Strong((f"{_whose(results, code, 'Every figure below')} carries {_named(code)}",)),
+                f": {condition_text(results, code)}.",
             ),
             "banner",
         )
-        for code in sorted(hide)
+        for code in order(set(hide))
     )
 
 
@@ -62,13 +83,13 @@ def run_wide_notes(results: Results, hide: frozenset[str]) -> tuple[Paragraph, .
     return tuple(
         Paragraph(
             (
-                "Every figure on this page carries ",
+                f"{_whose(results, code, 'Every figure of this run')} carries ",
                 Flags((run_wide_badge(code, results),)),
-                f" {kind(code).title}: {run_wide_message(results, code)}",
+                f" {kind(code).title}: {condition_text(results, code)}.",
             ),
             "note",
         )
-        for code in sorted(hide)
+        for code in order(set(hide))
     )
 
 
@@ -78,7 +99,9 @@ def reference(rps_value: float | None, efficiency: float | None) -> Cell:
         return Cell(fmt.DASH)
     share = "" if efficiency is None else f" ({efficiency:.2f})"
     title = "a native client (wrk) against the same server, cores and quota; in brackets, Locust's share"
-    return Cell(f"{fmt.rps(rps_value)}{share}", title=title)
+    # A share above 1: Locust drew more than wrk (wrk opens every connection at once, Locust ramps).
+    above = efficiency is not None and round(efficiency, 2) > 1
+    return Cell(f"{fmt.rps(rps_value)}{share}", title=title, sub="Locust drew more than wrk" if above else "")
 
 
 #: The column of the reference figure.

@@ -21,12 +21,17 @@ def _row(
         name(mode),
         Cell(str(point.users) + ("" if objective.met_by(point) else " ✗")),
         figure(rps(point), point.flags, hide),
-        Cell(f"{fmt.num(point.value('server_cpu_pct'))}%"),
+        Cell(fmt.num(point.value("server_cpu_pct"))),
         figure(fmt.rps(point.requests_per_cpu_s), point.flags, hide),
-        Cell(fmt.mb(point.value("server_mem_mb"))),
+        Cell(_mb(point.value("server_mem_mb"))),
         Cell(fmt.num(point.value("server_processes"))),
-        Cell(fmt.mb(point.value("server_mem_mb_per_process"))),
+        Cell(_mb(point.value("server_mem_mb_per_process"))),
     )
+
+
+def _mb(value: float | None) -> str:
+    """Megabytes as ``fmt.mb`` writes them, the unit left to the column's header."""
+    return fmt.mb(value).removesuffix(" MB")
 
 
 def cost_table(results: Results, workload: str, objective: Objective, hide: frozenset[str]) -> Table:
@@ -34,11 +39,11 @@ def cost_table(results: Results, workload: str, objective: Objective, hide: froz
         Column("mode"),
         num(results.step_label),
         num("req/s"),
-        num("server CPU"),
+        num("server CPU %"),
         num("req per CPU-second"),
-        num("memory"),
+        num("memory MB"),
         num("processes"),
-        num("per worker"),
+        num("per worker MB"),
     )
     rows = tuple(_row(results, workload, mode, objective, hide) for mode in results.modes_of(workload))
     return Table("cost-table", columns, rows, workload)

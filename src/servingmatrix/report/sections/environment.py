@@ -39,6 +39,8 @@ from servingmatrix.report.environment_rows import (
 )
 from servingmatrix.report.sections.common import method_paragraph, num
 from servingmatrix.results.run import Run
+from servingmatrix.spec import spec_name
+from servingmatrix.workloads import uses_backing
 
 
 def _plan(results: Results) -> list[Section]:
@@ -55,7 +57,14 @@ def _plan(results: Results) -> list[Section]:
                 tuple((Cell(r), Cell(c, code=True), Cell(q)) for r, c, q in planned),
             ),
         ]
-    out += [Paragraph((str(w),), "banner") for w in run.cpu_plan.get("warnings") or []]
+    backing_called = any(uses_backing(w) for w in results.workloads)
+    for warning in (str(w) for w in run.cpu_plan.get("warnings") or []):
+        if backing_called or not warning.startswith("cores shared"):
+            out.append(Paragraph((warning,), "banner"))
+        else:
+            # The cores are shared with the backing services, which no workload of this run calls.
+            unfelt = "no workload of this run calls the backing services, so no figure is affected"
+            out.append(Paragraph((f"{warning} ({unfelt})",), "note"))
     # The limits Docker actually applied, as read back for the first measured cell.
     cell = next((c.record for c in run.cells if c.record.ok and c.record.cpu_plan_applied), None)
     applied = (
@@ -115,6 +124,8 @@ def _mix(results: Results) -> list[Section]:
                 tuple((Cell(n), Cell(s), Cell(p, code=True), Cell(st)) for n, s, p, st in requests),
             ),
         ]
+    if not any(spec_name(w) == "mixed" for w in results.workloads):
+        return []
     return [
         Heading(3, ("The ", Code("mixed"), " workload's weights")),
         Table(

@@ -34,7 +34,7 @@ def _cell_row(results: Results, cell: CellRecord, hide: frozenset[str]) -> tuple
         Cell(fmt.ms(lat.p95)),
         Cell(fmt.ms(lat.p99)),
         Cell(fmt.ms(lat.max)),
-        Cell(fmt.pct(_error_rate(cell), 2)),
+        Cell(fmt.num(None if (rate := _error_rate(cell)) is None else 100 * rate, 2)),
         Cell(fmt.num(cell.server.cpu_pct)),
         Cell(fmt.num(cell.server.mem_mb)),
         Cell(fmt.num(cell.loadgen.cpu_pct)),
@@ -49,19 +49,39 @@ def _error_rate(cell: CellRecord) -> float | None:
     return cell.failures / cell.requests
 
 
+#: The effective concurrency's column, and what it is.
+IN_FLIGHT = "in flight (requests)"
+IN_FLIGHT_NOTE = (
+    "In flight: the requests the server held at once on average, by Little's law: the throughput x "
+    "the time each request spent in it (for io[ms=X], X; otherwise the client's mean latency, an upper "
+    "bound)."
+)
+
+
 def cells_table(results: Results, mode: str, hide: frozenset[str]) -> Table:
     order = {w: i for i, w in enumerate(results.workloads)}
     cells = sorted(
         (c.record for c in results.run.cells if c.record.mode == mode),
         key=lambda c: (order.get(c.workload, len(order)), c.users, c.trial),
     )
-    labels = ("requests", "req/s", "p50", "p95", "p99", "max ms", "errors", "CPU %", "MB", "load gen CPU %")
+    labels = (
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "errors %",
+        "server CPU %",
+        "server MB",
+        "load gen CPU %",
+    )
     columns = (
         Column("workload"),
         num(results.step_label),
         num("trial"),
         *(num(label) for label in labels),
-        num("in flight"),
+        num(IN_FLIGHT),
     )
     return Table("cells-table", columns, tuple(_cell_row(results, c, hide) for c in cells))
 
@@ -81,10 +101,14 @@ def _mode(results: Results, mode: str, hide: frozenset[str]) -> Group:
     )
     children: tuple[Section, ...] = (
         Paragraph((about,)),
+        Paragraph(("To deploy (every interface, port 8000, without the harness's own flags):",), "note"),
         Paragraph((info.command,), "command"),
+        Paragraph(("As measured (the harness's command: its bind address, port and own flags):",), "note"),
+        Paragraph((info.measured,), "command"),
         columns,
         Heading(4, ("Every cell",)),
         cells_table(results, mode, hide),
+        Paragraph((IN_FLIGHT_NOTE,), "note"),
         *run_wide_notes(results, hide),
     )
     return Group("details", children, summary=mode)

@@ -4,8 +4,9 @@ every step's figure."""
 from __future__ import annotations
 
 from servingmatrix import fmt
-from servingmatrix.analysis.capacity import Capacity, capacities, knee_text
+from servingmatrix.analysis.capacity import MIN_KNEE_STEPS, Capacity, capacities, knee_text
 from servingmatrix.analysis.points import Results
+from servingmatrix.analysis.run_wide import said_for
 from servingmatrix.analysis.stats import KNEE_SHARE
 from servingmatrix.analysis.verdict import Objective
 from servingmatrix.report.document import Cell, Chart, Column, Heading, Paragraph, Part, Section, Table
@@ -31,6 +32,10 @@ def _interval(capacity: Capacity) -> str:
 
 def _knee(results: Results, c: Capacity) -> Cell:
     knee = c.knee
+    if 0 < c.steps_served < MIN_KNEE_STEPS:
+        # Two steps cannot place a knee: the throughput between them and past them was not measured.
+        served = f"{c.steps_served} step{'s' if c.steps_served > 1 else ''}"
+        return Cell(fmt.DASH, sub=f"{served} served: too few to place one")
     if knee is None:
         return Cell(fmt.DASH)
     return Cell(
@@ -74,7 +79,7 @@ def capacity_table(results: Results, workload: str, objective: Objective, hide: 
         else (num("capacity req/s"), num(f"at {results.step_label}"))
     )
     wrk = (num(REFERENCE_COLUMN),) if results.has_references else ()
-    columns = (Column("mode"), *where, *wrk, num("p99 ms"), num("95% interval"), num("knee"))
+    columns = (Column("mode"), *where, *wrk, num("p99 ms"), num("95% interval, req/s"), num("knee"))
     rows = tuple(_capacity_row(results, c, hide) for c in capacities(results, workload, objective))
     return Table("capacity-table", columns, rows, workload)
 
@@ -88,13 +93,15 @@ def _step_cell(
     if not point.ok:
         # Why is on hover and under Warnings, where every failed and disturbed cell is listed.
         return Cell("disturbed" if point.disturbed else "failed", title="; ".join(point.failed_reasons))
-    sub = f"p99 {fmt.ms(point.p99)} ms" + ("" if objective.met_by(point) else " ✗")
+    p50 = point.latency.get("p50")
+    sub = f"p50 {fmt.ms(p50.median)}, " if p50 else ""
+    sub += f"p99 {fmt.ms(point.p99)} ms" + ("" if objective.met_by(point) else f" {MISSED}")
     return figure(rps(point), point.flags, hide, sub=sub, title=fmt.spread(point.throughput))
 
 
 def steps_table(results: Results, workload: str, objective: Objective, hide: frozenset[str]) -> Table:
     """Every mode's median throughput and p99 at every step."""
-    columns = (Column("mode: req/s (p99)"), *(num(results.step_text(u)) for u in results.users))
+    columns = (Column("mode: req/s (p50, p99 ms)"), *(num(results.step_text(u)) for u in results.users))
     rows = tuple(
         (name(mode), *(_step_cell(results, workload, mode, u, objective, hide) for u in results.users))
         for mode in results.modes_of(workload)
@@ -114,7 +121,25 @@ def capacity_note(objective: Objective) -> str:
     return CAPACITY_NOTE.format(objective=objective.describe(), knee=fmt.share(KNEE_SHARE))
 
 
+#: Beside a step's figure that misses the objective.
+MISSED = "✗"
+
+
+def _errors(results: Results, workload: str, hide: frozenset[str]) -> Section:
+    """The error-rate chart, or a sentence when no request failed: a chart of zeros says nothing more."""
+    served = [p for (w, _, _), p in results.points.items() if w == workload and p.ok]
+    if any(p.value("error_rate") for p in served):
+        return Chart(error_chart(results, workload, hide))
+    return Paragraph(
+        (f"No request failed on {workload}: every step of every mode served without errors.",), "note"
+    )
+
+
 def _workload(results: Results, workload: str, objective: Objective, hide: frozenset[str]) -> list[Section]:
+    # The run-wide flags this workload's figures carry: its charts and notes name those only.
+    hide = said_for(results, hide, workload)
+    steps = steps_table(results, workload, objective, hide)
+    missed = any(c.sub.endswith(MISSED) for row in steps.rows for c in row)
     return [
         Heading(3, (workload,)),
         Heading(4, ("Capacity",)),
@@ -122,9 +147,13 @@ def _workload(results: Results, workload: str, objective: Objective, hide: froze
         Paragraph((capacity_note(objective),), "note"),
         Chart(throughput_chart(results, workload, hide)),
         Chart(latency_chart(results, workload, hide, objective)),
-        Chart(error_chart(results, workload, hide)),
-        steps_table(results, workload, objective, hide),
-        Paragraph(("✗: above the latency objective or too many errors.",), "note"),
+        _errors(results, workload, hide),
+        steps,
+        *(
+            [Paragraph((f"{MISSED}: above the latency objective or too many errors.",), "note")]
+            if missed
+            else []
+        ),
         *run_wide_notes(results, hide),
     ]
 

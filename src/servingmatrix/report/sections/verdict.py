@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from servingmatrix import fmt
 from servingmatrix.analysis.points import Results
+from servingmatrix.analysis.run_wide import occurring_codes
 from servingmatrix.analysis.verdict import ConcurrencyCheck, Objective, Verdict, concurrency_checks, verdicts
-from servingmatrix.flags import KINDS
+from servingmatrix.flags import kind
 from servingmatrix.report.document import (
     Badge,
     Cell,
@@ -23,18 +24,35 @@ from servingmatrix.report.document import (
     Table,
 )
 from servingmatrix.report.figures.chart_specs import concurrency_chart
+from servingmatrix.report.sections.answer import (
+    deploy_sections,
+    development_notes,
+    keep_alive_notes,
+    reproduce_sections,
+)
 from servingmatrix.report.sections.common import REFERENCE_COLUMN, badges, figure, name, num, reference, rps
 
 
-def _legend(results: Results, objective: Objective) -> Paragraph:
-    parts: list[Inline] = [
-        f"Acceptable latency: {objective.describe()}. Each mode is taken at its best step "
-        f"({results.step_label}) meeting it; flags: "
-    ]
-    for i, k in enumerate(KINDS):
+def _objective(results: Results, objective: Objective) -> Paragraph:
+    return Paragraph(
+        (
+            f"Served within the objective: {objective.describe()}. Each mode is taken at its best step "
+            f"({results.step_label}) meeting it.",
+        ),
+        "note",
+    )
+
+
+def _legend(results: Results) -> Paragraph | None:
+    """The flags this run's figures carry (those only: a legend lists what occurs); None when none."""
+    occurring = [kind(code) for code in occurring_codes(results)]
+    if not occurring:
+        return None
+    parts: list[Inline] = ["Flags in this run: "]
+    for i, k in enumerate(occurring):
         parts += [
             Flags((Badge(k.letter, k.code, k.meaning),)),
-            f" {k.title}" + ("; " if i < len(KINDS) - 1 else "."),
+            f" {k.title}" + ("; " if i < len(occurring) - 1 else "."),
         ]
     return Paragraph(tuple(parts), "note")
 
@@ -46,7 +64,7 @@ def _summary(results: Results, found: list[Verdict], hide: frozenset[str]) -> Ta
         w, r = v.winner, v.runner_up
         if w is None:
             rows.append(
-                (Cell(v.workload), Cell("none met the objective"), *(Cell(fmt.DASH),) * 4, Cell(v.certainty))
+                (Cell(v.workload), Cell("none met the objective"), *(Cell(fmt.DASH),) * 4, Cell(v.how_sure))
             )
             continue
         margin = Cell(fmt.DASH)
@@ -60,7 +78,7 @@ def _summary(results: Results, found: list[Verdict], hide: frozenset[str]) -> Ta
                 Cell(str(w.users)),
                 Cell(fmt.ms(w.p99)),
                 margin,
-                Cell(v.certainty),
+                Cell(v.how_sure),
             )
         )
     columns = ("workload", "most served", "req/s", f"at {results.step_label}", "p99 ms", "margin", "how sure")
@@ -125,7 +143,7 @@ def _card(results: Results, v: Verdict, hide: frozenset[str], objective: Objecti
                 f", {fmt.signed_pct(v.margin.relative)} over {runner_up.mode} ({rps(runner_up)} req/s)",
                 Flags(badges(runner_up.flags, hide)),
             ]
-        children += [Paragraph((*headline, "."), "headline"), Paragraph((f"How sure: {v.certainty}.",))]
+        children += [Paragraph((*headline, "."), "headline"), Paragraph((f"How sure: {v.how_sure}.",))]
         if v.caveat is not None:
             children.append(Paragraph((f"⚠ Ranking: {v.caveat}.",), "note"))
         children += [Paragraph((f"⚠ {b.title}",), "note") for b in badges(winner.flags, hide)]
@@ -151,9 +169,9 @@ def _concurrency(
     columns = (
         Column(f"mode ({workload})"),
         Column("folk claim"),
-        num("promised"),
+        num("promised, at once"),
         num(results.step_label),
-        num("achieved"),
+        num("achieved, at once"),
         Column("the claim"),
     )
     return Table("concurrency-table", columns, rows, workload)
@@ -174,7 +192,16 @@ def concurrency_sections(results: Results, hide: frozenset[str]) -> list[Section
 
 def verdict_part(results: Results, objective: Objective, hide: frozenset[str]) -> Part:
     found = verdicts(results, objective)
-    children: list[Section] = [_legend(results, objective), _summary(results, found, hide)]
+    legend = _legend(results)
+    children: list[Section] = [
+        _objective(results, objective),
+        _summary(results, found, hide),
+        *development_notes(found),
+        *keep_alive_notes(found),
+        *deploy_sections(results, found),
+        *reproduce_sections(results.run),
+        *([legend] if legend is not None else []),
+    ]
     children += [_card(results, v, hide, objective) for v in found]
     children += concurrency_sections(results, hide)
     return Part("verdict", "Verdict", tuple(children))

@@ -116,7 +116,8 @@
       button.addEventListener("click", function () {
         var linear = swapScale(svg);
         button.setAttribute("aria-pressed", String(linear));
-        button.textContent = linear ? "log scale" : "linear scale";
+        // The button says the axis's state, not the action: what the reader sees now.
+        button.textContent = linear ? "value axis: linear scale" : "value axis: log scale";
       });
     }
     return Number(svg.getAttribute("data-points")) > 0;

@@ -10,8 +10,9 @@ from typing import Any
 from servingmatrix import fmt
 from servingmatrix.analysis.compare import CellChange, Comparison
 from servingmatrix.analysis.points import Point
+from servingmatrix.analysis.run_wide import run_wide_codes, run_wide_message
 from servingmatrix.analysis.stats import Change
-from servingmatrix.flags import ONCE_PER_RUN
+from servingmatrix.flags import kind, order
 from servingmatrix.report.figures.chart_specs import ChartPoint, LineChart, Panel, Series, chart_id, colours
 from servingmatrix.report.html import render
 from servingmatrix.report.output import write_text_atomic
@@ -40,8 +41,14 @@ def _row(c: CellChange, hide: frozenset[str]) -> dict[str, Any]:
         "p99": fmt.change(c.p99),
         "status": c.status,
         "why": "; ".join(c.problems or c.gains),
-        "regressed": c.regressed,
-        "improved": bool(c.gains) and not c.regressed,
+        # A change that is not like for like is said in its status, and never coloured as a plain one.
+        "style": "short"
+        if c.regressed
+        else "note"
+        if c.qualifiers or not c.in_both
+        else "holds"
+        if c.gains
+        else "",
     }
 
 
@@ -80,34 +87,56 @@ def _change_chart(comparison: Comparison, workload: str, which: str) -> LineChar
     series = tuple(s for s in found if s is not None)
     band = 100 * comparison.threshold
     better = "up is better" if which == "throughput" else "down is better"
+    span = _span(series, band)
+    cut = any(
+        (p.low is not None and p.low < span[0]) or (p.high is not None and p.high > span[1])
+        for s in series
+        for p in s.points
+    )
+    past = " An arrowhead ends a bar whose interval runs past the chart's edge." if cut else ""
+    # Bars are said only where some change has an interval (a single trial on either side gives none).
+    drawn = any(p.low is not None for s in series for p in s.points)
+    bars = "bars: the 95% interval (none: a single trial)" if drawn else "a single trial: no interval"
     return LineChart(
         id=chart_id(f"change-{which}", workload),
         title=f"{which} change vs baseline: {workload}",
-        caption=f"Median of trials against the baseline's, {better}; bars: the 95% interval (none: a single "
-        f"trial); shaded: the ±{fmt.share(comparison.threshold)} threshold. Hover for the figures; click a "
-        "mode in the legend to hide it.",
+        caption=f"Median of trials against the baseline's, {better}; {bars}; shaded: the "
+        f"±{fmt.share(comparison.threshold)} threshold.{past} Hover for the figures; click a mode in the "
+        "legend to hide it.",
         x_label=comparison.run.step_axis,
         y_label=f"{which} change, %",
         xs=users,
         panels=(Panel(which, series),),
         height=340,
         intervals=True,
-        y_span=_span(series, band),
+        y_span=span,
         band=band,
     )
 
 
+#: How far past the changes themselves an interval may widen the chart, in percentage points: two
+#: trials can give an interval of hundreds of percent, which would flatten every change to a line.
+INTERVAL_ROOM = 50.0
+
+
 def _span(series: tuple[Series, ...], band: float) -> tuple[float, float]:
-    """Room for every change and the threshold band; intervals wider than that run off the chart
-    (two trials give very wide ones), and their figures are in the hover text and the table."""
-    values = [p.y for s in series for p in s.points if p.y is not None]
+    """Room for every change, the threshold band and the intervals up to ``INTERVAL_ROOM`` beyond
+    them; an interval wider than that is cut at the edge with an arrowhead, and its figures are in
+    the hover text and the table."""
+    points = [p for s in series for p in s.points if p.y is not None]
+    values = [p.y for p in points if p.y is not None]
     low, high = min([*values, -band]), max([*values, band])
-    pad = max(2.0, 0.25 * (high - low))
+    lows = [p.low for p in points if p.low is not None]
+    highs = [p.high for p in points if p.high is not None]
+    low = min([low, *(max(v, low - INTERVAL_ROOM) for v in lows)])
+    high = max([high, *(min(v, high + INTERVAL_ROOM) for v in highs)])
+    pad = max(2.0, 0.1 * (high - low))
     return (low - pad, high + pad)
 
 
 def build_compare_context(comparison: Comparison) -> dict[str, Any]:
-    hide = ONCE_PER_RUN
+    # A run condition said once: only one every figure of both runs carries.
+    hide = run_wide_codes(comparison.baseline) & run_wide_codes(comparison.run)
     workloads = list(dict.fromkeys(c.workload for c in comparison.changes))
     sections = []
     charts: list[LineChart] = []
@@ -135,9 +164,17 @@ def build_compare_context(comparison: Comparison) -> dict[str, Any]:
         "missing": comparison.missing,
         "regressions": [
             f"{c.mode} x {c.workload} x {comparison.run.step_text(c.users)}: {'; '.join(c.problems)}"
+            + (f" ({'; '.join(c.qualifiers)})" if c.qualifiers else "")
             for c in comparison.regressions
         ],
-        "cells": len(comparison.changes),
+        "cells": len(comparison.in_both),
+        "not_in_both": len(comparison.not_in_both),
+        "unmeasured": len(comparison.unmeasured),
+        "comparable": comparison.comparable,
+        "shared_flags": [
+            f"{kind(code).letter} ({kind(code).title}): {run_wide_message(comparison.run, code)}"
+            for code in order(set(hide))
+        ],
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sections": sections,
         "charts": charts,

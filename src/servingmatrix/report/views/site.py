@@ -25,7 +25,7 @@ from typing import Any
 from markupsafe import Markup
 
 from servingmatrix import fmt
-from servingmatrix.analysis.history import CellHistory, History, build_history, started
+from servingmatrix.analysis.history import CellHistory, History, build_history, started, testbed
 from servingmatrix.analysis.points import Point, Results, aggregate
 from servingmatrix.errors import UserError
 from servingmatrix.inputs.user_paths import kernel_root, unusable
@@ -162,7 +162,7 @@ def _step_text(history: History, cell: CellHistory) -> str:
 
 
 #: What a line of a history chart is.
-LINES = "one line per machine and method, never joined"
+LINES = "one line per testbed (machine, method and the server's budget), never joined"
 
 
 def cell_chart(history: History, cell: CellHistory) -> ChartEntry:
@@ -172,14 +172,12 @@ def cell_chart(history: History, cell: CellHistory) -> ChartEntry:
     testbeds = history.testbeds()
     palette = colours(tuple(testbeds))
     lines = []
-    for testbed in testbeds:
+    for bed in testbeds:
         marks = [
-            mark
-            for i, results in enumerate(history.runs)
-            if results.run.testbed == testbed and (mark := _mark(history, cell, i, labels[i])) is not None
+            mark for i in history.runs_on(bed) if (mark := _mark(history, cell, i, labels[i])) is not None
         ]
         if marks:
-            lines.append(MachineLine(testbed, palette[testbed], tuple(marks)))
+            lines.append(MachineLine(bed, palette[bed], tuple(marks)))
     key = cell.key
     step = _step_text(history, cell)
     title = f"{key.mode} x {key.workload} x {step}"
@@ -189,15 +187,26 @@ def cell_chart(history: History, cell: CellHistory) -> ChartEntry:
         mode=key.mode,
         step=step,
         title=title,
-        svg=Markup(history_chart(title, labels, lines)),
+        svg=Markup(history_chart(title, labels, lines, run_times(history))),
         caption=f"Measured in {measured} of {len(history.runs)} runs; {LINES}.",
         latest=cell.latest,
         latest_from=_run_words(history.runs[cell.latest_at]) if cell.latest_at is not None else "",
     )
 
 
+def run_times(history: History) -> list[float] | None:
+    """When each run started, in seconds, for a time axis; None when a run records no start."""
+    times = []
+    for results in history.runs:
+        try:
+            times.append(datetime.fromisoformat(started(results)).timestamp())
+        except ValueError:
+            return None
+    return times
+
+
 def _run_words(results: Results) -> str:
-    return f"from the run {results.run.name} ({started(results) or 'undated'}) on {results.run.testbed}"
+    return f"from the run {results.run.name} ({started(results) or 'undated'}) on {testbed(results)}"
 
 
 def _workload_page(history: History, workload: str, charts: list[ChartEntry]) -> str:
@@ -224,6 +233,7 @@ def _run_row(run_id: str, results: Results) -> dict[str, Any]:
         "name": run.name,
         "started": started(results) or fmt.DASH,
         "machine": run.testbed,
+        "budget": run.budget,
         "engine": str(meta.get("docker_version") or fmt.DASH),
         "commit": str(meta.get("git_commit") or fmt.DASH)[:12],
         "dirty": bool(meta.get("git_dirty")),
@@ -232,28 +242,61 @@ def _run_row(run_id: str, results: Results) -> dict[str, Any]:
     }
 
 
-def _grid_cell(page: str, chart: ChartEntry | None) -> dict[str, Any] | None:
-    if chart is None:
+def _grid_cell(history: History, page: str, chart: ChartEntry, cell: CellHistory, runs: list[int]) -> Any:
+    """A cell's newest figure among ``runs`` (one testbed's), linking to its chart; None when none has it."""
+    at = cell.latest_among(runs)
+    if at is None:
         return None
-    flags = badges(chart.latest.flags) if chart.latest is not None else ()
+    point = cell.points[at]
+    text = fmt.DASH if point is None else fmt.rps(point.throughput.median) if point.throughput else "failed"
     return {
         "href": f"{page}#{chart.id}",
-        "text": chart.latest_text,
-        "flags": flags,
-        "from": chart.latest_from,
+        "text": text,
+        "flags": badges(point.flags) if point is not None else (),
+        "from": _run_words(history.runs[at]),
+        # Said on the page, not only on hover, when the figure is older than the table's newest run.
+        "older": "" if at == runs[-1] else f"run {history.runs[at].run.name}",
     }
 
 
-def _workload_grid(workload: str, charts: list[ChartEntry]) -> dict[str, Any]:
-    """The index's table of a workload: a row per mode, a column per step, each the newest figure."""
+def _workload_grids(history: History, workload: str, charts: list[ChartEntry]) -> dict[str, Any]:
+    """The index's tables of a workload, one per testbed (newest first): a row per mode, a column
+    per step, each the newest figure measured on that testbed; figures of two testbeds never share
+    a row."""
     page = f"history/{slug(workload)}.html"
-    steps = list(dict.fromkeys(c.step for c in charts))
-    by_place = {(c.mode, c.step): c for c in charts}
-    rows = [
-        {"mode": mode, "cells": [_grid_cell(page, by_place.get((mode, step))) for step in steps]}
-        for mode in dict.fromkeys(c.mode for c in charts)
-    ]
-    return {"name": workload, "href": page, "steps": steps, "rows": rows}
+    cells = history.of_workload(workload)
+    tables = []
+    # The testbed measured most recently first.
+    for bed in sorted(history.testbeds(), key=lambda b: -history.runs_on(b)[-1]):
+        runs = history.runs_on(bed)
+        here = [(c, h) for c, h in zip(charts, cells, strict=True) if h.latest_among(runs) is not None]
+        if not here:
+            continue
+        steps = list(dict.fromkeys(c.step for c, _ in here))
+        by_place = {(c.mode, c.step): (c, h) for c, h in here}
+        rows = [
+            {
+                "mode": mode,
+                "cells": [
+                    None
+                    if (found := by_place.get((mode, step))) is None
+                    else _grid_cell(history, page, *found, runs)
+                    for step in steps
+                ],
+            }
+            for mode in dict.fromkeys(c.mode for c, _ in here)
+        ]
+        newest = history.runs[runs[-1]]
+        tables.append(
+            {
+                "testbed": bed,
+                "runs": len(runs),
+                "newest": f"{newest.run.name} ({started(newest) or 'undated'})",
+                "steps": steps,
+                "rows": rows,
+            }
+        )
+    return {"name": workload, "href": page, "tables": tables}
 
 
 def _index(history: History, ids: list[str], pages: dict[str, list[ChartEntry]]) -> str:
@@ -263,7 +306,7 @@ def _index(history: History, ids: list[str], pages: dict[str, list[ChartEntry]])
             "title": f"Serving Matrix: {len(history.runs)} runs",
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "runs": [_run_row(i, r) for i, r in reversed(list(zip(ids, history.runs, strict=True)))],
-            "workloads": [_workload_grid(w, charts) for w, charts in pages.items()],
+            "workloads": [_workload_grids(history, w, charts) for w, charts in pages.items()],
             "svg_charts": 0,
         },
     )

@@ -10,7 +10,7 @@ from collections import defaultdict
 
 from servingmatrix.analysis.rows import trials
 from servingmatrix.analysis.trials import fold
-from servingmatrix.flags import BESIDE_FIGURE, ONCE_PER_RUN, kind, letters
+from servingmatrix.flags import BESIDE_FIGURE, ONCE_PER_RUN, RUN_CONDITIONS, kind, letters
 from servingmatrix.metrics import Trial, metric
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.hosts import SIMULATED, SIMULATED_CAVEAT, method, method_line
@@ -52,6 +52,7 @@ def summarize(folder: RunFolder) -> str:
         *([f"simulated: {SIMULATED_CAVEAT}"] if method(as_written) == SIMULATED else []),
         f"throughput, requests/s (median of trials) by {what}; flags: {', '.join(legend)}",
     ]
+    said_once = run_wide(every)
     width = max((len(mode) for _, mode in grid), default=10)
     counts: dict[str, set[tuple[str, str, int]]] = defaultdict(set)
     figures = 0
@@ -64,14 +65,14 @@ def summarize(folder: RunFolder) -> str:
                 continue
             row = "  " + mode.ljust(width)
             for u in steps:
-                text, codes = _figure(by_step.get(u, []))
+                text, codes = _figure(by_step.get(u, []), said_once)
                 row += f"{text:>14}"
                 figures += text not in ("-", "failed", "disturbed")
                 for code in codes & set(COUNTED):
                     counts[COUNTED[code]].add((workload, mode, u))
             lines.append(row)
         lines += _reference_rows(workload, grid, steps, width)
-    notes = sorted({w.message for t in every for w in t.record.warnings if w.code in ONCE_PER_RUN})
+    notes = sorted({w.message for t in every for w in t.record.warnings if w.code in said_once})
     lines += ["", *(f"note: {n}" for n in notes)]
     if figures:
         lines.append(
@@ -109,7 +110,16 @@ def _reference(cell: list[Trial]) -> str:
     return REFERENCE.format(figure) + ("" if share is None else f" ({EFFICIENCY.format(share)})")
 
 
-def _figure(cell: list[Trial]) -> tuple[str, set[str]]:
+def run_wide(every: list[Trial]) -> frozenset[str]:
+    """The flags noted once rather than lettered: those shown once for the run, and the run's
+    conditions (the machine busy as it began) when every measured trial carries them, as the report
+    says them."""
+    ok = [{w.code for w in t.record.warnings} for t in every if t.record.ok]
+    carried = {code for code in RUN_CONDITIONS if ok and all(code in codes for codes in ok)}
+    return ONCE_PER_RUN | carried
+
+
+def _figure(cell: list[Trial], said_once: frozenset[str] = ONCE_PER_RUN) -> tuple[str, set[str]]:
     """The median throughput of a cell's trials with its flags' letters, and the flags' codes."""
     if not cell:
         return "-", set()
@@ -120,5 +130,5 @@ def _figure(cell: list[Trial]) -> tuple[str, set[str]]:
     codes = {w.code for t in cell if t.record.ok for w in t.record.warnings}
     if NOISY_FIGURE.read(cell[0]):
         codes.add(NOISY)
-    marks = letters(codes)
+    marks = letters(codes, said_once=said_once)
     return f"{FIGURE.text(cell[0])}{'' if not marks else ' ' + marks}", codes
