@@ -231,6 +231,15 @@ class ModeConfig:
     def promised_concurrency(self) -> int | None:
         return self.mode.promised_concurrency(self.values)
 
+    def counted(self, what: Counts) -> int:
+        """How many ``what`` (processes, threads, connections) the tunables that count them multiply
+        to: ``gunicorn-gthread[workers=2,threads=4]`` has 2 processes and 4 threads; 1 when none does."""
+        total = 1
+        for tunable in self.mode.tunables:
+            if tunable.search.counts == what:
+                total *= self.values[tunable.name]
+        return total
+
 
 def _sync_workers(cpus: int) -> int:
     # gunicorn's documented rule of thumb for workers: (2 x cores) + 1.
