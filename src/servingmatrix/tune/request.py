@@ -4,12 +4,15 @@ and how each capacity is bracketed and each probe measured. Checked once, before
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from servingmatrix.analysis.verdict import Objective
+from servingmatrix.errors import UserError
 from servingmatrix.matrix_keys import MAX_MEMORY_MB, parse_memory
 from servingmatrix.modes import Budget
+from servingmatrix.spec import shown
 from servingmatrix.tune.bracket import BracketSettings
 
 #: Poisson arrivals are tune's: production traffic comes in bursts, and evenly spaced arrivals never
@@ -89,3 +92,22 @@ def request_differences(recorded: dict[str, Any], request: TuneRequest) -> list[
         for key, value in mine.items()
         if key not in free and recorded.get(key) != value
     ]
+
+
+def parse_budget(text: str) -> float:
+    """A wall time such as ``30m``, ``2h`` or ``90s``, in seconds: 1 minute to 24 hours."""
+    match = _BUDGET.fullmatch(text.strip())
+    if match is None:
+        raise UserError(
+            f"--budget {shown(text)} is not a wall time; write it with a unit, e.g. 30m, 2h or 90s"
+        )
+    seconds = float(match.group(1)) * _UNITS_S[match.group(2)]
+    if not MIN_BUDGET_S <= seconds <= MAX_BUDGET_S:
+        raise UserError(f"--budget {text} is out of range (allowed: 1m to 24h)")
+    return seconds
+
+
+_BUDGET = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(s|m|h)")
+_UNITS_S = {"s": 1.0, "m": 60.0, "h": 3600.0}
+MIN_BUDGET_S = 60.0
+MAX_BUDGET_S = 24 * 3600.0

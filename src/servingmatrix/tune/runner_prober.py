@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servingmatrix.engine.docker import Docker
-from servingmatrix.matrix import Matrix
+from servingmatrix.matrix import COMMAND_LINE, Matrix
 from servingmatrix.matrix_keys import MAX_ARRIVAL_SEED
 from servingmatrix.modes import ModeConfig
 from servingmatrix.results.cell import CellRecord
@@ -54,7 +54,7 @@ def probe_matrix(request: TuneRequest, config: ModeConfig, rate: int, repeat: in
         reference="none",
         app=request.app,
         description=f"tune probe: {config.spec} at {rate} req/s, trial {repeat}",
-    ).check("tune")
+    ).check(COMMAND_LINE)
 
 
 def probe_folder(root: Path, spec: str, rate: int, repeat: int) -> Path:
