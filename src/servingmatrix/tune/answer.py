@@ -69,9 +69,11 @@ def answer(
     capacities: Sequence[ConfigurationCapacity],
     config_of: Callable[[str], ModeConfig],
     folk_default_of: Callable[[str], str],
+    folk_defaults: Sequence[ConfigurationCapacity] = (),
 ) -> Answer:
-    """Rank ``capacities``; ``config_of`` gives a spec's configuration, ``folk_default_of`` a mode's
-    folk default spec at the same budget."""
+    """Rank ``capacities`` (the search's); ``config_of`` gives a spec's configuration,
+    ``folk_default_of`` a mode's folk default spec at the same budget, found among the capacities or
+    ``folk_defaults`` (measured apart, outside the space: beside the ranking, never in it)."""
     ranked = ranking(capacities)
     if not ranked:
         return Answer((), (), None, None)
@@ -80,6 +82,6 @@ def answer(
     recommended = min(contenders, key=lambda c: (cost(config_of(c.spec), c), ranked.index(c)))
     folk = folk_default_of(config_of(recommended.spec).mode.name)
     # Measured in full after the search when it had been pruned: the last measurement with a capacity.
-    measured = [c for c in capacities if c.spec == folk]
+    measured = [c for c in [*capacities, *folk_defaults] if c.spec == folk]
     default = next((c for c in reversed(measured) if c.status in RANKED), measured[-1] if measured else None)
     return Answer(ranked, contenders, recommended, default)

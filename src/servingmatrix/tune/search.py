@@ -18,6 +18,7 @@ capacity within the objective (``bracket``).
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +141,10 @@ class TuneSearch:
     def open_study(self) -> optuna.Study:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.folder.mkdir(parents=True, exist_ok=True)
-        sampler = TPESampler(seed=self.request.seed, multivariate=True, group=True)
+        with warnings.catch_warnings():
+            # ``group`` (a mode's own tunables modelled together) is marked experimental in Optuna 5.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = TPESampler(seed=self.request.seed, multivariate=True, group=True)
         study = optuna.create_study(
             study_name=STUDY_NAME,
             storage=storage_url(self.folder),

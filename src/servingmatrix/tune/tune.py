@@ -35,11 +35,13 @@ def search_space(request: TuneRequest) -> SearchSpace:
     return SearchSpace(spaces, budget, app.target)
 
 
-def _answer(space: SearchSpace, capacities: list[ConfigurationCapacity]) -> Answer:
+def _answer(
+    space: SearchSpace, capacities: tuple[ConfigurationCapacity, ...], folk: list[ConfigurationCapacity]
+) -> Answer:
     def config_of(spec: str) -> ModeConfig:
         return resolve_mode(spec, space.budget.cpus, space.target)
 
-    return answer(capacities, config_of, lambda mode: space.folk_default(mode).spec)
+    return answer(capacities, config_of, lambda mode: space.folk_default(mode).spec, folk)
 
 
 def tune(
@@ -53,15 +55,13 @@ def tune(
     space = search_space(request)
     search = TuneSearch(space, prober, request, folder, say, clock)
     outcome = search.run()
-    capacities = [*outcome.capacities, *search.folk_defaults()]
-    found = _answer(space, capacities)
+    found = _answer(space, outcome.capacities, search.folk_defaults())
     if found.recommendation is not None and (
         found.folk_default is None or found.folk_default.status not in RANKED
     ):
         mode = resolve_mode(found.recommendation.spec, space.budget.cpus, space.target).mode.name
         search.measure_folk_default(space.folk_default(mode))
-        capacities = [*outcome.capacities, *search.folk_defaults()]
-        found = _answer(space, capacities)
+        found = _answer(space, outcome.capacities, search.folk_defaults())
     artefacts: list[Path] = []
     if found.recommendation is not None:
         config = resolve_mode(found.recommendation.spec, space.budget.cpus, space.target)
@@ -69,7 +69,7 @@ def tune(
     result = TuneResult(
         request=request.as_json(),
         space_size=space.size,
-        capacities=tuple(capacities),
+        capacities=(*outcome.capacities, *search.folk_defaults()),
         ranking=tuple(c.spec for c in found.ranking),
         contenders=tuple(c.spec for c in found.contenders),
         recommendation=found.recommendation.spec if found.recommendation else None,
