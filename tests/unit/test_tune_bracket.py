@@ -6,7 +6,7 @@ from __future__ import annotations
 from servingmatrix.analysis.verdict import Objective
 from servingmatrix.modes import ModeConfig, resolve_mode
 from servingmatrix.tune.bracket import BracketSettings, find_capacity
-from servingmatrix.tune.probe import ProbeResult, judge_probe
+from servingmatrix.tune.probe import PROBE_STATUSES, ProbeResult, judge_probe
 
 from .tune_models import SLO_MS, ServerModel
 
@@ -102,6 +102,6 @@ def test_a_stop_prunes_with_its_reason() -> None:
 
 
 def test_a_disturbed_or_failed_probe_counts_against_the_configuration() -> None:
-    for status in ("failed", "disturbed"):
-        probe = ProbeResult("x", 10, 1, status, reason="why")  # type: ignore[arg-type]
+    for status in PROBE_STATUSES[1:]:
+        probe = ProbeResult("x", 10, 1, status, reason="why")
         assert judge_probe(probe, OBJECTIVE)[0] == "beyond"

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from servingmatrix.errors import UserError
 from servingmatrix.modes import MODES, ModeConfig, resolve_mode
 from servingmatrix.say import Say
 from servingmatrix.tune.answer import RANKED, Answer, answer
@@ -30,6 +31,13 @@ def search_space(request: TuneRequest) -> SearchSpace:
     budget = request.budget
     app = load_app(Path(request.app)) if request.app is not None else None
     spaces = tuple(mode_space(spec, budget) for spec in request.modes)
+    names = [s.mode.name for s in spaces]
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:
+        raise UserError(
+            f"--modes names {twice} twice; give each mode once (a tunable given in its spec is fixed, "
+            "the others searched)"
+        )
     if app is None:
         return SearchSpace(spaces, budget)
     return SearchSpace(spaces, budget, app.target)
