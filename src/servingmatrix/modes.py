@@ -99,7 +99,8 @@ def _processes_within(budget: Budget, per_cpu: int, extra: int) -> int:
     return min(per_cpu * budget.cpus + extra, budget.memory_mb // PROCESS_ALLOWANCE_MB)
 
 
-#: Worker processes that each serve requests themselves: from one to twice the folk rule's 2 x cpus + 1.
+#: Worker processes that serve requests themselves (one at a time, or from a thread pool each): from one
+#: to about twice the folk rule of 2 x cpus + 1.
 PROCESSES_SEARCH = SearchBounds(
     "processes",
     lambda b: 1,
@@ -350,7 +351,7 @@ MODES: tuple[Mode, ...] = (
         summary="gunicorn's gthread worker: a thread pool in each worker process",
         packages=(*APP_PACKAGES, GUNICORN),
         tunables=(
-            Tunable("workers", "worker processes", lambda c: 2 * c, "2 x cpus", LOOPS_SEARCH),
+            Tunable("workers", "worker processes", lambda c: 2 * c, "2 x cpus", PROCESSES_SEARCH),
             Tunable("threads", "threads per worker", lambda _c: 4, "4", THREADS_SEARCH),
         ),
         launch=lambda v, h, p, t: _gunicorn(
