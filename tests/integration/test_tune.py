@@ -31,8 +31,8 @@ from servingmatrix.tune.result_file import TUNE_FILE, read_tune
 
 pytestmark = pytest.mark.docker
 
-#: Two modes, 2 + 1 configurations (256m holds two sync workers by the search's bounds), probes of 2 s after 1 s of warm-up, bracketed to 25%, two trials at
-#: the final rate: about two minutes on two cores.
+#: Two modes, 2 + 1 configurations (256m holds two sync workers by the search's bounds), probes of 2 s
+#: after 1 s of warm-up, bracketed to 25%, two trials at the final rate: a few minutes on two cores.
 TUNE = [
     "tune",
     "--modes",
