@@ -24,7 +24,7 @@ class FakeClock:
 
 @dataclass
 class ServerModel:
-    """A server whose p99 is the objective exactly at its capacity (``SLO_MS x rate / capacity``): within
+    """A server whose p99 is the objective exactly at its capacity (``slo_ms x rate / capacity``): within
     it up to the capacity, beyond it past."""
 
     capacity: Callable[[ModeConfig], float]
@@ -38,6 +38,8 @@ class ServerModel:
     #: After this many probes the next one is interrupted (Ctrl-C).
     interrupt_after: int | None = None
     clock: FakeClock = field(default_factory=FakeClock)
+    #: The objective the model's p99 meets exactly at the capacity.
+    slo_ms: float = SLO_MS
     #: Seconds a probe takes on the clock.
     probe_s: float = 20.0
     probes: list[tuple[str, int, int]] = field(default_factory=list)
@@ -56,7 +58,7 @@ class ServerModel:
                 config.spec, rate, repeat, "ok", 1.0, 0.0, self.generator_ceiling, True, 50.0, "cpu 95%"
             )
         errors = 0.05 if self.errors_above is not None and rate > self.errors_above else 0.0
-        p99 = SLO_MS * rate / capacity if capacity > 0 else math.inf
+        p99 = self.slo_ms * rate / capacity if capacity > 0 else math.inf
         return ProbeResult(
             config.spec,
             rate,

@@ -58,9 +58,11 @@ def tune(
     folder: Path,
     say: Say,
     clock: Callable[[], float] = time.monotonic,
+    space: SearchSpace | None = None,
 ) -> TuneResult:
-    """Search, answer, write the artefacts and ``tune.json`` into ``folder``; the result."""
-    space = search_space(request)
+    """Search (the request's space, or ``space`` when given: ``bench/tune.py``'s grid), answer, write
+    the artefacts and ``tune.json`` into ``folder``; the result."""
+    space = space or search_space(request)
     search = TuneSearch(space, prober, request, folder, say, clock)
     outcome = search.run()
     found = _answer(space, outcome.capacities, search.folk_defaults())
