@@ -95,7 +95,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     if args.out is not None and not args.out.strip():
         raise UserError("--out is empty; give the folder to write the tune into")
-    modes = tuple(split_specs(args.modes)) if args.modes is not None else production_modes()
+    modes = tuple(split_specs(args.modes)) if args.modes is not None else production_modes(args.app)
     if not modes:
         raise UserError("--modes: the list is empty")
     if args.precision <= 0:

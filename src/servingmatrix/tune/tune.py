@@ -21,9 +21,15 @@ from servingmatrix.tune.space import SearchSpace, mode_space
 from servingmatrix.user_app import load_app
 
 
-def production_modes() -> tuple[str, ...]:
-    """Every server one deploys: what ``tune`` searches unless the modes are named."""
-    return tuple(m.name for m in MODES if m.production)
+def production_modes(app: str | None = None) -> tuple[str, ...]:
+    """Every server one deploys that can serve the app (a user's app's lock may not hold some): what
+    ``tune`` searches unless the modes are named."""
+    production = [m for m in MODES if m.production]
+    if app is None:
+        return tuple(m.name for m in production)
+    from servingmatrix.building.app_locks import servable_modes
+
+    return tuple(m.name for m in servable_modes(load_app(Path(app)), production))
 
 
 def search_space(request: TuneRequest) -> SearchSpace:
