@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.run.measure_matrix import RunSettings, new_runner
 from servingmatrix.run.plan.preflight import check_out
+from servingmatrix.run.runner import Runner
 from servingmatrix.say import Say
 from servingmatrix.tune.probe import ProbeResult
 from servingmatrix.tune.request import TUNE_ARRIVALS, TuneRequest
@@ -92,13 +94,21 @@ class RunnerProber:
     root: Path
     say: Say
     settings: RunSettings
+    #: Makes the runner of one probe's matrix and folder (the unit tests give one with fake stacks);
+    #: None: ``run``'s, with the app's stacks and checks.
+    runner_for: Callable[[Matrix, RunFolder], Runner] | None = None
+
+    def runner(self, matrix: Matrix, folder: RunFolder) -> Runner:
+        if self.runner_for is not None:
+            return self.runner_for(matrix, folder)
+        return new_runner(self.docker, matrix, folder, _quiet(self.say), self.settings)
 
     def probe(self, config: ModeConfig, rate: int, repeat: int) -> ProbeResult:
         matrix = probe_matrix(self.request, config, rate, repeat)
         out = probe_folder(self.root, config.spec, rate, repeat)
         check_out(out, matrix, force=False)
         folder = RunFolder(out)
-        new_runner(self.docker, matrix, folder, _quiet(self.say), self.settings).run()
+        self.runner(matrix, folder).run()
         cells = [c for c in folder.read_cells() if c.users == rate]
         if not cells:
             return ProbeResult(config.spec, rate, repeat, "failed", reason="the probe recorded no cell")
