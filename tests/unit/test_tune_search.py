@@ -91,24 +91,22 @@ def test_a_small_space_is_measured_whole(tmp_path: Path) -> None:
 
 def test_an_interrupted_tune_resumes_without_measuring_again_what_it_finished(tmp_path: Path) -> None:
     seen: list[str] = []
-    first = ServerModel(surface, interrupt_after=40)
+    asked = request(max_configs=12)
+    first = ServerModel(surface, interrupt_after=20)
     with pytest.raises(KeyboardInterrupt):
-        tune(request(max_configs=12), first, tmp_path, seen.append, first.clock)
-    finished = {
-        c.spec
-        for c in TuneSearch(search_space(request()), first, request(), tmp_path, seen.append).measured(
-            TuneSearch(search_space(request()), first, request(), tmp_path, seen.append).open_study()
-        )
-    }
-    assert finished
+        tune(asked, first, tmp_path, seen.append, first.clock)
+    search = TuneSearch(search_space(asked), first, asked, tmp_path, seen.append)
+    finished = {c.spec for c in search.measured(search.open_study())}
+    cut_short = first.interrupted
+    assert finished and cut_short not in finished
     second = ServerModel(surface)
     second.clock.now = first.clock.now
-    result = tune(request(max_configs=12), second, tmp_path, seen.append, second.clock)
+    result = tune(asked, second, tmp_path, seen.append, second.clock)
     assert any(line.startswith("resuming: trial") for line in seen)
-    # Nothing finished before the interrupt is probed again (but the one it cut short).
-    again = {spec for spec, _, _ in second.probes}
-    assert not (again & finished) - {result.folk_default}
-    assert len({c.spec for c in result.capacities}) >= 12
+    # The configuration cut short is measured first; nothing finished before the interrupt is probed again.
+    assert second.probes[0][0] == cut_short
+    assert not {spec for spec, _, _ in second.probes} & finished
+    assert len({c.spec for c in result.capacities}) == 12
     # The wall time before the interrupt counts.
     assert result.elapsed_s >= first.clock.now
 

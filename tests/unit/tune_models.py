@@ -43,12 +43,15 @@ class ServerModel:
     #: Seconds a probe takes on the clock.
     probe_s: float = 20.0
     probes: list[tuple[str, int, int]] = field(default_factory=list)
+    #: The configuration whose probe was interrupted.
+    interrupted: str | None = None
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
 
     def probe(self, config: ModeConfig, rate: int, repeat: int) -> ProbeResult:
         if self.interrupt_after is not None and len(self.probes) >= self.interrupt_after:
+            self.interrupted = config.spec
             raise KeyboardInterrupt
         self.probes.append((config.spec, rate, repeat))
         self.clock.now += self.probe_s
