@@ -3,6 +3,8 @@ objective met at its edge, errors past a rate, a generator-bound probe stopping 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from servingmatrix.analysis.verdict import Objective
 from servingmatrix.modes import ModeConfig, resolve_mode
 from servingmatrix.tune.bracket import BracketSettings, find_capacity
@@ -57,15 +59,28 @@ def test_the_precision_bounds_the_bracket_and_the_probes() -> None:
     assert found.upper_rps - found.lower_rps <= 0.10 * found.lower_rps
 
 
-def test_a_generator_bound_probe_stops_the_configuration_with_its_lower_bound() -> None:
+def test_a_generator_bound_probe_is_no_evidence_and_stops_the_configuration_below_it() -> None:
     model = at(500)
     model.generator_ceiling = 100
-    found = find_capacity(CONFIG, model, OBJECTIVE, EXACT)
+    found = find_capacity(CONFIG, model, OBJECTIVE, BracketSettings(precision=0.10))
     assert found.status == "generator-bound"
-    # 10, 20, 40, 80 within; 160 bound: the lower bound is 80, and no upper end is claimed.
-    assert (found.lower_rps, found.upper_rps) == (80, None)
-    assert "could not offer 160 req/s" in found.note and "lower bound is 80" in found.note
-    assert found.probes[-1].outcome == "generator-bound"
+    # 10 to 80 within; 160 not offered, so the bracket closes below it: 120 not offered, 100 within,
+    # 110 not offered: the lower bound is 100, from probes the generator did not bound, and no upper end.
+    assert [r for _, r, _ in model.probes] == [10, 20, 40, 80, 160, 120, 100, 110]
+    assert (found.lower_rps, found.upper_rps) == (100, None)
+    assert "could not offer 110 req/s" in found.note and "lower bound is 100" in found.note
+    assert [p.outcome for p in found.probes].count("generator-bound") == 3
+
+
+def test_a_generator_bound_confirmation_stops_the_configuration() -> None:
+    class BoundOnSecondTrials(ServerModel):
+        def probe(self, config: ModeConfig, rate: int, repeat: int) -> ProbeResult:
+            result = super().probe(config, rate, repeat)
+            return replace(result, generator_bound=True) if repeat > 1 else result
+
+    found = find_capacity(CONFIG, BoundOnSecondTrials(lambda _c: 50), OBJECTIVE, EXACT)
+    assert (found.status, found.lower_rps) == ("generator-bound", 50)
+    assert found.trials_at_lower == 2 and found.probes[-1].outcome == "generator-bound"
 
 
 def test_a_start_beyond_the_capacity_descends_to_it() -> None:

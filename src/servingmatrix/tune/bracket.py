@@ -7,10 +7,13 @@ no wider than ``precision`` of its lower end, and that lower end is confirmed by
 (``confirmations`` in all). A confirmation that fails makes its rate the bracket's new upper end, and
 the search goes on below it. The capacity is the confirmed lower end, its interval the bracket.
 
-Two things stop a search early, each recorded with why: a probe the load generator bounded (it is no
-evidence either way: the configuration stops with the lower bound it has, so a generator-bound probe
-is never the reason a configuration wins), and a caller's ``stop`` (the search's pruner: a bracket
-whose upper end is already at or below the best capacity found cannot win).
+A probe the load generator bounded is no evidence either way (its rate was not really offered): it is
+recorded, and its rate becomes a ceiling the search stays below. When the bracket closes on that
+ceiling rather than on a rate beyond the objective, or a confirmation is bounded, the configuration
+stops there with the lower bound it has from probes the generator did not bound, and says so: a
+generator-bound probe is never the reason a configuration wins. A caller's ``stop`` (the search's
+pruner: a bracket whose upper end is already at or below the best capacity found cannot win) ends a
+search early too, with its reason.
 """
 
 from __future__ import annotations
@@ -124,6 +127,8 @@ class _Search:
         self.probes: list[ProbeRecord] = []
         self.within: set[int] = set()
         self.beyond: set[int] = set()
+        #: The lowest rate the load generator could not offer (None: none yet).
+        self.ceiling: int | None = None
 
     @property
     def upper(self) -> int | None:
@@ -147,10 +152,8 @@ class _Search:
         outcome, why = judge_probe(result, self.objective)
         self.probes.append(ProbeRecord(result, outcome, why))
         if outcome == "generator-bound":
-            lower = self.lower
-            has = f"its lower bound is {lower} req/s" if lower is not None else "it has no lower bound"
-            raise _Stopped("generator-bound", f"{why}; stopped there, {has}")
-        if outcome == "within":
+            self.ceiling = rate if self.ceiling is None else min(self.ceiling, rate)
+        elif outcome == "within":
             self.within.add(rate)
         else:
             self.beyond.add(rate)
@@ -160,39 +163,55 @@ class _Search:
             raise _Stopped("pruned", reason)
         return outcome
 
+    def generator_bound(self) -> _Stopped:
+        lower = self.lower
+        has = f"its lower bound is {lower} req/s" if lower is not None else "it has no lower bound"
+        return _Stopped(
+            "generator-bound",
+            f"the load generator could not offer {self.ceiling} req/s; stopped below it, {has}",
+        )
+
     def descend(self, rate: int) -> None:
-        """Lower the rate from ``rate`` (beyond) until a probe stays within the objective."""
+        """Lower the rate from ``rate`` (beyond, or not offered) until a probe stays within the objective."""
         while self.lower is None:
             if rate <= 1:
+                if not self.beyond:
+                    raise self.generator_bound()
                 raise _Stopped("none", "beyond the objective even at 1 req/s")
             rate = max(1, math.floor(rate / self.settings.growth))
             self.probe(rate)
 
-    def ascend(self) -> None:
-        """Raise the rate from the lower end until a probe goes beyond the objective."""
-        while self.upper is None:
-            lower = self.lower
-            assert lower is not None
-            if lower >= self.settings.max_rps:
-                raise _Stopped("unbounded", f"within the objective at {lower} req/s, the most tune offers")
-            rate = min(self.settings.max_rps, max(lower + 1, math.ceil(lower * self.settings.growth)))
-            self.probe(rate)
-
-    def bisect(self) -> None:
-        """Halve the bracket until it is within the precision of its lower end."""
+    def close(self) -> None:
+        """Grow the rate from the lower end until a probe goes beyond the objective, then halve the
+        bracket until it is within the precision of its lower end; below the generator's ceiling."""
         while True:
             lower, upper = self.lower, self.upper
-            assert lower is not None and upper is not None
-            if upper - lower <= max(1.0, self.settings.precision * lower):
-                return
-            self.probe((lower + upper) // 2)
+            assert lower is not None
+            tops = [r for r in (upper, self.ceiling) if r is not None]
+            if not tops:
+                if lower >= self.settings.max_rps:
+                    raise _Stopped(
+                        "unbounded", f"within the objective at {lower} req/s, the most tune offers"
+                    )
+                grown = max(lower + 1, math.ceil(lower * self.settings.growth))
+                self.probe(min(self.settings.max_rps, grown))
+                continue
+            top = min(tops)
+            if top - lower <= max(1.0, self.settings.precision * lower):
+                if top == upper:
+                    return
+                raise self.generator_bound()
+            self.probe((lower + top) // 2)
 
     def confirm(self) -> bool:
         """More trials at the lower end; False when one went beyond the objective."""
         rate = self.lower
         assert rate is not None
         for repeat in range(self.trials_at(rate) + 1, self.settings.confirmations + 1):
-            if self.probe(rate, repeat) != "within":
+            outcome = self.probe(rate, repeat)
+            if outcome == "generator-bound":
+                raise self.generator_bound()
+            if outcome != "within":
                 return False
         return True
 
@@ -202,8 +221,7 @@ class _Search:
             if self.probe(first) != "within":
                 self.descend(first)
             while True:
-                self.ascend()
-                self.bisect()
+                self.close()
                 if self.confirm():
                     break
                 if self.lower is None:

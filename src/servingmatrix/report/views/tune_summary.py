@@ -35,9 +35,9 @@ def tune_summary(result: TuneResult) -> str:
         f"tune of {request.get('workload')} on {request.get('server_cpus')} CPU(s) and "
         f"{request.get('server_memory')}: p99 <= {request.get('slo_p99_ms'):g} ms, at most "
         f"{float(request.get('max_error_rate', 0)):.1%} errors, {request.get('arrivals')} arrivals",
-        f"measured {len({c.spec for c in result.capacities})} of {result.space_size} configurations "
-        f"({sum(len(c.probes) for c in result.capacities)} probes, {result.elapsed_s / 60:.1f} min); "
-        f"stopped: {result.stopped}",
+        f"measured {len({c.spec for c in result.capacities})} configurations of a space of "
+        f"{result.space_size} ({sum(len(c.probes) for c in result.capacities)} probes, "
+        f"{result.elapsed_s / 60:.1f} min); stopped: {result.stopped}",
     ]
     recommended = result.capacity(result.recommendation)
     if recommended is None:
@@ -52,6 +52,11 @@ def tune_summary(result: TuneResult) -> str:
         lines.append(
             f"the default serves {default.lower_rps} req/s, the recommendation {recommended.lower_rps} "
             f"({recommended.lower_rps / default.lower_rps:.2f}x)"
+        )
+    if recommended.status == "generator-bound":
+        lines.append(
+            "the recommendation's capacity is a lower bound: the load generator could not offer more, so "
+            "configurations that serve more than it offers cannot be told apart here"
         )
     others = [s for s in result.contenders if s != result.recommendation]
     if others:
