@@ -126,6 +126,7 @@ def say_tuned(request: TuneRequest, out: Path) -> None:
     """Build what the tune needs, tune, and print its answer."""
     from servingmatrix.engine.docker import Docker
     from servingmatrix.flags import QUIET_WAIT_S
+    from servingmatrix.report.views.tune_page import write_tune_page
     from servingmatrix.report.views.tune_summary import tune_summary
     from servingmatrix.run.measure_matrix import RunSettings, build_for
     from servingmatrix.tune.runner_prober import RunnerProber, probe_matrix
@@ -143,6 +144,7 @@ def say_tuned(request: TuneRequest, out: Path) -> None:
     result = tune(request, prober, out, say)
     say(tune_summary(result))
     say(f"results: {out / 'tune.json'}")
+    say(f"page: {write_tune_page(result, out)}")
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
