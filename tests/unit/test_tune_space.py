@@ -45,7 +45,7 @@ def test_a_given_tunable_is_fixed_and_the_others_searched() -> None:
     space = mode_space("gunicorn-gthread[threads=4]", Budget(1, 2048))
     assert dict(space.fixed) == {"threads": 4}
     assert [d.tunable.name for d in space.dimensions] == ["workers"]
-    assert space.size == 2
+    assert space.size == 5
     with pytest.raises(UserError, match="unknown tunable 'threads'"):
         mode_space("gunicorn-sync[threads=4]", Budget(1, 2048))
 
