@@ -57,9 +57,9 @@ mutation: $(SM)
 	$(BIN)/python tests/mutation.py $(MUTATION_MODULES)
 	$(SM) generate
 
-# Which server and settings serve the most within the objective on the budget (TUNE_OPTIONS: tune's options,
-# e.g. TUNE_OPTIONS='--server-cpus 1 --slo-p99 200ms --budget 20m').
-tune: images
+# Which server and settings serve the most within the objective on the budget; it builds the images it needs
+# (TUNE_OPTIONS: tune's options, e.g. TUNE_OPTIONS='--server-cpus 1 --slo-p99 200ms --budget 20m').
+tune: $(SM)
 	$(SM) tune $(TUNE_OPTIONS)
 
 lint: $(SM)
@@ -108,7 +108,7 @@ bench-harness: $(SM)
 
 # tune against the grid it searches: every configuration of a grid (gunicorn sync, gthread, waitress) measured
 # with tune's own capacity search, then tune over the same grid; both tables, and the targets (about 2 hours).
-bench-tune: images
+bench-tune: $(SM)
 	$(BIN)/python bench/tune.py --out reports/bench/tune
 
 # The start of the verbs that need no engine (--version, modes, export, report, compare), each a whole

@@ -115,6 +115,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         probe_warmup_s=args.probe_warmup,
         app=args.app,
         max_configs=args.max_configs,
+        arrivals=args.arrivals,
     )
     out = Path(args.out) if args.out is not None else project_root() / "reports" / "tunes" / "tune"
     check_tune(request, out)
@@ -220,6 +221,13 @@ TUNE = Verb(
             default=0.01,
         ),
         Argument(("--budget",), "the wall time of the search (default: 30m)", metavar="TIME", default="30m"),
+        Argument(
+            ("--arrivals",),
+            "how each probe's arrivals are spaced: poisson (the default: bursts, as production sees them) "
+            "or uniform",
+            choices=("poisson", "uniform"),
+            default="poisson",
+        ),
         Argument(
             ("--seed",),
             "the seed of the search and of the arrivals (default: 0)",

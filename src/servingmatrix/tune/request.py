@@ -15,9 +15,9 @@ from servingmatrix.modes import Budget
 from servingmatrix.spec import shown
 from servingmatrix.tune.bracket import BracketSettings
 
-#: Poisson arrivals are tune's: production traffic comes in bursts, and evenly spaced arrivals never
-#: queue below capacity, so a capacity measured on them would run a server at 90% and more of what
-#: its workers can do.
+#: Poisson arrivals are tune's default: production traffic comes in bursts, and evenly spaced arrivals
+#: never queue below capacity, so a capacity measured on them would run a server at 90% and more of
+#: what its workers can do.
 TUNE_ARRIVALS = "poisson"
 #: The seed of the search's sampler and of the probes' arrivals unless one is given (recorded).
 DEFAULT_SEED = 0
@@ -52,6 +52,8 @@ class TuneRequest:
     app: str | None = None
     #: The most configurations measured (None: until the budget or the space runs out).
     max_configs: int | None = None
+    #: How the probes' arrivals are spaced (a matrix's ``arrivals``).
+    arrivals: str = TUNE_ARRIVALS
 
     @property
     def budget(self) -> Budget:
@@ -68,7 +70,7 @@ class TuneRequest:
             "server_memory": self.server_memory,
             "slo_p99_ms": self.objective.p99_ms,
             "max_error_rate": self.objective.max_error_rate,
-            "arrivals": TUNE_ARRIVALS,
+            "arrivals": self.arrivals,
             "budget_s": self.budget_s,
             "seed": self.seed,
             "probe_s": self.probe_s,

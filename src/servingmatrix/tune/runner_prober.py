@@ -1,6 +1,6 @@
 """The ``Prober`` that measures for real: each probe is a run of a one-mode, one-workload, one-rate
-open-loop matrix (Poisson arrivals), measured by the runner into a run folder of its own under the
-tune's ``probes/``.
+open-loop matrix (Poisson arrivals unless asked otherwise), measured by the runner into a run folder
+of its own under the tune's ``probes/``.
 
 A probe's folder is named after its configuration, rate and trial, so a tune that resumes finds the
 probes it already measured on disk, and the runner reads them back instead of measuring them again.
@@ -28,7 +28,7 @@ from servingmatrix.run.plan.preflight import check_out
 from servingmatrix.run.runner import Runner
 from servingmatrix.say import Say
 from servingmatrix.tune.probe import ProbeResult
-from servingmatrix.tune.request import TUNE_ARRIVALS, TuneRequest
+from servingmatrix.tune.request import TuneRequest
 
 PROBES_DIR = "probes"
 
@@ -46,7 +46,7 @@ def probe_matrix(request: TuneRequest, config: ModeConfig, rate: int, repeat: in
         modes=(config.spec,),
         workloads=(request.workload,),
         arrival_rates=(rate,),
-        arrivals=TUNE_ARRIVALS,
+        arrivals=request.arrivals,
         arrival_seed=probe_seed(request.seed, config.spec, rate, repeat),
         duration_s=request.probe_s,
         warmup_s=request.probe_warmup_s,
