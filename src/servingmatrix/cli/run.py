@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -124,25 +123,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def say_tuned(request: TuneRequest, out: Path) -> None:
-    """Build what the tune needs, tune, and print its answer."""
-    from servingmatrix.engine.docker import Docker
-    from servingmatrix.flags import QUIET_WAIT_S
+    """Tune, then print its answer and write its page."""
     from servingmatrix.report.views.tune_page import write_tune_page
     from servingmatrix.report.views.tune_summary import tune_summary
-    from servingmatrix.run.measure_matrix import RunSettings, build_for
-    from servingmatrix.tune.runner_prober import RunnerProber, probe_matrix
-    from servingmatrix.tune.tune import search_space, tune
+    from servingmatrix.tune.measure_tune import measure_tune
 
-    space = search_space(request)
-    docker = Docker()
-    docker.ping()
-    defaults = [space.folk_default(m.mode.name) for m in space.modes]
-    needed = probe_matrix(request, defaults[0], 1, 1)
-    build_for(docker, replace(needed, modes=tuple(c.spec for c in defaults)), say)
-    say(f"tune into {out}: {space.size} configurations of {len(space.modes)} modes, {request.workload}")
-    settings = RunSettings(quiet_wait_s=QUIET_WAIT_S)
-    prober = RunnerProber(docker, request, out, say, settings)
-    result = tune(request, prober, out, say)
+    result = measure_tune(request, out, say)
     say(tune_summary(result))
     say(f"results: {out / 'tune.json'}")
     say(f"page: {write_tune_page(result, out)}")

@@ -10,7 +10,10 @@ It sits above ``run/`` (each probe is a run of one configuration at one arrival 
 - ``search``: Optuna's study over that space (TPE, pruning, SQLite storage to resume);
 - ``answer``: the ranking, the set the best cannot be told from, the recommendation;
 - ``artefacts``: the command, ``gunicorn.conf.py``, a Compose service and a Kubernetes container;
+- ``request``: what a tune is asked, checked;
 - ``result_file``: ``tune.json``, written and read strictly here;
 - ``runner_prober``: the ``Prober`` that drives the runner;
-- ``tune``: the use case, from the request to the answer on disk.
+- ``checks``: everything checked before anything is built;
+- ``tune``: the use case, from the request to the answer on disk;
+- ``measure_tune``: the use case for real, its images built and the runner its prober.
 """
