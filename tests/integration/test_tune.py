@@ -126,9 +126,10 @@ def test_tune_of_two_modes_end_to_end(docker: Docker, images: None, tmp_path: Pa
     assert result.recommendation is not None and result.recommendation in result.contenders
     assert result.folk_default is not None
     assert {c.spec.split("[")[0] for c in result.capacities} == {"gunicorn-sync", "waitress"}
-    # Every probe is a run of its own, on disk, open loop with Poisson arrivals.
+    # Every probe is a run of its own, on disk (a probe asked again is read back, not measured again).
     probes = sorted((out / "probes").iterdir())
-    assert len(probes) == sum(len(c.probes) for c in result.capacities)
+    asked = {(c.spec, p.result.rate, p.result.repeat) for c in result.capacities for p in c.probes}
+    assert len(probes) == len(asked)
     recommended = resolve_mode(result.recommendation, 1)
     deploy = out / DEPLOY_DIR
     assert compose_config(deploy / COMPOSE_FILE).returncode == 0
