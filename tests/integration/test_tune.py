@@ -20,6 +20,7 @@ from servingmatrix.cli import main
 from servingmatrix.engine.container_spec import ContainerSpec
 from servingmatrix.engine.docker import Docker
 from servingmatrix.modes import resolve_mode
+from servingmatrix.results.folder import RunFolder
 from servingmatrix.tune.artefacts import (
     COMPOSE_FILE,
     DEPLOY_DIR,
@@ -130,6 +131,8 @@ def test_tune_of_two_modes_end_to_end(docker: Docker, images: None, tmp_path: Pa
     probes = sorted((out / "probes").iterdir())
     asked = {(c.spec, p.result.rate, p.result.repeat) for c in result.capacities for p in c.probes}
     assert len(probes) == len(asked)
+    cells = [cell for probe in probes for cell in RunFolder(probe).read_cells()]
+    assert {(c.load, c.arrivals) for c in cells} == {("open", "poisson")}
     recommended = resolve_mode(result.recommendation, 1)
     deploy = out / DEPLOY_DIR
     assert compose_config(deploy / COMPOSE_FILE).returncode == 0
