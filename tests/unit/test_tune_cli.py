@@ -57,6 +57,16 @@ def test_an_out_that_is_a_file_is_refused(tmp_path: Path, capsys: pytest.Capture
     assert "not a folder" in capsys.readouterr().err
 
 
+def test_a_folder_whose_study_is_not_one_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "tune.db").write_text("not a database")
+    assert main(["tune", "--modes", "waitress", "--out", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err
+    assert "tune.db is not a tune's study (file is not a database)" in err and err.count("\n") == 1
+
+
 def test_a_probe_is_a_one_rate_open_loop_poisson_matrix() -> None:
     config = resolve_mode("waitress[threads=8]", 1)
     request = TuneRequest(modes=("waitress",), workload="io[ms=50]", probe_s=4.0, probe_warmup_s=1.0)

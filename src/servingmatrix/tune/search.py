@@ -28,6 +28,7 @@ import optuna
 from optuna.pruners import BasePruner
 from optuna.samplers import TPESampler
 from optuna.trial import FrozenTrial, Trial, TrialState
+from sqlalchemy.exc import SQLAlchemyError
 
 from servingmatrix.errors import UserError
 from servingmatrix.modes import ModeConfig
@@ -87,6 +88,12 @@ def recorded_request(folder: Path) -> dict[str, Any] | None:
         study = optuna.load_study(study_name=STUDY_NAME, storage=storage_url(folder))
     except KeyError:
         return None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise UserError(
+            f"--out {folder}: {STORAGE_FILE} is not a tune's study ({reason}); choose another --out, or "
+            "remove that folder"
+        ) from None
     recorded = study.user_attrs.get(REQUEST_ATTR)
     return recorded if isinstance(recorded, dict) else None
 
