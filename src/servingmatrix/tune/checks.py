@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from servingmatrix.errors import UserError
+from servingmatrix.results.folder import RUN_FILE
 from servingmatrix.run.plan.preflight import check_out_place, check_plan
 from servingmatrix.tune.request import TuneRequest
 from servingmatrix.tune.runner_prober import probe_matrix
@@ -27,5 +28,7 @@ def check_tune(request: TuneRequest, out: Path) -> SearchSpace:
     check_out_place(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is not a folder; give a new folder, or a tune's to resume it")
+    if (out / RUN_FILE).exists():
+        raise UserError(f"--out {out}: holds a run, not a tune; give a new folder, or a tune's to resume it")
     check_same_request(out, request)
     return space
