@@ -57,6 +57,13 @@ def test_an_out_that_is_a_file_is_refused(tmp_path: Path, capsys: pytest.Capture
     assert "not a folder" in capsys.readouterr().err
 
 
+def test_a_run_folder_is_not_a_tune_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "run.json").write_text("{}")
+    assert main(["tune", "--modes", "waitress", "--out", str(tmp_path / "run")]) == 2
+    assert "holds a run, not a tune" in capsys.readouterr().err
+
+
 def test_a_folder_whose_study_is_not_one_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
