@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SM := $(BIN)/servingmatrix
 PROFILE ?= default
 
-.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness bench-hosts bench-startup bench-quiet bench-reproduce soak mutation
+.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness bench-hosts bench-startup bench-quiet bench-reproduce bench-tune soak tune mutation
 
 # The virtual environment is rebuilt when pyproject.toml changes.
 $(BIN)/servingmatrix: pyproject.toml
@@ -57,6 +57,11 @@ mutation: $(SM)
 	$(BIN)/python tests/mutation.py $(MUTATION_MODULES)
 	$(SM) generate
 
+# Which server and settings serve the most within the objective on the budget; it builds the images it needs
+# (TUNE_OPTIONS: tune's options, e.g. TUNE_OPTIONS='--server-cpus 1 --slo-p99 200ms --budget 20m').
+tune: $(SM)
+	$(SM) tune $(TUNE_OPTIONS)
+
 lint: $(SM)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -105,6 +110,11 @@ soak: images
 # the wheelhouse and pip's cache, and times the cold build from nothing.
 bench-harness: $(SM)
 	$(BIN)/python bench/harness.py $(if $(COLD),--cold) --profile quick
+
+# tune against the grid it searches: every configuration of a grid (gunicorn sync, gthread, waitress) measured
+# with tune's own capacity search, then tune over the same grid; both tables, and the targets (about 2 hours).
+bench-tune: $(SM)
+	$(BIN)/python bench/tune.py --out reports/bench/tune
 
 # The start of the verbs that need no engine (--version, modes, export, report, compare), each a whole
 # process timed 10 times, beside Python's own start; no Docker, no images.

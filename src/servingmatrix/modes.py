@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from servingmatrix.errors import SpecError
 from servingmatrix.spec import parse_positive_int, parse_spec, shown
@@ -58,15 +59,82 @@ BUNDLED_APP = AppTarget()
 
 
 @dataclass(frozen=True)
+class Budget:
+    """What a server is given: whole CPUs and a memory limit in MiB (``tune`` searches within it)."""
+
+    cpus: int
+    memory_mb: int
+
+
+#: The memory ``tune`` allows each worker process when the memory budget bounds how many it tries: a
+#: Flask worker with its imports resides in 40 to 60 MiB, and a request's allocations come on top.
+PROCESS_ALLOWANCE_MB = 96
+
+#: What a tunable counts: processes cost memory and a core's scheduling; threads and connections are
+#: cheap within a process. The cheapest configuration is the one with the fewest processes.
+Counts = Literal["processes", "threads", "connections"]
+
+
+@dataclass(frozen=True)
+class SearchBounds:
+    """Where ``tune`` searches a tunable: what it counts, and its least and most from the budget."""
+
+    counts: Counts
+    least: Callable[[Budget], int]
+    most: Callable[[Budget], int]
+    #: The bounds in words, for the README.
+    doc: str
+    #: Searched on a logarithmic scale (threads and connections: 2 and 4 differ as 16 and 32 do).
+    log: bool = False
+
+    def at(self, budget: Budget, maximum: int = MAX_COUNT) -> tuple[int, int]:
+        """The least and the most at ``budget``: at least 1, the most never below the least nor above
+        ``maximum``."""
+        least = min(max(1, self.least(budget)), maximum)
+        return least, min(max(least, self.most(budget)), maximum)
+
+
+def _processes_within(budget: Budget, per_cpu: int, extra: int) -> int:
+    """``per_cpu`` x cpus + ``extra`` processes, but no more than the memory budget holds."""
+    return min(per_cpu * budget.cpus + extra, budget.memory_mb // PROCESS_ALLOWANCE_MB)
+
+
+#: Worker processes that serve requests themselves (one at a time, or from a thread pool each): from one
+#: to about twice the folk rule of 2 x cpus + 1.
+PROCESSES_SEARCH = SearchBounds(
+    "processes",
+    lambda b: 1,
+    lambda b: _processes_within(b, 4, 1),
+    f"1 to 4 x cpus + 1, at most one per {PROCESS_ALLOWANCE_MB} MiB of memory",
+)
+#: Worker processes running an event loop or a thread pool each: one to two per core.
+LOOPS_SEARCH = SearchBounds(
+    "processes",
+    lambda b: 1,
+    lambda b: _processes_within(b, 2, 0),
+    f"1 to 2 x cpus, at most one per {PROCESS_ALLOWANCE_MB} MiB of memory",
+)
+#: Threads of a pool: one to 16 per core (past that, Python's lock shares one core among them).
+THREADS_SEARCH = SearchBounds("threads", lambda b: 1, lambda b: 16 * b.cpus, "1 to 16 x cpus", log=True)
+#: Green threads per worker: from 10 to twice gunicorn's default of 1000.
+CONNECTIONS_SEARCH = SearchBounds("connections", lambda b: 10, lambda b: 2000, "10 to 2000", log=True)
+
+
+@dataclass(frozen=True)
 class Tunable:
-    """One knob of a mode, with its default derived from the CPU budget."""
+    """One knob of a mode, with its default derived from the CPU budget and where ``tune`` searches it."""
 
     name: str
     help: str
     default: Callable[[int], int]
     #: The default's formula in words, for `servingmatrix modes` and the README.
     default_doc: str
+    search: SearchBounds
     maximum: int = MAX_COUNT
+
+    def bounds(self, budget: Budget) -> tuple[int, int]:
+        """Where ``tune`` searches this tunable at ``budget``."""
+        return self.search.at(budget, self.maximum)
 
 
 @dataclass(frozen=True)
@@ -105,7 +173,8 @@ class Mode:
     #: development server comes with Flask): an app whose lock lacks them cannot be served this way.
     from_app: tuple[str, ...] = ()
     #: A development server, not one to run in production (Werkzeug's documentation says so of its
-    #: own): the report marks it wherever it ranks and names the best production mode beside it.
+    #: own): the report marks it wherever it ranks and names the best production mode beside it, and
+    #: ``tune`` searches it only when the modes are named.
     development: bool = False
 
     @property
@@ -164,6 +233,15 @@ class ModeConfig:
     def promised_concurrency(self) -> int | None:
         return self.mode.promised_concurrency(self.values)
 
+    def counted(self, what: Counts) -> int:
+        """How many ``what`` (processes, threads, connections) the tunables that count them multiply
+        to: ``gunicorn-gthread[workers=2,threads=4]`` has 2 processes and 4 threads; 1 when none does."""
+        total = 1
+        for tunable in self.mode.tunables:
+            if tunable.search.counts == what:
+                total *= self.values[tunable.name]
+        return total
+
 
 def _sync_workers(cpus: int) -> int:
     # gunicorn's documented rule of thumb for workers: (2 x cores) + 1.
@@ -202,10 +280,16 @@ def _devserver(target: AppTarget, host: str, port: int, *extra: str) -> Launch:
     return Launch(("python", "-m", target.devserver, "--host", host, "--port", str(port), *extra))
 
 
-WORKERS_SYNC = Tunable("workers", "worker processes", _sync_workers, "2 x cpus + 1")
-WORKERS_LOOP = Tunable("workers", "worker processes, one event loop each", _one_per_core, "cpus")
+WORKERS_SYNC = Tunable("workers", "worker processes", _sync_workers, "2 x cpus + 1", PROCESSES_SEARCH)
+WORKERS_LOOP = Tunable(
+    "workers", "worker processes, one event loop each", _one_per_core, "cpus", LOOPS_SEARCH
+)
 CONNECTIONS = Tunable(
-    "connections", "simultaneous clients per worker", lambda _c: 1000, "1000 (gunicorn's default)"
+    "connections",
+    "simultaneous clients per worker",
+    lambda _c: 1000,
+    "1000 (gunicorn's default)",
+    CONNECTIONS_SEARCH,
 )
 
 MODES: tuple[Mode, ...] = (
@@ -239,7 +323,11 @@ MODES: tuple[Mode, ...] = (
         name="werkzeug-processes",
         summary="Flask's development server, app.run(processes=N): a fork per request, N at once",
         packages=APP_PACKAGES,
-        tunables=(Tunable("processes", "most child processes at once", _sync_workers, "2 x cpus + 1"),),
+        tunables=(
+            Tunable(
+                "processes", "most child processes at once", _sync_workers, "2 x cpus + 1", PROCESSES_SEARCH
+            ),
+        ),
         launch=lambda v, h, p, t: _devserver(t, h, p, "--processes", str(v["processes"])),
         promised_concurrency=lambda v: v["processes"],
         claim="forks up to N children, so N requests at once",
@@ -264,8 +352,8 @@ MODES: tuple[Mode, ...] = (
         summary="gunicorn's gthread worker: a thread pool in each worker process",
         packages=(*APP_PACKAGES, GUNICORN),
         tunables=(
-            Tunable("workers", "worker processes", lambda c: 2 * c, "2 x cpus"),
-            Tunable("threads", "threads per worker", lambda _c: 4, "4"),
+            Tunable("workers", "worker processes", lambda c: 2 * c, "2 x cpus", PROCESSES_SEARCH),
+            Tunable("threads", "threads per worker", lambda _c: 4, "4", THREADS_SEARCH),
         ),
         launch=lambda v, h, p, t: _gunicorn(
             v, h, p, t, "--worker-class", "gthread", "--threads", str(v["threads"])
@@ -320,7 +408,13 @@ MODES: tuple[Mode, ...] = (
         summary="waitress: a pure-Python server, one process with a thread pool",
         packages=(*APP_PACKAGES, "waitress==3.0.2"),
         tunables=(
-            Tunable("threads", "worker threads", lambda c: 4 * c, "4 x cpus (waitress's default is 4)"),
+            Tunable(
+                "threads",
+                "worker threads",
+                lambda c: 4 * c,
+                "4 x cpus (waitress's default is 4)",
+                THREADS_SEARCH,
+            ),
         ),
         launch=lambda v, h, p, t: Launch(
             ("waitress-serve", "--listen", f"{h}:{p}", "--threads", str(v["threads"]), t.wsgi)
@@ -335,8 +429,8 @@ MODES: tuple[Mode, ...] = (
         summary="uWSGI (pyuwsgi wheels) speaking HTTP directly from its worker processes",
         packages=(*APP_PACKAGES, "pyuwsgi==2.0.30.post1"),
         tunables=(
-            Tunable("processes", "worker processes", _sync_workers, "2 x cpus + 1"),
-            Tunable("threads", "threads per process", lambda _c: 1, "1"),
+            Tunable("processes", "worker processes", _sync_workers, "2 x cpus + 1", PROCESSES_SEARCH),
+            Tunable("threads", "threads per process", lambda _c: 1, "1", THREADS_SEARCH),
         ),
         launch=lambda v, h, p, t: Launch(
             (
@@ -368,8 +462,8 @@ MODES: tuple[Mode, ...] = (
         summary="granian (Rust, hyper) with --interface wsgi: Python runs in a blocking thread pool",
         packages=(*APP_PACKAGES, "granian==2.8.7"),
         tunables=(
-            Tunable("workers", "worker processes", _one_per_core, "cpus"),
-            Tunable("threads", "blocking threads per worker", _sync_workers, "2 x cpus + 1"),
+            Tunable("workers", "worker processes", _one_per_core, "cpus", LOOPS_SEARCH),
+            Tunable("threads", "blocking threads per worker", _sync_workers, "2 x cpus + 1", THREADS_SEARCH),
         ),
         launch=lambda v, h, p, t: Launch(
             (
@@ -398,8 +492,10 @@ MODES: tuple[Mode, ...] = (
         summary="uvicorn serving the WSGI app through a2wsgi's thread pool",
         packages=(*APP_PACKAGES, "uvicorn==0.54.0", "a2wsgi==1.10.10"),
         tunables=(
-            Tunable("workers", "worker processes", _one_per_core, "cpus"),
-            Tunable("threads", "a2wsgi threads per worker", lambda _c: 10, "10 (a2wsgi's default)"),
+            Tunable("workers", "worker processes", _one_per_core, "cpus", LOOPS_SEARCH),
+            Tunable(
+                "threads", "a2wsgi threads per worker", lambda _c: 10, "10 (a2wsgi's default)", THREADS_SEARCH
+            ),
         ),
         launch=lambda v, h, p, t: Launch(
             (

@@ -18,6 +18,7 @@ VERBS: tuple[Verb, ...] = (
     build.GENERATE,
     build.WORKLOADS,
     run.RUN,
+    run.TUNE,
     results.EXPORT,
     results.REPORT,
     results.COMPARE,

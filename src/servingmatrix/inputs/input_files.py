@@ -47,6 +47,7 @@ LOCK = InputKind("lock file", 4 * MIB, "an image's or an app's `requirements.loc
 SEED_SQL = InputKind("seed SQL file", 64 * MIB, "an app's `seed_sql`")
 CELL = InputKind("cell file", 4 * MIB, "a run's `cells/*.json`")
 RUN = InputKind("run file", 16 * MIB, "a run's `run.json`")
+TUNE = InputKind("tune result", 16 * MIB, "a tune's `tune.json`")
 BASELINE_INFO = InputKind("baseline record", 64 * KIB, "a saved baseline's `baseline.json`")
 BUNDLE_INFO = InputKind("bundle record", 1 * MIB, "a bundle's `bundle.json`")
 MANIFEST = InputKind("bundle manifest", 16 * MIB, "a bundle's `MANIFEST.sha256`")
@@ -64,6 +65,7 @@ KINDS: tuple[InputKind, ...] = (
     SEED_SQL,
     CELL,
     RUN,
+    TUNE,
     BASELINE_INFO,
     BUNDLE_INFO,
     MANIFEST,

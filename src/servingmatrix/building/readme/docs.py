@@ -15,7 +15,7 @@ from servingmatrix.inputs import input_files
 from servingmatrix.matrix_keys import MATRIX_KEYS, exclusive_pairs
 from servingmatrix.methodology import DERIVED
 from servingmatrix.metrics import METRICS
-from servingmatrix.modes import MODES
+from servingmatrix.modes import MODES, Budget
 from servingmatrix.workloads import MIX, WORKLOADS
 
 
@@ -37,6 +37,25 @@ def modes_table() -> str:
     for mode in MODES:
         lines.append(f"{mode.name:<20} {' '.join(mode.resolve({}, 1).launch('0.0.0.0', 8000).argv)}")
     lines.append("```")
+    return "\n".join(lines)
+
+
+def tune_space_table() -> str:
+    """Where ``tune`` searches each mode's tunables: the bounds declared beside each tunable."""
+    one, two = Budget(1, 2048), Budget(2, 4096)
+    lines = [
+        "| mode | searched by default | tunable: counts, bounds (at 1 CPU and 2g; at 2 CPUs and 4g) |",
+        "|---|---|---|",
+    ]
+    for mode in MODES:
+        tunables = "<br>".join(
+            f"`{t.name}`: {t.search.counts}, {t.search.doc}"
+            f"{', log scale' if t.search.log else ''} ({'..'.join(map(str, t.bounds(one)))}; "
+            f"{'..'.join(map(str, t.bounds(two)))})"
+            for t in mode.tunables
+        )
+        searched = "only when named" if mode.development else "yes"
+        lines.append(f"| `{mode.name}` | {searched} | {tunables or '— (the mode alone)'} |")
     return "\n".join(lines)
 
 
@@ -180,6 +199,7 @@ SECTIONS = {
     "report": report_rules,
     "mutation": mutation_table,
     "inputs": inputs_table,
+    "tune-space": tune_space_table,
 }
 
 
