@@ -403,3 +403,17 @@ def test_an_interval_cut_at_the_charts_edge_ends_in_an_arrowhead(tmp_path: Path)
     quiet = compare_runs(write_run(tmp_path / "c", one, [1]), write_run(tmp_path / "d", one, [1]))
     html = write_compare(quiet, tmp_path / "d.html")[0].read_text()
     assert 'class="clipped"' not in html and "arrowhead" not in html
+
+
+def test_a_workload_with_no_cell_in_both_runs_gets_a_sentence_not_empty_charts(tmp_path: Path) -> None:
+    base = write_run(tmp_path / "base", {(SYNC, "json", 1, 1): cell(100.0)}, [1])
+    run = write_run(tmp_path / "run", {(SYNC, "io[ms=100]", 1, 1): cell(9.0)}, [1])
+    html = write_compare(compare_runs(base, run), tmp_path / "c.html")[0].read_text()
+    assert 'data-charts-expected="0"' in html and 'class="chart-svg' not in html
+    assert html.count("none has a figure in both runs") == 2
+    # A cell in both runs: its workload's two charts are drawn, the other workload's sentence stays.
+    both = write_run(
+        tmp_path / "both", {(SYNC, "json", 1, 1): cell(110.0), (SYNC, "io[ms=100]", 1, 1): cell(9.0)}, [1]
+    )
+    html = write_compare(compare_runs(base, both), tmp_path / "d.html")[0].read_text()
+    assert 'data-charts-expected="2"' in html and html.count("none has a figure in both runs") == 1

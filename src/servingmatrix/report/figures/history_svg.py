@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from servingmatrix.report.figures.labels import Boxes, place_label
 from servingmatrix.report.figures.svg import FONT, el, escape
 from servingmatrix.report.figures.svg_axes import ticks
 
@@ -93,26 +94,12 @@ def _axis(panel: tuple[int, int], values: list[float], label: str) -> tuple[list
     return out, py
 
 
-#: A flag label's height and the width of one of its letters, for keeping labels apart.
-LABEL_HEIGHT, LETTER_WIDTH = 12.0, 8.0
-Boxes = list[tuple[float, float, float]]
-
-
-def _label_y(x: float, y: float, width: float, placed: Boxes) -> float:
-    """Where a label goes: up a line from ``y`` until it overlaps no label placed before it (runs a
-    few hours apart on a time axis sit almost on one another)."""
-    while any(x < bx + bw and bx < x + width and abs(y - by) < LABEL_HEIGHT for bx, by, bw in placed):
-        y -= LABEL_HEIGHT
-    placed.append((x, y, width))
-    return y
-
-
 def _point(x: float, y: float, colour: str, flags: str, hover: str, placed: Boxes) -> list[str]:
     fill = "white" if flags else colour
     attrs = f'cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{fill}" stroke="{colour}" stroke-width="2" class="mark"'
     out = [f"<circle {attrs}><title>{escape(hover)}</title></circle>"]
     if flags:
-        at = _label_y(x + 6, y - 6, LETTER_WIDTH * len(flags), placed)
+        at = place_label(x + 6, y - 6, flags, placed)
         out.append(el("text", flags, x=x + 6, y=at, fill=colour, font_size=11, font_weight="bold"))
     return out
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from servingmatrix.report.figures.chart_specs import ChartPoint, LineChart, Series
+from servingmatrix.report.figures.labels import Boxes, place_label
 from servingmatrix.report.figures.svg import (
     Frame,
     Key,
@@ -228,25 +229,16 @@ def _title(series: Series, p: ChartPoint) -> tuple[str, ...]:
     return lines
 
 
-#: A flag label's height and the width of one of its letters (bold, 11 px), for keeping labels apart.
-LABEL_HEIGHT, LETTER_WIDTH = 12.0, 8.0
-
-
 @dataclass
 class Labels:
     """The flag labels placed so far on each value axis of a panel: a new one that would overlap one
     goes up a line until it does not (two modes flagged at one step would otherwise print their
     letters over each other)."""
 
-    boxes: dict[int, list[tuple[float, float, float]]]
+    boxes: dict[int, Boxes]
 
     def place(self, axis: ValueAxis, x: float, y: float, text: str) -> str:
-        placed = self.boxes.setdefault(id(axis), [])
-        width = LETTER_WIDTH * len(text)
-        while any(x < bx + bw and bx < x + width and abs(y - by) < LABEL_HEIGHT for bx, by, bw in placed):
-            y -= LABEL_HEIGHT
-        placed.append((x, y, width))
-        return number(y)
+        return number(place_label(x, y, text, self.boxes.setdefault(id(axis), [])))
 
     def at(self, x: float, value: float, text: str) -> Callable[[ValueAxis], str]:
         """Where ``text`` goes beside the point of ``value``, on whichever axis draws it."""

@@ -141,9 +141,14 @@ def build_compare_context(comparison: Comparison) -> dict[str, Any]:
     sections = []
     charts: list[LineChart] = []
     for workload in workloads:
+        # A chart only where some change is drawn: a workload with no cell in both runs has none.
         section_charts = [
-            _change_chart(comparison, workload, "throughput"),
-            _change_chart(comparison, workload, "p99"),
+            chart
+            for chart in (
+                _change_chart(comparison, workload, "throughput"),
+                _change_chart(comparison, workload, "p99"),
+            )
+            if any(p.y is not None for panel in chart.panels for s in panel.series for p in s.points)
         ]
         charts += section_charts
         sections.append(
@@ -151,6 +156,7 @@ def build_compare_context(comparison: Comparison) -> dict[str, Any]:
                 "workload": workload,
                 "rows": [_row(c, hide) for c in comparison.changes if c.workload == workload],
                 "charts": section_charts,
+                "uncharted": not section_charts,
             }
         )
     b, r = comparison.baseline.run, comparison.run.run
