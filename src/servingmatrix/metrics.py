@@ -362,8 +362,8 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "connections_by_process",
         "the server's client connections held by each process of its container through Locust's window, "
-        "most first, `/`-separated (`16/0/0`: a master and two workers, one holding every connection; "
-        "empty: not read, as through another host's engine, or before schema 8)",
+        "most first (CSV: `/`-separated, `16/0/0`: a master and two workers, one holding every connection; "
+        "JSON: a list; empty: not read, as through another host's engine, or before schema 8)",
         "",
         _spread,
         _record(lambda r: r.connections.get("locust")),

@@ -161,3 +161,18 @@ def test_a_cell_of_schema_7_reads_with_its_connections_unknown(tmp_path: Path) -
     del written["connections"]
     old = CellRecord.from_json(tmp_path / "c.json", {**written, "schema": 7})
     assert old.connections == {}
+
+
+def test_the_export_writes_the_spread_slash_separated_in_csv_and_as_a_list_in_json(tmp_path: Path) -> None:
+    from servingmatrix.report.export import export_csv, export_json
+    from servingmatrix.results.folder import RunFolder
+    from tests.unit.synthetic_runs import SYNC, cell, write_run
+
+    measured = {**cell(100.0), "connections": {"locust": [12, 4, 0], "reference": [10, 6, 0]}}
+    folder = RunFolder(write_run(tmp_path / "run", {(SYNC, "json", 16, 1): measured}, [16]))
+    (row,) = [line.split(",") for line in export_csv(folder).splitlines()[1:]]
+    header = export_csv(folder).splitlines()[0].split(",")
+    assert row[header.index("connections_by_process")] == "12/4/0"
+    assert row[header.index("reference_connections_by_process")] == "10/6/0"
+    (exported,) = json.loads(export_json(folder))["rows"]
+    assert exported["connections_by_process"] == [12, 4, 0]

@@ -29,6 +29,9 @@ def _csv_value(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:.6g}"
+    if isinstance(value, tuple | list):
+        # A list of counts (connections by process): `/`-separated in one field; JSON keeps the list.
+        return "/".join(str(v) for v in value)
     return "" if value is None else value
 
 
