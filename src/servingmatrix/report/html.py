@@ -5,6 +5,7 @@ toggles and the log/linear switch. Nothing is fetched: the page works offline.""
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from servingmatrix.paths import cache_dir
 from servingmatrix.report.document import Document
 from servingmatrix.report.figures.chart_specs import BarChart, LineChart
 from servingmatrix.report.figures.charts import page_svg
@@ -20,10 +22,25 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 SCRIPT = TEMPLATES / "charts.js"
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """The templates compiled once and kept (``.cache/jinja/``, keyed by each template's checksum, so
+    an edited template is compiled again): a page then starts without compiling them. None where that
+    folder cannot be made: the templates are compiled at every start, as without a cache."""
+    folder = cache_dir() / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
 @cache
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
+        bytecode_cache=_bytecode_cache(),
         autoescape=True,
         extensions=["jinja2.ext.do"],
         undefined=jinja2.StrictUndefined,
