@@ -36,6 +36,7 @@ from servingmatrix.matrix_keys import (
     PRECISION_KEY,
     REFERENCE_DURATION_KEY,
     REFERENCE_KEY,
+    REFERENCE_TRIALS_KEY,
     REQUEST_TIMEOUT_KEY,
     SERVER_CPUS_KEY,
     SERVER_MEMORY_KEY,
@@ -93,6 +94,8 @@ class Matrix:
     #: The native generator measured after each closed-loop step (``none``: no reference).
     reference: str = REFERENCE_KEY.default
     reference_duration_s: float = REFERENCE_DURATION_KEY.default
+    #: Which trials of a cell the reference measures: ``every`` one, or the ``first`` only.
+    reference_trials: str = REFERENCE_TRIALS_KEY.default
     #: A user's app, its folder (None: the bundled app).
     app: str | None = APP_KEY.default
     #: A multi-host run's inventory file (None: this machine's engine alone).
@@ -163,6 +166,10 @@ class Matrix:
     def measures_reference(self) -> bool:
         """Whether a reference generator runs after each step: asked for, and a closed loop."""
         return self.reference != "none" and not self.open_loop
+
+    def measures_reference_in(self, trial: int) -> bool:
+        """Whether the reference generator runs after each step of trial ``trial`` of a cell."""
+        return self.measures_reference and (self.reference_trials == "every" or trial == 1)
 
     def as_dict(self) -> dict[str, Any]:
         """run.json's ``"matrix"``: the name, then every key as its entry records it."""

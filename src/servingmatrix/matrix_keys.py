@@ -210,6 +210,20 @@ def _reference_generator(where: str, value: object) -> str:
     return str(value)
 
 
+#: Which trials of a cell the reference generator measures: ``every`` one, or the ``first`` only.
+REFERENCE_TRIALS = ("every", "first")
+
+
+def _reference_trials(where: str, value: object) -> str:
+    if value not in REFERENCE_TRIALS:
+        shown_value = shown(str(value)) if isinstance(value, str) else repr(value)
+        allowed = ", ".join(REFERENCE_TRIALS)
+        raise UserError(
+            f"{where}: {shown_value} is not which trials the reference measures (allowed: {allowed})"
+        )
+    return str(value)
+
+
 #: Open loop: how arrivals are spaced. ``uniform``: each load process's share of the rate evenly, on a
 #: clock; ``poisson``: exponential gaps from a seeded generator, so the arrivals over every process are a
 #: Poisson process of the rate (``locustfiles/smconfig.py`` holds the same names).
@@ -582,6 +596,20 @@ REFERENCE_DURATION_KEY = MatrixKey[float](
     allowed=f"a duration with its unit (ms, s, m), {MIN_WINDOW_S:g}s to {MAX_DURATION_S:.0f}s",
 )
 
+REFERENCE_TRIALS_KEY = MatrixKey[str](
+    field="reference_trials",
+    yaml="reference_trials",
+    parse=_reference_trials,
+    default="every",
+    flag="--reference-trials",
+    metavar="every|first",
+    help="which trials of a cell the reference generator measures: {default} (default) or first",
+    doc="which trials of a cell the reference generator measures: `every` one, or the `first` only "
+    "(its figures, the G efficiency rule and the R flag then come from that trial; the others save its "
+    "windows)",
+    allowed=", ".join(REFERENCE_TRIALS),
+)
+
 APP_KEY = MatrixKey[str | None](
     field="app",
     yaml="app",
@@ -632,6 +660,7 @@ MATRIX_KEYS: tuple[MatrixKey[Any], ...] = (
     REQUEST_TIMEOUT_KEY,
     REFERENCE_KEY,
     REFERENCE_DURATION_KEY,
+    REFERENCE_TRIALS_KEY,
     APP_KEY,
     HOSTS_KEY,
 )

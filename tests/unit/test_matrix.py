@@ -393,7 +393,7 @@ def test_a_matrix_file_written_out_lists_its_keys_as_the_table_does() -> None:
         "description: café ☕\nmodes: ['waitress[threads=4]']\nworkloads: [json]\nusers: [1, 8]\n"
         "duration: 20s\nwarmup: 5s\ntrials: 1\nprecision: 5%\nmax_trials: 7\nserver_cpus: 1\n"
         "server_memory: 2g\narrivals: uniform\narrival_seed: 0\nrequest_timeout: 30s\n"
-        "reference: wrk\nreference_duration: 5s\n"
+        "reference: wrk\nreference_duration: 5s\nreference_trials: every\n"
     )
     rates = matrix_file_text(replace(matrix, arrival_rates=(10, 20)))
     assert "arrival_rates: [10, 20]\n" in rates and "users" not in rates

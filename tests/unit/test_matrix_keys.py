@@ -22,6 +22,8 @@ RECORDED = {
     # Schema 3: the reference generator (a run without them resumes with their defaults).
     "reference",
     "reference_duration_s",
+    # No bump: a run without it measured the reference in every trial.
+    "reference_trials",
     "description",
     "modes",
     "workloads",
@@ -129,6 +131,11 @@ RUN_OPTIONS = [
         "answers are slow",
     ),
     (
+        "--reference-trials",
+        "every|first",
+        "which trials of a cell the reference generator measures: every (default) or first",
+    ),
+    (
         "--app",
         "DIR",
         "measure your own WSGI app: the folder holding it and its app.yml (its workloads: app:NAME, "
@@ -163,10 +170,11 @@ def test_every_option_replaces_its_key(tmp_path: Path) -> None:
     argv += ["--duration", "3s", "--warmup", "1s", "--trials", "2", "--server-cpus", "2"]
     argv += ["--precision", "2.5%", "--max-trials", "9"]
     argv += ["--server-memory", "512m", "--loadgen-processes", "3", "--request-timeout", "4s"]
-    argv += ["--reference", "none", "--reference-duration", "7s", "--app", app]
+    argv += ["--reference", "none", "--reference-duration", "7s", "--reference-trials", "first", "--app", app]
     argv += ["--hosts", str(tmp_path / "hosts.yml"), "--arrivals", "poisson", "--arrival-seed", "42"]
     matrix = apply_overrides(load_matrix(path), Overrides.from_options(build_parser().parse_args(argv)))
     assert (matrix.reference, matrix.reference_duration_s, matrix.app) == ("none", 7.0, app)
+    assert matrix.reference_trials == "first"
     assert matrix.hosts == str(tmp_path / "hosts.yml")
     assert (matrix.arrivals, matrix.arrival_seed) == ("poisson", 42)
     assert (matrix.modes, matrix.workloads, matrix.arrival_rates) == (("waitress",), ("app:get",), (10, 20))

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
-from servingmatrix.paths import project_root
+from servingmatrix.matrix import load_profile
 from servingmatrix.report.page import write_report
 from tests.unit.chart_dom import page_charts
 from tests.unit.synthetic_runs import MATRIX_MODES, MATRIX_WORKLOADS, matrix_cells, write_run
@@ -18,9 +17,11 @@ LIMIT_BYTES = 1_500_000
 
 
 def default_profile() -> tuple[int, int, list[int], int]:
-    """Modes, workloads, steps and trials of ``profiles/default.yml``: the test follows the profile."""
-    profile = yaml.safe_load((project_root() / "profiles" / "default.yml").read_text())
-    return len(profile["modes"]), len(profile["workloads"]), list(profile["users"]), int(profile["trials"])
+    """Modes, workloads, steps and trials of ``profiles/default.yml`` (with ``trials: auto``, the most
+    trials a cell may get): the test follows the profile."""
+    profile = load_profile("default")
+    trials = profile.max_trials if profile.auto_trials else int(profile.trials)
+    return len(profile.modes), len(profile.workloads), list(profile.users), trials
 
 
 def test_the_synthetic_matrix_can_be_as_wide_as_the_default_profile() -> None:

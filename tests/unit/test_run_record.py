@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from servingmatrix.errors import UserError
-from servingmatrix.matrix_keys import REFERENCE_GENERATORS
+from servingmatrix.matrix_keys import REFERENCE_GENERATORS, REFERENCE_TRIALS
 from servingmatrix.results.cell import SCHEMA_VERSION
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run_record import LIMITED_BY, RunRecord
@@ -141,6 +141,11 @@ BAD: list[tuple[str, Any, str]] = [
         "matrix.reference",
         "ab",
         f"'matrix.reference' 'ab' is none of {', '.join(map(repr, REFERENCE_GENERATORS))}",
+    ),
+    (
+        "matrix.reference_trials",
+        "last",
+        f"'matrix.reference_trials' 'last' is none of {', '.join(map(repr, REFERENCE_TRIALS))}",
     ),
     ("ports.server", -1, "'ports.server' is missing or not a non-negative integer"),
     ("ports.server", "18000", "'ports.server' is missing or not an integer"),

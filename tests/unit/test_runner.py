@@ -18,7 +18,8 @@ from servingmatrix.run.load.loadgen import LOCUST_IMAGE
 from servingmatrix.run.load.reference import WRK_IMAGE
 from servingmatrix.run.measure.phases import PHASES
 from servingmatrix.run.progress import Progress
-from servingmatrix.run.runner import Runner, plan_sessions
+from servingmatrix.run.runner import Runner, lane_share, plan_sessions, planned_session_s, reference_seconds
+from servingmatrix.run.session import REFERENCE_FIRST_TRIAL
 from servingmatrix.run.stack.stack import OWNER_LABEL, StackPorts
 
 from .boundaries import HAIR
@@ -425,6 +426,50 @@ def test_a_failed_reference_is_missing_and_leaves_locusts_figures(tmp_path: Path
         assert cell.ok and cell.throughput_rps
         assert cell.reference is not None and cell.reference.missing == "wrk wrote no reference.json"
         assert cell.loadgen.generator_efficiency is None and not cell.loadgen.generator_bound
+
+
+def test_a_reference_of_the_first_trial_only_measures_that_trial_and_says_why_not_the_others(
+    tmp_path: Path,
+) -> None:
+    docker = FakeDocker()
+    runner(tmp_path, docker, replace(MATRIX, trials=3, reference_trials="first")).run()
+    wrk = [s for s in docker.started if s.image == WRK_IMAGE]
+    assert len(wrk) == 2 * 2, "one run per mode and step, in the first trial only"
+    cells = RunFolder(tmp_path / "run").read_cells()
+    assert len(cells) == 2 * 2 * 3
+    first = [c for c in cells if c.trial == 1]
+    later = [c for c in cells if c.trial > 1]
+    assert len(first) == 4 and len(later) == 8
+    for cell in first:
+        assert cell.reference is not None and cell.reference.throughput_rps == pytest.approx(300.0)
+        assert cell.loadgen.generator_efficiency is not None
+    for cell in later:
+        assert cell.reference is not None and cell.reference.missing == REFERENCE_FIRST_TRIAL
+        assert cell.loadgen.generator_efficiency is None
+        assert cell.ok and cell.throughput_rps
+
+
+def test_every_trial_has_its_reference_by_default(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    runner(tmp_path, docker, replace(MATRIX, trials=2)).run()
+    assert MATRIX.reference_trials == "every"
+    assert len([s for s in docker.started if s.image == WRK_IMAGE]) == 2 * 2 * 2
+
+
+def test_the_eta_plans_the_reference_only_for_the_trials_that_have_it() -> None:
+    first_only = replace(MATRIX, trials=3, reference_trials="first")
+    sessions = plan_sessions(first_only)
+    planned = {s.trial: planned_session_s(first_only, s) for s in sessions}
+    steps = len(MATRIX.steps)
+    assert planned[1] - planned[2] == pytest.approx(steps * reference_seconds(MATRIX))
+    assert planned[2] == planned[3]
+    every = {s.trial: planned_session_s(replace(first_only, reference_trials="every"), s) for s in sessions}
+    assert every[1] == every[2] == every[3] == planned[1]
+
+
+@pytest.mark.parametrize(("sessions", "lanes", "share"), [(4, 1, 1.0), (4, 2, 0.5), (5, 2, 0.6), (0, 1, 0.0)])
+def test_a_sessions_share_is_the_busiest_lanes(sessions: int, lanes: int, share: float) -> None:
+    assert lane_share(sessions, lanes) == pytest.approx(share)
 
 
 @pytest.mark.parametrize(

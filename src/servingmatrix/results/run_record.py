@@ -19,7 +19,7 @@ upgrades, which every result file goes through):
 - 4: gains ``cpu_plan_hosts``, ``distributed`` and ``metadata.hosts`` when the run had an inventory.
 - 5: gains ``calibration_hosts`` in a fleet (each server host's lane's calibration).
 - (no bump: keys added) ``trial_order_seed``; ``matrix`` gains ``precision`` and ``max_trials``, and
-  its ``trials`` may be ``"auto"``.
+  its ``trials`` may be ``"auto"``; ``matrix`` gains ``reference_trials`` (``"every"`` when absent).
 
 Each version only added keys, so a file of an older schema reads with the newer ones absent.
 """
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from servingmatrix.errors import UserError
-from servingmatrix.matrix_keys import AUTO_TRIALS, REFERENCE_GENERATORS
+from servingmatrix.matrix_keys import AUTO_TRIALS, REFERENCE_GENERATORS, REFERENCE_TRIALS
 from servingmatrix.results.cell import SCHEMA_VERSION, Fields, upgrade
 from servingmatrix.results.hosts import CALIBRATION_HOSTS
 
@@ -177,6 +177,7 @@ def _check_matrix(f: Fields) -> None:
     for key in ("name", "description", "server_memory", "hosts", "arrivals"):
         f.optional_text(key)
     _known(f, "reference", REFERENCE_GENERATORS)
+    _known(f, "reference_trials", REFERENCE_TRIALS)
     f.strings("modes")
     f.strings("workloads")
     f.integers("users", required=True)

@@ -195,18 +195,17 @@ class Runner:
         self.ceiling = ceiling(record.calibration)
         self.ceilings = lane_ceilings(record.calibration_hosts)
         lanes = self._lanes(plan, hosts, shares)
-        step_s = self.matrix.warmup_s + self.matrix.duration_s
-        planned_per_session = (
-            len(self.matrix.steps) * (step_s + reference_seconds(self.matrix)) + OVERHEAD_GUESS_S
-        )
         # Lanes run their sessions at the same time: the plan, and each session's share of it, counts that.
-        per_lane = -(-len(todo) // len(lanes))
-        progress = Progress(len(todo) * len(self.matrix.steps), planned_per_session * per_lane)
+        share = lane_share(len(todo), len(lanes))
+        progress = Progress(
+            len(todo) * len(self.matrix.steps), sum(planned_session_s(self.matrix, s) for s in todo) * share
+        )
         # Each session's timings as it ends: an interrupted run records those it finished.
         timings: list[SessionTimings] = []
-        planned_s = planned_per_session * per_lane / max(1, len(todo))
 
         def run_one(session: Session, lane: Lane) -> SessionTimings:
+            # ``share`` is the current round's: a further round of trials sets its own below.
+            planned_s = planned_session_s(self.matrix, session) * share
             done = self._run_session(session, lane, progress, planned_s)
             timings.append(done)
             return done
@@ -224,9 +223,10 @@ class Runner:
                         f"trial {trial}: {len(short)} of {len(self._pairs())} sessions short of "
                         f"±{self.matrix.precision:.1%}: measuring them again"
                     )
+                    share = lane_share(len(again), len(lanes))
                     progress.extend(
                         len(again) * len(self.matrix.steps),
-                        planned_per_session * -(-len(again) // len(lanes)),
+                        sum(planned_session_s(self.matrix, s) for s in again) * share,
                     )
                     run_lanes(lanes, again, run_one, round_)
         finally:
@@ -614,6 +614,20 @@ class Runner:
 def _disturbed(cell: CellRecord) -> str | None:
     """Why an ``ok`` cell's windows count as disturbed; None when they do not (or it failed)."""
     return disturbed_reason(cell.disturbance) if cell.ok else None
+
+
+def planned_session_s(matrix: Matrix, session: Session) -> float:
+    """What one session is planned to take, for the ETA: its steps, the reference's runs after them
+    when its trial has them, and the stack's start and stop."""
+    step_s = matrix.warmup_s + matrix.duration_s
+    reference_s = reference_seconds(matrix) if matrix.measures_reference_in(session.trial) else 0.0
+    return len(matrix.steps) * (step_s + reference_s) + OVERHEAD_GUESS_S
+
+
+def lane_share(sessions: int, lanes: int) -> float:
+    """The share of a session's plan that counts against the run's wall time when ``sessions`` run over
+    ``lanes`` at once: the busiest lane's count over the sessions (1 on one lane)."""
+    return -(-sessions // lanes) / max(1, sessions)
 
 
 def reference_seconds(matrix: Matrix) -> float:

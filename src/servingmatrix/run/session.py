@@ -45,6 +45,12 @@ REFERENCE_ACROSS_HOSTS = (
     "not measured: the reference generator runs beside a load generator on this machine only"
 )
 
+#: Why a later trial of a cell has no reference figure when the matrix asks for the first one only.
+REFERENCE_FIRST_TRIAL = (
+    "not measured: the reference generator measures the first trial of each cell only "
+    "(reference_trials: first)"
+)
+
 
 @dataclass(frozen=True)
 class Session:
@@ -222,7 +228,11 @@ class SessionRunner:
         references: dict[int, ReferenceResult] = {}
         disturbance: dict[int, dict[str, float | None]] = {}
         connections: dict[int, tuple[int, ...] | None] = {}
-        if self.matrix.measures_reference and self.load is not None:
+        if self.matrix.measures_reference and not self.matrix.measures_reference_in(session.trial):
+            references = {
+                x.amount: ReferenceResult(x.amount, missing=REFERENCE_FIRST_TRIAL) for x in session.loads
+            }
+        elif self.matrix.measures_reference and self.load is not None:
             # The reference generator runs beside a load generator on this machine only.
             references = {
                 x.amount: ReferenceResult(x.amount, missing=REFERENCE_ACROSS_HOSTS) for x in session.loads
