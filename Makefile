@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SM := $(BIN)/servingmatrix
 PROFILE ?= default
 
-.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness bench-hosts bench-startup bench-quiet bench-reproduce bench-tune soak tune mutation
+.PHONY: matrix images test unit lint venv clean lock generate tools bench-headroom bench-generator bench-harness bench-hosts bench-startup bench-quiet bench-reproduce bench-littles-law bench-tune soak tune mutation
 
 # The virtual environment is rebuilt when pyproject.toml changes.
 $(BIN)/servingmatrix: pyproject.toml
@@ -90,6 +90,10 @@ bench-generator: images
 # (DISTURBED_SHARE in src/servingmatrix/flags.py): run it with nothing else on the machine.
 # Does a run reproduce on its own machine? The quick profile with --trials auto three times (published,
 # quiet, with a 20 s busy loop on the generator's core), each judged with reproduce --against.
+bench-littles-law: images
+	$(SM) run --matrix bench/littles_law.yml --force --out reports/bench/littles-law
+	$(BIN)/python bench/littles_law.py reports/bench/littles-law
+
 bench-reproduce: images
 	$(BIN)/python bench/reproduce.py --profile quick --out reports/bench/reproduce
 
