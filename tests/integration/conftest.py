@@ -7,7 +7,7 @@ of backing services for the session, and removes every container it started.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import pytest
@@ -47,11 +47,13 @@ def stack(docker: Docker, images: None) -> Iterator[Stack]:
 
 
 @contextmanager
-def serving(stack: Stack, spec: str, placement: Placement = SERVER_PLACEMENT) -> Iterator[ModeConfig]:
-    """Run one server of ``spec`` for the duration of the block."""
+def serving(
+    stack: Stack, spec: str, placement: Placement = SERVER_PLACEMENT, env: Mapping[str, str] | None = None
+) -> Iterator[ModeConfig]:
+    """Run one server of ``spec`` for the duration of the block (``env`` added to its environment)."""
     config = resolve_mode(spec, cpus=max(1, int(placement.cpus)))
     try:
-        stack.start_server(config, placement)
+        stack.start_server(config, placement, extra_env=env)
         yield config
     finally:
         stack.stop_server()

@@ -73,6 +73,15 @@ def test_green_workers_do_not_overlap_c_calls_or_cpu(stack: Stack, mode: str, pa
         assert probe(stack, path, 2).max_in_flight == 1
 
 
+def test_two_sync_workers_on_two_cores_overlap_cpu(stack: Stack) -> None:
+    """The contrast for ``/cpu``: two processes given two cores do run it at once, so the probe can
+    see an overlap there, and the green workers' one at a time above is theirs."""
+    placement = Placement("0-1" if CORES > 1 else "0", float(min(CORES, 2)))
+    with serving(stack, "gunicorn-sync[workers=2]", placement):
+        probe(stack, "/cpu?n=300", 1)
+        assert probe(stack, "/cpu?n=300", 2).max_in_flight == 2
+
+
 def test_gthread_threads_overlap_sqlite_c_calls(stack: Stack) -> None:
     """The contrast: Python's sqlite3 releases the GIL, so threads do overlap the same C call."""
     placement = Placement("0-1" if CORES > 1 else "0", float(min(CORES, 2)))
@@ -91,3 +100,7 @@ def test_postgres_waits_overlap_under_gevent_but_not_eventlet(stack: Stack) -> N
         probe(stack, path, 1)
         # One pooled connection is warm; the others must connect, and neither yields under eventlet.
         assert probe(stack, path, 4).max_in_flight == 1
+    # The contrast: psycopg's select()-based wait, which eventlet's green select does yield on.
+    with serving(stack, "gunicorn-eventlet[workers=1]", env={"PSYCOPG_WAIT_FUNC": "wait_select"}):
+        probe(stack, path, 1)
+        assert probe(stack, path, 4).max_in_flight == 4

@@ -83,8 +83,16 @@ def test_cells_are_measured_from_every_workers_merged_samples(measured: RunFolde
         assert cell.server_host == "main"
         # Each worker's own limits, read back from its own engine.
         assert {"loadgen@sim1/1", "loadgen@sim2/1"} <= set(cell.cpu_plan_applied)
-    # Little's law on the sleeping endpoint: 8 users each waiting 20 ms at least.
-    assert (cells["io[ms=20]"].throughput_rps or 0.0) <= 8 / 0.020
+    # Little's law on the sleeping endpoint: 8 users each waiting 20 ms at least bounds it above, and
+    # the merged samples must agree with themselves: a closed loop without think time keeps its 8
+    # users in flight, so the throughput is 8 over the mean latency of the same requests (a merge
+    # that lost or doubled a worker's samples breaks it either way).
+    io_cell = cells["io[ms=20]"]
+    throughput = io_cell.throughput_rps or 0.0
+    assert throughput <= 8 / 0.020
+    assert io_cell.latency_ms.mean is not None and io_cell.latency_ms.mean >= 20.0
+    in_flight = throughput * io_cell.latency_ms.mean / 1000.0
+    assert 0.85 * 8 <= in_flight <= 1.05 * 8, in_flight
 
 
 def test_the_run_records_its_hosts_clocks_images_and_method(measured: RunFolder) -> None:

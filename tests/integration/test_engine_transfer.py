@@ -6,12 +6,12 @@ from __future__ import annotations
 import io
 import os
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
-from servingmatrix.engine.docker import ContainerSpec, Docker
+from servingmatrix.engine.docker import SHIP_TIMEOUT_S, ContainerSpec, Docker
 from servingmatrix.run.stack.readiness import wait_command_ready
 
 pytestmark = pytest.mark.docker
@@ -36,6 +36,23 @@ def tiny_image(docker: Docker, tmp_path: Path) -> Iterator[str]:
             docker.remove_image(ref)
 
 
+class EmptiedReceiver(Docker):
+    """An engine client that reads the whole shipment, then removes the image, then loads it."""
+
+    def __init__(self, ref: str, name: str) -> None:
+        super().__init__(name=name)
+        self.ref = ref
+        self.received = 0
+        self.absent_before_load = False
+
+    def load_image(self, chunks: Iterable[bytes], timeout: float = SHIP_TIMEOUT_S) -> None:
+        data = b"".join(chunks)
+        self.received = len(data)
+        self.remove_image(self.ref)
+        self.absent_before_load = self.image_inspect(self.ref) is None
+        super().load_image(iter([data]), timeout)
+
+
 def test_an_image_is_shipped_from_one_engine_to_another(docker: Docker, tiny_image: str) -> None:
     saved = b"".join(docker.save_image(tiny_image))
     assert b"hello.txt" in saved or b"layer.tar" in saved
@@ -43,8 +60,12 @@ def test_an_image_is_shipped_from_one_engine_to_another(docker: Docker, tiny_ima
     assert docker.image_inspect(tiny_image) is None
     docker.load_image(iter([saved]))
     assert docker.image_labels(tiny_image) == {"io.servingmatrix.test": "tiny"}
-    docker.ship_image(tiny_image, Docker(name="receiver"))
-    assert docker.image_inspect(tiny_image) is not None
+    # Shipped to a receiver on the same engine that, once it holds the whole save, removes the image
+    # before loading: the image is there afterwards only if the ship carried it.
+    receiver = EmptiedReceiver(tiny_image, name="receiver")
+    docker.ship_image(tiny_image, receiver)
+    assert receiver.received > 0 and receiver.absent_before_load
+    assert docker.image_labels(tiny_image) == {"io.servingmatrix.test": "tiny"}
 
 
 def test_files_are_copied_out_of_a_container(docker: Docker, images: None, tmp_path: Path) -> None:

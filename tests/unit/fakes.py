@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +186,13 @@ class FakeStack(Stack):
         self._start("upstream", "servingmatrix/upstream:latest", placement, {})
         return 0.0
 
-    def start_server(self, config: ModeConfig, placement: Placement, timeout_s: float = 60.0) -> float:
+    def start_server(
+        self,
+        config: ModeConfig,
+        placement: Placement,
+        timeout_s: float = 60.0,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> float:
         self._start("server", config.mode.image, placement, {})
         return 0.0
 

@@ -4,6 +4,7 @@ driven by the distributed driver (a fake here), the server sampled alongside, no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
@@ -112,7 +113,13 @@ def fake_driver(monkeypatch: pytest.MonkeyPatch) -> DrivePlan:
 class VanishingStack(FakeStack):
     """A stack whose server is gone by the time the load would start."""
 
-    def start_server(self, config: ModeConfig, placement: Placement, timeout_s: float = 60.0) -> float:
+    def start_server(
+        self,
+        config: ModeConfig,
+        placement: Placement,
+        timeout_s: float = 60.0,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> float:
         super().start_server(config, placement, timeout_s)
         cast(FakeDocker, self.docker).running[self.name("server")]["State"]["Running"] = False
         return 0.0
@@ -251,7 +258,13 @@ def test_the_sessions_containers_are_removed_and_the_backing_services_kept(tmp_p
 class UnansweringStack(FakeStack):
     """The server host's engine stops answering as the server starts (its host gone)."""
 
-    def start_server(self, config: ModeConfig, placement: Placement, timeout_s: float = 60.0) -> float:
+    def start_server(
+        self,
+        config: ModeConfig,
+        placement: Placement,
+        timeout_s: float = 60.0,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> float:
         raise DockerError("docker engine 'sim1' (tcp://10.0.0.1:2375): not reachable (connection refused)")
 
 

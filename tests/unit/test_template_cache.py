@@ -3,6 +3,7 @@ an edited template is compiled again, and a cache folder that cannot be written 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import jinja2
@@ -41,7 +42,7 @@ def test_a_folder_that_cannot_be_written_means_no_cache(
 ) -> None:
     # As a user without write access sees it (root writes through permissions, so ask the check).
     monkeypatch.setattr(html, "cache_dir", lambda: tmp_path / "cache")
-    monkeypatch.setattr(html.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
     assert html._bytecode_cache() is None
 
 

@@ -244,8 +244,15 @@ class Stack:
         self.started = [name for name in self.started if name not in names]
         self.backing_writes = None
 
-    def start_server(self, config: ModeConfig, placement: Placement, timeout_s: float = 60.0) -> float:
-        """Start the server under test; return the seconds until it answered /healthz."""
+    def start_server(
+        self,
+        config: ModeConfig,
+        placement: Placement,
+        timeout_s: float = 60.0,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> float:
+        """Start the server under test; return the seconds until it answered /healthz. ``extra_env``
+        adds to its environment (a test's setting that the mode itself does not make)."""
         launch = config.launch(self.address, self.ports.server)
         env = {
             "SERVING_MODE": config.spec,
@@ -254,6 +261,7 @@ class Stack:
             "DATABASE_URL": self.database_url,
             "PGPASSWORD": self.password,
             **dict(launch.env),
+            **dict(extra_env or {}),
         }
         server = self._start(
             "server",
