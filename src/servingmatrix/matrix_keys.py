@@ -604,9 +604,9 @@ REFERENCE_TRIALS_KEY = MatrixKey[str](
     flag="--reference-trials",
     metavar="every|first",
     help="which trials of a cell the reference generator measures: {default} (default) or first",
-    doc="which trials of a cell the reference generator measures: `every` one, or the `first` only "
-    "(its figures, the G efficiency rule and the R flag then come from that trial; the others save its "
-    "windows)",
+    doc="which trials of a cell the reference generator measures: `every` one, or the `first` only (the "
+    "first that gives it a figure; its figures, the G efficiency rule and the R flag then come from that "
+    "trial, and the others save its windows)",
     allowed=", ".join(REFERENCE_TRIALS),
 )
 

@@ -449,6 +449,17 @@ def test_a_reference_of_the_first_trial_only_measures_that_trial_and_says_why_no
         assert cell.ok and cell.throughput_rps
 
 
+def test_a_first_trial_without_a_reference_figure_passes_it_to_the_next(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    docker.reference_rps = None  # wrk writes nothing: no trial gets a figure
+    runner(tmp_path, docker, replace(MATRIX, trials=2, reference_trials="first")).run()
+    wrk = [s for s in docker.started if s.image == WRK_IMAGE]
+    assert len(wrk) == 2 * 2 * 2, "the second trial measures what the first could not"
+    cells = RunFolder(tmp_path / "run").read_cells()
+    assert len(cells) == 2 * 2 * 2
+    assert all(c.reference is not None and c.reference.missing != REFERENCE_FIRST_TRIAL for c in cells)
+
+
 def test_every_trial_has_its_reference_by_default(tmp_path: Path) -> None:
     docker = FakeDocker()
     runner(tmp_path, docker, replace(MATRIX, trials=2)).run()

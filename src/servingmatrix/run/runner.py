@@ -206,6 +206,7 @@ class Runner:
         def run_one(session: Session, lane: Lane) -> SessionTimings:
             # ``share`` is the current round's: a further round of trials sets its own below.
             planned_s = planned_session_s(self.matrix, session) * share
+            session = replace(session, reference=self._wants_reference(session))
             done = self._run_session(session, lane, progress, planned_s)
             timings.append(done)
             return done
@@ -236,6 +237,27 @@ class Runner:
                 progress.finish()
                 record = self._close_run(record, phases.as_dict(timings))
         return record
+
+    def _wants_reference(self, session: Session) -> bool:
+        """Whether the reference generator measures ``session``: in every trial, or with
+        ``reference_trials: first`` until some trial of the cell has its figure at every step (a first
+        trial left disturbed, or whose reference could not be measured, passes it to the next)."""
+        if (
+            not self.matrix.measures_reference
+            or self.matrix.reference_trials == "every"
+            or session.trial == 1
+        ):
+            return True
+        measured = {
+            cell.users
+            for cell in self.folder.read_cells()
+            if (cell.mode, cell.workload) == (session.mode.spec, session.workload.spec)
+            and cell.trial < session.trial
+            and cell.ok
+            and cell.reference is not None
+            and cell.reference.throughput_rps is not None
+        }
+        return not all(load.amount in measured for load in session.loads)
 
     def _pairs(self) -> list[tuple[str, str]]:
         """Every (mode, workload) session of the matrix, as specs."""

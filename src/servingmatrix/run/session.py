@@ -47,7 +47,7 @@ REFERENCE_ACROSS_HOSTS = (
 
 #: Why a later trial of a cell has no reference figure when the matrix asks for the first one only.
 REFERENCE_FIRST_TRIAL = (
-    "not measured: the reference generator measures the first trial of each cell only "
+    "not measured: an earlier trial of this cell has the reference generator's figure "
     "(reference_trials: first)"
 )
 
@@ -62,6 +62,9 @@ class Session:
     loads: tuple[Load, ...]
     #: Open loop: how the arrivals are spaced, and this session's seed for them.
     arrivals: Arrivals = field(default_factory=Arrivals)
+    #: Whether the reference generator measures this session's steps (when the matrix has one): every
+    #: trial's, or with ``reference_trials: first`` only until a trial of the cell has its figure.
+    reference: bool = True
 
     def key(self, load: Load) -> CellKey:
         return CellKey(self.mode.spec, self.workload.spec, load.amount, self.trial)
@@ -228,7 +231,7 @@ class SessionRunner:
         references: dict[int, ReferenceResult] = {}
         disturbance: dict[int, dict[str, float | None]] = {}
         connections: dict[int, tuple[int, ...] | None] = {}
-        if self.matrix.measures_reference and not self.matrix.measures_reference_in(session.trial):
+        if self.matrix.measures_reference and not session.reference:
             references = {
                 x.amount: ReferenceResult(x.amount, missing=REFERENCE_FIRST_TRIAL) for x in session.loads
             }

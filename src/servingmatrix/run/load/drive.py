@@ -18,7 +18,7 @@ from servingmatrix.errors import UserError
 from servingmatrix.run.load.loadgen import LoadgenOutput, LoadKind, read_output
 from servingmatrix.run.measure.cgroups import ContainerCgroup, Sampler
 from servingmatrix.run.measure.connections import ConnectionCounter, url_port
-from servingmatrix.run.measure.disturbance import CoreReader
+from servingmatrix.run.measure.disturbance import CoreReader, EngineDaemons
 from servingmatrix.run.stack.stack import Stack
 
 #: Beyond its planned load time (and the request timeout), how long Locust may take before it is stopped.
@@ -44,7 +44,7 @@ def sampler_for(pids: dict[str, int]) -> Sampler:
     """A sampler of the cgroups of the containers whose first processes are ``pids``, and of the host's
     cores (those containers being the project's own, their time is not counted as other work)."""
     cgroups = {role: ContainerCgroup(pid) for role, pid in pids.items()}
-    return Sampler(cgroups, core_reader=CoreReader(list(cgroups.values())))
+    return Sampler(cgroups, core_reader=CoreReader([*cgroups.values(), EngineDaemons()]))
 
 
 def count_server_connections(sampler: Sampler, server_url: str) -> Sampler:
