@@ -202,12 +202,17 @@ def _share_written(value: object) -> object:
 REFERENCE_GENERATORS = ("wrk", "none")
 
 
-def _reference_generator(where: str, value: object) -> str:
-    if value not in REFERENCE_GENERATORS:
+def _one_of(where: str, value: object, values: tuple[str, ...], what: str) -> str:
+    """``value`` when it is one of ``values``; else one line naming it, ``what`` it should be, and the
+    values allowed."""
+    if value not in values:
         shown_value = shown(str(value)) if isinstance(value, str) else repr(value)
-        allowed = ", ".join(REFERENCE_GENERATORS)
-        raise UserError(f"{where}: {shown_value} is not a reference generator (allowed: {allowed})")
+        raise UserError(f"{where}: {shown_value} is not {what} (allowed: {', '.join(values)})")
     return str(value)
+
+
+def _reference_generator(where: str, value: object) -> str:
+    return _one_of(where, value, REFERENCE_GENERATORS, "a reference generator")
 
 
 #: Which trials of a cell the reference generator measures: ``every`` one, or the ``first`` only.
@@ -215,13 +220,7 @@ REFERENCE_TRIALS = ("every", "first")
 
 
 def _reference_trials(where: str, value: object) -> str:
-    if value not in REFERENCE_TRIALS:
-        shown_value = shown(str(value)) if isinstance(value, str) else repr(value)
-        allowed = ", ".join(REFERENCE_TRIALS)
-        raise UserError(
-            f"{where}: {shown_value} is not which trials the reference measures (allowed: {allowed})"
-        )
-    return str(value)
+    return _one_of(where, value, REFERENCE_TRIALS, "which trials the reference measures")
 
 
 #: Open loop: how arrivals are spaced. ``uniform``: each load process's share of the rate evenly, on a
@@ -233,10 +232,7 @@ MAX_ARRIVAL_SEED = 2**32 - 1
 
 
 def _arrivals(where: str, value: object) -> str:
-    if value not in ARRIVALS:
-        shown_value = shown(str(value)) if isinstance(value, str) else repr(value)
-        raise UserError(f"{where}: {shown_value} is not a kind of arrivals (allowed: {', '.join(ARRIVALS)})")
-    return str(value)
+    return _one_of(where, value, ARRIVALS, "a kind of arrivals")
 
 
 def _seed(where: str, value: object) -> int:
