@@ -37,11 +37,12 @@ DERIVED: tuple[tuple[str, str], ...] = (
     (
         "trials to a precision",
         f"`--trials auto`: every mode x workload gets at least {MIN_AUTO_TRIALS} independent sessions (a "
-        "fresh stack each), round by round; after each round from that one, a session whose throughput "
-        "at some step has a 95% interval of the median (above) wider than `--precision` of the median "
-        "gets one more, up to `--max-trials`. A further trial repeats the session's every step (one "
-        "stack steps through the loads, so its steps are not independent), but only the sessions short "
-        "of the precision run again. Within each round the modes run in an order shuffled from a seed "
+        "fresh stack each), round by round; after each round from that one, each step whose throughput "
+        "has a 95% interval of the median (above) wider than `--precision` of the median gets one more, "
+        "up to `--max-trials`. A further trial is a fresh session of only the steps short of the "
+        "precision: a step within it keeps its figures, and a step measured alone starts from a fresh "
+        "stack rather than after the step below it (its warm-up is what it has to settle). Within each "
+        "round the modes run in an order shuffled from a seed "
         "recorded in run.json (`trial_order_seed`; a resume goes on with it), so drift of the machine "
         "lands on no mode always in the same place. A figure still short at the most trials carries P "
         "with the precision it reached; latency is not held to the precision (its percentiles are the "

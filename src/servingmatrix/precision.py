@@ -132,19 +132,33 @@ def precise_enough(values: Sequence[float], precision: float) -> bool:
 def wants_another_trial(
     values_by_step: Mapping[int, Iterable[float]], trials: int, precision: float, most: int
 ) -> bool:
-    """Whether a cell (a mode on a workload, every step of its session) gets one more trial.
+    """Whether a cell (a mode on a workload, every step of its session) gets one more trial: some
+    step wants one (``steps_short_of_precision``)."""
+    return bool(steps_short_of_precision(values_by_step, tuple(values_by_step), trials, precision, most))
+
+
+def steps_short_of_precision(
+    values_by_step: Mapping[int, Iterable[float]],
+    steps: Sequence[int],
+    trials: int,
+    precision: float,
+    most: int,
+) -> tuple[int, ...]:
+    """The steps of ``steps`` that get one more trial of a mode on a workload.
 
     ``values_by_step`` holds each step's throughput over the ``trials`` measured so far (failed trials
-    left out). Below ``MIN_AUTO_TRIALS`` always; at ``most`` never; between, while any step with at
-    least one figure is short of ``precision``. A step that never gave a figure (it failed every
-    trial) is not waited for: more trials of a failure make no figure more precise.
+    left out). Below ``MIN_AUTO_TRIALS`` every step; at ``most`` none; between, each step with at
+    least one figure that is short of ``precision``. A step that never gave a figure (it failed every
+    trial) is not waited for: more trials of a failure make no figure more precise. A step already
+    within the precision is not measured again: its figures stay as they are.
     """
-    if trials < MIN_AUTO_TRIALS:
-        return trials < most
     if trials >= most:
-        return False
-    for values in values_by_step.values():
-        kept = [float(v) for v in values]
+        return ()
+    if trials < MIN_AUTO_TRIALS:
+        return tuple(steps)
+    short = []
+    for step in steps:
+        kept = [float(v) for v in values_by_step.get(step, ())]
         if kept and not precise_enough(kept, precision):
-            return True
-    return False
+            short.append(step)
+    return tuple(short)

@@ -49,6 +49,8 @@ class FakeDocker(Docker):
         #: The share of every core other work takes in each successive Locust session (the first
         #: first; quiet once used up); None: the cores are not read (not measured).
         self.other_work: list[float] | None = None
+        #: Per Locust run, in order: every answer's latency (ms) replaced by this one (None: as recorded).
+        self.answer_ms: list[float | None] = []
 
     def ping(self) -> None:
         return None
@@ -142,12 +144,14 @@ class FakeDocker(Docker):
                 step[key] += shift
         schedule["t0"] += shift
         (out / "schedule.json").write_text(json.dumps(schedule))
+        answer_ms = self.answer_ms.pop(0) if self.answer_ms else None
         for samples in self.recording.glob("samples-*.csv"):
             lines = samples.read_text().splitlines()
             shifted = [lines[0]]
             for line in lines[1:]:
-                start, rest = line.split(",", 1)
-                shifted.append(f"{float(start) + shift:.6f},{rest}")
+                start, ms, rest = line.split(",", 2)
+                ms = ms if answer_ms is None else f"{answer_ms:.3f}"
+                shifted.append(f"{float(start) + shift:.6f},{ms},{rest}")
             (out / samples.name).write_text("\n".join(shifted) + "\n")
         self.window = (schedule["steps"][0]["start"], schedule["steps"][-1]["end"])
         if self.server_dies_at is not None:

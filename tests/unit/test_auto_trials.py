@@ -15,7 +15,13 @@ from servingmatrix.analysis.rows import rows as export_rows
 from servingmatrix.errors import UserError
 from servingmatrix.flags import kind
 from servingmatrix.matrix import Matrix, load_matrix
-from servingmatrix.precision import MIN_AUTO_TRIALS, precise_enough, reached_precision, wants_another_trial
+from servingmatrix.precision import (
+    MIN_AUTO_TRIALS,
+    precise_enough,
+    reached_precision,
+    steps_short_of_precision,
+    wants_another_trial,
+)
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import load_run
 from servingmatrix.run import runner as runner_module
@@ -78,9 +84,23 @@ def test_the_round_order_is_shuffled_from_the_seed_and_replays() -> None:
     assert [s.trial for s in plan_sessions(matrix, 7)] == [1] * 4 + [2] * 4
 
 
-def test_a_round_can_hold_only_the_sessions_short_of_the_precision() -> None:
-    only = {("waitress[threads=4]", "json")}
-    assert [(s.mode.spec, s.trial) for s in plan_round(MATRIX, 4, 1, only)] == [("waitress[threads=4]", 4)]
+def test_a_round_can_hold_only_the_sessions_short_of_the_precision_and_only_their_short_steps() -> None:
+    matrix = replace(MATRIX, users=(1, 8, 64))
+    only = {("waitress[threads=4]", "json"): (64,), ("gunicorn-sync[workers=2]", "json"): (1, 8)}
+    planned = plan_round(matrix, 4, None, only)
+    assert [(s.mode.spec, s.trial, [x.amount for x in s.loads]) for s in planned] == [
+        ("gunicorn-sync[workers=2]", 4, [1, 8]),
+        ("waitress[threads=4]", 4, [64]),
+    ]
+    # A session with no step to measure is not planned.
+    assert plan_round(matrix, 4, None, {("waitress[threads=4]", "json"): ()}) == []
+
+
+def test_only_the_steps_short_of_the_precision_get_another_trial() -> None:
+    values = {8: [100.0, 100.0, 100.0], 64: [90.0, 100.0, 111.0], 128: []}
+    assert steps_short_of_precision(values, (8, 64, 128), 3, 0.05, 7) == (64,)
+    assert steps_short_of_precision(values, (8, 64, 128), MIN_AUTO_TRIALS - 1, 0.05, 7) == (8, 64, 128)
+    assert steps_short_of_precision(values, (8, 64, 128), 7, 0.05, 7) == ()
 
 
 def test_auto_plans_the_least_trials_first() -> None:
@@ -123,18 +143,20 @@ def test_steady_figures_stop_at_the_least_trials(tmp_path: Path) -> None:
     assert _trials(tmp_path) == {m: [1, 2, 3] for m in ("gunicorn-sync[workers=2]", "waitress[threads=4]")}
 
 
-def test_only_the_sessions_short_of_the_precision_get_more_trials_up_to_the_most(
+def test_only_the_steps_short_of_the_precision_get_more_trials_up_to_the_most(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asked: list[tuple[int, float, int]] = []
+    asked: list[tuple[tuple[int, ...], int, float, int]] = []
     # The runner asks session by session in the matrix's order, gunicorn-sync then waitress, each round.
     asking = iter(["gunicorn-sync", "waitress"] * 10)
 
-    def rule(values: Mapping[int, Iterable[float]], trials: int, precision: float, most: int) -> bool:
-        asked.append((trials, precision, most))
-        return next(asking) == "waitress" and len(values) == 2 and trials < most
+    def rule(
+        values: Mapping[int, Iterable[float]], steps: tuple[int, ...], trials: int, precision: float, m: int
+    ) -> tuple[int, ...]:
+        asked.append((steps, trials, precision, m))
+        return (4,) if next(asking) == "waitress" and len(values) == 2 and trials < m else ()
 
-    monkeypatch.setattr(runner_module, "wants_another_trial", rule)
+    monkeypatch.setattr(runner_module, "steps_short_of_precision", rule)
     lines: list[str] = []
     measured = runner(tmp_path, FakeDocker(), AUTO)
     measured.say = lines.append
@@ -143,8 +165,11 @@ def test_only_the_sessions_short_of_the_precision_get_more_trials_up_to_the_most
         "gunicorn-sync[workers=2]": [1, 2, 3],
         "waitress[threads=4]": [1, 2, 3, 4, 5],
     }
-    assert {(p, m) for _, p, m in asked} == {(0.05, 5)}
-    assert sorted({t for t, _, _ in asked}) == [3, 4]
+    measured_steps = {(r.mode, r.users, r.trial) for r in RunFolder(tmp_path / "run").read_cells()}
+    # The further trials measure the short step alone.
+    assert {(u, t) for m, u, t in measured_steps if m == "waitress[threads=4]" and t > 3} == {(4, 4), (4, 5)}
+    assert {(s, p, m) for s, _, p, m in asked} == {((1, 4), 0.05, 5)}
+    assert sorted({t for _, t, _, _ in asked}) == [3, 4]
 
 
 def test_the_seed_is_recorded_and_a_resume_goes_on_with_it(tmp_path: Path) -> None:
@@ -160,7 +185,7 @@ def test_the_seed_is_recorded_and_a_resume_goes_on_with_it(tmp_path: Path) -> No
 
 
 def test_a_fixed_number_of_trials_never_adds_a_round(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runner_module, "wants_another_trial", lambda *a: True)
+    monkeypatch.setattr(runner_module, "steps_short_of_precision", lambda *a: (1, 4))
     runner(tmp_path, FakeDocker(), MATRIX).run()
     assert _trials(tmp_path) == {m: [1, 2] for m in ("gunicorn-sync[workers=2]", "waitress[threads=4]")}
 

@@ -8,7 +8,6 @@ calibrates the load generator (``calibration``); SIGINT or SIGTERM tear down and
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import secrets
 import shutil
@@ -28,7 +27,7 @@ from servingmatrix.flags import DISTURBED_SHARE, QUIET_WAIT_S, REMEASURES, Flag
 from servingmatrix.hosts.engines import connect_engine
 from servingmatrix.hosts.inventory import Host
 from servingmatrix.matrix import Matrix
-from servingmatrix.precision import wants_another_trial
+from servingmatrix.precision import steps_short_of_precision
 from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run_record import RunRecord
@@ -56,6 +55,7 @@ from servingmatrix.run.load.distributed import DistributedLoad
 from servingmatrix.run.load.drive import Driver, sampler_for
 from servingmatrix.run.load.loadgen import Load
 from servingmatrix.run.load.reference import reference_window
+from servingmatrix.run.load.step_window import grown_window, latency_beyond_window
 from servingmatrix.run.measure.cgroups import Sampler
 from servingmatrix.run.measure.disturbance import is_quiet, read_busy
 from servingmatrix.run.measure.metadata import collect_metadata
@@ -220,13 +220,14 @@ class Runner:
                         break
                     round_ = plan_round(self.matrix, trial, self.order_seed, short)
                     again = self._not_measured(round_)
+                    steps = sum(len(s) for s in short.values())
                     progress.line(
                         f"trial {trial}: {len(short)} of {len(self._pairs())} sessions short of "
-                        f"±{self.matrix.precision:.1%}: measuring them again"
+                        f"±{self.matrix.precision:.1%}: measuring their {steps} steps short of it again"
                     )
                     share = lane_share(len(again), len(lanes))
                     progress.extend(
-                        len(again) * len(self.matrix.steps),
+                        sum(len(s.loads) for s in again),
                         sum(planned_session_s(self.matrix, s) for s in again) * share,
                     )
                     run_lanes(lanes, again, run_one, round_)
@@ -271,21 +272,23 @@ class Runner:
         done = self.folder.measured([s.key(x) for s in sessions for x in s.loads], self.say)
         return [s for s in sessions if not all(s.key(x) in done for x in s.loads)]
 
-    def _short_of_precision(self, trials: int) -> set[tuple[str, str]]:
-        """The (mode, workload) sessions that want another trial after ``trials`` rounds: some step's
-        throughput over its successful trials is short of the matrix's precision (``precision.py``)."""
+    def _short_of_precision(self, trials: int) -> dict[tuple[str, str], tuple[int, ...]]:
+        """The (mode, workload) sessions that want another trial after ``trials`` rounds, each with the
+        steps whose throughput over their successful trials is short of the matrix's precision
+        (``precision.py``): only those are measured again."""
         by_pair: dict[tuple[str, str], dict[int, list[float]]] = {}
         for cell in self.folder.read_cells():
             if cell.trial <= trials and cell.ok and cell.throughput_rps is not None:
                 steps = by_pair.setdefault((cell.mode, cell.workload), {})
                 steps.setdefault(cell.users, []).append(cell.throughput_rps)
-        return {
-            pair
-            for pair in self._pairs()
-            if wants_another_trial(
-                by_pair.get(pair, {}), trials, self.matrix.precision, self.matrix.max_trials
+        matrix = self.matrix
+        short = {
+            pair: steps_short_of_precision(
+                by_pair.get(pair, {}), matrix.steps, trials, matrix.precision, matrix.max_trials
             )
+            for pair in self._pairs()
         }
+        return {pair: steps for pair, steps in short.items() if steps}
 
     def _connect_hosts(self) -> RunHosts | None:
         """With an inventory: every engine pinged, its leftovers removed, the plan per host said, the
@@ -582,28 +585,19 @@ class Runner:
             return
         progress.spend(planned_s)
         cells = self._judge(session, swarm, timings, facts)
+        session = self._measure_longer(session, cells, lane, progress)
         for attempt in range(1, self.remeasures + 1):
             disturbed = {load: why for load, cell in cells.items() if (why := _disturbed(cell)) is not None}
             if not disturbed:
                 break
             loads = tuple(load for load in session.loads if load in disturbed)
-            again = dataclasses.replace(session, loads=loads)
             for load in loads:
                 what = f"{session.label(load)} ({attempt} of {self.remeasures})"
                 progress.line(f"  re-measuring {what}: {disturbed[load]}")
-            out_dir = self.folder.root / "sessions" / f"{session.slug}-again-{attempt}"
-            result = lane.sessions.run(again, lane.plan, out_dir, lane.stack)
-            if not self.keep_samples:
-                shutil.rmtree(out_dir, ignore_errors=True)
-            swarm_again = result.swarm
-            if swarm_again is None or isinstance(swarm_again.output, str) or swarm_again.sampler is None:
-                # The stack did not take load this time: the earlier measurement's cells stand, judged.
-                why = result.failure if swarm_again is None else str(swarm_again.output)
-                what = f"{session.mode.spec} x {session.workload.spec}"
-                progress.line(f"  measuring {what} again failed: {why}")
+            again = self._measure_again(replace(session, loads=loads), lane, progress, f"again-{attempt}")
+            if again is None:
                 break
-            for load, cell in self._judge(again, swarm_again, result.timings, facts).items():
-                cells[load] = dataclasses.replace(cell, measured_again=attempt)
+            cells.update({load: replace(cell, measured_again=attempt) for load, cell in again.items()})
         for load in session.loads:
             cell = cells[load]
             why = _disturbed(cell)
@@ -613,6 +607,46 @@ class Runner:
             progress.cell_done(
                 session.label(load), cell.throughput_rps if cell.ok else None, status=cell.status
             )
+
+    def _measure_longer(
+        self, session: Session, cells: dict[Load, CellRecord], lane: Lane, progress: Progress
+    ) -> Session:
+        """The steps whose answers took longer than their window (``step_window.py``), measured again
+        once with a window grown from that latency, their cells replaced in ``cells``; the session as
+        its steps are now measured (a disturbed step measured again keeps the grown window)."""
+        given = session.step_window(self.matrix)
+        slow = {load: s for load, cell in cells.items() if (s := latency_beyond_window(cell)) is not None}
+        grown = grown_window(max(slow.values()), given) if slow else None
+        if grown is None:
+            return session
+        for load, latency in slow.items():
+            progress.line(
+                f"  measuring {session.label(load)} again with a {grown.duration_s:.3g} s window after "
+                f"{grown.warmup_s:.3g} s of warm-up: its answers took {latency:.1f} s or more, longer "
+                f"than its {given.duration_s:g} s window"
+            )
+        longer = replace(session, loads=tuple(x for x in session.loads if x in slow), window=grown)
+        again = self._measure_again(longer, lane, progress, "longer")
+        if again is None:
+            return session
+        cells.update(again)
+        return replace(session, window=grown)
+
+    def _measure_again(
+        self, session: Session, lane: Lane, progress: Progress, suffix: str
+    ) -> dict[Load, CellRecord] | None:
+        """A fresh session of ``session``'s steps, judged; None when its stack took no load (the earlier
+        measurement's cells then stand)."""
+        out_dir = self.folder.root / "sessions" / f"{session.slug}-{suffix}"
+        result = lane.sessions.run(session, lane.plan, out_dir, lane.stack)
+        if not self.keep_samples:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        swarm = result.swarm
+        if swarm is None or isinstance(swarm.output, str) or swarm.sampler is None:
+            why = result.failure if swarm is None else str(swarm.output)
+            progress.line(f"  measuring {session.mode.spec} x {session.workload.spec} again failed: {why}")
+            return None
+        return self._judge(session, swarm, result.timings, lane.facts)
 
     def _judge(
         self, session: Session, swarm: Swarm, timings: SessionTimings, facts: RunFacts
@@ -643,7 +677,7 @@ def planned_session_s(matrix: Matrix, session: Session) -> float:
     when its trial has them, and the stack's start and stop."""
     step_s = matrix.warmup_s + matrix.duration_s
     reference_s = reference_seconds(matrix) if matrix.measures_reference_in(session.trial) else 0.0
-    return len(matrix.steps) * (step_s + reference_s) + OVERHEAD_GUESS_S
+    return len(session.loads) * (step_s + reference_s) + OVERHEAD_GUESS_S
 
 
 def lane_share(sessions: int, lanes: int) -> float:

@@ -12,7 +12,7 @@ import dataclasses
 import math
 import random
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from servingmatrix.run.load.drive import Driver, LocustRun, count_server_connect
 from servingmatrix.run.load.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, locust_spec
 from servingmatrix.run.load.reference import ROLE as REFERENCE_ROLE
 from servingmatrix.run.load.reference import ReferenceResult, reference_window, run_reference
+from servingmatrix.run.load.step_window import StepWindow
 from servingmatrix.run.measure.cgroups import Sampler
 from servingmatrix.run.measure.connections import spread_over_window
 from servingmatrix.run.measure.disturbance import parse_cpuset, readings_disturbance
@@ -65,6 +66,12 @@ class Session:
     #: Whether the reference generator measures this session's steps (when the matrix has one): every
     #: trial's, or with ``reference_trials: first`` only until a trial of the cell has its figure.
     reference: bool = True
+    #: Each step's warm-up and window when not the matrix's: grown for answers slower than its window.
+    window: StepWindow | None = None
+
+    def step_window(self, matrix: Matrix) -> StepWindow:
+        """Each step's warm-up and measured window: the session's own, or the matrix's."""
+        return self.window or StepWindow(matrix.warmup_s, matrix.duration_s)
 
     def key(self, load: Load) -> CellKey:
         return CellKey(self.mode.spec, self.workload.spec, load.amount, self.trial)
@@ -79,9 +86,14 @@ class Session:
 
 
 def plan_round(
-    matrix: Matrix, trial: int, seed: int | None = None, only: Collection[tuple[str, str]] | None = None
+    matrix: Matrix,
+    trial: int,
+    seed: int | None = None,
+    only: Mapping[tuple[str, str], Collection[int]] | None = None,
 ) -> list[Session]:
-    """One round: trial ``trial`` of every mode x workload (of those in ``only``: (mode, workload) specs).
+    """One round: trial ``trial`` of every mode x workload, or of those in ``only`` ((mode, workload)
+    specs, each with the steps to measure: a further trial of ``auto`` measures only the steps short
+    of the precision).
 
     Workloads in the matrix's order (a workload's backing services are kept across its sessions);
     within each, the modes in an order shuffled from ``seed`` and the round, so slow drift of the
@@ -94,16 +106,13 @@ def plan_round(
         modes = [m for m in matrix.mode_configs() if only is None or (m.spec, workload.spec) in only]
         if seed is not None:
             random.Random(f"{seed}/{trial}/{workload.spec}").shuffle(modes)
-        round_.extend(
-            Session(
-                mode,
-                workload,
-                trial,
-                loads,
-                Arrivals(matrix.arrivals, session_seed(matrix.arrival_seed, mode.spec, workload.spec, trial)),
-            )
-            for mode in modes
-        )
+        for mode in modes:
+            steps = None if only is None else set(only[(mode.spec, workload.spec)])
+            kept = tuple(load for load in loads if steps is None or load.amount in steps)
+            if not kept:
+                continue
+            seed_ = session_seed(matrix.arrival_seed, mode.spec, workload.spec, trial)
+            round_.append(Session(mode, workload, trial, kept, Arrivals(matrix.arrivals, seed_)))
     return round_
 
 
@@ -213,7 +222,7 @@ class SessionRunner:
     ) -> Swarm:
         """Run Locust through every step (one container here, or a master and workers on the load
         hosts); return its output (or why there is none)."""
-        load_s = len(session.loads) * (self.matrix.warmup_s + self.matrix.duration_s)
+        load_s = len(session.loads) * session.step_window(self.matrix).step_s
         kind = session.loads[0].kind if session.loads else "closed"
         if self.load is not None:
             drive = self._drive_hosts(session, stack, self.load, out_dir, load_s, kind)
@@ -249,12 +258,13 @@ class SessionRunner:
         return Swarm(output, server_exit, drive.sampler, drive.applied, references, disturbance, connections)
 
     def _job(self, session: Session, stack: Stack) -> LocustJob:
+        window = session.step_window(self.matrix)
         return LocustJob(
             workload=session.workload,
             target=stack.server_url,
             loads=session.loads,
-            warmup_s=self.matrix.warmup_s,
-            duration_s=self.matrix.duration_s,
+            warmup_s=window.warmup_s,
+            duration_s=window.duration_s,
             request_timeout_s=self.matrix.request_timeout_s,
             arrivals=session.arrivals,
         )
