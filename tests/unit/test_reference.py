@@ -222,6 +222,17 @@ def test_the_window_grows_with_the_steps_latency_up_to_its_bounds() -> None:
     assert reference_window(5.0, math.nan) == ReferenceWindow(REFERENCE_WARMUP_S, 5.0)
 
 
+def test_the_warm_up_outlasts_the_queue_the_load_before_left() -> None:
+    # After Locust's 64 users on one worker (answers of 6.4 s), wrk's 8 connections wait behind the
+    # requests Locust abandoned: the warm-up lasts that queue, the window stays its own.
+    after_queue = reference_window(3.0, 0.8, connections=8, queue_s=6.4)
+    assert after_queue.warmup_s == pytest.approx(6.4)
+    assert after_queue.window_s == reference_window(3.0, 0.8, connections=8).window_s
+    assert reference_window(3.0, 0.8, 8, queue_s=0.1).warmup_s == pytest.approx(WARMUP_LATENCIES * 0.8)
+    assert reference_window(3.0, 0.8, 8, queue_s=1000.0).warmup_s == MAX_REFERENCE_WARMUP_S
+    assert reference_window(3.0, 0.8, 8, queue_s=math.inf) == reference_window(3.0, 0.8, 8)
+
+
 def test_durations_and_connections_are_checked() -> None:
     assert whole_seconds(0.2) == 1 and whole_seconds(5.0) == 5 and whole_seconds(5.01) == 6
     for bad in (0.0, -1.0, math.nan, math.inf):

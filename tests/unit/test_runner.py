@@ -14,8 +14,9 @@ from servingmatrix.engine.docker import PROJECT_LABEL, ContainerListing, Contain
 from servingmatrix.flags import kind
 from servingmatrix.matrix import Matrix
 from servingmatrix.results.folder import RunFolder
+from servingmatrix.run import session as session_module
 from servingmatrix.run.load.loadgen import LOCUST_IMAGE
-from servingmatrix.run.load.reference import WRK_IMAGE
+from servingmatrix.run.load.reference import WRK_IMAGE, reference_window
 from servingmatrix.run.measure.phases import PHASES
 from servingmatrix.run.progress import Progress
 from servingmatrix.run.runner import Runner, lane_share, plan_sessions, planned_session_s, reference_seconds
@@ -387,6 +388,26 @@ def test_the_reference_is_measured_after_each_closed_step_and_recorded(tmp_path:
         assert cell.throughput_rps is not None
         assert cell.loadgen.generator_efficiency == pytest.approx(cell.throughput_rps / 300.0)
         assert not cell.loadgen.generator_bound
+
+
+def test_each_reference_run_waits_out_the_queue_of_the_load_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Locust's steps run first, the largest last: the reference at the first step waits out what
+    that last step left queued (its p99), the next reference what the previous one left."""
+    asked: list[tuple[float | None, int, float | None]] = []
+
+    def window(configured: float, latency: float | None, connections: int, queue: float | None) -> object:
+        asked.append((latency, connections, queue))
+        return reference_window(configured, latency, connections, queue)
+
+    monkeypatch.setattr(session_module, "reference_window", window)
+    runner(tmp_path, FakeDocker(), replace(MATRIX, trials=1, modes=("waitress",))).run()
+    (first, one_user, last_queue), (second, four_users, queue) = asked
+    assert (one_user, four_users) == (1, 4)
+    assert first is not None and second is not None and first != second
+    # The first run follows Locust's last step (4 users); the second, the reference's first.
+    assert (last_queue, queue) == (second, first)
 
 
 def test_a_reference_far_above_locust_makes_the_cell_generator_bound(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from servingmatrix.results.cell import CellRecord, Latency, Server, ServerExit, 
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.run import runner as runner_module
 from servingmatrix.run.load.loadgen import LOCUST_IMAGE
+from servingmatrix.run.load.reference import WRK_IMAGE
 from servingmatrix.run.load.step_window import (
     GROWN_WARMUP_LATENCIES,
     GROWN_WINDOW_LATENCIES,
@@ -102,6 +103,9 @@ def test_slow_answers_are_measured_again_with_a_grown_window(
         "again with a 7.5 s window after 2.5 s of warm-up: its answers took 2.5 s or more"
         in progress.getvalue()
     )
+    # The reference generator ran after the first session only; its figures stand beside the new ones.
+    assert len([s for s in docker.started if s.image == WRK_IMAGE]) == len(ONE_MODE.users)
+    assert all(c.reference is not None and c.reference.throughput_rps == pytest.approx(300.0) for c in cells)
 
 
 def test_a_step_with_no_answer_is_measured_again_and_fails_only_if_it_still_has_none(

@@ -17,11 +17,12 @@ def _clock(seconds: float) -> str:
 
 
 class Progress:
-    def __init__(self, total_cells: int, planned_s: float, stream: TextIO = sys.stdout) -> None:
+    def __init__(self, total_cells: int, planned_s: float, stream: TextIO | None = None) -> None:
         self.total_cells = total_cells
         self.planned_s = planned_s
-        self.stream = stream
-        self.tty = stream.isatty()
+        # Standard output as it is when the run starts, not when this module was imported.
+        self.stream = stream if stream is not None else sys.stdout
+        self.tty = self.stream.isatty()
         self.started = time.monotonic()
         self.done_cells = 0
         self.spent_planned_s = 0.0

@@ -585,7 +585,7 @@ class Runner:
             return
         progress.spend(planned_s)
         cells = self._judge(session, swarm, timings, facts)
-        session = self._measure_longer(session, cells, lane, progress)
+        session = self._measure_longer(session, swarm, cells, lane, progress)
         for attempt in range(1, self.remeasures + 1):
             disturbed = {load: why for load, cell in cells.items() if (why := _disturbed(cell)) is not None}
             if not disturbed:
@@ -609,11 +609,14 @@ class Runner:
             )
 
     def _measure_longer(
-        self, session: Session, cells: dict[Load, CellRecord], lane: Lane, progress: Progress
+        self, session: Session, swarm: Swarm, cells: dict[Load, CellRecord], lane: Lane, progress: Progress
     ) -> Session:
         """The steps whose answers took longer than their window (``step_window.py``), measured again
         once with a window grown from that latency, their cells replaced in ``cells``; the session as
-        its steps are now measured (a disturbed step measured again keeps the grown window)."""
+        its steps are now measured (a disturbed step measured again keeps the grown window).
+
+        The reference generator is not run again: its own window was sized from the step's latency,
+        and what it measured after the first session stands beside the new window's figures."""
         given = session.step_window(self.matrix)
         slow = {load: s for load, cell in cells.items() if (s := latency_beyond_window(cell)) is not None}
         grown = grown_window(max(slow.values()), given) if slow else None
@@ -625,18 +628,25 @@ class Runner:
                 f"{grown.warmup_s:.3g} s of warm-up: its answers took {latency:.1f} s or more, longer "
                 f"than its {given.duration_s:g} s window"
             )
-        longer = replace(session, loads=tuple(x for x in session.loads if x in slow), window=grown)
-        again = self._measure_again(longer, lane, progress, "longer")
+        steps = tuple(x for x in session.loads if x in slow)
+        longer = replace(session, loads=steps, window=grown, reference=False)
+        again = self._measure_again(longer, lane, progress, "longer", references_from=swarm)
         if again is None:
             return session
         cells.update(again)
         return replace(session, window=grown)
 
     def _measure_again(
-        self, session: Session, lane: Lane, progress: Progress, suffix: str
+        self,
+        session: Session,
+        lane: Lane,
+        progress: Progress,
+        suffix: str,
+        references_from: Swarm | None = None,
     ) -> dict[Load, CellRecord] | None:
-        """A fresh session of ``session``'s steps, judged; None when its stack took no load (the earlier
-        measurement's cells then stand)."""
+        """A fresh session of ``session``'s steps, judged (with the reference generator's runs of
+        ``references_from`` when given); None when its stack took no load (the earlier measurement's
+        cells then stand)."""
         out_dir = self.folder.root / "sessions" / f"{session.slug}-{suffix}"
         result = lane.sessions.run(session, lane.plan, out_dir, lane.stack)
         if not self.keep_samples:
@@ -646,6 +656,13 @@ class Runner:
             why = result.failure if swarm is None else str(swarm.output)
             progress.line(f"  measuring {session.mode.spec} x {session.workload.spec} again failed: {why}")
             return None
+        if references_from is not None:
+            swarm = replace(
+                swarm,
+                references=references_from.references,
+                reference_disturbance=references_from.reference_disturbance,
+                reference_connections=references_from.reference_connections,
+            )
         return self._judge(session, swarm, result.timings, lane.facts)
 
     def _judge(

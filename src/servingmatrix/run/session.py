@@ -321,13 +321,18 @@ class SessionRunner:
         results: dict[int, ReferenceResult] = {}
         disturbance: dict[int, dict[str, float | None]] = {}
         connections: dict[int, tuple[int, ...] | None] = {}
+        # The load before each run: Locust's last step, then the reference's previous run.
+        before = _p99_s(output, session.loads[-1]) if session.loads else None
         for load in session.loads:
             watch = ReferenceWatch(self.driver, stack)
+            latency = _p99_s(output, load)
+            window = reference_window(self.matrix.reference_duration_s, latency, load.amount, before)
+            before = latency
             results[load.amount] = run_reference(
                 stack,
                 session.workload,
                 connections=load.amount,
-                window=reference_window(self.matrix.reference_duration_s, _p99_s(output, load), load.amount),
+                window=window,
                 placement=plan.loadgen,
                 out_dir=out_dir / f"reference-{load.amount}",
                 request_timeout_s=self.matrix.request_timeout_s,

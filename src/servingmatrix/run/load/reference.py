@@ -112,18 +112,26 @@ class ReferenceWindow:
 
 
 def reference_window(
-    configured_s: float, step_latency_s: float | None, connections: int = 1
+    configured_s: float, step_latency_s: float | None, connections: int = 1, queue_s: float | None = None
 ) -> ReferenceWindow:
     """The warm-up and window for a step whose answers took ``step_latency_s`` (Locust's p99 at that
     step; None when unknown) over ``connections``: a window of at least the configured one, of
     ``WINDOW_LATENCIES`` latencies, and long enough to expect half again ``MIN_ANSWERS`` answers
     (Little's law: connections / latency a second), after at least ``WARMUP_LATENCIES`` latencies of
-    warm-up; each up to its bound."""
-    latency = step_latency_s if step_latency_s is not None and math.isfinite(step_latency_s) else 0.0
+    warm-up, and at least ``queue_s``: the latency of the load that ran just before (Locust's last
+    step, or the reference's previous one), whose abandoned requests a server that does not notice a
+    closed connection still answers first; each up to its bound."""
+    latency = _finite(step_latency_s)
     enough = ANSWERS_MARGIN * MIN_ANSWERS * latency / max(1, connections)
-    warmup = min(MAX_REFERENCE_WARMUP_S, max(REFERENCE_WARMUP_S, WARMUP_LATENCIES * latency))
+    warmup = min(
+        MAX_REFERENCE_WARMUP_S, max(REFERENCE_WARMUP_S, WARMUP_LATENCIES * latency, _finite(queue_s))
+    )
     window = min(MAX_REFERENCE_WINDOW_S, max(configured_s, WINDOW_LATENCIES * latency, enough))
     return ReferenceWindow(warmup, window)
+
+
+def _finite(seconds: float | None) -> float:
+    return seconds if seconds is not None and math.isfinite(seconds) else 0.0
 
 
 def whole_seconds(seconds: float) -> int:
