@@ -4,6 +4,7 @@ from their latency: the rule at its boundary from its declaration, the bounds, a
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,7 @@ def _cell(p99_ms: float | None, status: str = "ok", requests: int = 100, died: b
         requests=requests,
         latency_ms=Latency(p99=p99_ms),
         server=Server(exit=exit_),
+        load="closed",
     )
 
 
@@ -51,6 +53,8 @@ def test_a_window_shorter_than_its_answers_p99_is_too_short_and_one_as_long_is_n
     assert latency_beyond_window(_cell(edge_ms)) is None
     assert latency_beyond_window(_cell(edge_ms + 1)) == pytest.approx((edge_ms + 1) / 1000)
     assert latency_beyond_window(_cell(None)) is None
+    # An open loop's answers take longer the longer an overload lasts: a longer window tells nothing.
+    assert latency_beyond_window(replace(_cell(edge_ms + 1), load="open")) is None
 
 
 def test_a_step_with_no_answer_while_its_server_lived_took_at_least_the_whole_step() -> None:

@@ -5,6 +5,9 @@ window (64 users queued on one worker that answers a whole batch at once, as gun
 does with a WSGI app: 64 answers every 6.4 s on ``io[ms=100]``), a short window holds one batch, or
 none, and its count says nothing of the server's rate. Such a step is measured again, once, with its
 warm-up and window grown from the latency it showed, up to a bound; what it then gives is its figure.
+
+Closed loops only: an open loop offered more than the server answers queues without end, and a
+longer window only lets its answers take longer (its figure is already that it did not keep up).
 """
 
 from __future__ import annotations
@@ -40,11 +43,12 @@ class StepWindow:
 def latency_beyond_window(cell: CellRecord) -> float | None:
     """The latency (s) that ``cell``'s window was too short for; None when the window held its answers.
 
-    An ``ok`` cell whose p99 is above ``MIN_WINDOW_LATENCIES`` windows; a cell in which no request
-    completed while its server lived, whose answers took at least the whole step (warm-up and window).
+    An ``ok`` cell of a closed loop whose p99 is above ``MIN_WINDOW_LATENCIES`` windows; one in which no
+    request completed while its server lived, whose answers took at least the whole step (warm-up and
+    window).
     """
     window = cell.window
-    if window is None or window.seconds <= 0:
+    if window is None or window.seconds <= 0 or cell.load != "closed":
         return None
     if cell.ok:
         p99_ms = cell.latency_ms.p99
