@@ -129,14 +129,6 @@ def precise_enough(values: Sequence[float], precision: float) -> bool:
     return reached is not None and reached <= precision
 
 
-def wants_another_trial(
-    values_by_step: Mapping[int, Iterable[float]], trials: int, precision: float, most: int
-) -> bool:
-    """Whether a cell (a mode on a workload, every step of its session) gets one more trial: some
-    step wants one (``steps_short_of_precision``)."""
-    return bool(steps_short_of_precision(values_by_step, tuple(values_by_step), trials, precision, most))
-
-
 def steps_short_of_precision(
     values_by_step: Mapping[int, Iterable[float]],
     steps: Sequence[int],

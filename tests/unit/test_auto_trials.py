@@ -20,7 +20,6 @@ from servingmatrix.precision import (
     precise_enough,
     reached_precision,
     steps_short_of_precision,
-    wants_another_trial,
 )
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import load_run
@@ -32,6 +31,13 @@ from .synthetic_runs import SYNC, cell, write_run
 from .test_runner import MATRIX, runner
 
 AUTO = replace(MATRIX, trials="auto", precision=0.05, max_trials=5)
+
+
+def wants_another_trial(
+    values_by_step: Mapping[int, Iterable[float]], trials: int, precision: float, most: int
+) -> bool:
+    """Whether some step of a mode on a workload gets one more trial."""
+    return bool(steps_short_of_precision(values_by_step, tuple(values_by_step), trials, precision, most))
 
 
 def test_the_precision_reached_is_the_interval_s_half_width_over_the_median() -> None:

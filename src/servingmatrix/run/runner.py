@@ -28,20 +28,11 @@ from servingmatrix.hosts.engines import connect_engine
 from servingmatrix.hosts.inventory import Host
 from servingmatrix.matrix import Matrix
 from servingmatrix.precision import steps_short_of_precision
-from servingmatrix.results.cell import CellRecord
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run_record import RunRecord
 from servingmatrix.run.fleet.lanes import Lane, deal, lane_ports, run_lanes, stop_lanes
 from servingmatrix.run.fleet.run_hosts import SIMULATED_METHOD, RunHosts, ServerShare
-from servingmatrix.run.judge import (
-    RunFacts,
-    as_disturbed,
-    disturbed_reason,
-    judge_cell,
-    machine_busy,
-    measure_step,
-    warning,
-)
+from servingmatrix.run.judge import RunFacts, machine_busy, warning
 from servingmatrix.run.load.calibration import (
     CALIBRATION_SETTINGS,
     CALIBRATION_USERS,
@@ -53,13 +44,12 @@ from servingmatrix.run.load.calibration import (
 from servingmatrix.run.load.calibration_cache import CalibrationCache, calibration_key
 from servingmatrix.run.load.distributed import DistributedLoad
 from servingmatrix.run.load.drive import Driver, sampler_for
-from servingmatrix.run.load.loadgen import Load
 from servingmatrix.run.load.reference import reference_window
-from servingmatrix.run.load.step_window import grown_window, latency_beyond_window
 from servingmatrix.run.measure.cgroups import Sampler
 from servingmatrix.run.measure.disturbance import is_quiet, read_busy
 from servingmatrix.run.measure.metadata import collect_metadata
 from servingmatrix.run.measure.phases import RunPhases
+from servingmatrix.run.measure_again import MeasureAgain, failed_cell
 from servingmatrix.run.plan.cpuplan import CpuPlan, plan_cpus
 from servingmatrix.run.plan.hostplan import plan_hosts
 from servingmatrix.run.plan.preflight import check_same_matrix
@@ -564,7 +554,7 @@ class Runner:
         # after a session's first cell take the whole session for one cell's worth.
         progress.spend(planned_s)
         for load in session.loads:
-            self.folder.write_cell(_failed(session, load, reason, facts.server_host))
+            self.folder.write_cell(failed_cell(session, load, reason, facts.server_host))
             progress.cell_done(session.label(load), None)
 
     def _record(
@@ -576,117 +566,21 @@ class Runner:
         progress: Progress,
         planned_s: float,
     ) -> None:
-        """Judge and write each cell of a session that took load; the steps whose windows were
-        disturbed are measured again first (``remeasures`` times at most, a fresh session each)."""
-        facts = lane.facts
+        """Judge and write each cell of a session that took load (``measure_again.py`` measures the
+        steps again whose figures cannot stand as they are first)."""
         output = swarm.output
         if isinstance(output, str) or swarm.sampler is None:
-            self._fail_session(session, str(output), progress, planned_s, facts)
+            self._fail_session(session, str(output), progress, planned_s, lane.facts)
             return
         progress.spend(planned_s)
-        cells = self._judge(session, swarm, timings, facts)
-        session = self._measure_longer(session, swarm, cells, lane, progress)
-        for attempt in range(1, self.remeasures + 1):
-            disturbed = {load: why for load, cell in cells.items() if (why := _disturbed(cell)) is not None}
-            if not disturbed:
-                break
-            loads = tuple(load for load in session.loads if load in disturbed)
-            for load in loads:
-                what = f"{session.label(load)} ({attempt} of {self.remeasures})"
-                progress.line(f"  re-measuring {what}: {disturbed[load]}")
-            again = self._measure_again(replace(session, loads=loads), lane, progress, f"again-{attempt}")
-            if again is None:
-                break
-            cells.update({load: replace(cell, measured_again=attempt) for load, cell in again.items()})
+        again = MeasureAgain(self.matrix, self.folder.root, self.keep_samples, self.remeasures)
+        cells = again.final_cells(session, swarm, timings, lane, progress)
         for load in session.loads:
             cell = cells[load]
-            why = _disturbed(cell)
-            if why is not None:
-                cell = as_disturbed(cell, why)
             self.folder.write_cell(cell)
             progress.cell_done(
                 session.label(load), cell.throughput_rps if cell.ok else None, status=cell.status
             )
-
-    def _measure_longer(
-        self, session: Session, swarm: Swarm, cells: dict[Load, CellRecord], lane: Lane, progress: Progress
-    ) -> Session:
-        """The steps whose answers took longer than their window (``step_window.py``), measured again
-        once with a window grown from that latency, their cells replaced in ``cells``; the session as
-        its steps are now measured (a disturbed step measured again keeps the grown window).
-
-        The reference generator is not run again: its own window was sized from the step's latency,
-        and what it measured after the first session stands beside the new window's figures."""
-        given = session.step_window(self.matrix)
-        slow = {load: s for load, cell in cells.items() if (s := latency_beyond_window(cell)) is not None}
-        grown = grown_window(max(slow.values()), given) if slow else None
-        if grown is None:
-            return session
-        for load, latency in slow.items():
-            progress.line(
-                f"  measuring {session.label(load)} again with a {grown.duration_s:.3g} s window after "
-                f"{grown.warmup_s:.3g} s of warm-up: its answers took {latency:.1f} s or more, longer "
-                f"than its {given.duration_s:g} s window"
-            )
-        steps = tuple(x for x in session.loads if x in slow)
-        longer = replace(session, loads=steps, window=grown, reference=False)
-        again = self._measure_again(longer, lane, progress, "longer", references_from=swarm)
-        if again is None:
-            return session
-        cells.update(again)
-        return replace(session, window=grown)
-
-    def _measure_again(
-        self,
-        session: Session,
-        lane: Lane,
-        progress: Progress,
-        suffix: str,
-        references_from: Swarm | None = None,
-    ) -> dict[Load, CellRecord] | None:
-        """A fresh session of ``session``'s steps, judged (with the reference generator's runs of
-        ``references_from`` when given); None when its stack took no load (the earlier measurement's
-        cells then stand)."""
-        out_dir = self.folder.root / "sessions" / f"{session.slug}-{suffix}"
-        result = lane.sessions.run(session, lane.plan, out_dir, lane.stack)
-        if not self.keep_samples:
-            shutil.rmtree(out_dir, ignore_errors=True)
-        swarm = result.swarm
-        if swarm is None or isinstance(swarm.output, str) or swarm.sampler is None:
-            why = result.failure if swarm is None else str(swarm.output)
-            progress.line(f"  measuring {session.mode.spec} x {session.workload.spec} again failed: {why}")
-            return None
-        if references_from is not None:
-            swarm = replace(
-                swarm,
-                references=references_from.references,
-                reference_disturbance=references_from.reference_disturbance,
-                reference_connections=references_from.reference_connections,
-            )
-        return self._judge(session, swarm, result.timings, lane.facts)
-
-    def _judge(
-        self, session: Session, swarm: Swarm, timings: SessionTimings, facts: RunFacts
-    ) -> dict[Load, CellRecord]:
-        """Each of the session's cells, judged (failed where the generator never reached its step)."""
-        output = swarm.output
-        assert not isinstance(output, str) and swarm.sampler is not None
-        by_amount = {step.load.amount: step for step in output.steps}
-        cells: dict[Load, CellRecord] = {}
-        for load in session.loads:
-            step = by_amount.get(load.amount)
-            if step is None:
-                never = "the load generator never reached this step"
-                cells[load] = _failed(session, load, never, facts.server_host)
-                continue
-            figures = measure_step(output, swarm.sampler, step, facts.cores)
-            cells[load] = judge_cell(session, figures, swarm, timings, facts)
-        return cells
-
-
-def _disturbed(cell: CellRecord) -> str | None:
-    """Why an ``ok`` cell's windows count as disturbed; None when they do not (or it failed)."""
-    return disturbed_reason(cell.disturbance) if cell.ok else None
 
 
 def planned_session_s(matrix: Matrix, session: Session) -> float:
@@ -708,12 +602,6 @@ def reference_seconds(matrix: Matrix) -> float:
     if not matrix.measures_reference:
         return 0.0
     return reference_window(matrix.reference_duration_s, None).run_s + REFERENCE_START_S
-
-
-def _failed(session: Session, load: Load, reason: str, server_host: str | None = None) -> CellRecord:
-    """A cell of a session that measured nothing for it: only why (and on several hosts, where)."""
-    key = session.key(load)
-    return CellRecord(key.mode, key.workload, key.users, key.trial, "failed", reason, server_host=server_host)
 
 
 def _cores_shared(plan: CpuPlan) -> tuple[Flag, ...]:
