@@ -17,6 +17,7 @@ from servingmatrix.run.load.reference import WRK_IMAGE
 from servingmatrix.run.load.step_window import (
     GROWN_WARMUP_LATENCIES,
     GROWN_WINDOW_LATENCIES,
+    LOCUST_SHAPE_POLL_S,
     MAX_STEP_WARMUP_S,
     MAX_STEP_WINDOW_S,
     MIN_WINDOW_LATENCIES,
@@ -133,3 +134,10 @@ def test_answers_within_their_window_are_not_measured_again(tmp_path: Path) -> N
     docker.answer_ms = [MIN_WINDOW_LATENCIES * ONE_MODE.duration_s * 1000 / 2]
     runner(tmp_path, docker).run()
     assert len(_locust_windows(docker)) == 1
+
+
+def test_a_step_holds_its_load_until_the_next_shape_poll() -> None:
+    # Locust asks the shape once a second: a 5.5 s step holds 6 s, a whole 5 s step holds 5 s.
+    assert StepWindow(1.5, 4.0).held_s == 6 * LOCUST_SHAPE_POLL_S
+    assert StepWindow(1.0, 4.0).held_s == 5 * LOCUST_SHAPE_POLL_S
+    assert StepWindow(1.0, 4.01).held_s == 6 * LOCUST_SHAPE_POLL_S

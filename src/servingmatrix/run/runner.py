@@ -45,6 +45,7 @@ from servingmatrix.run.load.calibration_cache import CalibrationCache, calibrati
 from servingmatrix.run.load.distributed import DistributedLoad
 from servingmatrix.run.load.drive import Driver, sampler_for
 from servingmatrix.run.load.reference import reference_window
+from servingmatrix.run.load.step_window import StepWindow
 from servingmatrix.run.measure.cgroups import Sampler
 from servingmatrix.run.measure.disturbance import is_quiet, read_busy
 from servingmatrix.run.measure.metadata import collect_metadata
@@ -586,7 +587,7 @@ class Runner:
 def planned_session_s(matrix: Matrix, session: Session) -> float:
     """What one session is planned to take, for the ETA: its steps, the reference's runs after them
     when its trial has them, and the stack's start and stop."""
-    step_s = matrix.warmup_s + matrix.duration_s
+    step_s = StepWindow(matrix.warmup_s, matrix.duration_s).held_s
     reference_s = reference_seconds(matrix) if matrix.measures_reference_in(session.trial) else 0.0
     return len(session.loads) * (step_s + reference_s) + OVERHEAD_GUESS_S
 

@@ -222,7 +222,7 @@ class SessionRunner:
     ) -> Swarm:
         """Run Locust through every step (one container here, or a master and workers on the load
         hosts); return its output (or why there is none)."""
-        load_s = len(session.loads) * session.step_window(self.matrix).step_s
+        load_s = len(session.loads) * session.step_window(self.matrix).held_s
         kind = session.loads[0].kind if session.loads else "closed"
         if self.load is not None:
             drive = self._drive_hosts(session, stack, self.load, out_dir, load_s, kind)

@@ -23,6 +23,9 @@ MIN_WINDOW_LATENCIES = 1.0
 GROWN_WINDOW_LATENCIES = 3.0
 #: ...after a warm-up of at least this many.
 GROWN_WARMUP_LATENCIES = 1.0
+#: How often Locust asks the load shape which step to hold, seconds: a closed step lasts until the
+#: first poll at or after its warm-up and window, so a 5.5 s step holds the load for 6 s.
+LOCUST_SHAPE_POLL_S = 1.0
 #: The longest window and warm-up a step is grown to, seconds.
 MAX_STEP_WINDOW_S = 60.0
 MAX_STEP_WARMUP_S = 30.0
@@ -38,6 +41,11 @@ class StepWindow:
     @property
     def step_s(self) -> float:
         return self.warmup_s + self.duration_s
+
+    @property
+    def held_s(self) -> float:
+        """How long Locust holds the step's load: its warm-up and window up to the next shape poll."""
+        return math.ceil(self.step_s / LOCUST_SHAPE_POLL_S - 1e-9) * LOCUST_SHAPE_POLL_S
 
 
 def latency_beyond_window(cell: CellRecord) -> float | None:
