@@ -79,9 +79,11 @@ DISTURBED_SHARE = Threshold(0.15, "of a core's time in the window spent on other
 #: steps) before their cells are recorded ``disturbed``.
 REMEASURES = 2
 #: After the images are built, how long ``run`` waits at most for the plan's cores to be quiet (each
-#: busy at most ``DISTURBED_SHARE`` with other work) before calibrating; it goes on with a warning
-#: when they never are.
-QUIET_WAIT_S = 60.0
+#: busy at most ``DISTURBED_SHARE`` with other work, and the 1-minute load average within
+#: ``machine-busy``'s threshold) before calibrating; it goes on with a warning when they never are.
+#: Long enough for the load average to decay from a build's (about 4 on two cores) to 1: it falls by
+#: e every minute, so about 85 s.
+QUIET_WAIT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -221,7 +223,10 @@ KINDS: tuple[FlagKind, ...] = (
         "machine-busy",
         "B",
         "machine busy",
-        "the host's load average was above {load_per_core} per core when the run began: other work competed",
+        (
+            "the host's load average was above {load_per_core} per core when measuring began (after the "
+            "wait for quiet cores): other work competed"
+        ),
         {"load_per_core": Threshold(0.5, "per core (the 1-minute load average)", _processes)},
         judged="run",
     ),

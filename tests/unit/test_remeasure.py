@@ -5,6 +5,7 @@ verdict leaves out. Before calibrating, ``run`` waits (bounded) for quiet cores.
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from servingmatrix.report.sections import build_document
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import load_run
 from servingmatrix.run import runner as runner_module
+from servingmatrix.run.judge import BUSY_LOAD_PER_CORE
 from servingmatrix.run.load.loadgen import LOCUST_IMAGE
 from servingmatrix.run.plan.cpuplan import plan_cpus
 from servingmatrix.run.progress import Progress
@@ -160,7 +162,7 @@ def test_run_waits_for_quiet_cores_saying_so(tmp_path: Path, monkeypatch: pytest
     waiting = runner(tmp_path, FakeDocker(), quiet_wait_s=30.0, read_busy=lambda: next(busy))
     waiting.say = lines.append
     waiting._wait_quiet(plan_cpus([0, 1], 1))
-    assert lines[0].startswith("waiting for the cores to be quiet: core 0 100% busy with other work")
+    assert lines[0].startswith("waiting for the cores to be quiet: core 0 is 100% busy with other work")
     assert lines[1] == "the cores are quiet: calibrating"
 
 
@@ -176,7 +178,30 @@ def test_run_goes_on_with_a_warning_when_the_cores_never_quiet(
     )
     waiting.say = lines.append
     waiting._wait_quiet(plan_cpus([0, 1], 1))
-    assert lines[-1].startswith("warning: core 1 still 100% busy with other work after 0 s; going on")
+    assert lines[-1].startswith("warning: after 0 s core 1 is 100% busy with other work; going on")
+
+
+def test_run_waits_for_the_load_average_too_and_judges_busy_after_the_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner_module, "QUIET_PROBE_S", 0.001)
+    limit = BUSY_LOAD_PER_CORE * len(os.sched_getaffinity(0))
+    above = limit * (1 + 1e-6)
+    # A build just ended: the cores are quiet at once, the load average a hair above its limit for two
+    # probes (the wait's line, then the next probe), then at it.
+    loads = iter([[above, 0.0, 0.0], [above, 0.0, 0.0], [above, 0.0, 0.0]])
+    monkeypatch.setattr(runner_module, "_load_average", lambda: next(loads, [limit, 0.0, 0.0]))
+    lines: list[str] = []
+    waiting = runner(tmp_path, FakeDocker(), quiet_wait_s=30.0, read_busy=lambda: {0: 0.0, 1: 0.0})
+    waiting.say = lines.append
+    waiting.run()
+    waits = [line for line in lines if line.startswith("waiting for the cores to be quiet")]
+    said = f"the load average is {above:.1f} (above {limit:g})"
+    assert waits == [f"waiting for the cores to be quiet: {said} (at most 30 s) ..."]
+    assert "the cores are quiet: calibrating" in lines
+    assert not [line for line in lines if "busy when the run began" in line]
+    cells = RunFolder(tmp_path / "run").read_cells()
+    assert cells and all("machine-busy" not in {w.code for w in cell.warnings} for cell in cells)
 
 
 def test_no_wait_at_all_unless_asked(tmp_path: Path) -> None:

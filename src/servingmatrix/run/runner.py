@@ -32,7 +32,7 @@ from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run_record import RunRecord
 from servingmatrix.run.fleet.lanes import Lane, deal, lane_ports, run_lanes, stop_lanes
 from servingmatrix.run.fleet.run_hosts import SIMULATED_METHOD, RunHosts, ServerShare
-from servingmatrix.run.judge import RunFacts, machine_busy, warning
+from servingmatrix.run.judge import BUSY_LOAD_PER_CORE, RunFacts, machine_busy, warning
 from servingmatrix.run.load.calibration import (
     CALIBRATION_SETTINGS,
     CALIBRATION_USERS,
@@ -177,6 +177,8 @@ class Runner:
             self.say(f"resuming: {skipped} of {len(sessions)} sessions already measured (--force to redo)")
         if todo and hosts is None:
             self._wait_quiet(plan)
+        if hosts is None:
+            self._judge_busy(plan)
         phases = RunPhases(began, prepare_s=time.monotonic() - began)
         calibrating = time.monotonic()
         record, measured = self._calibrations(record, earlier, plan, hosts, shares, todo, sessions)
@@ -359,17 +361,24 @@ class Runner:
             self.matrix.loadgen_processes,
         )
         plan = self.adjust_plan(plan)
-        busy = machine_busy(_load_average(), plan.host_cores)
-        if busy is not None:
-            self.run_warnings.append(busy)
         for text in [*plan.warnings, *(w.message for w in self.run_warnings)]:
             self.say(f"warning: {text}")
         return plan
 
+    def _judge_busy(self, plan: CpuPlan) -> None:
+        """The ``machine-busy`` warning, said once, when the load average is above its threshold as the
+        measurement begins: after the wait for quiet cores, so the project's own build is not taken for
+        other work."""
+        busy = machine_busy(_load_average(), plan.host_cores)
+        if busy is not None:
+            self.run_warnings.append(busy)
+            self.say(f"warning: {busy.message}")
+
     def _wait_quiet(self, plan: CpuPlan) -> None:
         """Wait (at most ``quiet_wait_s``) until every core of the plan's server and generator is busy
-        at most ``DISTURBED_SHARE`` of a second with other work, saying so; go on with a warning when
-        they never are (a build just ended, or the machine is shared)."""
+        at most ``DISTURBED_SHARE`` of a second with other work, and the 1-minute load average is within
+        ``machine-busy``'s threshold (it lags a build that just ended by a minute or so), saying so; go
+        on with a warning when they never are (the machine is shared)."""
         if self.quiet_wait_s <= 0:
             return
         cores = sorted({c for role in role_cores(plan).values() for c in role})
@@ -382,21 +391,20 @@ class Runner:
             if before is None or after is None:
                 return  # the cores cannot be read here: nothing to wait for
             quiet, core, share = is_quiet(before, after, seconds, cores, DISTURBED_SHARE.value)
-            if quiet:
+            busy = None if not quiet else machine_busy(_load_average(), plan.host_cores)
+            if quiet and busy is None:
                 if said:
                     self.say("the cores are quiet: calibrating")
                 return
+            why = f"core {core} is {share:.0%} busy with other work" if not quiet else _load_text(plan)
             if time.monotonic() >= deadline:
                 self.say(
-                    f"warning: core {core} still {share:.0%} busy with other work after "
-                    f"{self.quiet_wait_s:.0f} s; going on (disturbed windows will be measured again)"
+                    f"warning: after {self.quiet_wait_s:.0f} s {why}; going on "
+                    "(disturbed windows will be measured again)"
                 )
                 return
             if not said:
-                self.say(
-                    f"waiting for the cores to be quiet: core {core} {share:.0%} busy with other work "
-                    f"(at most {self.quiet_wait_s:.0f} s) ..."
-                )
+                self.say(f"waiting for the cores to be quiet: {why} (at most {self.quiet_wait_s:.0f} s) ...")
                 said = True
 
     def _open_run(
@@ -607,6 +615,13 @@ def reference_seconds(matrix: Matrix) -> float:
 
 def _cores_shared(plan: CpuPlan) -> tuple[Flag, ...]:
     return tuple(warning("cores-shared", text) for text in plan.warnings)
+
+
+def _load_text(plan: CpuPlan) -> str:
+    """The 1-minute load average against ``machine-busy``'s threshold, as the wait for quiet says it."""
+    load = _load_average()
+    limit = BUSY_LOAD_PER_CORE * plan.host_cores
+    return f"the load average is {load[0]:.1f} (above {limit:g})" if load else "the load average is unknown"
 
 
 def _load_average() -> list[float] | None:
