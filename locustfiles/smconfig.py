@@ -32,6 +32,10 @@ LOADS = ("closed", "open")
 #: gaps, so the senders together are a Poisson process of the step's rate (the harness's ``arrivals`` key).
 ARRIVALS = ("uniform", "poisson")
 DEFAULT_ARRIVALS = "uniform"
+#: Gated (SM_GO set): how long Locust waits for its go file before it ends without load, seconds; and
+#: how often it looks for it.
+DEFAULT_GO_TIMEOUT_S = 300.0
+GO_POLL_S = 0.005
 #: A day: longer than any step the matrix runs, short enough to catch a unit mix-up (ms for s).
 MAX_SECONDS = 86_400.0
 CSV_HEADER = "start,ms,ok,name,bytes\n"
@@ -89,6 +93,10 @@ class Settings:
     #: Open loop: how arrivals are spaced (one of ``ARRIVALS``) and the seed their gaps are drawn from.
     arrivals: str = DEFAULT_ARRIVALS
     arrival_seed: int = 0
+    #: Gated: the file whose appearance starts the first step (the harness writes it once the server is
+    #: up and checked, so Locust's own start overlaps the server's); None: the steps start at once.
+    go_file: Path | None = None
+    go_timeout_s: float = DEFAULT_GO_TIMEOUT_S
 
     @property
     def hold_s(self) -> float:
@@ -122,6 +130,10 @@ class Settings:
             workers=parse_count("SM_WORKERS", environ["SM_WORKERS"]) if environ.get("SM_WORKERS") else None,
             arrivals=parse_arrivals(environ.get("SM_ARRIVALS", DEFAULT_ARRIVALS)),
             arrival_seed=parse_seed(environ.get("SM_ARRIVAL_SEED", "0")),
+            go_file=Path(environ["SM_GO"]) if environ.get("SM_GO", "").strip() else None,
+            go_timeout_s=parse_seconds(
+                "SM_GO_TIMEOUT_S", environ.get("SM_GO_TIMEOUT_S", str(DEFAULT_GO_TIMEOUT_S))
+            ),
         )
 
 
@@ -502,6 +514,23 @@ class SampleBuffer:
                 )
         os.replace(tmp, path)
         return count
+
+
+def wait_for_go(
+    path: Path,
+    timeout_s: float,
+    sleep: Callable[[float], object],
+    clock: Callable[[], float],
+    poll_s: float = GO_POLL_S,
+) -> bool:
+    """Wait (through ``sleep``, so a gevent loop goes on) until ``path`` exists: True; False when it has
+    not appeared ``timeout_s`` after the first look."""
+    deadline = clock() + timeout_s
+    while not path.exists():
+        if clock() >= deadline:
+            return False
+        sleep(poll_s)
+    return True
 
 
 def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:

@@ -35,6 +35,7 @@ from smconfig import (
     Stepper,
     Target,
     budget_per_process,
+    wait_for_go,
     write_json_atomic,
 )
 
@@ -208,8 +209,20 @@ class StepShape(LoadTestShape):
         self.stepper = Stepper(
             SETTINGS.steps, SETTINGS.warmup_s, SETTINGS.duration_s, fixed=SETTINGS.open_loop
         )
+        self.gated = SETTINGS.go_file is not None
 
     def tick(self) -> tuple[int, float] | None:
+        if self.gated:
+            # Locust started beside the server's start: its first step waits for the harness's go.
+            self.gated = False
+            if SETTINGS.go_file and not wait_for_go(
+                SETTINGS.go_file, SETTINGS.go_timeout_s, gevent.sleep, time.monotonic
+            ):
+                logger.error(
+                    "SM_GO: no %s after %g s; ending without load", SETTINGS.go_file, SETTINGS.go_timeout_s
+                )
+                self.stepper.finished = True
+                return None
         step = self.stepper.tick(time.monotonic(), time.time())
         if step is None:
             if self.stepper.t0 is not None:

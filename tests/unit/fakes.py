@@ -51,6 +51,9 @@ class FakeDocker(Docker):
         self.other_work: list[float] | None = None
         #: Per Locust run, in order: every answer's latency (ms) replaced by this one (None: as recorded).
         self.answer_ms: list[float | None] = []
+        #: Gated Locust containers started and not yet given their go (by name); those that were.
+        self.gated: dict[str, ContainerSpec] = {}
+        self.gone: list[str] = []
 
     def ping(self) -> None:
         return None
@@ -104,18 +107,25 @@ class FakeDocker(Docker):
         if spec.image == "servingmatrix/wrk:latest":
             self._reference(name, spec)
         if spec.image == "servingmatrix/locust:latest":
-            self._replay(bound_at(spec, "/out"))
             # The generator is seen running once (when the runner reads its pid), then finished.
             self.inspections_left[name] = 1
-            if self.server_dies_at is not None:
-                server = next(n for n in self.running if n.endswith("-server"))
-                self.running[server]["State"].update(
-                    Running=False,
-                    OOMKilled=True,
-                    ExitCode=137,
-                    FinishedAt=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.server_dies_at)) + ".5Z",
-                )
+            if "SM_GO" in spec.env:
+                self.gated[name] = spec  # its steps run when the harness has written its go
+            else:
+                self._steps(spec)
         return name
+
+    def _steps(self, spec: ContainerSpec) -> None:
+        """A Locust container's steps: the recording replayed, and the server killed if asked."""
+        self._replay(bound_at(spec, "/out"))
+        if self.server_dies_at is not None:
+            server = next(n for n in self.running if n.endswith("-server"))
+            self.running[server]["State"].update(
+                Running=False,
+                OOMKilled=True,
+                ExitCode=137,
+                FinishedAt=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.server_dies_at)) + ".5Z",
+            )
 
     def _reference(self, name: str, spec: ContainerSpec) -> None:
         """wrk ends at once; its measured run (told where to write) leaves a result at ``reference_rps``."""
@@ -159,7 +169,14 @@ class FakeDocker(Docker):
             self.server_dies_at = self.window[0] + self.server_dies_at * (self.window[1] - self.window[0])
 
     def wait_exit(self, name: str, timeout_s: float) -> int | None:
-        """The engine's wait, as this fake's containers end: after their inspections run out."""
+        """The engine's wait, as this fake's containers end: after their inspections run out. A gated
+        Locust container runs its steps here, once its go file is there (else it ends with none)."""
+        spec = self.gated.pop(name, None)
+        if spec is not None:
+            go = bound_at(spec, "/out") / Path(spec.env["SM_GO"]).name
+            if go.exists():
+                self.gone.append(name)
+                self._steps(spec)
         for _ in range(1000):
             info = self.container_inspect(name)
             if info is None:

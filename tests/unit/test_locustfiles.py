@@ -28,6 +28,7 @@ from locustfiles.smconfig import (
     parse_steps,
     picker,
     plan_windows,
+    wait_for_go,
 )
 from servingmatrix.run.load.loadgen import CALIBRATION_REQUESTS, Load, LocustJob, locust_spec
 from servingmatrix.run.stack.stack import Placement
@@ -67,6 +68,45 @@ def test_settings_overrides() -> None:
     assert settings.targets == (Target("io", "/io?ms=100"),)
     assert (settings.max_requests, settings.timeout_s, settings.warmup_s) == (1000, 2.5, 0.0)
     assert settings.out_dir == Path("/tmp/run")
+
+
+def test_settings_gate_the_first_step_on_a_go_file_only_when_asked() -> None:
+    assert Settings.from_env(BASE_ENV).go_file is None
+    gated = Settings.from_env({**BASE_ENV, "SM_GO": "/out/go", "SM_GO_TIMEOUT_S": "7"})
+    assert (gated.go_file, gated.go_timeout_s) == (Path("/out/go"), 7.0)
+    assert Settings.from_env({**BASE_ENV, "SM_GO": "/out/go"}).go_timeout_s == smconfig.DEFAULT_GO_TIMEOUT_S
+
+
+def test_wait_for_go_returns_as_the_file_appears_and_gives_up_at_its_deadline(tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    now = [0.0]
+    looks: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        looks.append(now[0])
+        now[0] += seconds
+        if now[0] >= 0.05:
+            go.touch()
+
+    assert wait_for_go(go, 1.0, sleep, lambda: now[0], poll_s=0.01)
+    assert len(looks) == 5, "it looked every poll until the file was there, then at once went on"
+    assert wait_for_go(go, 0.0, sleep, lambda: now[0]), "a file already there: no wait, even with no time"
+    assert len(looks) == 5
+    now[0] = 0.0
+    never = tmp_path / "never"
+    assert not wait_for_go(never, 0.1, lambda s: now.__setitem__(0, now[0] + s), lambda: now[0], poll_s=0.01)
+    assert 0.1 <= now[0] < 0.1 + 0.01 + 1e-9, "it gave up at its deadline, within one poll"
+
+
+def test_a_gated_locust_container_names_its_go_file_in_its_output_folder(tmp_path: Path) -> None:
+    from servingmatrix.run.load.loadgen import GO_FILE
+
+    job = LocustJob(resolve_workload("json"), "http://127.0.0.1:18000", (Load(8),), 1.0, 4.0)
+    place = Placement("1", 1.0)
+    gated = locust_spec(job, name="x", run_id="r", out_dir=tmp_path, placement=place, gated=True)
+    assert gated.env["SM_GO"] == f"/out/{GO_FILE}" and gated.binds[str(tmp_path.resolve())] == "/out"
+    plain = locust_spec(job, name="x", run_id="r", out_dir=tmp_path, placement=place)
+    assert "SM_GO" not in plain.env
 
 
 def test_settings_count_the_workers_of_every_host() -> None:

@@ -24,7 +24,7 @@ from servingmatrix.run.session import REFERENCE_FIRST_TRIAL
 from servingmatrix.run.stack.stack import OWNER_LABEL, StackPorts
 
 from .boundaries import HAIR
-from .fakes import FakeDocker, FakeSampler, fake_stack
+from .fakes import FakeDocker, FakeSampler, bound_at, fake_stack
 
 MATRIX = Matrix(
     name="unit",
@@ -178,7 +178,30 @@ def test_broken_stack_is_recorded_failed_not_measured(tmp_path: Path) -> None:
     cells = [r.as_json() for r in RunFolder(tmp_path / "run").read_cells()]
     assert {c["status"] for c in cells} == {"failed"}
     assert "conformance check failed: GET /db: status 500" in cells[0]["reason"]
-    assert not [s for s in docker.started if s.image == LOCUST_IMAGE]
+    # Locust started beside each server, but none was given its go, and each was removed.
+    locusts = [s.name for s in docker.started if s.image == LOCUST_IMAGE]
+    assert len(locusts) == len(cells) // len(MATRIX.steps) and not docker.gone
+    assert set(locusts) <= set(docker.removed)
+
+
+def test_locust_starts_beside_the_server_and_steps_only_once_the_server_is_checked(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    at_check: list[tuple[str, str, bool]] = []
+
+    def conformance(url: str, mode: str) -> list[str]:
+        (spec,) = docker.gated.values()
+        go = bound_at(spec, "/out") / Path(spec.env["SM_GO"]).name
+        at_check.append((docker.started[-2].image, docker.started[-1].image, go.exists()))
+        return []
+
+    runner(tmp_path, docker, conformance=conformance).run()
+    sessions = len(MATRIX.modes) * len(MATRIX.workloads) * MATRIX.trials
+    assert len(at_check) == sessions
+    for before, last, went in at_check:
+        assert before == LOCUST_IMAGE and last not in (LOCUST_IMAGE, WRK_IMAGE), "Locust, then the server"
+        assert not went, "no go before the server's check"
+    assert len(docker.gone) == sessions, "each was given its go after the check"
+    assert all(c.ok for c in RunFolder(tmp_path / "run").read_cells())
 
 
 def test_server_dying_mid_session_fails_the_later_cells(tmp_path: Path) -> None:

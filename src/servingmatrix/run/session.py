@@ -26,7 +26,7 @@ from servingmatrix.results.cell import ServerExit
 from servingmatrix.results.folder import CellKey
 from servingmatrix.run.load.arrivals import Arrivals, session_seed
 from servingmatrix.run.load.distributed import DistributedDriver, DistributedLoad, server_reader
-from servingmatrix.run.load.drive import Driver, LocustRun, count_server_connections
+from servingmatrix.run.load.drive import Driver, LocustRun, StartedLocust, count_server_connections
 from servingmatrix.run.load.loadgen import Load, LoadgenOutput, LoadKind, LocustJob, locust_spec
 from servingmatrix.run.load.reference import ROLE as REFERENCE_ROLE
 from servingmatrix.run.load.reference import ReferenceResult, reference_window, run_reference
@@ -203,6 +203,9 @@ class SessionRunner:
             try:
                 timings.backing_restarted = stack.ensure_backing(plan.backing) or ""
                 timings.backing_s = time.monotonic() - started
+                # Locust starts beside the server, its first step waiting for the go once the server is
+                # checked: its own start costs the session nothing.
+                locust = self._start_locust(session, stack, plan, out_dir) if self.load is None else None
                 stack.start_server(session.mode, plan.server)
             except NotReady as exc:
                 return SessionResult(timings, failure=f"not ready: {exc}")
@@ -210,7 +213,7 @@ class SessionRunner:
             if failures:
                 return SessionResult(timings, failure=f"conformance check failed: {'; '.join(failures[:3])}")
             timings.start_s = time.monotonic() - started - timings.backing_s
-            swarm = self._swarm(session, stack, plan, out_dir, timings)
+            swarm = self._swarm(session, stack, plan, out_dir, timings, locust)
         finally:
             torn = time.monotonic()
             stack.stop_session()
@@ -218,16 +221,23 @@ class SessionRunner:
         return SessionResult(timings, swarm)
 
     def _swarm(
-        self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path, timings: SessionTimings
+        self,
+        session: Session,
+        stack: Stack,
+        plan: CpuPlan,
+        out_dir: Path,
+        timings: SessionTimings,
+        locust: StartedLocust | None,
     ) -> Swarm:
-        """Run Locust through every step (one container here, or a master and workers on the load
-        hosts); return its output (or why there is none)."""
+        """Run Locust through every step (the container started here, or a master and workers on the
+        load hosts); return its output (or why there is none)."""
         load_s = len(session.loads) * session.step_window(self.matrix).held_s
         kind = session.loads[0].kind if session.loads else "closed"
         if self.load is not None:
             drive = self._drive_hosts(session, stack, self.load, out_dir, load_s, kind)
         else:
-            drive = self._drive_here(session, stack, plan, out_dir, load_s, kind)
+            assert locust is not None, "a session on this machine starts its Locust container first"
+            drive = self._drive_here(stack, locust, load_s, kind)
         if drive is None:
             return Swarm("the server container vanished before the load started")
         timings.loadgen_s = drive.elapsed_s
@@ -269,13 +279,9 @@ class SessionRunner:
             arrivals=session.arrivals,
         )
 
-    def _drive_here(
-        self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path, load_s: float, kind: LoadKind
-    ) -> LocustRun | None:
-        """One Locust container on this machine, its processes forked by Locust; None: no server."""
-        server_pid = self.driver.pid_of(stack.name("server"))
-        if server_pid is None:
-            return None
+    def _start_locust(self, session: Session, stack: Stack, plan: CpuPlan, out_dir: Path) -> StartedLocust:
+        """One Locust container on this machine, its processes forked by Locust, started and waiting
+        for its go."""
         spec = locust_spec(
             self._job(session, stack),
             name=stack.name("loadgen"),
@@ -283,8 +289,18 @@ class SessionRunner:
             out_dir=out_dir,
             placement=plan.loadgen,
             processes=plan.loadgen_processes,
+            gated=True,
         )
-        return self.driver.drive(stack, spec, {"server": server_pid}, out_dir, load_s, kind)
+        return self.driver.start(stack, spec, out_dir)
+
+    def _drive_here(
+        self, stack: Stack, locust: StartedLocust, load_s: float, kind: LoadKind
+    ) -> LocustRun | None:
+        """The started Locust container through its steps, from its go; None: no server."""
+        server_pid = self.driver.pid_of(stack.name("server"))
+        if server_pid is None:
+            return None
+        return self.driver.run_steps(stack, locust, {"server": server_pid}, load_s, kind)
 
     def _drive_hosts(
         self,

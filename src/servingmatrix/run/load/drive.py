@@ -15,7 +15,7 @@ from typing import Any
 
 from servingmatrix.engine.docker import ContainerSpec, Docker
 from servingmatrix.errors import UserError
-from servingmatrix.run.load.loadgen import LoadgenOutput, LoadKind, read_output
+from servingmatrix.run.load.loadgen import GO_FILE, LoadgenOutput, LoadKind, read_output
 from servingmatrix.run.measure.cgroups import ContainerCgroup, Sampler
 from servingmatrix.run.measure.connections import ConnectionCounter, url_port
 from servingmatrix.run.measure.disturbance import CoreReader, EngineDaemons
@@ -23,6 +23,16 @@ from servingmatrix.run.stack.stack import Stack
 
 #: Beyond its planned load time (and the request timeout), how long Locust may take before it is stopped.
 LOCUST_GRACE_S = 90.0
+
+
+@dataclass(frozen=True)
+class StartedLocust:
+    """A Locust container started and not yet waited for: its name, its output folder, and whether its
+    first step waits for the go file."""
+
+    name: str
+    out_dir: Path
+    gated: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,12 +123,30 @@ class Driver:
         kind: LoadKind = "closed",
     ) -> LocustRun:
         """Start a Locust container, sample it and ``pids`` until it ends (or overruns); read its output."""
+        return self.run_steps(stack, self.start(stack, spec, out_dir), pids, load_s, kind)
+
+    def start(self, stack: Stack, spec: ContainerSpec, out_dir: Path) -> StartedLocust:
+        """Start a Locust container writing into ``out_dir`` (emptied first); a gated one (``SM_GO`` in
+        its environment) waits for ``run_steps`` to start its first step."""
         if out_dir.exists():
             shutil.rmtree(out_dir)
         out_dir.mkdir(parents=True)
         name = stack.name("loadgen")
         stack.started.append(name)
         self.docker.run_detached(spec)
+        return StartedLocust(name, out_dir, "SM_GO" in spec.env)
+
+    def run_steps(
+        self,
+        stack: Stack,
+        started: StartedLocust,
+        pids: dict[str, int | None],
+        load_s: float,
+        kind: LoadKind = "closed",
+    ) -> LocustRun:
+        """Sample the started Locust container and ``pids`` from its go until it ends (or overruns);
+        read its output."""
+        name, out_dir = started.name, started.out_dir
         watched = {role: pid for role, pid in pids.items() if pid is not None}
         loadgen_pid = self.pid_of(name)
         if loadgen_pid is not None:
@@ -126,6 +154,8 @@ class Driver:
         watched.update(self.backing_pids(stack, exclude=watched))
         applied = self.applied(stack)
         sampler = count_server_connections(self.new_sampler(watched), stack.server_url).start()
+        if started.gated:
+            (out_dir / GO_FILE).touch()
         began = time.monotonic()
         budget = load_s + LOCUST_GRACE_S + self.request_timeout_s
         try:

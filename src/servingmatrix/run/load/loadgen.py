@@ -29,6 +29,9 @@ MAX_IN_FLIGHT = 1_000
 LOCUSTFILE = "/srv/locustfiles/workload.py"
 #: The calibration runs the same locustfile: only its requests differ.
 CALIBRATION_LOCUSTFILE = LOCUSTFILE
+#: A gated Locust container's go: the file the harness writes into its output folder once the server is
+#: up and checked (the locustfile's ``SM_GO``).
+GO_FILE = "go"
 #: The calibration's request: the upstream's trivial endpoint, as fast as the generator can.
 CALIBRATION_REQUESTS = (Request("calibrate", "/delay?ms=0"),)
 
@@ -154,16 +157,26 @@ class LocustJob:
 
 
 def locust_spec(
-    job: LocustJob, *, name: str, run_id: str, out_dir: Path, placement: Placement, processes: int = 1
+    job: LocustJob,
+    *,
+    name: str,
+    run_id: str,
+    out_dir: Path,
+    placement: Placement,
+    processes: int = 1,
+    gated: bool = False,
 ) -> ContainerSpec:
     """The one container of a Locust session on this machine: ``processes`` load processes forked by
-    Locust itself, writing into ``out_dir``. Open loop, each step's arrival rate is shared by them."""
+    Locust itself, writing into ``out_dir``. Open loop, each step's arrival rate is shared by them.
+    ``gated``: its first step waits until ``GO_FILE`` appears in ``out_dir``, so it can start beside
+    the server's start."""
     command = job.command() + (("--processes", str(processes)) if processes > 1 else ())
+    gate = {"SM_GO": f"/out/{GO_FILE}"} if gated else {}
     spec = ContainerSpec(
         name=name,
         image=LOCUST_IMAGE,
         command=command,
-        env=job.env(),
+        env={**job.env(), **gate},
         labels=container_labels(run_id, "loadgen"),
         tmpfs={"/tmp": "rw,mode=1777,size=64m"},
         # The samples are written as the invoking user, so the run folder stays theirs.
