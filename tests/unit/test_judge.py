@@ -348,3 +348,112 @@ def test_one_failed_request_flags_errors_and_none_does_not() -> None:
     assert codes(one) == ["errors"]
     assert one["warnings"][0]["message"] == "1 of 1000 requests failed (0.1%)"
     assert codes(judge(figures(failures=0))) == []
+
+
+def test_a_judged_cell_records_every_figure_it_was_given_each_in_its_place() -> None:
+    """Every input distinct, every field of the record read back: a figure written to the wrong field,
+    or dropped, fails here."""
+    other = WindowStats(400, 4, 10.0, {**LATENCY, "p99": 20.0})
+    step = replace(
+        figures(server=WindowUsage(55.0, 0.25, 3, 80 * 2**20, 70 * 2**20, 7), loadgen=usage(33.0)),
+        endpoints={"json": other},
+        disturbance={"server": 0.01, "generator": 0.02},
+        connections=(5, 3),
+    )
+    wrk = {"p50": 7.0, "p90": 8.0, "p99": 9.0, "p999": 9.5, "mean": 7.5, "max": 10.0}
+    reference = ReferenceResult(
+        8, duration_s=3.0, requests=315, errors=1, throughput_rps=105.0, latency_ms=wrk
+    )
+    session = Session(resolve_mode("gunicorn-sync[workers=3]", 1), resolve_workload("json"), 2, (step.load,))
+    limits = {"cpuset": "0", "cpus": 1.0, "memory_bytes": 2**30, "pids_limit": 4096}
+    swarm = Swarm(
+        "unused",
+        None,
+        None,
+        {"server": limits},
+        {8: reference},
+        {8: {"server": 0.03, "generator": 0.04}},
+        {8: (6, 2)},
+    )
+    timings = SessionTimings(start_s=1.5, loadgen_s=9.0, teardown_s=0.2)
+    facts = RunFacts(100.0, 5000.0, server_host="h1", loadgen_hosts=2)
+    cell = judge_cell(session, step, swarm, timings, facts).as_json()
+    assert (cell["mode"], cell["workload"], cell["users"], cell["trial"]) == (
+        "gunicorn-sync[workers=3]",
+        "json",
+        8,
+        2,
+    )
+    assert cell["window"] == {"start": 100.0, "end": 110.0, "seconds": 10.0, "warmup_s": 2.0}
+    assert (cell["requests"], cell["failures"], cell["throughput_rps"]) == (1000, 0, 100.0)
+    assert cell["endpoints"] == {
+        "json": {
+            "requests": 400,
+            "failures": 4,
+            "throughput_rps": 39.6,
+            "latency_ms": {**LATENCY, "p99": 20.0},
+        }
+    }
+    assert cell["server"] == {
+        "cpu_pct": 55.0,
+        "throttled_s": 0.25,
+        "throttled_periods": 3,
+        "mem_mb": 80.0,
+        "mem_mb_mean": 70.0,
+        "processes": [
+            {"pid": 1, "command": "gunicorn", "rss_mb": 20.0},
+            {"pid": 2, "command": "gunicorn", "rss_mb": 40.0},
+        ],
+        "exit": None,
+        "major_faults": 7,
+    }
+    assert cell["loadgen"] == {
+        "cpu_pct": 33.0,
+        "cpu_quota_pct": 100.0,
+        "processes": 1,
+        "saturated": False,
+        "generator_bound": False,
+        "sent_rps": 100.0,
+        "calibrated_max_rps": 5000.0,
+        "generator_efficiency": 100.0 / 105.0,
+        "hosts": 2,
+    }
+    assert (cell["promised_concurrency"], cell["keeps_alive"]) == (3, False)
+    assert cell["cpu_plan_applied"] == {"server": limits}
+    assert cell["session_timings"] == {"start_s": 1.5, "loadgen_s": 9.0, "teardown_s": 0.2}
+    assert cell["reference"] == {
+        "generator": "wrk",
+        "connections": 8,
+        "duration_s": 3.0,
+        "requests": 315,
+        "errors": 1,
+        "throughput_rps": 105.0,
+        "latency_ms": {**wrk, "p95": None},
+        "missing": None,
+    }
+    assert cell["disturbance"] == {
+        "locust": {"server": 0.01, "generator": 0.02},
+        "reference": {"server": 0.03, "generator": 0.04},
+    }
+    assert cell["connections"] == {"locust": [5, 3], "reference": [6, 2]}
+    assert cell["server_host"] == "h1"
+
+
+def test_a_cell_without_a_reference_run_records_locusts_window_alone() -> None:
+    step = replace(figures(), disturbance={"server": 0.01, "generator": None}, connections=None)
+    session = Session(resolve_mode("waitress", 1), resolve_workload("json"), 1, (step.load,))
+    cell = judge_cell(session, step, Swarm("unused"), SessionTimings(), FACTS).as_json()
+    assert cell["disturbance"] == {"locust": {"server": 0.01, "generator": None}}
+    assert cell["connections"] == {"locust": None}
+    assert cell["reference"] is None
+
+
+def test_the_servers_processes_are_those_last_seen_at_or_before_the_windows_end() -> None:
+    from servingmatrix.run.judge import _processes_at
+
+    early, late, after = [(1, "a", 1)], [(2, "b", 2)], [(3, "c", 3)]
+    history = [(1.0, early), (5.0, late), (9.0, after)]
+    assert _processes_at(history, 5.0) == late, "a reading at the end counts"
+    assert _processes_at(history, 8.9) == late
+    assert _processes_at(history, 0.5) == after, "none at or before the end: the last seen"
+    assert _processes_at([], 3.0) == []
