@@ -204,6 +204,21 @@ def test_run_waits_for_the_load_average_too_and_judges_busy_after_the_wait(
     assert cells and all("machine-busy" not in {w.code for w in cell.warnings} for cell in cells)
 
 
+def test_a_wait_not_asked_to_wait_for_the_load_average_goes_on_with_quiet_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A tune's probes: the load average is the last probe's own, and the quiet cores are what counts.
+    monkeypatch.setattr(runner_module, "QUIET_PROBE_S", 0.001)
+    monkeypatch.setattr(runner_module, "_load_average", lambda: [99.0, 0.0, 0.0])
+    lines: list[str] = []
+    waiting = runner(
+        tmp_path, FakeDocker(), quiet_wait_s=30.0, wait_for_load=False, read_busy=lambda: {0: 0.0, 1: 0.0}
+    )
+    waiting.say = lines.append
+    waiting._wait_quiet(plan_cpus([0, 1], 1))
+    assert lines == []
+
+
 def test_no_wait_at_all_unless_asked(tmp_path: Path) -> None:
     def never() -> dict[int, float]:
         raise AssertionError("the cores were read")

@@ -41,6 +41,8 @@ class RunSettings:
     reproduces: dict[str, Any] | None = None
     #: How long to wait at most, after the build, for the plan's cores to be quiet before calibrating.
     quiet_wait_s: float = QUIET_WAIT_S
+    #: ... and for the 1-minute load average to be within ``machine-busy``'s threshold.
+    wait_for_load: bool = True
 
 
 def new_runner(docker: Docker, matrix: Matrix, folder: RunFolder, say: Say, settings: RunSettings) -> Runner:
@@ -59,6 +61,7 @@ def new_runner(docker: Docker, matrix: Matrix, folder: RunFolder, say: Say, sett
         recalibrate=settings.recalibrate,
         reproduces=settings.reproduces,
         quiet_wait_s=settings.quiet_wait_s,
+        wait_for_load=settings.wait_for_load,
         new_stack=Stack if app is None else stack_factory(app),
         conformance=check_server if app is None else app_conformance(app),
     )

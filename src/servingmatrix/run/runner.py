@@ -134,6 +134,9 @@ class Runner:
     #: How long to wait at most for the plan's cores to be quiet before calibrating (0: not at all;
     #: ``run`` gives ``QUIET_WAIT_S``).
     quiet_wait_s: float = 0.0
+    #: The wait for quiet cores waits for the load average too (``machine-busy``'s threshold): a run's
+    #: first wait after a build; not a tune's probes, each a run whose load average is the last probe's.
+    wait_for_load: bool = True
     #: How many times a disturbed window's steps are measured again (``run`` gives ``REMEASURES``; a
     #: test whose own fault injector is the other work on the plan's cores gives 0, and reads the cell
     #: recorded ``disturbed``).
@@ -391,12 +394,13 @@ class Runner:
             if before is None or after is None:
                 return  # the cores cannot be read here: nothing to wait for
             quiet, core, share = is_quiet(before, after, seconds, cores, DISTURBED_SHARE.value)
-            busy = None if not quiet else machine_busy(_load_average(), plan.host_cores)
+            load = _load_average() if self.wait_for_load else None
+            busy = None if not quiet else machine_busy(load, plan.host_cores)
             if quiet and busy is None:
                 if said:
                     self.say("the cores are quiet: calibrating")
                 return
-            why = f"core {core} is {share:.0%} busy with other work" if not quiet else _load_text(plan)
+            why = f"core {core} is {share:.0%} busy with other work" if not quiet else _load_text(load, plan)
             if time.monotonic() >= deadline:
                 self.say(
                     f"warning: after {self.quiet_wait_s:.0f} s {why}; going on "
@@ -544,6 +548,8 @@ class Runner:
             progress.line(f"  backing services restarted{where}: {timings.backing_restarted}")
         if result.swarm is None:
             self._fail_session(session, result.failure, progress, planned_s, lane.facts)
+            if not self.keep_samples:
+                shutil.rmtree(out_dir, ignore_errors=True)
             return timings
         self._record(session, result.swarm, timings, lane, progress, planned_s)
         if not self.keep_samples:
@@ -617,9 +623,8 @@ def _cores_shared(plan: CpuPlan) -> tuple[Flag, ...]:
     return tuple(warning("cores-shared", text) for text in plan.warnings)
 
 
-def _load_text(plan: CpuPlan) -> str:
+def _load_text(load: list[float] | None, plan: CpuPlan) -> str:
     """The 1-minute load average against ``machine-busy``'s threshold, as the wait for quiet says it."""
-    load = _load_average()
     limit = BUSY_LOAD_PER_CORE * plan.host_cores
     return f"the load average is {load[0]:.1f} (above {limit:g})" if load else "the load average is unknown"
 

@@ -203,8 +203,8 @@ class SessionRunner:
             try:
                 timings.backing_restarted = stack.ensure_backing(plan.backing) or ""
                 timings.backing_s = time.monotonic() - started
-                # Locust starts beside the server, its first step waiting for the go once the server is
-                # checked: its own start costs the session nothing.
+                # Locust starts just before the server, its first step waiting for the go once the
+                # server is checked: its interpreter's start and Locust's imports overlap the server's.
                 locust = self._start_locust(session, stack, plan, out_dir) if self.load is None else None
                 stack.start_server(session.mode, plan.server)
             except NotReady as exc:

@@ -27,6 +27,8 @@ def measure_tune(request: TuneRequest, out: Path, say: Say) -> TuneResult:
     needed = replace(probe_matrix(request, defaults[0], 1, 1), modes=tuple(c.spec for c in defaults))
     build_for(docker, needed, say)
     say(f"tune into {out}: {space.size} configurations of {len(space.modes)} modes, {request.workload}")
-    # Each probe waits for quiet cores before it calibrates or measures, as a run does.
-    prober = RunnerProber(docker, request, out, say, RunSettings(quiet_wait_s=QUIET_WAIT_S))
+    # Each probe waits for quiet cores before it calibrates or measures, as a run does; not for the load
+    # average, which is the last probe's own.
+    settings = RunSettings(quiet_wait_s=QUIET_WAIT_S, wait_for_load=False)
+    prober = RunnerProber(docker, request, out, say, settings)
     return tune(request, prober, out, say)
