@@ -417,3 +417,14 @@ def test_a_workload_with_no_cell_in_both_runs_gets_a_sentence_not_empty_charts(t
     )
     html = write_compare(compare_runs(base, both), tmp_path / "d.html")[0].read_text()
     assert 'data-charts-expected="2"' in html and html.count("none has a figure in both runs") == 1
+
+
+def test_a_faster_answer_is_a_gain_and_a_slower_one_a_problem_each_way_once(tmp_path: Path) -> None:
+    # One trial each side: the change alone decides (no interval to be beyond).
+    base = write_run(tmp_path / "base", {(SYNC, "json", 8, 1): cell(1000.0, p99=10.0)}, [8])
+    better = write_run(tmp_path / "better", {(SYNC, "json", 8, 1): cell(2000.0, p99=5.0)}, [8])
+    worse = write_run(tmp_path / "worse", {(SYNC, "json", 8, 1): cell(500.0, p99=20.0)}, [8])
+    (up,) = compare_runs(base, better).changes
+    assert (up.problems, up.gains) == ((), ("throughput +100.0%", "p99 -50.0%"))
+    (down,) = compare_runs(base, worse).changes
+    assert (down.problems, down.gains) == (("throughput -50.0%", "p99 +100.0%"), ())

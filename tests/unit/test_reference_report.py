@@ -56,13 +56,19 @@ def test_a_bound_runner_up_whose_server_answers_more_unsettles_the_ranking(tmp_p
     # As measured on this machine: wrk drew 6,444 from gthread and 5,551 from sync (0.77 and 0.43).
     verdict = verdicts(aggregate(load_run(run_with(tmp_path, 6444.0, 5551.0))), Objective())[0]
     assert verdict.winner is not None and verdict.winner.mode == GTHREAD
-    assert verdict.caveat is not None and verdict.caveat.startswith("not settled")
-    assert "gunicorn-sync[workers=3] (a native client drew 5,551 req/s)" in verdict.caveat
+    assert verdict.caveat == (
+        "not settled: the load generator set the pace of gunicorn-sync[workers=3] (a native client drew "
+        f"5,551 req/s), more than {GTHREAD}'s 4,963 req/s"
+    )
 
 
 def test_a_bound_runner_up_below_the_winner_leaves_the_winner_standing(tmp_path: Path) -> None:
     verdict = verdicts(aggregate(load_run(run_with(tmp_path, 5000.0, 3000.0))), Objective())[0]
-    assert verdict.caveat is not None and "the winner stands" in verdict.caveat
+    assert verdict.caveat == (
+        "the load generator set the pace of gunicorn-sync[workers=3]: those figures are lower bounds; the "
+        "winner stands (no native client drew more than 4,963 req/s from the others), the places below it "
+        "may not"
+    )
 
 
 def test_no_bound_figure_no_caveat(tmp_path: Path) -> None:
@@ -110,8 +116,10 @@ def test_a_winner_the_clients_disagree_on_with_a_runner_up_above_its_reference_i
     }
     verdict = verdicts(aggregate(load_run(write_run(tmp_path / "run", cells, [32]))), Objective())[0]
     assert verdict.winner is not None and verdict.winner.mode == GTHREAD
-    assert verdict.caveat is not None and verdict.caveat.startswith("not settled: the clients disagree")
-    assert "3,470 req/s" in verdict.caveat and "gunicorn-sync[workers=3]'s 3,600 req/s" in verdict.caveat
+    assert verdict.caveat == (
+        f"not settled: the clients disagree on {GTHREAD} (a native client drew 3,470 req/s from it), less "
+        "than gunicorn-sync[workers=3]'s 3,600 req/s"
+    )
     text = render_markdown(aggregate(load_run(tmp_path / "run")), Objective(), "charts").text
     # A share above 1 says what it means.
     assert "| 4,963 [R] | 32 | 3,470 (1.43) (Locust drew more than wrk) |" in text
@@ -127,4 +135,31 @@ def test_a_disagreement_that_cannot_change_the_order_is_said_but_settled(tmp_pat
     verdict = verdicts(aggregate(load_run(write_run(tmp_path / "run", cells, [32]))), Objective())[0]
     assert verdict.caveat == (
         f"the clients disagree on {GTHREAD}: those figures depend on the client; the order stands on both"
+    )
+
+
+def _certainty_of(tmp_path: Path, gthread: list[float], sync: list[float]) -> str:
+    cells = {(GTHREAD, "json", 32, t + 1): cell(rps) for t, rps in enumerate(gthread)}
+    cells.update({(SYNC, "json", 32, t + 1): cell(rps) for t, rps in enumerate(sync)})
+    trials = max(len(gthread), len(sync))
+    run = write_run(tmp_path / f"run-{len(gthread)}-{len(sync)}-{gthread[0]:g}", cells, [32], trials=trials)
+    return verdicts(aggregate(load_run(run)), Objective())[0].certainty
+
+
+def test_how_sure_a_verdict_is_in_each_case_in_words(tmp_path: Path) -> None:
+    assert _certainty_of(tmp_path, [5000.0], [2000.0]) == (
+        "single trial, no estimate of variance: the margin may be noise"
+    )
+    assert _certainty_of(tmp_path, [5000.0, 5010.0, 4990.0], [2000.0]) == (
+        f"{SYNC} has a single trial, so no estimate of the margin's variance: it may be noise"
+    )
+    clear = _certainty_of(tmp_path, [5000.0, 5010.0, 4990.0], [2000.0, 2010.0, 1990.0])
+    assert clear.startswith("clear: +") and clear.endswith(" (95% interval, 3 and 3 trials)")
+    close = _certainty_of(tmp_path, [5100.0, 4900.0, 5000.0], [5050.0, 4950.0, 4980.0])
+    assert close.startswith("too close to call: ")
+    assert close.endswith(" (95% interval, 3 and 3 trials) includes no difference")
+    alone = write_run(tmp_path / "alone", {(SYNC, "json", 32, 1): cell(2000.0)}, [32])
+    assert (
+        verdicts(aggregate(load_run(alone)), Objective())[0].certainty
+        == "the only mode that met the objective"
     )

@@ -234,8 +234,11 @@ def test_how_sure_names_a_lower_bound_at_the_top_and_the_disturbed_cells(tmp_pat
     }
     res = aggregate(load_run(write_run(tmp_path / "g", cells, [1, 8])))
     (verdict,) = verdicts(res, Objective())
-    assert f"{SYNC}: a lower bound, the load generator set the pace (G)" in verdict.how_sure
-    assert "1 cell(s) disturbed by other work on their cores, not published" in verdict.how_sure
+    assert verdict.conditions == (
+        "1 cell(s) disturbed by other work on their cores, not published",
+        f"{SYNC}: a lower bound, the load generator set the pace (G)",
+    )
+    assert verdict.how_sure == "; ".join((verdict.certainty, *verdict.conditions))
 
 
 @pytest.mark.parametrize("name", ["good", "partial", "recorded", "choosing"])

@@ -9,12 +9,13 @@ import pytest
 
 from servingmatrix.analysis.capacity import capacities
 from servingmatrix.analysis.points import Results, aggregate
-from servingmatrix.analysis.verdict import Objective, concurrency_checks
+from servingmatrix.analysis.verdict import SATURATED_CPU_SHARE, Objective, concurrency_checks
 from servingmatrix.report.environment_rows import calibration_rows
 from servingmatrix.report.export import export_markdown
 from servingmatrix.report.html import render_document
 from servingmatrix.report.sections import build_document
 from servingmatrix.results.run import load_run
+from tests.unit.boundaries import HAIR
 from tests.unit.chart_dom import legend, page_charts, points, series, title
 from tests.unit.synthetic_runs import CALIBRATION, GEVENT, SYNC, cell, closed_cells, warning, write_run
 
@@ -207,20 +208,72 @@ def _short_io_run(tmp_path: Path, mode: str, cpu_pct: float, warnings: list[dict
     )
 
 
+NO_KEEP_ALIVE = (
+    "no keep-alive: every request opens a new connection, whose accept, set-up and close add to its time "
+    "and queue in the listen backlog"
+)
+STAYS = (
+    "keep-alive connections stay with the worker that accepted them: one worker's threads can all be busy "
+    "while another worker's idle"
+)
+QUEUED = "requests queued for a free worker or thread"
+SATURATED_AT = SATURATED_CPU_SHARE * 100.0
+
+
 @pytest.mark.parametrize(
     ("mode", "cpu_pct", "warnings", "cause"),
     [
-        ("gunicorn-sync[workers=8]", 40.0, [], "no keep-alive: every request opens a new connection"),
-        ("gunicorn-gthread[workers=2,threads=4]", 40.0, [], "stay with the worker that accepted them"),
-        ("gunicorn-gthread[workers=1,threads=8]", 40.0, [], "requests queued for a free worker or thread"),
-        ("gunicorn-gthread[workers=2,threads=4]", 97.0, [], "the server's CPU was saturated (97%)"),
-        ("gunicorn-sync[workers=8]", 40.0, [warning("generator-bound")], "the load generator set the pace"),
+        ("gunicorn-sync[workers=8]", 40.0, [], NO_KEEP_ALIVE),
+        ("gunicorn-gthread[workers=2,threads=4]", 40.0, [], STAYS),
+        ("gunicorn-gthread[workers=1,threads=8]", 40.0, [], QUEUED),
+        (
+            "gunicorn-gthread[workers=2,threads=4]",
+            97.0,
+            [],
+            "the server's CPU was saturated (97%): the work around each sleep queued",
+        ),
+        (
+            "gunicorn-gthread[workers=2,threads=4]",
+            SATURATED_AT,
+            [],
+            f"the server's CPU was saturated ({SATURATED_AT:.0f}%): the work around each sleep queued",
+        ),
+        ("gunicorn-gthread[workers=2,threads=4]", SATURATED_AT * (1 - HAIR), [], STAYS),
+        (
+            "gunicorn-sync[workers=8]",
+            40.0,
+            [warning("generator-bound")],
+            "the load generator set the pace, not the server",
+        ),
+        (
+            "gunicorn-sync[workers=8]",
+            40.0,
+            [warning("loadgen-saturated")],
+            "the load generator set the pace, not the server",
+        ),
     ],
 )
 def test_a_concurrency_claim_that_falls_short_says_where_the_time_went(
     tmp_path: Path, mode: str, cpu_pct: float, warnings: list[dict[str, str]], cause: str
 ) -> None:
     (check,) = concurrency_checks(_short_io_run(tmp_path, mode, cpu_pct, warnings))
-    assert check.judgement.startswith("falls short: 4.0 of the 8 expected; ")
-    assert "each request took 400 ms against the 100 ms sleep" in check.judgement
-    assert cause in check.judgement
+    assert check.judgement == (
+        f"falls short: 4.0 of the 8 expected; each request took 400 ms against the 100 ms sleep; {cause}"
+    )
+    assert not check.holds
+
+
+def test_the_sleep_of_a_workload_is_read_from_its_spec_and_only_from_io() -> None:
+    from servingmatrix.analysis.verdict import _claim, _sleep_ms, is_development, keeps_alive
+
+    assert _sleep_ms("io[ms=100]") == 100.0
+    assert _sleep_ms("io[ms=7]") == 7.0
+    assert _sleep_ms("io") is None, "a spec that does not write its sleep out"
+    assert _sleep_ms("json") is None and _sleep_ms("cpu[n=3]") is None
+    assert _sleep_ms("io[ms=") is None, "not a spec"
+    assert is_development("werkzeug-single") and not is_development("gunicorn-sync[workers=3]")
+    assert not is_development("[not a spec")
+    assert keeps_alive("gunicorn-gthread[workers=2,threads=4]") is True
+    assert keeps_alive("gunicorn-sync[workers=3]") is False
+    assert keeps_alive("[not a spec") is None
+    assert _claim("[not a spec") == "(a mode this version does not know)"

@@ -355,3 +355,15 @@ def test_reproduce_builds_from_the_bundle_s_inputs_and_finds_the_run_reproduced(
     assert recorded["matrix"] == MATRIX.as_dict()
     assert "2 cells: 2 reproduced, 0 differs, 0 not comparable" in said
     assert (out / "reproduce.html").exists() and (out / "report.html").exists()
+
+
+def test_the_cpu_plan_two_runs_must_share_is_said_role_by_role() -> None:
+    from types import SimpleNamespace
+    from typing import cast
+
+    from servingmatrix.analysis.reproduction import _plan
+    from servingmatrix.results.run import Run
+
+    plan = {"server": {"cpuset": "0", "cpus": 1.0}, "loadgen": {"cpuset": "1", "cpus": 0.5}}
+    run = cast(Run, SimpleNamespace(cpu_plan=plan))
+    assert _plan(run) == "server cores 0 at 1.0 CPUs, loadgen cores 1 at 0.5 CPUs, backing cores ? at ? CPUs"
