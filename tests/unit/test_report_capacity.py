@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from servingmatrix.analysis.capacity import capacities
+from servingmatrix.analysis.capacity import capacities, knee_text
 from servingmatrix.analysis.points import Results, aggregate
 from servingmatrix.analysis.verdict import SATURATED_CPU_SHARE, Objective, concurrency_checks
 from servingmatrix.report.environment_rows import calibration_rows
@@ -50,6 +50,11 @@ def test_capacity_is_the_best_point_within_the_objective_and_the_knee_where_grow
     assert (sync.point.throughput.ci_low, sync.point.throughput.ci_high) == (759.0, 761.0)
     # 700 at 8 users is 92% of the peak of 760: the knee.
     assert sync.knee is not None and sync.knee.step == 8 and not sync.knee.at_last_step
+    # p99 10 ms at 8 users (every trial), 80 ms at 64: what the load past the knee added.
+    assert knee_text(res, sync.knee) == (
+        "knee at 8 users: 700 req/s, 92% of its peak of 760 at 64 users; "
+        "p99 10.0 ms there, 80.0 ms at 64 users"
+    )
     gevent = by_mode[GEVENT]
     assert gevent.point is None and gevent.why_not is not None
     assert "p99 above 500 ms at every step" in gevent.why_not
