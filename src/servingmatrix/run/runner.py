@@ -178,10 +178,8 @@ class Runner:
         skipped = len(sessions) - len(todo)
         if skipped:
             self.say(f"resuming: {skipped} of {len(sessions)} sessions already measured (--force to redo)")
-        if todo and hosts is None:
-            self._wait_quiet(plan)
         if hosts is None:
-            self._judge_busy(plan)
+            self._settle(plan, wait=bool(todo))
         phases = RunPhases(began, prepare_s=time.monotonic() - began)
         calibrating = time.monotonic()
         record, measured = self._calibrations(record, earlier, plan, hosts, shares, todo, sessions)
@@ -367,6 +365,13 @@ class Runner:
         for text in [*plan.warnings, *(w.message for w in self.run_warnings)]:
             self.say(f"warning: {text}")
         return plan
+
+    def _settle(self, plan: CpuPlan, wait: bool) -> None:
+        """On one machine, before calibrating: the wait for quiet cores (when there is anything to
+        measure), then ``machine-busy`` judged."""
+        if wait:
+            self._wait_quiet(plan)
+        self._judge_busy(plan)
 
     def _judge_busy(self, plan: CpuPlan) -> None:
         """The ``machine-busy`` warning, said once, when the load average is above its threshold as the
