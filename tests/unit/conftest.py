@@ -16,4 +16,4 @@ def quiet_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     """The runner's load average is a quiet machine's: the machine the tests share would otherwise flag
     every cell it judges ``machine-busy``, and keep no calibration, whenever others load it. A test of
     a busy machine sets its own."""
-    monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [0.0, 0.0, 0.0])
+    monkeypatch.setattr("servingmatrix.run.quiet.load_average", lambda: [0.0, 0.0, 0.0])

@@ -45,3 +45,20 @@ def test_each_verb_runs_its_own_handler() -> None:
     (baseline,) = (verb for verb in VERBS if verb.name == "baseline")
     (listing,) = (action for action in baseline.actions if action.name == "list")
     assert parser.parse_args(["baseline", "list"]).func is listing.handler
+
+
+def test_run_waits_for_quiet_cores_as_long_as_declared_unless_told_otherwise() -> None:
+    from servingmatrix.cli.run import quiet_wait_s
+    from servingmatrix.flags import QUIET_WAIT_S
+
+    parser = build_parser()
+    assert parser.parse_args(["run"]).quiet_wait is None
+    assert parser.parse_args(["run", "--quiet-wait", "0s"]).quiet_wait == 0.0
+    assert parser.parse_args(["run", "--quiet-wait", "1.5m"]).quiet_wait == 90.0
+    assert parser.parse_args(["reproduce", "b.tar.gz", "--quiet-wait", "5s"]).quiet_wait == 5.0
+    for name in ("run", "reproduce"):
+        verb = next(verb for verb in VERBS if verb.name == name)
+        option = next(a for a in verb.arguments if a.names == ("--quiet-wait",))
+        assert option.help is not None and f"(default: {QUIET_WAIT_S:.0f}s;" in option.help
+    assert quiet_wait_s(parser.parse_args(["run"])) == QUIET_WAIT_S
+    assert quiet_wait_s(parser.parse_args(["run", "--quiet-wait", "0s"])) == 0.0

@@ -1198,6 +1198,9 @@ CASES = [
     Case("out-a-link-loop", with_link_loop("run", "--out", "{}"), "lead in a loop"),
     # The run's own options, each checked before the matrix is read.
     Case("calibration-none-and-new", args("run", "--no-calibration", "--recalibrate"), "not both"),
+    Case("quiet-wait-without-unit", args("run", "--quiet-wait", "30"), "not a duration; write it with"),
+    Case("quiet-wait-negative", args("run", "--quiet-wait=-1s"), "not a duration"),
+    Case("quiet-wait-too-long", args("run", "--quiet-wait", "61m"), "out of range (allowed: 0ms to 3600s)"),
     Case("profile-a-relative-path", args("run", "--profile", "../profiles/quick"), "not a profile's name"),
     Case("profile-an-absolute-path", args("run", "--profile", "/etc/passwd"), "given with --matrix FILE"),
     Case("profile-with-suffix", args("run", "--profile", "quick.yml"), "not a profile's name"),

@@ -18,11 +18,13 @@ from servingmatrix.report.document import Document, Entries
 from servingmatrix.report.sections import build_document
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run import load_run
+from servingmatrix.run import quiet as quiet_module
 from servingmatrix.run import runner as runner_module
 from servingmatrix.run.judge import BUSY_LOAD_PER_CORE
 from servingmatrix.run.load.loadgen import LOCUST_IMAGE
 from servingmatrix.run.plan.cpuplan import plan_cpus
 from servingmatrix.run.progress import Progress
+from servingmatrix.run.quiet import QuietWait
 from servingmatrix.run.runner import REMEASURES, Runner
 from servingmatrix.run.stack.stack import StackPorts
 from tests.unit.synthetic_runs import GEVENT, SYNC, cell, write_run
@@ -156,12 +158,10 @@ def test_the_report_lists_disturbed_cells_apart_from_failed_ones(tmp_path: Path)
 
 
 def test_run_waits_for_quiet_cores_saying_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runner_module, "QUIET_PROBE_S", 0.001)
+    monkeypatch.setattr(quiet_module, "QUIET_PROBE_S", 0.001)
     busy = iter([{0: 0.0, 1: 0.0}, {0: 1e9, 1: 0.0}, {0: 1e9, 1: 0.0}, {0: 1e9, 1: 0.0}])
     lines: list[str] = []
-    waiting = runner(tmp_path, FakeDocker(), quiet_wait_s=30.0, read_busy=lambda: next(busy))
-    waiting.say = lines.append
-    waiting._wait_quiet(plan_cpus([0, 1], 1))
+    QuietWait(30.0, True, lambda: next(busy), lines.append).wait_quiet(plan_cpus([0, 1], 1))
     assert lines[0].startswith("waiting for the cores to be quiet: core 0 is 100% busy with other work")
     assert lines[1] == "the cores are quiet: calibrating"
 
@@ -169,28 +169,25 @@ def test_run_waits_for_quiet_cores_saying_so(tmp_path: Path, monkeypatch: pytest
 def test_run_goes_on_with_a_warning_when_the_cores_never_quiet(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runner_module, "QUIET_PROBE_S", 0.001)
+    monkeypatch.setattr(quiet_module, "QUIET_PROBE_S", 0.001)
     ticks = iter(range(10**6))
     lines: list[str] = []
     # The clock the probe reads moves 1 ms while the generator's core is busy 10 ms: always busy.
-    waiting = runner(
-        tmp_path, FakeDocker(), quiet_wait_s=0.05, read_busy=lambda: {0: 0.0, 1: next(ticks) * 1e7}
-    )
-    waiting.say = lines.append
-    waiting._wait_quiet(plan_cpus([0, 1], 1))
+    waiting = QuietWait(0.05, True, lambda: {0: 0.0, 1: next(ticks) * 1e7}, lines.append)
+    waiting.wait_quiet(plan_cpus([0, 1], 1))
     assert lines[-1].startswith("warning: after 0 s core 1 is 100% busy with other work; going on")
 
 
 def test_run_waits_for_the_load_average_too_and_judges_busy_after_the_wait(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runner_module, "QUIET_PROBE_S", 0.001)
+    monkeypatch.setattr(quiet_module, "QUIET_PROBE_S", 0.001)
     limit = BUSY_LOAD_PER_CORE * len(os.sched_getaffinity(0))
     above = limit * (1 + 1e-6)
     # A build just ended: the cores are quiet at once, the load average a hair above its limit for two
     # probes (the wait's line, then the next probe), then at it.
     loads = iter([[above, 0.0, 0.0], [above, 0.0, 0.0], [above, 0.0, 0.0]])
-    monkeypatch.setattr(runner_module, "_load_average", lambda: next(loads, [limit, 0.0, 0.0]))
+    monkeypatch.setattr(quiet_module, "load_average", lambda: next(loads, [limit, 0.0, 0.0]))
     lines: list[str] = []
     waiting = runner(tmp_path, FakeDocker(), quiet_wait_s=30.0, read_busy=lambda: {0: 0.0, 1: 0.0})
     waiting.say = lines.append
@@ -208,14 +205,10 @@ def test_a_wait_not_asked_to_wait_for_the_load_average_goes_on_with_quiet_cores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A tune's probes: the load average is the last probe's own, and the quiet cores are what counts.
-    monkeypatch.setattr(runner_module, "QUIET_PROBE_S", 0.001)
-    monkeypatch.setattr(runner_module, "_load_average", lambda: [99.0, 0.0, 0.0])
+    monkeypatch.setattr(quiet_module, "QUIET_PROBE_S", 0.001)
+    monkeypatch.setattr(quiet_module, "load_average", lambda: [99.0, 0.0, 0.0])
     lines: list[str] = []
-    waiting = runner(
-        tmp_path, FakeDocker(), quiet_wait_s=30.0, wait_for_load=False, read_busy=lambda: {0: 0.0, 1: 0.0}
-    )
-    waiting.say = lines.append
-    waiting._wait_quiet(plan_cpus([0, 1], 1))
+    QuietWait(30.0, False, lambda: {0: 0.0, 1: 0.0}, lines.append).wait_quiet(plan_cpus([0, 1], 1))
     assert lines == []
 
 
@@ -223,7 +216,8 @@ def test_no_wait_at_all_unless_asked(tmp_path: Path) -> None:
     def never() -> dict[int, float]:
         raise AssertionError("the cores were read")
 
-    runner(tmp_path, FakeDocker(), read_busy=never)._wait_quiet(plan_cpus([0, 1], 1))
+    assert runner(tmp_path, FakeDocker()).quiet_wait_s == 0
+    QuietWait(0.0, True, never, lambda line: None).wait_quiet(plan_cpus([0, 1], 1))
 
 
 def test_run_itself_waits_as_long_as_declared(tmp_path: Path) -> None:

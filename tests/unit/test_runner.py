@@ -310,7 +310,7 @@ def test_a_calibration_is_kept_and_reused_by_the_next_run_on_the_same_machine(
     runner(tmp_path / "d", again, calibrate=True, calibrations=kept, recalibrate=True).run()
     assert "reused_from" not in RunFolder(tmp_path / "d" / "run").read_run().as_json()["calibration"]
     busy = FakeDocker()
-    monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [9.0, 9.0, 9.0])
+    monkeypatch.setattr("servingmatrix.run.quiet.load_average", lambda: [9.0, 9.0, 9.0])
     runner(tmp_path / "c", busy, calibrate=True, calibrations=kept).run()
     assert "reused_from" not in RunFolder(tmp_path / "c" / "run").read_run().as_json()["calibration"]
 
@@ -320,13 +320,13 @@ def test_a_load_average_above_the_share_per_core_flags_every_cell_of_the_run_and
 ) -> None:
     cores = len(os.sched_getaffinity(0))  # the runner plans the cores it may use
     at = kind("machine-busy").threshold("load_per_core") * cores
-    monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [at, 0.0, 0.0])
+    monkeypatch.setattr("servingmatrix.run.quiet.load_average", lambda: [at, 0.0, 0.0])
     runner(tmp_path / "at", FakeDocker(), replace(MATRIX, trials=1)).run()
     quiet = RunFolder(tmp_path / "at" / "run").read_cells()
     assert len(quiet) == 2 * 2, "every cell written: two modes at two steps"
     assert all("machine-busy" not in {w.code for w in cell.warnings} for cell in quiet)
     above = at * (1 + HAIR)
-    monkeypatch.setattr("servingmatrix.run.runner._load_average", lambda: [above, 0.0, 0.0])
+    monkeypatch.setattr("servingmatrix.run.quiet.load_average", lambda: [above, 0.0, 0.0])
     runner(tmp_path / "above", FakeDocker(), replace(MATRIX, trials=1)).run()
     busy = RunFolder(tmp_path / "above" / "run").read_cells()
     assert len(busy) == 2 * 2, "every cell written: two modes at two steps"

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from servingmatrix.cli.output import checked_output, say, status_for
-from servingmatrix.cli.run import say_measured
+from servingmatrix.cli.run import QUIET_WAIT_OPTION, quiet_wait_s, say_measured
 from servingmatrix.cli.verb import Argument, Verb, switch
 from servingmatrix.errors import UserError
 
@@ -72,7 +72,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         else:
             if args.out is not None and not args.out.strip():
                 raise UserError("--out is empty; give the folder to write the reproduction into")
-            run_dir = reproduce_bundle(bundle, opened, Path(args.out) if args.out else None, say)
+            run_dir = reproduce_bundle(
+                bundle, opened, Path(args.out) if args.out else None, say, quiet_wait_s(args)
+            )
             say_measured(run_dir)
         reproduction = judge_reproduction(opened.run_dir, run_dir)
         source = Source(bundle, opened.info)
@@ -125,6 +127,7 @@ REPRODUCE = Verb(
         Argument(
             ("--against",), "compare this run folder instead of building and measuring anew", metavar="RUN"
         ),
+        QUIET_WAIT_OPTION,
         switch("--fail-on-differ", "exit with status 1 when any cell differs"),
         Argument(
             ("-o", "--output"), "the page to write (default: <run folder>/reproduce.html)", metavar="FILE"

@@ -27,6 +27,35 @@ def seconds_option(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc).removeprefix(": ")) from None
 
 
+def wait_option(text: str) -> float:
+    """How long to wait at most (``2m``, ``30s``), or ``0s``: not at all."""
+    from servingmatrix.matrix_keys import parse_duration
+
+    try:
+        return parse_duration("", text, minimum_s=0.0)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(": ")) from None
+
+
+#: How long ``run`` and ``reproduce`` wait for quiet cores before calibrating.
+QUIET_WAIT_OPTION = Argument(
+    ("--quiet-wait",),
+    "wait at most this long for the cores to be quiet and the load average low before calibrating "
+    # flags.QUIET_WAIT_S, not imported here: the parser is built for every verb (a unit test holds the
+    # two equal).
+    "(default: 120s; 0s: do not wait)",
+    metavar="DURATION",
+    type=wait_option,
+)
+
+
+def quiet_wait_s(args: argparse.Namespace) -> float:
+    """``--quiet-wait`` in seconds, or the declared default."""
+    from servingmatrix.flags import QUIET_WAIT_S
+
+    return QUIET_WAIT_S if args.quiet_wait is None else float(args.quiet_wait)
+
+
 def seed_option(text: str) -> int:
     """A seed: 0 to 2^32 - 1."""
     from servingmatrix.matrix_keys import MAX_ARRIVAL_SEED
@@ -77,6 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         keep_samples=args.keep_samples,
         calibrate=not args.no_calibration,
         recalibrate=args.recalibrate,
+        quiet_wait_s=quiet_wait_s(args),
     )
     measure(matrix, out, say, settings)
     say_measured(out)
@@ -165,6 +195,7 @@ RUN = Verb(
         Argument(("--out",), "run folder (default: reports/runs/<profile>); rerunning resumes it"),
         switch("--force", "measure again cells already on disk"),
         switch("--keep-samples", "keep Locust's per-request timings"),
+        QUIET_WAIT_OPTION,
     ),
 )
 

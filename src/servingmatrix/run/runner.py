@@ -23,16 +23,17 @@ from servingmatrix.building.app_images import app_catalogue
 from servingmatrix.engine.docker import Docker
 from servingmatrix.engine.interrupts import taking_stops
 from servingmatrix.errors import UserError
-from servingmatrix.flags import DISTURBED_SHARE, QUIET_WAIT_S, REMEASURES, Flag
+from servingmatrix.flags import QUIET_WAIT_S, REMEASURES, Flag
 from servingmatrix.hosts.engines import connect_engine
 from servingmatrix.hosts.inventory import Host
 from servingmatrix.matrix import Matrix
 from servingmatrix.precision import steps_short_of_precision
 from servingmatrix.results.folder import RunFolder
 from servingmatrix.results.run_record import RunRecord
+from servingmatrix.run import quiet
 from servingmatrix.run.fleet.lanes import Lane, deal, lane_ports, run_lanes, stop_lanes
 from servingmatrix.run.fleet.run_hosts import SIMULATED_METHOD, RunHosts, ServerShare
-from servingmatrix.run.judge import BUSY_LOAD_PER_CORE, RunFacts, machine_busy, warning
+from servingmatrix.run.judge import RunFacts, warning
 from servingmatrix.run.load.calibration import (
     CALIBRATION_SETTINGS,
     CALIBRATION_USERS,
@@ -47,7 +48,7 @@ from servingmatrix.run.load.drive import Driver, sampler_for
 from servingmatrix.run.load.reference import reference_window
 from servingmatrix.run.load.step_window import StepWindow
 from servingmatrix.run.measure.cgroups import Sampler
-from servingmatrix.run.measure.disturbance import is_quiet, read_busy
+from servingmatrix.run.measure.disturbance import read_busy
 from servingmatrix.run.measure.metadata import collect_metadata
 from servingmatrix.run.measure.phases import RunPhases
 from servingmatrix.run.measure_again import MeasureAgain, failed_cell
@@ -55,6 +56,7 @@ from servingmatrix.run.plan.cpuplan import CpuPlan, plan_cpus
 from servingmatrix.run.plan.hostplan import plan_hosts
 from servingmatrix.run.plan.preflight import check_same_matrix
 from servingmatrix.run.progress import Progress
+from servingmatrix.run.quiet import QuietWait
 from servingmatrix.run.session import (
     Session,
     SessionRunner,
@@ -73,8 +75,6 @@ from servingmatrix.say import Say
 REFERENCE_START_S = 2.0
 #: Startup, readiness, conformance and teardown of one session, for the first ETA (then measured).
 OVERHEAD_GUESS_S = 15.0
-#: Each look at the cores while waiting for them to be quiet lasts this long.
-QUIET_PROBE_S = 1.0
 
 
 __all__ = ["QUIET_WAIT_S", "REMEASURES", "Runner", "check_ports_free", "plan_sessions", "sampler_for"]
@@ -368,53 +368,11 @@ class Runner:
 
     def _settle(self, plan: CpuPlan, wait: bool) -> None:
         """On one machine, before calibrating: the wait for quiet cores (when there is anything to
-        measure), then ``machine-busy`` judged."""
-        if wait:
-            self._wait_quiet(plan)
-        self._judge_busy(plan)
-
-    def _judge_busy(self, plan: CpuPlan) -> None:
-        """The ``machine-busy`` warning, said once, when the load average is above its threshold as the
-        measurement begins: after the wait for quiet cores, so the project's own build is not taken for
-        other work."""
-        busy = machine_busy(_load_average(), plan.host_cores)
+        measure), then ``machine-busy`` judged, kept as a warning of the run."""
+        settling = QuietWait(self.quiet_wait_s, self.wait_for_load, self.read_busy, self.say)
+        busy = settling.settle(plan, wait)
         if busy is not None:
             self.run_warnings.append(busy)
-            self.say(f"warning: {busy.message}")
-
-    def _wait_quiet(self, plan: CpuPlan) -> None:
-        """Wait (at most ``quiet_wait_s``) until every core of the plan's server and generator is busy
-        at most ``DISTURBED_SHARE`` of a second with other work, and the 1-minute load average is within
-        ``machine-busy``'s threshold (it lags a build that just ended by a minute or so), saying so; go
-        on with a warning when they never are (the machine is shared)."""
-        if self.quiet_wait_s <= 0:
-            return
-        cores = sorted({c for role in role_cores(plan).values() for c in role})
-        deadline = time.monotonic() + self.quiet_wait_s
-        said = False
-        while True:
-            before, t0 = self.read_busy(), time.monotonic()
-            time.sleep(QUIET_PROBE_S)
-            after, seconds = self.read_busy(), time.monotonic() - t0
-            if before is None or after is None:
-                return  # the cores cannot be read here: nothing to wait for
-            quiet, core, share = is_quiet(before, after, seconds, cores, DISTURBED_SHARE.value)
-            load = _load_average() if self.wait_for_load else None
-            busy = None if not quiet else machine_busy(load, plan.host_cores)
-            if quiet and busy is None:
-                if said:
-                    self.say("the cores are quiet: calibrating")
-                return
-            why = f"core {core} is {share:.0%} busy with other work" if not quiet else _load_text(load, plan)
-            if time.monotonic() >= deadline:
-                self.say(
-                    f"warning: after {self.quiet_wait_s:.0f} s {why}; going on "
-                    "(disturbed windows will be measured again)"
-                )
-                return
-            if not said:
-                self.say(f"waiting for the cores to be quiet: {why} (at most {self.quiet_wait_s:.0f} s) ...")
-                said = True
 
     def _open_run(
         self, plan: CpuPlan, hosts: RunHosts | None = None, shares: list[ServerShare] | None = None
@@ -443,7 +401,7 @@ class Runner:
                 "postgres": self.ports.postgres,
             },
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            load_average_at_start=_tuple(_load_average()),
+            load_average_at_start=_tuple(quiet.load_average()),
             trial_order_seed=self.order_seed,
             metadata=metadata,
             reproduces=self.reproduces,
@@ -457,7 +415,7 @@ class Runner:
         closed = replace(
             record,
             finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            load_average_at_end=_tuple(_load_average()),
+            load_average_at_end=_tuple(quiet.load_average()),
             timings=timings,
         )
         self.folder.write_run(closed)
@@ -626,20 +584,6 @@ def reference_seconds(matrix: Matrix) -> float:
 
 def _cores_shared(plan: CpuPlan) -> tuple[Flag, ...]:
     return tuple(warning("cores-shared", text) for text in plan.warnings)
-
-
-def _load_text(load: list[float] | None, plan: CpuPlan) -> str:
-    """The 1-minute load average against ``machine-busy``'s threshold, as the wait for quiet says it."""
-    limit = BUSY_LOAD_PER_CORE * plan.host_cores
-    return f"the load average is {load[0]:.1f} (above {limit:g})" if load else "the load average is unknown"
-
-
-def _load_average() -> list[float] | None:
-    """The host's 1, 5 and 15 minute load averages: other work on the machine shows here."""
-    try:
-        return list(os.getloadavg())
-    except OSError:
-        return None
 
 
 def _tuple(values: list[float] | None) -> tuple[float, ...] | None:
