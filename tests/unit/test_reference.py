@@ -500,3 +500,31 @@ def test_wrk_that_cannot_run_costs_the_metadata_nothing_else() -> None:
     meta = collect_metadata(Broken(), ["wrk"])
     assert "packages" not in meta["images"]["wrk"]
     assert any("within 60 s" in e for e in meta["metadata_errors"])
+
+
+def test_the_queue_a_step_leaves_is_its_p99_or_its_users_over_its_throughput_whichever_is_longer() -> None:
+    from servingmatrix.run.load.loadgen import Load, LoadgenOutput, Step
+    from servingmatrix.run.measure.latency import RequestSample
+    from servingmatrix.run.session import _queue_s
+
+    def step_of(users: int, answers: int, ms: float, kind: str = "closed") -> LoadgenOutput:
+        load = Load(users, "closed" if kind == "closed" else "open")
+        # ``answers`` requests of ``ms`` each, all ending inside the 10 s window [0, 10).
+        samples = [RequestSample(i * 10.0 / answers, ms, True, "io", 10) for i in range(answers)]
+        samples = [s for s in samples if s.end < 10.0]
+        return LoadgenOutput([Step(load, -1.0, 0.0, 10.0)], samples, 1)
+
+    # 64 users answered 29 a second with a p99 of 100 ms: each user's turn came every 64 / 29 s.
+    backlog = step_of(64, 300, 100.0)
+    in_loop = 64 * 10.0 / len(backlog.samples)
+    assert _queue_s(backlog, backlog.steps[0].load) == pytest.approx(in_loop)
+    assert in_loop > 2.0
+    # 4 users answered 300 a second: the p99 (100 ms) is the longer.
+    fast = step_of(4, 3000, 100.0)
+    assert _queue_s(fast, fast.steps[0].load) == pytest.approx(0.1)
+    # An open loop's amount is a rate, not requests in the loop: its p99 alone.
+    offered = step_of(64, 300, 100.0, kind="open")
+    assert _queue_s(offered, offered.steps[0].load) == pytest.approx(0.1)
+    # A step with no answer says nothing.
+    empty = LoadgenOutput([Step(Load(8), -1.0, 0.0, 10.0)], [], 1)
+    assert _queue_s(empty, Load(8)) is None
