@@ -32,10 +32,11 @@ test: $(SM) tools
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(SM) generate --check
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto tests/unit
+	$(BIN)/pytest tests/integration
 
 unit: $(SM)
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest -n auto tests/unit
 
 # Mutation testing of the pure modules, one module at a time, then a score per module (about fifteen minutes
 # on 2 cores; not part of `make test` nor CI). The modules are [tool.mutmut]'s only_mutate too.

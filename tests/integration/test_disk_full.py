@@ -99,6 +99,10 @@ def test_disk_full_mid_run_is_one_line_and_keeps_what_was_written(
         "--warmup",
         "1s",
         "--no-calibration",
+        "--reference",
+        "none",
+        "--quiet-wait",
+        "0s",
         "--out",
         str(tiny_cells),
     ]

@@ -48,6 +48,7 @@ def matrix(inventory: Path, duration_s: float) -> Matrix:
         duration_s=duration_s,
         warmup_s=1.0,
         hosts=str(inventory),
+        reference="none",
     ).check("test")
 
 

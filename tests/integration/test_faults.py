@@ -45,6 +45,7 @@ def test_server_killed_mid_session_fails_later_cells_and_the_matrix_goes_on(
         users=(1, 2),
         duration_s=3.0,
         warmup_s=1.0,
+        reference="none",
     ).check("test")
     folder = RunFolder(tmp_path / "run")
     # A seed whose order measures gunicorn-sync first: the session the killer strikes is its.

@@ -62,6 +62,7 @@ def test_two_server_hosts_are_measured_at_once_each_cell_on_its_own_host(
         duration_s=3.0,
         warmup_s=1.0,
         hosts=str(fleet),
+        reference="none",
     ).check("test")
     folder = RunFolder(tmp_path / "fleet")
     runner = Runner(docker, matrix, folder, lambda line: None)

@@ -37,6 +37,7 @@ def test_server_oom_killed_mid_session_is_recorded_and_the_matrix_goes_on(
         duration_s=3.0,
         warmup_s=1.0,
         server_memory="64m",
+        reference="none",
     ).check("test")
     folder = RunFolder(tmp_path / "run")
     Runner(docker, matrix, folder, lambda line: None, calibrate=False).run()

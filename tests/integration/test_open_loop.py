@@ -25,6 +25,7 @@ def test_an_overloaded_server_shows_its_queue_in_latency_not_in_a_lower_offered_
         arrival_rates=(5, 20),
         duration_s=5.0,
         warmup_s=2.0,
+        reference="none",
     ).check("test")
     folder = RunFolder(tmp_path / "run")
     Runner(docker, matrix, folder, lambda line: None, calibrate=False).run()

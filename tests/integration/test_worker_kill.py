@@ -140,6 +140,7 @@ def killed_run(docker: Docker, tmp_path: Path, attempt: int) -> tuple[dict[str, 
         users=(4,),
         duration_s=4.0,
         warmup_s=1.0,
+        reference="none",
     ).check("test")
     folder = RunFolder(tmp_path / f"run-{attempt}")
     # The killer's watch is a busy loop on the host: other work on the plan's cores, which would have
